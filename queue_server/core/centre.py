@@ -1,0 +1,692 @@
+"""The centre: the live queue as values, ``decide`` (command -> events) and ``apply``.
+
+``decide`` never changes anything: it checks the command against the current state
+and the transition tables and returns the events it would cause (or raises a
+``WalkinError``). The caller makes the events durable and only then calls ``apply``,
+which stores the values the events carry. So a failed commit leaves the centre exactly
+as it was, and the same events replayed rebuild the same centre.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from . import commands as cmd
+from . import events as ev
+from .errors import (
+    CentreClosed,
+    CheckInRefused,
+    Conflict,
+    CounterBusy,
+    InvalidRequest,
+    NotFound,
+    NothingToCall,
+)
+from .model import (
+    QUEUED_STATES,
+    Appointment,
+    AppointmentStatus,
+    CentreSetup,
+    Counter,
+    CounterState,
+    Origin,
+    Service,
+    Ticket,
+    TicketState,
+)
+from .routing import choose_next
+from .transitions import counter_transition, ticket_transition
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a command caused: its events, and the ticket it was about (if any)."""
+
+    events: tuple[ev.Event, ...]
+    ticket: Ticket | None = None
+    counter: Counter | None = None
+
+
+def prefix_of(number: str) -> str:
+    """``H023`` -> ``H``."""
+    return number.rstrip("0123456789")
+
+
+def format_number(prefix: str, seq: int) -> str:
+    """``H`` and 23 -> ``H023``; past 999 the number simply grows (``H1000``)."""
+    return f"{prefix}{seq:03d}"
+
+
+class Centre:
+    """One walk-in centre's live state. Not thread-safe: one caller at a time."""
+
+    def __init__(
+        self,
+        setup: CentreSetup,
+        *,
+        tickets: Iterable[Ticket] = (),
+        counters: Iterable[Counter] = (),
+        appointments: Iterable[Appointment] = (),
+        services: Iterable[Service] = (),
+        sequences: Mapping[tuple[str, date], int] | None = None,
+    ) -> None:
+        """Build the centre from its setup, overlaid with stored state.
+
+        ``counters`` and ``services`` given here replace the configured ones of the
+        same name (live changes survive a restart); ``sequences`` are the last number
+        issued per (prefix, local day), which may be higher than any loaded ticket.
+        """
+        self.setup = setup
+        self.policy = setup.policy
+        self.services: dict[str, Service] = {s.code: s for s in setup.services}
+        for service in services:
+            if service.code in self.services:
+                self.services[service.code] = service
+        self.counters: dict[str, Counter] = {c.name: c for c in setup.counters}
+        for counter in counters:
+            if counter.name in self.counters:
+                self.counters[counter.name] = counter
+        self.tickets: dict[str, Ticket] = {}
+        self._by_key: dict[str, str] = {}
+        self.appointments: dict[str, Appointment] = {}
+        self.sequences: dict[tuple[str, date], int] = dict(sequences or {})
+        self.recent_durations: dict[str, deque[timedelta]] = {
+            code: deque(maxlen=self.policy.recent_visits) for code in self.services
+        }
+        for ticket in sorted(tickets, key=lambda t: t.finished_at or t.issued_at):
+            self._store_ticket(ticket)
+        for appointment in appointments:
+            self.appointments[appointment.ref] = appointment
+
+    # ---------------------------------------------------------------- queries
+
+    def local_day(self, now: datetime) -> date:
+        return now.astimezone(self.setup.tz).date()
+
+    def is_open(self, now: datetime) -> bool:
+        return self.setup.hours.is_open(now.astimezone(self.setup.tz))
+
+    def next_opening(self, now: datetime) -> datetime | None:
+        return self.setup.hours.next_opening(now.astimezone(self.setup.tz))
+
+    def ticket(self, ticket_id: str) -> Ticket:
+        try:
+            return self.tickets[ticket_id]
+        except KeyError:
+            raise NotFound(
+                "No such ticket. It may be from another day; check the number.",
+                ticket_id=ticket_id,
+            ) from None
+
+    def ticket_by_key(self, key: str) -> Ticket | None:
+        ticket_id = self._by_key.get(key)
+        return self.tickets[ticket_id] if ticket_id else None
+
+    def counter(self, name: str) -> Counter:
+        try:
+            return self.counters[name]
+        except KeyError:
+            raise NotFound(
+                f"No counter called {name!r}. Counters here: {', '.join(self.counters)}.",
+                counter=name,
+            ) from None
+
+    def service(self, code: str) -> Service:
+        try:
+            return self.services[code]
+        except KeyError:
+            raise NotFound(
+                f"No service with code {code!r}. Services here: {', '.join(self.services)}.",
+                service=code,
+            ) from None
+
+    def queued(self) -> list[Ticket]:
+        """Tickets standing in the queue (waiting or transferred), oldest first."""
+        return sorted(
+            (t for t in self.tickets.values() if t.state in QUEUED_STATES),
+            key=lambda t: (t.arrival_at, t.seq, t.id),
+        )
+
+    def live_tickets(self) -> list[Ticket]:
+        """Every ticket not yet final, oldest first."""
+        return sorted(
+            (t for t in self.tickets.values() if not t.is_final),
+            key=lambda t: (t.arrival_at, t.seq, t.id),
+        )
+
+    def mean_duration(self, service: str) -> timedelta:
+        """The mean of the service's recent visits, or its typical duration."""
+        recent = self.recent_durations.get(service)
+        if recent:
+            return sum(recent, timedelta()) / len(recent)
+        return self.service(service).typical_duration
+
+    # ---------------------------------------------------------------- decide
+
+    def decide(self, command: cmd.Command, now: datetime) -> Decision:
+        """The events ``command`` causes at ``now``; raises ``WalkinError`` if refused.
+
+        Changes nothing: call ``apply`` with the events once they are durable.
+        """
+        handler = self._handlers().get(type(command))
+        if handler is None:
+            raise InvalidRequest(f"The centre does not handle {type(command).__name__}.")
+        return handler(command, now)
+
+    def _handlers(self) -> dict[type[Any], Callable[[Any, datetime], Decision]]:
+        return {
+            cmd.IssueTicket: self._issue,
+            cmd.CheckIn: self._check_in,
+            cmd.BookAppointment: self._book,
+            cmd.CallNext: self._call_next,
+            cmd.CallTicket: self._call_ticket,
+            cmd.Recall: self._recall,
+            cmd.StartService: self._start,
+            cmd.Complete: self._complete,
+            cmd.MarkNoShow: self._no_show,
+            cmd.Transfer: self._transfer,
+            cmd.Park: self._park,
+            cmd.ReturnParked: self._return,
+            cmd.Cancel: self._cancel,
+            cmd.OpenCounter: self._counter_action("open"),
+            cmd.PauseCounter: self._counter_action("pause"),
+            cmd.ResumeCounter: self._counter_action("resume"),
+            cmd.CloseCounter: self._counter_action("close"),
+            cmd.SignIn: self._sign_in,
+            cmd.SignOut: self._sign_out,
+            cmd.SetCounterSkills: self._set_skills,
+            cmd.SetServiceTarget: self._set_target,
+        }
+
+    # -- tickets in
+
+    def _refuse_if_closed(self, now: datetime) -> None:
+        if not self.is_open(now):
+            opening = self.next_opening(now)
+            when = f" We open again {opening:%A %d %B at %H:%M}." if opening else ""
+            raise CentreClosed(
+                "The centre is closed now." + when,
+                next_opening=opening.isoformat() if opening else None,
+            )
+
+    def _new_ticket(
+        self,
+        service: Service,
+        ticket_id: str,
+        key: str,
+        language: str,
+        now: datetime,
+        origin: Origin = Origin.WALK_IN,
+        appointment: Appointment | None = None,
+    ) -> Ticket:
+        if ticket_id in self.tickets:
+            raise Conflict("That ticket id is already taken.", ticket_id=ticket_id)
+        day = self.local_day(now)
+        seq = self.sequences.get((service.prefix, day), 0) + 1
+        return Ticket(
+            id=ticket_id,
+            number=format_number(service.prefix, seq),
+            seq=seq,
+            service=service.code,
+            day=day,
+            origin=origin,
+            issued_at=now,
+            arrival_at=now,
+            state=TicketState.WAITING,
+            state_since=now,
+            language=language,
+            idempotency_key=key,
+            appointment_ref=appointment.ref if appointment else None,
+            appointment_at=appointment.at if appointment else None,
+        )
+
+    def _issue(self, c: cmd.IssueTicket, now: datetime) -> Decision:
+        existing = self.ticket_by_key(c.idempotency_key)
+        if existing is not None:
+            return Decision((), existing)
+        self._refuse_if_closed(now)
+        service = self.service(c.service)
+        ticket = self._new_ticket(service, c.ticket_id, c.idempotency_key, c.language, now)
+        events: list[ev.Event] = [ev.TicketIssued(at=now, actor=c.actor, ticket=ticket)]
+        if c.late_appointment_ref:
+            appointment = self.appointments.get(c.late_appointment_ref)
+            if appointment is not None and appointment.status == AppointmentStatus.BOOKED:
+                events.append(
+                    ev.AppointmentMarkedLate(
+                        at=now,
+                        actor=c.actor,
+                        appointment=replace(
+                            appointment, status=AppointmentStatus.LATE, ticket_id=ticket.id
+                        ),
+                    )
+                )
+        return Decision(tuple(events), ticket)
+
+    def _check_in(self, c: cmd.CheckIn, now: datetime) -> Decision:
+        existing = self.ticket_by_key(c.idempotency_key)
+        if existing is not None:
+            return Decision((), existing)
+        ref = c.ref.strip().upper()
+        appointment = self.appointments.get(ref)
+        if appointment is None or appointment.status == AppointmentStatus.CANCELLED:
+            raise NotFound(
+                f"We can't find booking {ref}. Check the reference on your letter, "
+                "or take a ticket and tell the adviser.",
+                ref=ref,
+            )
+        if appointment.status == AppointmentStatus.CHECKED_IN and appointment.ticket_id:
+            # A second scan of the same letter shows the same ticket.
+            return Decision((), self.tickets.get(appointment.ticket_id))
+        if appointment.status == AppointmentStatus.LATE:
+            raise CheckInRefused(
+                "already_checked_in",
+                f"Booking {ref} was already used to take a ticket today.",
+                ref=ref,
+            )
+        if self.local_day(appointment.at) != self.local_day(now):
+            raise CheckInRefused(
+                "check_in_wrong_day",
+                f"Booking {ref} is for {appointment.at.astimezone(self.setup.tz):%A %d %B}, "
+                "not today.",
+                ref=ref,
+                appointment_at=appointment.at.isoformat(),
+            )
+        opens = appointment.at - self.policy.checkin_early
+        closes = appointment.at + self.policy.checkin_late
+        local_at = appointment.at.astimezone(self.setup.tz)
+        if now < opens:
+            raise CheckInRefused(
+                "check_in_too_early",
+                f"Your appointment is at {local_at:%H:%M}. Please check in from "
+                f"{opens.astimezone(self.setup.tz):%H:%M}.",
+                ref=ref,
+                opens_at=opens.isoformat(),
+            )
+        if now > closes:
+            service = self.service(appointment.service)
+            raise CheckInRefused(
+                "check_in_too_late",
+                f"Sorry, your appointment was at {local_at:%H:%M} and check-in has closed. "
+                f"You can take a ticket for {service.name} and wait to be seen.",
+                ref=ref,
+                service=service.code,
+            )
+        self._refuse_if_closed(now)
+        service = self.service(appointment.service)
+        ticket = self._new_ticket(
+            service,
+            c.ticket_id,
+            c.idempotency_key,
+            c.language,
+            now,
+            origin=Origin.APPOINTMENT,
+            appointment=appointment,
+        )
+        checked_in = replace(appointment, status=AppointmentStatus.CHECKED_IN, ticket_id=ticket.id)
+        return Decision(
+            (
+                ev.TicketIssued(at=now, actor=c.actor, ticket=ticket),
+                ev.AppointmentCheckedIn(at=now, actor=c.actor, appointment=checked_in),
+            ),
+            ticket,
+        )
+
+    def _book(self, c: cmd.BookAppointment, now: datetime) -> Decision:
+        self.service(c.service)
+        ref = c.ref.strip().upper()
+        if not ref:
+            raise InvalidRequest("A booking needs a reference.")
+        if c.at.tzinfo is None:
+            raise InvalidRequest("A booking time needs a time zone.", ref=ref)
+        if ref in self.appointments:
+            raise Conflict(f"Booking {ref} already exists.", ref=ref)
+        appointment = Appointment(ref=ref, service=c.service, at=c.at)
+        return Decision((ev.AppointmentBooked(at=now, actor=c.actor, appointment=appointment),))
+
+    # -- counters call
+
+    def _current(self, counter: Counter) -> Ticket:
+        if counter.current_ticket is None:
+            raise Conflict(
+                f"Counter {counter.name} has no current ticket. Call one first.",
+                counter=counter.name,
+            )
+        return self.tickets[counter.current_ticket]
+
+    def _take(
+        self,
+        counter: Counter,
+        ticket: Ticket,
+        c: cmd.Command,
+        now: datetime,
+        override: bool,
+        reason: str | None,
+    ) -> Decision:
+        if counter.current_ticket is not None:
+            current = self.tickets[counter.current_ticket]
+            raise CounterBusy(
+                f"Counter {counter.name} is still with {current.number}. "
+                "Complete, transfer, park or mark it no-show first.",
+                counter=counter.name,
+                ticket=current.number,
+            )
+        counter_state = counter_transition(counter.name, counter.state, "take")
+        ticket_state = ticket_transition(ticket.number, ticket.state, "call")
+        called = replace(
+            ticket,
+            state=ticket_state,
+            state_since=now,
+            counter=counter.name,
+            pinned_counter=None,
+            called_at=now,
+            first_called_at=ticket.first_called_at or now,
+            recalls=0,
+        )
+        busy = replace(counter, state=counter_state, current_ticket=ticket.id, state_since=now)
+        return Decision(
+            (
+                ev.TicketCalled(
+                    at=now,
+                    actor=c.actor,
+                    ticket=called,
+                    counter=busy,
+                    override=override,
+                    reason=reason,
+                ),
+            ),
+            called,
+            busy,
+        )
+
+    def _call_next(self, c: cmd.CallNext, now: datetime) -> Decision:
+        counter = self.counter(c.counter)
+        if counter.current_ticket is None:
+            counter_transition(counter.name, counter.state, "take")
+        chosen = choose_next(counter, self.tickets.values(), self.services, self.policy, now)
+        if chosen is None:
+            raise NothingToCall(
+                f"Nobody is waiting for counter {counter.name}'s services just now.",
+                counter=counter.name,
+            )
+        return self._take(counter, chosen, c, now, override=False, reason=None)
+
+    def _call_ticket(self, c: cmd.CallTicket, now: datetime) -> Decision:
+        counter = self.counter(c.counter)
+        if not c.reason.strip():
+            raise InvalidRequest(
+                "Calling a ticket out of turn needs a reason; it is kept in the audit log.",
+                field="reason",
+            )
+        ticket = self.ticket(c.ticket_id)
+        return self._take(counter, ticket, c, now, override=True, reason=c.reason.strip())
+
+    def _recall(self, c: cmd.Recall, now: datetime) -> Decision:
+        counter = self.counter(c.counter)
+        ticket = self._current(counter)
+        ticket_transition(ticket.number, ticket.state, "recall")
+        if ticket.recalls >= self.policy.max_recalls:
+            return self._finish_no_show(
+                counter,
+                ticket,
+                c,
+                now,
+                reason=f"not answered after {ticket.recalls} recalls",
+            )
+        recalled = replace(ticket, recalls=ticket.recalls + 1, called_at=now)
+        return Decision(
+            (ev.TicketRecalled(at=now, actor=c.actor, ticket=recalled, counter=counter),),
+            recalled,
+            counter,
+        )
+
+    def _start(self, c: cmd.StartService, now: datetime) -> Decision:
+        counter = self.counter(c.counter)
+        ticket = self._current(counter)
+        state = ticket_transition(ticket.number, ticket.state, "start")
+        started = replace(ticket, state=state, state_since=now, service_started_at=now)
+        return Decision(
+            (ev.ServiceStarted(at=now, actor=c.actor, ticket=started, counter=counter),),
+            started,
+            counter,
+        )
+
+    def _release(self, counter: Counter, now: datetime) -> Counter:
+        state = counter_transition(counter.name, counter.state, "release")
+        return replace(counter, state=state, current_ticket=None, state_since=now)
+
+    def _complete(self, c: cmd.Complete, now: datetime) -> Decision:
+        counter = self.counter(c.counter)
+        ticket = self._current(counter)
+        state = ticket_transition(ticket.number, ticket.state, "complete")
+        done = replace(
+            ticket,
+            state=state,
+            state_since=now,
+            finished_at=now,
+            outcome=c.outcome,
+            avoidable=c.avoidable,
+        )
+        free = self._release(counter, now)
+        return Decision(
+            (ev.TicketCompleted(at=now, actor=c.actor, ticket=done, counter=free),), done, free
+        )
+
+    def _finish_no_show(
+        self, counter: Counter, ticket: Ticket, c: cmd.Command, now: datetime, reason: str | None
+    ) -> Decision:
+        state = ticket_transition(ticket.number, ticket.state, "no_show")
+        gone = replace(ticket, state=state, state_since=now, finished_at=now)
+        free = self._release(counter, now)
+        return Decision(
+            (ev.TicketNoShow(at=now, actor=c.actor, ticket=gone, counter=free, reason=reason),),
+            gone,
+            free,
+        )
+
+    def _no_show(self, c: cmd.MarkNoShow, now: datetime) -> Decision:
+        counter = self.counter(c.counter)
+        return self._finish_no_show(counter, self._current(counter), c, now, reason=None)
+
+    def _transfer(self, c: cmd.Transfer, now: datetime) -> Decision:
+        if c.to_service is None and c.to_counter is None:
+            raise InvalidRequest(
+                "Say where to transfer to: a service, a counter, or both.", field="to_service"
+            )
+        counter: Counter | None = None
+        if c.ticket_id is not None:
+            ticket = self.ticket(c.ticket_id)
+            if ticket.counter is not None and ticket.state in (
+                TicketState.CALLED,
+                TicketState.SERVING,
+            ):
+                counter = self.counters[ticket.counter]
+        elif c.counter is not None:
+            counter = self.counter(c.counter)
+            ticket = self._current(counter)
+        else:
+            raise InvalidRequest("Say which ticket to transfer.", field="ticket_id")
+        to_service = self.service(c.to_service) if c.to_service else self.service(ticket.service)
+        if c.to_counter is not None:
+            self.counter(c.to_counter)
+        state = ticket_transition(ticket.number, ticket.state, "transfer")
+        moved = replace(
+            ticket,
+            state=state,
+            state_since=now,
+            service=to_service.code,
+            pinned_counter=c.to_counter,
+            counter=None if counter is None else ticket.counter,
+            transfers=ticket.transfers + 1,
+        )
+        free = self._release(counter, now) if counter is not None else None
+        return Decision(
+            (
+                ev.TicketTransferred(
+                    at=now,
+                    actor=c.actor,
+                    ticket=moved,
+                    counter=free,
+                    reason=c.reason or None,
+                    from_service=ticket.service,
+                    from_counter=counter.name if counter else None,
+                ),
+            ),
+            moved,
+            free,
+        )
+
+    def _park(self, c: cmd.Park, now: datetime) -> Decision:
+        counter = self.counter(c.counter)
+        ticket = self._current(counter)
+        state = ticket_transition(ticket.number, ticket.state, "park")
+        parked = replace(ticket, state=state, state_since=now, pinned_counter=counter.name)
+        free = self._release(counter, now)
+        return Decision(
+            (ev.TicketParked(at=now, actor=c.actor, ticket=parked, counter=free),), parked, free
+        )
+
+    def _return(self, c: cmd.ReturnParked, now: datetime) -> Decision:
+        ticket = self.ticket(c.ticket_id)
+        state = ticket_transition(ticket.number, ticket.state, "return")
+        back = replace(ticket, state=state, state_since=now)
+        return Decision((ev.TicketReturned(at=now, actor=c.actor, ticket=back),), back)
+
+    def _cancel(self, c: cmd.Cancel, now: datetime) -> Decision:
+        ticket = self.ticket(c.ticket_id)
+        state = ticket_transition(ticket.number, ticket.state, "cancel")
+        gone = replace(ticket, state=state, state_since=now, finished_at=now)
+        free = None
+        if ticket.state == TicketState.CALLED and ticket.counter is not None:
+            free = self._release(self.counters[ticket.counter], now)
+        return Decision(
+            (
+                ev.TicketCancelled(
+                    at=now, actor=c.actor, ticket=gone, counter=free, reason=c.reason or None
+                ),
+            ),
+            gone,
+            free,
+        )
+
+    # -- counters themselves
+
+    def _counter_action(self, action: str) -> Callable[[Any, datetime], Decision]:
+        def decide(c: Any, now: datetime) -> Decision:
+            counter = self.counter(c.counter)
+            if action == "open" and counter.staff is None:
+                raise Conflict(
+                    f"Sign in at counter {counter.name} before opening it.",
+                    counter=counter.name,
+                )
+            state = counter_transition(counter.name, counter.state, action)
+            changed = replace(counter, state=state, state_since=now)
+            return Decision(
+                (ev.CounterChanged(at=now, actor=c.actor, counter=changed, action=action),),
+                counter=changed,
+            )
+
+        return decide
+
+    def _sign_in(self, c: cmd.SignIn, now: datetime) -> Decision:
+        counter = self.counter(c.counter)
+        if counter.staff == c.staff:
+            return Decision((), counter=counter)
+        if counter.staff is not None and counter.state != CounterState.CLOSED:
+            raise Conflict(
+                f"Counter {counter.name} is in use by {counter.staff}; "
+                "they must close it before someone else signs in.",
+                counter=counter.name,
+            )
+        events: list[ev.Event] = []
+        for other in self.counters.values():
+            if other.name != counter.name and other.staff == c.staff:
+                if other.state != CounterState.CLOSED:
+                    raise Conflict(
+                        f"{c.staff} is signed in at counter {other.name}; close it first.",
+                        counter=other.name,
+                    )
+                events.append(
+                    ev.CounterChanged(
+                        at=now,
+                        actor=c.actor,
+                        counter=replace(other, staff=None),
+                        action="sign_out",
+                    )
+                )
+        counter_transition(counter.name, counter.state, "sign_in")
+        signed = replace(counter, staff=c.staff)
+        events.append(ev.CounterChanged(at=now, actor=c.actor, counter=signed, action="sign_in"))
+        return Decision(tuple(events), counter=signed)
+
+    def _sign_out(self, c: cmd.SignOut, now: datetime) -> Decision:
+        counter = self.counter(c.counter)
+        counter_transition(counter.name, counter.state, "sign_out")
+        out = replace(counter, staff=None)
+        return Decision(
+            (ev.CounterChanged(at=now, actor=c.actor, counter=out, action="sign_out"),),
+            counter=out,
+        )
+
+    def _set_skills(self, c: cmd.SetCounterSkills, now: datetime) -> Decision:
+        counter = self.counter(c.counter)
+        for code in c.primary | c.secondary:
+            self.service(code)
+        if c.primary & c.secondary:
+            raise InvalidRequest(
+                "A service cannot be both a primary and a secondary skill: "
+                + ", ".join(sorted(c.primary & c.secondary)),
+                field="secondary",
+            )
+        counter_transition(counter.name, counter.state, "set_skills")
+        changed = replace(counter, primary=frozenset(c.primary), secondary=frozenset(c.secondary))
+        return Decision(
+            (ev.CounterSkillsChanged(at=now, actor=c.actor, counter=changed),), counter=changed
+        )
+
+    def _set_target(self, c: cmd.SetServiceTarget, now: datetime) -> Decision:
+        service = self.service(c.service)
+        if c.target_wait <= timedelta(0):
+            raise InvalidRequest(
+                "A target wait must be more than zero minutes.", field="target_wait"
+            )
+        changed = replace(service, target_wait=c.target_wait)
+        return Decision((ev.ServiceTargetChanged(at=now, actor=c.actor, service=changed),))
+
+    # ---------------------------------------------------------------- apply
+
+    def apply(self, events: Iterable[ev.Event]) -> None:
+        """Store the values the events carry. Call only with events from ``decide``
+        on this centre's current state, after they are durable."""
+        for event in events:
+            if event.ticket is not None:
+                self._store_ticket(event.ticket)
+            if event.counter is not None:
+                self.counters[event.counter.name] = event.counter
+            if event.appointment is not None:
+                self.appointments[event.appointment.ref] = event.appointment
+            if event.service is not None:
+                self.services[event.service.code] = event.service
+
+    def _store_ticket(self, ticket: Ticket) -> None:
+        previous = self.tickets.get(ticket.id)
+        self.tickets[ticket.id] = ticket
+        if ticket.idempotency_key:
+            self._by_key[ticket.idempotency_key] = ticket.id
+        if previous is None:
+            # Numbers run per prefix, not per service: a transferred ticket keeps its
+            # number, and its old prefix's sequence must not run back over it.
+            key = (prefix_of(ticket.number), ticket.day)
+            self.sequences[key] = max(self.sequences.get(key, 0), ticket.seq)
+        if (
+            ticket.state == TicketState.DONE
+            and ticket.service_started_at is not None
+            and ticket.finished_at is not None
+            and (previous is None or previous.state != TicketState.DONE)
+        ):
+            self.recent_durations.setdefault(
+                ticket.service, deque(maxlen=self.policy.recent_visits)
+            ).append(ticket.finished_at - ticket.service_started_at)

@@ -1,0 +1,158 @@
+"""Commands: what someone asks the centre to do, as frozen dataclasses.
+
+``Centre.decide(command, now)`` turns one into events or raises a ``WalkinError``.
+``actor`` says who asked ("kiosk:Lobby 1", "staff:jsmith"); roles are checked by the
+server before a command reaches the core, so the core trusts it.
+Identifiers that must be unguessable (ticket ids) are made by the caller and passed
+in, which keeps the core free of randomness and so replayable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .model import Outcome
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command:
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueTicket(Command):
+    service: str
+    ticket_id: str
+    idempotency_key: str
+    language: str = "en"
+    #: a visitor too late for their booking, who takes a walk-in ticket instead
+    late_appointment_ref: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckIn(Command):
+    ref: str
+    ticket_id: str
+    idempotency_key: str
+    language: str = "en"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookAppointment(Command):
+    ref: str
+    service: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallNext(Command):
+    counter: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallTicket(Command):
+    """Call a chosen ticket out of turn; the reason is audited."""
+
+    counter: str
+    ticket_id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recall(Command):
+    counter: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartService(Command):
+    counter: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Complete(Command):
+    counter: str
+    outcome: Outcome
+    avoidable: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkNoShow(Command):
+    counter: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transfer(Command):
+    """Move a ticket to another service and/or a named counter, keeping its place.
+
+    ``counter`` is the adviser's counter when they transfer their current ticket;
+    a manager may instead name any queued ticket by ``ticket_id``.
+    """
+
+    counter: str | None = None
+    ticket_id: str | None = None
+    to_service: str | None = None
+    to_counter: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Park(Command):
+    counter: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnParked(Command):
+    """Put a parked ticket back in the queue, for the counter that parked it."""
+
+    ticket_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cancel(Command):
+    ticket_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenCounter(Command):
+    counter: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PauseCounter(Command):
+    counter: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResumeCounter(Command):
+    counter: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseCounter(Command):
+    counter: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignIn(Command):
+    counter: str
+    staff: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignOut(Command):
+    counter: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetCounterSkills(Command):
+    counter: str
+    primary: frozenset[str]
+    secondary: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetServiceTarget(Command):
+    service: str
+    target_wait: timedelta

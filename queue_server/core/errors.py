@@ -1,0 +1,94 @@
+"""One error tree for the whole queue server, each error with a stable ``code``.
+
+::
+
+    WalkinError                      code            whose fault
+    ├── InvalidRequest               invalid_request the client: the message is malformed
+    │   └── UnknownMessageType       unknown_type
+    ├── NotAuthenticated             not_authenticated
+    ├── Forbidden                    forbidden       the client's role may not do this
+    ├── NotFound                     not_found       no such ticket / counter / service / booking
+    ├── Conflict                     conflict        legal message, but not now
+    │   ├── IllegalTransition        illegal_transition
+    │   ├── CounterBusy              counter_busy
+    │   ├── NothingToCall            nothing_to_call
+    │   ├── CentreClosed             centre_closed
+    │   └── CheckInRefused           check_in_too_early / check_in_too_late / already_checked_in
+    └── Unavailable                  unavailable     ours: the store could not commit; retry
+
+Codes are part of the wire protocol (docs/protocol.md); never change one, only add.
+Messages are plain English for a person at a counter or a kiosk, saying what was
+wrong and what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class WalkinError(Exception):
+    """Base of every error the core or server raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidRequest(WalkinError):
+    code = "invalid_request"
+
+
+class UnknownMessageType(InvalidRequest):
+    code = "unknown_type"
+
+
+class NotAuthenticated(WalkinError):
+    code = "not_authenticated"
+
+
+class Forbidden(WalkinError):
+    code = "forbidden"
+
+
+class NotFound(WalkinError):
+    code = "not_found"
+
+
+class Conflict(WalkinError):
+    code = "conflict"
+
+
+class IllegalTransition(Conflict):
+    """An action that the transition table does not allow from the current state."""
+
+    code = "illegal_transition"
+
+
+class CounterBusy(Conflict):
+    code = "counter_busy"
+
+
+class NothingToCall(Conflict):
+    code = "nothing_to_call"
+
+
+class CentreClosed(Conflict):
+    code = "centre_closed"
+
+
+class CheckInRefused(Conflict):
+    """Check-in outside the window; ``code`` is set per instance."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.code = code
+
+
+class Unavailable(WalkinError):
+    code = "unavailable"

@@ -1,0 +1,102 @@
+"""Wait estimates: how many people are ahead of a ticket, and roughly how long.
+
+Method (docs/routing.md, "Wait estimates"): replay the routing policy forward in time.
+Each open counter becomes free at a predicted moment — now if idle; if it has a
+ticket, when that visit should end by the service's recent mean duration (never
+sooner than a quarter of that mean from now, since a visit over its mean is likely to
+run on a while). Repeatedly the earliest-free counter "calls next" with the real
+``choose_next`` at that moment, and stays busy for the called service's mean
+duration. The moment a ticket is called in this replay is its estimate; the people
+ahead of it are the queued tickets called before it at counters that could have
+taken it. Paused and closed counters are assumed to stay so. If no open counter can
+take the ticket, the minutes are unknown (None) and the people ahead are the tickets
+of the same service that arrived earlier.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from .model import QUEUED_STATES, CounterState
+from .routing import choose_next, eligible_at, may_take
+
+if TYPE_CHECKING:
+    from .centre import Centre
+
+#: bound on the replay so one estimate can never hold up the server
+MAX_STEPS = 2000
+
+
+@dataclass(frozen=True)
+class WaitEstimate:
+    people_ahead: int
+    #: minutes until called, rounded up; None when no open counter can take the ticket
+    minutes: int | None
+
+
+def estimate_wait(centre: Centre, ticket_id: str, now: datetime) -> WaitEstimate:
+    """Estimate for one queued ticket of ``centre`` at ``now``.
+
+    Raises ``NotFound`` for an unknown ticket. A ticket no longer queued has
+    nothing ahead of it and no wait: ``WaitEstimate(0, 0)``.
+    """
+    target = centre.ticket(ticket_id)
+    if target.state not in QUEUED_STATES:
+        return WaitEstimate(0, 0)
+    counters = [
+        c for c in centre.counters.values() if c.state in (CounterState.OPEN, CounterState.SERVING)
+    ]
+    able = [c for c in counters if may_take(c, target)]
+    if not able:
+        earlier = sum(
+            1
+            for t in centre.queued()
+            if t.service == target.service
+            and (t.arrival_at, t.seq) < (target.arrival_at, target.seq)
+        )
+        return WaitEstimate(earlier, None)
+
+    free_at: list[tuple[datetime, str]] = []
+    for counter in counters:
+        when = now
+        if counter.current_ticket is not None:
+            current = centre.tickets[counter.current_ticket]
+            mean = centre.mean_duration(current.service)
+            started = current.service_started_at or current.called_at or now
+            when = max(started + mean, now + mean / 4)
+        heapq.heappush(free_at, (when, counter.name))
+
+    queue = {t.id: t for t in centre.queued()}
+    able_names = {c.name for c in able}
+    # call times, in the replay, of queued tickets at counters that could take ours
+    rivals: list[datetime] = []
+    for _ in range(MAX_STEPS):
+        when, name = heapq.heappop(free_at)
+        counter = centre.counters[name]
+        chosen = choose_next(counter, queue.values(), centre.services, centre.policy, when)
+        if chosen is None:
+            # Nothing callable yet here: jump to the next moment something becomes
+            # eligible (a booked slot), or retire the counter if nothing ever will.
+            upcoming = [
+                eligible_at(t)
+                for t in queue.values()
+                if may_take(counter, t) and eligible_at(t) > when
+            ]
+            if upcoming:
+                heapq.heappush(free_at, (min(upcoming), name))
+            elif not free_at:
+                break
+            continue
+        if chosen.id == target.id:
+            minutes = max(0.0, (when - now) / timedelta(minutes=1))
+            # Someone called at the same moment at another desk is not ahead of us.
+            ahead = sum(1 for t in rivals if t < when)
+            return WaitEstimate(ahead, int(-(-minutes // 1)))
+        del queue[chosen.id]
+        if name in able_names:
+            rivals.append(when)
+        heapq.heappush(free_at, (when + centre.mean_duration(chosen.service), name))
+    return WaitEstimate(len(rivals), None)

@@ -1,0 +1,139 @@
+"""Events: what happened, as frozen dataclasses.
+
+Each event carries the resulting state of every entity it changed (``ticket``,
+``counter``, ``appointment``, ``service``), so applying one is storing those values,
+and the store writes them as they are. ``kind`` is the stable name used on the wire
+and in the audit table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from .model import Appointment, Counter, Service, Ticket
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    kind: ClassVar[str] = "event"
+    at: datetime
+    #: who caused it: "kiosk:Lobby 1", "staff:jsmith", "system"
+    actor: str
+    ticket: Ticket | None = None
+    counter: Counter | None = None
+    appointment: Appointment | None = None
+    service: Service | None = None
+    #: a person's reason, where the action needs one (override call, cancel, transfer)
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketIssued(Event):
+    kind: ClassVar[str] = "ticket_issued"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentCheckedIn(Event):
+    kind: ClassVar[str] = "appointment_checked_in"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentBooked(Event):
+    kind: ClassVar[str] = "appointment_booked"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentMarkedLate(Event):
+    kind: ClassVar[str] = "appointment_marked_late"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketCalled(Event):
+    kind: ClassVar[str] = "ticket_called"
+    #: True when the adviser chose this ticket rather than "call next"
+    override: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketRecalled(Event):
+    kind: ClassVar[str] = "ticket_recalled"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceStarted(Event):
+    kind: ClassVar[str] = "service_started"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketCompleted(Event):
+    kind: ClassVar[str] = "ticket_completed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketNoShow(Event):
+    kind: ClassVar[str] = "ticket_no_show"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketTransferred(Event):
+    kind: ClassVar[str] = "ticket_transferred"
+    from_service: str
+    from_counter: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketParked(Event):
+    kind: ClassVar[str] = "ticket_parked"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketReturned(Event):
+    kind: ClassVar[str] = "ticket_returned"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketCancelled(Event):
+    kind: ClassVar[str] = "ticket_cancelled"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CounterChanged(Event):
+    """A counter opened, paused, resumed, closed, or had staff sign in or out."""
+
+    kind: ClassVar[str] = "counter_changed"
+    action: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CounterSkillsChanged(Event):
+    kind: ClassVar[str] = "counter_skills_changed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceTargetChanged(Event):
+    kind: ClassVar[str] = "service_target_changed"
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        TicketIssued,
+        AppointmentCheckedIn,
+        AppointmentBooked,
+        AppointmentMarkedLate,
+        TicketCalled,
+        TicketRecalled,
+        ServiceStarted,
+        TicketCompleted,
+        TicketNoShow,
+        TicketTransferred,
+        TicketParked,
+        TicketReturned,
+        TicketCancelled,
+        CounterChanged,
+        CounterSkillsChanged,
+        ServiceTargetChanged,
+    )
+}

@@ -1,0 +1,214 @@
+"""The domain's values: services, counters, tickets, appointments, opening hours, policy.
+
+Every value here is a frozen dataclass. The centre never edits one in place: a change
+makes a new value (``dataclasses.replace``) that travels inside an event, so an event
+carries the resulting state of each thing it changed, and applying an event is just
+storing those values (see ``centre.py``). Times are timezone-aware datetimes in UTC;
+the centre's own time zone is used only to say which day it is and whether it is open.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+
+
+class TicketState(enum.StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+    #: waiting again after a transfer to another service or a named counter; callable
+    TRANSFERRED = "transferred"
+    #: set aside by an adviser (the visitor went to fetch a document); returned later
+    PARKED = "parked"
+
+
+#: States in which a ticket stands in the queue and may be called by "call next".
+QUEUED_STATES = frozenset({TicketState.WAITING, TicketState.TRANSFERRED})
+#: States a ticket never leaves.
+FINAL_STATES = frozenset({TicketState.DONE, TicketState.NO_SHOW, TicketState.CANCELLED})
+
+
+class CounterState(enum.StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    PAUSED = "paused"
+    #: has a current ticket, called or being served
+    SERVING = "serving"
+
+
+class Origin(enum.StrEnum):
+    WALK_IN = "walk_in"
+    APPOINTMENT = "appointment"
+
+
+class Outcome(enum.StrEnum):
+    """How a visit ended (the seeds' first-contact-resolution measure)."""
+
+    RESOLVED = "resolved"  # resolved first time, at this contact
+    SIGNPOSTED = "signposted"  # signposted to another agency
+    SELF_SERVE = "self_serve"  # helped to self-serve online
+    APPOINTMENT_BOOKED = "appointment_booked"
+    REFERRED = "referred"  # referred to the back office
+
+
+class AppointmentStatus(enum.StrEnum):
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"
+    #: arrived after the check-in window closed and took a walk-in ticket instead
+    LATE = "late"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Service:
+    code: str
+    name: str
+    prefix: str
+    target_wait: timedelta
+    #: what a visit usually takes, used for wait estimates until real times come in
+    typical_duration: timedelta = timedelta(minutes=8)
+    #: the service's self-service web page, for channel shift
+    online_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Counter:
+    name: str
+    primary: frozenset[str] = frozenset()
+    secondary: frozenset[str] = frozenset()
+    state: CounterState = CounterState.CLOSED
+    staff: str | None = None
+    #: the ticket at this counter (called or being served), by ticket id
+    current_ticket: str | None = None
+    state_since: datetime | None = None
+
+    def skilled_for(self, service: str) -> bool:
+        return service in self.primary or service in self.secondary
+
+
+@dataclass(frozen=True)
+class Appointment:
+    ref: str
+    service: str
+    at: datetime
+    status: AppointmentStatus = AppointmentStatus.BOOKED
+    ticket_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str
+    number: str  # e.g. "H023": service prefix and the day's sequence number
+    seq: int
+    service: str
+    day: date  # the centre's local date the number belongs to
+    origin: Origin
+    issued_at: datetime
+    #: when the visitor joined the queue; kept through transfers so they keep their place
+    arrival_at: datetime
+    state: TicketState
+    state_since: datetime
+    language: str = "en"
+    idempotency_key: str | None = None
+    appointment_ref: str | None = None
+    appointment_at: datetime | None = None
+    #: the counter that has the ticket now (called/serving), or last had it
+    counter: str | None = None
+    #: only this counter may call the ticket (a transfer to a named counter, a return)
+    pinned_counter: str | None = None
+    first_called_at: datetime | None = None
+    called_at: datetime | None = None
+    recalls: int = 0
+    service_started_at: datetime | None = None
+    finished_at: datetime | None = None
+    outcome: Outcome | None = None
+    avoidable: bool | None = None
+    transfers: int = 0
+
+    @property
+    def due_at(self) -> datetime | None:
+        """For a checked-in appointment: when the 10-minute clock starts.
+
+        That is the later of the booked time and the arrival (check-in) time.
+        """
+        if self.appointment_at is None:
+            return None
+        return max(self.appointment_at, self.arrival_at)
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """Weekly hours in the centre's local time, and whole days closed.
+
+    ``weekly[0]`` is Monday. An empty tuple for a day means closed all day.
+    ``always_open`` is for demos and 24-hour test centres.
+    """
+
+    weekly: tuple[tuple[tuple[time, time], ...], ...] = ((),) * 7
+    closed_dates: frozenset[date] = frozenset()
+    always_open: bool = False
+
+    def is_open(self, local: datetime) -> bool:
+        if self.always_open:
+            return True
+        if local.date() in self.closed_dates:
+            return False
+        t = local.timetz().replace(tzinfo=None)
+        return any(start <= t < end for start, end in self.weekly[local.weekday()])
+
+    def next_opening(self, local: datetime) -> datetime | None:
+        """The first opening time strictly after ``local`` within 14 days, or None."""
+        if self.always_open:
+            return None
+        for days in range(15):
+            day = local.date() + timedelta(days=days)
+            if day in self.closed_dates:
+                continue
+            for start, _end in sorted(self.weekly[day.weekday()]):
+                candidate = datetime.combine(day, start, tzinfo=local.tzinfo)
+                if candidate > local:
+                    return candidate
+        return None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The rules a centre can tune. Defaults are the council's standards."""
+
+    #: an appointment is called within this long of the later of booking and check-in
+    appointment_standard: timedelta = timedelta(minutes=10)
+    #: once an appointment has this little time left, it is called before anyone else
+    appointment_protect_slack: timedelta = timedelta(minutes=5)
+    checkin_early: timedelta = timedelta(minutes=30)
+    checkin_late: timedelta = timedelta(minutes=15)
+    #: recalls allowed after the first call; asking for one more marks a no-show
+    max_recalls: int = 3
+    #: a secondary-skill ticket beats the best primary one only when it is this many
+    #: whole target waits further past its target
+    secondary_margin: float = 1.0
+    #: how many recent visits per service the wait estimate averages
+    recent_visits: int = 20
+
+
+@dataclass(frozen=True)
+class CentreSetup:
+    """What a centre is, from its configuration file: fixed while the server runs,
+    except for what managers change live (skills, targets) through events."""
+
+    centre_id: str
+    name: str
+    tz: tzinfo
+    services: tuple[Service, ...]
+    counters: tuple[Counter, ...]
+    hours: OpeningHours = field(default_factory=OpeningHours)
+    policy: Policy = field(default_factory=Policy)
+    languages: tuple[str, ...] = ("en",)

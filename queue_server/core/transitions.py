@@ -1,0 +1,124 @@
+"""Everything that decides which state a ticket or counter may move to lives here.
+
+The two tables below are the whole lifecycle: a (state, action) pair that is not a key
+is illegal, and ``ticket_transition`` / ``counter_transition`` raise
+``IllegalTransition`` for it. The diagrams in docs/routing.md are drawn from these
+tables (``walkin`` prints them with ``python -m queue_server.core.transitions``).
+"""
+
+from __future__ import annotations
+
+from .errors import IllegalTransition
+from .model import CounterState, TicketState
+
+W, C, S = TicketState.WAITING, TicketState.CALLED, TicketState.SERVING
+D, N, X = TicketState.DONE, TicketState.NO_SHOW, TicketState.CANCELLED
+T, P = TicketState.TRANSFERRED, TicketState.PARKED
+
+TICKET_TRANSITIONS: dict[tuple[TicketState, str], TicketState] = {
+    (W, "call"): C,
+    (T, "call"): C,
+    (P, "call"): C,  # an adviser calls a parked visitor straight back
+    (C, "recall"): C,
+    (C, "start"): S,
+    (C, "no_show"): N,
+    (S, "complete"): D,
+    (W, "transfer"): T,
+    (T, "transfer"): T,
+    (C, "transfer"): T,
+    (S, "transfer"): T,
+    (C, "park"): P,
+    (S, "park"): P,
+    (P, "return"): W,
+    (W, "cancel"): X,
+    (T, "cancel"): X,
+    (P, "cancel"): X,
+    (C, "cancel"): X,
+}
+
+CLOSED, OPEN = CounterState.CLOSED, CounterState.OPEN
+PAUSED, BUSY = CounterState.PAUSED, CounterState.SERVING
+
+COUNTER_TRANSITIONS: dict[tuple[CounterState, str], CounterState] = {
+    (CLOSED, "open"): OPEN,
+    (OPEN, "pause"): PAUSED,
+    (PAUSED, "resume"): OPEN,
+    (OPEN, "close"): CLOSED,
+    (PAUSED, "close"): CLOSED,
+    (OPEN, "take"): BUSY,  # the counter calls a ticket
+    (BUSY, "release"): OPEN,  # its ticket is done, no-show, transferred, parked, cancelled
+    (CLOSED, "sign_in"): CLOSED,
+    (OPEN, "sign_in"): OPEN,
+    (PAUSED, "sign_in"): PAUSED,
+    (CLOSED, "sign_out"): CLOSED,
+    (CLOSED, "set_skills"): CLOSED,
+    (OPEN, "set_skills"): OPEN,
+    (PAUSED, "set_skills"): PAUSED,
+    (BUSY, "set_skills"): BUSY,
+}
+
+_TICKET_HINTS = {
+    "call": "only a waiting, transferred or parked ticket can be called",
+    "recall": "only a called ticket that has not started can be recalled",
+    "start": "call the ticket first",
+    "no_show": "only a called ticket that has not started can be marked no-show",
+    "complete": "start the service before completing it",
+    "park": "only the ticket at your counter can be parked",
+    "return": "only a parked ticket can be returned to the queue",
+}
+
+_COUNTER_HINTS = {
+    "open": "the counter is already open or paused",
+    "pause": "finish the current ticket before pausing",
+    "resume": "only a paused counter can resume",
+    "close": "finish the current ticket before closing",
+    "take": "open the counter (and finish its current ticket) before calling",
+    "sign_in": "finish the current ticket before someone else signs in",
+    "sign_out": "close the counter before signing out",
+}
+
+
+def ticket_transition(number: str, state: TicketState, action: str) -> TicketState:
+    """The state ``action`` leads to from ``state``; ``IllegalTransition`` if none."""
+    try:
+        return TICKET_TRANSITIONS[(state, action)]
+    except KeyError:
+        hint = _TICKET_HINTS.get(action, "")
+        raise IllegalTransition(
+            f"Ticket {number} is {state.value.replace('_', ' ')}: cannot {action.replace('_', ' ')}"
+            + (f" ({hint})." if hint else "."),
+            ticket=number,
+            state=state.value,
+            action=action,
+        ) from None
+
+
+def counter_transition(name: str, state: CounterState, action: str) -> CounterState:
+    """The state ``action`` leads to from ``state``; ``IllegalTransition`` if none."""
+    try:
+        return COUNTER_TRANSITIONS[(state, action)]
+    except KeyError:
+        hint = _COUNTER_HINTS.get(action, "")
+        raise IllegalTransition(
+            f"Counter {name} is {state.value}: cannot {action.replace('_', ' ')}"
+            + (f" ({hint})." if hint else "."),
+            counter=name,
+            state=state.value,
+            action=action,
+        ) from None
+
+
+def mermaid(
+    table: dict[tuple[TicketState, str], TicketState]
+    | dict[tuple[CounterState, str], CounterState],
+) -> str:
+    """A Mermaid state diagram drawn from a transition table."""
+    lines = ["stateDiagram-v2"]
+    for (source, action), target in table.items():
+        lines.append(f"    {source.value} --> {target.value}: {action}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover - documentation helper
+    print("Tickets:\n" + mermaid(TICKET_TRANSITIONS))
+    print("\nCounters:\n" + mermaid(COUNTER_TRANSITIONS))
