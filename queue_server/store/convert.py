@@ -1,0 +1,183 @@
+"""Domain values <-> table rows. The only place that knows both shapes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from queue_server.core.events import Event
+from queue_server.core.model import (
+    Appointment,
+    AppointmentStatus,
+    Counter,
+    CounterState,
+    Origin,
+    Outcome,
+    Ticket,
+    TicketState,
+)
+
+from .tables import AppointmentRow, CounterRow, TicketRow
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """Times come back naive from SQLite: they were written in UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def must_utc(value: datetime) -> datetime:
+    result = utc(value)
+    assert result is not None
+    return result
+
+
+def ticket_values(centre: str, t: Ticket) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "centre": centre,
+        "number": t.number,
+        "seq": t.seq,
+        "service": t.service,
+        "day": t.day,
+        "origin": t.origin.value,
+        "language": t.language,
+        "issued_at": t.issued_at,
+        "arrival_at": t.arrival_at,
+        "state": t.state.value,
+        "state_since": t.state_since,
+        "idempotency_key": t.idempotency_key,
+        "appointment_ref": t.appointment_ref,
+        "appointment_at": t.appointment_at,
+        "counter": t.counter,
+        "pinned_counter": t.pinned_counter,
+        "first_called_at": t.first_called_at,
+        "called_at": t.called_at,
+        "recalls": t.recalls,
+        "service_started_at": t.service_started_at,
+        "finished_at": t.finished_at,
+        "outcome": t.outcome.value if t.outcome else None,
+        "avoidable": t.avoidable,
+        "transfers": t.transfers,
+    }
+
+
+def ticket_from_row(r: TicketRow) -> Ticket:
+    return Ticket(
+        id=r.id,
+        number=r.number,
+        seq=r.seq,
+        service=r.service,
+        day=r.day,
+        origin=Origin(r.origin),
+        issued_at=must_utc(r.issued_at),
+        arrival_at=must_utc(r.arrival_at),
+        state=TicketState(r.state),
+        state_since=must_utc(r.state_since),
+        language=r.language,
+        idempotency_key=r.idempotency_key,
+        appointment_ref=r.appointment_ref,
+        appointment_at=utc(r.appointment_at),
+        counter=r.counter,
+        pinned_counter=r.pinned_counter,
+        first_called_at=utc(r.first_called_at),
+        called_at=utc(r.called_at),
+        recalls=r.recalls,
+        service_started_at=utc(r.service_started_at),
+        finished_at=utc(r.finished_at),
+        outcome=Outcome(r.outcome) if r.outcome else None,
+        avoidable=r.avoidable,
+        transfers=r.transfers,
+    )
+
+
+def _skills(codes: frozenset[str]) -> str:
+    return ",".join(sorted(codes))
+
+
+def counter_values(centre: str, c: Counter) -> dict[str, Any]:
+    return {
+        "centre": centre,
+        "name": c.name,
+        "primary_skills": _skills(c.primary),
+        "secondary_skills": _skills(c.secondary),
+        "state": c.state.value,
+        "staff": c.staff,
+        "current_ticket": c.current_ticket,
+        "state_since": c.state_since,
+    }
+
+
+def counter_from_row(r: CounterRow) -> Counter:
+    return Counter(
+        name=r.name,
+        primary=frozenset(filter(None, r.primary_skills.split(","))),
+        secondary=frozenset(filter(None, r.secondary_skills.split(","))),
+        state=CounterState(r.state),
+        staff=r.staff,
+        current_ticket=r.current_ticket,
+        state_since=utc(r.state_since),
+    )
+
+
+def appointment_values(centre: str, a: Appointment) -> dict[str, Any]:
+    return {
+        "centre": centre,
+        "ref": a.ref,
+        "service": a.service,
+        "at": a.at,
+        "status": a.status.value,
+        "ticket_id": a.ticket_id,
+    }
+
+
+def appointment_from_row(r: AppointmentRow) -> Appointment:
+    return Appointment(
+        ref=r.ref,
+        service=r.service,
+        at=must_utc(r.at),
+        status=AppointmentStatus(r.status),
+        ticket_id=r.ticket_id,
+    )
+
+
+def plain(value: Any) -> Any:
+    """A domain value as JSON-ready data (used for the audit payload and the wire)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, frozenset | set):
+        return sorted(plain(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if hasattr(value, "isoformat"):  # date, time
+        return value.isoformat()
+    return value
+
+
+def audit_values(centre: str, e: Event) -> dict[str, Any]:
+    payload = {k: v for k, v in plain(e).items() if v is not None and k not in ("at", "actor")}
+    return {
+        "centre": centre,
+        "at": e.at,
+        "actor": e.actor,
+        "kind": e.kind,
+        "ticket_id": e.ticket.id if e.ticket else None,
+        "ticket_number": e.ticket.number if e.ticket else None,
+        "counter": e.counter.name if e.counter else (e.ticket.counter if e.ticket else None),
+        "reason": e.reason,
+        "payload": json.dumps(payload, sort_keys=True),
+    }

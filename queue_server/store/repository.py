@@ -1,0 +1,352 @@
+"""The repository: the one place that reads and writes the database.
+
+``Store.commit(events)`` writes what a decision changed and its audit rows in one
+transaction; the server acknowledges only after it returns. ``Store.load_centre``
+rebuilds the live queue after a restart. The same code runs on a SQLite file
+(WAL, ``synchronous=FULL``: a ticket a visitor holds survives a power cut) and on
+PostgreSQL (``postgresql+psycopg://``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from queue_server.core import Centre, prefix_of
+from queue_server.core.errors import Conflict, InvalidRequest, Unavailable
+from queue_server.core.events import Event, TicketIssued
+from queue_server.core.model import CentreSetup, Service
+
+from . import convert
+from .tables import (
+    AppointmentRow,
+    AuditRow,
+    CounterRow,
+    DeviceRow,
+    DeviceStatusRow,
+    NumberSequenceRow,
+    ServiceRow,
+    StaffRow,
+    TicketRow,
+)
+
+ROLES_DEVICE = ("kiosk", "board")
+ROLES_STAFF = ("counter", "manager")
+
+
+def normalise_url(url: str) -> str:
+    """Accept a plain file path for SQLite and plain ``postgresql://`` for psycopg 3."""
+    if "://" not in url:
+        return f"sqlite:///{Path(url).expanduser().resolve()}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed ticket survives power loss, not just a process crash.
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    if url.startswith("postgresql"):
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    raise InvalidRequest(
+        f"Unsupported database URL {url!r}: use a file path, sqlite:///FILE or "
+        "postgresql+psycopg://user@host/dbname."
+    )
+
+
+def hash_token(token: str) -> str:
+    # Device tokens are 256 random bits, so a plain SHA-256 is as strong as a slow
+    # hash here, and it lets us look the token up by its hash directly.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Store:
+    """The durable store of one or more centres. Thread-safe (one engine, a pool)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url)
+        self._insert = (
+            postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------ schema
+
+    def migrate(self) -> None:
+        """Bring the schema up to date (Alembic ``upgrade head``). Safe to repeat."""
+        from .migrate import upgrade
+
+        upgrade(self.engine)
+
+    # ------------------------------------------------------------ writes
+
+    def _upsert(self, conn: sa.Connection, table: sa.Table, values: dict[str, Any],
+                keys: Sequence[str]) -> None:
+        stmt = self._insert(table).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={k: v for k, v in values.items() if k not in keys},
+        )
+        conn.execute(stmt)
+
+    def commit(self, centre_id: str, events: Sequence[Event]) -> None:
+        """Write the events' resulting state and their audit rows, all or nothing.
+
+        Raises ``Unavailable`` if the database cannot commit (nothing is written),
+        ``Conflict`` if a unique rule would be broken (a number already used).
+        """
+        if not events:
+            return
+        try:
+            with self.engine.begin() as conn:
+                for event in events:
+                    self._write_event(conn, centre_id, event)
+        except IntegrityError as exc:
+            raise Conflict(
+                "That change clashes with one already stored (a number or key in use).",
+                detail=str(exc.orig),
+            ) from exc
+        except (OperationalError, SQLAlchemyError) as exc:
+            raise Unavailable(
+                "The queue database could not save the change; nothing was changed. "
+                "Try again in a moment.",
+                detail=str(getattr(exc, "orig", exc)),
+            ) from exc
+
+    def _write_event(self, conn: sa.Connection, centre_id: str, event: Event) -> None:
+        if event.ticket is not None:
+            ticket = event.ticket
+            if isinstance(event, TicketIssued):
+                self._advance_sequence(conn, centre_id, prefix_of(ticket.number),
+                                       ticket.day, ticket.seq)
+                conn.execute(sa.insert(TicketRow.__table__),  # type: ignore[arg-type]
+                             convert.ticket_values(centre_id, ticket))
+            else:
+                self._upsert(conn, TicketRow.__table__,  # type: ignore[arg-type]
+                             convert.ticket_values(centre_id, ticket), ["id"])
+        if event.counter is not None:
+            self._upsert(conn, CounterRow.__table__,  # type: ignore[arg-type]
+                         convert.counter_values(centre_id, event.counter), ["centre", "name"])
+        if event.appointment is not None:
+            self._upsert(conn, AppointmentRow.__table__,  # type: ignore[arg-type]
+                         convert.appointment_values(centre_id, event.appointment),
+                         ["centre", "ref"])
+        if event.service is not None:
+            self._upsert(
+                conn, ServiceRow.__table__,  # type: ignore[arg-type]
+                {"centre": centre_id, "code": event.service.code,
+                 "target_wait_seconds": int(event.service.target_wait.total_seconds())},
+                ["centre", "code"],
+            )
+        conn.execute(sa.insert(AuditRow.__table__),  # type: ignore[arg-type]
+                     convert.audit_values(centre_id, event))
+
+    def _advance_sequence(self, conn: sa.Connection, centre_id: str, prefix: str,
+                          day: date, seq: int) -> None:
+        table = NumberSequenceRow.__table__
+        stmt = self._insert(table).values(centre=centre_id, prefix=prefix, day=day, last=seq)
+        # Only ever forwards: a number once issued is never issued again that day.
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["centre", "prefix", "day"],
+            set_={"last": seq},
+            where=table.c.last < seq,
+        )
+        conn.execute(stmt)
+
+    # ------------------------------------------------------------ rebuild
+
+    def load_centre(self, setup: CentreSetup, now: datetime) -> Centre:
+        """The live centre as stored: today's tickets and every unfinished one,
+        counters, live service changes, today's and future bookings, sequences."""
+        centre_id = setup.centre_id
+        today = now.astimezone(setup.tz).date()
+        final = ("done", "no_show", "cancelled")
+        with self.engine.connect() as conn:
+            t = TicketRow.__table__.c
+            rows = conn.execute(
+                sa.select(TicketRow.__table__).where(
+                    t.centre == centre_id,
+                    sa.or_(t.day >= today, t.state.not_in(final)),
+                )
+            ).all()
+            tickets = [convert.ticket_from_row(TicketRow(**r._mapping)) for r in rows]
+            c = CounterRow.__table__.c
+            counters = [
+                convert.counter_from_row(CounterRow(**r._mapping))
+                for r in conn.execute(sa.select(CounterRow.__table__).where(c.centre == centre_id))
+            ]
+            s = ServiceRow.__table__.c
+            targets = {
+                r.code: r.target_wait_seconds
+                for r in conn.execute(sa.select(ServiceRow.__table__).where(s.centre == centre_id))
+            }
+            a = AppointmentRow.__table__.c
+            since = datetime.combine(today, datetime.min.time(), tzinfo=setup.tz) - timedelta(days=1)
+            appointments = [
+                convert.appointment_from_row(AppointmentRow(**r._mapping))
+                for r in conn.execute(
+                    sa.select(AppointmentRow.__table__).where(a.centre == centre_id, a.at >= since)
+                )
+            ]
+            q = NumberSequenceRow.__table__.c
+            sequences = {
+                (r.prefix, r.day): r.last
+                for r in conn.execute(
+                    sa.select(NumberSequenceRow.__table__).where(
+                        q.centre == centre_id, q.day >= today - timedelta(days=1)
+                    )
+                )
+            }
+        services = [
+            Service(**{**svc.__dict__, "target_wait": timedelta(seconds=targets[svc.code])})
+            for svc in setup.services
+            if svc.code in targets
+        ]
+        return Centre(
+            setup,
+            tickets=tickets,
+            counters=counters,
+            appointments=appointments,
+            services=services,
+            sequences=sequences,
+        )
+
+    # ------------------------------------------------------------ reads for reports
+
+    def tickets_for_day(self, centre_id: str | None, day: date) -> list[TicketRow]:
+        """Every ticket numbered on ``day`` (the centre's local day), any centre if None."""
+        t = TicketRow.__table__.c
+        query = sa.select(TicketRow.__table__).where(t.day == day)
+        if centre_id is not None:
+            query = query.where(t.centre == centre_id)
+        with self.engine.connect() as conn:
+            return [TicketRow(**r._mapping) for r in conn.execute(query.order_by(t.issued_at))]
+
+    def audit(self, centre_id: str, *, ticket_id: str | None = None,
+              limit: int = 1000) -> list[AuditRow]:
+        a = AuditRow.__table__.c
+        query = sa.select(AuditRow.__table__).where(a.centre == centre_id)
+        if ticket_id is not None:
+            query = query.where(a.ticket_id == ticket_id)
+        with self.engine.connect() as conn:
+            return [AuditRow(**r._mapping)
+                    for r in conn.execute(query.order_by(a.id).limit(limit))]
+
+    # ------------------------------------------------------------ credentials
+
+    def enroll_device(self, centre_id: str, role: str, name: str,
+                      now: datetime | None = None) -> str:
+        """Create a kiosk or board credential; returns the token (shown once only)."""
+        if role not in ROLES_DEVICE:
+            raise InvalidRequest(f"A device role is one of {', '.join(ROLES_DEVICE)}, not {role!r}.")
+        if not name.strip():
+            raise InvalidRequest("A device needs a name, e.g. 'Lobby kiosk 1'.")
+        token = f"wk_{secrets.token_urlsafe(32)}"
+        row = {"centre": centre_id, "name": name.strip(), "role": role,
+               "token_hash": hash_token(token), "created_at": now or datetime.now(UTC),
+               "revoked": False}
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(DeviceRow.__table__), row)  # type: ignore[arg-type]
+        except IntegrityError:
+            raise Conflict(
+                f"A device called {name!r} is already enrolled at centre {centre_id!r}; "
+                "choose another name."
+            ) from None
+        return token
+
+    def device_for_token(self, token: str) -> DeviceRow | None:
+        d = DeviceRow.__table__.c
+        with self.engine.connect() as conn:
+            r = conn.execute(
+                sa.select(DeviceRow.__table__).where(
+                    d.token_hash == hash_token(token), d.revoked.is_(False)
+                )
+            ).first()
+        return DeviceRow(**r._mapping) if r else None
+
+    def add_staff(self, centre_id: str, username: str, role: str, password_hash: str,
+                  now: datetime | None = None) -> None:
+        if role not in ROLES_STAFF:
+            raise InvalidRequest(f"A staff role is one of {', '.join(ROLES_STAFF)}, not {role!r}.")
+        row = {"centre": centre_id, "username": username, "role": role,
+               "password_hash": password_hash, "created_at": now or datetime.now(UTC),
+               "active": True}
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(StaffRow.__table__), row)  # type: ignore[arg-type]
+        except IntegrityError:
+            raise Conflict(
+                f"Staff member {username!r} already exists at centre {centre_id!r}."
+            ) from None
+
+    def staff(self, centre_id: str, username: str) -> StaffRow | None:
+        s = StaffRow.__table__.c
+        with self.engine.connect() as conn:
+            r = conn.execute(
+                sa.select(StaffRow.__table__).where(
+                    s.centre == centre_id, s.username == username, s.active.is_(True)
+                )
+            ).first()
+        return StaffRow(**r._mapping) if r else None
+
+    def update_password_hash(self, staff_id: int, password_hash: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(StaffRow.__table__)  # type: ignore[arg-type]
+                .where(StaffRow.__table__.c.id == staff_id)
+                .values(password_hash=password_hash)
+            )
+
+    # ------------------------------------------------------------ device status
+
+    def record_device_status(self, centre_id: str, device: str, component: str,
+                             status: str, detail: str | None, at: datetime,
+                             actor: str) -> None:
+        with self.engine.begin() as conn:
+            self._upsert(conn, DeviceStatusRow.__table__,  # type: ignore[arg-type]
+                         {"centre": centre_id, "device": device, "component": component,
+                          "status": status, "detail": detail, "at": at},
+                         ["centre", "device", "component"])
+            conn.execute(sa.insert(AuditRow.__table__), {  # type: ignore[arg-type]
+                "centre": centre_id, "at": at, "actor": actor, "kind": "device_status",
+                "counter": None, "reason": detail,
+                "payload": json.dumps({"device": device, "component": component,
+                                       "status": status}),
+            })
+
+    def device_statuses(self, centre_id: str) -> list[DeviceStatusRow]:
+        d = DeviceStatusRow.__table__.c
+        with self.engine.connect() as conn:
+            return [DeviceStatusRow(**r._mapping)
+                    for r in conn.execute(sa.select(DeviceStatusRow.__table__)
+                                          .where(d.centre == centre_id))]
+

@@ -1,0 +1,161 @@
+"""The database tables (SQLModel). Every row carries its ``centre`` so a council's
+several centres, one ``walkin serve`` each, can share one PostgreSQL database.
+
+Schema changes go through Alembic (``migrations/``): change a table here, then add a
+revision (``alembic -c queue_server/store/alembic.ini revision --autogenerate``).
+Times are stored in UTC (``timestamptz`` on PostgreSQL; on SQLite, naive UTC).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+UTC_TIME = sa.DateTime(timezone=True)
+
+
+def time_column(nullable: bool = True, index: bool = False) -> sa.Column:  # type: ignore[type-arg]
+    return sa.Column(UTC_TIME, nullable=nullable, index=index)
+
+
+class TicketRow(SQLModel, table=True):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        sa.UniqueConstraint("centre", "day", "number", name="uq_ticket_number_per_day"),
+        sa.UniqueConstraint("centre", "idempotency_key", name="uq_ticket_idempotency_key"),
+        sa.Index("ix_ticket_centre_day", "centre", "day"),
+        sa.Index("ix_ticket_centre_state", "centre", "state"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    centre: str = Field(max_length=64)
+    number: str = Field(max_length=16)
+    seq: int
+    service: str = Field(max_length=32)
+    day: date
+    origin: str = Field(max_length=16)
+    language: str = Field(max_length=16)
+    issued_at: datetime = Field(sa_column=time_column(nullable=False))
+    arrival_at: datetime = Field(sa_column=time_column(nullable=False))
+    state: str = Field(max_length=16)
+    state_since: datetime = Field(sa_column=time_column(nullable=False))
+    idempotency_key: str | None = Field(default=None, max_length=128)
+    appointment_ref: str | None = Field(default=None, max_length=64)
+    appointment_at: datetime | None = Field(default=None, sa_column=time_column())
+    counter: str | None = Field(default=None, max_length=64)
+    pinned_counter: str | None = Field(default=None, max_length=64)
+    first_called_at: datetime | None = Field(default=None, sa_column=time_column())
+    called_at: datetime | None = Field(default=None, sa_column=time_column())
+    recalls: int = 0
+    service_started_at: datetime | None = Field(default=None, sa_column=time_column())
+    finished_at: datetime | None = Field(default=None, sa_column=time_column())
+    outcome: str | None = Field(default=None, max_length=32)
+    avoidable: bool | None = None
+    transfers: int = 0
+
+
+class CounterRow(SQLModel, table=True):
+    __tablename__ = "counter"
+
+    centre: str = Field(primary_key=True, max_length=64)
+    name: str = Field(primary_key=True, max_length=64)
+    primary_skills: str = ""  # comma-separated service codes
+    secondary_skills: str = ""
+    state: str = Field(max_length=16)
+    staff: str | None = Field(default=None, max_length=64)
+    current_ticket: str | None = Field(default=None, max_length=64)
+    state_since: datetime | None = Field(default=None, sa_column=time_column())
+
+
+class ServiceRow(SQLModel, table=True):
+    """What managers changed live about a service (its target wait)."""
+
+    __tablename__ = "service_setting"
+
+    centre: str = Field(primary_key=True, max_length=64)
+    code: str = Field(primary_key=True, max_length=32)
+    target_wait_seconds: int
+
+
+class AppointmentRow(SQLModel, table=True):
+    __tablename__ = "appointment"
+    __table_args__ = (sa.Index("ix_appointment_centre_at", "centre", "at"),)
+
+    centre: str = Field(primary_key=True, max_length=64)
+    ref: str = Field(primary_key=True, max_length=64)
+    service: str = Field(max_length=32)
+    at: datetime = Field(sa_column=time_column(nullable=False))
+    status: str = Field(max_length=16)
+    ticket_id: str | None = Field(default=None, max_length=64)
+
+
+class NumberSequenceRow(SQLModel, table=True):
+    """The last number issued per prefix per local day: never runs backwards."""
+
+    __tablename__ = "number_sequence"
+
+    centre: str = Field(primary_key=True, max_length=64)
+    prefix: str = Field(primary_key=True, max_length=8)
+    day: date = Field(primary_key=True)
+    last: int
+
+
+class AuditRow(SQLModel, table=True):
+    """Every state change: who, what, when, and the resulting state as JSON."""
+
+    __tablename__ = "audit"
+    __table_args__ = (sa.Index("ix_audit_centre_at", "centre", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre: str = Field(max_length=64)
+    at: datetime = Field(sa_column=time_column(nullable=False))
+    actor: str = Field(max_length=128)
+    kind: str = Field(max_length=64)
+    ticket_id: str | None = Field(default=None, max_length=64, index=True)
+    ticket_number: str | None = Field(default=None, max_length=16)
+    counter: str | None = Field(default=None, max_length=64)
+    reason: str | None = None
+    payload: str = "{}"
+
+
+class DeviceRow(SQLModel, table=True):
+    """A kiosk or board, known by a token shown once and stored only as a hash."""
+
+    __tablename__ = "device"
+    __table_args__ = (sa.UniqueConstraint("centre", "name", name="uq_device_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre: str = Field(max_length=64)
+    name: str = Field(max_length=128)
+    role: str = Field(max_length=16)
+    token_hash: str = Field(max_length=128, unique=True)
+    created_at: datetime = Field(sa_column=time_column(nullable=False))
+    revoked: bool = False
+
+
+class StaffRow(SQLModel, table=True):
+    __tablename__ = "staff"
+    __table_args__ = (sa.UniqueConstraint("centre", "username", name="uq_staff_username"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre: str = Field(max_length=64)
+    username: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    password_hash: str = Field(max_length=256)
+    created_at: datetime = Field(sa_column=time_column(nullable=False))
+    active: bool = True
+
+
+class DeviceStatusRow(SQLModel, table=True):
+    """The last status a device reported (a kiosk's printer out of paper, ...)."""
+
+    __tablename__ = "device_status"
+
+    centre: str = Field(primary_key=True, max_length=64)
+    device: str = Field(primary_key=True, max_length=128)
+    component: str = Field(primary_key=True, max_length=32)
+    status: str = Field(max_length=32)
+    detail: str | None = None
+    at: datetime = Field(sa_column=time_column(nullable=False))
