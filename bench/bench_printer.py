@@ -1,0 +1,77 @@
+"""Bytes per ticket and time on the wire, native QR against raster QR.
+
+Run: ``.venv/bin/python bench/bench_printer.py [--measure]``
+
+The wire time is computed (10 bits per byte at 8N1) because that is what a real printer
+at that baud rate costs; ``--measure`` also times the whole print path (layout, status
+check, send, status check) against the simulator over a pseudo-terminal, which has no
+baud-rate limit, so it shows our own overhead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from device_drivers.cli import sample_ticket  # noqa: E402
+from device_drivers.layout import ticket_bytes  # noqa: E402
+from device_drivers.printer import open_printer  # noqa: E402
+from device_drivers.profiles import load_profile  # noqa: E402
+from device_drivers.simulator import PrinterSimulator  # noqa: E402
+
+BAUDS = (9600, 115200)
+CASES = [
+    # (label, profile, paper, language, online QR, qr mode)
+    ("80mm en native", "TM-T20II", None, "en", False, "native"),
+    ("80mm en raster", "TM-T20II", None, "en", False, "raster"),
+    ("80mm en native +online", "TM-T20II", None, "en", True, "native"),
+    ("80mm en raster +online", "TM-T20II", None, "en", True, "raster"),
+    ("58mm en native", None, 58, "en", False, "native"),
+    ("80mm pl native", "TM-T20II", None, "pl", False, "native"),
+    ("80mm ur native", "TM-T20II", None, "ur", False, "native"),
+    ("80mm ar native", "TM-T20II", None, "ar", False, "native"),
+    ("TSP100III graphics only", "TSP100III", None, "en", False, "raster"),
+]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--measure", action="store_true", help="also time prints to the simulator")
+    args = parser.parse_args(argv)
+    base = sample_ticket()
+    print(f"{'case':28} {'bytes':>7} " + " ".join(f"{b:>9} baud" for b in BAUDS))
+    for label, profile, paper, language, online, qr in CASES:
+        ticket = dataclasses.replace(
+            base,
+            language=language,
+            online_url="https://www.leeds.gov.uk/housing" if online else None,
+        )
+        size = len(ticket_bytes(ticket, load_profile(profile, paper), qr_mode=qr))  # type: ignore[arg-type]
+        wire = " ".join(f"{size * 10 / baud:>12.3f} s" for baud in BAUDS)
+        print(f"{label:28} {size:>7} {wire}")
+    if args.measure:
+        with PrinterSimulator(None, tcp=None, pty=True) as sim:
+            for qr in ("native", "raster"):
+                with open_printer(f"serial://{sim.pty_path}?baudrate=115200&qr={qr}") as printer:
+                    times = []
+                    for i in range(50):
+                        started = time.perf_counter()
+                        printer.print_ticket(base, f"{qr}-{i}")
+                        times.append(time.perf_counter() - started)
+                median_ms = statistics.median(times) * 1000
+                print(
+                    f"print_ticket over pty, {qr:6}: median {median_ms:.1f} ms,"
+                    f" max {max(times) * 1000:.1f} ms (50 tickets; layout + 2 status reads + send)"
+                )
+            sim.wait_for_tickets(100, timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,183 @@
+"""Ticket -> ESC/POS bytes. Pure: no device, no clock, same input gives the same bytes.
+
+python-escpos's ``Dummy`` printer does the encoding (code pages, ``GS ( k`` QR, raster
+images); this module decides what goes where. Text goes as text wherever the printer's
+code pages can hold it, because a line of text costs ~1 byte per character and the same
+line as an image ~2 KB. Lines it cannot hold (right-to-left scripts, ŵ, ș) go as images.
+
+Byte budget: a full 80 mm English ticket with a native QR is under 300 bytes (see
+docs/performance-printer.md), which is why sizes are set with ``GS !`` and bold with
+``ESC E`` only when they change, and the QR uses the printer's defaults where they match.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import textwrap
+from typing import Literal
+
+import qrcode
+from escpos.constants import QR_ECLEVEL_M
+from escpos.magicencode import Encoder
+from escpos.printer import Dummy
+from PIL import Image
+
+from .errors import LayoutError
+from .profiles import PrinterProfile, load_profile
+from .textimage import has_rtl, render_text_line, wrap_to_width
+from .ticket import TicketPrint
+from .translations import labels_for
+
+QrMode = Literal["auto", "native", "raster"]
+_DATE_FORMAT = "%d/%m/%Y %H:%M"  # UK order, digits only: reads the same in every language
+_MAX_QR_PAYLOAD = 300  # bytes; longer URLs make modules too small to scan on 58 mm
+# Romanian comma-below letters are in no printer code page; the cedilla forms are in
+# CP852 and are what Romanian readers already see on receipts. Used only when needed.
+_LEGACY_FORMS = str.maketrans("șțȘȚ", "şţŞŢ")
+
+
+class _TicketWriter:
+    """Wraps a ``Dummy`` and remembers bold/size so each change is sent once."""
+
+    def __init__(self, profile: PrinterProfile, language: str) -> None:
+        # After ESC @ the printer is on code page 0 (CP437); telling MagicEncode so saves
+        # the 3-byte ESC t 0 it would otherwise send before the first letter.
+        self.out = Dummy(profile=profile.escpos_name, magic_encode_args={"encoding": "CP437"})
+        self.profile = profile
+        self.language = language
+        self._encoder = Encoder(profile.escpos_profile.get_code_pages())
+        self._bold = False
+        self._size = 1
+
+    def _as_text(self, text: str) -> str | None:
+        """The text in a form the printer's code pages hold, or None if there is none."""
+        if self.profile.graphics_only or has_rtl(text):
+            return None
+        for candidate in (text, text.translate(_LEGACY_FORMS)):
+            if all(
+                ord(ch) < 128 or self._encoder.find_suitable_encoding(ch) is not None
+                for ch in candidate
+            ):
+                return candidate
+        return None
+
+    def style(self, *, bold: bool = False, size: int = 1) -> None:
+        if bold != self._bold:
+            self.out.set(bold=bold)
+            self._bold = bold
+        if size != self._size:
+            self.out.set(custom_size=True, width=size, height=size)
+            self._size = size
+
+    def line(self, text: str, *, bold: bool = False, size: int = 1) -> None:
+        """A centred paragraph, wrapped to the paper; as text if possible, else as image."""
+        if not text:
+            return
+        printable = self._as_text(text)
+        if printable is not None:
+            self.style(bold=bold, size=size)
+            for row in textwrap.wrap(printable, self.profile.columns // size) or [""]:
+                self.out.text(row + "\n")
+            return
+        # Font A is 24 dots high; an image line of the same height keeps the look.
+        px = 24 * size if size > 1 else 24
+        for row in wrap_to_width(
+            text, width_px=self.profile.width_px, size=px, bold=bold, language=self.language
+        ):
+            image = render_text_line(
+                row, width_px=self.profile.width_px, size=px, bold=bold, language=self.language
+            )
+            self.image(image)
+
+    def image(self, image: Image.Image, *, double: bool = False) -> None:
+        """A raster line; ``double`` prints each pixel as 2x2 dots."""
+        # python-escpos print()s a warning to stdout for profiles without a width; our
+        # images are already the paper's width, and a kiosk's stdout is not for chatter.
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.out.image(
+                image,
+                impl="bitImageRaster",
+                high_density_horizontal=not double,
+                high_density_vertical=not double,
+            )
+
+    def qr(self, payload: str, *, native: bool, module_px: int) -> None:
+        if len(payload.encode()) > _MAX_QR_PAYLOAD:
+            raise LayoutError(f"QR payload is {len(payload)} bytes; at most {_MAX_QR_PAYLOAD}")
+        self.out.text("\n")  # a quiet zone above the code, or scanners misread it
+        if native:
+            self.out.qr(payload, native=True, size=module_px, ec=QR_ECLEVEL_M)
+            self.out.text("\n")
+            return
+        # Raster QR at half resolution, printed at double width and height (GS v 0 m=3):
+        # the modules are blocks anyway, and a quarter of the pixels is a quarter of the
+        # transmit time, which at 9600 baud is seconds.
+        half_module = max(1, module_px // 2)
+        code = qrcode.QRCode(
+            error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=half_module, border=2
+        )
+        code.add_data(payload)
+        code.make(fit=True)
+        matrix = code.make_image().get_image().convert("1")
+        half_width = self.profile.width_px // 2
+        if matrix.width > half_width:
+            raise LayoutError(
+                f"QR is {matrix.width * 2} dots wide; paper is {self.profile.width_px}"
+            )
+        # Centre by padding: GS v 0 ignores ESC a on some printers.
+        canvas = Image.new("1", (half_width, matrix.height), 1)
+        canvas.paste(matrix, ((half_width - matrix.width) // 2, 0))
+        self.image(canvas, double=True)
+
+    def cut(self) -> None:
+        self.style()
+        if self.profile.can_cut:
+            # GS V B 0: feed to the cutter and cut, in 4 bytes, without extra blank paper.
+            self.out.cut(feed=False)
+        else:
+            self.out.print_and_feed(4)  # tear-off printers: move the last line past the bar
+
+
+def ticket_bytes(
+    ticket: TicketPrint,
+    profile: PrinterProfile | None = None,
+    *,
+    qr_mode: QrMode = "auto",
+) -> bytes:
+    """The complete print job for one ticket, from ``ESC @`` to the cut.
+
+    ``qr_mode="auto"`` uses the printer's native QR when the profile has one and a raster
+    image otherwise; ``"native"`` on a profile without QR raises :class:`LayoutError`.
+    Raises :class:`LayoutError` for payloads that cannot be printed.
+    """
+    profile = profile or load_profile()
+    if qr_mode == "native" and not profile.native_qr:
+        raise LayoutError(f"profile {profile.name} has no native QR; use qr=raster or auto")
+    native = profile.native_qr if qr_mode == "auto" else qr_mode == "native"
+    narrow = profile.width_px < 500
+    labels = labels_for(ticket.language)
+    w = _TicketWriter(profile, ticket.language)
+
+    w.out.hw("INIT")
+    w.out.set(align="center")
+    w.line(ticket.centre_name, bold=True)
+    w.line(labels.your_number)
+    w.line(ticket.ticket_number, bold=True, size=3 if narrow else 4)
+    w.line(ticket.service_name, bold=True)
+    w.line(ticket.issued_at.strftime(_DATE_FORMAT))
+    if ticket.people_ahead is not None:
+        w.line(labels.people_ahead.format(n=ticket.people_ahead))
+    if ticket.estimated_wait_minutes is not None:
+        w.line(labels.estimated_wait.format(n=ticket.estimated_wait_minutes))
+    w.style()
+    w.qr(ticket.status_url, native=native, module_px=5 if narrow else 6)
+    w.line(labels.scan_for_status)
+    if ticket.online_url:
+        w.out.text("\n")
+        w.line(labels.online_too, bold=True)
+        w.style()
+        w.qr(ticket.online_url, native=native, module_px=4 if narrow else 5)
+    w.line(ticket.footer)
+    w.cut()
+    return w.out.output

@@ -1,0 +1,298 @@
+"""A streaming ESC/POS interpreter: bytes in, printed elements and status replies out.
+
+It understands what :mod:`device_drivers.layout` sends and what common drivers send
+(text, ``ESC !``/``GS !`` sizes, ``ESC E`` bold, ``ESC a`` alignment, ``ESC t`` code
+pages, ``GS ( k`` QR, ``GS v 0`` and ``GS ( L`` rasters, feeds, ``GS V`` cut, ``DLE EOT``
+status). Unknown commands are skipped and counted, so a test can insist on none.
+Pure: a state machine with no I/O; the server feeds it and sends ``replies``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from escpos.capabilities import get_profile
+from escpos.magicencode import Encoder
+from PIL import Image
+
+ESC, GS, DLE, LF = 0x1B, 0x1D, 0x10, 0x0A
+_CODE_PAGES = {int(v): k for k, v in get_profile("TM-T20II").get_code_pages().items()}
+
+
+@dataclass
+class Segment:
+    text: str
+    bold: bool
+    width: int
+    height: int
+
+
+@dataclass
+class TextLine:
+    segments: list[Segment]
+    align: str
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.segments)
+
+
+@dataclass
+class QrCode:
+    data: str
+    module: int
+    ec: str
+    align: str
+
+
+@dataclass
+class Raster:
+    image: Image.Image  # mode "1", already scaled to printer dots
+    align: str
+
+
+@dataclass
+class Feed:
+    lines: int
+
+
+Element = TextLine | QrCode | Raster | Feed
+
+
+@dataclass
+class PrintedTicket:
+    """Everything between two cuts (or from the start to a cut)."""
+
+    elements: list[Element] = field(default_factory=list)
+    unknown_commands: list[str] = field(default_factory=list)
+    # False when paper ran out (or the printer was offline) while it was printing.
+    complete: bool = True
+
+
+class Interpreter:
+    """Feed bytes with :meth:`feed`; finished tickets go to ``on_ticket``.
+
+    ``status_reply(n)`` returns the byte(s) to answer ``DLE EOT n`` with, or ``b""`` to
+    stay silent; ``can_print()`` is asked before each element is put on paper.
+    """
+
+    def __init__(
+        self,
+        on_ticket: Callable[[PrintedTicket], None],
+        status_reply: Callable[[int], bytes],
+        can_print: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self._on_ticket = on_ticket
+        self._status_reply = status_reply
+        self._can_print = can_print
+        self._buffer = bytearray()
+        self.replies = bytearray()
+        self.ticket = PrintedTicket()
+        self._qr = {"data": "", "module": 3, "ec": "L"}
+        self._graphics = b""
+        self._reset()
+
+    def _reset(self) -> None:
+        self.bold = False
+        self.width = self.height = 1
+        self.align = "left"
+        self.code_page = "CP437"
+        self._line: list[Segment] = []
+
+    # -- input ---------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        """Consume bytes; commands split across calls are completed by later calls."""
+        self._buffer += data
+        while self._buffer:
+            used = self._step(bytes(self._buffer))
+            if used == 0:
+                break  # incomplete command: wait for more bytes
+            del self._buffer[:used]
+
+    def take_replies(self) -> bytes:
+        replies, self.replies = bytes(self.replies), bytearray()
+        return replies
+
+    # -- output --------------------------------------------------------------------
+
+    def _emit(self, element: Element) -> None:
+        if self._can_print():
+            self.ticket.elements.append(element)
+        else:
+            self.ticket.complete = False
+
+    def _newline(self) -> None:
+        if self._line:
+            self._emit(TextLine(self._line, self.align))
+        else:
+            self._emit(Feed(1))
+        self._line = []
+
+    def _text(self, raw: bytes) -> None:
+        chars = Encoder._get_codepage_char_list(self.code_page)
+        text = "".join(chr(b) if b < 128 else chars[b - 128] for b in raw)
+        last = self._line[-1] if self._line else None
+        if last and (last.bold, last.width, last.height) == (self.bold, self.width, self.height):
+            last.text += text
+        else:
+            self._line.append(Segment(text, self.bold, self.width, self.height))
+
+    def _cut(self) -> None:
+        if self._line:
+            self._newline()
+        ticket, self.ticket = self.ticket, PrintedTicket()
+        self._on_ticket(ticket)
+
+    # -- the command table -----------------------------------------------------------
+
+    def _step(self, buf: bytes) -> int:
+        """Handle the command at the start of ``buf``; return bytes used (0 = need more)."""
+        first = buf[0]
+        if first >= 0x20:
+            end = next((i for i, b in enumerate(buf) if b < 0x20), len(buf))
+            self._text(buf[:end])
+            return end
+        if first == LF:
+            self._newline()
+            return 1
+        if first == ESC:
+            return self._esc(buf)
+        if first == GS:
+            return self._gs(buf)
+        if first == DLE:
+            return self._dle(buf)
+        return 1  # CR, HT and other controls print nothing here
+
+    def _esc(self, buf: bytes) -> int:
+        if len(buf) < 2:
+            return 0
+        cmd = buf[1]
+        if cmd == ord("@"):
+            self._line = []
+            self._reset()
+            return 2
+        if cmd == ord("2"):  # default line spacing: no argument
+            return 2
+        one_arg = {ord(c) for c in "EGa!t-M3JdVp{ "}
+        if cmd in one_arg:
+            if len(buf) < 3:
+                return 0
+            n = buf[2]
+            if cmd in (ord("E"), ord("G")):
+                self.bold = bool(n & 1)
+            elif cmd == ord("a"):
+                self.align = ("left", "center", "right")[(n - 48 if n >= 48 else n) % 3]
+            elif cmd == ord("!"):
+                self.bold = bool(n & 0x08)
+                self.height = 2 if n & 0x10 else 1
+                self.width = 2 if n & 0x20 else 1
+            elif cmd == ord("t"):
+                self.code_page = _CODE_PAGES.get(n, "CP437")
+            elif cmd == ord("d"):
+                if self._line:
+                    self._newline()
+                    n -= 1
+                for _ in range(max(0, n)):
+                    self._newline()
+            elif cmd == ord("p"):
+                return 5 if len(buf) >= 5 else 0  # drawer kick: m t1 t2
+            return 3
+        if cmd == ord("*"):  # column bit image: skip its data
+            if len(buf) < 5:
+                return 0
+            columns = buf[3] | buf[4] << 8
+            size = 5 + columns * (3 if buf[2] in (32, 33) else 1)
+            return size if len(buf) >= size else 0
+        self.ticket.unknown_commands.append(f"ESC {cmd:#04x}")
+        return 2
+
+    def _gs(self, buf: bytes) -> int:
+        if len(buf) < 2:
+            return 0
+        cmd = buf[1]
+        if cmd == ord("!"):
+            if len(buf) < 3:
+                return 0
+            self.width, self.height = (buf[2] >> 4) + 1, (buf[2] & 0x0F) + 1
+            return 3
+        if cmd == ord("V"):
+            if len(buf) < 3:
+                return 0
+            size = 4 if buf[2] in (65, 66, 97, 98, 103, 104) else 3
+            if len(buf) < size:
+                return 0
+            self._cut()
+            return size
+        if cmd == ord("(") and len(buf) >= 5:
+            size = 5 + (buf[3] | buf[4] << 8)
+            if len(buf) < size:
+                return 0
+            body = buf[5:size]
+            if buf[2] == ord("k"):
+                self._two_d_code(body)
+            elif buf[2] == ord("L"):
+                self._graphics_cmd(body)
+            else:
+                self.ticket.unknown_commands.append(f"GS ( {chr(buf[2])}")
+            return size
+        if cmd == ord("(") or cmd == ord("v"):
+            if cmd == ord("v") and len(buf) >= 8:
+                width_bytes, height = buf[4] | buf[5] << 8, buf[6] | buf[7] << 8
+                size = 8 + width_bytes * height
+                if len(buf) < size:
+                    return 0
+                self._raster(buf[8:size], width_bytes * 8, height, buf[3] & 1, buf[3] & 2)
+                return size
+            return 0
+        if cmd in (ord("B"), ord("a"), ord("r"), ord("I"), ord("f"), ord("h"), ord("w")):
+            return 3 if len(buf) >= 3 else 0
+        self.ticket.unknown_commands.append(f"GS {cmd:#04x}")
+        return 2
+
+    def _dle(self, buf: bytes) -> int:
+        if len(buf) < 3:
+            return 0
+        if buf[1] == 0x04:  # DLE EOT n: real-time status
+            self.replies += self._status_reply(buf[2])
+            return 3
+        if buf[1] == 0x14:  # DLE DC4 fn m t: real-time request, nothing to print
+            return 5 if len(buf) >= 5 else 0
+        return 3  # DLE ENQ n
+
+    # -- images and codes ------------------------------------------------------------
+
+    def _two_d_code(self, body: bytes) -> None:
+        if len(body) < 2 or body[0] != ord("1"):
+            self.ticket.unknown_commands.append("GS ( k (not QR)")
+            return
+        fn, args = body[1], body[2:]
+        if fn == 67 and args:
+            self._qr["module"] = args[0]
+        elif fn == 69 and args:
+            self._qr["ec"] = "LMQH"[(args[0] - 48) % 4]
+        elif fn == 80:
+            self._qr["data"] = args[1:].decode("utf-8", "replace")
+        elif fn == 81:
+            if self._line:
+                self._newline()
+            qr = self._qr
+            self._emit(QrCode(str(qr["data"]), int(qr["module"]), str(qr["ec"]), self.align))
+
+    def _raster(self, data: bytes, width: int, height: int, wide: int, tall: int) -> None:
+        image = Image.frombytes("1", (width, height), bytes(b ^ 0xFF for b in data))
+        if wide or tall:
+            image = image.resize((width * (2 if wide else 1), height * (2 if tall else 1)))
+        if self._line:
+            self._newline()
+        self._emit(Raster(image, self.align))
+
+    def _graphics_cmd(self, body: bytes) -> None:
+        if len(body) >= 2 and body[1] == 112 and len(body) >= 10:  # store raster
+            self._graphics = body
+        elif len(body) >= 2 and body[1] == 50 and self._graphics:  # print stored
+            g = self._graphics
+            width, height = g[6] | g[7] << 8, g[8] | g[9] << 8
+            self._raster(g[10:], (width + 7) // 8 * 8, height, g[3] == 2, g[4] == 2)
+            self._graphics = b""

@@ -1,0 +1,158 @@
+"""Ticket layout -> bytes, checked against bytes written out by hand from the ESC/POS spec."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+import pytest
+
+from device_drivers.errors import LayoutError
+from device_drivers.layout import ticket_bytes
+from device_drivers.profiles import load_profile
+from device_drivers.simulator.interpreter import Interpreter, PrintedTicket, TextLine
+from device_drivers.ticket import TicketPrint
+from device_drivers.translations import labels_for
+
+ESC, GS = b"\x1b", b"\x1d"
+URL = b"https://q.leeds.gov.uk/t/7Kq2xW9p"
+
+
+def gs_k(fn: bytes, data: bytes) -> bytes:
+    """GS ( k pL pH cn=49 fn data — the QR function block."""
+    return GS + b"(k" + (len(data) + 2).to_bytes(2, "little") + b"1" + fn + data
+
+
+GOLDEN_80MM_EN = b"".join(
+    [
+        ESC + b"@",  # initialise
+        ESC + b"a\x01",  # centre
+        ESC + b"E\x01" + b"Leeds Merrion House\n",
+        ESC + b"E\x00" + b"Your number\n",
+        ESC + b"E\x01" + GS + b"!\x33" + b"H023\n",  # bold, 4x4
+        GS + b"!\x00" + b"Housing Options\n",
+        ESC + b"E\x00" + b"12/03/2026 10:42\n",
+        b"People ahead of you: 4\n",
+        b"Estimated wait: 25 min\n",
+        b"\n",
+        gs_k(b"A", b"2\x00"),  # model 2
+        gs_k(b"C", b"\x06"),  # module 6 dots
+        gs_k(b"E", b"1"),  # error correction M
+        gs_k(b"P", b"0" + URL),  # store
+        gs_k(b"Q", b"0"),  # print
+        b"\n",
+        b"Scan to follow your place in the queue\n",
+        b"Please keep this ticket\n",
+        GS + b"VB\x00",  # feed to cutter and cut
+    ]
+)
+
+
+def test_golden_bytes_80mm_english(ticket: TicketPrint) -> None:
+    assert ticket_bytes(ticket, load_profile("TM-T20II")) == GOLDEN_80MM_EN
+
+
+def test_full_80mm_ticket_fits_the_300_byte_budget(ticket: TicketPrint) -> None:
+    payload = ticket_bytes(ticket, load_profile("TM-T20II"))
+    assert len(payload) <= 300
+    assert len(payload) * 10 / 9600 < 0.35  # seconds on the wire at 9600 8N1
+
+
+def test_58mm_uses_3x_number_and_smaller_qr(ticket: TicketPrint) -> None:
+    payload = ticket_bytes(ticket, load_profile(None, paper=58))
+    assert GS + b"!\x22H023\n" in payload
+    assert gs_k(b"C", b"\x05") in payload
+
+
+def test_long_text_wraps_to_the_paper_columns(ticket: TicketPrint) -> None:
+    long = dataclasses.replace(ticket, service_name="Council Tax and Housing Benefit enquiries")
+    narrow = ticket_bytes(long, load_profile(None, paper=58))  # 32 columns
+    assert b"Council Tax and Housing Benefit\nenquiries\n" in narrow
+
+
+def test_raster_qr_sends_an_image_and_no_native_qr(ticket: TicketPrint) -> None:
+    payload = ticket_bytes(ticket, load_profile("TM-T20II"), qr_mode="raster")
+    assert GS + b"(k" not in payload
+    assert GS + b"v0\x03" in payload  # raster at double width and height
+    assert URL not in payload
+
+
+def test_auto_qr_is_raster_on_a_graphics_only_printer(ticket: TicketPrint) -> None:
+    payload = ticket_bytes(ticket, load_profile("TSP100III"))
+    assert GS + b"(k" not in payload
+    assert b"H023" not in payload  # even the number is a picture
+
+
+def test_native_qr_on_a_profile_without_it_is_refused(ticket: TicketPrint) -> None:
+    with pytest.raises(LayoutError) as caught:
+        ticket_bytes(ticket, load_profile("POS-5890"), qr_mode="native")
+    assert caught.value.code == "layout_error"
+
+
+def test_channel_shift_adds_label_and_second_qr(ticket: TicketPrint) -> None:
+    shifted = dataclasses.replace(ticket, online_url="https://www.leeds.gov.uk/housing")
+    payload = ticket_bytes(shifted, load_profile("TM-T20II"))
+    assert b"You can also do this online\n" in payload
+    assert payload.count(GS + b"(k") == 10
+    assert b"https://www.leeds.gov.uk/housing" in payload
+
+
+def test_unknown_estimates_are_left_off(ticket: TicketPrint) -> None:
+    bare = dataclasses.replace(ticket, people_ahead=None, estimated_wait_minutes=None)
+    payload = ticket_bytes(bare, load_profile("TM-T20II"))
+    assert b"People ahead" not in payload and b"Estimated wait" not in payload
+
+
+def printed_lines(payload: bytes) -> list[str]:
+    """Decode a job the way a printer would (code page switches included)."""
+    tickets: list[PrintedTicket] = []
+    Interpreter(tickets.append, lambda n: b"").feed(payload)
+    (only,) = tickets
+    return [e.text for e in only.elements if isinstance(e, TextLine)]
+
+
+def test_polish_uses_a_code_page_not_an_image(ticket: TicketPrint) -> None:
+    payload = ticket_bytes(dataclasses.replace(ticket, language="pl"), load_profile("TM-T20II"))
+    assert ESC + b"t\x12" in payload  # CP852 holds ą
+    assert "Osób przed Tobą: 4" in printed_lines(payload)
+    assert GS + b"v0" not in payload
+
+
+def test_romanian_comma_letters_fall_back_to_cedilla_forms(ticket: TicketPrint) -> None:
+    payload = ticket_bytes(dataclasses.replace(ticket, language="ro"), load_profile("TM-T20II"))
+    assert "Timp estimat de aşteptare: 25 min" in printed_lines(payload)
+    assert GS + b"v0" not in payload
+
+
+def test_welsh_w_circumflex_is_printed_as_an_image(ticket: TicketPrint) -> None:
+    welsh = dataclasses.replace(ticket, language="cy", service_name="Gwasanaethau Tŷ")
+    payload = ticket_bytes(welsh, load_profile("TM-T20II"))
+    assert b"Eich rhif\n" in payload  # plain labels stay text
+    assert payload.count(GS + b"v0") >= 1
+    assert b"Gwasanaethau" not in payload
+
+
+@pytest.mark.parametrize("language", ["ur", "ar"])
+def test_right_to_left_labels_are_images(ticket: TicketPrint, language: str) -> None:
+    payload = ticket_bytes(dataclasses.replace(ticket, language=language), load_profile())
+    labels = labels_for(language)
+    assert labels.right_to_left
+    assert payload.count(GS + b"v0") >= 4
+    assert b"H023\n" in payload  # the number and QR stay native
+    assert URL in payload
+
+
+def test_unknown_language_falls_back_to_english() -> None:
+    assert labels_for("xx-YY") == labels_for("en")
+    assert labels_for("pl_PL") == labels_for("pl")
+
+
+def test_ticket_needs_an_aware_time(ticket: TicketPrint) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        dataclasses.replace(ticket, issued_at=datetime(2026, 3, 12, 10, 42))
+
+
+def test_too_long_qr_payload_is_a_layout_error(ticket: TicketPrint) -> None:
+    huge = dataclasses.replace(ticket, status_url="https://x/" + "a" * 400)
+    with pytest.raises(LayoutError):
+        ticket_bytes(huge, load_profile("TM-T20II"))
