@@ -1,0 +1,191 @@
+"""Appointments from a CSV file: one row per booking, read into ``Booking`` values.
+
+::
+
+    read_bookings(path, tz, *, on_date=None, known_services=None) -> list[Booking]
+    parse_bookings(text, tz, *, source, on_date=None, known_services=None) -> list[Booking]
+    BookingsError(Exception)      every problem found, each naming its line and column
+
+The file has a header row and exactly the columns ``ref,service,date,time`` in any
+order (docs/configuration.md). Other columns are refused rather than ignored: Walkin
+keeps no personal data, so a booking system's export with names or phone numbers in it
+should be cut down before it comes here, and a misspelt column is caught.
+
+``date`` and ``time`` are the centre's local time; each booking's ``at`` is that
+moment in UTC. ``on_date`` re-dates a one-day file: every row is taken to be on
+``on_date`` instead of its own date. The demo uses it to replay the example day today.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from pathlib import Path
+
+from queue_server.config import parse_hhmm
+
+COLUMNS = ("ref", "service", "date", "time")
+
+_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class Booking:
+    """One appointment: its reference, the service code, and when (aware, UTC)."""
+
+    ref: str
+    service: str
+    at: datetime
+
+
+class BookingsError(Exception):
+    """The bookings file could not be read or has bad rows.
+
+    ``str(error)`` is one line per problem, e.g.
+    ``appointments.csv line 7: time "9.30" is not HH:MM``; ``problems`` holds them.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def read_bookings(
+    path: str | Path,
+    tz: tzinfo,
+    *,
+    on_date: date | None = None,
+    known_services: Collection[str] | None = None,
+) -> list[Booking]:
+    """Read a bookings CSV file (UTF-8, with or without Excel's byte order mark).
+
+    Returns the bookings ordered by time, then ref. ``tz`` is the centre's time zone,
+    in which the file's dates and times are read. With ``on_date``, every booking is
+    moved to that day (the file must then hold a single day). With ``known_services``,
+    a service code not in it is an error. Raises BookingsError naming the file.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise BookingsError([f"{source}: no such file"]) from None
+    except IsADirectoryError:
+        raise BookingsError([f"{source}: is a directory, not a CSV file"]) from None
+    except PermissionError:
+        raise BookingsError([f"{source}: not allowed to read this file"]) from None
+    except UnicodeDecodeError:
+        raise BookingsError([f"{source}: the file is not UTF-8 text"]) from None
+    return parse_bookings(text, tz, source=source, on_date=on_date, known_services=known_services)
+
+
+def parse_bookings(
+    text: str,
+    tz: tzinfo,
+    *,
+    source: str = "<string>",
+    on_date: date | None = None,
+    known_services: Collection[str] | None = None,
+) -> list[Booking]:
+    """Bookings from CSV text; as ``read_bookings``, with ``source`` naming the text."""
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise BookingsError([f"{source}: empty file; expected a header row {','.join(COLUMNS)}"])
+    names = [name.strip().lower() for name in header]
+    problems = _header_problems(names)
+    if problems:
+        raise BookingsError([f"{source} line 1: {p}" for p in problems])
+    column = {name: names.index(name) for name in COLUMNS}
+
+    rows: list[tuple[int, str, str, date, datetime]] = []  # line, ref, service, day, local
+    problems = []
+    first_line: dict[str, int] = {}
+    for fields in reader:
+        line = reader.line_num
+        if not any(field.strip() for field in fields):
+            continue
+        if len(fields) != len(names):
+            problems.append(f"{source} line {line}: {len(fields)} fields, header has {len(names)}")
+            continue
+        ref, service, day_text, time_text = (fields[column[c]].strip() for c in COLUMNS)
+        found: list[str] = []
+        if not _REF.fullmatch(ref):
+            found.append(
+                f'ref "{ref}" is not a booking reference (letters, digits and -, up to 32)'
+            )
+        elif ref in first_line:
+            found.append(f'ref "{ref}" is already used on line {first_line[ref]}')
+        else:
+            first_line[ref] = line
+        if not service:
+            found.append("service is empty")
+        elif known_services is not None and service not in known_services:
+            found.append(f'service "{service}" is not one of {", ".join(sorted(known_services))}')
+        try:
+            day = _parse_date(day_text)
+        except ValueError:
+            found.append(f'date "{day_text}" is not YYYY-MM-DD')
+        try:
+            clock = parse_hhmm(time_text)
+        except ValueError:
+            found.append(f'time "{time_text}" is not HH:MM')
+        if found:
+            problems.extend(f"{source} line {line}: {p}" for p in found)
+            continue
+        rows.append((line, ref, service, day, datetime.combine(day, clock)))
+
+    days = sorted({row[3] for row in rows})
+    if on_date is not None and len(days) > 1:
+        problems.append(
+            f"{source}: holds bookings for {len(days)} days ({days[0]} to {days[-1]});"
+            " only a one-day file can be re-dated"
+        )
+    bookings = []
+    for line, ref, service, _day, local in rows:
+        if on_date is not None:
+            local = datetime.combine(on_date, local.time())
+        at = _to_utc(local, tz)
+        if at is None:
+            problems.append(
+                f'{source} line {line}: time "{local:%H:%M}" does not exist on'
+                f" {local:%Y-%m-%d} in {tz} (the clocks go forward)"
+            )
+            continue
+        bookings.append(Booking(ref=ref, service=service, at=at))
+    if problems:
+        raise BookingsError(problems)
+    return sorted(bookings, key=lambda b: (b.at, b.ref))
+
+
+def _header_problems(names: list[str]) -> list[str]:
+    problems = [f'missing column "{c}"' for c in COLUMNS if c not in names]
+    problems += [
+        f'unknown column "{n}"; the columns are {",".join(COLUMNS)} and no others'
+        for n in names
+        if n not in COLUMNS
+    ]
+    problems += [f'column "{c}" appears twice' for c in COLUMNS if names.count(c) > 1]
+    return problems
+
+
+def _parse_date(text: str) -> date:
+    if not _DATE.fullmatch(text):
+        raise ValueError(text)
+    return date.fromisoformat(text)
+
+
+def _to_utc(local: datetime, tz: tzinfo) -> datetime | None:
+    """A local wall-clock time as UTC, or None if the clocks skip it.
+
+    In the autumn hour that happens twice, the first (summer time) one is taken.
+    """
+    aware = local.replace(tzinfo=tz)
+    at = aware.astimezone(UTC)
+    if at.astimezone(tz).replace(tzinfo=None) != local:
+        return None
+    return at

@@ -1,0 +1,616 @@
+"""A centre's configuration: one TOML file, checked, then turned into a ``CentreSetup``.
+
+::
+
+    load_config(path) -> CentreConfig        reads the file, then parse_config
+    parse_config(text, source) -> CentreConfig
+    CentreConfig.to_setup() -> core.model.CentreSetup
+    ConfigError(Exception)                   every problem found, each naming its key
+
+The pydantic models here mirror the file's tables one for one (docs/configuration.md
+lists every key). They keep what only the edges need, such as the ticket status URL,
+kiosk icons and translated service names; ``to_setup`` hands the core just its part.
+
+A file is checked in two rounds. First its shape: types, ranges, formats and unknown
+keys (every model forbids extra keys, so a misspelt key is an error, not a silent
+default). Then, once the shape is right, consistency across tables: unique codes,
+prefixes and counter names, counter skills that name real services, and every service
+served by some counter. Each problem is reported as ``<source>: <key path>: <message>``.
+
+Things that are legal but probably unintended are not errors but ``CentreConfig.warnings``
+(a language the app has no translations for, say), for the caller to print.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tomllib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from queue_server.core.model import CentreSetup, Counter, OpeningHours, Policy, Service
+
+#: Languages the app ships translations for, by ISO 639 code, with each one's own name
+#: (what the kiosk's language picker shows). Any other 2-3 letter code is accepted with
+#: a warning: the kiosk will show English text for it until a translation is added.
+KNOWN_LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "cy": "Cymraeg",
+    "pl": "Polski",
+    "ro": "Română",
+    "ur": "اردو",
+    "ar": "العربية",
+}
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+# ------------------------------------------------------------------ errors
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a file: where (a key path or a line) and what."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class ConfigError(Exception):
+    """The configuration could not be read or is not valid.
+
+    ``str(error)`` is one line per problem, ``<source>: <where>: <message>``, ready
+    to show an administrator; ``problems`` holds them for a program.
+    """
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        super().__init__("\n".join(f"{source}: {problem}" for problem in self.problems))
+
+
+class _Inconsistent(Exception):
+    """Raised from the root model's validator; not a ValueError, so pydantic lets it
+    through and its key paths are not flattened into the root's."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
+
+
+# ---------------------------------------------------------- value formats
+
+_CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+
+
+def parse_hhmm(text: str) -> time:
+    """``"09:30"`` (or ``"9:30"``) -> ``time(9, 30)``; ValueError for anything else."""
+    match = _CLOCK.fullmatch(text.strip())
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f'"{text}" is not a time of day as HH:MM (00:00 to 23:59)')
+    return time(int(match[1]), int(match[2]))
+
+
+def _hhmm_range(text: str) -> tuple[time, time]:
+    parts = re.split(r"\s*[-–]\s*", text.strip())
+    if len(parts) != 2:
+        raise ValueError("must be a range of times like 09:00-17:00")
+    start, end = parse_hhmm(parts[0]), parse_hhmm(parts[1])
+    if not start < end:
+        raise ValueError("must start before it ends")
+    return start, end
+
+
+def _time_range(text: str) -> str:
+    _hhmm_range(text)
+    return text
+
+
+def _slug(text: str) -> str:
+    if not re.fullmatch(r"[a-z0-9]+(?:[-_][a-z0-9]+)*", text) or len(text) > 40:
+        raise ValueError(
+            "must be lower-case letters and digits, words joined by - or _, at most 40 long"
+        )
+    return text
+
+
+def _prefix(text: str) -> str:
+    if not re.fullmatch(r"[A-Z]", text):
+        raise ValueError("must be one capital letter")
+    return text
+
+
+def _language(text: str) -> str:
+    if not re.fullmatch(r"[a-z]{2,3}", text):
+        raise ValueError("must be a 2 or 3 letter ISO 639 language code like en or cy")
+    return text
+
+
+def _text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be empty")
+    return text.strip()
+
+
+def _web_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be a web address starting https://")
+    return text
+
+
+def _status_template(text: str) -> str:
+    _web_url(text)
+    fields = set(re.findall(r"\{([^{}]*)\}", text))
+    if fields != {"ticket_id"}:
+        raise ValueError("must contain {ticket_id} and no other {placeholder}")
+    return text
+
+
+def _day(value: object) -> object:
+    # TOML has dates of its own (2025-12-25); a quoted "2025-12-25" is accepted too.
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    if type(value) is not date:
+        raise ValueError("must be a date like 2025-12-25")
+    return value
+
+
+def _time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("is not a known IANA time zone (e.g. Europe/London)") from None
+    return name
+
+
+Slug = Annotated[str, AfterValidator(_slug)]
+Text = Annotated[str, AfterValidator(_text)]
+Language = Annotated[str, AfterValidator(_language)]
+WebUrl = Annotated[str, AfterValidator(_web_url)]
+TimeRange = Annotated[str, AfterValidator(_time_range)]
+Day = Annotated[date, BeforeValidator(_day)]
+Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
+PositiveMinutes = Annotated[int, Field(gt=0, le=24 * 60)]
+
+
+# ------------------------------------------------------------------ tables
+
+
+class _Table(BaseModel):
+    # strict: TOML already has types, so "20" for 20 is a mistake worth reporting
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class CentreInfo(_Table):
+    """``[centre]``: who the centre is and where its clock is."""
+
+    #: the centre's slug, stored as the ``centre`` column in a shared database
+    id: Slug
+    name: Text
+    #: IANA name, e.g. "Europe/London"; says which day it is and whether it is open
+    time_zone: Annotated[str, AfterValidator(_time_zone)]
+    #: offered at the kiosk, in this order; must include "en"
+    languages: list[Language] = ["en"]
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, languages: list[str]) -> list[str]:
+        if len(set(languages)) != len(languages):
+            raise ValueError("lists a language more than once")
+        if "en" not in languages:
+            raise ValueError('must include "en": service names fall back to English')
+        return languages
+
+
+class UrlsConfig(_Table):
+    """``[urls]``: addresses printed or shown to visitors."""
+
+    #: the public ticket status page, e.g. "https://queue.example.gov.uk/t/{ticket_id}"
+    ticket_status: Annotated[str, AfterValidator(_status_template)] | None = None
+
+    def ticket_status_url(self, ticket_id: str) -> str | None:
+        """The status page address for one ticket, or None when there is no page."""
+        if self.ticket_status is None:
+            return None
+        return self.ticket_status.replace("{ticket_id}", quote(ticket_id, safe=""))
+
+
+class KioskConfig(_Table):
+    """``[kiosk]``: how the kiosk behaves."""
+
+    #: back to the welcome screen after this long without a touch
+    idle_reset_seconds: Annotated[int, Field(ge=10, le=600)] = 60
+    #: before printing a ticket, offer the service's online_url (as a QR code) instead
+    channel_shift: bool = True
+    #: show the estimated wait on the ticket and on the screen
+    show_wait_estimate: bool = True
+
+
+class PolicyConfig(_Table):
+    """``[policy]``: the rules the core applies (``core.model.Policy``)."""
+
+    appointment_standard_minutes: PositiveMinutes = 10
+    appointment_protect_slack_minutes: Minutes = 5
+    checkin_early_minutes: Minutes = 30
+    checkin_late_minutes: Minutes = 15
+    max_recalls: Annotated[int, Field(ge=0, le=20)] = 3
+    secondary_margin: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1.0
+    recent_visits: Annotated[int, Field(ge=1, le=1000)] = 20
+
+    @model_validator(mode="after")
+    def _slack_within_standard(self) -> PolicyConfig:
+        if self.appointment_protect_slack_minutes > self.appointment_standard_minutes:
+            raise ValueError(
+                "appointment_protect_slack_minutes must not exceed appointment_standard_minutes"
+            )
+        return self
+
+    def to_policy(self) -> Policy:
+        return Policy(
+            appointment_standard=timedelta(minutes=self.appointment_standard_minutes),
+            appointment_protect_slack=timedelta(minutes=self.appointment_protect_slack_minutes),
+            checkin_early=timedelta(minutes=self.checkin_early_minutes),
+            checkin_late=timedelta(minutes=self.checkin_late_minutes),
+            max_recalls=self.max_recalls,
+            secondary_margin=self.secondary_margin,
+            recent_visits=self.recent_visits,
+        )
+
+
+class HoursConfig(_Table):
+    """``[hours]``: weekly opening in local time, plus whole days closed.
+
+    Each weekday is a list of ``"HH:MM-HH:MM"`` ranges; a day left out is closed.
+    """
+
+    monday: list[TimeRange] = []
+    tuesday: list[TimeRange] = []
+    wednesday: list[TimeRange] = []
+    thursday: list[TimeRange] = []
+    friday: list[TimeRange] = []
+    saturday: list[TimeRange] = []
+    sunday: list[TimeRange] = []
+    #: bank holidays and other closures
+    closed_dates: list[Day] = []
+    #: for demos and 24-hour test centres: open whatever the hours say
+    always_open: bool = False
+
+    @field_validator(*WEEKDAYS)
+    @classmethod
+    def _no_overlaps(cls, ranges: list[str]) -> list[str]:
+        spans = sorted((_hhmm_range(text), text) for text in ranges)
+        for (earlier, earlier_text), (later, later_text) in zip(spans, spans[1:], strict=False):
+            if later[0] < earlier[1]:
+                raise ValueError(f'"{earlier_text}" overlaps "{later_text}"')
+        return ranges
+
+    @model_validator(mode="after")
+    def _open_sometime(self) -> HoursConfig:
+        if not self.always_open and not any(getattr(self, day) for day in WEEKDAYS):
+            raise ValueError(
+                "the centre is never open: give hours for at least one weekday,"
+                " or set always_open = true"
+            )
+        return self
+
+    def to_opening_hours(self) -> OpeningHours:
+        return OpeningHours(
+            weekly=tuple(
+                tuple(sorted(_hhmm_range(text) for text in getattr(self, day))) for day in WEEKDAYS
+            ),
+            closed_dates=frozenset(self.closed_dates),
+            always_open=self.always_open,
+        )
+
+
+class ServiceConfig(_Table):
+    """One ``[[services]]`` entry."""
+
+    #: stable identifier used by counters, bookings, reports and the wire protocol
+    code: Slug
+    #: in English; translations go in ``names``
+    name: Text
+    #: the letter on tickets: H023
+    prefix: Annotated[str, AfterValidator(_prefix)]
+    target_wait_minutes: PositiveMinutes
+    typical_duration_minutes: PositiveMinutes = 8
+    #: where the same thing can be done online, offered at the kiosk (channel shift)
+    online_url: WebUrl | None = None
+    #: the kiosk's icon name for the service button
+    icon: Slug | None = None
+    #: the name in other languages, by language code; English is ``name``
+    names: dict[str, Text] = {}
+
+    @field_validator("names")
+    @classmethod
+    def _name_languages(cls, names: dict[str, str]) -> dict[str, str]:
+        for code in names:
+            if not re.fullmatch(r"[a-z]{2,3}", code):
+                raise ValueError(f'"{code}" is not a 2 or 3 letter ISO 639 language code')
+        return names
+
+    def to_service(self) -> Service:
+        return Service(
+            code=self.code,
+            name=self.name,
+            prefix=self.prefix,
+            target_wait=timedelta(minutes=self.target_wait_minutes),
+            typical_duration=timedelta(minutes=self.typical_duration_minutes),
+            online_url=self.online_url,
+        )
+
+
+class CounterConfig(_Table):
+    """One ``[[counters]]`` entry: a desk and the services its staff are skilled for."""
+
+    name: Text
+    #: served first
+    primary: list[Slug] = []
+    #: served when no primary ticket is waiting, or one is far past its target
+    secondary: list[Slug] = []
+
+    def to_counter(self) -> Counter:
+        return Counter(
+            name=self.name, primary=frozenset(self.primary), secondary=frozenset(self.secondary)
+        )
+
+
+class CentreConfig(_Table):
+    """The whole file. Build one with ``parse_config`` or ``load_config``."""
+
+    centre: CentreInfo
+    urls: UrlsConfig = UrlsConfig()
+    kiosk: KioskConfig = KioskConfig()
+    policy: PolicyConfig = PolicyConfig()
+    hours: HoursConfig
+    services: Annotated[list[ServiceConfig], Field(min_length=1)]
+    counters: Annotated[list[CounterConfig], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CentreConfig:
+        problems = _cross_check(self)
+        if problems:
+            raise _Inconsistent(problems)
+        return self
+
+    def to_setup(self) -> CentreSetup:
+        """The core's view of this centre."""
+        return CentreSetup(
+            centre_id=self.centre.id,
+            name=self.centre.name,
+            tz=ZoneInfo(self.centre.time_zone),
+            services=tuple(service.to_service() for service in self.services),
+            counters=tuple(counter.to_counter() for counter in self.counters),
+            hours=self.hours.to_opening_hours(),
+            policy=self.policy.to_policy(),
+            languages=tuple(self.centre.languages),
+        )
+
+    def service_name(self, code: str, language: str) -> str:
+        """A service's name in ``language``, falling back to English. KeyError if no such code."""
+        service = next((s for s in self.services if s.code == code), None)
+        if service is None:
+            raise KeyError(code)
+        return service.names.get(language, service.name)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Legal but probably unintended: worth printing when the server starts."""
+        found = []
+        offered = self.centre.languages
+        for i, language in enumerate(offered):
+            if language not in KNOWN_LANGUAGES:
+                found.append(
+                    f'centre.languages[{i}]: the app has no translations for "{language}";'
+                    " the kiosk will show English text for it"
+                )
+        for i, service in enumerate(self.services):
+            for language in service.names:
+                if language not in offered:
+                    found.append(
+                        f'services[{i}].names.{language}: "{language}" is not in'
+                        " centre.languages, so this name is never shown"
+                    )
+        for i, counter in enumerate(self.counters):
+            if not counter.primary and not counter.secondary:
+                found.append(
+                    f'counters[{i}]: "{counter.name}" has no skills and can call no one'
+                    " until a manager gives it some"
+                )
+        return found
+
+
+def _cross_check(config: CentreConfig) -> list[Problem]:
+    services, counters = config.services, config.counters
+    problems = [
+        Problem(f"services[{i}].code", f'"{services[i].code}" is already used by services[{j}]')
+        for i, j in _repeats([s.code for s in services])
+    ]
+    problems += [
+        Problem(
+            f"services[{i}].prefix",
+            f'"{services[i].prefix}" is already used by services[{j}] ({services[j].code});'
+            " ticket numbers would clash",
+        )
+        for i, j in _repeats([s.prefix for s in services])
+    ]
+    problems += [
+        Problem(f"counters[{i}].name", f'"{counters[i].name}" is already used by counters[{j}]')
+        for i, j in _repeats([c.name for c in counters])
+    ]
+
+    codes = {s.code for s in services}
+    for i, counter in enumerate(counters):
+        for skill in ("primary", "secondary"):
+            for k, code in enumerate(getattr(counter, skill)):
+                if code not in codes:
+                    problems.append(
+                        Problem(
+                            f"counters[{i}].{skill}[{k}]",
+                            f'"{code}" is not a service code{_suggest(code, codes)}',
+                        )
+                    )
+        for code in sorted(set(counter.primary) & set(counter.secondary)):
+            problems.append(
+                Problem(
+                    f"counters[{i}].secondary",
+                    f'"{code}" is also in primary; a skill is one or the other',
+                )
+            )
+
+    covered = {code for c in counters for code in (*c.primary, *c.secondary)}
+    for i, service in enumerate(services):
+        if service.code not in covered:
+            problems.append(
+                Problem(
+                    f"services[{i}]",
+                    f'no counter is skilled for "{service.code}", so nobody could serve it;'
+                    " add it to some counter's primary or secondary list",
+                )
+            )
+    return problems
+
+
+def _repeats(values: Sequence[str]) -> Iterator[tuple[int, int]]:
+    """(index, index of its first occurrence) for each value that was seen before."""
+    first: dict[str, int] = {}
+    for i, value in enumerate(values):
+        if value in first:
+            yield i, first[value]
+        else:
+            first[value] = i
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+# ----------------------------------------------------------------- loading
+
+
+def load_config(path: str | Path) -> CentreConfig:
+    """Read and check a centre's TOML file. Raises ConfigError, naming the file."""
+    source = str(path)
+    try:
+        data = Path(path).read_bytes()
+        text = data.decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(source, [Problem("", "no such file")]) from None
+    except IsADirectoryError:
+        raise ConfigError(source, [Problem("", "is a directory, not a TOML file")]) from None
+    except PermissionError:
+        raise ConfigError(source, [Problem("", "not allowed to read this file")]) from None
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ConfigError(source, [Problem(f"line {line}", "the file is not UTF-8 text")]) from None
+    return parse_config(text, source=source)
+
+
+def parse_config(text: str, source: str = "<string>") -> CentreConfig:
+    """Check a centre's configuration given as TOML text.
+
+    ``source`` names the text in error messages. Raises ConfigError listing every
+    problem found: a TOML syntax error (with its line and column), or each key that
+    is missing, unknown, or has a bad value, or the cross-table inconsistencies.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(source, [_syntax_problem(error)]) from None
+    try:
+        return CentreConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(source, [_problem(e) for e in error.errors()]) from None
+    except _Inconsistent as error:
+        raise ConfigError(source, error.problems) from None
+
+
+def _syntax_problem(error: tomllib.TOMLDecodeError) -> Problem:
+    # Python 3.11's tomllib puts the position only in the message: "... (at line 3, column 7)"
+    message = str(error)
+    match = re.search(r"\s*\(at (line \d+, column \d+|end of document)\)$", message)
+    where = match[1] if match else ""
+    if match:
+        message = message[: match.start()]
+    return Problem(where, f"TOML syntax error: {message[:1].lower()}{message[1:]}")
+
+
+def _problem(error: Any) -> Problem:
+    """One pydantic error as a Problem with a key path and a plain message."""
+    loc: tuple[str | int, ...] = error["loc"]
+    kind: str = error["type"]
+    if kind == "missing":
+        message = "required key is missing"
+    elif kind == "extra_forbidden":
+        message = f"unknown key{_suggest(str(loc[-1]), _known_keys(loc[:-1]))}"
+    else:
+        message = error["msg"].removeprefix("Value error, ").replace("Input should", "must")
+        if kind in ("model_type", "dict_type"):
+            message = "must be a table"
+        message = message[:1].lower() + message[1:]
+        value = error.get("input")
+        if isinstance(value, str | int | float | date) and not isinstance(value, bool):
+            message += f", got {json.dumps(value, ensure_ascii=False, default=str)}"
+    return Problem(_key_path(loc), message)
+
+
+def _key_path(loc: Sequence[str | int]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z0-9_-]+", part):
+            path += f".{part}" if path else part
+        else:
+            path += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return path
+
+
+def _known_keys(loc: Sequence[str | int]) -> list[str]:
+    """The keys the table at ``loc`` accepts, for a did-you-mean hint."""
+    model: type[BaseModel] = CentreConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        inner = _model_in(field.annotation) if field else None
+        if inner is None:
+            return []
+        model = inner
+    return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
