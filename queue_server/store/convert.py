@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from datetime import UTC, datetime, timedelta
-from enum import Enum
+from datetime import UTC, datetime
 from typing import Any
 
 from queue_server.core.events import Event
@@ -19,6 +17,7 @@ from queue_server.core.model import (
     Ticket,
     TicketState,
 )
+from queue_server.jsonable import plain
 
 from .tables import AppointmentRow, CounterRow, TicketRow
 
@@ -145,27 +144,6 @@ def appointment_from_row(r: AppointmentRow) -> Appointment:
         status=AppointmentStatus(r.status),
         ticket_id=r.ticket_id,
     )
-
-
-def plain(value: Any) -> Any:
-    """A domain value as JSON-ready data (used for the audit payload and the wire)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, frozenset | set):
-        return sorted(plain(v) for v in value)
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if hasattr(value, "isoformat"):  # date, time
-        return value.isoformat()
-    return value
 
 
 def audit_values(centre: str, e: Event) -> dict[str, Any]:

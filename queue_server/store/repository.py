@@ -56,9 +56,7 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = sa.create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}
-        )
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -106,10 +104,16 @@ class Store:
 
         upgrade(self.engine)
 
+    def ping(self) -> None:
+        """Raise unless the database answers."""
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
     # ------------------------------------------------------------ writes
 
-    def _upsert(self, conn: sa.Connection, table: sa.Table, values: dict[str, Any],
-                keys: Sequence[str]) -> None:
+    def _upsert(
+        self, conn: sa.Connection, table: sa.Table, values: dict[str, Any], keys: Sequence[str]
+    ) -> None:
         stmt = self._insert(table).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=list(keys),
@@ -145,32 +149,53 @@ class Store:
         if event.ticket is not None:
             ticket = event.ticket
             if isinstance(event, TicketIssued):
-                self._advance_sequence(conn, centre_id, prefix_of(ticket.number),
-                                       ticket.day, ticket.seq)
-                conn.execute(sa.insert(TicketRow.__table__),  # type: ignore[arg-type]
-                             convert.ticket_values(centre_id, ticket))
+                self._advance_sequence(
+                    conn, centre_id, prefix_of(ticket.number), ticket.day, ticket.seq
+                )
+                conn.execute(
+                    sa.insert(TicketRow.__table__),  # type: ignore[arg-type]
+                    convert.ticket_values(centre_id, ticket),
+                )
             else:
-                self._upsert(conn, TicketRow.__table__,  # type: ignore[arg-type]
-                             convert.ticket_values(centre_id, ticket), ["id"])
+                self._upsert(
+                    conn,
+                    TicketRow.__table__,  # type: ignore[arg-type]
+                    convert.ticket_values(centre_id, ticket),
+                    ["id"],
+                )
         if event.counter is not None:
-            self._upsert(conn, CounterRow.__table__,  # type: ignore[arg-type]
-                         convert.counter_values(centre_id, event.counter), ["centre", "name"])
+            self._upsert(
+                conn,
+                CounterRow.__table__,  # type: ignore[arg-type]
+                convert.counter_values(centre_id, event.counter),
+                ["centre", "name"],
+            )
         if event.appointment is not None:
-            self._upsert(conn, AppointmentRow.__table__,  # type: ignore[arg-type]
-                         convert.appointment_values(centre_id, event.appointment),
-                         ["centre", "ref"])
+            self._upsert(
+                conn,
+                AppointmentRow.__table__,  # type: ignore[arg-type]
+                convert.appointment_values(centre_id, event.appointment),
+                ["centre", "ref"],
+            )
         if event.service is not None:
             self._upsert(
-                conn, ServiceRow.__table__,  # type: ignore[arg-type]
-                {"centre": centre_id, "code": event.service.code,
-                 "target_wait_seconds": int(event.service.target_wait.total_seconds())},
+                conn,
+                ServiceRow.__table__,  # type: ignore[arg-type]
+                {
+                    "centre": centre_id,
+                    "code": event.service.code,
+                    "target_wait_seconds": int(event.service.target_wait.total_seconds()),
+                },
                 ["centre", "code"],
             )
-        conn.execute(sa.insert(AuditRow.__table__),  # type: ignore[arg-type]
-                     convert.audit_values(centre_id, event))
+        conn.execute(
+            sa.insert(AuditRow.__table__),  # type: ignore[arg-type]
+            convert.audit_values(centre_id, event),
+        )
 
-    def _advance_sequence(self, conn: sa.Connection, centre_id: str, prefix: str,
-                          day: date, seq: int) -> None:
+    def _advance_sequence(
+        self, conn: sa.Connection, centre_id: str, prefix: str, day: date, seq: int
+    ) -> None:
         table = NumberSequenceRow.__table__
         stmt = self._insert(table).values(centre=centre_id, prefix=prefix, day=day, last=seq)
         # Only ever forwards: a number once issued is never issued again that day.
@@ -209,7 +234,9 @@ class Store:
                 for r in conn.execute(sa.select(ServiceRow.__table__).where(s.centre == centre_id))
             }
             a = AppointmentRow.__table__.c
-            since = datetime.combine(today, datetime.min.time(), tzinfo=setup.tz) - timedelta(days=1)
+            since = datetime.combine(today, datetime.min.time(), tzinfo=setup.tz) - timedelta(
+                days=1
+            )
             appointments = [
                 convert.appointment_from_row(AppointmentRow(**r._mapping))
                 for r in conn.execute(
@@ -250,29 +277,37 @@ class Store:
         with self.engine.connect() as conn:
             return [TicketRow(**r._mapping) for r in conn.execute(query.order_by(t.issued_at))]
 
-    def audit(self, centre_id: str, *, ticket_id: str | None = None,
-              limit: int = 1000) -> list[AuditRow]:
+    def audit(
+        self, centre_id: str, *, ticket_id: str | None = None, limit: int = 1000
+    ) -> list[AuditRow]:
         a = AuditRow.__table__.c
         query = sa.select(AuditRow.__table__).where(a.centre == centre_id)
         if ticket_id is not None:
             query = query.where(a.ticket_id == ticket_id)
         with self.engine.connect() as conn:
-            return [AuditRow(**r._mapping)
-                    for r in conn.execute(query.order_by(a.id).limit(limit))]
+            return [AuditRow(**r._mapping) for r in conn.execute(query.order_by(a.id).limit(limit))]
 
     # ------------------------------------------------------------ credentials
 
-    def enroll_device(self, centre_id: str, role: str, name: str,
-                      now: datetime | None = None) -> str:
+    def enroll_device(
+        self, centre_id: str, role: str, name: str, now: datetime | None = None
+    ) -> str:
         """Create a kiosk or board credential; returns the token (shown once only)."""
         if role not in ROLES_DEVICE:
-            raise InvalidRequest(f"A device role is one of {', '.join(ROLES_DEVICE)}, not {role!r}.")
+            raise InvalidRequest(
+                f"A device role is one of {', '.join(ROLES_DEVICE)}, not {role!r}."
+            )
         if not name.strip():
             raise InvalidRequest("A device needs a name, e.g. 'Lobby kiosk 1'.")
         token = f"wk_{secrets.token_urlsafe(32)}"
-        row = {"centre": centre_id, "name": name.strip(), "role": role,
-               "token_hash": hash_token(token), "created_at": now or datetime.now(UTC),
-               "revoked": False}
+        row = {
+            "centre": centre_id,
+            "name": name.strip(),
+            "role": role,
+            "token_hash": hash_token(token),
+            "created_at": now or datetime.now(UTC),
+            "revoked": False,
+        }
         try:
             with self.engine.begin() as conn:
                 conn.execute(sa.insert(DeviceRow.__table__), row)  # type: ignore[arg-type]
@@ -293,13 +328,24 @@ class Store:
             ).first()
         return DeviceRow(**r._mapping) if r else None
 
-    def add_staff(self, centre_id: str, username: str, role: str, password_hash: str,
-                  now: datetime | None = None) -> None:
+    def add_staff(
+        self,
+        centre_id: str,
+        username: str,
+        role: str,
+        password_hash: str,
+        now: datetime | None = None,
+    ) -> None:
         if role not in ROLES_STAFF:
             raise InvalidRequest(f"A staff role is one of {', '.join(ROLES_STAFF)}, not {role!r}.")
-        row = {"centre": centre_id, "username": username, "role": role,
-               "password_hash": password_hash, "created_at": now or datetime.now(UTC),
-               "active": True}
+        row = {
+            "centre": centre_id,
+            "username": username,
+            "role": role,
+            "password_hash": password_hash,
+            "created_at": now or datetime.now(UTC),
+            "active": True,
+        }
         try:
             with self.engine.begin() as conn:
                 conn.execute(sa.insert(StaffRow.__table__), row)  # type: ignore[arg-type]
@@ -328,25 +374,51 @@ class Store:
 
     # ------------------------------------------------------------ device status
 
-    def record_device_status(self, centre_id: str, device: str, component: str,
-                             status: str, detail: str | None, at: datetime,
-                             actor: str) -> None:
+    def record_device_status(
+        self,
+        centre_id: str,
+        device: str,
+        component: str,
+        status: str,
+        detail: str | None,
+        at: datetime,
+        actor: str,
+    ) -> None:
         with self.engine.begin() as conn:
-            self._upsert(conn, DeviceStatusRow.__table__,  # type: ignore[arg-type]
-                         {"centre": centre_id, "device": device, "component": component,
-                          "status": status, "detail": detail, "at": at},
-                         ["centre", "device", "component"])
-            conn.execute(sa.insert(AuditRow.__table__), {  # type: ignore[arg-type]
-                "centre": centre_id, "at": at, "actor": actor, "kind": "device_status",
-                "counter": None, "reason": detail,
-                "payload": json.dumps({"device": device, "component": component,
-                                       "status": status}),
-            })
+            self._upsert(
+                conn,
+                DeviceStatusRow.__table__,  # type: ignore[arg-type]
+                {
+                    "centre": centre_id,
+                    "device": device,
+                    "component": component,
+                    "status": status,
+                    "detail": detail,
+                    "at": at,
+                },
+                ["centre", "device", "component"],
+            )
+            conn.execute(
+                sa.insert(AuditRow.__table__),
+                {  # type: ignore[arg-type]
+                    "centre": centre_id,
+                    "at": at,
+                    "actor": actor,
+                    "kind": "device_status",
+                    "counter": None,
+                    "reason": detail,
+                    "payload": json.dumps(
+                        {"device": device, "component": component, "status": status}
+                    ),
+                },
+            )
 
     def device_statuses(self, centre_id: str) -> list[DeviceStatusRow]:
         d = DeviceStatusRow.__table__.c
         with self.engine.connect() as conn:
-            return [DeviceStatusRow(**r._mapping)
-                    for r in conn.execute(sa.select(DeviceStatusRow.__table__)
-                                          .where(d.centre == centre_id))]
-
+            return [
+                DeviceStatusRow(**r._mapping)
+                for r in conn.execute(
+                    sa.select(DeviceStatusRow.__table__).where(d.centre == centre_id)
+                )
+            ]

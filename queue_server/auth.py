@@ -1,0 +1,77 @@
+"""Who a connection is, and what each role may do.
+
+Devices (kiosks, boards) present a token made by ``walkin enroll``; staff present a
+username and password made by ``walkin staff add`` (argon2id). Roles:
+
+- ``kiosk``: issue tickets, check in, ask for estimates, report its devices' status
+- ``board``: only listens
+- ``counter``: the counter actions, at the counter where this adviser is signed in
+- ``manager``: everything a counter can do, at any counter, plus live changes
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from queue_server.core.errors import NotAuthenticated
+from queue_server.store import Store
+
+_hasher = PasswordHasher()
+# Verifying against this keeps a wrong username as slow as a wrong password, so
+# timing does not reveal which usernames exist.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+MIN_PASSWORD = 10
+
+
+@dataclass(frozen=True)
+class Identity:
+    role: str  # kiosk | board | counter | manager
+    name: str  # device name or staff username
+
+    @property
+    def actor(self) -> str:
+        kind = "staff" if self.role in ("counter", "manager") else self.role
+        return f"{kind}:{self.name}"
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"A password needs at least {MIN_PASSWORD} characters.")
+    return _hasher.hash(password)
+
+
+def authenticate(
+    store: Store,
+    centre_id: str,
+    *,
+    token: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+) -> Identity:
+    """The identity behind the credentials, or ``NotAuthenticated``. Blocking (argon2):
+    call it from a worker thread."""
+    if token:
+        device = store.device_for_token(token)
+        if device is None or device.centre != centre_id:
+            raise NotAuthenticated(
+                "That device token is not valid here. Enroll the device again with 'walkin enroll'."
+            )
+        return Identity(role=device.role, name=device.name)
+    if username and password:
+        staff = store.staff(centre_id, username)
+        try:
+            _hasher.verify(staff.password_hash if staff else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            staff = None
+        if staff is None:
+            raise NotAuthenticated("Wrong username or password.")
+        if staff.id is not None and _hasher.check_needs_rehash(staff.password_hash):
+            store.update_password_hash(staff.id, _hasher.hash(password))
+        return Identity(role=staff.role, name=staff.username)
+    raise NotAuthenticated(
+        "Say who you are first: send a hello with a device token, or a username and password."
+    )

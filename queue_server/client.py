@@ -1,0 +1,283 @@
+"""The one Python client of the queue server, for the kiosk, the board, the CLI and
+the tests: authenticate, request/reply, pushes, reconnect with backoff.
+
+Usage::
+
+    async with QueueClient("ws://127.0.0.1:8765/ws", token=TOKEN) as client:
+        reply = await client.request("issue_ticket", service="HB",
+                                     idempotency_key=new_idempotency_key())
+        async for push in client.pushes():   # "call", "queue", "event", ...
+            ...
+
+Replies come back as dicts; an error reply raises ``RemoteError`` (with the server's
+``code``). If the connection drops, the client reconnects with exponential backoff
+and jitter, says hello again, and receives a fresh snapshot (pushed as a message of
+type ``snapshot``, and kept in ``client.snapshot``). A request that was in flight
+when the connection dropped raises ``ConnectionLost``: it may or may not have been
+done. Requests that carry an ``idempotency_key`` are safe to send again — the server
+returns the same ticket — and ``request(..., retry=True)`` does that for you.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import random
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+
+class ClientError(Exception):
+    """Base of the client's errors."""
+
+
+class RemoteError(ClientError):
+    """The server answered with an error."""
+
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+class ConnectionLost(ClientError):
+    """The connection dropped before the reply came; the request may or may not be done."""
+
+
+class NotConnected(ClientError):
+    """The server could not be reached (within the timeout)."""
+
+
+class AuthenticationFailed(RemoteError):
+    """The server refused our credentials; reconnecting will not help."""
+
+
+def new_idempotency_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class QueueClient:
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        client_name: str = "walkin-client",
+        reconnect: bool = True,
+        min_backoff: float = 0.2,
+        max_backoff: float = 10.0,
+        ssl: Any = None,
+    ) -> None:
+        self.url = url
+        self._hello: dict[str, Any] = {"type": "hello", "client": client_name}
+        if token:
+            self._hello["token"] = token
+        else:
+            self._hello["username"] = username
+            self._hello["password"] = password
+        self.reconnect = reconnect
+        self.min_backoff = min_backoff
+        self.max_backoff = max_backoff
+        self.ssl = ssl
+        self.role: str | None = None
+        self.snapshot: dict[str, Any] | None = None
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._pushes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._ws: ClientConnection | None = None
+        self._connected = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self._closing = False
+        self._fatal: BaseException | None = None
+        #: how many times the connection was (re-)established
+        self.connections = 0
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def connect(self, timeout: float = 10.0) -> QueueClient:
+        """Connect and authenticate; raises ``NotConnected`` or ``AuthenticationFailed``."""
+        self._runner = asyncio.create_task(self._run())
+        waiter = asyncio.create_task(self._connected.wait())
+        try:
+            await asyncio.wait(
+                {waiter, self._runner}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            waiter.cancel()
+        if self._fatal is not None:
+            await self.close()
+            raise self._fatal
+        if not self._connected.is_set():
+            await self.close()
+            raise NotConnected(
+                f"Could not reach the queue server at {self.url} within {timeout:g} s."
+            )
+        return self
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._ws is not None:
+            await self._ws.close()
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._runner
+        self._fail_pending(ConnectionLost("The client was closed."))
+
+    async def __aenter__(self) -> QueueClient:
+        return await self.connect()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    # ------------------------------------------------------------ the connection loop
+
+    async def _run(self) -> None:
+        backoff = self.min_backoff
+        while not self._closing:
+            try:
+                async with connect(self.url, ssl=self.ssl, open_timeout=10, max_size=2**22) as ws:
+                    await self._handshake(ws)
+                    backoff = self.min_backoff
+                    await self._read(ws)
+            except AuthenticationFailed as exc:
+                self._fatal = exc
+                return
+            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
+                pass
+            except InvalidURI as exc:
+                self._fatal = NotConnected(f"Bad server URL {self.url!r}: {exc}")
+                return
+            finally:
+                self._ws = None
+                self._connected.clear()
+                self._fail_pending(
+                    ConnectionLost("The connection to the queue server dropped before it answered.")
+                )
+            if not self.reconnect or self._closing:
+                return
+            # Full jitter keeps a hall of kiosks from reconnecting in lockstep.
+            await asyncio.sleep(random.uniform(0, backoff))
+            backoff = min(self.max_backoff, backoff * 2)
+
+    async def _handshake(self, ws: ClientConnection) -> None:
+        await ws.send(json.dumps(self._hello))
+        welcome = json.loads(await asyncio.wait_for(ws.recv(), timeout=15))
+        if welcome.get("type") == "error":
+            raise AuthenticationFailed(
+                welcome.get("code", "not_authenticated"),
+                welcome.get("message", ""),
+                welcome.get("details"),
+            )
+        self.role = welcome.get("role")
+        snapshot = json.loads(await asyncio.wait_for(ws.recv(), timeout=15))
+        self.snapshot = snapshot
+        self._ws = ws
+        self.connections += 1
+        self._connected.set()
+        await self._pushes.put(snapshot)
+
+    async def _read(self, ws: ClientConnection) -> None:
+        async for frame in ws:
+            message = json.loads(frame)
+            kind = message.get("type")
+            if kind in ("ok", "error"):
+                future = self._pending.pop(message.get("re"), None)
+                if future is not None and not future.done():
+                    future.set_result(message)
+            else:
+                await self._pushes.put(message)
+
+    def _fail_pending(self, error: Exception) -> None:
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(error)
+
+    # ------------------------------------------------------------ requests
+
+    async def request(
+        self, type_: str, *, timeout: float = 15.0, retry: bool = False, **fields: Any
+    ) -> dict[str, Any]:
+        """Send one request and return the server's ``ok`` reply.
+
+        Raises ``RemoteError`` for an error reply, ``ConnectionLost`` if the
+        connection dropped first, ``NotConnected`` if not connected within
+        ``timeout``. With ``retry=True`` (only for requests with an idempotency
+        key), a lost connection is retried until ``timeout``.
+        """
+        if retry and "idempotency_key" not in fields:
+            raise ValueError(
+                "retry=True needs an idempotency_key, or a retry could do the thing twice"
+            )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            try:
+                return await self._request_once(type_, deadline, fields)
+            except ConnectionLost:
+                if not retry or loop.time() >= deadline:
+                    raise
+
+    async def _request_once(
+        self, type_: str, deadline: float, fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.wait_for(self._connected.wait(), max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            if self._fatal is not None:
+                raise self._fatal from None
+            raise NotConnected(f"Not connected to the queue server at {self.url}.") from None
+        ws = self._ws
+        if ws is None:
+            raise ConnectionLost("The connection dropped.")
+        request_id = next(self._ids)
+        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self._pending[request_id] = future
+        try:
+            await ws.send(json.dumps({"type": type_, "id": request_id, **fields}))
+        except ConnectionClosed:
+            self._pending.pop(request_id, None)
+            raise ConnectionLost("The connection dropped while sending.") from None
+        try:
+            reply = await asyncio.wait_for(future, max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            self._pending.pop(request_id, None)
+            raise ConnectionLost(f"No reply to {type_!r} in time.") from None
+        if reply.get("type") == "error":
+            raise RemoteError(
+                reply.get("code", "error"), reply.get("message", ""), reply.get("details")
+            )
+        return reply
+
+    # ------------------------------------------------------------ pushes
+
+    async def next_push(self, timeout: float | None = None) -> dict[str, Any]:
+        return await asyncio.wait_for(self._pushes.get(), timeout)
+
+    async def pushes(self) -> AsyncIterator[dict[str, Any]]:
+        while True:
+            yield await self._pushes.get()
+
+    def drain_pushes(self) -> list[dict[str, Any]]:
+        items = []
+        while not self._pushes.empty():
+            items.append(self._pushes.get_nowait())
+        return items

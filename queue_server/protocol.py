@@ -1,0 +1,242 @@
+"""The wire protocol: JSON text frames over one websocket, shared by every client.
+
+Client -> server: ``{"type": ..., "id": <your request id>, ...fields}``. The first
+message must be ``hello`` (a device token, or a staff username and password).
+Server -> client, replies: ``{"type": "ok", "re": <id>, ...}`` or
+``{"type": "error", "re": <id>, "code": ..., "message": ..., "details": {...}}``;
+pushes, unasked: ``welcome``, ``snapshot``, ``event``, ``call``, ``queue``.
+docs/protocol.md documents each message with an example.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+from queue_server.core.errors import InvalidRequest, UnknownMessageType
+from queue_server.core.model import Outcome
+
+#: frames larger than this get a ``too_large`` error reply (larger than
+#: ``HARD_MAX_FRAME`` and websockets closes the connection with 1009)
+MAX_FRAME = 16 * 1024
+HARD_MAX_FRAME = 1024 * 1024
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Key = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=128)]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+RequestId = Annotated[str, StringConstraints(max_length=64)] | int | None
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: RequestId = None
+
+
+class Hello(Message):
+    type: Literal["hello"]
+    token: str | None = Field(default=None, max_length=256)
+    username: Name | None = None
+    password: str | None = Field(default=None, max_length=256)
+    client: str | None = Field(default=None, max_length=64)
+
+
+class Ping(Message):
+    type: Literal["ping"]
+
+
+class GetSnapshot(Message):
+    type: Literal["snapshot"]
+
+
+class IssueTicket(Message):
+    type: Literal["issue_ticket"]
+    service: Name
+    idempotency_key: Key
+    language: Language = "en"
+    late_appointment_ref: Name | None = None
+
+
+class CheckIn(Message):
+    type: Literal["check_in"]
+    ref: Name
+    idempotency_key: Key
+    language: Language = "en"
+
+
+class Estimate(Message):
+    type: Literal["estimate"]
+    ticket: Name
+
+
+class DeviceStatus(Message):
+    """A kiosk reports a component's state, e.g. its printer is out of paper."""
+
+    type: Literal["device_status"]
+    component: Name
+    status: Name
+    detail: Reason | None = None
+
+
+class CounterMessage(Message):
+    counter: Name
+
+
+class SignInCounter(CounterMessage):
+    type: Literal["sign_in_counter"]
+
+
+class SignOutCounter(CounterMessage):
+    type: Literal["sign_out_counter"]
+
+
+class OpenCounter(CounterMessage):
+    type: Literal["open_counter"]
+
+
+class PauseCounter(CounterMessage):
+    type: Literal["pause_counter"]
+
+
+class ResumeCounter(CounterMessage):
+    type: Literal["resume_counter"]
+
+
+class CloseCounter(CounterMessage):
+    type: Literal["close_counter"]
+
+
+class CallNext(CounterMessage):
+    type: Literal["call_next"]
+
+
+class CallTicket(CounterMessage):
+    type: Literal["call_ticket"]
+    #: the ticket's id, or its number today ("H023")
+    ticket: Name
+    reason: Reason
+
+
+class Recall(CounterMessage):
+    type: Literal["recall"]
+
+
+class StartService(CounterMessage):
+    type: Literal["start_service"]
+
+
+class Complete(CounterMessage):
+    type: Literal["complete"]
+    outcome: Outcome
+    avoidable: bool = False
+
+
+class NoShow(CounterMessage):
+    type: Literal["no_show"]
+
+
+class Transfer(Message):
+    type: Literal["transfer"]
+    #: the adviser's counter, to transfer its current ticket ...
+    counter: Name | None = None
+    #: ... or (managers) any ticket by id or number
+    ticket: Name | None = None
+    to_service: Name | None = None
+    to_counter: Name | None = None
+    reason: Reason = ""
+
+
+class Park(CounterMessage):
+    type: Literal["park"]
+
+
+class ReturnParked(Message):
+    type: Literal["return_parked"]
+    ticket: Name
+
+
+class Cancel(Message):
+    type: Literal["cancel"]
+    ticket: Name
+    reason: Reason = ""
+
+
+class SetCounterSkills(CounterMessage):
+    type: Literal["set_counter_skills"]
+    primary: list[Name]
+    secondary: list[Name] = []
+
+
+class SetServiceTarget(Message):
+    type: Literal["set_service_target"]
+    service: Name
+    target_wait_minutes: int = Field(ge=1, le=24 * 60)
+
+
+ClientMessage = Annotated[
+    Hello
+    | Ping
+    | GetSnapshot
+    | IssueTicket
+    | CheckIn
+    | Estimate
+    | DeviceStatus
+    | SignInCounter
+    | SignOutCounter
+    | OpenCounter
+    | PauseCounter
+    | ResumeCounter
+    | CloseCounter
+    | CallNext
+    | CallTicket
+    | Recall
+    | StartService
+    | Complete
+    | NoShow
+    | Transfer
+    | Park
+    | ReturnParked
+    | Cancel
+    | SetCounterSkills
+    | SetServiceTarget,
+    Field(discriminator="type"),
+]
+
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientMessage)
+MESSAGE_TYPES: frozenset[str] = frozenset(
+    m.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    for m in ClientMessage.__origin__.__args__  # type: ignore[attr-defined]
+)
+
+
+def decode(raw: Any) -> Message:
+    """Parse one decoded JSON value into a message, or raise ``InvalidRequest``.
+
+    The error names each field that was wrong, e.g. ``service: field required``.
+    """
+    if not isinstance(raw, dict):
+        raise InvalidRequest('A message must be a JSON object with a "type" field.')
+    kind = raw.get("type")
+    if not isinstance(kind, str):
+        raise InvalidRequest(
+            'A message needs a "type" field naming what it asks for.', field="type"
+        )
+    if kind not in MESSAGE_TYPES:
+        raise UnknownMessageType(
+            f"Unknown message type {kind!r}. Known types: {', '.join(sorted(MESSAGE_TYPES))}.",
+            field="type",
+        )
+    try:
+        message: Message = _ADAPTER.validate_python(raw)
+    except ValidationError as exc:
+        problems = []
+        fields = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"][1:]) or "message"
+            fields.append(where)
+            problems.append(f"{where}: {error['msg'].lower()}")
+        raise InvalidRequest(
+            f"Bad {kind!r} message: " + "; ".join(problems) + ".", fields=fields
+        ) from None
+    return message

@@ -1,0 +1,547 @@
+"""The websocket queue server: authenticate, decode, authorise, call the core, commit,
+reply, broadcast. A thin layer: every decision is the core's.
+
+One request, end to end: ``_serve_connection`` reads a frame -> ``protocol.decode``
+-> ``_authorise`` -> ``_to_command`` -> ``execute`` (under one lock: ``decide``,
+``store.commit`` in a worker thread, ``apply``) -> the reply -> ``_publish`` pushes
+the events to everyone else. HTTP on the same port (``/healthz``; pages later) is
+answered in ``_process_request`` before the websocket handshake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from queue_server import protocol as p
+from queue_server import views
+from queue_server.auth import Identity, authenticate
+from queue_server.core import Centre, Decision, estimate_wait
+from queue_server.core import commands as cmd
+from queue_server.core.errors import (
+    Forbidden,
+    InvalidRequest,
+    NotAuthenticated,
+    NotFound,
+    Unavailable,
+    WalkinError,
+)
+from queue_server.core.events import Event, TicketCalled, TicketRecalled
+from queue_server.core.model import CentreSetup, Ticket
+from queue_server.store import Store
+
+log = logging.getLogger("walkin.server")
+
+HELLO_TIMEOUT = 10.0
+WS_PATHS = ("/", "/ws")
+
+
+class MalformedMessage(InvalidRequest):
+    code = "invalid_json"
+
+
+class TooLarge(InvalidRequest):
+    code = "too_large"
+
+
+KIOSK, BOARD, COUNTER, MANAGER = "kiosk", "board", "counter", "manager"
+STAFF = frozenset({COUNTER, MANAGER})
+EVERYONE = frozenset({KIOSK, BOARD, COUNTER, MANAGER})
+
+#: which roles may send which message (counters are further limited to their own desk)
+PERMISSIONS: dict[type[p.Message], frozenset[str]] = {
+    p.Ping: EVERYONE,
+    p.GetSnapshot: EVERYONE,
+    p.IssueTicket: frozenset({KIOSK, MANAGER}),
+    p.CheckIn: frozenset({KIOSK, MANAGER}),
+    p.Estimate: frozenset({KIOSK, COUNTER, MANAGER}),
+    p.DeviceStatus: frozenset({KIOSK, BOARD}),
+    p.SignInCounter: STAFF,
+    p.SignOutCounter: STAFF,
+    p.OpenCounter: STAFF,
+    p.PauseCounter: STAFF,
+    p.ResumeCounter: STAFF,
+    p.CloseCounter: STAFF,
+    p.CallNext: STAFF,
+    p.CallTicket: STAFF,
+    p.Recall: STAFF,
+    p.StartService: STAFF,
+    p.Complete: STAFF,
+    p.NoShow: STAFF,
+    p.Transfer: STAFF,
+    p.Park: STAFF,
+    p.ReturnParked: STAFF,
+    p.Cancel: STAFF,
+    p.SetCounterSkills: frozenset({MANAGER}),
+    p.SetServiceTarget: frozenset({MANAGER}),
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_ticket_id() -> str:
+    """Unguessable: it is the key to the ticket's public status page."""
+    return secrets.token_urlsafe(16)
+
+
+class QueueServer:
+    """One centre's queue server. ``await start()``, then ``await close()``."""
+
+    def __init__(
+        self,
+        setup: CentreSetup,
+        store: Store,
+        *,
+        status_url_template: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.setup = setup
+        self.store = store
+        self.clock = clock
+        self.status_url_template = status_url_template
+        self.centre: Centre = store.load_centre(setup, clock())
+        self._lock = asyncio.Lock()
+        self._connections: dict[ServerConnection, Identity] = {}
+        self._server: Server | None = None
+        #: extra HTTP routes (path -> handler) that later features add (pages)
+        self.http_routes: dict[str, Callable[[ServerConnection, Request], Response | None]] = {}
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self, host: str = "127.0.0.1", port: int = 8765, ssl: Any = None) -> int:
+        """Listen; returns the port (useful with ``port=0``)."""
+        self._server = await serve(
+            self._serve_connection,
+            host,
+            port,
+            process_request=self._process_request,
+            max_size=p.HARD_MAX_FRAME,
+            ssl=ssl,
+            logger=log,
+        )
+        sock = next(iter(self._server.sockets))
+        return int(sock.getsockname()[1])
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    # ------------------------------------------------------------ HTTP
+
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path == "/healthz":
+            return await self._health(connection)
+        if path in WS_PATHS and request.headers.get("Upgrade", "").lower() == "websocket":
+            return None
+        route = self.http_routes.get(path)
+        if route is not None:
+            return route(connection, request)
+        if path in WS_PATHS:
+            return json_response(
+                connection,
+                HTTPStatus.UPGRADE_REQUIRED,
+                {
+                    "error": "upgrade_required",
+                    "message": "This address is for websocket clients; see docs/protocol.md.",
+                },
+            )
+        return json_response(
+            connection,
+            HTTPStatus.NOT_FOUND,
+            {"error": "not_found", "message": f"Nothing at {path}."},
+        )
+
+    async def _health(self, connection: ServerConnection) -> Response:
+        database = "ok"
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.store.ping), timeout=3)
+        except Exception as exc:  # any failure means unhealthy; say which
+            database = f"error: {type(exc).__name__}"
+        now = self.clock()
+        body = {
+            "status": "ok" if database == "ok" else "degraded",
+            "centre": self.setup.centre_id,
+            "time": now.isoformat(),
+            "database": database,
+            "connections": len(self._connections),
+            "waiting": len(self.centre.queued()),
+            "open": self.centre.is_open(now),
+        }
+        status = HTTPStatus.OK if database == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
+        return json_response(connection, status, body)
+
+    # ------------------------------------------------------------ websocket
+
+    async def _serve_connection(self, ws: ServerConnection) -> None:
+        identity = await self._hello(ws)
+        if identity is None:
+            return
+        self._connections[ws] = identity
+        try:
+            now = self.clock()
+            await ws.send(
+                json.dumps({"type": "welcome", "role": identity.role, "name": identity.name})
+            )
+            await ws.send(json.dumps(views.snapshot(self.centre, now, identity.role)))
+            async for frame in ws:
+                reply = await self._answer(identity, frame)
+                await ws.send(json.dumps(reply))
+        except ConnectionClosed:
+            pass
+        finally:
+            self._connections.pop(ws, None)
+
+    async def _hello(self, ws: ServerConnection) -> Identity | None:
+        request_id: Any = None
+        try:
+            frame = await asyncio.wait_for(ws.recv(), timeout=HELLO_TIMEOUT)
+            message = self._decode_frame(frame)
+            request_id = message.id
+            if not isinstance(message, p.Hello):
+                raise NotAuthenticated("Say who you are first: the first message must be a hello.")
+            return await asyncio.to_thread(
+                authenticate,
+                self.store,
+                self.setup.centre_id,
+                token=message.token,
+                username=message.username,
+                password=message.password,
+            )
+        except TimeoutError:
+            error: WalkinError = NotAuthenticated("No hello within 10 seconds.")
+        except ConnectionClosed:
+            return None
+        except WalkinError as exc:
+            error = exc
+        try:
+            await ws.send(json.dumps(error_reply(request_id, error)))
+            await ws.close(code=1008, reason=error.code)
+        except ConnectionClosed:
+            pass
+        return None
+
+    def _decode_frame(self, frame: str | bytes) -> p.Message:
+        if isinstance(frame, bytes):
+            raise InvalidRequest("Send JSON as text frames, not binary.")
+        if len(frame) > p.MAX_FRAME:
+            raise TooLarge(f"Message too large: {len(frame)} bytes; the limit is {p.MAX_FRAME}.")
+        try:
+            raw = json.loads(frame)
+        except json.JSONDecodeError as exc:
+            raise MalformedMessage(
+                f"Not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
+            ) from None
+        return p.decode(raw)
+
+    async def _answer(self, identity: Identity, frame: str | bytes) -> dict[str, Any]:
+        request_id: Any = None
+        try:
+            message = self._decode_frame(frame)
+            request_id = message.id
+            result = await self._dispatch(identity, message)
+            return {"type": "ok", "re": request_id, **result}
+        except WalkinError as exc:
+            return error_reply(request_id, exc)
+        except Exception:  # one bad request must never take down the connection
+            log.exception("unexpected error answering %s", identity.actor)
+            return error_reply(
+                request_id,
+                WalkinError(
+                    "Something went wrong on the server; nothing was changed. Please try again."
+                ),
+            )
+
+    # ------------------------------------------------------------ dispatch
+
+    def _authorise(self, identity: Identity, message: p.Message) -> None:
+        allowed = PERMISSIONS.get(type(message), frozenset())
+        if identity.role not in allowed:
+            raise Forbidden(
+                f"A {identity.role} may not send {message.type!r}.",  # type: ignore[attr-defined]
+                role=identity.role,
+            )
+        if identity.role != COUNTER or isinstance(message, p.SignInCounter):
+            return
+        counter_name = getattr(message, "counter", None)
+        if isinstance(message, p.Transfer) and counter_name is None:
+            raise Forbidden("Advisers transfer the ticket at their own counter; name your counter.")
+        if counter_name is not None:
+            counter = self.centre.counter(counter_name)
+            if counter.staff != identity.name:
+                raise Forbidden(
+                    f"You are not signed in at counter {counter_name}. Sign in there first.",
+                    counter=counter_name,
+                )
+
+    def _find_ticket(self, ref: str) -> Ticket:
+        """A ticket by id, or by today's number ("H023")."""
+        if ref in self.centre.tickets:
+            return self.centre.tickets[ref]
+        today = self.centre.local_day(self.clock())
+        wanted = ref.strip().upper()
+        for ticket in self.centre.tickets.values():
+            if ticket.number == wanted and ticket.day == today:
+                return ticket
+        raise NotFound(f"No ticket {ref} today.", ticket=ref)
+
+    async def _dispatch(self, identity: Identity, message: p.Message) -> dict[str, Any]:
+        self._authorise(identity, message)
+        actor = identity.actor
+        now = self.clock()
+        match message:
+            case p.Ping():
+                return {"server_time": now.isoformat()}
+            case p.GetSnapshot():
+                return {"snapshot": views.snapshot(self.centre, now, identity.role)}
+            case p.Estimate(ticket=ref):
+                ticket = self._find_ticket(ref)
+                return {"estimate": self._estimate(ticket.id, now)}
+            case p.DeviceStatus():
+                await asyncio.to_thread(
+                    self.store.record_device_status,
+                    self.setup.centre_id,
+                    identity.name,
+                    message.component,
+                    message.status,
+                    message.detail,
+                    now,
+                    actor,
+                )
+                self._publish_to(
+                    STAFF,
+                    {
+                        "type": "device_status",
+                        "device": identity.name,
+                        "component": message.component,
+                        "status": message.status,
+                        "detail": message.detail,
+                        "at": now.isoformat(),
+                    },
+                )
+                return {}
+        command = self._to_command(identity, message)
+        decision = await self.execute(command)
+        return self._result(identity, message, decision)
+
+    def _to_command(self, identity: Identity, m: p.Message) -> cmd.Command:
+        actor = identity.actor
+        match m:
+            case p.IssueTicket():
+                return cmd.IssueTicket(
+                    actor=actor,
+                    service=m.service,
+                    ticket_id=new_ticket_id(),
+                    idempotency_key=m.idempotency_key,
+                    language=m.language,
+                    late_appointment_ref=m.late_appointment_ref,
+                )
+            case p.CheckIn():
+                return cmd.CheckIn(
+                    actor=actor,
+                    ref=m.ref,
+                    ticket_id=new_ticket_id(),
+                    idempotency_key=m.idempotency_key,
+                    language=m.language,
+                )
+            case p.SignInCounter():
+                return cmd.SignIn(actor=actor, counter=m.counter, staff=identity.name)
+            case p.SignOutCounter():
+                return cmd.SignOut(actor=actor, counter=m.counter)
+            case p.OpenCounter():
+                return cmd.OpenCounter(actor=actor, counter=m.counter)
+            case p.PauseCounter():
+                return cmd.PauseCounter(actor=actor, counter=m.counter)
+            case p.ResumeCounter():
+                return cmd.ResumeCounter(actor=actor, counter=m.counter)
+            case p.CloseCounter():
+                return cmd.CloseCounter(actor=actor, counter=m.counter)
+            case p.CallNext():
+                return cmd.CallNext(actor=actor, counter=m.counter)
+            case p.CallTicket():
+                return cmd.CallTicket(
+                    actor=actor,
+                    counter=m.counter,
+                    ticket_id=self._find_ticket(m.ticket).id,
+                    reason=m.reason,
+                )
+            case p.Recall():
+                return cmd.Recall(actor=actor, counter=m.counter)
+            case p.StartService():
+                return cmd.StartService(actor=actor, counter=m.counter)
+            case p.Complete():
+                return cmd.Complete(
+                    actor=actor, counter=m.counter, outcome=m.outcome, avoidable=m.avoidable
+                )
+            case p.NoShow():
+                return cmd.MarkNoShow(actor=actor, counter=m.counter)
+            case p.Transfer():
+                ticket_id = self._find_ticket(m.ticket).id if m.ticket else None
+                return cmd.Transfer(
+                    actor=actor,
+                    counter=m.counter,
+                    ticket_id=ticket_id,
+                    to_service=m.to_service,
+                    to_counter=m.to_counter,
+                    reason=m.reason,
+                )
+            case p.Park():
+                return cmd.Park(actor=actor, counter=m.counter)
+            case p.ReturnParked():
+                ticket = self._find_ticket(m.ticket)
+                if identity.role == COUNTER:
+                    mine = [
+                        c.name for c in self.centre.counters.values() if c.staff == identity.name
+                    ]
+                    if ticket.pinned_counter not in mine:
+                        raise Forbidden(
+                            "Only the counter that parked a ticket, or a manager, can return it."
+                        )
+                return cmd.ReturnParked(actor=actor, ticket_id=ticket.id)
+            case p.Cancel():
+                return cmd.Cancel(
+                    actor=actor, ticket_id=self._find_ticket(m.ticket).id, reason=m.reason
+                )
+            case p.SetCounterSkills():
+                return cmd.SetCounterSkills(
+                    actor=actor,
+                    counter=m.counter,
+                    primary=frozenset(m.primary),
+                    secondary=frozenset(m.secondary),
+                )
+            case p.SetServiceTarget():
+                return cmd.SetServiceTarget(
+                    actor=actor,
+                    service=m.service,
+                    target_wait=timedelta(minutes=m.target_wait_minutes),
+                )
+        raise InvalidRequest(f"{m.type!r} is not a command.")  # type: ignore[attr-defined]
+
+    def _estimate(self, ticket_id: str, now: datetime) -> dict[str, Any]:
+        estimate = estimate_wait(self.centre, ticket_id, now)
+        return {"people_ahead": estimate.people_ahead, "minutes": estimate.minutes}
+
+    def _result(self, identity: Identity, message: p.Message, decision: Decision) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        ticket = decision.ticket
+        if ticket is not None:
+            if identity.role in STAFF:
+                result["ticket"] = views.ticket_for_staff(self.centre, ticket)
+            else:
+                result["ticket"] = views.ticket_for_visitor(self.centre, ticket)
+                if self.status_url_template:
+                    result["ticket"]["status_url"] = self.status_url_template.format(
+                        ticket_id=ticket.id
+                    )
+            if isinstance(message, p.IssueTicket | p.CheckIn):
+                result["estimate"] = self._estimate(ticket.id, self.clock())
+                result["replayed"] = not decision.events
+        if decision.counter is not None and identity.role in STAFF:
+            result["counter"] = views.event_for_staff(
+                self.centre, Event(at=self.clock(), actor="", counter=decision.counter)
+            )["counter"]
+        return result
+
+    # ------------------------------------------------------------ execute
+
+    async def execute(self, command: cmd.Command) -> Decision:
+        """Decide, commit, apply, publish: one command at a time, all or nothing.
+
+        The work runs as its own task so that a client hanging up mid-commit cannot
+        leave a committed change unapplied.
+        """
+        return await asyncio.shield(asyncio.ensure_future(self._execute(command)))
+
+    async def _execute(self, command: cmd.Command) -> Decision:
+        async with self._lock:
+            now = self.clock()
+            decision = self.centre.decide(command, now)
+            if not decision.events:
+                return decision
+            try:
+                await asyncio.to_thread(self.store.commit, self.setup.centre_id, decision.events)
+            except WalkinError:
+                await self._reload_after_failure()
+                raise
+            except Exception as exc:
+                await self._reload_after_failure()
+                raise Unavailable(
+                    "The queue database could not save the change. Try again in a moment."
+                ) from exc
+            self.centre.apply(decision.events)
+            self._publish(decision.events, now)
+            return decision
+
+    async def _reload_after_failure(self) -> None:
+        # A failed commit may still have reached the database (a lost reply to
+        # COMMIT): believe the database, not our memory.
+        try:
+            self.centre = await asyncio.to_thread(self.store.load_centre, self.setup, self.clock())
+        except Exception:
+            log.exception("could not reload the centre after a failed commit")
+
+    # ------------------------------------------------------------ publish
+
+    def _group(self, roles: frozenset[str]) -> list[ServerConnection]:
+        return [ws for ws, who in self._connections.items() if who.role in roles]
+
+    def _publish_to(self, roles: frozenset[str], message: dict[str, Any]) -> None:
+        connections = self._group(roles)
+        if connections:
+            broadcast(connections, json.dumps(message))
+
+    def _publish(self, events: tuple[Event, ...], now: datetime) -> None:
+        for event in events:
+            self._publish_to(STAFF, views.event_for_staff(self.centre, event))
+            if isinstance(event, TicketCalled | TicketRecalled) and event.ticket is not None:
+                self._publish_to(frozenset({BOARD, KIOSK}), views.call_message(event.ticket))
+        if any(e.ticket is not None for e in events):
+            self._publish_to(EVERYONE, views.queue_message(self.centre, now))
+        if any(e.counter is not None for e in events):
+            self._publish_to(frozenset({BOARD, KIOSK}), views.counters_message(self.centre))
+
+
+def error_reply(request_id: Any, error: WalkinError) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "re": request_id,
+        "code": error.code,
+        "message": error.message,
+        "details": {k: v for k, v in error.details.items() if k != "detail"},
+    }
+
+
+def json_response(
+    connection: ServerConnection, status: HTTPStatus, body: dict[str, Any]
+) -> Response:
+    response = connection.respond(status, json.dumps(body) + "\n")
+    headers = Headers(response.headers)
+    del headers["Content-Type"]
+    headers["Content-Type"] = "application/json; charset=utf-8"
+    headers["Cache-Control"] = "no-store"
+    return Response(response.status_code, response.reason_phrase, headers, response.body)

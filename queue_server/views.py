@@ -1,0 +1,182 @@
+"""What each role sees: domain values turned into wire messages.
+
+Boards see ticket numbers and counter names only — never a name, a booking, or the
+service someone came about (privacy, issue #5). Kiosks see queue lengths. Staff see
+tickets in full, except idempotency keys.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from datetime import datetime, timedelta
+from typing import Any
+
+from queue_server.core import Centre
+from queue_server.core import events as ev
+from queue_server.core.model import CounterState, Ticket, TicketState
+from queue_server.jsonable import plain
+
+STAFF_ROLES = frozenset({"counter", "manager"})
+
+
+def ticket_for_staff(centre: Centre, ticket: Ticket) -> dict[str, Any]:
+    data = plain(ticket)
+    data.pop("idempotency_key", None)
+    service = centre.services.get(ticket.service)
+    data["service_name"] = service.name if service else ticket.service
+    return data
+
+
+def ticket_for_visitor(centre: Centre, ticket: Ticket) -> dict[str, Any]:
+    """What a kiosk shows and prints: the visitor's own ticket."""
+    service = centre.services.get(ticket.service)
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "service": ticket.service,
+        "service_name": service.name if service else ticket.service,
+        "state": ticket.state.value,
+        "origin": ticket.origin.value,
+        "language": ticket.language,
+        "issued_at": ticket.issued_at.isoformat(),
+        "appointment_at": ticket.appointment_at.isoformat() if ticket.appointment_at else None,
+        "counter": ticket.counter
+        if ticket.state in (TicketState.CALLED, TicketState.SERVING)
+        else None,
+    }
+
+
+def call_id(ticket: Ticket) -> str:
+    """Identifies one call (or recall) of a ticket, so a board never announces it twice."""
+    assert ticket.called_at is not None
+    return f"{ticket.number}@{ticket.called_at.isoformat()}#{ticket.recalls}"
+
+
+def call_message(ticket: Ticket) -> dict[str, Any]:
+    assert ticket.called_at is not None
+    return {
+        "type": "call",
+        "call_id": call_id(ticket),
+        "number": ticket.number,
+        "counter": ticket.counter,
+        "at": ticket.called_at.isoformat(),
+        "recall": ticket.recalls,
+        "language": ticket.language,
+    }
+
+
+def recent_calls(centre: Centre, limit: int = 10) -> list[dict[str, Any]]:
+    called = [
+        t for t in centre.tickets.values() if t.called_at is not None and t.counter is not None
+    ]
+    called.sort(key=lambda t: t.called_at or datetime.min, reverse=True)
+    return [call_message(t) for t in called[:limit]]
+
+
+def queue_message(centre: Centre, now: datetime) -> dict[str, Any]:
+    """Waiting counts and the longest wait per service (kiosks, boards, staff)."""
+    queued = centre.queued()
+    counts = Tally(t.service for t in queued)
+    longest: dict[str, float] = {}
+    for t in queued:
+        waited = (now - t.arrival_at) / timedelta(minutes=1)
+        longest[t.service] = max(longest.get(t.service, 0.0), round(waited, 1))
+    return {
+        "type": "queue",
+        "waiting": {code: counts.get(code, 0) for code in centre.services},
+        "longest_wait_minutes": {code: longest.get(code, 0.0) for code in centre.services},
+        "total_waiting": len(queued),
+    }
+
+
+def centre_view(centre: Centre, now: datetime, role: str) -> dict[str, Any]:
+    opening = centre.next_opening(now)
+    counters = [
+        {"name": c.name, "state": c.state.value}
+        if role not in STAFF_ROLES
+        else {
+            **plain(c),
+            "current_ticket_number": (
+                centre.tickets[c.current_ticket].number if c.current_ticket else None
+            ),
+        }
+        for c in centre.counters.values()
+    ]
+    return {
+        "id": centre.setup.centre_id,
+        "name": centre.setup.name,
+        "timezone": str(centre.setup.tz),
+        "languages": list(centre.setup.languages),
+        "open": centre.is_open(now),
+        "next_opening": opening.isoformat() if opening else None,
+        "services": [
+            {
+                "code": s.code,
+                "name": s.name,
+                "prefix": s.prefix,
+                "target_wait_minutes": s.target_wait / timedelta(minutes=1),
+                "online_url": s.online_url,
+            }
+            for s in centre.services.values()
+        ],
+        "counters": counters,
+    }
+
+
+def snapshot(centre: Centre, now: datetime, role: str) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "type": "snapshot",
+        "server_time": now.isoformat(),
+        "centre": centre_view(centre, now, role),
+        "queue": queue_message(centre, now),
+    }
+    if role in ("board", *STAFF_ROLES):
+        message["recent_calls"] = recent_calls(centre)
+    if role in STAFF_ROLES:
+        message["tickets"] = [ticket_for_staff(centre, t) for t in centre.live_tickets()]
+    return message
+
+
+def event_for_staff(centre: Centre, event: ev.Event) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "type": "event",
+        "kind": event.kind,
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+    }
+    if event.ticket is not None:
+        data["ticket"] = ticket_for_staff(centre, event.ticket)
+    if event.counter is not None:
+        data["counter"] = {
+            **plain(event.counter),
+            "current_ticket_number": (
+                centre.tickets[event.counter.current_ticket].number
+                if event.counter.current_ticket in centre.tickets
+                else None
+            ),
+        }
+    if event.appointment is not None:
+        data["appointment"] = plain(event.appointment)
+    if event.service is not None:
+        data["service"] = plain(event.service)
+    if event.reason is not None:
+        data["reason"] = event.reason
+    for extra in ("override", "from_service", "from_counter", "action"):
+        if hasattr(event, extra):
+            data[extra] = getattr(event, extra)
+    return data
+
+
+def counters_message(centre: Centre) -> dict[str, Any]:
+    """Counter names and states only, for boards (no staff names)."""
+    return {
+        "type": "counters",
+        "counters": [
+            {
+                "name": c.name,
+                "state": c.state.value,
+                "open": c.state in (CounterState.OPEN, CounterState.SERVING),
+            }
+            for c in centre.counters.values()
+        ],
+    }
