@@ -455,8 +455,8 @@ class QueueServer:
             else:
                 result["ticket"] = views.ticket_for_visitor(self.centre, ticket)
                 if self.status_url_template:
-                    result["ticket"]["status_url"] = self.status_url_template.format(
-                        ticket_id=ticket.id
+                    result["ticket"]["status_url"] = self.status_url_template.replace(
+                        "{ticket_id}", ticket.id
                     )
             if isinstance(message, p.IssueTicket | p.CheckIn):
                 result["estimate"] = self._estimate(ticket.id, self.clock())

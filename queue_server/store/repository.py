@@ -31,6 +31,7 @@ from . import convert
 from .tables import (
     AppointmentRow,
     AuditRow,
+    CentreRow,
     CounterRow,
     DeviceRow,
     DeviceStatusRow,
@@ -286,6 +287,46 @@ class Store:
             query = query.where(a.ticket_id == ticket_id)
         with self.engine.connect() as conn:
             return [AuditRow(**r._mapping) for r in conn.execute(query.order_by(a.id).limit(limit))]
+
+    # ------------------------------------------------------------ centres
+
+    def register_centre(self, setup: CentreSetup, now: datetime | None = None) -> None:
+        """Record that this database serves ``setup``'s centre (idempotent)."""
+        with self.engine.begin() as conn:
+            self._upsert(
+                conn,
+                CentreRow.__table__,  # type: ignore[arg-type]
+                {
+                    "id": setup.centre_id,
+                    "name": setup.name,
+                    "timezone": str(setup.tz),
+                    "updated_at": now or datetime.now(UTC),
+                },
+                ["id"],
+            )
+
+    def centre_ids(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return [
+                r.id
+                for r in conn.execute(
+                    sa.select(CentreRow.__table__.c.id).order_by(CentreRow.__table__.c.id)
+                )
+            ]
+
+    def only_centre(self) -> str:
+        """The database's one centre; ``InvalidRequest`` if there are none or several."""
+        ids = self.centre_ids()
+        if len(ids) == 1:
+            return ids[0]
+        if not ids:
+            raise InvalidRequest(
+                "This database has no centre yet: pass --centre ID (the [centre] id in "
+                "your centre.toml), or start 'walkin serve' on it once."
+            )
+        raise InvalidRequest(
+            f"This database serves several centres ({', '.join(ids)}): pass --centre ID."
+        )
 
     # ------------------------------------------------------------ credentials
 

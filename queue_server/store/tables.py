@@ -54,6 +54,8 @@ class TicketRow(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=32)
     avoidable: bool | None = None
     transfers: int = 0
+    #: the service's target wait when the ticket was issued or last transferred
+    target_wait_seconds: int | None = None
 
 
 class CounterRow(SQLModel, table=True):
@@ -159,3 +161,14 @@ class DeviceStatusRow(SQLModel, table=True):
     status: str = Field(max_length=32)
     detail: str | None = None
     at: datetime = Field(sa_column=time_column(nullable=False))
+
+
+class CentreRow(SQLModel, table=True):
+    """The centres this database serves (written by ``walkin serve`` on start)."""
+
+    __tablename__ = "centre"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    timezone: str = Field(max_length=64)
+    updated_at: datetime = Field(sa_column=time_column(nullable=False))

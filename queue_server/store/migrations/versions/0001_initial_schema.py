@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 04:02:48.454747
+Create Date: 2026-11-23 04:16:46.039419
 """
 
 import sqlalchemy as sa
@@ -48,6 +48,14 @@ def upgrade() -> None:
         batch_op.create_index("ix_audit_centre_at", ["centre", "at"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_ticket_id"), ["ticket_id"], unique=False)
 
+    op.create_table(
+        "centre",
+        sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
     op.create_table(
         "counter",
         sa.Column("centre", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -137,6 +145,7 @@ def upgrade() -> None:
         sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("avoidable", sa.Boolean(), nullable=True),
         sa.Column("transfers", sa.Integer(), nullable=False),
+        sa.Column("target_wait_seconds", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("centre", "day", "number", name="uq_ticket_number_per_day"),
         sa.UniqueConstraint("centre", "idempotency_key", name="uq_ticket_idempotency_key"),
@@ -161,6 +170,7 @@ def downgrade() -> None:
     op.drop_table("device_status")
     op.drop_table("device")
     op.drop_table("counter")
+    op.drop_table("centre")
     with op.batch_alter_table("audit", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_ticket_id"))
         batch_op.drop_index("ix_audit_centre_at")

@@ -1,0 +1,422 @@
+"""The ``walkin`` command.
+
+Server side: ``serve``, ``demo``, ``enroll``, ``staff add``, ``report``, ``print-test``.
+Client side (print JSON, for scripts and smoke tests): ``issue``, ``check-in``,
+``call-next``, ``complete``. Every failure is one plain line on stderr and a non-zero
+exit status, never a traceback: 1 for a refusal or an unreachable server, 2 for bad
+arguments or files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SERVER = "ws://127.0.0.1:8765/ws"
+
+
+class CliError(Exception):
+    """A plain message for the person at the terminal, and the exit status."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# ---------------------------------------------------------------- server side
+
+
+def _open_store(url: str) -> Any:
+    from queue_server.core.errors import WalkinError
+    from queue_server.store import Store
+
+    try:
+        store = Store(url)
+        store.migrate()
+    except WalkinError as exc:
+        raise CliError(exc.message, 2) from None
+    except Exception as exc:
+        raise CliError(f"Cannot open the database {url}: {_reason(exc)}") from None
+    return store
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _load_config(path: str) -> Any:
+    from queue_server.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise CliError(str(exc), 2) from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from queue_server.serving import run_server
+
+    config = _load_config(args.config)
+    store = _open_store(args.db)
+    ssl_context = _ssl_context(args)
+    return asyncio.run(
+        run_server(
+            config,
+            store,
+            host=args.host,
+            port=args.port,
+            bookings=args.bookings,
+            ssl_context=ssl_context,
+        )
+    )
+
+
+def _ssl_context(args: argparse.Namespace) -> Any:
+    if not (args.tls_cert or args.tls_key):
+        return None
+    if not (args.tls_cert and args.tls_key):
+        raise CliError("Give both --tls-cert and --tls-key for HTTPS/WSS.", 2)
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise CliError(f"Cannot load the TLS certificate or key: {exc}", 2) from None
+    return context
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from queue_server.demo import run_demo
+
+    return run_demo(args)
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    from queue_server.core.errors import WalkinError
+
+    store = _open_store(args.db)
+    try:
+        centre = args.centre or store.only_centre()
+        token = store.enroll_device(centre, args.role, args.name)
+    except WalkinError as exc:
+        raise CliError(exc.message) from None
+    print(json.dumps({"centre": centre, "role": args.role, "name": args.name, "token": token}))
+    print("Keep this token safe: it is shown once and stored only as a hash.", file=sys.stderr)
+    return 0
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    from queue_server.auth import hash_password
+    from queue_server.core.errors import WalkinError
+
+    if not args.password_stdin:
+        raise CliError(
+            "Pass the password on standard input with --password-stdin "
+            "(it never goes on the command line).",
+            2,
+        )
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        hashed = hash_password(password)
+    except ValueError as exc:
+        raise CliError(str(exc), 2) from None
+    store = _open_store(args.db)
+    try:
+        centre = args.centre or store.only_centre()
+        store.add_staff(centre, args.username, args.role, hashed)
+    except WalkinError as exc:
+        raise CliError(exc.message) from None
+    print(json.dumps({"centre": centre, "username": args.username, "role": args.role}))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from queue_server.reports import report_main
+
+    return report_main(list(rest))
+
+
+def cmd_print_test(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from device_drivers.cli import print_test_main
+
+    return print_test_main(list(rest))
+
+
+# ---------------------------------------------------------------- client side
+
+
+def _credentials(args: argparse.Namespace) -> dict[str, Any]:
+    token = args.token or os.environ.get("WALKIN_TOKEN")
+    if args.user:
+        if not args.password_stdin:
+            raise CliError(
+                "With --user, pass the password on standard input (--password-stdin).", 2
+            )
+        return {"username": args.user, "password": sys.stdin.readline().rstrip("\r\n")}
+    if token:
+        return {"token": token}
+    raise CliError(
+        "Say who you are: --token TOKEN (or WALKIN_TOKEN), or --user NAME with --password-stdin.", 2
+    )
+
+
+async def _with_client(args: argparse.Namespace, work: Callable[[Any], Any]) -> dict[str, Any]:
+    from queue_server.client import (
+        AuthenticationFailed,
+        ClientError,
+        NotConnected,
+        QueueClient,
+        RemoteError,
+    )
+
+    client = QueueClient(
+        args.server, reconnect=False, client_name="walkin-cli", **_credentials(args)
+    )
+    try:
+        await client.connect(timeout=args.timeout)
+    except AuthenticationFailed as exc:
+        raise CliError(f"The server refused the credentials: {exc.message}") from None
+    except NotConnected as exc:
+        raise CliError(str(exc)) from None
+    try:
+        result: dict[str, Any] = await work(client)
+        return result
+    except RemoteError as exc:
+        print(json.dumps({"error": exc.code, "message": exc.message, "details": exc.details}))
+        raise CliError(f"{exc.code}: {exc.message}") from None
+    except ClientError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        await client.close()
+
+
+def _client_command(
+    work: Callable[[argparse.Namespace, Any], Any],
+) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        reply = asyncio.run(_with_client(args, lambda client: work(args, client)))
+        reply.pop("re", None)
+        reply.pop("type", None)
+        print(json.dumps(reply, indent=2))
+        return 0
+
+    return run
+
+
+async def _issue(args: argparse.Namespace, client: Any) -> dict[str, Any]:
+    from queue_server.client import new_idempotency_key
+
+    return dict(
+        await client.request(
+            "issue_ticket",
+            service=args.service,
+            language=args.language,
+            idempotency_key=args.key or new_idempotency_key(),
+            retry=True,
+        )
+    )
+
+
+async def _check_in(args: argparse.Namespace, client: Any) -> dict[str, Any]:
+    from queue_server.client import new_idempotency_key
+
+    return dict(
+        await client.request(
+            "check_in",
+            ref=args.ref,
+            language=args.language,
+            idempotency_key=args.key or new_idempotency_key(),
+            retry=True,
+        )
+    )
+
+
+async def _at_counter(client: Any, counter: str) -> None:
+    """Make sure this adviser is signed in at ``counter`` and it is open."""
+    snapshot = client.snapshot or {}
+    state = next(
+        (c for c in snapshot.get("centre", {}).get("counters", []) if c.get("name") == counter),
+        None,
+    )
+    if client.role == "counter" or (state and state.get("staff") is None):
+        await client.request("sign_in_counter", counter=counter)
+    if state is not None and state.get("state") == "closed":
+        await client.request("open_counter", counter=counter)
+
+
+async def _call_next(args: argparse.Namespace, client: Any) -> dict[str, Any]:
+    await _at_counter(client, args.counter)
+    return dict(await client.request("call_next", counter=args.counter))
+
+
+async def _complete(args: argparse.Namespace, client: Any) -> dict[str, Any]:
+    from queue_server.client import RemoteError
+
+    try:
+        await client.request("start_service", counter=args.counter)
+    except RemoteError as exc:
+        if exc.code != "illegal_transition":  # already being served is fine
+            raise
+    return dict(
+        await client.request(
+            "complete", counter=args.counter, outcome=args.outcome, avoidable=args.avoidable
+        )
+    )
+
+
+# ---------------------------------------------------------------- parser
+
+
+def _client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("WALKIN_SERVER", DEFAULT_SERVER),
+        help=f"queue server URL (default $WALKIN_SERVER or {DEFAULT_SERVER})",
+    )
+    parser.add_argument("--token", help="device token (default $WALKIN_TOKEN)")
+    parser.add_argument("--user", help="staff username; the password comes on stdin")
+    parser.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to connect")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from queue_server.core.model import Outcome
+
+    parser = argparse.ArgumentParser(
+        prog="walkin",
+        description="Walkin: kiosks, queues and display boards for walk-in public service centres.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    db_default = os.environ.get("WALKIN_DB", "walkin.db")
+
+    serve = sub.add_parser("serve", help="run the queue server for one centre")
+    serve.add_argument("--config", required=True, help="the centre's TOML file")
+    serve.add_argument(
+        "--db",
+        default=db_default,
+        help="database URL or SQLite file (default $WALKIN_DB or walkin.db)",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument(
+        "--bookings", help="a bookings CSV to load on start (see docs/configuration.md)"
+    )
+    serve.add_argument("--tls-cert", help="certificate file, for HTTPS and WSS")
+    serve.add_argument("--tls-key", help="private key file, for HTTPS and WSS")
+    serve.set_defaults(run=cmd_serve)
+
+    demo = sub.add_parser("demo", help="run the demo centre, no set-up needed")
+    demo.add_argument(
+        "--dir",
+        default=".walkin-demo",
+        help="folder for the demo's database and printouts (emptied first)",
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8765)
+    demo.add_argument("--no-printer", action="store_true", help="no printer simulator")
+    demo.add_argument(
+        "--smoke",
+        action="store_true",
+        help="start everything, issue and call one ticket, then stop",
+    )
+    demo.set_defaults(run=cmd_demo)
+
+    enroll = sub.add_parser("enroll", help="create a kiosk or board token")
+    enroll.add_argument("--db", default=db_default)
+    enroll.add_argument("--role", required=True, choices=("kiosk", "board"))
+    enroll.add_argument("--name", required=True, help="e.g. 'Lobby kiosk 1'")
+    enroll.add_argument("--centre", help="centre id (default: the database's only centre)")
+    enroll.set_defaults(run=cmd_enroll)
+
+    staff = sub.add_parser("staff", help="manage staff accounts")
+    staff_sub = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
+    add = staff_sub.add_parser("add", help="add an adviser or manager")
+    add.add_argument("--db", default=db_default)
+    add.add_argument("--username", required=True)
+    add.add_argument("--role", required=True, choices=("counter", "manager"))
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input (required)",
+    )
+    add.add_argument("--centre", help="centre id (default: the database's only centre)")
+    add.set_defaults(run=cmd_staff_add)
+
+    issue = sub.add_parser("issue", help="take a ticket, as a kiosk would")
+    _client_options(issue)
+    issue.add_argument("--service", required=True, help="service code, e.g. HB")
+    issue.add_argument("--language", default="en")
+    issue.add_argument("--key", help="idempotency key (default: a new one)")
+    issue.set_defaults(run=_client_command(_issue))
+
+    check_in = sub.add_parser("check-in", help="check in a booked appointment")
+    _client_options(check_in)
+    check_in.add_argument("--ref", required=True, help="booking reference")
+    check_in.add_argument("--language", default="en")
+    check_in.add_argument("--key", help="idempotency key (default: a new one)")
+    check_in.set_defaults(run=_client_command(_check_in))
+
+    call_next = sub.add_parser("call-next", help="call the next visitor to a counter")
+    _client_options(call_next)
+    call_next.add_argument("--counter", required=True)
+    call_next.set_defaults(run=_client_command(_call_next))
+
+    complete = sub.add_parser("complete", help="finish the visit at a counter")
+    _client_options(complete)
+    complete.add_argument("--counter", required=True)
+    complete.add_argument("--outcome", required=True, choices=[o.value for o in Outcome])
+    complete.add_argument(
+        "--avoidable", action="store_true", help="the visit was avoidable contact (NI14)"
+    )
+    complete.set_defaults(run=_client_command(_complete))
+
+    sub.add_parser(
+        "report", help="a day's figures as JSON or CSV (see docs/reports.md)", add_help=False
+    ).set_defaults(run_rest=cmd_report)
+    sub.add_parser(
+        "print-test", help="print a sample ticket to a printer URL", add_help=False
+    ).set_defaults(run_rest=cmd_print_test)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Libraries speak only of problems; our own log says what the server is doing.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("walkin").setLevel(os.environ.get("WALKIN_LOG", "INFO"))
+    parser = build_parser()
+    if argv and argv[0] in ("report", "print-test"):
+        args, rest = parser.parse_known_args(argv[:1])
+        runner: Callable[[], int] = lambda: args.run_rest(args, argv[1:])  # noqa: E731
+    else:
+        args = parser.parse_args(argv)
+        runner = lambda: args.run(args)  # noqa: E731
+    try:
+        return runner()
+    except CliError as exc:
+        print(f"walkin {argv[0]}: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        return 130
+
+
+def example_path(name: str) -> Path:
+    """A file in the repository's examples/ folder (the demo centre)."""
+    return Path(__file__).resolve().parent.parent / "examples" / name
+
+
+if __name__ == "__main__":
+    sys.exit(main())
