@@ -1,0 +1,160 @@
+"""Fixtures shared by the whole suite: the demo centre, stores on SQLite and on the
+PostgreSQL server these machines run, and a live queue server over loopback."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from queue_server.auth import hash_password
+from queue_server.config import load_config
+from queue_server.core.model import CentreSetup, OpeningHours
+from queue_server.server import QueueServer
+from queue_server.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CONFIG = ROOT / "examples" / "centre.toml"
+PG_ADMIN_URL = os.environ.get(
+    "WALKIN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+STAFF_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def example_config():  # type: ignore[no-untyped-def]
+    return load_config(EXAMPLE_CONFIG)
+
+
+@pytest.fixture
+def setup(example_config) -> CentreSetup:  # type: ignore[no-untyped-def]
+    """The demo centre, open all day so tests pass at any hour."""
+    return dataclasses.replace(example_config.to_setup(), hours=OpeningHours(always_open=True))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'walkin.db'}"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards.
+
+    Skips (with the reason) where no PostgreSQL server answers; CI has one.
+    """
+    import sqlalchemy as sa
+
+    name = f"walkin_test_{secrets.token_hex(4)}"
+    try:
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as conn:
+        conn.execute(
+            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Run the test once on a SQLite file and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'walkin.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[Store]:
+    s = Store(sqlite_url)
+    s.migrate()
+    yield s
+    s.close()
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand; starts at a weekday morning in London."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.now += timedelta(**kwargs)
+        return self.now
+
+
+@dataclass
+class LiveServer:
+    server: QueueServer
+    store: Store
+    setup: CentreSetup
+    port: int
+    kiosk_token: str
+    board_token: str
+    clock: Clock | None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    #: staff accounts made for every live server (password STAFF_PASSWORD)
+    advisers: tuple[str, ...] = ("alice", "bob")
+    managers: tuple[str, ...] = ("mina",)
+
+
+async def start_live_server(
+    store: Store, setup: CentreSetup, clock: Clock | None = None
+) -> LiveServer:
+    store.register_centre(setup)
+    kiosk = store.enroll_device(setup.centre_id, "kiosk", f"kiosk-{secrets.token_hex(3)}")
+    board = store.enroll_device(setup.centre_id, "board", f"board-{secrets.token_hex(3)}")
+    for name in LiveServer.advisers:
+        if store.staff(setup.centre_id, name) is None:
+            store.add_staff(setup.centre_id, name, "counter", hash_password(STAFF_PASSWORD))
+    for name in LiveServer.managers:
+        if store.staff(setup.centre_id, name) is None:
+            store.add_staff(setup.centre_id, name, "manager", hash_password(STAFF_PASSWORD))
+    kwargs = {"clock": clock} if clock is not None else {}
+    server = QueueServer(
+        setup, store, status_url_template="https://q.example/t/{ticket_id}", **kwargs
+    )
+    port = await server.start(port=0)
+    return LiveServer(server, store, setup, port, kiosk, board, clock)
+
+
+@pytest.fixture
+async def live(store: Store, setup: CentreSetup) -> AsyncIterator[LiveServer]:
+    """A queue server on a free loopback port, real clock, SQLite store."""
+    running = await start_live_server(store, setup)
+    yield running
+    await running.server.close()
+
+
+@pytest.fixture
+async def live_clocked(store: Store, setup: CentreSetup) -> AsyncIterator[LiveServer]:
+    """A queue server whose clock the test moves (``live_clocked.clock.advance``)."""
+    running = await start_live_server(store, setup, Clock())
+    yield running
+    await running.server.close()
