@@ -158,3 +158,9 @@ async def live_clocked(store: Store, setup: CentreSetup) -> AsyncIterator[LiveSe
     running = await start_live_server(store, setup, Clock())
     yield running
     await running.server.close()
+
+
+@pytest.fixture
+def staff_password() -> str:
+    """The password of every staff account a live server fixture makes."""
+    return STAFF_PASSWORD
