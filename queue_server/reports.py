@@ -1,0 +1,683 @@
+"""A day's figures for a centre (or every centre in a database), as JSON or CSV.
+
+::
+
+    build_report(tickets, appointments, *, day, now, ...) -> DayReport   pure, no I/O
+    load_and_build(store, day, centre=None, now=None, ...) -> DayReport  reads the store
+    to_dict(report) -> dict      JSON-ready, for the dashboard
+    to_json(report) -> str
+    to_csv(report) -> str        one row per scope: overall, each service, each centre
+    report_main(argv) -> int     ``walkin report --db URL --date YYYY-MM-DD ...``
+
+Every figure is defined in docs/reports.md; the code below follows it line for line.
+``build_report`` is the one place figures are computed: the CLI and the manager
+dashboard both call it, over stored rows (``TicketRow``, ``AppointmentRow``) or over the
+live centre's values (``core.model.Ticket``, ``Appointment``), which have the same
+attribute names. A share whose denominator is zero is ``None`` (null), never 0 or NaN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+
+from queue_server.cli import CliError, _reason, _shown_url
+from queue_server.core.errors import WalkinError
+from queue_server.core.model import Policy
+from queue_server.jsonable import plain
+from queue_server.store import Store, normalise_url
+from queue_server.store.convert import must_utc, utc
+from queue_server.store.tables import AppointmentRow, CentreRow
+
+LONDON = ZoneInfo("Europe/London")
+#: the seeds' cost of one face-to-face contact (Cheshire East, 2010/11)
+FACE_TO_FACE_COST_GBP = Decimal("7.23")
+#: the seeds' standards: abandonment below 5%, first-contact resolution over 50%
+ABANDONMENT_RATE_MAX = 0.05
+FIRST_CONTACT_RESOLUTION_MIN = 0.5
+
+_DEFAULT_POLICY = Policy()
+
+
+# ------------------------------------------------------------------ inputs
+
+
+class TicketLike(Protocol):
+    """What a report reads of a ticket: a ``TicketRow`` or a core ``Ticket``.
+
+    ``centre`` and ``target_wait_seconds`` are read with ``getattr`` and may be absent.
+    """
+
+    @property
+    def service(self) -> str: ...
+    @property
+    def day(self) -> date: ...
+    @property
+    def origin(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def state_since(self) -> datetime: ...
+    @property
+    def issued_at(self) -> datetime: ...
+    @property
+    def arrival_at(self) -> datetime: ...
+    @property
+    def appointment_at(self) -> datetime | None: ...
+    @property
+    def first_called_at(self) -> datetime | None: ...
+    @property
+    def service_started_at(self) -> datetime | None: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
+    @property
+    def outcome(self) -> str | None: ...
+    @property
+    def avoidable(self) -> bool | None: ...
+    @property
+    def transfers(self) -> int: ...
+
+
+class AppointmentLike(Protocol):
+    """What a report reads of a booking: an ``AppointmentRow`` or a core ``Appointment``."""
+
+    @property
+    def service(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def status(self) -> str: ...
+
+
+# ------------------------------------------------------------------ outputs
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Every figure for one scope (the day overall, one service, one centre).
+
+    Field order is the CSV column order. Times are seconds; shares are fractions 0-1,
+    rounded to 4 places; ``None`` where the denominator is zero (docs/reports.md).
+    """
+
+    issued: int
+    issued_walk_in: int
+    issued_appointment: int
+    served: int
+    completed: int
+    no_shows: int
+    cancelled: int
+    still_open: int
+    transferred: int
+    abandoned: int
+    abandonment_rate: float | None
+    waits_counted: int
+    wait_p50_seconds: float | None
+    wait_p90_seconds: float | None
+    wait_max_seconds: float | None
+    appointments_standard_counted: int
+    appointments_standard_met: int
+    appointments_within_standard_share: float | None
+    walk_ins_target_counted: int
+    walk_ins_target_met: int
+    walk_ins_target_unknown: int
+    walk_ins_within_target_share: float | None
+    service_times_counted: int
+    mean_service_seconds: float | None
+    resolved: int
+    first_contact_resolution_share: float | None
+    avoidable: int
+    avoidable_contact_share: float | None
+    face_to_face_cost_gbp: float
+    appointments_booked: int
+    appointments_checked_in: int
+    appointments_late: int
+    appointments_missed: int
+    appointments_awaited: int
+    appointments_cancelled: int
+    #: tickets issued per hour of the centre's local clock (0-23); hours with none left out
+    by_hour: Mapping[int, int]
+
+
+@dataclass(frozen=True)
+class DayReport:
+    """The figures for ``day``: overall, per service, and per centre when ``centre``
+    is None (every centre in the data). ``now`` is when the report was made: it
+    decides which deadlines have passed."""
+
+    day: date
+    centre: str | None
+    now: datetime
+    appointment_standard: timedelta
+    overall: Figures
+    services: Mapping[str, Figures]
+    centres: Mapping[str, Figures]
+
+
+# ------------------------------------------------------------------ the computation
+
+
+def nearest_rank(sorted_values: Sequence[float], percent: int) -> float | None:
+    """The nearest-rank percentile: the value at rank ceil(percent/100 * n), 1-based.
+
+    Always one of the values, so "90% waited no longer than this" is literally true.
+    """
+    n = len(sorted_values)
+    if n == 0:
+        return None
+    rank = max(1, -(-percent * n // 100))
+    return sorted_values[rank - 1]
+
+
+def _share(numerator: int, denominator: int) -> float | None:
+    return None if denominator == 0 else round(numerator / denominator, 4)
+
+
+def _seconds(value: timedelta | float | None) -> float | None:
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    return round(seconds, 1)
+
+
+def _ended_waiting_at(ticket: TicketLike, now: datetime) -> datetime:
+    """When a never-called ticket stopped waiting: its cancellation, or still now."""
+    if ticket.state == "cancelled":
+        return utc(ticket.finished_at) or must_utc(ticket.state_since)
+    return now
+
+
+def _standard_met(
+    start: datetime,
+    allowed: timedelta,
+    ticket: TicketLike,
+    now: datetime,
+) -> bool | None:
+    """Whether the ticket was first called within ``allowed`` of ``start``.
+
+    None (left out of the share) for a ticket never called that stopped waiting, or
+    is still waiting, inside its window: it has not (yet) been failed.
+    """
+    called = utc(ticket.first_called_at)
+    deadline = start + allowed
+    if called is not None:
+        return called <= deadline
+    if _ended_waiting_at(ticket, now) > deadline:
+        return False
+    return None
+
+
+def _target_for(ticket: TicketLike, targets: Mapping[str, timedelta] | None) -> timedelta | None:
+    seconds = getattr(ticket, "target_wait_seconds", None)
+    if seconds is not None:
+        return timedelta(seconds=seconds)
+    if targets is not None:
+        return targets.get(ticket.service)
+    return None
+
+
+def _due(ticket: TicketLike) -> datetime:
+    """An appointment's clock starts at the later of its booked time and check-in."""
+    arrival = must_utc(ticket.arrival_at)
+    booked = utc(ticket.appointment_at)
+    return arrival if booked is None else max(booked, arrival)
+
+
+def _figures(
+    tickets: Sequence[TicketLike],
+    appointments: Sequence[AppointmentLike],
+    *,
+    now: datetime,
+    standard: timedelta,
+    checkin_late: timedelta,
+    targets: Mapping[str, timedelta] | None,
+    tz_of: Callable[[object], tzinfo],
+) -> Figures:
+    waits: list[float] = []
+    appointments_met: list[bool] = []
+    walk_ins_met: list[bool] = []
+    unknown_target = 0
+    service_times: list[float] = []
+    by_hour: dict[int, int] = {}
+    for t in tickets:
+        hour = must_utc(t.issued_at).astimezone(tz_of(t)).hour
+        by_hour[hour] = by_hour.get(hour, 0) + 1
+        called = utc(t.first_called_at)
+        if t.origin == "appointment":
+            due = _due(t)
+            if called is not None:
+                # Called before it was due counts as no wait, not a negative one.
+                waits.append(max(called - due, timedelta()).total_seconds())
+            met = _standard_met(due, standard, t, now)
+            if met is not None:
+                appointments_met.append(met)
+        else:
+            if called is not None:
+                waits.append((called - must_utc(t.arrival_at)).total_seconds())
+            target = _target_for(t, targets)
+            if target is None:
+                unknown_target += 1
+            else:
+                met = _standard_met(must_utc(t.arrival_at), target, t, now)
+                if met is not None:
+                    walk_ins_met.append(met)
+        started, finished = utc(t.service_started_at), utc(t.finished_at)
+        if t.state == "done" and started is not None and finished is not None:
+            service_times.append((finished - started).total_seconds())
+    waits.sort()
+
+    done = [t for t in tickets if t.state == "done"]
+    served = sum(1 for t in tickets if t.service_started_at is not None)
+    no_shows = sum(1 for t in tickets if t.state == "no_show")
+    cancelled = sum(1 for t in tickets if t.state == "cancelled")
+    resolved = sum(1 for t in done if t.outcome == "resolved")
+    avoidable = sum(1 for t in done if t.avoidable)
+
+    status = [a.status for a in appointments]
+    missed = sum(
+        1 for a in appointments if a.status == "booked" and must_utc(a.at) + checkin_late < now
+    )
+    booked_now = sum(1 for s in status if s == "booked")
+
+    return Figures(
+        issued=len(tickets),
+        issued_walk_in=sum(1 for t in tickets if t.origin != "appointment"),
+        issued_appointment=sum(1 for t in tickets if t.origin == "appointment"),
+        served=served,
+        completed=len(done),
+        no_shows=no_shows,
+        cancelled=cancelled,
+        still_open=sum(1 for t in tickets if t.state not in ("done", "no_show", "cancelled")),
+        transferred=sum(1 for t in tickets if t.transfers > 0),
+        abandoned=no_shows + cancelled,
+        abandonment_rate=_share(no_shows + cancelled, len(tickets)),
+        waits_counted=len(waits),
+        wait_p50_seconds=_seconds(nearest_rank(waits, 50)),
+        wait_p90_seconds=_seconds(nearest_rank(waits, 90)),
+        wait_max_seconds=_seconds(waits[-1] if waits else None),
+        appointments_standard_counted=len(appointments_met),
+        appointments_standard_met=sum(appointments_met),
+        appointments_within_standard_share=_share(sum(appointments_met), len(appointments_met)),
+        walk_ins_target_counted=len(walk_ins_met),
+        walk_ins_target_met=sum(walk_ins_met),
+        walk_ins_target_unknown=unknown_target,
+        walk_ins_within_target_share=_share(sum(walk_ins_met), len(walk_ins_met)),
+        service_times_counted=len(service_times),
+        mean_service_seconds=_seconds(
+            sum(service_times) / len(service_times) if service_times else None
+        ),
+        resolved=resolved,
+        first_contact_resolution_share=_share(resolved, len(done)),
+        avoidable=avoidable,
+        avoidable_contact_share=_share(avoidable, len(done)),
+        face_to_face_cost_gbp=float(served * FACE_TO_FACE_COST_GBP),
+        appointments_booked=sum(1 for s in status if s != "cancelled"),
+        appointments_checked_in=sum(1 for s in status if s == "checked_in"),
+        appointments_late=sum(1 for s in status if s == "late"),
+        appointments_missed=missed,
+        appointments_awaited=booked_now - missed,
+        appointments_cancelled=sum(1 for s in status if s == "cancelled"),
+        by_hour=dict(sorted(by_hour.items())),
+    )
+
+
+_Row = TypeVar("_Row")
+
+
+def _group(rows: Iterable[_Row], attribute: str) -> dict[str, list[_Row]]:
+    """Rows by the value of ``attribute``; rows without one (None or absent) left out."""
+    groups: dict[str, list[_Row]] = {}
+    for row in rows:
+        key = getattr(row, attribute, None)
+        if key is not None:
+            groups.setdefault(key, []).append(row)
+    return groups
+
+
+def build_report(
+    tickets: Iterable[TicketLike],
+    appointments: Iterable[AppointmentLike],
+    *,
+    day: date,
+    now: datetime,
+    standard: timedelta = _DEFAULT_POLICY.appointment_standard,
+    targets: Mapping[str, timedelta] | None = None,
+    centre: str | None = None,
+    tz: tzinfo = LONDON,
+    centre_tz: Mapping[str, tzinfo] | None = None,
+    checkin_late: timedelta = _DEFAULT_POLICY.checkin_late,
+) -> DayReport:
+    """The figures for ``day`` from ticket and appointment rows. Pure: no I/O, no clock.
+
+    ``tickets`` may hold other days' tickets: only those numbered on ``day`` count.
+    ``appointments`` may too: only bookings whose ``at`` falls on ``day`` in the
+    centre's local time count. With ``centre`` set, rows of other centres are left out
+    (rows with no ``centre`` attribute, such as core values, are kept); with it None,
+    the report also breaks the figures down by centre.
+
+    ``now`` (aware) says which deadlines have passed. ``standard`` is the appointment
+    standard (``Policy.appointment_standard``); ``checkin_late`` how long after its time
+    a booking can still check in (``Policy.checkin_late``), after which an unused one
+    is missed. ``targets`` gives each service's target wait for walk-in tickets that
+    carry no ``target_wait_seconds`` of their own. ``tz`` is the centres' time zone,
+    ``centre_tz`` overrides it per centre id. Raises ``ValueError`` for a naive ``now``.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    now = now.astimezone(UTC)
+    zones = dict(centre_tz or {})
+
+    def tz_of(row: object) -> tzinfo:
+        centre_id = getattr(row, "centre", None)
+        return zones.get(centre_id, tz) if centre_id is not None else tz
+
+    def wanted(row: object) -> bool:
+        return centre is None or getattr(row, "centre", centre) == centre
+
+    day_tickets = [t for t in tickets if t.day == day and wanted(t)]
+    day_appointments = [
+        a for a in appointments if wanted(a) and must_utc(a.at).astimezone(tz_of(a)).date() == day
+    ]
+
+    def figures(
+        some_tickets: Sequence[TicketLike], some_appointments: Sequence[AppointmentLike]
+    ) -> Figures:
+        return _figures(
+            some_tickets,
+            some_appointments,
+            now=now,
+            standard=standard,
+            checkin_late=checkin_late,
+            targets=targets,
+            tz_of=tz_of,
+        )
+
+    def breakdown(attribute: str) -> dict[str, Figures]:
+        tickets_by = _group(day_tickets, attribute)
+        appointments_by = _group(day_appointments, attribute)
+        return {
+            key: figures(tickets_by.get(key, []), appointments_by.get(key, []))
+            for key in sorted(tickets_by.keys() | appointments_by.keys())
+        }
+
+    return DayReport(
+        day=day,
+        centre=centre,
+        now=now,
+        appointment_standard=standard,
+        overall=figures(day_tickets, day_appointments),
+        services=breakdown("service"),
+        centres=breakdown("centre") if centre is None else {},
+    )
+
+
+# ------------------------------------------------------------------ reading the store
+
+
+def appointments_between(
+    store: Store, start: datetime, end: datetime, centre: str | None = None
+) -> list[AppointmentRow]:
+    """Bookings with ``start <= at < end`` (aware datetimes), any centre if None.
+
+    Lives here rather than on ``Store`` until the repository grows a reads-for-reports
+    method for bookings; it uses the store's engine and tables only.
+    """
+    table: sa.Table = AppointmentRow.__table__  # type: ignore[attr-defined]
+    a = table.c
+    query = sa.select(table).where(a.at >= start.astimezone(UTC), a.at < end.astimezone(UTC))
+    if centre is not None:
+        query = query.where(a.centre == centre)
+    with store.engine.connect() as conn:
+        return [AppointmentRow(**r._mapping) for r in conn.execute(query.order_by(a.at))]
+
+
+def centre_time_zones(store: Store) -> dict[str, tzinfo]:
+    """Each registered centre's time zone (the ``centre`` table), skipping unknown names."""
+    table: sa.Table = CentreRow.__table__  # type: ignore[attr-defined]
+    c = table.c
+    zones: dict[str, tzinfo] = {}
+    with store.engine.connect() as conn:
+        for row in conn.execute(sa.select(c.id, c.timezone)):
+            try:
+                zones[row.id] = ZoneInfo(row.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return zones
+
+
+def load_and_build(
+    store: Store,
+    day: date,
+    centre: str | None = None,
+    now: datetime | None = None,
+    *,
+    tz: tzinfo | None = None,
+    standard: timedelta = _DEFAULT_POLICY.appointment_standard,
+    targets: Mapping[str, timedelta] | None = None,
+    checkin_late: timedelta = _DEFAULT_POLICY.checkin_late,
+) -> DayReport:
+    """Read ``day``'s tickets and bookings from ``store`` and build the report.
+
+    ``now`` defaults to the wall clock. Time zones come from the store's centre
+    registry; ``tz`` (default Europe/London) is for centres it does not list.
+    Database errors (``sqlalchemy.exc.SQLAlchemyError``) are not caught here.
+    """
+    now = now or datetime.now(UTC)
+    zones = centre_time_zones(store)
+    # Bookings are stored by UTC instant; a day either side covers any centre's zone,
+    # and build_report keeps only those on ``day`` locally.
+    start = datetime.combine(day - timedelta(days=1), time(), tzinfo=UTC)
+    end = datetime.combine(day + timedelta(days=2), time(), tzinfo=UTC)
+    return build_report(
+        store.tickets_for_day(centre, day),
+        appointments_between(store, start, end, centre),
+        day=day,
+        now=now,
+        standard=standard,
+        targets=targets,
+        centre=centre,
+        tz=tz or LONDON,
+        centre_tz=zones,
+        checkin_late=checkin_late,
+    )
+
+
+# ------------------------------------------------------------------ output
+
+#: CSV columns: the scope, then every figure but ``by_hour``, then issued per hour
+FIGURE_COLUMNS = tuple(f.name for f in fields(Figures) if f.name != "by_hour")
+HOUR_COLUMNS = tuple(f"issued_h{hour:02d}" for hour in range(24))
+CSV_COLUMNS = ("scope", "centre", "service", *FIGURE_COLUMNS, *HOUR_COLUMNS)
+
+
+def _figures_dict(figures: Figures) -> dict[str, Any]:
+    values: dict[str, Any] = plain(figures)
+    values["by_hour"] = {f"{hour:02d}": n for hour, n in figures.by_hour.items()}
+    return values
+
+
+def to_dict(report: DayReport) -> dict[str, Any]:
+    """The report as JSON-ready data (the shape ``to_json`` writes)."""
+    return {
+        "day": report.day.isoformat(),
+        "centre": report.centre,
+        "generated_at": report.now.isoformat(),
+        "standards": {
+            "appointment_standard_seconds": report.appointment_standard.total_seconds(),
+            "abandonment_rate_max": ABANDONMENT_RATE_MAX,
+            "first_contact_resolution_min": FIRST_CONTACT_RESOLUTION_MIN,
+            "face_to_face_cost_gbp": float(FACE_TO_FACE_COST_GBP),
+        },
+        "overall": _figures_dict(report.overall),
+        "services": {code: _figures_dict(f) for code, f in report.services.items()},
+        "centres": {cid: _figures_dict(f) for cid, f in report.centres.items()},
+    }
+
+
+def to_json(report: DayReport) -> str:
+    # allow_nan=False: a NaN would be a bug in a figure, not a value to publish
+    return json.dumps(to_dict(report), indent=2, allow_nan=False) + "\n"
+
+
+def _csv_row(scope: str, centre: str | None, service: str | None, f: Figures) -> list[Any]:
+    values = [getattr(f, name) for name in FIGURE_COLUMNS]
+    hours = [f.by_hour.get(hour, 0) for hour in range(24)]
+    return [scope, centre or "", service or "", *values, *hours]
+
+
+def to_csv(report: DayReport) -> str:
+    """One row per scope (overall, each service, each centre) under a header row.
+
+    Empty cells are nulls. The column order is ``CSV_COLUMNS`` and does not change.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerow(_csv_row("overall", report.centre, None, report.overall))
+    for code, f in report.services.items():
+        writer.writerow(_csv_row("service", report.centre, code, f))
+    for cid, f in report.centres.items():
+        writer.writerow(_csv_row("centre", cid, None, f))
+    return out.getvalue()
+
+
+# ------------------------------------------------------------------ the command
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date; give it as YYYY-MM-DD, e.g. 2024-06-03"
+        ) from None
+
+
+def _time_zone(text: str) -> tzinfo:
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time zone name such as Europe/London"
+        ) from None
+
+
+def build_parser(prog: str = "walkin report") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="A day's queue figures (docs/reports.md defines each one).",
+    )
+    parser.add_argument("--db", required=True, help="database URL or SQLite file path")
+    parser.add_argument(
+        "--date", required=True, type=_iso_date, help="the centre's local day, YYYY-MM-DD"
+    )
+    parser.add_argument("--format", choices=("json", "csv"), default="json")
+    parser.add_argument("--centre", help="one centre's id (default: every centre, and each)")
+    parser.add_argument("--output", help="write to this file instead of standard output")
+    parser.add_argument(
+        "--config",
+        help="the centre's TOML file: its id, time zone, service targets and policy",
+    )
+    parser.add_argument(
+        "--tz",
+        type=_time_zone,
+        help="time zone for centres the database does not list (default Europe/London)",
+    )
+    return parser
+
+
+def _open_store(url: str) -> Store:
+    try:
+        parsed = sa.engine.make_url(normalise_url(url))
+    except sa.exc.ArgumentError:
+        raise CliError(f"{url!r} is not a database URL or file path.") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        # Opening a missing SQLite file would create an empty one; a report never should.
+        if not Path(parsed.database).is_file():
+            raise CliError(f"There is no database file at {parsed.database}.")
+    try:
+        store = Store(url)
+        store.ping()
+    except WalkinError as exc:
+        raise CliError(exc.message) from None
+    except Exception as exc:
+        raise CliError(f"Cannot open the database {_shown_url(url)}: {_reason(exc)}") from None
+    return store
+
+
+def _run(args: argparse.Namespace) -> str:
+    options: dict[str, Any] = {"tz": args.tz}
+    centre = args.centre
+    if args.config:
+        from queue_server.config import ConfigError, load_config
+
+        try:
+            setup = load_config(args.config).to_setup()
+        except ConfigError as exc:
+            raise CliError(str(exc), 2) from None
+        centre = centre or setup.centre_id
+        options = {
+            "tz": args.tz or setup.tz,
+            "targets": {s.code: s.target_wait for s in setup.services},
+            "standard": setup.policy.appointment_standard,
+            "checkin_late": setup.policy.checkin_late,
+        }
+    store = _open_store(args.db)
+    try:
+        report = load_and_build(store, args.date, centre, **options)
+        if centre is not None:
+            known = sorted(centre_time_zones(store))
+            if known and centre not in known:
+                print(
+                    f"walkin report: warning: no centre {centre!r} in this database "
+                    f"(it has {', '.join(known)}); the figures are empty.",
+                    file=sys.stderr,
+                )
+    except sa.exc.SQLAlchemyError as exc:
+        raise CliError(
+            f"Cannot read the day's figures: {_reason(exc)}. Is this a Walkin database "
+            "with an up-to-date schema? ('walkin serve' migrates it.)"
+        ) from None
+    finally:
+        store.close()
+    return to_json(report) if args.format == "json" else to_csv(report)
+
+
+def report_main(argv: list[str]) -> int:
+    """``walkin report --db URL --date YYYY-MM-DD [--format json|csv] [--centre ID]
+    [--output FILE] [--config FILE] [--tz NAME]``. Returns the exit status: 0, 1 when
+    the database cannot be opened or read, 2 for bad arguments (argparse's message)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed its message
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        text = _run(args)
+        if args.output:
+            try:
+                Path(args.output).write_text(text, encoding="utf-8", newline="")
+            except OSError as exc:
+                raise CliError(f"Cannot write {args.output}: {exc.strerror}", 2) from None
+        else:
+            sys.stdout.write(text)
+    except CliError as exc:
+        print(f"walkin report: {exc}", file=sys.stderr)
+        return exc.status
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(report_main(sys.argv[1:]))
