@@ -38,7 +38,7 @@ from queue_server.core.errors import (
     WalkinError,
 )
 from queue_server.core.events import Event, TicketCalled, TicketRecalled
-from queue_server.core.model import CentreSetup, Ticket
+from queue_server.core.model import CentreSetup, Ticket, TicketState
 from queue_server.store import Store
 
 log = logging.getLogger("walkin.server")
@@ -202,13 +202,16 @@ class QueueServer:
         identity = await self._hello(ws)
         if identity is None:
             return
-        self._connections[ws] = identity
         try:
-            now = self.clock()
             await ws.send(
                 json.dumps({"type": "welcome", "role": identity.role, "name": identity.name})
             )
-            await ws.send(json.dumps(views.snapshot(self.centre, now, identity.role)))
+            # No await between taking the snapshot, joining the pushes and writing the
+            # snapshot (send writes before it first yields): every change is either in
+            # the snapshot or pushed after it, never lost and never ahead of it.
+            snapshot = views.snapshot(self.centre, self.clock(), identity.role)
+            self._connections[ws] = identity
+            await ws.send(json.dumps(snapshot))
             async for frame in ws:
                 reply = await self._answer(identity, frame)
                 await ws.send(json.dumps(reply))
@@ -221,8 +224,9 @@ class QueueServer:
         request_id: Any = None
         try:
             frame = await asyncio.wait_for(ws.recv(), timeout=HELLO_TIMEOUT)
-            message = self._decode_frame(frame)
-            request_id = message.id
+            raw = self._parse_frame(frame)
+            request_id = _request_id(raw)
+            message = p.decode(raw)
             if not isinstance(message, p.Hello):
                 raise NotAuthenticated("Say who you are first: the first message must be a hello.")
             return await asyncio.to_thread(
@@ -234,7 +238,7 @@ class QueueServer:
                 password=message.password,
             )
         except TimeoutError:
-            error: WalkinError = NotAuthenticated("No hello within 10 seconds.")
+            error: WalkinError = NotAuthenticated(f"No hello within {HELLO_TIMEOUT:g} seconds.")
         except ConnectionClosed:
             return None
         except WalkinError as exc:
@@ -246,24 +250,32 @@ class QueueServer:
             pass
         return None
 
-    def _decode_frame(self, frame: str | bytes) -> p.Message:
+    def _parse_frame(self, frame: str | bytes) -> Any:
+        """The frame's JSON value; ``InvalidRequest`` (or a subclass) if it is not one."""
         if isinstance(frame, bytes):
             raise InvalidRequest("Send JSON as text frames, not binary.")
         if len(frame) > p.MAX_FRAME:
             raise TooLarge(f"Message too large: {len(frame)} bytes; the limit is {p.MAX_FRAME}.")
         try:
-            raw = json.loads(frame)
+            return json.loads(frame)
         except json.JSONDecodeError as exc:
             raise MalformedMessage(
                 f"Not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
             ) from None
-        return p.decode(raw)
+        except (ValueError, RecursionError):
+            # JSON, but more than Python will parse: nesting too deep, an integer of
+            # thousands of digits
+            raise MalformedMessage(
+                "Not JSON we can read: too deeply nested or too long a number."
+            ) from None
 
     async def _answer(self, identity: Identity, frame: str | bytes) -> dict[str, Any]:
         request_id: Any = None
         try:
-            message = self._decode_frame(frame)
-            request_id = message.id
+            raw = self._parse_frame(frame)
+            # echoed even when the message is refused, so the client can match the error
+            request_id = _request_id(raw)
+            message = p.decode(raw)
             result = await self._dispatch(identity, message)
             return {"type": "ok", "re": request_id, **result}
         except WalkinError as exc:
@@ -289,8 +301,12 @@ class QueueServer:
         if identity.role != COUNTER or isinstance(message, p.SignInCounter):
             return
         counter_name = getattr(message, "counter", None)
-        if isinstance(message, p.Transfer) and counter_name is None:
-            raise Forbidden("Advisers transfer the ticket at their own counter; name your counter.")
+        if isinstance(message, p.Transfer) and (counter_name is None or message.ticket):
+            # a named ticket could be one at another adviser's counter
+            raise Forbidden(
+                "Advisers transfer the ticket at their own counter: name your counter, "
+                "not a ticket. A manager can transfer any ticket."
+            )
         if counter_name is not None:
             counter = self.centre.counter(counter_name)
             if counter.staff != identity.name:
@@ -424,9 +440,20 @@ class QueueServer:
                         )
                 return cmd.ReturnParked(actor=actor, ticket_id=ticket.id)
             case p.Cancel():
-                return cmd.Cancel(
-                    actor=actor, ticket_id=self._find_ticket(m.ticket).id, reason=m.reason
-                )
+                ticket = self._find_ticket(m.ticket)
+                if (
+                    identity.role == COUNTER
+                    and ticket.state in (TicketState.CALLED, TicketState.SERVING)
+                    and ticket.counter is not None
+                    and self.centre.counter(ticket.counter).staff != identity.name
+                ):
+                    # cancelling it would free that other adviser's counter
+                    raise Forbidden(
+                        f"Ticket {ticket.number} is at counter {ticket.counter}; "
+                        "only that counter or a manager can cancel it.",
+                        counter=ticket.counter,
+                    )
+                return cmd.Cancel(actor=actor, ticket_id=ticket.id, reason=m.reason)
             case p.SetCounterSkills():
                 return cmd.SetCounterSkills(
                     actor=actor,
@@ -524,6 +551,16 @@ class QueueServer:
             self._publish_to(EVERYONE, views.queue_message(self.centre, now))
         if any(e.counter is not None for e in events):
             self._publish_to(frozenset({BOARD, KIOSK}), views.counters_message(self.centre))
+
+
+def _request_id(raw: Any) -> Any:
+    """The ``id`` of a decoded frame if it is a usable request id, else None."""
+    request_id = raw.get("id") if isinstance(raw, dict) else None
+    if isinstance(request_id, bool) or not isinstance(request_id, str | int):
+        return None
+    if isinstance(request_id, str) and len(request_id) > 64:
+        return None
+    return request_id
 
 
 def error_reply(request_id: Any, error: WalkinError) -> dict[str, Any]:

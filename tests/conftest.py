@@ -6,13 +6,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
+import queue_server.auth
 from queue_server.auth import hash_password
 from queue_server.config import load_config
 from queue_server.core.model import CentreSetup, OpeningHours
@@ -79,12 +82,34 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2, at test strength: the default costs half a second per hash on
+    these machines, once per staff account made and once per staff hello. (Tests of
+    the CLI run ``walkin`` in a subprocess, where the real strength applies.)"""
+    hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    monkeypatch.setattr(queue_server.auth, "_hasher", hasher)
+    monkeypatch.setattr(queue_server.auth, "_DUMMY_HASH", hasher.hash("not a real password"))
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per run, for ``store`` to copy."""
+    path = tmp_path_factory.mktemp("template") / "walkin.db"
+    template = Store(f"sqlite:///{path}")
+    template.migrate()
+    template.close()
+    return path
+
+
 @pytest.fixture
-def store(sqlite_url: str) -> Iterator[Store]:
-    s = Store(sqlite_url)
-    s.migrate()
-    yield s
-    s.close()
+def store(migrated_database: Path, tmp_path: Path) -> Iterator[Store]:
+    """A migrated SQLite store of the test's own (a copy of ``migrated_database``)."""
+    for source in migrated_database.parent.glob(migrated_database.name + "*"):
+        shutil.copy(source, tmp_path / source.name)
+    copy = Store(f"sqlite:///{tmp_path / migrated_database.name}")
+    yield copy
+    copy.close()
 
 
 @dataclass

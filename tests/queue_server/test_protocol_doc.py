@@ -1,0 +1,512 @@
+"""docs/protocol.md, checked against the code and against a live server.
+
+The page's examples are fenced by what they are (see its "How to read the examples"):
+```` ```json request as=ROLE ````, ```` ```json invalid as=ROLE ```` (wrong on purpose),
+```` ```json reply as=ROLE ```` (answering the message just above it),
+```` ```json push as=ROLE ```` and ```` ```json response path=/PATH ````.
+These tests check that
+
+1. every example request decodes with ``protocol.decode`` (and every invalid one does
+   not), every reply answers its request (``re``), and roles send only what they may;
+2. every message type, event kind, push type and error code has an example, and each
+   message's "Sent by" line is what ``server.PERMISSIONS`` says;
+3. a real ``QueueServer`` and the real ``QueueClient`` replay the documented morning
+   (sign in, open, issue, check in, call, recall, start, complete, park, transfer, ...)
+   and every reply and push has the fields of the documented one. Values that change
+   from run to run (ids, times, numbers) are not compared; the shape is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from queue_server import protocol
+from queue_server import server as server_module
+from queue_server.client import AuthenticationFailed, QueueClient, RemoteError
+from queue_server.core import centre as centre_module
+from queue_server.core import commands as cmd
+from queue_server.core.errors import InvalidRequest, WalkinError
+from queue_server.core.events import EVENT_TYPES
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
+FENCE = re.compile(
+    r"^```json (request|invalid|reply|push|response)((?: [a-z]+=\S+)*)\n(.*?)^```$", re.M | re.S
+)
+#: tests/conftest.py makes every staff account of a live server with this password
+STAFF_PASSWORD = "correct horse battery"
+PUSH_TYPES = ("welcome", "snapshot", "event", "call", "queue", "counters", "device_status")
+
+
+@dataclass
+class Example:
+    kind: str  # request | invalid | reply | push | response
+    attrs: dict[str, str]
+    value: Any
+    line: int
+    reply: Example | None = None
+
+    @property
+    def role(self) -> str:
+        return self.attrs.get("as", "")
+
+    @property
+    def type(self) -> str:
+        return str(self.value.get("type", ""))
+
+    def __str__(self) -> str:
+        return f"docs/protocol.md line {self.line}"
+
+
+def parse_examples(text: str) -> list[Example]:
+    examples: list[Example] = []
+    for match in FENCE.finditer(text):
+        kind, attrs, body = match.groups()
+        line = text.count("\n", 0, match.start()) + 1
+        try:
+            value = json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise AssertionError(f"docs/protocol.md line {line}: not JSON: {exc}") from None
+        pairs = dict(a.split("=", 1) for a in attrs.split())
+        example = Example(kind, pairs, value, line)
+        if kind == "reply" and examples and examples[-1].kind in ("request", "invalid"):
+            assert examples[-1].reply is None
+            examples[-1].reply = example
+        examples.append(example)
+    return examples
+
+
+DOC_TEXT = DOC.read_text(encoding="utf-8")
+EXAMPLES = parse_examples(DOC_TEXT)
+REQUESTS = [e for e in EXAMPLES if e.kind == "request"]
+SENT = [e for e in EXAMPLES if e.kind in ("request", "invalid")]
+PUSHES = [e for e in EXAMPLES if e.kind == "push"]
+
+
+def example(type_: str, role: str | None = None, **fields: Any) -> Example:
+    """The first documented request of ``type_`` (sent by ``role``, with these fields)
+    that succeeds."""
+    for e in REQUESTS:
+        if e.type != type_ or (role is not None and e.role != role):
+            continue
+        if e.reply is None or e.reply.value["type"] != "ok":
+            continue
+        if all(e.value.get(k) == v for k, v in fields.items()):
+            return e
+    raise AssertionError(f"docs/protocol.md has no {type_!r} request like {fields}")
+
+
+def failing(code: str, type_: str | None = None) -> Example:
+    """The first documented message (of ``type_``) refused with ``code``."""
+    for e in SENT:
+        if e.reply is not None and e.reply.value.get("code") == code:
+            if type_ is None or e.type == type_:
+                return e
+    raise AssertionError(f"docs/protocol.md has no {type_ or 'message'} refused with {code!r}")
+
+
+def assert_same_shape(actual: Any, documented: Any, where: str) -> None:
+    """Same keys at every level; lists compared by their first items; ``null`` on
+    either side matches anything (a field that is sometimes empty)."""
+    if documented is None or actual is None:
+        return
+    if isinstance(documented, dict):
+        assert isinstance(actual, dict), f"{where}: expected an object, got {actual!r}"
+        assert sorted(actual) == sorted(documented), (
+            f"{where}: fields differ from the doc: "
+            f"only on the wire {sorted(set(actual) - set(documented))}, "
+            f"only in the doc {sorted(set(documented) - set(actual))}"
+        )
+        for key, value in documented.items():
+            assert_same_shape(actual[key], value, f"{where}.{key}")
+    elif isinstance(documented, list):
+        assert isinstance(actual, list), f"{where}: expected a list, got {actual!r}"
+        if actual and documented:
+            assert_same_shape(actual[0], documented[0], f"{where}[0]")
+    else:
+        assert not isinstance(actual, dict | list), f"{where}: expected a scalar, got {actual!r}"
+
+
+def type_of(cls: type[protocol.Message]) -> str:
+    return str(cls.model_fields["type"].annotation.__args__[0])  # type: ignore[union-attr]
+
+
+def error_codes() -> set[str]:
+    """Every error code: the error classes' (the server's own included) and the
+    per-instance check-in codes the core raises."""
+    codes = set()
+    pending: list[type[WalkinError]] = [WalkinError]
+    while pending:
+        cls = pending.pop()
+        codes.add(cls.code)
+        pending.extend(cls.__subclasses__())
+    assert server_module.TooLarge.code in codes  # the server's subclasses are loaded
+    source = inspect.getsource(centre_module)
+    check_in = set(re.findall(r'CheckInRefused\(\s*"(\w+)"', source))
+    assert check_in, "no check-in codes found in core/centre.py"
+    return codes | check_in
+
+
+# ---------------------------------------------------------------- 1. the examples
+
+
+def test_every_request_example_decodes() -> None:
+    assert len(REQUESTS) > 30
+    for e in REQUESTS:
+        try:
+            message = protocol.decode(e.value)
+        except WalkinError as exc:
+            raise AssertionError(f"{e}: {exc}") from None
+        assert e.role in server_module.EVERYONE, f"{e}: say who sends it (as=ROLE)"
+        allowed = server_module.PERMISSIONS.get(type(message), frozenset())
+        if e.reply is not None and e.reply.value["type"] == "ok":
+            assert e.role in allowed, f"{e}: a {e.role} may not send {e.type!r}"
+
+
+def test_every_invalid_example_is_refused_by_decode() -> None:
+    invalid = [e for e in SENT if e.kind == "invalid"]
+    assert invalid
+    for e in invalid:
+        with pytest.raises(InvalidRequest):
+            protocol.decode(e.value)
+        assert e.reply is not None and e.reply.value["type"] == "error", e
+
+
+def test_every_reply_answers_its_request() -> None:
+    for e in EXAMPLES:
+        if e.kind != "reply":
+            continue
+        assert e.value["type"] in ("ok", "error"), f"{e}: a reply is ok or error"
+        assert "re" in e.value, f"{e}: a reply has re"
+        if e.value["type"] == "error":
+            assert {"code", "message", "details"} <= set(e.value), e
+    for e in SENT:
+        if e.reply is not None:
+            assert e.reply.value["re"] == e.value.get("id"), f"{e.reply}: re is not the id"
+            assert e.reply.role == e.role, f"{e.reply}: answered to another role"
+    orphans = [e for e in EXAMPLES if e.kind == "reply" and not any(r.reply is e for r in SENT)]
+    for e in orphans:  # answers to frames that were not JSON or too large
+        assert e.value["type"] == "error" and e.value["re"] is None, e
+
+
+def test_pushes_and_responses_are_well_formed() -> None:
+    for e in PUSHES:
+        assert e.type in PUSH_TYPES, f"{e}: unknown push type {e.type!r}"
+        assert "re" not in e.value, f"{e}: a push answers nothing"
+        assert e.role in server_module.EVERYONE, f"{e}: say who receives it (as=ROLE)"
+    responses = [e for e in EXAMPLES if e.kind == "response"]
+    assert {e.attrs.get("path") for e in responses} >= {"/healthz", "/ws"}
+    # every ```json fence follows the convention, so none escapes these checks
+    assert DOC_TEXT.count("\n```json") == len(EXAMPLES)
+
+
+# ---------------------------------------------------------------- 2. coverage
+
+
+def test_every_message_type_is_documented_with_an_example() -> None:
+    documented = {e.type for e in REQUESTS}
+    assert protocol.MESSAGE_TYPES <= documented, protocol.MESSAGE_TYPES - documented
+    for type_ in protocol.MESSAGE_TYPES:
+        assert f"\n### `{type_}`\n" in DOC_TEXT, f"no section for {type_!r}"
+
+
+def messages_section() -> str:
+    after = DOC_TEXT.split("\n## Client messages\n", 1)[1]
+    return after.split("\n## ", 1)[0]
+
+
+def test_sent_by_lines_match_the_permissions() -> None:
+    sections = re.split(r"^### `(\w+)`$", messages_section(), flags=re.M)
+    sent_by = {}
+    for name, body in zip(sections[1::2], sections[2::2], strict=True):
+        found = re.search(r"^\*\*Sent by:\*\* (.+)$", body, re.M)
+        assert found, f"section {name!r} has no **Sent by:** line"
+        sent_by[name] = found.group(1)
+    assert set(sent_by) >= protocol.MESSAGE_TYPES
+    assert sent_by["hello"].startswith("everyone")
+    for cls, roles in server_module.PERMISSIONS.items():
+        line = sent_by[type_of(cls)]
+        assert set(line.split(", ")) == set(roles), f"{type_of(cls)}: doc says {line!r}"
+
+
+def test_every_push_and_event_kind_has_an_example() -> None:
+    assert {e.type for e in PUSHES} >= set(PUSH_TYPES)
+    kinds = {e.value["kind"] for e in PUSHES if e.type == "event"}
+    assert kinds >= set(EVENT_TYPES), set(EVENT_TYPES) - kinds
+    for e in PUSHES:
+        if e.type == "event":
+            assert e.value["kind"] in EVENT_TYPES, f"{e}: unknown kind"
+            assert e.role in server_module.STAFF, f"{e}: only staff receive events"
+
+
+def test_every_error_code_is_documented_with_an_example() -> None:
+    codes = error_codes()
+    assert {"invalid_json", "too_large", "check_in_too_early", "already_checked_in"} <= codes
+    shown = {e.value["code"] for e in EXAMPLES if e.kind == "reply" and e.value["type"] == "error"}
+    assert codes <= shown, f"error codes without an example: {sorted(codes - shown)}"
+    for code in codes:
+        assert f"| `{code}` |" in DOC_TEXT, f"{code!r} is not in the table of errors"
+    assert shown <= codes, f"documented codes the code does not have: {sorted(shown - codes)}"
+
+
+# ---------------------------------------------------------------- 3. a live server
+
+
+class Replay:
+    """Sends documented requests through real clients and compares the replies."""
+
+    def __init__(self) -> None:
+        self.replies = 0
+
+    async def send(self, client: QueueClient, e: Example, **changes: Any) -> dict[str, Any]:
+        fields = {k: v for k, v in e.value.items() if k not in ("type", "id")} | changes
+        reply = await client.request(e.type, **fields)
+        assert e.reply is not None
+        assert e.reply.value["type"] == "ok", f"{e.reply}: documented as an error"
+        assert_same_shape(reply, e.reply.value, f"reply to {e.type} ({e.reply})")
+        self.replies += 1
+        return reply
+
+    async def refused(self, client: QueueClient, e: Example, **changes: Any) -> RemoteError:
+        fields = {k: v for k, v in e.value.items() if k not in ("type", "id")} | changes
+        assert e.reply is not None
+        with pytest.raises(RemoteError) as caught:
+            await client.request(e.type, **fields)
+        documented = e.reply.value
+        assert caught.value.code == documented["code"], f"{e.reply}: {caught.value}"
+        assert_same_shape(caught.value.details, documented["details"], f"details ({e.reply})")
+        self.replies += 1
+        return caught.value
+
+
+async def staff_client(live: Any, username: str) -> QueueClient:
+    return await QueueClient(
+        live.url, username=username, password=STAFF_PASSWORD, client_name="test"
+    ).connect()
+
+
+async def test_the_documented_morning_replays_on_a_live_server(live_clocked: Any) -> None:
+    live, clock = live_clocked, live_clocked.clock
+    kiosk = await QueueClient(live.url, token=live.kiosk_token, client_name="test").connect()
+    board = await QueueClient(live.url, token=live.board_token, client_name="test").connect()
+    alice = await staff_client(live, "alice")
+    mina = await staff_client(live, live.managers[0])
+    clients = {"kiosk": kiosk, "board": board, "counter": alice, "manager": mina}
+    replay = Replay()
+    send, refused = replay.send, replay.refused
+    try:
+        # the day's bookings: one due soon, one missed, one later, one tomorrow
+        for ref, service, at in (
+            ("RB-0412", "housing", clock.now + timedelta(minutes=20)),
+            ("RB-0530", "housing", clock.now - timedelta(minutes=25)),
+            ("RB-0977", "planning", clock.now + timedelta(minutes=90)),
+            ("RB-1188", "council_tax", clock.now + timedelta(days=1)),
+        ):
+            await live.server.execute(
+                cmd.BookAppointment(actor="system:bookings", ref=ref, service=service, at=at)
+            )
+        await send(kiosk, example("ping"))
+        await send(alice, example("sign_in_counter"))
+        await send(alice, example("open_counter"))
+        await refused(alice, failing("forbidden", "call_next"))
+        await refused(board, failing("forbidden", "issue_ticket"))
+
+        clock.advance(minutes=3)
+        issued = await send(kiosk, example("issue_ticket", "kiosk", service="housing"))
+        retry = next(e for e in REQUESTS if e.reply and e.reply.value.get("replayed") is True)
+        assert retry.type == "issue_ticket", f"{retry}: the retry example is an issue_ticket"
+        retried = await send(kiosk, retry)
+        assert issued["replayed"] is False and retried["replayed"] is True
+        assert retried["ticket"]["id"] == issued["ticket"]["id"]
+        await send(kiosk, example("issue_ticket", language="pl"))
+        await send(kiosk, example("estimate", "kiosk", ticket="C001"))
+        first = await send(kiosk, example("check_in", ref="RB-0412"))
+        second = await send(kiosk, example("check_in", ref="rb-0412"))
+        assert second["replayed"] and second["ticket"]["id"] == first["ticket"]["id"]
+
+        clock.advance(minutes=1)
+        await send(alice, example("call_next"))
+        await send(alice, example("recall"))
+        await refused(alice, failing("counter_busy"))
+        await send(alice, example("start_service"))
+        await refused(alice, failing("illegal_transition"))
+        clock.advance(minutes=6)
+        await send(alice, example("complete"))
+
+        general = await kiosk.request(
+            "issue_ticket", service="general", idempotency_key="test-general-1"
+        )
+        assert general["ticket"]["number"] == "G001"
+        await send(alice, example("call_ticket", ticket="G001"))
+        await send(alice, example("start_service"))
+        await send(alice, example("park"))
+        await send(alice, example("return_parked", ticket="G001"))
+        await send(alice, example("call_next"))
+        await send(alice, example("start_service"))
+        await send(alice, example("transfer", "counter"))
+        await refused(alice, failing("forbidden", "transfer"))
+
+        await refused(kiosk, failing("check_in_too_late"))
+        await send(kiosk, example("issue_ticket", late_appointment_ref="RB-0530"))
+        await refused(kiosk, failing("already_checked_in"))
+        await refused(kiosk, failing("check_in_too_early"))
+        await refused(kiosk, failing("check_in_wrong_day"))
+        await refused(kiosk, failing("not_found", "check_in"))
+
+        await send(alice, example("call_next"))
+        await send(alice, example("no_show"))
+        await kiosk.request("issue_ticket", service="parking", idempotency_key="test-parking-1")
+        await send(mina, example("cancel", ticket="P001"))
+        waiting = await kiosk.request(
+            "issue_ticket", service="general", idempotency_key="test-general-2"
+        )
+        await send(mina, example("transfer", "manager"), ticket=waiting["ticket"]["number"])
+        await send(board, example("snapshot", "board"))
+        await send(alice, example("snapshot", "counter"))
+        await refused(kiosk, failing("not_found", "estimate"))
+        await refused(mina, failing("conflict", "open_counter"))
+
+        await send(alice, example("pause_counter"))
+        await send(alice, example("resume_counter"))
+        for _ in range(20):  # serve whoever Counter 1 may take, until nobody is left
+            try:
+                await alice.request("call_next", counter="Counter 1")
+            except RemoteError as exc:
+                assert exc.code == "nothing_to_call", exc
+                break
+            await alice.request("start_service", counter="Counter 1")
+            await alice.request("complete", counter="Counter 1", outcome="resolved")
+        await refused(alice, failing("nothing_to_call"))
+        await send(alice, example("close_counter"))
+        await send(alice, example("sign_out_counter"))
+
+        await send(mina, example("set_counter_skills"))
+        await send(mina, example("set_service_target"))
+        await send(kiosk, example("device_status"))
+        # a request answered on each connection means every push before it has arrived
+        for client in clients.values():
+            await client.request("ping")
+
+        checked = set()
+        for role, client in clients.items():
+            first: dict[tuple[str, str | None], dict[str, Any]] = {}
+            for push in client.drain_pushes():
+                first.setdefault((push["type"], push.get("kind")), push)
+            for e in PUSHES:
+                key = (e.type, e.value.get("kind"))
+                if e.role != role or e.type == "welcome":
+                    continue
+                assert key in first, f"{e}: the {role} never received a {key}"
+                assert_same_shape(first[key], e.value, f"{key} push to the {role} ({e})")
+                checked.add(key)
+        assert {kind for _, kind in checked} >= set(EVENT_TYPES)
+        assert {type_ for type_, _ in checked} == set(PUSH_TYPES) - {"welcome"}
+        assert replay.replies >= 45
+    finally:
+        for client in clients.values():
+            await client.close()
+
+
+def refusal(e: Example) -> dict[str, Any]:
+    assert e.reply is not None and e.reply.value["type"] == "error", e
+    return dict(e.reply.value)
+
+
+async def receive(ws: Any) -> dict[str, Any]:
+    return dict(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+
+
+async def test_handshake_and_bad_credentials(live: Any) -> None:
+    hello = next(e for e in REQUESTS if e.type == "hello" and e.role == "kiosk" and not e.reply)
+    welcome = next(e for e in PUSHES if e.role == "kiosk" and e.type == "welcome")
+    snapshot = next(e for e in PUSHES if e.role == "kiosk" and e.type == "snapshot")
+    for path in ("/ws", "/"):
+        async with connect(f"ws://127.0.0.1:{live.port}{path}") as ws:
+            await ws.send(json.dumps(hello.value | {"token": live.kiosk_token}))
+            for e in (welcome, snapshot):
+                pushed = await receive(ws)
+                assert pushed["type"] == e.type, f"{e.type} expected after hello, got {pushed}"
+                assert_same_shape(pushed, e.value, f"{e.type} after hello ({e})")
+            assert pushed["centre"]["counters"][0].keys() == {"name", "state"}
+
+    refused_hellos = [
+        e for e in SENT if e.reply and e.reply.value.get("code") == "not_authenticated"
+    ]
+    assert {e.type for e in refused_hellos} >= {"hello", "ping"}
+    for e in refused_hellos:
+        async with connect(live.url) as ws:
+            await ws.send(json.dumps(e.value))
+            reply = await receive(ws)
+            assert reply["code"] == refusal(e)["code"] == "not_authenticated"
+            assert_same_shape(reply, refusal(e), f"reply to a bad hello ({e})")
+            with pytest.raises(ConnectionClosed) as closed:
+                await receive(ws)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+    with pytest.raises(AuthenticationFailed):
+        await QueueClient(live.url, token="wk_not-a-real-token").connect(timeout=5)
+
+
+async def test_malformed_frames_and_size_limits(live: Any) -> None:
+    async with connect(live.url, max_size=None) as ws:
+        await ws.send(json.dumps({"type": "hello", "token": live.kiosk_token}))
+        assert [(await receive(ws))["type"] for _ in range(2)] == ["welcome", "snapshot"]
+        for e in (failing("invalid_request", "issue_ticket"), failing("unknown_type")):
+            await ws.send(json.dumps(e.value))
+            reply = await receive(ws)
+            assert reply["code"] == refusal(e)["code"]
+            assert reply["re"] == e.value["id"], "a refused request's id is echoed"
+            assert_same_shape(reply, refusal(e), f"reply ({e})")
+
+        orphans = {
+            e.value["code"]: e.value
+            for e in EXAMPLES
+            if e.kind == "reply" and not any(r.reply is e for r in SENT)
+        }
+        await ws.send('{"type": "ping", "id": 9')
+        reply = await receive(ws)
+        assert reply["code"] == "invalid_json" and reply["re"] is None
+        assert_same_shape(reply, orphans["invalid_json"], "invalid_json reply")
+
+        await ws.send(json.dumps({"type": "ping", "id": 10, "pad": "x" * protocol.MAX_FRAME}))
+        reply = await receive(ws)
+        assert reply["code"] == "too_large" and reply["re"] is None
+        assert_same_shape(reply, orphans["too_large"], "too_large reply")
+        await ws.send(json.dumps({"type": "ping", "id": 11}))
+        assert (await receive(ws))["re"] == 11, "the connection survives a too_large frame"
+
+        await ws.send("x" * (protocol.HARD_MAX_FRAME + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(ws)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def http_get(url: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+async def test_http_responses_match_the_doc(live: Any) -> None:
+    expected_status = {"/healthz": 200, "/ws": 426}
+    for e in EXAMPLES:
+        if e.kind != "response":
+            continue
+        path = e.attrs["path"]
+        status, body = await asyncio.to_thread(http_get, f"http://127.0.0.1:{live.port}{path}")
+        assert status == expected_status[path], (path, status, body)
+        assert_same_shape(body, e.value, f"GET {path} ({e})")
