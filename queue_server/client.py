@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import random
 import secrets
 from collections.abc import AsyncIterator
@@ -31,6 +32,8 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+log = logging.getLogger("walkin.client")
 
 
 class ClientError(Exception):
@@ -55,6 +58,20 @@ class NotConnected(ClientError):
     """The server could not be reached (within the timeout)."""
 
 
+class ProtocolViolation(ClientError):
+    """The server sent something that is not our protocol (the client reconnects)."""
+
+
+def _server_message(frame: str | bytes) -> dict[str, Any]:
+    try:
+        message = json.loads(frame)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolViolation(f"the server sent a frame that is not JSON: {exc}") from None
+    if not isinstance(message, dict):
+        raise ProtocolViolation("the server sent a JSON value that is not an object")
+    return message
+
+
 class AuthenticationFailed(RemoteError):
     """The server refused our credentials; reconnecting will not help."""
 
@@ -76,6 +93,7 @@ class QueueClient:
         min_backoff: float = 0.2,
         max_backoff: float = 10.0,
         ssl: Any = None,
+        max_pushes: int = 1000,
     ) -> None:
         self.url = url
         self._hello: dict[str, Any] = {"type": "hello", "client": client_name}
@@ -92,7 +110,9 @@ class QueueClient:
         self.snapshot: dict[str, Any] | None = None
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._pushes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._pushes: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=max_pushes)
+        #: pushes dropped because nobody read them (see ``max_pushes``)
+        self.dropped_pushes = 0
         self._ws: ClientConnection | None = None
         self._connected = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
@@ -161,6 +181,8 @@ class QueueClient:
                 return
             except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
                 pass
+            except ProtocolViolation as exc:
+                log.warning("%s; reconnecting", exc)
             except InvalidURI as exc:
                 self._fatal = NotConnected(f"Bad server URL {self.url!r}: {exc}")
                 return
@@ -178,31 +200,45 @@ class QueueClient:
 
     async def _handshake(self, ws: ClientConnection) -> None:
         await ws.send(json.dumps(self._hello))
-        welcome = json.loads(await asyncio.wait_for(ws.recv(), timeout=15))
+        welcome = _server_message(await asyncio.wait_for(ws.recv(), timeout=15))
         if welcome.get("type") == "error":
             raise AuthenticationFailed(
                 welcome.get("code", "not_authenticated"),
                 welcome.get("message", ""),
                 welcome.get("details"),
             )
+        if welcome.get("type") != "welcome":
+            raise ProtocolViolation(f"expected a welcome, got {welcome.get('type')!r}")
         self.role = welcome.get("role")
-        snapshot = json.loads(await asyncio.wait_for(ws.recv(), timeout=15))
+        snapshot = _server_message(await asyncio.wait_for(ws.recv(), timeout=15))
+        if snapshot.get("type") != "snapshot":
+            raise ProtocolViolation(f"expected a snapshot, got {snapshot.get('type')!r}")
         self.snapshot = snapshot
         self._ws = ws
         self.connections += 1
         self._connected.set()
-        await self._pushes.put(snapshot)
+        self._push(snapshot)
 
     async def _read(self, ws: ClientConnection) -> None:
         async for frame in ws:
-            message = json.loads(frame)
+            message = _server_message(frame)
             kind = message.get("type")
             if kind in ("ok", "error"):
                 future = self._pending.pop(message.get("re"), None)
                 if future is not None and not future.done():
                     future.set_result(message)
             else:
-                await self._pushes.put(message)
+                if kind == "snapshot":
+                    self.snapshot = message
+                self._push(message)
+
+    def _push(self, message: dict[str, Any]) -> None:
+        # A client that never reads its pushes (a kiosk cares only for replies) must
+        # not grow without bound over a day: past the limit the oldest are dropped.
+        if self._pushes.full():
+            self._pushes.get_nowait()
+            self.dropped_pushes += 1
+        self._pushes.put_nowait(message)
 
     def _fail_pending(self, error: Exception) -> None:
         pending, self._pending = self._pending, {}
@@ -222,6 +258,10 @@ class QueueClient:
         ``timeout``. With ``retry=True`` (only for requests with an idempotency
         key), a lost connection is retried until ``timeout``.
         """
+        if "id" in fields or "type" in fields:
+            raise ValueError("'id' and 'type' are set by the client, not passed as fields")
+        if self._closing:
+            raise NotConnected("This client was closed.")
         if retry and "idempotency_key" not in fields:
             raise ValueError(
                 "retry=True needs an idempotency_key, or a retry could do the thing twice"
@@ -252,7 +292,7 @@ class QueueClient:
         future: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._pending[request_id] = future
         try:
-            await ws.send(json.dumps({"type": type_, "id": request_id, **fields}))
+            await ws.send(json.dumps({**fields, "type": type_, "id": request_id}))
         except ConnectionClosed:
             self._pending.pop(request_id, None)
             raise ConnectionLost("The connection dropped while sending.") from None

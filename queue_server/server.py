@@ -254,8 +254,9 @@ class QueueServer:
         """The frame's JSON value; ``InvalidRequest`` (or a subclass) if it is not one."""
         if isinstance(frame, bytes):
             raise InvalidRequest("Send JSON as text frames, not binary.")
-        if len(frame) > p.MAX_FRAME:
-            raise TooLarge(f"Message too large: {len(frame)} bytes; the limit is {p.MAX_FRAME}.")
+        size = len(frame.encode())
+        if size > p.MAX_FRAME:
+            raise TooLarge(f"Message too large: {size} bytes; the limit is {p.MAX_FRAME}.")
         try:
             return json.loads(frame)
         except json.JSONDecodeError as exc:

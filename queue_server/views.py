@@ -13,7 +13,7 @@ from typing import Any
 
 from queue_server.core import Centre
 from queue_server.core import events as ev
-from queue_server.core.model import CounterState, Ticket, TicketState
+from queue_server.core.model import CounterState, Service, Ticket, TicketState
 from queue_server.jsonable import plain
 
 STAFF_ROLES = frozenset({"counter", "manager"})
@@ -89,6 +89,16 @@ def queue_message(centre: Centre, now: datetime) -> dict[str, Any]:
     }
 
 
+def service_view(service: Service) -> dict[str, Any]:
+    return {
+        "code": service.code,
+        "name": service.name,
+        "prefix": service.prefix,
+        "target_wait_minutes": service.target_wait / timedelta(minutes=1),
+        "online_url": service.online_url,
+    }
+
+
 def centre_view(centre: Centre, now: datetime, role: str) -> dict[str, Any]:
     opening = centre.next_opening(now)
     counters = [
@@ -109,16 +119,7 @@ def centre_view(centre: Centre, now: datetime, role: str) -> dict[str, Any]:
         "languages": list(centre.setup.languages),
         "open": centre.is_open(now),
         "next_opening": opening.isoformat() if opening else None,
-        "services": [
-            {
-                "code": s.code,
-                "name": s.name,
-                "prefix": s.prefix,
-                "target_wait_minutes": s.target_wait / timedelta(minutes=1),
-                "online_url": s.online_url,
-            }
-            for s in centre.services.values()
-        ],
+        "services": [service_view(s) for s in centre.services.values()],
         "counters": counters,
     }
 
@@ -158,7 +159,7 @@ def event_for_staff(centre: Centre, event: ev.Event) -> dict[str, Any]:
     if event.appointment is not None:
         data["appointment"] = plain(event.appointment)
     if event.service is not None:
-        data["service"] = plain(event.service)
+        data["service"] = service_view(event.service)
     if event.reason is not None:
         data["reason"] = event.reason
     for extra in ("override", "from_service", "from_counter", "action"):
