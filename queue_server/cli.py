@@ -43,8 +43,21 @@ def _open_store(url: str) -> Any:
     except WalkinError as exc:
         raise CliError(exc.message, 2) from None
     except Exception as exc:
-        raise CliError(f"Cannot open the database {url}: {_reason(exc)}") from None
+        raise CliError(f"Cannot open the database {_shown_url(url)}: {_reason(exc)}") from None
     return store
+
+
+def _shown_url(url: str) -> str:
+    """The database URL as it may be shown on a terminal or in a log: no password."""
+    if "://" not in url:
+        return url
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("://", 1)[0] + "://…"
 
 
 def _reason(exc: BaseException) -> str:
@@ -62,11 +75,12 @@ def _load_config(path: str) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from queue_server.serving import run_server
-
     config = _load_config(args.config)
     store = _open_store(args.db)
     ssl_context = _ssl_context(args)
+    # imported only now: a mistake in the files above is reported without the wait
+    from queue_server.serving import run_server
+
     return asyncio.run(
         run_server(
             config,
@@ -115,15 +129,15 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def cmd_staff_add(args: argparse.Namespace) -> int:
-    from queue_server.auth import hash_password
-    from queue_server.core.errors import WalkinError
-
     if not args.password_stdin:
         raise CliError(
             "Pass the password on standard input with --password-stdin "
             "(it never goes on the command line).",
             2,
         )
+    from queue_server.auth import hash_password
+    from queue_server.core.errors import WalkinError
+
     password = sys.stdin.readline().rstrip("\r\n")
     try:
         hashed = hash_password(password)

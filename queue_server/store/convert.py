@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from queue_server.core.events import Event
@@ -19,16 +19,10 @@ from queue_server.core.model import (
 )
 from queue_server.jsonable import plain
 
-from .tables import AppointmentRow, CounterRow, TicketRow
+from .tables import AppointmentRow, CounterRow, TicketRow, as_utc
 
-
-def utc(value: datetime | None) -> datetime | None:
-    """Times come back naive from SQLite: they were written in UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+#: rows read through the tables already hold aware UTC times; this is for the rest
+utc = as_utc
 
 
 def must_utc(value: datetime) -> datetime:

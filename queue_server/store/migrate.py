@@ -14,7 +14,10 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # The option goes through ConfigParser interpolation, where a '%' (a URL-encoded
+    # password, a path with "%20") is special: double it or Alembic raises ValueError.
+    url = engine.url.render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 

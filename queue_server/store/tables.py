@@ -3,21 +3,50 @@ several centres, one ``walkin serve`` each, can share one PostgreSQL database.
 
 Schema changes go through Alembic (``migrations/``): change a table here, then add a
 revision (``alembic -c queue_server/store/alembic.ini revision --autogenerate``).
-Times are stored in UTC (``timestamptz`` on PostgreSQL; on SQLite, naive UTC).
+Times are stored in UTC (``timestamptz`` on PostgreSQL; on SQLite, naive UTC) and
+come back as aware UTC datetimes on both (``UTCDateTime``).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-UTC_TIME = sa.DateTime(timezone=True)
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """An aware datetime in UTC; a naive one is taken to be UTC already."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that writes UTC and reads aware UTC on every backend.
+
+    SQLite has no time zone type: SQLAlchemy writes a datetime's wall-clock digits and
+    drops the offset, so 10:00+01:00 would read back as 10:00 UTC, an hour out, where
+    PostgreSQL would have stored the instant. Converting on the way in makes the two
+    agree. A naive value is taken to be UTC, on the way in as on the way out (where
+    PostgreSQL alone would read it in the session's time zone).
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return as_utc(value)
 
 
 def time_column(nullable: bool = True, index: bool = False) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(UTC_TIME, nullable=nullable, index=index)
+    return sa.Column(UTCDateTime(timezone=True), nullable=nullable, index=index)
 
 
 class TicketRow(SQLModel, table=True):
