@@ -21,8 +21,17 @@ from queue_server.store import Store
 
 _hasher = PasswordHasher()
 # Verifying against this keeps a wrong username as slow as a wrong password, so
-# timing does not reveal which usernames exist.
-_DUMMY_HASH = _hasher.hash("not a real password")
+# timing does not reveal which usernames exist. Made on first use: hashing costs
+# half a second, which every command importing this module would otherwise pay.
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("not a real password")
+    return _DUMMY_HASH
+
 
 MIN_PASSWORD = 10
 
@@ -64,7 +73,7 @@ def authenticate(
     if username and password:
         staff = store.staff(centre_id, username)
         try:
-            _hasher.verify(staff.password_hash if staff else _DUMMY_HASH, password)
+            _hasher.verify(staff.password_hash if staff else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             staff = None
         if staff is None:

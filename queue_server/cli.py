@@ -128,6 +128,33 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_devices(args: argparse.Namespace) -> int:
+    from queue_server.core.errors import WalkinError
+
+    store = _open_store(args.db)
+    try:
+        centre = args.centre or store.only_centre()
+        if args.devices_command == "revoke":
+            store.revoke_device(centre, args.name)
+            print(json.dumps({"centre": centre, "name": args.name, "revoked": True}))
+            return 0
+        for row in store.devices(centre):
+            print(
+                json.dumps(
+                    {
+                        "centre": centre,
+                        "name": row.name,
+                        "role": row.role,
+                        "created_at": row.created_at.isoformat(),
+                        "revoked": row.revoked,
+                    }
+                )
+            )
+    except WalkinError as exc:
+        raise CliError(exc.message) from None
+    return 0
+
+
 def cmd_staff_add(args: argparse.Namespace) -> int:
     if not args.password_stdin:
         raise CliError(
@@ -352,6 +379,19 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--name", required=True, help="e.g. 'Lobby kiosk 1'")
     enroll.add_argument("--centre", help="centre id (default: the database's only centre)")
     enroll.set_defaults(run=cmd_enroll)
+
+    devices = sub.add_parser("devices", help="list kiosks and boards, or revoke one")
+    devices_sub = devices.add_subparsers(dest="devices_command", metavar="ACTION", required=True)
+    for action, text in (
+        ("list", "list enrolled kiosks and boards"),
+        ("revoke", "withdraw a lost or stolen device's token"),
+    ):
+        one = devices_sub.add_parser(action, help=text)
+        one.add_argument("--db", default=db_default)
+        one.add_argument("--centre", help="centre id (default: the database's only centre)")
+        if action == "revoke":
+            one.add_argument("--name", required=True, help="the name it was enrolled with")
+        one.set_defaults(run=cmd_devices)
 
     staff = sub.add_parser("staff", help="manage staff accounts")
     staff_sub = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)

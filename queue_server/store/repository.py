@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from queue_server.core import Centre, prefix_of
-from queue_server.core.errors import Conflict, InvalidRequest, Unavailable
+from queue_server.core.errors import Conflict, InvalidRequest, NotFound, Unavailable
 from queue_server.core.events import Event, TicketIssued
 from queue_server.core.model import CentreSetup, Service
 
@@ -368,6 +368,32 @@ class Store:
                 )
             ).first()
         return DeviceRow(**r._mapping) if r else None
+
+    def devices(self, centre_id: str) -> list[DeviceRow]:
+        d = DeviceRow.__table__.c
+        with self.engine.connect() as conn:
+            return [
+                DeviceRow(**r._mapping)
+                for r in conn.execute(
+                    sa.select(DeviceRow.__table__).where(d.centre == centre_id).order_by(d.name)
+                )
+            ]
+
+    def revoke_device(self, centre_id: str, name: str) -> None:
+        """Withdraw a device's token (a lost or stolen kiosk); ``NotFound`` if unknown.
+
+        Connections it already has stay open until they drop; restart the server to
+        end them at once.
+        """
+        d = DeviceRow.__table__.c
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                sa.update(DeviceRow.__table__)  # type: ignore[arg-type]
+                .where(d.centre == centre_id, d.name == name)
+                .values(revoked=True)
+            )
+        if done.rowcount == 0:
+            raise NotFound(f"No device called {name!r} at centre {centre_id!r}.")
 
     def add_staff(
         self,

@@ -284,6 +284,28 @@ def test_enroll_prints_the_token_once_as_json(tmp_path: Path) -> None:
     assert_fails(again, 1, "A device called 'Hall board' is already enrolled at centre 'demo'")
 
 
+def test_devices_list_and_revoke(tmp_path: Path) -> None:
+    db = str(tmp_path / "w.db")
+    enrolled = walkin("enroll", "--db", db, "--role", "kiosk", "--name", "K1", "--centre", "demo")
+    token = json.loads(enrolled.stdout)["token"]
+    listed = walkin("devices", "list", "--db", db, "--centre", "demo")
+    assert listed.returncode == 0, listed.stderr
+    assert [json.loads(line)["revoked"] for line in listed.stdout.splitlines()] == [False]
+
+    revoked = walkin("devices", "revoke", "--db", db, "--centre", "demo", "--name", "K1")
+    assert revoked.returncode == 0, revoked.stderr
+    store = Store(db)
+    try:
+        assert store.device_for_token(token) is None
+    finally:
+        store.close()
+    listed = walkin("devices", "list", "--db", db, "--centre", "demo")
+    assert [json.loads(line)["revoked"] for line in listed.stdout.splitlines()] == [True]
+
+    unknown = walkin("devices", "revoke", "--db", db, "--centre", "demo", "--name", "K9")
+    assert_fails(unknown, 1, "No device called 'K9'")
+
+
 def test_enroll_needs_a_centre_on_a_new_database(tmp_path: Path) -> None:
     result = walkin("enroll", "--db", str(tmp_path / "w.db"), "--role", "kiosk", "--name", "K")
     assert_fails(result, 1, "no centre yet", "--centre")
