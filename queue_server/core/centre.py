@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from . import commands as cmd
@@ -253,7 +253,9 @@ class Centre:
         ticket = self._new_ticket(service, c.ticket_id, c.idempotency_key, c.language, now)
         events: list[ev.Event] = [ev.TicketIssued(at=now, actor=c.actor, ticket=ticket)]
         if c.late_appointment_ref:
-            appointment = self.appointments.get(c.late_appointment_ref)
+            # normalised as CheckIn and BookAppointment do, so the ref the kiosk was
+            # refused with finds the same booking
+            appointment = self.appointments.get(c.late_appointment_ref.strip().upper())
             if appointment is not None and appointment.status == AppointmentStatus.BOOKED:
                 events.append(
                     ev.AppointmentMarkedLate(
@@ -344,7 +346,9 @@ class Centre:
             raise InvalidRequest("A booking time needs a time zone.", ref=ref)
         if ref in self.appointments:
             raise Conflict(f"Booking {ref} already exists.", ref=ref)
-        appointment = Appointment(ref=ref, service=c.service, at=c.at)
+        # Stored in UTC like every time in the model, so that the check-in window and
+        # deadline arithmetic is in real minutes even across a clock change.
+        appointment = Appointment(ref=ref, service=c.service, at=c.at.astimezone(UTC))
         return Decision((ev.AppointmentBooked(at=now, actor=c.actor, appointment=appointment),))
 
     # -- counters call
@@ -357,6 +361,16 @@ class Centre:
             )
         return self.tickets[counter.current_ticket]
 
+    def _refuse_if_busy(self, counter: Counter) -> None:
+        if counter.current_ticket is not None:
+            current = self.tickets[counter.current_ticket]
+            raise CounterBusy(
+                f"Counter {counter.name} is still with {current.number}. "
+                "Complete, transfer, park or mark it no-show first.",
+                counter=counter.name,
+                ticket=current.number,
+            )
+
     def _take(
         self,
         counter: Counter,
@@ -366,14 +380,7 @@ class Centre:
         override: bool,
         reason: str | None,
     ) -> Decision:
-        if counter.current_ticket is not None:
-            current = self.tickets[counter.current_ticket]
-            raise CounterBusy(
-                f"Counter {counter.name} is still with {current.number}. "
-                "Complete, transfer, park or mark it no-show first.",
-                counter=counter.name,
-                ticket=current.number,
-            )
+        self._refuse_if_busy(counter)
         counter_state = counter_transition(counter.name, counter.state, "take")
         ticket_state = ticket_transition(ticket.number, ticket.state, "call")
         called = replace(
@@ -404,8 +411,9 @@ class Centre:
 
     def _call_next(self, c: cmd.CallNext, now: datetime) -> Decision:
         counter = self.counter(c.counter)
-        if counter.current_ticket is None:
-            counter_transition(counter.name, counter.state, "take")
+        # A busy or closed counter is told so whether or not anyone is waiting.
+        self._refuse_if_busy(counter)
+        counter_transition(counter.name, counter.state, "take")
         chosen = choose_next(counter, self.tickets.values(), self.services, self.policy, now)
         if chosen is None:
             raise NothingToCall(

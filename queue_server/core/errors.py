@@ -13,7 +13,8 @@
     │   ├── CounterBusy              counter_busy
     │   ├── NothingToCall            nothing_to_call
     │   ├── CentreClosed             centre_closed
-    │   └── CheckInRefused           check_in_too_early / check_in_too_late / already_checked_in
+    │   └── CheckInRefused           check_in_too_early / check_in_too_late /
+    │                                check_in_wrong_day / already_checked_in
     └── Unavailable                  unavailable     ours: the store could not commit; retry
 
 Codes are part of the wire protocol (docs/protocol.md); never change one, only add.

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .model import QUEUED_STATES, CounterState
+from .model import QUEUED_STATES, CounterState, TicketState
 from .routing import choose_next, eligible_at, may_take
 
 if TYPE_CHECKING:
@@ -65,7 +65,12 @@ def estimate_wait(centre: Centre, ticket_id: str, now: datetime) -> WaitEstimate
         if counter.current_ticket is not None:
             current = centre.tickets[counter.current_ticket]
             mean = centre.mean_duration(current.service)
-            started = current.service_started_at or current.called_at or now
+            # A called ticket's visit has not begun, even if it was served before a
+            # transfer or a park (its service_started_at is then from that visit).
+            if current.state == TicketState.SERVING:
+                started = current.service_started_at or now
+            else:
+                started = current.called_at or now
             when = max(started + mean, now + mean / 4)
         heapq.heappush(free_at, (when, counter.name))
 

@@ -15,9 +15,12 @@
    least ``policy.secondary_margin`` more urgent (one whole target further past it).
 5. Ties break on arrival time, then ticket number, then id: deterministic.
 
-No ticket starves: its urgency grows without bound while every ticket that arrives
-after it starts from nothing, so in time it outranks all of them (docs/routing.md
-gives the argument; tests/queue_server/core/test_properties.py checks it).
+No ticket starves while the counters keep up: its urgency grows without bound, and
+a later arrival can only overtake it after waiting a fixed share of its wait, so in
+time it outranks all newcomers. Under a sustained overload of a counter's primary
+service, a secondary ticket with a much longer target waits until the rush ends.
+docs/routing.md gives the argument and that limit; tests/queue_server/core/
+test_core_properties.py checks that every ticket is called once arrivals stop.
 """
 
 from __future__ import annotations

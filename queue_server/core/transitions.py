@@ -8,8 +8,10 @@ tables (``walkin`` prints them with ``python -m queue_server.core.transitions``)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .errors import IllegalTransition
-from .model import CounterState, TicketState
+from .model import FINAL_STATES, CounterState, TicketState
 
 W, C, S = TicketState.WAITING, TicketState.CALLED, TicketState.SERVING
 D, N, X = TicketState.DONE, TicketState.NO_SHOW, TicketState.CANCELLED
@@ -111,14 +113,34 @@ def counter_transition(name: str, state: CounterState, action: str) -> CounterSt
 def mermaid(
     table: dict[tuple[TicketState, str], TicketState]
     | dict[tuple[CounterState, str], CounterState],
+    initial: tuple[TicketState | CounterState, str] | None = None,
+    finals: Iterable[TicketState | CounterState] = (),
 ) -> str:
-    """A Mermaid state diagram drawn from a transition table."""
+    """A Mermaid state diagram drawn from a transition table.
+
+    ``initial`` is the state things start in and the action that starts them;
+    ``finals`` are drawn as ending.
+    """
     lines = ["stateDiagram-v2"]
+    if initial is not None:
+        lines.append(f"    [*] --> {initial[0].value}: {initial[1]}")
     for (source, action), target in table.items():
         lines.append(f"    {source.value} --> {target.value}: {action}")
+    for final in finals:
+        lines.append(f"    {final.value} --> [*]")
     return "\n".join(lines)
 
 
+def diagrams() -> str:
+    """Both lifecycles as the Mermaid blocks that docs/routing.md shows."""
+    tickets = mermaid(
+        TICKET_TRANSITIONS,
+        initial=(W, "issue / check in"),
+        finals=[state for state in TicketState if state in FINAL_STATES],
+    )
+    counters = mermaid(COUNTER_TRANSITIONS, initial=(CLOSED, "configured"))
+    return f"Tickets:\n\n```mermaid\n{tickets}\n```\n\nCounters:\n\n```mermaid\n{counters}\n```"
+
+
 if __name__ == "__main__":  # pragma: no cover - documentation helper
-    print("Tickets:\n" + mermaid(TICKET_TRANSITIONS))
-    print("\nCounters:\n" + mermaid(COUNTER_TRANSITIONS))
+    print(diagrams())

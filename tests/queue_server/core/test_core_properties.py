@@ -1,0 +1,599 @@
+"""Random command sequences through a centre, checking what must always hold.
+
+A hypothesis state machine issues tickets, books and checks in appointments, moves
+the clock forward (across closing time, midnight and the weekend), and has advisers
+sign in, open, call, recall, serve, transfer, park and cancel at random; many of its
+commands are refused. After every command:
+
+- a refused command raised a ``WalkinError`` and changed nothing at all;
+- an accepted one changed nothing until its events were applied;
+- every ticket and counter an event touches moved as the transition table allows,
+  for the action the event's kind names; a ticket's number, day and arrival never
+  change;
+- a counter holds at most one ticket, a ticket is at no more than one counter, and
+  the two agree; a counter is busy exactly when it holds a ticket;
+- a ticket starts service at most once per stage (a stage ends at a transfer or a
+  park);
+- numbers are unique per prefix per local day;
+- "call next" calls a ticket the counter may take now, and says nothing to call
+  only when there is none; two counters calling in turn never get the same ticket;
+- every queued ticket has a wait estimate, with minutes whenever an open counter
+  can take it.
+
+At the end the visitors stop coming and the open counters work through the queue:
+every ticket an open counter may take is called within as many calls as there were
+tickets waiting.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+from queue_server.core import Centre, WalkinError, estimate_wait, format_number, prefix_of
+from queue_server.core import commands as cmd
+from queue_server.core import events as ev
+from queue_server.core.model import (
+    QUEUED_STATES,
+    AppointmentStatus,
+    CentreSetup,
+    Counter,
+    CounterState,
+    OpeningHours,
+    Origin,
+    Outcome,
+    Policy,
+    Service,
+    Ticket,
+    TicketState,
+)
+from queue_server.core.transitions import COUNTER_TRANSITIONS, TICKET_TRANSITIONS
+
+#: Friday 25 October 2024, 08:30 BST: the weekend the clocks go back is ahead
+START = datetime(2024, 10, 25, 7, 30, tzinfo=UTC)
+SERVICES = (
+    Service("HOU", "Housing", "H", target_wait=timedelta(minutes=20)),
+    Service("CTX", "Council Tax", "C", target_wait=timedelta(minutes=10)),
+    Service("BEN", "Benefits", "B", target_wait=timedelta(minutes=15)),
+)
+CODES = [s.code for s in SERVICES]
+COUNTERS = ("1", "2", "3")
+STAFF = ("ann", "bob", "cat")
+REFS = ("R1", "R2", "R3", "R4", "R5")
+WEEKDAYS = OpeningHours(weekly=(((time(9), time(17)),),) * 5 + ((), ()))
+
+TICKET_ACTION: dict[type[ev.Event], str] = {
+    ev.TicketCalled: "call",
+    ev.TicketRecalled: "recall",
+    ev.ServiceStarted: "start",
+    ev.TicketCompleted: "complete",
+    ev.TicketNoShow: "no_show",
+    ev.TicketTransferred: "transfer",
+    ev.TicketParked: "park",
+    ev.TicketReturned: "return",
+    ev.TicketCancelled: "cancel",
+}
+#: the counter action each event kind implies; None: the counter must be unchanged
+COUNTER_ACTION: dict[type[ev.Event], str | None] = {
+    ev.TicketCalled: "take",
+    ev.TicketRecalled: None,
+    ev.ServiceStarted: None,
+    ev.TicketCompleted: "release",
+    ev.TicketNoShow: "release",
+    ev.TicketTransferred: "release",
+    ev.TicketParked: "release",
+    ev.TicketCancelled: "release",
+    ev.CounterSkillsChanged: "set_skills",
+}
+ACTIVE = (CounterState.OPEN, CounterState.SERVING)
+
+
+def may_take_now(counter: Counter, ticket: Ticket, now: datetime) -> bool:
+    """docs/routing.md rule 1, written out independently of routing.py."""
+    if ticket.state not in QUEUED_STATES:
+        return False
+    if ticket.pinned_counter is not None:
+        if ticket.pinned_counter != counter.name:
+            return False
+    elif ticket.service not in counter.primary | counter.secondary:
+        return False
+    if ticket.appointment_at is not None and ticket.first_called_at is None:
+        return max(ticket.appointment_at, ticket.arrival_at) <= now
+    return True
+
+
+def build_machine(snapshot):
+    class CentreMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ids = 0
+            self.stage_starts: Tally[tuple[str, int]] = Tally()
+            self.stage: Tally[str] = Tally()
+            self.log: list[ev.Event] = []
+
+        # ------------------------------------------------------------ plumbing
+
+        @initialize(
+            always_open=st.booleans(),
+            max_recalls=st.integers(0, 2),
+            skills=st.lists(
+                st.tuples(
+                    st.frozensets(st.sampled_from(CODES)), st.frozensets(st.sampled_from(CODES))
+                ),
+                min_size=3,
+                max_size=3,
+            ),
+            opened=st.frozensets(st.sampled_from(COUNTERS)),
+        )
+        def setup(self, always_open, max_recalls, skills, opened):
+            counters = tuple(
+                Counter(name, primary=primary, secondary=secondary - primary)
+                for name, (primary, secondary) in zip(COUNTERS, skills, strict=True)
+            )
+            self.centre = Centre(
+                CentreSetup(
+                    centre_id="prop",
+                    name="Property Centre",
+                    tz=ZoneInfo("Europe/London"),
+                    services=SERVICES,
+                    counters=counters,
+                    hours=OpeningHours(always_open=True) if always_open else WEEKDAYS,
+                    policy=Policy(max_recalls=max_recalls),
+                )
+            )
+            self.now = START if always_open else START + timedelta(minutes=60)
+            for name, staff in zip(COUNTERS, STAFF, strict=True):
+                if name in opened:
+                    self.execute(cmd.SignIn(actor="t", counter=name, staff=staff))
+                    self.execute(cmd.OpenCounter(actor="t", counter=name))
+
+        def new_id(self) -> str:
+            self.ids += 1
+            return f"id{self.ids}"
+
+        def execute(self, command: cmd.Command):
+            """Decide and apply, checking everything; the decision, or None if refused."""
+            centre, now = self.centre, self.now
+            before = snapshot(centre)
+            try:
+                decision = centre.decide(command, now)
+            except WalkinError as error:
+                assert snapshot(centre) == before, f"refused {command} changed the centre"
+                event(f"refused: {error.code}")
+                if isinstance(command, cmd.CallNext) and error.code == "nothing_to_call":
+                    counter = centre.counters[command.counter]
+                    missed = [
+                        t.number for t in centre.tickets.values() if may_take_now(counter, t, now)
+                    ]
+                    assert not missed, f"nothing to call at {counter.name}, but {missed} wait"
+                return None
+            assert snapshot(centre) == before, f"deciding {command} changed the centre"
+            assert centre.decide(command, now) == decision, "decide is not deterministic"
+            for happened in decision.events:
+                assert happened.at == now
+                self.check_event(happened)
+                centre.apply([happened])
+                self.log.append(happened)
+                event(f"event: {happened.kind}")
+            if isinstance(command, cmd.CallNext):
+                (called,) = decision.events
+                assert may_take_now(
+                    before["counters"][command.counter], before["tickets"][called.ticket.id], now
+                )
+            return decision
+
+        def check_event(self, happened: ev.Event) -> None:
+            """The states before (in the centre) and after (in the event) of each thing
+            the event changed follow the table, for the action its kind names."""
+            centre = self.centre
+            if happened.ticket is not None:
+                after = happened.ticket
+                before = centre.tickets.get(after.id)
+                if isinstance(happened, ev.TicketIssued):
+                    assert before is None and after.state is TicketState.WAITING
+                else:
+                    assert before is not None, f"{happened.kind} for an unknown ticket"
+                    action = TICKET_ACTION[type(happened)]
+                    allowed = TICKET_TRANSITIONS.get((before.state, action))
+                    assert allowed is not None, f"{happened.kind}: {before.state} has no {action}"
+                    assert after.state is allowed, (
+                        f"{happened.kind}: {before.state} -> {after.state}"
+                    )
+                    for field in ("number", "seq", "day", "origin", "issued_at", "arrival_at"):
+                        assert getattr(after, field) == getattr(before, field), field
+                    if action == "start":
+                        self.stage_starts[(after.id, self.stage[after.id])] += 1
+                        assert self.stage_starts[(after.id, self.stage[after.id])] == 1, (
+                            f"{after.number} started twice in one stage"
+                        )
+                    if action in ("transfer", "park"):
+                        self.stage[after.id] += 1
+            if happened.counter is not None:
+                after_c = happened.counter
+                before_c = centre.counters[after_c.name]
+                if isinstance(happened, ev.CounterChanged):
+                    counter_action: str | None = happened.action
+                else:
+                    counter_action = COUNTER_ACTION[type(happened)]
+                if counter_action is None:
+                    assert after_c == before_c, f"{happened.kind} changed counter {after_c.name}"
+                else:
+                    allowed_c = COUNTER_TRANSITIONS.get((before_c.state, counter_action))
+                    assert allowed_c is not None, (
+                        f"{happened.kind}: {before_c.state} has no {counter_action}"
+                    )
+                    assert after_c.state is allowed_c
+                if counter_action not in ("set_skills",):
+                    assert (after_c.primary, after_c.secondary) == (
+                        before_c.primary,
+                        before_c.secondary,
+                    )
+                if counter_action not in ("sign_in", "sign_out"):
+                    assert after_c.staff == before_c.staff
+
+        # ------------------------------------------------------------ invariants
+
+        @invariant()
+        def counters_and_tickets_agree(self) -> None:
+            centre = self.centre
+            holders: Tally[str] = Tally()
+            for counter in centre.counters.values():
+                assert (counter.state is CounterState.SERVING) == (
+                    counter.current_ticket is not None
+                )
+                if counter.state is not CounterState.CLOSED:
+                    assert counter.staff is not None
+                if counter.current_ticket is not None:
+                    holders[counter.current_ticket] += 1
+                    ticket = centre.tickets[counter.current_ticket]
+                    assert ticket.state in (TicketState.CALLED, TicketState.SERVING)
+                    assert ticket.counter == counter.name
+            assert max(holders.values(), default=0) <= 1, "a ticket at two counters"
+            for ticket in centre.tickets.values():
+                at_counter = ticket.state in (TicketState.CALLED, TicketState.SERVING)
+                assert holders[ticket.id] == int(at_counter), ticket
+            staff = [c.staff for c in centre.counters.values() if c.staff is not None]
+            assert len(staff) == len(set(staff)), "one person at two counters"
+
+        @invariant()
+        def numbers_are_unique_per_prefix_per_day(self) -> None:
+            centre = self.centre
+            seen = set()
+            for ticket in centre.tickets.values():
+                prefix = prefix_of(ticket.number)
+                assert ticket.number == format_number(prefix, ticket.seq)
+                key = (ticket.day, ticket.number)
+                assert key not in seen, f"{ticket.number} twice on {ticket.day}"
+                seen.add(key)
+                assert ticket.day == centre.local_day(ticket.issued_at)
+                assert centre.sequences[(prefix, ticket.day)] >= ticket.seq
+
+        @invariant()
+        def final_tickets_are_finished(self) -> None:
+            for ticket in self.centre.tickets.values():
+                assert ticket.is_final == (ticket.finished_at is not None)
+                assert (ticket.state is TicketState.DONE) == (ticket.outcome is not None)
+
+        @invariant()
+        def bookings_point_at_their_tickets(self) -> None:
+            for appointment in self.centre.appointments.values():
+                if appointment.status is AppointmentStatus.CHECKED_IN:
+                    ticket = self.centre.tickets[appointment.ticket_id]
+                    assert ticket.origin is Origin.APPOINTMENT
+                    assert ticket.appointment_ref == appointment.ref
+                    assert ticket.appointment_at == appointment.at
+                elif appointment.status is AppointmentStatus.LATE:
+                    assert self.centre.tickets[appointment.ticket_id].origin is Origin.WALK_IN
+                else:
+                    assert appointment.ticket_id is None
+
+        @invariant()
+        def every_queued_ticket_has_an_estimate(self) -> None:
+            centre = self.centre
+            queued = centre.queued()
+            for ticket in queued:
+                found = estimate_wait(centre, ticket.id, self.now)
+                able = any(
+                    c.state in ACTIVE
+                    and (
+                        c.name == ticket.pinned_counter
+                        if ticket.pinned_counter
+                        else c.skilled_for(ticket.service)
+                    )
+                    for c in centre.counters.values()
+                )
+                assert (found.minutes is not None) == able, (ticket, found)
+                assert 0 <= found.people_ahead < len(queued)
+
+        # ------------------------------------------------------------ the clock
+
+        @rule(minutes=st.one_of(st.integers(0, 10), st.sampled_from([30, 240, 900])))
+        def advance(self, minutes: int) -> None:
+            self.now += timedelta(minutes=minutes)
+
+        # ------------------------------------------------------------ visitors
+
+        def some_ticket(self, data: st.DataObject) -> str:
+            """Mostly a live ticket; sometimes any, or one that does not exist."""
+            live = [t.id for t in self.centre.live_tickets()]
+            known = sorted(self.centre.tickets)
+            pick = data.draw(st.integers(0, 9))
+            if live and pick < 7:
+                return data.draw(st.sampled_from(live))
+            if known and pick < 9:
+                return data.draw(st.sampled_from(known))
+            return "nope"
+
+        def some_counter(self, data: st.DataObject) -> str:
+            """Mostly a counter with a ticket; sometimes any, or one that does not exist."""
+            busy = sorted(c.name for c in self.centre.counters.values() if c.current_ticket)
+            pick = data.draw(st.integers(0, 19))
+            if busy and pick < 14:
+                return data.draw(st.sampled_from(busy))
+            return data.draw(st.sampled_from(COUNTERS)) if pick else "9"
+
+        @rule(data=st.data(), count=st.integers(1, 3))
+        def issue(self, data: st.DataObject, count: int) -> None:
+            for _ in range(count):
+                self.issue_one(data)
+
+        def issue_one(self, data: st.DataObject) -> None:
+            keys = sorted(self.centre._by_key)
+            key = (
+                data.draw(st.sampled_from(keys))
+                if keys and data.draw(st.integers(0, 9)) == 0
+                else None
+            )
+            ticket_id = self.new_id() if data.draw(st.integers(0, 19)) else self.some_ticket(data)
+            self.execute(
+                cmd.IssueTicket(
+                    actor="kiosk",
+                    service=data.draw(st.sampled_from(CODES + ["HOU", "CTX", "ZZZ"])),
+                    ticket_id=ticket_id,
+                    idempotency_key=key or f"key-{ticket_id}-{self.ids}",
+                    late_appointment_ref=data.draw(st.sampled_from([None] * 15 + [*REFS])),
+                )
+            )
+
+        @rule(
+            ref=st.sampled_from(REFS), service=st.sampled_from(CODES), offset=st.integers(-60, 120)
+        )
+        def book(self, ref: str, service: str, offset: int) -> None:
+            self.execute(
+                cmd.BookAppointment(
+                    actor="system",
+                    ref=ref,
+                    service=service,
+                    at=self.now + timedelta(minutes=offset),
+                )
+            )
+
+        @rule(service=st.sampled_from(CODES), offset=st.integers(-45, 45))
+        def arrive_for_an_appointment(self, service: str, offset: int) -> None:
+            """Book a slot ``offset`` minutes from now and check in for it at once."""
+            ref = f"A{self.new_id()}"
+            slot = self.now + timedelta(minutes=offset)
+            self.execute(cmd.BookAppointment(actor="system", ref=ref, service=service, at=slot))
+            self.check_in(ref.lower())
+
+        @rule(ref=st.sampled_from([*REFS, "r2", "NOPE"]))
+        def check_in(self, ref: str) -> None:
+            ticket_id = self.new_id()
+            self.execute(
+                cmd.CheckIn(
+                    actor="kiosk", ref=ref, ticket_id=ticket_id, idempotency_key=f"ci-{ticket_id}"
+                )
+            )
+
+        # ------------------------------------------------------------ advisers
+
+        counter = st.sampled_from([*COUNTERS, *COUNTERS, *COUNTERS, "9"])
+
+        @rule(counter=counter)
+        def call_next(self, counter: str) -> None:
+            self.execute(cmd.CallNext(actor="staff", counter=counter))
+
+        @rule(counter=st.sampled_from(COUNTERS), choice=st.integers(0, 9))
+        def adviser_works(self, counter: str, choice: int) -> None:
+            """What an adviser at this counter would sensibly do next."""
+            desk = self.centre.counters[counter]
+            actor = f"staff:{desk.staff}"
+            if desk.state is CounterState.CLOSED:
+                self.execute(
+                    cmd.SignIn(actor=actor, counter=counter, staff=STAFF[int(counter) - 1])
+                )
+                self.execute(cmd.OpenCounter(actor=actor, counter=counter))
+            elif desk.state is CounterState.PAUSED:
+                self.execute(cmd.ResumeCounter(actor=actor, counter=counter))
+            elif desk.current_ticket is None:
+                self.execute(cmd.CallNext(actor=actor, counter=counter))
+            elif self.centre.tickets[desk.current_ticket].state is TicketState.CALLED:
+                command = (
+                    [cmd.Recall, cmd.MarkNoShow, cmd.Park][choice]
+                    if choice < 3
+                    else cmd.StartService
+                )
+                self.execute(command(actor=actor, counter=counter))
+            elif choice < 2:
+                self.execute(cmd.Park(actor=actor, counter=counter))
+            elif choice < 4:
+                to = (
+                    {"to_service": CODES[choice % 3]}
+                    if choice == 2
+                    else {"to_counter": COUNTERS[choice % 3]}
+                )
+                self.execute(cmd.Transfer(actor=actor, counter=counter, **to))
+            else:
+                self.execute(cmd.Complete(actor=actor, counter=counter, outcome=Outcome.RESOLVED))
+
+        @rule(first=st.sampled_from(COUNTERS), second=st.sampled_from(COUNTERS))
+        def call_next_at_two_counters(self, first: str, second: str) -> None:
+            if first == second:
+                return
+            one = self.execute(cmd.CallNext(actor="staff", counter=first))
+            two = self.execute(cmd.CallNext(actor="staff", counter=second))
+            if one is not None and two is not None:
+                assert one.ticket.id != two.ticket.id
+
+        @rule(counter=counter, data=st.data(), reason=st.sampled_from(["", *["interpreter"] * 3]))
+        def call_ticket(self, counter: str, data: st.DataObject, reason: str) -> None:
+            self.execute(
+                cmd.CallTicket(
+                    actor="staff", counter=counter, ticket_id=self.some_ticket(data), reason=reason
+                )
+            )
+
+        @rule(data=st.data(), action=st.sampled_from(["recall", "start", "no_show", "park"]))
+        def at_the_counter(self, data: st.DataObject, action: str) -> None:
+            counter = self.some_counter(data)
+            command = {
+                "recall": cmd.Recall,
+                "start": cmd.StartService,
+                "no_show": cmd.MarkNoShow,
+                "park": cmd.Park,
+            }[action]
+            self.execute(command(actor="staff", counter=counter))
+
+        @rule(data=st.data(), outcome=st.sampled_from(Outcome), avoidable=st.booleans())
+        def complete(self, data: st.DataObject, outcome: Outcome, avoidable: bool) -> None:
+            counter = self.some_counter(data)
+            self.execute(
+                cmd.Complete(actor="staff", counter=counter, outcome=outcome, avoidable=avoidable)
+            )
+
+        @rule(
+            data=st.data(),
+            by_counter=st.booleans(),
+            to_service=st.sampled_from([None, *CODES, "ZZZ"]),
+            to_counter=st.sampled_from([None, None, *COUNTERS]),
+        )
+        def transfer(self, data, by_counter, to_service, to_counter) -> None:
+            if by_counter:
+                where = {"counter": self.some_counter(data)}
+            else:
+                where = {"ticket_id": self.some_ticket(data)}
+            self.execute(
+                cmd.Transfer(actor="staff", to_service=to_service, to_counter=to_counter, **where)
+            )
+
+        @rule(data=st.data(), action=st.sampled_from(["return", "cancel"]))
+        def by_ticket(self, data: st.DataObject, action: str) -> None:
+            ticket_id = self.some_ticket(data)
+            if action == "return":
+                self.execute(cmd.ReturnParked(actor="staff", ticket_id=ticket_id))
+            else:
+                self.execute(cmd.Cancel(actor="staff", ticket_id=ticket_id, reason="left"))
+
+        @rule(
+            counter=counter,
+            action=st.sampled_from(["open", "pause", "resume", "close", "sign_out"]),
+        )
+        def counter_state(self, counter: str, action: str) -> None:
+            command = {
+                "open": cmd.OpenCounter,
+                "pause": cmd.PauseCounter,
+                "resume": cmd.ResumeCounter,
+                "close": cmd.CloseCounter,
+                "sign_out": cmd.SignOut,
+            }[action]
+            self.execute(command(actor="staff", counter=counter))
+
+        @rule(counter=counter, staff=st.sampled_from(STAFF))
+        def sign_in(self, counter: str, staff: str) -> None:
+            self.execute(cmd.SignIn(actor="staff", counter=counter, staff=staff))
+
+        @rule(
+            counter=counter,
+            primary=st.frozensets(st.sampled_from([*CODES, "ZZZ"])),
+            secondary=st.frozensets(st.sampled_from(CODES)),
+        )
+        def set_skills(self, counter, primary, secondary) -> None:
+            self.execute(
+                cmd.SetCounterSkills(
+                    actor="manager", counter=counter, primary=primary, secondary=secondary
+                )
+            )
+
+        @rule(service=st.sampled_from([*CODES, "ZZZ"]), minutes=st.integers(-1, 30))
+        def set_target(self, service: str, minutes: int) -> None:
+            self.execute(
+                cmd.SetServiceTarget(
+                    actor="manager", service=service, target_wait=timedelta(minutes=minutes)
+                )
+            )
+
+        # ------------------------------------------------------------ the end of the day
+
+        def teardown(self) -> None:
+            if not hasattr(self, "centre"):
+                return
+            centre = self.centre
+
+            def open_counters():
+                return [c for c in centre.counters.values() if c.state in ACTIVE]
+
+            def takeable():
+                later = self.now + timedelta(days=1)  # eligibility aside: any open counter?
+                return {
+                    t.id
+                    for t in centre.queued()
+                    if any(may_take_now(c, t, later) for c in open_counters())
+                }
+
+            waiting = takeable()
+            called: set[str] = set()
+            calls = 0
+            for _ in range(len(waiting) + 32):  # a slot is at most 30 minutes away
+                for counter in open_counters():
+                    current = counter.current_ticket
+                    if current is not None:
+                        if centre.tickets[current].state is TicketState.CALLED:
+                            assert self.execute(
+                                cmd.StartService(actor="staff", counter=counter.name)
+                            )
+                        assert self.execute(
+                            cmd.Complete(
+                                actor="staff", counter=counter.name, outcome=Outcome.RESOLVED
+                            )
+                        )
+                    decision = self.execute(cmd.CallNext(actor="staff", counter=counter.name))
+                    if decision is not None:
+                        calls += 1
+                        called.add(decision.ticket.id)
+                if not takeable():
+                    break
+                self.now += timedelta(minutes=1)
+            assert waiting <= called, f"never called: {waiting - called}"
+            assert not takeable()
+            assert calls <= len(waiting)
+
+            # the same events replayed rebuild the same centre
+            rebuilt = Centre(centre.setup)
+            rebuilt.apply(self.log)
+            assert snapshot(rebuilt) == snapshot(centre)
+
+    return CentreMachine
+
+
+def test_random_command_sequences_keep_the_invariants(snapshot_of):
+    machine = build_machine(snapshot_of)
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=200,
+            stateful_step_count=80,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
