@@ -261,6 +261,7 @@ class PolicyConfig(_Table):
     max_recalls: Annotated[int, Field(ge=0, le=20)] = 3
     secondary_margin: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1.0
     recent_visits: Annotated[int, Field(ge=1, le=1000)] = 20
+    max_wait_factor: Annotated[float, Field(ge=1, le=100, allow_inf_nan=False)] = 2.0
 
     @model_validator(mode="after")
     def _slack_within_standard(self) -> PolicyConfig:
@@ -279,6 +280,7 @@ class PolicyConfig(_Table):
             max_recalls=self.max_recalls,
             secondary_margin=self.secondary_margin,
             recent_visits=self.recent_visits,
+            max_wait_factor=self.max_wait_factor,
         )
 
 

@@ -22,6 +22,7 @@ STAFF_ROLES = frozenset({"counter", "manager"})
 def ticket_for_staff(centre: Centre, ticket: Ticket) -> dict[str, Any]:
     data = plain(ticket)
     data.pop("idempotency_key", None)
+    data.pop("target_wait", None)  # for reports; the live target is in the services
     service = centre.services.get(ticket.service)
     data["service_name"] = service.name if service else ticket.service
     return data

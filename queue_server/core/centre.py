@@ -242,6 +242,7 @@ class Centre:
             idempotency_key=key,
             appointment_ref=appointment.ref if appointment else None,
             appointment_at=appointment.at if appointment else None,
+            target_wait=service.target_wait,
         )
 
     def _issue(self, c: cmd.IssueTicket, now: datetime) -> Decision:
@@ -280,15 +281,6 @@ class Centre:
                 "or take a ticket and tell the adviser.",
                 ref=ref,
             )
-        if appointment.status == AppointmentStatus.CHECKED_IN and appointment.ticket_id:
-            # A second scan of the same letter shows the same ticket.
-            return Decision((), self.tickets.get(appointment.ticket_id))
-        if appointment.status == AppointmentStatus.LATE:
-            raise CheckInRefused(
-                "already_checked_in",
-                f"Booking {ref} was already used to take a ticket today.",
-                ref=ref,
-            )
         if self.local_day(appointment.at) != self.local_day(now):
             raise CheckInRefused(
                 "check_in_wrong_day",
@@ -296,6 +288,17 @@ class Centre:
                 "not today.",
                 ref=ref,
                 appointment_at=appointment.at.isoformat(),
+            )
+        if appointment.status == AppointmentStatus.CHECKED_IN:
+            ticket = self.tickets.get(appointment.ticket_id or "")
+            if ticket is not None:
+                # A second scan of the same letter shows the same ticket.
+                return Decision((), ticket)
+        if appointment.status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.LATE):
+            raise CheckInRefused(
+                "already_checked_in",
+                f"Booking {ref} was already used to take a ticket today. Please ask at reception.",
+                ref=ref,
             )
         opens = appointment.at - self.policy.checkin_early
         closes = appointment.at + self.policy.checkin_late
@@ -529,6 +532,7 @@ class Centre:
             pinned_counter=c.to_counter,
             counter=None if counter is None else ticket.counter,
             transfers=ticket.transfers + 1,
+            target_wait=to_service.target_wait,
         )
         free = self._release(counter, now) if counter is not None else None
         return Decision(

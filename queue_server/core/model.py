@@ -129,6 +129,9 @@ class Ticket:
     outcome: Outcome | None = None
     avoidable: bool | None = None
     transfers: int = 0
+    #: the service's target wait when the ticket was issued or last transferred,
+    #: kept for reports (routing uses the service's current target)
+    target_wait: timedelta | None = None
 
     @property
     def due_at(self) -> datetime | None:
@@ -195,6 +198,9 @@ class Policy:
     #: a secondary-skill ticket beats the best primary one only when it is this many
     #: whole target waits further past its target
     secondary_margin: float = 1.0
+    #: a visitor who has waited this many times their service's target is called
+    #: next at any counter that may take them, primary skill or not (no one starves)
+    max_wait_factor: float = 2.0
     #: how many recent visits per service the wait estimate averages
     recent_visits: int = 20
 

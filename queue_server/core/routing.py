@@ -7,20 +7,23 @@
 2. Protected appointments: an appointment not yet called whose 10-minute deadline
    is within ``policy.appointment_protect_slack`` (or past) goes first, earliest
    deadline first.
-3. Otherwise every candidate has an urgency, a number that only grows while it waits:
+3. Overdue visitors: a walk-in (or an appointment already seen once) who has waited
+   ``policy.max_wait_factor`` times their service's target goes next, whatever the
+   counter's primary or secondary skills, the one overdue longest first.
+4. Otherwise every candidate has an urgency, a number that only grows while it waits:
    a walk-in's wait divided by its service's target wait; an appointment's time since
    it fell due divided by the appointment standard. Tickets pinned to the counter
    count as primary.
-4. The best primary-skill candidate wins, unless the best secondary-skill one is at
+5. The best primary-skill candidate wins, unless the best secondary-skill one is at
    least ``policy.secondary_margin`` more urgent (one whole target further past it).
-5. Ties break on arrival time, then ticket number, then id: deterministic.
+6. Ties break on arrival time, then ticket number, then id: deterministic.
 
-No ticket starves while the counters keep up: its urgency grows without bound, and
-a later arrival can only overtake it after waiting a fixed share of its wait, so in
-time it outranks all newcomers. Under a sustained overload of a counter's primary
-service, a secondary ticket with a much longer target waits until the rush ends.
-docs/routing.md gives the argument and that limit; tests/queue_server/core/
-test_core_properties.py checks that every ticket is called once arrivals stop.
+No ticket starves: once overdue (rule 3) a ticket can be overtaken only by booked
+appointments, of which there are finitely many, and by tickets that became overdue
+before it did, which arrived before it; so each call at a counter that may take it
+brings it closer. docs/routing.md gives the argument; tests/queue_server/core/
+test_core_properties.py checks that every ticket is called once arrivals stop, and
+test_core_routing.py that an overloaded counter still reaches its secondary tickets.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Candidate:
     urgency: float
     primary: bool
     protected_deadline: datetime | None  # set when rule 2 applies
+    overdue_since: datetime | None = None  # set when rule 3 applies
 
     def sort_key(self) -> tuple[float, datetime, int, str]:
         return (-self.urgency, self.ticket.arrival_at, self.ticket.seq, self.ticket.id)
@@ -92,12 +96,18 @@ def candidates(
             if (deadline is not None and deadline - now <= policy.appointment_protect_slack)
             else None
         )
+        service = services[ticket.service]
+        overdue = None
+        if deadline is None:
+            overdue_at = ticket.arrival_at + service.target_wait * policy.max_wait_factor
+            overdue = overdue_at if overdue_at <= now else None
         found.append(
             Candidate(
                 ticket=ticket,
-                urgency=urgency(ticket, services[ticket.service], policy, now),
+                urgency=urgency(ticket, service, policy, now),
                 primary=ticket.pinned_counter == counter.name or ticket.service in counter.primary,
                 protected_deadline=protected,
+                overdue_since=overdue,
             )
         )
     return found
@@ -119,6 +129,12 @@ def choose_next(
         return min(
             protected,
             key=lambda c: (c.protected_deadline, c.ticket.arrival_at, c.ticket.seq, c.ticket.id),
+        ).ticket
+    overdue = [c for c in found if c.overdue_since is not None]
+    if overdue:
+        return min(
+            overdue,
+            key=lambda c: (c.overdue_since, c.ticket.arrival_at, c.ticket.seq, c.ticket.id),
         ).ticket
     primary = [c for c in found if c.primary]
     secondary = [c for c in found if not c.primary]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from queue_server.core.events import Event
@@ -58,6 +58,9 @@ def ticket_values(centre: str, t: Ticket) -> dict[str, Any]:
         "outcome": t.outcome.value if t.outcome else None,
         "avoidable": t.avoidable,
         "transfers": t.transfers,
+        "target_wait_seconds": (
+            int(t.target_wait.total_seconds()) if t.target_wait is not None else None
+        ),
     }
 
 
@@ -87,6 +90,9 @@ def ticket_from_row(r: TicketRow) -> Ticket:
         outcome=Outcome(r.outcome) if r.outcome else None,
         avoidable=r.avoidable,
         transfers=r.transfers,
+        target_wait=(
+            timedelta(seconds=r.target_wait_seconds) if r.target_wait_seconds is not None else None
+        ),
     )
 
 

@@ -654,3 +654,35 @@ def test_staff_add_and_lookup(db: Store, centre_setup: CentreSetup) -> None:
         staff = StaffRow.__table__
         conn.execute(sa.update(staff).where(staff.c.id == alice.id).values(active=False))
     assert db.staff(cid, "alice") is None
+
+
+def test_a_ticket_keeps_the_target_in_force_when_issued_and_transferred(store, setup) -> None:
+    """Reports judge a wait against the target the visitor was given, not today's."""
+    from datetime import UTC, datetime, timedelta
+
+    from queue_server.core import commands as cmd
+
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    centre = store.load_centre(setup, now)
+
+    def run(command):
+        decision = centre.decide(command, now)
+        store.commit(setup.centre_id, decision.events)
+        centre.apply(decision.events)
+        return decision
+
+    ticket = run(
+        cmd.IssueTicket(
+            actor="kiosk:k", service="housing", ticket_id="t-target", idempotency_key="key-target-1"
+        )
+    ).ticket
+    run(cmd.SetServiceTarget(actor="staff:m", service="housing", target_wait=timedelta(minutes=45)))
+    [row] = [r for r in store.tickets_for_day(setup.centre_id, ticket.day) if r.id == ticket.id]
+    housing = next(s for s in setup.services if s.code == "housing")
+    assert row.target_wait_seconds == housing.target_wait.total_seconds()
+
+    run(cmd.Transfer(actor="staff:m", ticket_id=ticket.id, to_service="council_tax"))
+    [row] = [r for r in store.tickets_for_day(setup.centre_id, ticket.day) if r.id == ticket.id]
+    council_tax = next(s for s in setup.services if s.code == "council_tax")
+    assert row.target_wait_seconds == council_tax.target_wait.total_seconds()
+    assert store.load_centre(setup, now).tickets[ticket.id].target_wait == council_tax.target_wait

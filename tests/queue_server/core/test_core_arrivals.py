@@ -260,3 +260,23 @@ def test_check_in_with_a_taken_ticket_id(desk, refuse):
     desk.issue("HOU", ticket_id="a")
     desk.book("R1", "HOU", desk.now)
     assert refuse(desk, check_in("R1", ticket_id="a", key="new")).code == "conflict"
+
+
+def test_yesterdays_used_letter_is_the_wrong_day_not_a_replay(make_desk, refuse):
+    """Scanning yesterday's letter again must not show yesterday's ticket."""
+    slot = datetime(2024, 6, 3, 10, 0, tzinfo=UTC)
+    desk = make_desk(now=slot)
+    desk.book("R1", "HOU", slot)
+    desk.check_in("R1")
+    desk.at(slot + timedelta(days=1))
+    assert refuse(desk, check_in("R1", ticket_id="b", key="k2")).code == "check_in_wrong_day"
+
+
+def test_a_used_booking_whose_ticket_is_gone_is_refused_not_answered_empty(make_desk, refuse):
+    """After a restart that did not load the ticket, a second check-in is refused
+    plainly rather than answered with no ticket."""
+    slot = datetime(2024, 6, 3, 10, 0, tzinfo=UTC)
+    used = Appointment("R1", "HOU", slot, status=AppointmentStatus.CHECKED_IN, ticket_id="gone")
+    desk = make_desk(now=slot)
+    desk = make_desk(now=slot, centre=Centre(desk.centre.setup, appointments=[used]))
+    assert refuse(desk, check_in("R1")).code == "already_checked_in"
