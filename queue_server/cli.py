@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SERVER = "ws://127.0.0.1:8765/ws"
+#: subcommands that parse their own arguments
+PASS_THROUGH = ("report", "print-test", "board")
 
 
 class CliError(Exception):
@@ -184,6 +186,12 @@ def cmd_report(args: argparse.Namespace, rest: Sequence[str]) -> int:
     from queue_server.reports import report_main
 
     return report_main(list(rest))
+
+
+def cmd_board(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from display_board.app import main as board_main
+
+    return board_main(list(rest))
 
 
 def cmd_print_test(args: argparse.Namespace, rest: Sequence[str]) -> int:
@@ -439,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="a day's figures as JSON or CSV (see docs/reports.md)", add_help=False
     ).set_defaults(run_rest=cmd_report)
     sub.add_parser(
+        "board", help="the display board app for a TV (see docs/boards.md)", add_help=False
+    ).set_defaults(run_rest=cmd_board)
+    sub.add_parser(
         "print-test", help="print a sample ticket to a printer URL", add_help=False
     ).set_defaults(run_rest=cmd_print_test)
     return parser
@@ -452,7 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("walkin").setLevel(os.environ.get("WALKIN_LOG", "INFO"))
     parser = build_parser()
-    if argv and argv[0] in ("report", "print-test"):
+    if argv and argv[0] in PASS_THROUGH:
         args, rest = parser.parse_known_args(argv[:1])
         runner: Callable[[], int] = lambda: args.run_rest(args, argv[1:])  # noqa: E731
     else:

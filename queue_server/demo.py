@@ -134,6 +134,7 @@ async def _serve_demo(
         "centre": setup.name,
         "server": ws_url,
         "health": f"{http}/healthz",
+        "board_page": f"{http}/board#token={credentials['board_token']}",
         "database": str(folder / "walkin.db"),
         "bookings_today": bookings,
         "credentials": credentials,
@@ -162,6 +163,7 @@ def _print_summary(summary: dict[str, Any], setup: Any) -> None:
         f"Walkin demo: {summary['centre']} (open all day for the demo)",
         f"  queue server   {summary['server']}",
         f"  health check   {summary['health']}",
+        f"  display board  {summary['board_page']}",
         f"  database       {summary['database']}",
         f"  bookings       {summary['bookings_today']} appointments today "
         "(examples/appointments.csv)",

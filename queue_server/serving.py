@@ -92,6 +92,9 @@ async def start_setup(
 ) -> tuple[QueueServer, int]:
     store.register_centre(setup)
     server = QueueServer(setup, store, status_url_template=status_url)
+    from queue_server.web import install_routes
+
+    install_routes(server)
     try:
         bound = await server.start(host, port, ssl=ssl_context)
     except OSError as exc:

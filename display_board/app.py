@@ -1,0 +1,315 @@
+"""``walkin board``: the Kivy display board, full screen on a TV.
+
+``main(argv)`` parses the arguments (one-line message and exit status 2 on a mistake),
+configures Kivy, and runs the board: a ``QueueClient`` feeds the server's pushes to a
+``BoardState`` (display_board.calls), the ``BoardScreen`` draws its view, and the
+``Announcer`` chimes and speaks each new call. Kivy runs on the asyncio loop
+(``App.async_run``), so the client, the announcer and the screen share one thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from display_board.options import BadArguments, BoardOptions, parse_args
+
+log = logging.getLogger("walkin.board")
+
+CLIENT_NAME = "walkin-board/0.1"
+#: how often the board looks at whether its connection is up (a local flag, no traffic)
+LINK_CHECK_SECONDS = 0.25
+#: a caption stays this long after its announcement has finished
+CAPTION_HOLD_SECONDS = 3.0
+
+
+def main(argv: list[str]) -> int:
+    """Run the board until it is closed (Escape, SIGINT, SIGTERM). Returns the exit
+    status: 0 when closed, 2 for bad arguments."""
+    try:
+        options = parse_args(argv)
+    except BadArguments as exc:
+        print(f"walkin board: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    configure_kivy(options)
+    # Kivy sends every logger's records to its console; the websockets library logs
+    # each frame at DEBUG, which costs a busy board time on every call
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    return asyncio.run(BoardRunner(options).run())
+
+
+def configure_kivy(options: BoardOptions) -> None:
+    """Kivy reads its settings when first imported: set them before that."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    from kivy.config import Config
+
+    if options.windowed or options.size:
+        width, height = options.size or ((720, 1280) if options.portrait else (1280, 720))
+        Config.set("graphics", "fullscreen", "0")
+        Config.set("graphics", "width", str(width))
+        Config.set("graphics", "height", str(height))
+    else:
+        Config.set("graphics", "fullscreen", "auto")
+        Config.set("graphics", "show_cursor", "0")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    Config.set("kivy", "exit_on_escape", "1")
+
+
+class Trace:
+    """JSON lines of what the board did, with wall-clock times (``--trace``): how the
+    tests and the benchmark see the board from outside."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._file = path.open("a", buffering=1, encoding="utf-8") if path else None
+
+    def __call__(self, event: str, **fields: Any) -> None:
+        if self._file is not None:
+            self._file.write(json.dumps({"t": time.time(), "event": event, **fields}) + "\n")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+class BoardRunner:
+    def __init__(self, options: BoardOptions) -> None:
+        from display_board.announcer import (
+            Announcer,
+            AudioMode,
+            CommandPlayer,
+            RecordingPlayer,
+            find_player,
+        )
+        from display_board.calls import BoardFilter, BoardState
+
+        self.options = options
+        self.trace = Trace(options.trace)
+        self.state = BoardState(
+            BoardFilter.build(options.counters, options.services),
+            history=options.history,
+            announce_window=options.announce_window,
+        )
+        player: Any
+        if options.record_audio:
+            player = RecordingPlayer(options.record_audio)
+        elif options.player:
+            player = CommandPlayer(options.player)
+        else:
+            player = find_player()
+        self.player_missing = player is None and options.audio is not AudioMode.OFF
+        self.announcer = Announcer(
+            options.audio,
+            options.languages,
+            player,
+            on_start=self._announcement_started,
+            on_end=self._announcement_ended,
+        )
+        self.app: Any = None
+        self.screen: Any = None
+        self._awaiting_frame: list[dict[str, Any]] = []
+        self._caption_clear: Any = None
+        self._screenshots = 0
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def run(self) -> int:
+        from kivy.app import App
+        from kivy.core.window import Window
+
+        from display_board.screen import BoardScreen, load_layout
+
+        runner = self
+        load_layout()
+
+        class BoardApp(App):
+            title = "Walkin board"
+
+            def build(self) -> Any:
+                runner.screen = BoardScreen(
+                    history=runner.options.history, message=runner.options.message
+                )
+                return runner.screen
+
+            def on_start(self) -> None:
+                if runner.options.portrait and Window.width > Window.height:
+                    Window.rotation = 90  # a TV hung on its side, its picture not turned
+                Window.bind(on_flip=runner._frame_drawn)
+                runner.screen.show(runner.state.view, runner.options.show_waiting)
+                runner.trace("started", size=list(Window.size))
+
+        self.app = BoardApp()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.app.stop)
+        loop.add_signal_handler(signal.SIGUSR1, self._screenshot_soon)
+        tasks = [
+            asyncio.create_task(self._follow_server()),
+            asyncio.create_task(self.announcer.run()),
+        ]
+        try:
+            await self.app.async_run(async_lib="asyncio")
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            self.trace("stopped")
+            self.trace.close()
+        return 0
+
+    # ------------------------------------------------------------ the server
+
+    async def _follow_server(self) -> None:
+        from queue_server.client import AuthenticationFailed, NotConnected, QueueClient
+
+        backoff = 0.2
+        while True:
+            client = QueueClient(
+                self.options.server, token=self.options.token, client_name=CLIENT_NAME
+            )
+            try:
+                await client.connect(timeout=15)
+            except AuthenticationFailed as exc:
+                self._refused(exc.message)
+                return
+            except NotConnected:
+                self._link_down()
+                # full jitter, as the client does, so a hall of boards does not stampede
+                await asyncio.sleep(random.uniform(0, backoff))
+                backoff = min(10.0, backoff * 2)
+                continue
+            backoff = 0.2
+            try:
+                await self._report_audio(client)
+                await self._read_pushes(client)
+            finally:
+                await client.close()
+
+    async def _read_pushes(self, client: Any) -> None:
+        """Apply pushes until the client gives up for good (a refused token)."""
+        pushes = asyncio.create_task(self._apply_pushes(client))
+        try:
+            while not pushes.done():
+                if not client.connected:
+                    self._link_down()
+                    fatal = getattr(client, "_fatal", None)  # set when the token is refused
+                    if fatal is not None:
+                        self._refused(getattr(fatal, "message", str(fatal)))
+                        return
+                await asyncio.sleep(LINK_CHECK_SECONDS)
+        finally:
+            pushes.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pushes
+
+    async def _apply_pushes(self, client: Any) -> None:
+        async for push in client.pushes():
+            self.apply(push)
+
+    async def _report_audio(self, client: Any) -> None:
+        if not self.player_missing:
+            return
+        self.player_missing = False  # once
+        with contextlib.suppress(Exception):
+            await client.request(
+                "device_status",
+                component="audio",
+                status="no_player",
+                detail="No sound player found (install alsa-utils); announcements are silent.",
+                timeout=5,
+            )
+
+    def apply(self, push: dict[str, Any]) -> None:
+        """One push from the server: update the state, the screen and the announcer."""
+        received = time.time()
+        kind = push.get("type")
+        update = self.state.apply(push)
+        view = self.state.view
+        if kind == "snapshot":
+            self.trace(
+                "snapshot",
+                latest=view.latest.call_id if view.latest else None,
+                previous=[c.call_id for c in view.previous],
+            )
+        if not update.redraw:
+            return
+        self.screen.show(view, self.options.show_waiting)
+        if update.flash:
+            self.screen.flash_now(done=lambda: self.trace("flash_done"))
+        for call in update.announce:
+            self.announcer.announce(call)
+            self._awaiting_frame.append(
+                {
+                    "call_id": call.call_id,
+                    "number": call.number,
+                    "counter": call.counter,
+                    "received": received,
+                }
+            )
+
+    def _link_down(self) -> None:
+        if self.state.view.connected:
+            self.state.connection_lost()
+            self.screen.show(self.state.view, self.options.show_waiting)
+            self.trace("reconnecting")
+
+    def _refused(self, message: str) -> None:
+        self.state.connection_lost()
+        self.screen.show(self.state.view, self.options.show_waiting)
+        self.screen.status_text = "This board's token was refused"
+        self.trace("refused", message=message)
+        log.error("the queue server refused this board's token: %s", message)
+
+    # ------------------------------------------------------------ the screen
+
+    def _frame_drawn(self, *_: Any) -> None:
+        if self._awaiting_frame:
+            drawn, self._awaiting_frame = self._awaiting_frame, []
+            for call in drawn:
+                self.trace("shown", **call)
+
+    def _announcement_started(self, announcement: Any) -> None:
+        if self._caption_clear is not None:
+            self._caption_clear.cancel()
+            self._caption_clear = None
+        lines = [(u.text, u.right_to_left) for u in announcement.utterances]
+        self.screen.set_captions(lines)
+        self.trace(
+            "announce_start",
+            call_id=announcement.call.call_id,
+            captions=announcement.captions,
+            languages=[u.language for u in announcement.utterances],
+        )
+
+    def _announcement_ended(self, announcement: Any) -> None:
+        from kivy.clock import Clock
+
+        self.trace("announce_end", call_id=announcement.call.call_id)
+        self._caption_clear = Clock.schedule_once(
+            lambda _dt: self.screen.set_captions([]), CAPTION_HOLD_SECONDS
+        )
+
+    def _screenshot_soon(self) -> None:
+        from kivy.clock import Clock
+
+        Clock.schedule_once(self._screenshot, 0)
+
+    def _screenshot(self, _dt: float) -> None:
+        folder = self.options.screenshot_dir or Path.cwd()
+        folder.mkdir(parents=True, exist_ok=True)
+        self._screenshots += 1
+        path = folder / f"board-{self._screenshots:03d}.png"
+        self.screen.export_to_png(str(path))
+        self.trace("screenshot", path=str(path))
