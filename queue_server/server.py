@@ -122,7 +122,8 @@ class QueueServer:
     # ------------------------------------------------------------ lifecycle
 
     async def start(self, host: str = "127.0.0.1", port: int = 8765, ssl: Any = None) -> int:
-        """Listen; returns the port (useful with ``port=0``)."""
+        """End earlier days if need be, then listen; returns the port (for ``port=0``)."""
+        await self.close_earlier_days()
         self._server = await serve(
             self._serve_connection,
             host,
@@ -508,22 +509,42 @@ class QueueServer:
     async def _execute(self, command: cmd.Command) -> Decision:
         async with self._lock:
             now = self.clock()
+            if self.centre.needs_closing(now):
+                await self._commit_and_apply(self._close_day(now), now)
             decision = self.centre.decide(command, now)
             if not decision.events:
                 return decision
-            try:
-                await asyncio.to_thread(self.store.commit, self.setup.centre_id, decision.events)
-            except WalkinError:
-                await self._reload_after_failure()
-                raise
-            except Exception as exc:
-                await self._reload_after_failure()
-                raise Unavailable(
-                    "The queue database could not save the change. Try again in a moment."
-                ) from exc
-            self.centre.apply(decision.events)
-            self._publish(decision.events, now)
+            await self._commit_and_apply(decision, now)
             return decision
+
+    def _close_day(self, now: datetime) -> Decision:
+        day = self.centre.local_day(now)
+        return self.centre.decide(cmd.CloseDay(actor="system:end_of_day", day=day), now)
+
+    async def close_earlier_days(self) -> None:
+        """End what is left of earlier days (``CloseDay``), if anything is."""
+        async with self._lock:
+            now = self.clock()
+            if self.centre.needs_closing(now):
+                await self._commit_and_apply(self._close_day(now), now)
+
+    async def _commit_and_apply(self, decision: Decision, now: datetime) -> None:
+        """Make the events durable, then apply and publish them; the caller holds
+        the lock."""
+        if not decision.events:
+            return
+        try:
+            await asyncio.to_thread(self.store.commit, self.setup.centre_id, decision.events)
+        except WalkinError:
+            await self._reload_after_failure()
+            raise
+        except Exception as exc:
+            await self._reload_after_failure()
+            raise Unavailable(
+                "The queue database could not save the change. Try again in a moment."
+            ) from exc
+        self.centre.apply(decision.events)
+        self._publish(decision.events, now)
 
     async def _reload_after_failure(self) -> None:
         # A failed commit may still have reached the database (a lost reply to

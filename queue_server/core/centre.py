@@ -192,6 +192,7 @@ class Centre:
             cmd.Park: self._park,
             cmd.ReturnParked: self._return,
             cmd.Cancel: self._cancel,
+            cmd.CloseDay: self._close_day,
             cmd.OpenCounter: self._counter_action("open"),
             cmd.PauseCounter: self._counter_action("pause"),
             cmd.ResumeCounter: self._counter_action("resume"),
@@ -582,6 +583,57 @@ class Centre:
             ),
             gone,
             free,
+        )
+
+    def _close_day(self, c: cmd.CloseDay, now: datetime) -> Decision:
+        """Cancel what is left of earlier days and close every counter.
+
+        Visitors still waiting when the centre closed cannot be called tomorrow under
+        yesterday's numbers; their tickets end as cancelled with a plain reason, which
+        the reports count as walk-outs of that day.
+        """
+        events: list[ev.Event] = []
+        counters = dict(self.counters)
+        reason = "The centre closed before this ticket was finished."
+        for ticket in self.live_tickets():
+            if ticket.day >= c.day:
+                continue
+            state = ticket_transition(ticket.number, ticket.state, "end_of_day")
+            gone = replace(ticket, state=state, state_since=now, finished_at=now)
+            free = None
+            if ticket.counter is not None and counters[ticket.counter].current_ticket == ticket.id:
+                free = self._release(counters[ticket.counter], now)
+                counters[free.name] = free
+            events.append(
+                ev.TicketCancelled(at=now, actor=c.actor, ticket=gone, counter=free, reason=reason)
+            )
+        for counter in counters.values():
+            if counter.current_ticket is not None:  # today's visitor: leave it be
+                continue
+            if counter.state != CounterState.CLOSED:
+                counter = replace(
+                    counter,
+                    state=counter_transition(counter.name, counter.state, "close"),
+                    state_since=now,
+                )
+                events.append(
+                    ev.CounterChanged(at=now, actor=c.actor, counter=counter, action="close")
+                )
+            if counter.staff is not None:
+                counter = replace(counter, staff=None)
+                events.append(
+                    ev.CounterChanged(at=now, actor=c.actor, counter=counter, action="sign_out")
+                )
+        return Decision(tuple(events))
+
+    def needs_closing(self, now: datetime) -> bool:
+        """Whether anything from an earlier day is still open (see ``CloseDay``)."""
+        today = self.local_day(now)
+        return any(t.day < today for t in self.live_tickets()) or any(
+            c.state != CounterState.CLOSED
+            and c.state_since is not None
+            and self.local_day(c.state_since) < today
+            for c in self.counters.values()
         )
 
     # -- counters themselves

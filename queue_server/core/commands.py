@@ -10,7 +10,7 @@ in, which keeps the core free of randomness and so replayable.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from .model import Outcome
 
@@ -156,3 +156,12 @@ class SetCounterSkills(Command):
 class SetServiceTarget(Command):
     service: str
     target_wait: timedelta
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseDay(Command):
+    """End the days before ``day``: cancel their unfinished tickets, close counters
+    and sign staff out. The server sends it when the first request of a new day
+    arrives, so a centre starts each morning empty."""
+
+    day: date

@@ -36,6 +36,12 @@ TICKET_TRANSITIONS: dict[tuple[TicketState, str], TicketState] = {
     (T, "cancel"): X,
     (P, "cancel"): X,
     (C, "cancel"): X,
+    # the end of the day ends every unfinished ticket, even one being served
+    (W, "end_of_day"): X,
+    (T, "end_of_day"): X,
+    (P, "end_of_day"): X,
+    (C, "end_of_day"): X,
+    (S, "end_of_day"): X,
 }
 
 CLOSED, OPEN = CounterState.CLOSED, CounterState.OPEN

@@ -1122,3 +1122,33 @@ async def test_estimate_for_a_waiting_ticket(hall: Hall) -> None:
 
     assert estimate["estimate"]["people_ahead"] == 1
     assert estimate["estimate"]["minutes"] > 0
+
+
+# ---------------------------------------------------------------- the end of the day
+
+
+async def test_the_first_request_of_a_new_day_ends_yesterday(
+    live_clocked: Any, clocked_hall: Hall
+) -> None:
+    kiosk = await clocked_hall.kiosk()
+    alice = await clocked_hall.adviser("alice", "Counter 1")
+    yesterday = (await kiosk.ok("issue_ticket", service="housing", idempotency_key=new_key()))[
+        "ticket"
+    ]
+    await kiosk.ok("issue_ticket", service="housing", idempotency_key=new_key())
+    await alice.ok("call_next", counter="Counter 1")
+
+    live_clocked.clock.advance(days=1)
+    today = (await kiosk.ok("issue_ticket", service="housing", idempotency_key=new_key()))["ticket"]
+    assert today["number"] == "H001"  # numbering started again
+    centre = live_clocked.server.centre
+    assert centre.tickets[yesterday["id"]].state.value == "cancelled"
+    assert [t.number for t in centre.live_tickets()] == ["H001"]
+    counter = centre.counters["Counter 1"]
+    assert (counter.state.value, counter.staff) == ("closed", None)
+    audit = live_clocked.store.audit(live_clocked.setup.centre_id)
+    ended = [a for a in audit if a.actor == "system:end_of_day"]
+    assert {a.kind for a in ended} == {"ticket_cancelled", "counter_changed"}
+    assert all("closed before" in (a.reason or "") for a in ended if a.ticket_id)
+    # the adviser must sign in again today
+    await alice.refused("call_next", "forbidden", counter="Counter 1")

@@ -479,3 +479,36 @@ def test_a_centre_rebuilt_from_stored_values_carries_on(desk, make_desk):
     assert rebuilt.ticket_by_key(first.idempotency_key) == old.tickets[first.id]
     again = make_desk(now=desk.now, centre=rebuilt)
     assert again.issue("HOU", ticket_id="new", idempotency_key="new").number == "H006"
+
+
+def test_close_day_ends_earlier_days_and_leaves_today_alone(make_desk):
+    from queue_server.core import commands as cmd
+    from queue_server.core.model import CounterState, TicketState
+
+    desk = make_desk()
+    desk.open("1")
+    being_served = desk.issue("HOU")
+    left_waiting = desk.issue("HOU")
+    assert desk.call_next("1").id == being_served.id
+    desk.start("1")
+    assert not desk.centre.needs_closing(desk.now)
+
+    desk.advance(24 * 60)
+    assert desk.centre.needs_closing(desk.now)
+    decision = desk.run(cmd.CloseDay(actor="system", day=desk.centre.local_day(desk.now)))
+    kinds = [e.kind for e in decision.events]
+    assert kinds.count("ticket_cancelled") == 2
+    for ticket in (left_waiting, being_served):
+        after = desk.centre.tickets[ticket.id]
+        assert after.state == TicketState.CANCELLED and after.finished_at == desk.now
+    counter = desk.centre.counters["1"]
+    assert counter.state == CounterState.CLOSED and counter.staff is None
+    assert counter.current_ticket is None
+    assert not desk.centre.needs_closing(desk.now)
+
+    # today's tickets are not touched, and numbering starts again
+    today = desk.issue("HOU")
+    assert today.number.endswith("001")
+    again = desk.run(cmd.CloseDay(actor="system", day=desk.centre.local_day(desk.now)))
+    assert again.events == ()
+    assert desk.centre.tickets[today.id].state == TicketState.WAITING
