@@ -21,7 +21,7 @@ from typing import Any
 
 DEFAULT_SERVER = "ws://127.0.0.1:8765/ws"
 #: subcommands that parse their own arguments
-PASS_THROUGH = ("report", "print-test", "board")
+PASS_THROUGH = ("report", "print-test", "board", "kiosk")
 
 
 class CliError(Exception):
@@ -186,6 +186,12 @@ def cmd_report(args: argparse.Namespace, rest: Sequence[str]) -> int:
     from queue_server.reports import report_main
 
     return report_main(list(rest))
+
+
+def cmd_kiosk(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from kiosk.app import main as kiosk_main
+
+    return kiosk_main(list(rest))
 
 
 def cmd_board(args: argparse.Namespace, rest: Sequence[str]) -> int:
@@ -446,6 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "report", help="a day's figures as JSON or CSV (see docs/reports.md)", add_help=False
     ).set_defaults(run_rest=cmd_report)
+    sub.add_parser(
+        "kiosk", help="the touchscreen kiosk app (see docs/kiosk.md)", add_help=False
+    ).set_defaults(run_rest=cmd_kiosk)
     sub.add_parser(
         "board", help="the display board app for a TV (see docs/boards.md)", add_help=False
     ).set_defaults(run_rest=cmd_board)

@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -32,7 +33,13 @@ from queue_server.server import QueueServer
 from queue_server.web import install_routes
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots" / "board"
+#: the committed screenshots are refreshed only on request (WALKIN_SCREENSHOTS=1);
+#: otherwise a run writes its pictures to a temporary folder
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "board"
+    if os.environ.get("WALKIN_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "walkin-board-screenshots"
+)
 #: the longest one wait may take (a Kivy board starts in about 2 s on these machines)
 TIMEOUT = 20.0
 CHROMIUM = "/usr/bin/chromium"

@@ -7,10 +7,18 @@ docs/screenshots/board/."""
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "board"
+#: the committed screenshots are refreshed only on request (WALKIN_SCREENSHOTS=1);
+#: otherwise a run writes its pictures to a temporary folder
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "board"
+    if os.environ.get("WALKIN_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "walkin-board-screenshots"
+)
 SCENARIOS = json.loads((Path(__file__).with_name("call_scenarios.json")).read_text())["scenarios"]
 STATE_JS = (
     Path(__file__).resolve().parents[2] / "queue_server" / "web" / "static" / "board-state.js"

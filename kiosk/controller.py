@@ -1,0 +1,432 @@
+"""One visitor's journey through the kiosk: what each touch does, and which screen follows.
+
+The screens (``kiosk.screens``, ``kv/*.kv``) only show and forward touches; the rules
+live here:
+
+* **One ticket per visitor.** A :class:`Visit` gets a fresh idempotency key when it
+  starts; every request that could make a ticket (``issue_ticket``, ``check_in``)
+  carries it, and is resent with it after a dropped connection. While a request is
+  out (:attr:`KioskController.busy`) further taps are ignored, and once the visit has
+  its ticket, taps that would ask for another are ignored too. Printing uses the
+  ticket id as its request id. So double taps, impatient taps and retries never make
+  or print a second ticket.
+* **No half-issued ticket.** Nothing is sent while the server is away: the visitor
+  sees "Please ask at reception". A request whose connection drops is retried with
+  its key until its timeout; only a ticket the server confirmed is shown or printed.
+* **Idle reset.** After the centre's ``idle_reset_seconds`` without a touch (sooner on
+  the ticket and thank-you screens) the kiosk starts again: welcome screen, default
+  language and settings, typed reference forgotten, speech stopped, new key.
+* **Speech** says each screen as it appears and stops on any touch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from kivy.clock import Clock
+
+from device_drivers import TicketPrint
+from queue_server.client import ConnectionLost, NotConnected, RemoteError, new_idempotency_key
+
+from .centre import CentreView, ServiceView
+from .printing import PrintOutcome
+from .scanning import booking_reference
+
+if TYPE_CHECKING:
+    from .screens import KioskRoot
+    from .ui import KioskApp
+
+log = logging.getLogger("walkin.kiosk")
+
+#: screens a visitor can be sent back to the welcome screen from when the server goes
+SERVER_SCREENS = ("welcome", "services", "online", "checkin", "problem")
+#: screens after which the visit is over: reset sooner
+DONE_SCREENS = ("confirm", "online_done", "closed", "problem", "offline")
+#: longest a reference can be: the protocol's limit on names
+MAX_REFERENCE = 32
+REQUEST_TIMEOUT = 12.0
+
+
+@dataclass
+class Visit:
+    language: str
+    key: str = field(default_factory=new_idempotency_key)
+    typed: str = ""
+    service: str | None = None
+    #: the server's reply for this visit's ticket (issue_ticket or check_in)
+    ticket: dict[str, Any] | None = None
+    printed: PrintOutcome | None = None
+    #: the last refusal: (code, details), shown by the problem screen
+    problem: tuple[str, dict[str, Any]] | None = None
+    reference: str | None = None
+    #: when the centre is closed: when it opens next
+    next_opening: datetime | None = None
+    #: the screens visited, for the Back button
+    trail: list[str] = field(default_factory=list)
+
+
+class KioskController:
+    def __init__(
+        self,
+        app: KioskApp,
+        root: KioskRoot,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.app = app
+        self.root = root
+        self.clock = clock
+        self.visit = Visit(app.options.language_default)
+        self.busy = False
+        self.last_touch = clock()
+        self._tick_event: Any = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        #: channel-shift choices the server acknowledged: (service, choice)
+        self.channel_choices: list[tuple[str, str]] = []
+        #: requests that could make a ticket, as sent: (type, key); for tests
+        self.ticket_requests: list[tuple[str, str]] = []
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._tick_event = Clock.schedule_interval(lambda _dt: self.tick(), 0.5)
+        self.show("welcome", remember=False)
+
+    def stop(self) -> None:
+        if self._tick_event is not None:
+            self._tick_event.cancel()
+        for task in self._tasks:
+            task.cancel()
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------ what the screens read
+
+    @property
+    def centre(self) -> CentreView | None:
+        return self.app.link.centre if self.app.link else None
+
+    @property
+    def online(self) -> bool:
+        return self.app.link is not None and self.app.link.online
+
+    def service(self, code: str | None) -> ServiceView | None:
+        centre = self.centre
+        return centre.service(code) if centre and code else None
+
+    def service_name(self, service: ServiceView, language: str | None = None) -> str:
+        """The centre's name for it in the visitor's language; else the kiosk catalogue's
+        translation of the English name; else English."""
+        language = language or self.app.language
+        return service.name_in(language) or self.app.t(service.name)
+
+    @property
+    def idle_seconds(self) -> float:
+        if self.app.options.idle_reset_seconds is not None:
+            return self.app.options.idle_reset_seconds
+        centre = self.centre
+        return centre.settings.idle_reset_seconds if centre else 60.0
+
+    # ------------------------------------------------------------ screens
+
+    def show(self, name: str, *, remember: bool = True) -> None:
+        current = self.root.current
+        if remember and current != name and current not in ("working",):
+            self.visit.trail.append(current)
+        self.root.show(name, self)
+        self.say_screen()
+
+    def say_screen(self) -> None:
+        if self.app.speech_on:
+            self.app.speaker.say(self.root.current_screen.speech(self), self.app.language)
+
+    def touched(self) -> None:
+        """Any touch: the visitor is acting, so stop speaking and restart the idle clock."""
+        self.last_touch = self.clock()
+        self.app.speaker.stop()
+
+    def back(self) -> None:
+        if self.busy:
+            return
+        trail = self.visit.trail
+        while trail and trail[-1] in ("working", "offline"):
+            trail.pop()
+        if not trail or self.root.current in DONE_SCREENS and self.root.current != "problem":
+            self.reset()
+            return
+        self.root.show(trail.pop(), self)
+        self.say_screen()
+
+    def reset(self) -> None:
+        """Start again for the next visitor: forget everything about this one."""
+        self.app.speaker.stop()
+        self.visit = Visit(self.app.options.language_default)
+        self.busy = False
+        self.app.language = self.app.options.language_default
+        self.app.large_text = False
+        self.app.high_contrast = False
+        self.app.speech_on = self.app.options.speech
+        self.last_touch = self.clock()
+        self.show("offline" if self._server_missing() else "welcome", remember=False)
+
+    def tick(self) -> None:
+        """Twice a second: the idle timeout."""
+        if self.root.current == "welcome" or self.busy:
+            return
+        limit = self.idle_seconds
+        if self.root.current in DONE_SCREENS:
+            limit = min(limit, 30.0)
+        if self.clock() - self.last_touch >= limit:
+            log.info("idle for %.0f s on %s: starting again", limit, self.root.current)
+            self.reset()
+
+    def _server_missing(self) -> bool:
+        link = self.app.link
+        return link is not None and link.state in ("offline", "refused") and not link.online
+
+    def link_changed(self) -> None:
+        """The server link changed state or the centre changed."""
+        current = self.root.current
+        if self._server_missing() and current in SERVER_SCREENS and not self.busy:
+            self.show("offline", remember=False)
+        elif self.online and current == "offline":
+            self.reset()
+        else:
+            self.root.current_screen.refresh(self)
+
+    # ------------------------------------------------------------ settings
+
+    def toggle(self, setting: str) -> None:
+        if setting == "large_text":
+            self.app.large_text = not self.app.large_text
+        elif setting == "high_contrast":
+            self.app.high_contrast = not self.app.high_contrast
+        elif setting == "speech":
+            self.app.speech_on = not self.app.speech_on
+        if self.app.speech_on:
+            self.say_screen()
+
+    # ------------------------------------------------------------ the journey
+
+    def choose_language(self, code: str) -> None:
+        if self.busy:
+            return
+        self.app.language = code
+        self.visit.language = code
+        centre = self.centre
+        if self._server_missing() or centre is None:
+            self.show("offline")
+        elif not centre.open:
+            self.visit.next_opening = centre.next_opening
+            self.show("closed")
+        else:
+            self.show("services")
+
+    def choose_service(self, code: str) -> None:
+        if self.busy or self.visit.ticket is not None:
+            return  # a second tap while the first is under way, or after the ticket
+        service = self.service(code)
+        if service is None:
+            return
+        self.visit.service = code
+        centre = self.centre
+        if centre and centre.settings.channel_shift and service.online_url:
+            self.show("online")
+        else:
+            self.take_ticket()
+
+    def choose_online(self) -> None:
+        if self.busy or self.visit.service is None:
+            return
+        self._spawn(self._record_channel(self.visit.service, "online"))
+        self.show("online_done")
+
+    def take_ticket(self, late_reference: str | None = None) -> None:
+        """Issue a ticket for the visit's service (from the services or online screen)."""
+        if self.busy or self.visit.ticket is not None or self.visit.service is None:
+            return
+        if self.root.current == "online":
+            self._spawn(self._record_channel(self.visit.service, "ticket"))
+        fields: dict[str, Any] = {"service": self.visit.service}
+        if late_reference:
+            fields["late_appointment_ref"] = late_reference
+        self._send("issue_ticket", fields)
+
+    def take_late_ticket(self) -> None:
+        problem = self.visit.problem
+        if problem is None or problem[0] != "check_in_too_late":
+            return
+        service = problem[1].get("service")
+        if not isinstance(service, str):
+            return
+        self.visit.service = service
+        self.take_ticket(late_reference=self.visit.reference)
+
+    def open_checkin(self) -> None:
+        if not self.busy:
+            self.show("checkin")
+
+    def type_key(self, key: str) -> None:
+        if self.busy:
+            return
+        if key == "delete":
+            self.visit.typed = self.visit.typed[:-1]
+        elif key == "clear":
+            self.visit.typed = ""
+        elif len(self.visit.typed) < MAX_REFERENCE:
+            self.visit.typed += key
+        self.root.current_screen.refresh(self)
+
+    def submit_reference(self) -> None:
+        reference = self.visit.typed.strip().upper()
+        if reference:
+            self.check_in(reference)
+
+    def scanned(self, code: str) -> None:
+        """A booking letter's code from a scanner, on any screen before the ticket."""
+        reference = booking_reference(code)
+        if reference is None or self.busy or self.visit.ticket is not None:
+            return
+        if self.root.current not in ("welcome", "services", "checkin", "problem"):
+            return
+        self.touched()
+        self.visit.typed = reference
+        self.check_in(reference)
+
+    def check_in(self, reference: str) -> None:
+        if self.busy or self.visit.ticket is not None:
+            return
+        self.visit.reference = reference
+        self._send("check_in", {"ref": reference})
+
+    # ------------------------------------------------------------ requests
+
+    def _send(self, kind: str, fields: dict[str, Any]) -> None:
+        if self._server_missing() or not self.online:
+            self.show("offline", remember=False)
+            return
+        self.busy = True
+        self.show("working")
+        self._spawn(self._request_ticket(kind, fields))
+
+    async def _request_ticket(self, kind: str, fields: dict[str, Any]) -> None:
+        assert self.app.link is not None
+        visit = self.visit
+        self.ticket_requests.append((kind, visit.key))
+        try:
+            reply = await self.app.link.request(
+                kind,
+                idempotency_key=visit.key,
+                language=visit.language,
+                timeout=REQUEST_TIMEOUT,
+                **fields,
+            )
+        except RemoteError as exc:
+            self.busy = False
+            if visit is self.visit:
+                self._refused(exc)
+            return
+        except (ConnectionLost, NotConnected) as exc:
+            log.warning("%s not confirmed: %s", kind, exc)
+            self.busy = False
+            if visit is self.visit:
+                self.show("offline", remember=False)
+            return
+        except Exception:
+            log.exception("%s failed", kind)
+            self.busy = False
+            if visit is self.visit:
+                visit.problem = ("error", {})
+                self.show("problem")
+            return
+        visit.ticket = reply
+        visit.service = reply["ticket"]["service"]
+        self.busy = False
+        self.show("confirm")
+        await self._print(visit)
+
+    def _refused(self, error: RemoteError) -> None:
+        if error.code == "centre_closed":
+            self.visit.next_opening = _when(error.details.get("next_opening"))
+            self.show("closed")
+            return
+        self.visit.problem = (error.code, dict(error.details))
+        self.show("problem")
+
+    async def _print(self, visit: Visit) -> None:
+        printer = self.app.printer
+        reply = visit.ticket
+        assert reply is not None
+        if printer is None:
+            visit.printed = PrintOutcome(False, "no_printer")
+        else:
+            visit.printed = await printer.print_ticket(
+                self.ticket_print(reply), request_id=reply["ticket"]["id"]
+            )
+        if visit is self.visit and self.root.current == "confirm":
+            self.root.current_screen.refresh(self)
+            if not visit.printed.printed:
+                self.say_screen()  # the next step has changed: no paper ticket
+
+    def ticket_print(self, reply: dict[str, Any]) -> TicketPrint:
+        ticket = reply["ticket"]
+        estimate = reply.get("estimate") or {}
+        centre = self.centre
+        service = self.service(ticket["service"])
+        show_wait = centre.settings.show_wait_estimate if centre else True
+        issued = datetime.fromisoformat(ticket["issued_at"])
+        return TicketPrint(
+            centre_name=centre.name if centre else "",
+            ticket_number=ticket["number"],
+            service_name=self.service_name(service) if service else ticket["service_name"],
+            issued_at=centre.local(issued) if centre else issued,
+            status_url=ticket.get("status_url") or self._server_home(),
+            people_ahead=estimate.get("people_ahead") if show_wait else None,
+            estimated_wait_minutes=estimate.get("minutes") if show_wait else None,
+            online_url=service.online_url if service else None,
+            language=self.app.language,
+            footer=self.app.t("Please keep this ticket"),
+        )
+
+    def _server_home(self) -> str:
+        url = self.app.options.server
+        scheme, rest = url.split("://", 1)
+        return f"{'https' if scheme == 'wss' else 'http'}://{rest.split('/', 1)[0]}/"
+
+    async def _record_channel(self, service: str, choice: str) -> None:
+        """Tell the server whether a visitor offered the website chose it (channel shift)."""
+        if self.app.link is None:
+            return
+        try:
+            await self.app.link.request(
+                "channel_choice",
+                service=service,
+                choice=choice,
+                language=self.app.language,
+                timeout=5.0,
+            )
+        except RemoteError as exc:
+            log.warning("channel choice not recorded: %s", exc)
+            return
+        except (ConnectionLost, NotConnected) as exc:
+            log.warning("channel choice not recorded (server away): %s", exc)
+            return
+        self.channel_choices.append((service, choice))
+
+
+def _when(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None

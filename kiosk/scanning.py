@@ -1,0 +1,70 @@
+"""Booking letters scanned at the kiosk: a serial scanner read on a thread.
+
+The scanner (``device_drivers.open_scanner``) gives the booking reference printed in
+the letter's code, one per line (``BK-7Q2M4``). Each code is handed to the asyncio
+loop with ``call_soon_threadsafe``. A scanner that is unplugged or fails is opened
+again every ``reopen_every`` seconds; the kiosk works without it (the keypad).
+USB keyboard-wedge scanners need none of this: they type, and the kiosk's window
+takes their keystrokes (see ``KioskApp._on_key``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+from collections.abc import Callable
+
+from device_drivers import DeviceError, open_scanner
+
+log = logging.getLogger("walkin.kiosk")
+
+_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{2,31}")
+
+
+def booking_reference(code: str) -> str | None:
+    """The booking reference in a scanned code, upper case; None if it is not one.
+
+    Letters carry the bare reference; a code that is a URL ending in one
+    (``https://.../b/BK-7Q2M4``) is accepted too.
+    """
+    text = code.strip().rstrip("/").rsplit("/", 1)[-1].rsplit("=", 1)[-1]
+    return text.upper() if _REFERENCE.fullmatch(text) else None
+
+
+class ScannerReader:
+    def __init__(
+        self,
+        url: str,
+        on_code: Callable[[str], None],
+        loop: asyncio.AbstractEventLoop,
+        *,
+        reopen_every: float = 5.0,
+    ) -> None:
+        self.url = url
+        self.on_code = on_code
+        self.loop = loop
+        self.reopen_every = reopen_every
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scanner", daemon=True)
+
+    def start(self) -> ScannerReader:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(3)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                with open_scanner(self.url) as scanner:
+                    while not self._stopping.is_set():
+                        code = scanner.read_code(timeout=0.25)
+                        if code:
+                            self.loop.call_soon_threadsafe(self.on_code, code)
+            except DeviceError as exc:
+                log.warning("scanner %s: %s; trying again", self.url, exc)
+                self._stopping.wait(self.reopen_every)

@@ -1,0 +1,442 @@
+"""The screens' behaviour; their layouts are the rules in ``kv/*.kv``.
+
+Each screen sets its wording in :meth:`KioskScreen.refresh` (from the controller's
+visit and centre, in the visitor's language) and says what :meth:`speech` returns
+when it appears: its title, what it says, and what the visitor can do next. Touches
+go to the controller (``app.controller``); no screen talks to the server.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kivy.app import App
+from kivy.properties import BooleanProperty, ListProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+
+from .i18n import N_, Translator, language, shipped_languages
+from .speech import spell_number
+from .widgets import BigButton, MirrorBox
+
+if TYPE_CHECKING:
+    from .controller import KioskController
+
+#: the keypad for booking references: digits, then letters in keyboard order
+KEY_ROWS = ("1234567890", "QWERTYUIOP", "ASDFGHJKL-", "ZXCVBNM")
+EXAMPLE_REFERENCE = "BK-7Q2M4"
+
+
+def _t() -> Translator:
+    return App.get_running_app().t  # type: ignore[no-any-return]
+
+
+def _controller() -> KioskController:
+    return App.get_running_app().controller  # type: ignore[no-any-return]
+
+
+class KioskRoot(ScreenManager):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(transition=NoTransition(), **kwargs)
+        for screen in (
+            WelcomeScreen(name="welcome"),
+            ServicesScreen(name="services"),
+            OnlineScreen(name="online"),
+            OnlineDoneScreen(name="online_done"),
+            CheckinScreen(name="checkin"),
+            ProblemScreen(name="problem"),
+            WorkingScreen(name="working"),
+            ConfirmScreen(name="confirm"),
+            ClosedScreen(name="closed"),
+            OfflineScreen(name="offline"),
+        ):
+            self.add_widget(screen)
+
+    def show(self, name: str, controller: KioskController) -> None:
+        self.get_screen(name).refresh(controller)
+        self.current = name
+
+    def on_touch_down(self, touch: Any) -> bool:
+        app = App.get_running_app()
+        if app is not None and app.controller is not None:
+            app.controller.touched()
+        return bool(super().on_touch_down(touch))
+
+
+class KioskScreen(Screen):
+    title = StringProperty("")
+    message = StringProperty("")
+    hint = StringProperty("")
+    show_back = BooleanProperty(True)
+
+    def refresh(self, controller: KioskController) -> None:
+        """Set this screen's wording from the controller's visit and centre."""
+
+    def speech(self, controller: KioskController) -> str:
+        return " ".join(part for part in (self.title, self.message, self.hint) if part)
+
+
+class WelcomeScreen(KioskScreen):
+    closed_notice = StringProperty("")
+    #: [(code, own name, "touch here" in that language)]
+    languages = ListProperty([])
+
+    def refresh(self, controller: KioskController) -> None:
+        t = _t()
+        centre = controller.centre
+        codes = list(centre.languages) if centre else shipped_languages()
+        touch_here = N_("Touch here to start")
+        self.languages = [
+            (code, language(code).own_name, Translator(code)(touch_here)) for code in codes
+        ]
+        self.title = t("Welcome")
+        self.message = t("Choose your language.")
+        self.closed_notice = ""
+        if centre is not None and not centre.open:
+            self.closed_notice = _closed_sentence(t, centre.next_opening, centre)
+        self.hint = t("Have an appointment letter? You can scan its code at any time.")
+        self.show_back = False
+
+    def on_languages(self, _screen: Any, languages: list[tuple[str, str, str]]) -> None:
+        grid = self.ids.grid
+        grid.clear_widgets()
+        for code, name, touch in languages:
+            grid.add_widget(
+                BigButton(
+                    text=name,
+                    subtext=touch,
+                    value=code,
+                    lang=code,
+                    icon="language",
+                    size_hint_y=1,
+                    on_release=lambda button: _controller().choose_language(button.value),
+                )
+            )
+
+    def speech(self, controller: KioskController) -> str:
+        return " ".join(p for p in (self.title, self.closed_notice, self.message) if p)
+
+
+class ServicesScreen(KioskScreen):
+    #: [(code, name, icon, waiting line)]
+    services = ListProperty([])
+    appointment = StringProperty("")
+
+    def refresh(self, controller: KioskController) -> None:
+        t = _t()
+        centre = controller.centre
+        self.title = t("What do you need help with?")
+        self.message = t("Touch a service to take a ticket.")
+        self.appointment = t("I have an appointment")
+        self.services = [
+            (
+                s.code,
+                controller.service_name(s),
+                s.icon,
+                t("People waiting: {n}", n=s.waiting),
+            )
+            for s in (centre.services if centre else ())
+        ]
+
+    def on_services(self, _screen: Any, services: list[tuple[str, str, str, str]]) -> None:
+        grid = self.ids.grid
+        grid.clear_widgets()
+        for code, name, icon, waiting in services:
+            grid.add_widget(
+                BigButton(
+                    text=name,
+                    subtext=waiting,
+                    icon=icon,
+                    value=code,
+                    on_release=lambda button: _controller().choose_service(button.value),
+                )
+            )
+        self._fit_rows()
+
+    def on_kv_post(self, _base: Any) -> None:
+        self.ids.scroll.bind(height=self._fit_rows)
+        self.ids.grid.bind(cols=self._fit_rows)
+
+    def _fit_rows(self, *_args: Any) -> None:
+        """Spread the rows over the space, unless their words need more."""
+        grid, scroll = self.ids.grid, self.ids.scroll
+        buttons = list(grid.children)
+        rows = max(1, -(-len(buttons) // max(1, grid.cols or 1)))
+        share = (scroll.height - grid.spacing[1] * (rows - 1)) / rows
+        for button in buttons:
+            button.fill_height = max(0.0, share)
+
+    def speech(self, controller: KioskController) -> str:
+        names = ", ".join(name for _code, name, _icon, _waiting in self.services)
+        return f"{self.title} {self.message} {names}. {self.appointment}."
+
+
+class OnlineScreen(KioskScreen):
+    url = StringProperty("")
+    online_button = StringProperty("")
+    ticket_button = StringProperty("")
+
+    def refresh(self, controller: KioskController) -> None:
+        t = _t()
+        service = controller.service(controller.visit.service)
+        self.url = service.online_url or "" if service else ""
+        name = controller.service_name(service) if service else ""
+        self.title = t("You can do this online")
+        self.message = t(
+            "{service} can be done online, at any time, with no waiting.", service=name
+        )
+        self.hint = t("Scan the code with your phone's camera to open the website.")
+        self.online_button = t("I will do it online")
+        self.ticket_button = t("Take a ticket anyway")
+
+    def speech(self, controller: KioskController) -> str:
+        return (
+            f"{self.title}. {self.message} {self.hint} {self.online_button}. {self.ticket_button}."
+        )
+
+
+class OnlineDoneScreen(KioskScreen):
+    url = StringProperty("")
+
+    def refresh(self, controller: KioskController) -> None:
+        t = _t()
+        service = controller.service(controller.visit.service)
+        self.url = service.online_url or "" if service else ""
+        self.title = t("Thank you")
+        self.message = t("Scan the code with your phone to go online. You do not need a ticket.")
+        self.hint = t("Touch Done when you have finished.")
+
+
+class CheckinScreen(KioskScreen):
+    typed = StringProperty("")
+    placeholder = StringProperty("")
+    scan_hint = StringProperty("")
+    enter_text = StringProperty("")
+    delete_text = StringProperty("")
+
+    def refresh(self, controller: KioskController) -> None:
+        t = _t()
+        self.title = t("Check in for your appointment")
+        self.message = t(
+            "Type the booking reference from your letter, for example {example}.",
+            example=EXAMPLE_REFERENCE,
+        )
+        self.scan_hint = t("Or scan the code on your letter.")
+        self.typed = controller.visit.typed
+        self.placeholder = t("Booking reference")
+        self.enter_text = t("Check in")
+        self.delete_text = t("Delete")
+
+    def on_kv_post(self, _base: Any) -> None:
+        pad = self.ids.keypad
+        for row in KEY_ROWS:
+            # references are Latin letters and digits: always left to right
+            line = BoxLayout(spacing=8, size_hint_y=1)
+            for key in row:
+                line.add_widget(
+                    BigButton(
+                        text=key,
+                        value=key,
+                        kind="secondary",
+                        size_hint_y=1,
+                        on_release=lambda button: _controller().type_key(button.value),
+                    )
+                )
+            pad.add_widget(line)
+
+    def speech(self, controller: KioskController) -> str:
+        return f"{self.title}. {self.message} {self.scan_hint}"
+
+
+class ProblemScreen(KioskScreen):
+    #: the main button: "late_ticket" (take a ticket after a late arrival), "retry", ""
+    action = StringProperty("")
+    action_text = StringProperty("")
+    other_text = StringProperty("")
+
+    def refresh(self, controller: KioskController) -> None:
+        t = _t()
+        code, details = controller.visit.problem or ("error", {})
+        reference = controller.visit.reference or ""
+        centre = controller.centre
+        self.action, self.action_text = "", ""
+        self.other_text = t("Take a ticket instead")
+        self.hint = ""
+        if code == "check_in_too_late":
+            service = controller.service(details.get("service"))
+            name = controller.service_name(service) if service else ""
+            self.title = t("You have missed your appointment time")
+            self.message = t(
+                "You can still be seen today: take a ticket for {service} and wait to be called.",
+                service=name,
+            )
+            self.action, self.action_text = "late_ticket", t("Take a ticket")
+            self.other_text = ""
+        elif code == "check_in_too_early":
+            opens = _when(details.get("opens_at"))
+            local = centre.local(opens) if centre and opens else opens
+            self.title = t("It is too early to check in")
+            self.message = (
+                t("Please come back and check in from {time}.", time=t.date_and_time(local)[1])
+                if local
+                else t("Please come back closer to your appointment time.")
+            )
+            self.other_text = ""
+        elif code == "check_in_wrong_day":
+            when = _when(details.get("appointment_at"))
+            local = centre.local(when) if centre and when else when
+            day, clock = t.date_and_time(local) if local else ("", "")
+            self.title = t("Your appointment is not today")
+            self.message = t("Your appointment is on {date} at {time}.", date=day, time=clock)
+        elif code == "already_checked_in":
+            self.title = t("This booking has already been used today")
+            self.message = t("Please ask at reception.")
+        elif code in ("not_found", "invalid_request"):
+            self.title = t("We could not find that booking")
+            self.message = t(
+                "Please check the letters and numbers of {reference} and try again.",
+                reference=reference or "-",
+            )
+            self.action, self.action_text = "retry", t("Try again")
+        else:
+            self.title = t("Sorry, something went wrong")
+            self.message = t("Please ask at reception.")
+            self.other_text = ""
+
+    def speech(self, controller: KioskController) -> str:
+        choices = ". ".join(p for p in (self.action_text, self.other_text) if p)
+        return f"{self.title}. {self.message} {choices}"
+
+
+class WorkingScreen(KioskScreen):
+    def refresh(self, controller: KioskController) -> None:
+        t = _t()
+        self.title = t("One moment, please")
+        self.show_back = False
+
+
+class ConfirmScreen(KioskScreen):
+    number = StringProperty("")
+    number_label = StringProperty("")
+    service = StringProperty("")
+    ahead = StringProperty("")
+    wait = StringProperty("")
+    appointment = StringProperty("")
+    paper = StringProperty("")
+    #: the ticket's status page, shown as a QR when the paper ticket did not print
+    status_url = StringProperty("")
+    printed = BooleanProperty(True)
+    next_step = StringProperty("")
+
+    def refresh(self, controller: KioskController) -> None:
+        t = _t()
+        reply = controller.visit.ticket or {}
+        ticket = reply.get("ticket") or {}
+        estimate = reply.get("estimate") or {}
+        centre = controller.centre
+        service = controller.service(ticket.get("service"))
+        show_wait = centre.settings.show_wait_estimate if centre else True
+        self.number_label = t("Your number is")
+        self.number = ticket.get("number", "")
+        self.service = (
+            controller.service_name(service) if service else ticket.get("service_name", "")
+        )
+        ahead, minutes = estimate.get("people_ahead"), estimate.get("minutes")
+        self.ahead = (
+            t("People ahead of you: {n}", n=ahead) if show_wait and ahead is not None else ""
+        )
+        self.wait = ""
+        if show_wait and minutes is not None:
+            self.wait = (
+                t("Estimated wait: less than a minute")
+                if minutes < 1
+                else t.plural(
+                    "Estimated wait: about {n} minute", "Estimated wait: about {n} minutes", minutes
+                )
+            )
+        self.appointment = ""
+        when = _when(ticket.get("appointment_at"))
+        if when is not None:
+            local = centre.local(when) if centre else when
+            self.appointment = t(
+                "You are checked in for your appointment at {time}.", time=t.date_and_time(local)[1]
+            )
+        outcome = controller.visit.printed
+        self.printed = outcome is None or outcome.printed
+        self.status_url = ticket.get("status_url") or ""
+        if outcome is None:
+            self.paper = t("Your ticket is printing.")
+        elif outcome.printed:
+            self.paper = t("Please take your ticket from the printer.")
+        else:
+            self.paper = t(
+                "The printer is not working, so there is no paper ticket. "
+                "Please remember your number: {number}.",
+                number=self.number,
+            )
+        self.hint = (
+            t("Scan this code with your phone to follow your place in the queue.")
+            if not self.printed and self.status_url
+            else ""
+        )
+        self.next_step = t(
+            "Please take a seat. Your number will be shown on the screen and called out."
+        )
+        self.title = self.number_label
+
+    def speech(self, controller: KioskController) -> str:
+        parts = [
+            f"{self.number_label} {spell_number(self.number)}.",
+            f"{self.service}.",
+            self.appointment,
+            self.ahead + "." if self.ahead else "",
+            self.wait + "." if self.wait else "",
+            self.paper,
+            self.next_step,
+        ]
+        return " ".join(p for p in parts if p)
+
+
+class ClosedScreen(KioskScreen):
+    def refresh(self, controller: KioskController) -> None:
+        t = _t()
+        centre = controller.centre
+        opening = controller.visit.next_opening or (centre.next_opening if centre else None)
+        self.title = t("We are closed")
+        self.message = _closed_sentence(t, opening, centre)
+        self.hint = t("Sorry, we cannot give out tickets now.")
+
+
+class OfflineScreen(KioskScreen):
+    staff_note = StringProperty("")
+
+    def refresh(self, controller: KioskController) -> None:
+        t = _t()
+        self.title = t("Please ask at reception")
+        self.message = t("This machine cannot give out tickets at the moment.")
+        self.hint = t("It will start working again by itself.")
+        link = controller.app.link
+        # for staff, in English: what is wrong
+        self.staff_note = link.problem if link is not None else ""
+
+
+def _closed_sentence(t: Translator, opening: Any, centre: Any) -> str:
+    if opening is None:
+        return t("We are closed now.")
+    local = centre.local(opening) if centre is not None else opening
+    day, clock = t.date_and_time(local)
+    return t("We open again on {date} at {time}.", date=day, time=clock)
+
+
+def _when(text: object) -> Any:
+    from datetime import datetime
+
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+__all__ = ["BigButton", "KioskRoot", "KioskScreen", "MirrorBox"]
