@@ -79,6 +79,16 @@ class DeviceStatus(Message):
     detail: Reason | None = None
 
 
+class ChannelChoice(Message):
+    """At a kiosk, for a service with a web page: did the visitor go online, or take
+    a ticket anyway? (channel shift, from the council's contact strategy)"""
+
+    type: Literal["channel_choice"]
+    service: Name
+    choice: Literal["online", "ticket"]
+    language: Language = "en"
+
+
 class CounterMessage(Message):
     counter: Name
 
@@ -181,6 +191,7 @@ ClientMessage = Annotated[
     | IssueTicket
     | CheckIn
     | Estimate
+    | ChannelChoice
     | DeviceStatus
     | SignInCounter
     | SignOutCounter

@@ -67,6 +67,7 @@ PERMISSIONS: dict[type[p.Message], frozenset[str]] = {
     p.CheckIn: frozenset({KIOSK, MANAGER}),
     p.Estimate: frozenset({KIOSK, COUNTER, MANAGER}),
     p.DeviceStatus: frozenset({KIOSK, BOARD}),
+    p.ChannelChoice: frozenset({KIOSK}),
     p.SignInCounter: STAFF,
     p.SignOutCounter: STAFF,
     p.OpenCounter: STAFF,
@@ -361,6 +362,19 @@ class QueueServer:
                         "detail": message.detail,
                         "at": now.isoformat(),
                     },
+                )
+                return {}
+            case p.ChannelChoice():
+                self.centre.service(message.service)  # NotFound for an unknown code
+                await asyncio.to_thread(
+                    self.store.record_channel_choice,
+                    self.setup.centre_id,
+                    identity.name,
+                    message.service,
+                    message.choice,
+                    message.language,
+                    now,
+                    actor,
                 )
                 return {}
         command = self._to_command(identity, message)

@@ -32,6 +32,7 @@ from .tables import (
     AppointmentRow,
     AuditRow,
     CentreRow,
+    ChannelChoiceRow,
     CounterRow,
     DeviceRow,
     DeviceStatusRow,
@@ -441,6 +442,18 @@ class Store:
 
     # ------------------------------------------------------------ device status
 
+    def _write(self, what: str, work: Any) -> None:
+        """Run ``work(conn)`` in one transaction; a database failure is ``Unavailable``."""
+        try:
+            with self.engine.begin() as conn:
+                work(conn)
+        except SQLAlchemyError as exc:
+            raise Unavailable(
+                f"The queue database could not save the {what}; nothing was changed. "
+                "Try again in a moment.",
+                detail=str(getattr(exc, "orig", exc)),
+            ) from exc
+
     def record_device_status(
         self,
         centre_id: str,
@@ -451,7 +464,7 @@ class Store:
         at: datetime,
         actor: str,
     ) -> None:
-        with self.engine.begin() as conn:
+        def work(conn: sa.Connection) -> None:
             self._upsert(
                 conn,
                 DeviceStatusRow.__table__,  # type: ignore[arg-type]
@@ -467,7 +480,7 @@ class Store:
             )
             conn.execute(
                 sa.insert(AuditRow.__table__),
-                {  # type: ignore[arg-type]
+                {
                     "centre": centre_id,
                     "at": at,
                     "actor": actor,
@@ -479,6 +492,60 @@ class Store:
                     ),
                 },
             )
+
+        self._write("device status", work)
+
+    def record_channel_choice(
+        self,
+        centre_id: str,
+        device: str,
+        service: str,
+        choice: str,
+        language: str,
+        at: datetime,
+        actor: str,
+    ) -> None:
+        """Record a visitor's choice between the service's web page and a ticket."""
+
+        def work(conn: sa.Connection) -> None:
+            conn.execute(
+                sa.insert(ChannelChoiceRow.__table__),
+                {
+                    "centre": centre_id,
+                    "at": at,
+                    "device": device,
+                    "service": service,
+                    "choice": choice,
+                    "language": language,
+                },
+            )
+            conn.execute(
+                sa.insert(AuditRow.__table__),
+                {
+                    "centre": centre_id,
+                    "at": at,
+                    "actor": actor,
+                    "kind": "channel_choice",
+                    "counter": None,
+                    "reason": None,
+                    "payload": json.dumps(
+                        {"service": service, "choice": choice, "language": language}
+                    ),
+                },
+            )
+
+        self._write("visitor's choice", work)
+
+    def channel_choices(
+        self, centre_id: str | None, start: datetime, end: datetime
+    ) -> list[ChannelChoiceRow]:
+        """Choices made in ``[start, end)``, any centre if ``centre_id`` is None."""
+        c = ChannelChoiceRow.__table__.c
+        query = sa.select(ChannelChoiceRow.__table__).where(c.at >= start, c.at < end)
+        if centre_id is not None:
+            query = query.where(c.centre == centre_id)
+        with self.engine.connect() as conn:
+            return [ChannelChoiceRow(**r._mapping) for r in conn.execute(query.order_by(c.at))]
 
     def device_statuses(self, centre_id: str) -> list[DeviceStatusRow]:
         d = DeviceStatusRow.__table__.c

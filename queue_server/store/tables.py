@@ -201,3 +201,19 @@ class CentreRow(SQLModel, table=True):
     name: str = Field(max_length=200)
     timezone: str = Field(max_length=64)
     updated_at: datetime = Field(sa_column=time_column(nullable=False))
+
+
+class ChannelChoiceRow(SQLModel, table=True):
+    """At a kiosk, for a service that can be done online, what the visitor chose:
+    "online" (the web page, as a QR code) or "ticket" (to be seen today)."""
+
+    __tablename__ = "channel_choice"
+    __table_args__ = (sa.Index("ix_channel_choice_centre_at", "centre", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre: str = Field(max_length=64)
+    at: datetime = Field(sa_column=time_column(nullable=False))
+    device: str = Field(max_length=128)
+    service: str = Field(max_length=32)
+    choice: str = Field(max_length=16)
+    language: str = Field(max_length=16)
