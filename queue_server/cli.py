@@ -381,6 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8765)
     demo.add_argument("--no-printer", action="store_true", help="no printer simulator")
     demo.add_argument(
+        "--apps",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="open the kiosk and board windows (auto: when there is a screen)",
+    )
+    demo.add_argument(
         "--smoke",
         action="store_true",
         help="start everything, issue and call one ticket, then stop",
@@ -471,6 +477,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("walkin").setLevel(os.environ.get("WALKIN_LOG", "INFO"))
+    logging.getLogger("walkin.connections").setLevel(
+        os.environ.get("WALKIN_LOG_CONNECTIONS", "WARNING")
+    )
     parser = build_parser()
     if argv and argv[0] in PASS_THROUGH:
         args, rest = parser.parse_known_args(argv[:1])

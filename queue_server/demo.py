@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import secrets
 import shutil
 import signal
@@ -146,15 +147,80 @@ async def _serve_demo(
     try:
         if args.smoke:
             return await _smoke(ws_url, credentials, printer, setup, folder)
+        apps = start_apps(args, ws_url, credentials, printer, folder)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        try:
+            await stop.wait()
+        finally:
+            for app in apps:
+                app.terminate()
+            for app in apps:
+                try:
+                    app.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    app.kill()
         return 0
     finally:
         await server.close()
         store.close()
+
+
+def start_apps(
+    args: argparse.Namespace,
+    ws_url: str,
+    credentials: dict[str, Any],
+    printer: dict[str, Any] | None,
+    folder: Path,
+) -> list[subprocess.Popen[bytes]]:
+    """The kiosk and the Kivy board, in windows of their own, where there is a screen.
+
+    Kivy wants the main thread of its process, and the demo's is the server's, so
+    each app runs as a child process; their logs go to the demo folder.
+    """
+    wanted = args.apps
+    has_screen = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if wanted == "off" or (wanted == "auto" and not has_screen):
+        if wanted == "auto":
+            print(
+                "No screen here, so no kiosk or board windows: open the board page "
+                "above in a browser, or run 'walkin kiosk' / 'walkin board' on a "
+                "machine with a screen.",
+                flush=True,
+            )
+        return []
+    commands = {
+        "kiosk": [
+            sys.executable,
+            "-m",
+            "kiosk",
+            "--server",
+            ws_url,
+            "--windowed",
+            "--token",
+            credentials["kiosk_token"],
+            "--printer",
+            printer["urls"]["network"] if printer else "none",
+        ],
+        "board": [
+            sys.executable,
+            "-m",
+            "display_board",
+            "--server",
+            ws_url,
+            "--windowed",
+            "--token",
+            credentials["board_token"],
+        ],
+    }
+    started = []
+    for name, command in commands.items():
+        log = (folder / f"{name}.log").open("wb")
+        started.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
+        print(f"  {name:<14} started in a window (log: {folder / (name + '.log')})", flush=True)
+    return started
 
 
 def _print_summary(summary: dict[str, Any], setup: Any) -> None:

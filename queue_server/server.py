@@ -132,7 +132,8 @@ class QueueServer:
             process_request=self._process_request,
             max_size=p.HARD_MAX_FRAME,
             ssl=ssl,
-            logger=log,
+            # websockets logs every connection at INFO; ours stays about the queue
+            logger=logging.getLogger("walkin.connections"),
         )
         sock = next(iter(self._server.sockets))
         return int(sock.getsockname()[1])

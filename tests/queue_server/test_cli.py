@@ -441,6 +441,61 @@ def test_demo_smoke_issues_prints_and_completes_a_ticket(tmp_path: Path) -> None
     assert credentials["credentials"]["kiosk_token"].startswith("wk_")
 
 
+def test_demo_opens_the_kiosk_and_the_board_and_closes_them(tmp_path: Path) -> None:
+    """With a screen (here SDL's offscreen one) the demo starts both apps; they
+    connect to its server; Ctrl-C stops them with it."""
+    port = free_port()
+    env = {
+        **ENV,
+        "SDL_VIDEODRIVER": "offscreen",
+        "KIVY_NO_ARGS": "1",
+        "KIVY_HOME": str(tmp_path / "kivy"),
+        "KIVY_NO_CONSOLELOG": "1",
+    }
+    process = subprocess.Popen(
+        [
+            WALKIN,
+            "demo",
+            "--apps",
+            "on",
+            "--no-printer",
+            "--port",
+            str(port),
+            "--dir",
+            str(tmp_path / "demo"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        connections = 0
+        while time.monotonic() < deadline and connections < 2:
+            time.sleep(0.5)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    connections = json.loads(r.read())["connections"]
+            except OSError:
+                continue
+        assert connections == 2, "the kiosk and the board should both be connected"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 0, err
+        assert "kiosk" in out and "board" in out
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    apps = subprocess.run(
+        ["pgrep", "-f", f"--server ws://127.0.0.1:{port}/ws"], capture_output=True, text=True
+    )
+    assert apps.stdout.strip() == "", "the demo left its apps running"
+
+
 def test_report_help() -> None:
     if importlib.util.find_spec("queue_server.reports") is None:
         pytest.skip("queue_server/reports.py is not written yet (another engineer's task)")
