@@ -73,27 +73,6 @@ def centre_setup(setup: CentreSetup) -> CentreSetup:
     return own_centre(setup)
 
 
-@pytest.fixture
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
-    """An empty database: a new SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    pg_url: str = request.getfixturevalue("pg_url")
-    name = f"walkin_store_{secrets.token_hex(4)}"
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield pg_url.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(
-            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-            {"n": name},
-        )
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
-
-
 class Desk:
     """Drives a centre the way the server does: decide, commit, then apply."""
 
@@ -557,9 +536,8 @@ def test_times_round_trip_as_aware_utc(db: Store, centre_setup: CentreSetup) -> 
 # ---------------------------------------------------------------- centres
 
 
-@pytest.mark.parametrize("fresh_url", ["sqlite", "postgresql"], indirect=True)
-def test_only_centre_says_what_to_do(fresh_url: str, setup: CentreSetup) -> None:
-    store = Store(fresh_url)
+def test_only_centre_says_what_to_do(empty_url: str, setup: CentreSetup) -> None:
+    store = Store(empty_url)
     try:
         store.migrate()
         with pytest.raises(InvalidRequest) as none:
