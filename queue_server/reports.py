@@ -90,6 +90,17 @@ class TicketLike(Protocol):
     def transfers(self) -> int: ...
 
 
+class ChoiceLike(Protocol):
+    """A kiosk's channel-shift record (``ChannelChoiceRow``)."""
+
+    @property
+    def service(self) -> str: ...
+    @property
+    def choice(self) -> str: ...  # "online" or "ticket"
+    @property
+    def at(self) -> datetime: ...
+
+
 class AppointmentLike(Protocol):
     """What a report reads of a booking: an ``AppointmentRow`` or a core ``Appointment``."""
 
@@ -147,6 +158,11 @@ class Figures:
     appointments_missed: int
     appointments_awaited: int
     appointments_cancelled: int
+    #: channel shift at the kiosk: visitors offered a service's web page before a ticket,
+    #: how many of them chose to go online, and that share
+    channel_shift_offered: int
+    channel_shift_online: int
+    channel_shift_share: float | None
     #: tickets issued per hour of the centre's local clock (0-23); hours with none left out
     by_hour: Mapping[int, int]
 
@@ -244,6 +260,7 @@ def _figures(
     checkin_late: timedelta,
     targets: Mapping[str, timedelta] | None,
     tz_of: Callable[[object], tzinfo],
+    choices: Sequence[ChoiceLike] = (),
 ) -> Figures:
     waits: list[float] = []
     appointments_met: list[bool] = []
@@ -329,6 +346,9 @@ def _figures(
         appointments_missed=missed,
         appointments_awaited=booked_now - missed,
         appointments_cancelled=sum(1 for s in status if s == "cancelled"),
+        channel_shift_offered=len(choices),
+        channel_shift_online=sum(1 for c in choices if c.choice == "online"),
+        channel_shift_share=_share(sum(1 for c in choices if c.choice == "online"), len(choices)),
         by_hour=dict(sorted(by_hour.items())),
     )
 
@@ -358,8 +378,12 @@ def build_report(
     tz: tzinfo = LONDON,
     centre_tz: Mapping[str, tzinfo] | None = None,
     checkin_late: timedelta = _DEFAULT_POLICY.checkin_late,
+    choices: Iterable[ChoiceLike] = (),
 ) -> DayReport:
     """The figures for ``day`` from ticket and appointment rows. Pure: no I/O, no clock.
+
+    ``choices`` are the kiosks' channel-shift records (``ChannelChoiceRow``); those
+    made on ``day`` locally count.
 
     ``tickets`` may hold other days' tickets: only those numbered on ``day`` count.
     ``appointments`` may too: only bookings whose ``at`` falls on ``day`` in the
@@ -391,8 +415,14 @@ def build_report(
         a for a in appointments if wanted(a) and must_utc(a.at).astimezone(tz_of(a)).date() == day
     ]
 
+    day_choices = [
+        c for c in choices if wanted(c) and must_utc(c.at).astimezone(tz_of(c)).date() == day
+    ]
+
     def figures(
-        some_tickets: Sequence[TicketLike], some_appointments: Sequence[AppointmentLike]
+        some_tickets: Sequence[TicketLike],
+        some_appointments: Sequence[AppointmentLike],
+        some_choices: Sequence[ChoiceLike],
     ) -> Figures:
         return _figures(
             some_tickets,
@@ -402,14 +432,18 @@ def build_report(
             checkin_late=checkin_late,
             targets=targets,
             tz_of=tz_of,
+            choices=some_choices,
         )
 
     def breakdown(attribute: str) -> dict[str, Figures]:
         tickets_by = _group(day_tickets, attribute)
         appointments_by = _group(day_appointments, attribute)
+        choices_by = _group(day_choices, attribute)
         return {
-            key: figures(tickets_by.get(key, []), appointments_by.get(key, []))
-            for key in sorted(tickets_by.keys() | appointments_by.keys())
+            key: figures(
+                tickets_by.get(key, []), appointments_by.get(key, []), choices_by.get(key, [])
+            )
+            for key in sorted(tickets_by.keys() | appointments_by.keys() | choices_by.keys())
         }
 
     return DayReport(
@@ -417,7 +451,7 @@ def build_report(
         centre=centre,
         now=now,
         appointment_standard=standard,
-        overall=figures(day_tickets, day_appointments),
+        overall=figures(day_tickets, day_appointments, day_choices),
         services=breakdown("service"),
         centres=breakdown("centre") if centre is None else {},
     )
@@ -491,6 +525,7 @@ def load_and_build(
         tz=tz or LONDON,
         centre_tz=zones,
         checkin_late=checkin_late,
+        choices=store.channel_choices(centre, start, end),
     )
 
 

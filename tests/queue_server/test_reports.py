@@ -940,3 +940,43 @@ def test_report_main_warns_about_an_unknown_centre(
     captured = capsys.readouterr()
     assert "no centre 'oxff'" in captured.err
     assert json.loads(captured.out)["overall"]["issued"] == 0
+
+
+def test_channel_shift_counts_kiosk_choices_of_the_day_by_service() -> None:
+    from queue_server.store.tables import ChannelChoiceRow
+
+    def choice(service: str, what: str, when: datetime) -> ChannelChoiceRow:
+        return ChannelChoiceRow(
+            centre="c", at=when, device="k", service=service, choice=what, language="en"
+        )
+
+    choices = [
+        choice("park", "online", at(5)),
+        choice("park", "online", at(65)),
+        choice("park", "ticket", at(70)),
+        choice("ctax", "ticket", at(80)),
+        choice("park", "online", at(-24 * 60)),  # yesterday: not counted
+    ]
+    report = build_report([], [], day=DAY, now=EVENING, choices=choices)
+    assert (report.overall.channel_shift_offered, report.overall.channel_shift_online) == (4, 2)
+    assert report.overall.channel_shift_share == 0.5
+    park = report.services["park"]
+    assert (park.channel_shift_offered, park.channel_shift_online) == (3, 2)
+    assert park.channel_shift_share == 0.6667  # shares are rounded to 4 places
+    assert report.services["ctax"].channel_shift_share == 0.0
+    empty = build_report([], [], day=DAY, now=EVENING)
+    assert empty.overall.channel_shift_share is None  # nobody was offered: no share
+    assert "channel_shift_share" in CSV_COLUMNS
+
+
+def test_load_and_build_reads_the_stored_choices(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "w.db"))
+    store.migrate()
+    try:
+        store.record_channel_choice("c", "kiosk 1", "park", "online", "pl", at(30), "kiosk:k")
+        store.record_channel_choice("c", "kiosk 1", "park", "ticket", "en", at(40), "kiosk:k")
+        report = load_and_build(store, DAY, centre="c", now=EVENING, tz=ZoneInfo("UTC"))
+    finally:
+        store.close()
+    assert report.services["park"].channel_shift_offered == 2
+    assert report.overall.channel_shift_online == 1
