@@ -131,6 +131,9 @@ class QueueServer:
             port,
             process_request=self._process_request,
             max_size=p.HARD_MAX_FRAME,
+            # Frames are small JSON; per-connection deflate cost a third of the server's
+            # CPU fanning a call out to 500 boards (docs/performance.md).
+            compression=None,
             ssl=ssl,
             # websockets logs every connection at INFO; ours stays about the queue
             logger=logging.getLogger("walkin.connections"),

@@ -13,7 +13,7 @@ from typing import Any
 
 from queue_server.core import Centre
 from queue_server.core import events as ev
-from queue_server.core.model import CounterState, Service, Ticket, TicketState
+from queue_server.core.model import QUEUED_STATES, CounterState, Service, Ticket, TicketState
 from queue_server.jsonable import plain
 
 STAFF_ROLES = frozenset({"counter", "manager"})
@@ -76,7 +76,8 @@ def recent_calls(centre: Centre, limit: int = 10) -> list[dict[str, Any]]:
 
 def queue_message(centre: Centre, now: datetime) -> dict[str, Any]:
     """Waiting counts and the longest wait per service (kiosks, boards, staff)."""
-    queued = centre.queued()
+    # Sent after every change: a plain scan, no sorting.
+    queued = [t for t in centre.tickets.values() if t.state in QUEUED_STATES]
     counts = Tally(t.service for t in queued)
     longest: dict[str, float] = {}
     for t in queued:

@@ -629,7 +629,8 @@ class Centre:
     def needs_closing(self, now: datetime) -> bool:
         """Whether anything from an earlier day is still open (see ``CloseDay``)."""
         today = self.local_day(now)
-        return any(t.day < today for t in self.live_tickets()) or any(
+        # Runs before every command: a plain scan, no sorting.
+        return any(t.day < today and not t.is_final for t in self.tickets.values()) or any(
             c.state != CounterState.CLOSED
             and c.state_since is not None
             and self.local_day(c.state_since) < today

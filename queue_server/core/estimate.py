@@ -16,18 +16,66 @@ of the same service that arrived earlier.
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .model import QUEUED_STATES, CounterState, TicketState
-from .routing import choose_next, eligible_at, may_take
+from .model import QUEUED_STATES, Counter, CounterState, Ticket, TicketState
+from .routing import appointment_deadline, choose_next, eligible_at, may_take
 
 if TYPE_CHECKING:
     from .centre import Centre
 
 #: bound on the replay so one estimate can never hold up the server
 MAX_STEPS = 2000
+
+
+class ReplayQueue:
+    """The queue during a replay, indexed so that each "call next" looks at a handful
+    of tickets rather than all of them (a replay makes one call per ticket ahead).
+
+    Among unpinned tickets off the appointment clock, one service's tickets share a
+    target, so the oldest (by arrival, number, id) is always the one routing prefers
+    of that service: the highest urgency, overdue first, first in every tie. Only each
+    service's oldest is offered to ``choose_next``, with every ticket pinned to the
+    counter and every appointment still on its clock (both few).
+    ``tests/queue_server/core/test_core_routing.py`` checks the offer never changes
+    the choice.
+    """
+
+    def __init__(self, queued: list[Ticket], centre: Centre) -> None:
+        self.by_service: dict[str, deque[Ticket]] = {}
+        self.pinned: dict[str, dict[str, Ticket]] = {}
+        self.on_the_clock: dict[str, Ticket] = {}
+        for ticket in sorted(queued, key=lambda t: (t.arrival_at, t.seq, t.id)):
+            if appointment_deadline(ticket, centre.policy) is not None:
+                self.on_the_clock[ticket.id] = ticket
+            elif ticket.pinned_counter is not None:
+                self.pinned.setdefault(ticket.pinned_counter, {})[ticket.id] = ticket
+            else:
+                self.by_service.setdefault(ticket.service, deque()).append(ticket)
+
+    def offer(self, counter: Counter) -> list[Ticket]:
+        """What ``choose_next`` needs to see to choose as it would from the whole queue."""
+        offered = [
+            waiting[0]
+            for service, waiting in self.by_service.items()
+            if waiting and counter.skilled_for(service)
+        ]
+        offered.extend(self.pinned.get(counter.name, {}).values())
+        offered.extend(self.on_the_clock.values())
+        return offered
+
+    def remove(self, ticket: Ticket) -> None:
+        if self.on_the_clock.pop(ticket.id, None) is not None:
+            return
+        if ticket.pinned_counter is not None:
+            del self.pinned[ticket.pinned_counter][ticket.id]
+            return
+        waiting = self.by_service[ticket.service]
+        assert waiting[0].id == ticket.id, "routing chose a service's oldest ticket"
+        waiting.popleft()
 
 
 @dataclass(frozen=True)
@@ -74,20 +122,20 @@ def estimate_wait(centre: Centre, ticket_id: str, now: datetime) -> WaitEstimate
             when = max(started + mean, now + mean / 4)
         heapq.heappush(free_at, (when, counter.name))
 
-    queue = {t.id: t for t in centre.queued()}
+    queue = ReplayQueue(centre.queued(), centre)
     able_names = {c.name for c in able}
     # call times, in the replay, of queued tickets at counters that could take ours
     rivals: list[datetime] = []
     for _ in range(MAX_STEPS):
         when, name = heapq.heappop(free_at)
         counter = centre.counters[name]
-        chosen = choose_next(counter, queue.values(), centre.services, centre.policy, when)
+        chosen = choose_next(counter, queue.offer(counter), centre.services, centre.policy, when)
         if chosen is None:
             # Nothing callable yet here: jump to the next moment something becomes
             # eligible (a booked slot), or retire the counter if nothing ever will.
             upcoming = [
                 eligible_at(t)
-                for t in queue.values()
+                for t in queue.on_the_clock.values()
                 if may_take(counter, t) and eligible_at(t) > when
             ]
             if upcoming:
@@ -100,7 +148,7 @@ def estimate_wait(centre: Centre, ticket_id: str, now: datetime) -> WaitEstimate
             # Someone called at the same moment at another desk is not ahead of us.
             ahead = sum(1 for t in rivals if t < when)
             return WaitEstimate(ahead, int(-(-minutes // 1)))
-        del queue[chosen.id]
+        queue.remove(chosen)
         if name in able_names:
             rivals.append(when)
         heapq.heappush(free_at, (when + centre.mean_duration(chosen.service), name))

@@ -434,3 +434,20 @@ def test_choose_next_follows_the_written_rules(queue, counter, seed):
             assert facts[other.id][1] < urgency + POLICY.secondary_margin
         else:  # it is at least a whole target further past every primary one
             assert urgency >= facts[other.id][1] + POLICY.secondary_margin
+
+
+@settings(max_examples=500, deadline=None)
+@given(queue=tickets(), counter=counters())
+def test_the_estimate_replays_offer_never_changes_the_choice(queue, counter):
+    """The wait estimate's replay shows choose_next only each service's oldest ticket
+    (plus pinned tickets and appointments on their clock): it must choose the same."""
+    from queue_server.core.estimate import ReplayQueue
+
+    class FakeCentre:
+        policy = POLICY
+
+    queued = [t for t in queue if t.state in (TicketState.WAITING, TicketState.TRANSFERRED)]
+    offer = ReplayQueue(queued, FakeCentre()).offer(counter)  # type: ignore[arg-type]
+    assert choose_next(counter, offer, SERVICES, POLICY, NOW) == choose_next(
+        counter, queue, SERVICES, POLICY, NOW
+    )
