@@ -10,7 +10,9 @@ duration. The moment a ticket is called in this replay is its estimate; the peop
 ahead of it are the queued tickets called before it at counters that could have
 taken it. Paused and closed counters are assumed to stay so. If no open counter can
 take the ticket, the minutes are unknown (None) and the people ahead are the tickets
-of the same service that arrived earlier.
+of the same service that arrived earlier. The replay looks ``HORIZON`` (4 hours)
+ahead at most; a ticket not called by then has unknown minutes, and its people ahead
+are those called in the replay plus those of its service still before it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ if TYPE_CHECKING:
 
 #: bound on the replay so one estimate can never hold up the server
 MAX_STEPS = 2000
+#: how far ahead the replay looks. Past it the minutes are unknown (None): a wait of
+#: more than four hours is not an estimate worth printing, and the bound keeps each
+#: estimate's cost independent of the queue's length (docs/performance.md).
+HORIZON = timedelta(hours=4)
 
 
 class ReplayQueue:
@@ -122,12 +128,16 @@ def estimate_wait(centre: Centre, ticket_id: str, now: datetime) -> WaitEstimate
             when = max(started + mean, now + mean / 4)
         heapq.heappush(free_at, (when, counter.name))
 
-    queue = ReplayQueue(centre.queued(), centre)
+    queued = [t for t in centre.tickets.values() if t.state in QUEUED_STATES]
+    queue = ReplayQueue(queued, centre)
     able_names = {c.name for c in able}
     # call times, in the replay, of queued tickets at counters that could take ours
     rivals: list[datetime] = []
+    called: set[str] = set()
     for _ in range(MAX_STEPS):
         when, name = heapq.heappop(free_at)
+        if when > now + HORIZON:
+            break
         counter = centre.counters[name]
         chosen = choose_next(counter, queue.offer(counter), centre.services, centre.policy, when)
         if chosen is None:
@@ -149,7 +159,18 @@ def estimate_wait(centre: Centre, ticket_id: str, now: datetime) -> WaitEstimate
             ahead = sum(1 for t in rivals if t < when)
             return WaitEstimate(ahead, int(-(-minutes // 1)))
         queue.remove(chosen)
+        called.add(chosen.id)
         if name in able_names:
             rivals.append(when)
         heapq.heappush(free_at, (when + centre.mean_duration(chosen.service), name))
-    return WaitEstimate(len(rivals), None)
+    # Not reached within the horizon: those called so far, and those of the same
+    # service still ahead of it, are ahead; how long is unknown.
+    place = (target.arrival_at, target.seq, target.id)
+    still_ahead = sum(
+        1
+        for t in queued
+        if t.id not in called
+        and t.service == target.service
+        and (t.arrival_at, t.seq, t.id) < place
+    )
+    return WaitEstimate(len(rivals) + still_ahead, None)

@@ -143,3 +143,16 @@ def test_a_ticket_no_longer_queued_has_no_wait(desk):
 def test_unknown_ticket(desk):
     with pytest.raises(NotFound):
         estimate_wait(desk.centre, "nope", desk.now)
+
+
+def test_beyond_four_hours_the_minutes_are_unknown_but_everyone_ahead_is_counted(make_desk):
+    from queue_server.core import estimate_wait
+
+    desk = make_desk()
+    desk.open("1")
+    tickets = [desk.issue("HOU") for _ in range(60)]  # a visit takes minutes each
+    last = estimate_wait(desk.centre, tickets[-1].id, desk.now)
+    assert last.minutes is None
+    assert last.people_ahead == 59
+    first = estimate_wait(desk.centre, tickets[0].id, desk.now)
+    assert first.minutes == 0 and first.people_ahead == 0
