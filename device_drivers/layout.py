@@ -6,7 +6,7 @@ code pages can hold it, because a line of text costs ~1 byte per character and t
 line as an image ~2 KB. Lines it cannot hold (right-to-left scripts, ŵ, ș) go as images.
 
 Byte budget: a full 80 mm English ticket with a native QR is under 300 bytes (see
-docs/performance-printer.md), which is why sizes are set with ``GS !`` and bold with
+docs/performance.md, section 3), which is why sizes are set with ``GS !`` and bold with
 ``ESC E`` only when they change, and the QR uses the printer's defaults where they match.
 """
 

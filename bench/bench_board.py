@@ -1,0 +1,302 @@
+"""Call-to-board latency: an adviser calls, and hundreds of connected boards show it.
+
+Run (from the repository root)::
+
+    .venv/bin/python bench/bench_board.py --boards 500 --calls 100
+
+A real ``walkin serve`` in its own process on a new database; ``--calls`` housing
+tickets issued beforehand by a kiosk; ``--boards`` board connections, each with its
+own enrolled token, spread over ``--procs`` processes (plain ``websockets`` clients,
+as light as a board can be: hello, welcome, snapshot, then read pushes). An adviser
+signed in and open at Counter 1 repeats ``call_next`` -> (every board has the call)
+-> ``start_service`` -> ``complete``, one call at a time.
+
+Latency is from just before the adviser sends ``call_next`` to the moment a board's
+read loop has the ``call`` frame for that ticket, for every board and every call.
+All the processes read ``time.monotonic()``, which on Linux is CLOCK_MONOTONIC: one
+clock for every process on the machine, so times taken in different processes
+compare directly. Boards also get the ``queue`` and ``counters`` pushes every
+call, start and complete cause, as real boards do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    STAFF_PASSWORD,
+    CpuMeter,
+    add_staff,
+    always_open_config,
+    database,
+    enroll,
+    latency_summary_ms,
+    machine_summary,
+    markdown_table,
+    postgres_backends,
+    profiling,
+    raise_open_file_limit,
+    running_server,
+)
+
+from queue_server.client import QueueClient, new_idempotency_key  # noqa: E402
+
+COUNTER = "Counter 1"
+SERVICE = "housing"  # Counter 1's primary service
+CONNECT_BATCH = 50
+TARGET_P99_MS = 150.0
+
+
+# ---------------------------------------------------------------- the board processes
+
+
+def board_process(url: str, tokens: list[str], compression: str | None, pipe: Connection) -> None:
+    """Entry point of one board process: connect every token, report ready, then
+    report each call as soon as all of this process's boards have it; on "stop",
+    send back every (number, receive time) seen."""
+    raise_open_file_limit(len(tokens) + 256)
+    asyncio.run(_boards(url, tokens, compression, pipe))
+
+
+async def _boards(url: str, tokens: list[str], compression: str | None, pipe: Connection) -> None:
+    from websockets.asyncio.client import connect
+
+    loop = asyncio.get_running_loop()
+    received: dict[str, list[float]] = {}
+
+    def on_call(number: str, at: float) -> None:
+        times = received.setdefault(number, [])
+        times.append(at)
+        if len(times) == len(tokens):
+            pipe.send(("all", number))
+
+    async def open_board(token: str) -> Any:
+        ws = await connect(url, compression=compression, open_timeout=60, max_size=2**22)
+        await ws.send(json.dumps({"type": "hello", "token": token, "client": "bench-board"}))
+        welcome = json.loads(await ws.recv())
+        if welcome.get("type") != "welcome":
+            raise RuntimeError(f"board refused: {welcome}")
+        await ws.recv()  # the snapshot
+        return ws
+
+    async def read(ws: Any) -> None:
+        with contextlib.suppress(Exception):
+            async for frame in ws:
+                at = time.monotonic()
+                message = json.loads(frame)
+                if message.get("type") == "call":
+                    on_call(message["number"], at)
+
+    started = time.monotonic()
+    connections = []
+    for i in range(0, len(tokens), CONNECT_BATCH):
+        connections += await asyncio.gather(*(open_board(t) for t in tokens[i : i + CONNECT_BATCH]))
+    readers = [asyncio.create_task(read(ws)) for ws in connections]
+    pipe.send(("ready", len(connections), time.monotonic() - started))
+    # wait for "stop" without blocking the loop
+    await loop.run_in_executor(None, pipe.recv)
+    pipe.send(("received", received))
+    for task in readers:
+        task.cancel()
+    await asyncio.gather(*(ws.close() for ws in connections), return_exceptions=True)
+
+
+# ---------------------------------------------------------------- the adviser
+
+
+@dataclass
+class Result:
+    boards: int
+    procs: int
+    compression: str
+    calls: int = 0
+    sent_at: dict[str, float] = field(default_factory=dict)
+    call_reply: list[float] = field(default_factory=list)
+    deliveries: list[float] = field(default_factory=list)
+    #: per call: when the last board had it
+    slowest: list[float] = field(default_factory=list)
+    missing: int = 0
+    connect_seconds: float = 0.0
+    cpu: str = ""
+
+
+async def adviser(
+    url: str, kiosk_token: str, pipes: list[Connection], result: Result, calls: int, pause: float
+) -> None:
+    async with QueueClient(url, token=kiosk_token, reconnect=False) as kiosk:
+        for _ in range(calls):
+            await kiosk.request(
+                "issue_ticket", service=SERVICE, idempotency_key=new_idempotency_key()
+            )
+    async with QueueClient(
+        url, username="adviser-1", password=STAFF_PASSWORD, reconnect=False
+    ) as console:
+        await console.request("sign_in_counter", counter=COUNTER)
+        await console.request("open_counter", counter=COUNTER)
+        console_drain = asyncio.create_task(_drain(console))
+        for _ in range(calls):
+            waiting = {id(p) for p in pipes}
+            sent = time.monotonic()
+            reply = await console.request("call_next", counter=COUNTER)
+            result.call_reply.append(time.monotonic() - sent)
+            number = reply["ticket"]["number"]
+            result.sent_at[number] = sent
+            deadline = time.monotonic() + 10
+            while waiting and time.monotonic() < deadline:
+                for pipe in pipes:
+                    if id(pipe) in waiting and pipe.poll():
+                        kind, got = pipe.recv()
+                        if kind == "all" and got == number:
+                            waiting.discard(id(pipe))
+                if waiting:
+                    await asyncio.sleep(0.002)
+            await console.request("start_service", counter=COUNTER)
+            await console.request("complete", counter=COUNTER, outcome="resolved")
+            result.calls += 1
+            await asyncio.sleep(pause)
+        console_drain.cancel()
+
+
+async def _drain(client: QueueClient) -> None:
+    async for _ in client.pushes():
+        pass
+
+
+def run(args: argparse.Namespace) -> Result:
+    limit = raise_open_file_limit(2 * args.boards + 512)
+    if limit < args.boards + 64:
+        raise SystemExit(f"open-file limit {limit} is too low for {args.boards} boards")
+    result = Result(args.boards, args.procs, args.compression)
+    compression = None if args.compression == "none" else "deflate"
+    context = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="walkin-bench-") as folder:
+        config = always_open_config(folder)
+        with database(args.db, folder) as db_url, running_server(config, db_url, folder) as server:
+            board_tokens = enroll(db_url, "board", [f"board-{i + 1}" for i in range(args.boards)])
+            (kiosk_token,) = enroll(db_url, "kiosk", ["kiosk-1"])
+            add_staff(db_url, ["adviser-1"])
+            pipes: list[Connection] = []
+            processes = []
+            try:
+                for k in range(args.procs):
+                    mine, theirs = context.Pipe()
+                    process = context.Process(
+                        target=board_process,
+                        args=(server.url, board_tokens[k :: args.procs], compression, theirs),
+                        daemon=True,
+                    )
+                    process.start()
+                    pipes.append(mine)
+                    processes.append(process)
+                for pipe in pipes:
+                    if not pipe.poll(120):
+                        raise RuntimeError("a board process did not connect within 120 s")
+                    kind, connected, seconds = pipe.recv()
+                    result.connect_seconds = max(result.connect_seconds, seconds)
+                meter = CpuMeter().start()
+                meter.add(server.pid, "server")
+                for k, process in enumerate(processes):
+                    meter.add(process.pid, f"boards {k + 1}")
+                with profiling(server.pid, args.profile, args.calls * (args.pause + 0.1) + 10):
+                    asyncio.run(
+                        adviser(server.url, kiosk_token, pipes, result, args.calls, args.pause)
+                    )
+                if args.db == "postgresql":
+                    for pid in postgres_backends(db_url):
+                        meter.add(pid, "postgres backends", whole_life=True)
+                meter.stop()
+                result.cpu = meter.describe()
+                received: dict[str, list[float]] = {}
+                for pipe in pipes:
+                    pipe.send("stop")
+                for pipe in pipes:
+                    while True:
+                        if not pipe.poll(60):
+                            raise RuntimeError("a board process did not report")
+                        kind, got = pipe.recv()
+                        if kind == "received":
+                            for number, times in got.items():
+                                received.setdefault(number, []).extend(times)
+                            break
+            finally:
+                for process in processes:
+                    process.join(timeout=10)
+                    if process.is_alive():
+                        process.kill()
+                        process.join(timeout=5)
+    for number, sent in result.sent_at.items():
+        times = received.get(number, [])
+        result.missing += args.boards - len(times)
+        latencies = [t - sent for t in times]
+        result.deliveries += latencies
+        if latencies:
+            result.slowest.append(max(latencies))
+    return result
+
+
+def report(result: Result, args: argparse.Namespace) -> str:
+    every = latency_summary_ms(result.deliveries)
+    slowest = latency_summary_ms(result.slowest)
+    reply = latency_summary_ms(result.call_reply)
+    rows = [
+        ["every board delivery", len(result.deliveries), *every.values()],
+        ["last board of each call", len(result.slowest), *slowest.values()],
+        ["adviser's call_next reply", len(result.call_reply), *reply.values()],
+    ]
+    verdict = "met" if every["p99"] < TARGET_P99_MS and not result.missing else "NOT met"
+    return "\n".join(
+        [
+            f"Machine: {machine_summary()}",
+            f"Boards: {result.boards} websocket connections in {result.procs} process(es), "
+            f"compression {result.compression}; database {args.db}; {result.calls} calls, "
+            f"{args.pause * 1000:g} ms pause between calls; boards connected in "
+            f"{result.connect_seconds:.1f} s.",
+            f"{result.cpu}.",
+            "",
+            markdown_table(
+                ["latency from call_next", "n", "p50 ms", "p90 ms", "p99 ms", "max ms"], rows
+            ),
+            "",
+            f"Deliveries missing: {result.missing}. "
+            f"Target p99 < {TARGET_P99_MS:g} ms: {verdict} ({every['p99']:.1f} ms).",
+        ]
+    )
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--boards", type=int, default=500)
+    parser.add_argument("--calls", type=int, default=100)
+    parser.add_argument("--procs", type=int, default=2, help="processes the boards are spread over")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--compression",
+        choices=("deflate", "none"),
+        default="deflate",
+        help="what the boards negotiate (websockets' default, and so the real board's, is deflate)",
+    )
+    parser.add_argument("--pause", type=float, default=0.25, help="seconds between calls")
+    parser.add_argument("--profile", metavar="FILE", help="sample the server with py-spy into FILE")
+    args = parser.parse_args(argv)
+    result = run(args)
+    print(report(result, args))
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,459 @@
+"""Durable ticket issue: kiosks over websockets against a real ``walkin serve``.
+
+Run (from the repository root)::
+
+    .venv/bin/python bench/bench_issue.py --db both --rate 50 --seconds 30 --clients 20
+
+For each database (a SQLite file in a temporary folder; a fresh PostgreSQL database,
+dropped afterwards) and each load, a new server process on a new database:
+
+- open loop: ``--rate`` tickets a second in total, request *i* due at ``i / rate``
+  seconds and sent by kiosk ``i % clients`` whether or not earlier ones have been
+  answered (so a slow server cannot slow the load down and hide its own latency);
+- closed loop: every kiosk issues back to back for ``--closed-seconds``: the most
+  the server can do, and so the headroom over the target.
+
+Latency is from the moment a request was due (open loop) or sent (closed loop) to
+its ``ok`` reply, which the server sends only after the ticket is committed (SQLite
+WAL with ``synchronous=FULL``; PostgreSQL's default ``synchronous_commit=on``). The
+services are used round robin. ``--open-counters`` advisers are signed in with their
+counters open and their consoles connected, as on a working day, so each issue runs
+the full wait estimate and every ticket is pushed to the staff as well as the kiosks.
+At the end the tickets in the database are counted against the ``ok`` replies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import math
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    EXAMPLE_CONFIG,
+    STAFF_PASSWORD,
+    CpuMeter,
+    add_staff,
+    always_open_config,
+    centre_facts,
+    count_tickets,
+    database,
+    enroll,
+    latency_summary_ms,
+    machine_summary,
+    markdown_table,
+    postgres_backends,
+    profiling,
+    running_server,
+)
+
+from queue_server import views  # noqa: E402
+from queue_server.client import (  # noqa: E402
+    ClientError,
+    ConnectionLost,
+    QueueClient,
+    RemoteError,
+    new_idempotency_key,
+)
+from queue_server.config import load_config  # noqa: E402
+from queue_server.core import Centre, estimate_wait  # noqa: E402
+from queue_server.core import commands as cmd  # noqa: E402
+from queue_server.core.model import OpeningHours  # noqa: E402
+
+WARMUP_PER_CLIENT = 2
+#: the latency target from the issue, at the target rate
+TARGET_P99_MS = 25.0
+
+
+@dataclass
+class Run:
+    database: str
+    load: str
+    offered: str
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    #: how late the open-loop generator was in sending, per request (client health)
+    send_lag: list[float] = field(default_factory=list)
+    #: (seconds since the run began, latency) for the trend over the run
+    timeline: list[tuple[float, float]] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    stored: int = 0
+    expected_stored: int = 0
+    #: the queue length when the load ended (None: not asked, the server was behind)
+    waiting_at_end: int | None = None
+    cpu: str = ""
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for latency in self.latencies if latency != math.inf)
+
+    @property
+    def achieved(self) -> float:
+        return self.answered / self.seconds if self.seconds else 0.0
+
+
+async def _drain(client: QueueClient) -> None:
+    """Read the pushes (queue, event) a real kiosk or console would read, and drop them."""
+    async for _ in client.pushes():
+        pass
+
+
+async def _issue(client: QueueClient, service: str, timeout: float = 30.0) -> dict[str, object]:
+    return await client.request(
+        "issue_ticket", service=service, idempotency_key=new_idempotency_key(), timeout=timeout
+    )
+
+
+async def _open_counters(url: str, counters: Sequence[str]) -> list[QueueClient]:
+    consoles = []
+    for i, counter in enumerate(counters):
+        console = QueueClient(
+            url,
+            username=f"adviser-{i + 1}",
+            password=STAFF_PASSWORD,
+            client_name="bench-console",
+            reconnect=False,
+        )
+        await console.connect()
+        await console.request("sign_in_counter", counter=counter)
+        await console.request("open_counter", counter=counter)
+        consoles.append(console)
+    return consoles
+
+
+async def measure(
+    url: str,
+    tokens: Sequence[str],
+    services: Sequence[str],
+    counters: Sequence[str],
+    run: Run,
+    *,
+    rate: float | None,
+    seconds: float,
+    grace: float,
+) -> None:
+    """One load against the server at ``url``; fills in ``run``. ``rate=None``: closed loop.
+
+    A request that fails (an error reply, a dropped connection, no reply ``grace``
+    seconds after the load ends) is counted as an error and its latency taken as
+    infinite (shown as "failed"), so the percentiles cover every request sent.
+    """
+    loop = asyncio.get_running_loop()
+    consoles = await _open_counters(url, counters)
+    kiosks = [
+        QueueClient(url, token=token, client_name=f"bench-kiosk-{i}", reconnect=False)
+        for i, token in enumerate(tokens)
+    ]
+    await asyncio.gather(*(k.connect() for k in kiosks))
+    drains = [asyncio.create_task(_drain(c)) for c in (*kiosks, *consoles)]
+    try:
+        for round_ in range(WARMUP_PER_CLIENT):
+            await asyncio.gather(
+                *(_issue(k, services[(i + round_) % len(services)]) for i, k in enumerate(kiosks))
+            )
+        run.expected_stored = WARMUP_PER_CLIENT * len(kiosks)
+        begun = loop.time()
+        give_up = begun + seconds + grace
+
+        async def one(kiosk: QueueClient, service: str, due: float) -> None:
+            sent = loop.time()
+            run.send_lag.append(sent - due)
+            try:
+                await _issue(kiosk, service, timeout=max(0.0, give_up - sent))
+            except RemoteError as exc:
+                run.errors[exc.code] += 1
+                run.latencies.append(math.inf)
+                return
+            except ClientError as exc:
+                # The client raises ConnectionLost both when its deadline passes and when
+                # the connection drops (a server too busy to answer keepalive pings).
+                kind = "connection dropped" if not kiosk.connected else "no reply in time"
+                if not isinstance(exc, ConnectionLost):
+                    kind = type(exc).__name__
+                run.errors[kind] += 1
+                run.latencies.append(math.inf)
+                return
+            done = loop.time()
+            run.latencies.append(done - due)
+            run.timeline.append((due - begun, done - due))
+
+        if rate is not None:
+            total = round(rate * seconds)
+            tasks = []
+            for i in range(total):
+                due = begun + i / rate
+                delay = due - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(
+                    asyncio.create_task(
+                        one(kiosks[i % len(kiosks)], services[i % len(services)], due)
+                    )
+                )
+            await asyncio.gather(*tasks)
+        else:
+            end = begun + seconds
+            counter = iter(range(10**9))
+
+            async def back_to_back(kiosk: QueueClient) -> None:
+                while loop.time() < end:
+                    await one(kiosk, services[next(counter) % len(services)], loop.time())
+
+            await asyncio.gather(*(back_to_back(k) for k in kiosks))
+        run.seconds = loop.time() - begun
+        run.expected_stored += run.answered
+        if not run.errors:
+            snapshot = await kiosks[0].request("snapshot")
+            run.waiting_at_end = int(snapshot["snapshot"]["queue"]["total_waiting"])
+    finally:
+        for task in drains:
+            task.cancel()
+        await asyncio.gather(*(c.close() for c in (*kiosks, *consoles)), return_exceptions=True)
+
+
+def bench_one(kind: str, load: str, args: argparse.Namespace, profile: str | None) -> Run:
+    rate = args.rate if load == "open" else None
+    seconds = args.seconds if load == "open" else args.closed_seconds
+    offered = f"{args.rate:g}/s" if rate else f"max ({args.clients} × back-to-back)"
+    run = Run(kind, "open loop" if rate else "closed loop", offered)
+    with tempfile.TemporaryDirectory(prefix="walkin-bench-") as folder:
+        config = always_open_config(folder)
+        facts = centre_facts(config)
+        counters = list(facts.counters)[: args.open_counters]
+        with database(kind, folder) as db_url, running_server(config, db_url, folder) as server:
+            tokens = enroll(db_url, "kiosk", [f"kiosk-{i + 1}" for i in range(args.clients)])
+            add_staff(db_url, [f"adviser-{i + 1}" for i in range(len(counters))])
+            meter = CpuMeter().start()
+            meter.add(server.pid, "server")
+            with profiling(server.pid, profile, seconds + 5):
+                asyncio.run(
+                    measure(
+                        server.url,
+                        tokens,
+                        facts.services,
+                        counters,
+                        run,
+                        rate=rate,
+                        seconds=seconds,
+                        grace=args.grace,
+                    )
+                )
+            if kind == "postgresql":
+                for pid in postgres_backends(db_url):
+                    meter.add(pid, "postgres backends", whole_life=True)
+            meter.stop()
+            run.cpu = meter.describe()
+            run.stored = count_tickets(db_url)
+    return run
+
+
+def report(runs: Sequence[Run], args: argparse.Namespace) -> str:
+    rows = []
+    for run in runs:
+        ms = latency_summary_ms(run.latencies)
+        errors = ", ".join(f"{k} {v}" for k, v in run.errors.items()) or "0"
+        rows.append(
+            [
+                run.database,
+                run.load,
+                run.offered,
+                f"{run.achieved:.1f}/s",
+                len(run.latencies),
+                run.answered,
+                ms["p50"],
+                ms["p90"],
+                ms["p99"],
+                ms["max"],
+                errors,
+                f"{run.stored}/{run.expected_stored}",
+            ]
+        )
+    lines = [
+        f"Machine: {machine_summary()}",
+        f"Kiosks: {args.clients} websocket clients in one process; counters open: "
+        f"{args.open_counters}; server: `walkin serve` in its own process.",
+        "",
+        markdown_table(
+            [
+                "database",
+                "load",
+                "offered",
+                "achieved",
+                "sent",
+                "answered",
+                "p50 ms",
+                "p90 ms",
+                "p99 ms",
+                "max ms",
+                "errors",
+                "stored/acked",
+            ],
+            rows,
+        ),
+        "",
+    ]
+    for run in runs:
+        lag = latency_summary_ms(run.send_lag) if run.load == "open loop" else None
+        thirds = _by_third(run)
+        lines.append(
+            f"- {run.database}, {run.load}: p99 by third of the run {thirds}; "
+            f"queue at the end {'n/a' if run.waiting_at_end is None else run.waiting_at_end}"
+            " waiting"
+            + (
+                f"; generator send lag p99 {lag['p99']:.1f} ms, max {lag['max']:.1f} ms"
+                if lag
+                else ""
+            )
+            + f"; {run.cpu}"
+        )
+        if run.load == "open loop" and args.rate == 50:
+            p99 = latency_summary_ms(run.latencies)["p99"]
+            verdict = "met" if p99 < TARGET_P99_MS and not run.errors else "NOT met"
+            lines.append(f"  target p99 < {TARGET_P99_MS:g} ms at 50/s: {verdict} ({p99:.1f} ms)")
+    return "\n".join(lines)
+
+
+def _by_third(run: Run) -> str:
+    if not run.timeline:
+        return "n/a"
+    span = max(t for t, _ in run.timeline) or 1.0
+    parts = []
+    for k in range(3):
+        lo, hi = span * k / 3, span * (k + 1) / 3
+        chunk = [lat for t, lat in run.timeline if lo <= t <= hi]  # answered ones only
+        parts.append(f"{latency_summary_ms(chunk)['p99']:.1f}")
+    return " / ".join(parts) + " ms"
+
+
+def _median_ms(work: Callable[..., object], *args: object, repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        work(*args)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def _centre_with_queue(size: int, open_counters: int) -> tuple[Centre, str, datetime]:
+    """The example centre with ``open_counters`` counters open and ``size`` walk-ins
+    waiting, issued 20 ms apart (50 a second); returns it, the newest ticket's id, and
+    the time of that ticket."""
+    setup = dataclasses.replace(
+        load_config(EXAMPLE_CONFIG).to_setup(), hours=OpeningHours(always_open=True)
+    )
+    centre = Centre(setup)
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+    def do(command: cmd.Command) -> str | None:
+        decision = centre.decide(command, now)
+        centre.apply(decision.events)
+        return decision.ticket.id if decision.ticket else None
+
+    for i, counter in enumerate(list(centre.counters)[:open_counters]):
+        do(cmd.SignIn(actor="bench", counter=counter, staff=f"adviser-{i + 1}"))
+        do(cmd.OpenCounter(actor="bench", counter=counter))
+    services = list(centre.services)
+    newest = None
+    for i in range(size):
+        now += timedelta(milliseconds=20)
+        newest = do(
+            cmd.IssueTicket(
+                actor="kiosk:bench",
+                service=services[i % len(services)],
+                ticket_id=f"ticket-{i}",
+                idempotency_key=f"key-{i:08d}",
+            )
+        )
+    assert newest is not None
+    return centre, newest, now
+
+
+def estimate_curve(sizes: Sequence[int], open_counters: int) -> str:
+    """In this process, no server: what one wait estimate for the newest ticket (the
+    server computes one for every issue) and one ``queue`` push cost, by queue length."""
+    rows = []
+    for size in sizes:
+        centre, newest, now = _centre_with_queue(size, open_counters)
+        rows.append(
+            [
+                size,
+                _median_ms(estimate_wait, centre, newest, now),
+                _median_ms(views.queue_message, centre, now),
+            ]
+        )
+    return "\n".join(
+        [
+            f"Wait estimate for the newest ticket, {open_counters} counters open "
+            "(median of 5, in this process):",
+            "",
+            markdown_table(["waiting", "estimate_wait ms", "queue_message ms"], rows),
+        ]
+    )
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--rate", type=float, default=50.0, help="open-loop tickets/s in total")
+    parser.add_argument("--seconds", type=float, default=30.0, help="open-loop duration")
+    parser.add_argument("--clients", type=int, default=20, help="kiosk connections")
+    parser.add_argument(
+        "--closed-seconds", type=float, default=10.0, help="closed-loop duration (0: skip)"
+    )
+    parser.add_argument(
+        "--open-counters",
+        type=int,
+        default=6,
+        help="counters with an adviser signed in and open (the example centre has 6)",
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=30.0,
+        help="seconds after the load ends to wait for replies before giving up on them",
+    )
+    parser.add_argument(
+        "--estimate-curve",
+        action="store_true",
+        help="only time the wait estimate by queue length, in this process, and stop",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="PREFIX",
+        help="sample the server with py-spy: PREFIX-DB-LOAD.folded",
+    )
+    args = parser.parse_args(argv)
+    if args.estimate_curve:
+        print(estimate_curve((25, 50, 100, 200, 400, 800, 1500), args.open_counters))
+        return 0
+    kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    loads = ("open", "closed") if args.closed_seconds > 0 else ("open",)
+    runs = []
+    for kind in kinds:
+        for load in loads:
+            profile = f"{args.profile}-{kind}-{load}.folded" if args.profile else None
+            started = time.monotonic()
+            runs.append(bench_one(kind, load, args, profile))
+            print(
+                f"... {kind} {load} loop done in {time.monotonic() - started:.0f} s",
+                file=sys.stderr,
+            )
+    print(report(runs, args))
+    return 0
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main(sys.argv[1:]))
