@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections import Counter as Tally
 from datetime import UTC, datetime, time, timedelta
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, event, settings
@@ -41,7 +42,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from queue_server.core import Centre, WalkinError, estimate_wait, format_number, prefix_of
+from queue_server.core import Centre, WalkinError, estimate, estimate_wait, format_number, prefix_of
 from queue_server.core import commands as cmd
 from queue_server.core import events as ev
 from queue_server.core.model import (
@@ -313,7 +314,16 @@ def build_machine(snapshot):
                     )
                     for c in centre.counters.values()
                 )
-                assert (found.minutes is not None) == able, (ticket, found)
+                if not able:
+                    assert found.minutes is None, (ticket, found)
+                elif found.minutes is None:
+                    # only past the estimate's horizon: looking further, it is found
+                    # later than that, with people ahead of it
+                    with patch.object(estimate, "HORIZON", timedelta(days=365)):
+                        unbounded = estimate_wait(centre, ticket.id, self.now)
+                    assert unbounded.minutes is not None, (ticket, unbounded)
+                    assert unbounded.minutes > estimate.HORIZON / timedelta(minutes=1)
+                    assert found.people_ahead > 0
                 assert 0 <= found.people_ahead < len(queued)
 
         # ------------------------------------------------------------ the clock
