@@ -317,13 +317,12 @@ def build_machine(snapshot):
                 if not able:
                     assert found.minutes is None, (ticket, found)
                 elif found.minutes is None:
-                    # only past the estimate's horizon: looking further, it is found
-                    # later than that, with people ahead of it
+                    # only past the estimate's horizon (people ahead, or a counter
+                    # busy with a long visit): looking further, it is found later
                     with patch.object(estimate, "HORIZON", timedelta(days=365)):
                         unbounded = estimate_wait(centre, ticket.id, self.now)
                     assert unbounded.minutes is not None, (ticket, unbounded)
                     assert unbounded.minutes > estimate.HORIZON / timedelta(minutes=1)
-                    assert found.people_ahead > 0
                 assert 0 <= found.people_ahead < len(queued)
 
         # ------------------------------------------------------------ the clock
