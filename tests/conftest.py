@@ -213,3 +213,13 @@ async def live_clocked(store: Store, setup: CentreSetup) -> AsyncIterator[LiveSe
 def staff_password() -> str:
     """The password of every staff account a live server fixture makes."""
     return STAFF_PASSWORD
+
+
+# CI explores the same examples on every run (a failure there is reproducible, and a
+# merge is never blocked by an example no one has seen before); developers' runs keep
+# drawing new ones, so new counterexamples are still found.
+if os.environ.get("CI"):
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+    _hypothesis_settings.load_profile("ci")
