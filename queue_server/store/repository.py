@@ -454,6 +454,30 @@ class Store:
                 detail=str(getattr(exc, "orig", exc)),
             ) from exc
 
+    @staticmethod
+    def _audit_note(
+        conn: sa.Connection,
+        centre_id: str,
+        at: datetime,
+        actor: str,
+        kind: str,
+        payload: dict[str, Any],
+        reason: str | None = None,
+    ) -> None:
+        """An audit row for something that is not a core event (a device's report)."""
+        conn.execute(
+            sa.insert(AuditRow.__table__),  # type: ignore[arg-type]
+            {
+                "centre": centre_id,
+                "at": at,
+                "actor": actor,
+                "kind": kind,
+                "counter": None,
+                "reason": reason,
+                "payload": json.dumps(payload),
+            },
+        )
+
     def record_device_status(
         self,
         centre_id: str,
@@ -478,19 +502,14 @@ class Store:
                 },
                 ["centre", "device", "component"],
             )
-            conn.execute(
-                sa.insert(AuditRow.__table__),
-                {
-                    "centre": centre_id,
-                    "at": at,
-                    "actor": actor,
-                    "kind": "device_status",
-                    "counter": None,
-                    "reason": detail,
-                    "payload": json.dumps(
-                        {"device": device, "component": component, "status": status}
-                    ),
-                },
+            self._audit_note(
+                conn,
+                centre_id,
+                at,
+                actor,
+                "device_status",
+                {"device": device, "component": component, "status": status},
+                reason=detail,
             )
 
         self._write("device status", work)
@@ -519,19 +538,13 @@ class Store:
                     "language": language,
                 },
             )
-            conn.execute(
-                sa.insert(AuditRow.__table__),
-                {
-                    "centre": centre_id,
-                    "at": at,
-                    "actor": actor,
-                    "kind": "channel_choice",
-                    "counter": None,
-                    "reason": None,
-                    "payload": json.dumps(
-                        {"service": service, "choice": choice, "language": language}
-                    ),
-                },
+            self._audit_note(
+                conn,
+                centre_id,
+                at,
+                actor,
+                "channel_choice",
+                {"service": service, "choice": choice, "language": language},
             )
 
         self._write("visitor's choice", work)
