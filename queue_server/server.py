@@ -509,9 +509,7 @@ class QueueServer:
                 result["estimate"] = self._estimate(ticket.id, self.clock())
                 result["replayed"] = not decision.events
         if decision.counter is not None and identity.role in STAFF:
-            result["counter"] = views.event_for_staff(
-                self.centre, Event(at=self.clock(), actor="", counter=decision.counter)
-            )["counter"]
+            result["counter"] = views.counter_for_staff(self.centre, decision.counter)
         return result
 
     # ------------------------------------------------------------ execute

@@ -13,7 +13,14 @@ from typing import Any
 
 from queue_server.core import Centre
 from queue_server.core import events as ev
-from queue_server.core.model import QUEUED_STATES, CounterState, Service, Ticket, TicketState
+from queue_server.core.model import (
+    QUEUED_STATES,
+    Counter,
+    CounterState,
+    Service,
+    Ticket,
+    TicketState,
+)
 from queue_server.jsonable import plain
 
 STAFF_ROLES = frozenset({"counter", "manager"})
@@ -101,17 +108,18 @@ def service_view(service: Service) -> dict[str, Any]:
     }
 
 
+def counter_for_staff(centre: Centre, counter: Counter) -> dict[str, Any]:
+    """A counter in full, with the number of the ticket it holds."""
+    current = centre.tickets.get(counter.current_ticket or "")
+    return {**plain(counter), "current_ticket_number": current.number if current else None}
+
+
 def centre_view(centre: Centre, now: datetime, role: str) -> dict[str, Any]:
     opening = centre.next_opening(now)
     counters = [
         {"name": c.name, "state": c.state.value}
         if role not in STAFF_ROLES
-        else {
-            **plain(c),
-            "current_ticket_number": (
-                centre.tickets[c.current_ticket].number if c.current_ticket else None
-            ),
-        }
+        else counter_for_staff(centre, c)
         for c in centre.counters.values()
     ]
     return {
@@ -150,14 +158,7 @@ def event_for_staff(centre: Centre, event: ev.Event) -> dict[str, Any]:
     if event.ticket is not None:
         data["ticket"] = ticket_for_staff(centre, event.ticket)
     if event.counter is not None:
-        data["counter"] = {
-            **plain(event.counter),
-            "current_ticket_number": (
-                centre.tickets[event.counter.current_ticket].number
-                if event.counter.current_ticket in centre.tickets
-                else None
-            ),
-        }
+        data["counter"] = counter_for_staff(centre, event.counter)
     if event.appointment is not None:
         data["appointment"] = plain(event.appointment)
     if event.service is not None:
