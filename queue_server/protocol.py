@@ -10,6 +10,7 @@ docs/protocol.md documents each message with an example.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
@@ -35,11 +36,23 @@ class Message(BaseModel):
 
 
 class Hello(Message):
+    """Who is connecting: a device ``token``; a staff ``username`` and ``password``
+    (the welcome then carries a new ``session``); a staff ``session`` from an earlier
+    welcome; or a visitor's ``ticket`` id (its status page)."""
+
     type: Literal["hello"]
     token: str | None = Field(default=None, max_length=256)
     username: Name | None = None
     password: str | None = Field(default=None, max_length=256)
+    session: str | None = Field(default=None, max_length=256)
+    ticket: str | None = Field(default=None, max_length=64)
     client: str | None = Field(default=None, max_length=64)
+
+
+class SignOut(Message):
+    """Staff: end this session (the sign-in it came from); the server then closes."""
+
+    type: Literal["sign_out"]
 
 
 class Ping(Message):
@@ -184,6 +197,22 @@ class SetServiceTarget(Message):
     target_wait_minutes: int = Field(ge=1, le=24 * 60)
 
 
+class Dashboard(Message):
+    """Managers: the live figures of the hall and today's service levels."""
+
+    type: Literal["dashboard"]
+
+
+class Report(Message):
+    """Managers: the figures of each day from ``from_day`` to ``to_day`` (inclusive),
+    the same as ``walkin report``; ``format`` "csv" gives one CSV text for download."""
+
+    type: Literal["report"]
+    from_day: date
+    to_day: date
+    format: Literal["json", "csv"] = "json"
+
+
 ClientMessage = Annotated[
     Hello
     | Ping
@@ -210,7 +239,10 @@ ClientMessage = Annotated[
     | ReturnParked
     | Cancel
     | SetCounterSkills
-    | SetServiceTarget,
+    | SetServiceTarget
+    | SignOut
+    | Dashboard
+    | Report,
     Field(discriminator="type"),
 ]
 

@@ -47,6 +47,9 @@ HELLO_TIMEOUT = 10.0
 WS_PATHS = ("/", "/ws")
 
 
+HttpHandler = Callable[[ServerConnection, Request], Response | None]
+
+
 class MalformedMessage(InvalidRequest):
     code = "invalid_json"
 
@@ -118,7 +121,10 @@ class QueueServer:
         self._connections: dict[ServerConnection, Identity] = {}
         self._server: Server | None = None
         #: extra HTTP routes (path -> handler) that later features add (pages)
-        self.http_routes: dict[str, Callable[[ServerConnection, Request], Response | None]] = {}
+        self.http_routes: dict[str, HttpHandler] = {}
+        #: routes for every path under a prefix ("/t/" -> the ticket status pages);
+        #: the longest matching prefix wins, after the exact routes
+        self.http_prefix_routes: dict[str, HttpHandler] = {}
 
     # ------------------------------------------------------------ lifecycle
 
@@ -165,8 +171,14 @@ class QueueServer:
             return await self._health(connection)
         if path in WS_PATHS and request.headers.get("Upgrade", "").lower() == "websocket":
             return None
-        route = self.http_routes.get(path)
+        route = self.http_routes.get(path) or self._prefix_route(path)
         if route is not None:
+            if request.headers.get("Upgrade", "").lower() == "websocket":
+                return json_response(
+                    connection,
+                    HTTPStatus.BAD_REQUEST,
+                    {"error": "not_websocket", "message": f"{path} is a page; use /ws."},
+                )
             return route(connection, request)
         if path in WS_PATHS:
             return json_response(
@@ -182,6 +194,10 @@ class QueueServer:
             HTTPStatus.NOT_FOUND,
             {"error": "not_found", "message": f"Nothing at {path}."},
         )
+
+    def _prefix_route(self, path: str) -> HttpHandler | None:
+        matches = [prefix for prefix in self.http_prefix_routes if path.startswith(prefix)]
+        return self.http_prefix_routes[max(matches, key=len)] if matches else None
 
     async def _health(self, connection: ServerConnection) -> Response:
         database = "ok"

@@ -184,3 +184,33 @@ def counters_message(centre: Centre) -> dict[str, Any]:
             for c in centre.counters.values()
         ],
     }
+
+
+def ticket_status(centre: Centre, ticket: Ticket, now: datetime) -> dict[str, Any]:
+    """What a visitor's own status page (``/t/<id>``) shows: their number, the service
+    they chose, where they are in the queue and roughly how long; nothing else — no
+    name, no booking reference, no other visitor. ``people_ahead`` and ``minutes`` are
+    None once the ticket is no longer waiting; ``minutes`` is also None while no open
+    counter can serve it."""
+    from queue_server.core import estimate_wait
+
+    service = centre.services.get(ticket.service)
+    waiting = ticket.state in QUEUED_STATES
+    estimate = estimate_wait(centre, ticket.id, now) if waiting else None
+    called = ticket.state in (TicketState.CALLED, TicketState.SERVING)
+    return {
+        "type": "ticket_status",
+        "number": ticket.number,
+        "service_name": service.name if service else ticket.service,
+        "state": ticket.state.value,
+        "waiting": waiting,
+        "people_ahead": estimate.people_ahead if estimate else None,
+        "minutes": estimate.minutes if estimate else None,
+        "counter": ticket.counter if called else None,
+        "called_at": ticket.called_at.isoformat() if called and ticket.called_at else None,
+        "issued_at": ticket.issued_at.isoformat(),
+        "appointment_at": ticket.appointment_at.isoformat() if ticket.appointment_at else None,
+        "today": ticket.day == centre.local_day(now),
+        "centre": centre.setup.name,
+        "as_of": now.isoformat(),
+    }

@@ -223,3 +223,32 @@ if os.environ.get("CI"):
 
     _hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
     _hypothesis_settings.load_profile("ci")
+
+
+# ---------------------------------------------------------------- browsers
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (never ``playwright install``)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        await browser.close()

@@ -1,11 +1,14 @@
-"""Pages the queue server serves on its own port. Now: the display board (``/board``).
+"""Pages the queue server serves on its own port: the display board (``/board``), the
+counter console (``/counter``), the manager dashboard (``/manager``) and the visitors'
+ticket status pages (``/t/<ticket id>``).
 
 ``install_routes(server)`` adds to ``server.http_routes``:
 
 | path | what |
 | --- | --- |
 | ``/board`` | the board page; it opens the websocket ``/ws`` and says hello with a token |
-| ``/static/board.js``, ``/static/board-state.js``, ``/static/board.css`` | its script and style |
+| ``/counter``, ``/manager`` | staff pages (``queue_server.web.pages``): sign in, then the websocket |
+| ``/static/<file>`` | every script, style and image in ``queue_server/web/static`` |
 | ``/board/chime.wav`` | the chime (made by ``display_board.audio``), public |
 | ``/board/announce`` | ``?call=ID&languages=visitor,en``: the words for a recent call (JSON) |
 | ``/board/announce.wav`` | the same, spoken by espeak-ng |
@@ -49,10 +52,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("walkin.web")
 
 STATIC = Path(__file__).with_name("static")
-STATIC_FILES = {
-    "/static/board.js": ("board.js", "text/javascript; charset=utf-8"),
-    "/static/board-state.js": ("board-state.js", "text/javascript; charset=utf-8"),
-    "/static/board.css": ("board.css", "text/css; charset=utf-8"),
+#: what ``/static/`` serves, by file suffix (HTML pages have routes of their own)
+STATIC_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".woff2": "font/woff2",
 }
 #: a board token, once checked against the database, is trusted this long (a revoked
 #: token stops working for the announce paths within this time; the websocket at once)
@@ -64,16 +70,65 @@ CACHE_SIZE = 24
 
 
 def install_routes(server: QueueServer) -> None:
-    """Register the board page and its files in ``server.http_routes``."""
+    """Register every page and its files in ``server.http_routes``."""
+    from queue_server.web.pages import StaffPages
+
+    StaticFiles().install(server)
     BoardPages(server).install()
+    StaffPages(server).install()
+
+
+class StaticFiles:
+    """``/static/<name>``: the files in ``STATIC`` with a suffix in ``STATIC_TYPES``,
+    read once when the server starts."""
+
+    def __init__(self) -> None:
+        self._files = {
+            f"/static/{path.name}": (path.read_bytes(), STATIC_TYPES[path.suffix])
+            for path in sorted(STATIC.iterdir())
+            if path.is_file() and path.suffix in STATIC_TYPES
+        }
+
+    def install(self, server: QueueServer) -> None:
+        server.http_prefix_routes["/static/"] = self.serve
+
+    def serve(self, connection: ServerConnection, request: Request) -> Response:
+        path = request.path.split("?", 1)[0]
+        found = self._files.get(path)
+        if found is None:
+            return json_body(
+                HTTPStatus.NOT_FOUND, {"error": "not_found", "message": f"Nothing at {path}."}
+            )
+        body, content_type = found
+        return respond(HTTPStatus.OK, body, content_type, {"Cache-Control": "no-cache"})
+
+
+def page_policy(host: str) -> str:
+    """The Content-Security-Policy of every page: nothing but this server's own files,
+    and its websocket."""
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"media-src 'self' blob:; connect-src 'self' ws://{host} wss://{host}; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def html_page(request: Request, body: bytes, status: HTTPStatus = HTTPStatus.OK) -> Response:
+    """An HTML page under ``page_policy``, never cached (it may carry live figures)."""
+    return respond(
+        status,
+        body,
+        "text/html; charset=utf-8",
+        {
+            "Content-Security-Policy": page_policy(request.headers.get("Host", "")),
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 class BoardPages:
     def __init__(self, server: QueueServer) -> None:
         self.server = server
-        self._files = {
-            path: (STATIC / name).read_bytes() for path, (name, _) in STATIC_FILES.items()
-        }
         self._page = (STATIC / "board.html").read_bytes()
         self._trusted: dict[str, float] = {}
         self._speech: OrderedDict[tuple[str, tuple[str, ...]], Future[bytes]] = OrderedDict()
@@ -82,8 +137,6 @@ class BoardPages:
     def install(self) -> None:
         routes = self.server.http_routes
         routes["/board"] = self.page
-        for path in STATIC_FILES:
-            routes[path] = self.static
         routes["/board/chime.wav"] = self.chime
         routes["/board/announce"] = self.announce_text
         routes["/board/announce.wav"] = self.announce_wav
@@ -91,25 +144,7 @@ class BoardPages:
     # ------------------------------------------------------------ public files
 
     def page(self, connection: ServerConnection, request: Request) -> Response:
-        host = request.headers.get("Host", "")
-        policy = (
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-            f"media-src 'self' blob:; connect-src 'self' ws://{host} wss://{host}; "
-            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-        )
-        return respond(
-            HTTPStatus.OK,
-            self._page,
-            "text/html; charset=utf-8",
-            {"Content-Security-Policy": policy, "Cache-Control": "no-store"},
-        )
-
-    def static(self, connection: ServerConnection, request: Request) -> Response:
-        path = request.path.split("?", 1)[0]
-        _, content_type = STATIC_FILES[path]
-        return respond(
-            HTTPStatus.OK, self._files[path], content_type, {"Cache-Control": "no-cache"}
-        )
+        return html_page(request, self._page)
 
     def chime(self, connection: ServerConnection, request: Request) -> Response:
         return respond(

@@ -42,16 +42,6 @@ SCREENSHOTS = (
 )
 #: the longest one wait may take (a Kivy board starts in about 2 s on these machines)
 TIMEOUT = 20.0
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(autouse=True)
@@ -296,21 +286,6 @@ async def kivy_board_factory(tmp_path: Path) -> AsyncIterator[Callable[..., Any]
 
 
 # ---------------------------------------------------------------- the web board
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright (never ``playwright install``)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        await browser.close()
 
 
 @dataclass
