@@ -37,10 +37,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
+    CpuMeter,
     always_open_config,
     free_port,
     latency_summary_ms,
-    load_average,
     machine_summary,
     markdown_table,
 )
@@ -117,6 +117,23 @@ class KivyTrace:
                 self.shown.setdefault(event["number"], event["t"])
             elif event["event"] == "snapshot":
                 self.shown.setdefault("<snapshot>", event["t"])
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Chromium's renderer and GPU processes)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 async def wait_until(condition: Any, what: str) -> None:
@@ -200,6 +217,12 @@ async def run(args: argparse.Namespace) -> int:
             adviser = await QueueClient(url, username="alice", password=PASSWORD).connect()
             await adviser.request("sign_in_counter", counter="Counter 1")
             await adviser.request("open_counter", counter="Counter 1")
+            meter = CpuMeter().start()
+            meter.add(server.pid, "server")
+            meter.add(kivy.pid, "Kivy board")
+            for pid in descendants(os.getpid()):
+                if pid not in (server.pid, kivy.pid):
+                    meter.add(pid, "Chromium")
             numbers = []
             for _ in range(args.calls):
                 reply = await kiosk.request(
@@ -232,6 +255,7 @@ async def run(args: argparse.Namespace) -> int:
                 await wait_until(kivy_shown, f"{number} on the Kivy board")
                 await adviser.request("start_service", counter="Counter 1")
                 await adviser.request("complete", counter="Counter 1", outcome="resolved")
+            meter.stop()
             await adviser.close()
             await kiosk.close()
             await browser.close()
@@ -254,7 +278,8 @@ async def run(args: argparse.Namespace) -> int:
         f"Call-to-screen latency, {args.calls} calls, audio {args.audio}, "
         f"visitor language {args.language}"
     )
-    print(f"Machine: {machine_summary()}; load average before: {args.load_before}")
+    print(f"Machine: {machine_summary()}")
+    print(meter.describe())
     print()
     print(markdown_table(["board", "calls", "p50 ms", "p90 ms", "p99 ms", "max ms"], rows))
     print()
@@ -278,7 +303,6 @@ def main() -> int:
     if args.serve:
         asyncio.run(serve(args.serve, args.port))
         return 0
-    args.load_before = load_average()
     return asyncio.run(run(args))
 
 

@@ -7,7 +7,7 @@ ticket status pages (``/t/<ticket id>``).
 | path | what |
 | --- | --- |
 | ``/board`` | the board page; it opens the websocket ``/ws`` and says hello with a token |
-| ``/counter``, ``/manager`` | staff pages (``queue_server.web.pages``): sign in, then the websocket |
+| ``/counter``, ``/manager`` | staff pages (``queue_server.web.pages``); they sign in over ``/ws`` |
 | ``/static/<file>`` | every script, style and image in ``queue_server/web/static`` |
 | ``/board/chime.wav`` | the chime (made by ``display_board.audio``), public |
 | ``/board/announce`` | ``?call=ID&languages=visitor,en``: the words for a recent call (JSON) |
