@@ -9,10 +9,10 @@ import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
