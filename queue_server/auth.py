@@ -7,11 +7,13 @@ username and password made by ``walkin staff add`` (argon2id). Roles:
 - ``board``: only listens
 - ``counter``: the counter actions, at the counter where this adviser is signed in
 - ``manager``: everything a counter can do, at any counter, plus live changes
+- ``visitor``: a ticket's status page; only listens, to its own ticket
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -38,8 +40,11 @@ MIN_PASSWORD = 10
 
 @dataclass(frozen=True)
 class Identity:
-    role: str  # kiosk | board | counter | manager
-    name: str  # device name or staff username
+    role: str  # kiosk | board | counter | manager | visitor
+    name: str  # device name, staff username, or (visitor) the ticket id
+    #: staff on a web page: the session's token hash and when it ends regardless
+    session: str | None = None
+    session_expires_at: datetime | None = None
 
     @property
     def actor(self) -> str:

@@ -24,7 +24,7 @@ import io
 import json
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from pathlib import Path
@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 from queue_server.cli import CliError, _reason, _shown_url
 from queue_server.core.errors import WalkinError
-from queue_server.core.model import Policy
+from queue_server.core.model import CentreSetup, Policy
 from queue_server.jsonable import plain
 from queue_server.store import Store, normalise_url
 from queue_server.store.convert import must_utc, utc
@@ -180,6 +180,9 @@ class DayReport:
     overall: Figures
     services: Mapping[str, Figures]
     centres: Mapping[str, Figures]
+    #: by the counter that last had each ticket (service times by counter); tickets
+    #: never called have no counter and are left out
+    counters: Mapping[str, Figures] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------ the computation
@@ -454,6 +457,7 @@ def build_report(
         overall=figures(day_tickets, day_appointments, day_choices),
         services=breakdown("service"),
         centres=breakdown("centre") if centre is None else {},
+        counters=breakdown("counter"),
     )
 
 
@@ -529,12 +533,24 @@ def load_and_build(
     )
 
 
+def options_for(setup: CentreSetup) -> dict[str, Any]:
+    """``load_and_build``'s options from a centre's configuration: its time zone,
+    service targets and policy. ``walkin report --config`` and the manager dashboard
+    both use this, so they give the same figures for the same day."""
+    return {
+        "tz": setup.tz,
+        "targets": {s.code: s.target_wait for s in setup.services},
+        "standard": setup.policy.appointment_standard,
+        "checkin_late": setup.policy.checkin_late,
+    }
+
+
 # ------------------------------------------------------------------ output
 
-#: CSV columns: the scope, then every figure but ``by_hour``, then issued per hour
+#: CSV columns: the day and scope, then every figure but ``by_hour``, then issued per hour
 FIGURE_COLUMNS = tuple(f.name for f in fields(Figures) if f.name != "by_hour")
 HOUR_COLUMNS = tuple(f"issued_h{hour:02d}" for hour in range(24))
-CSV_COLUMNS = ("scope", "centre", "service", *FIGURE_COLUMNS, *HOUR_COLUMNS)
+CSV_COLUMNS = ("day", "scope", "centre", "service", "counter", *FIGURE_COLUMNS, *HOUR_COLUMNS)
 
 
 def _figures_dict(figures: Figures) -> dict[str, Any]:
@@ -558,6 +574,7 @@ def to_dict(report: DayReport) -> dict[str, Any]:
         "overall": _figures_dict(report.overall),
         "services": {code: _figures_dict(f) for code, f in report.services.items()},
         "centres": {cid: _figures_dict(f) for cid, f in report.centres.items()},
+        "counters": {name: _figures_dict(f) for name, f in report.counters.items()},
     }
 
 
@@ -566,25 +583,38 @@ def to_json(report: DayReport) -> str:
     return json.dumps(to_dict(report), indent=2, allow_nan=False) + "\n"
 
 
-def _csv_row(scope: str, centre: str | None, service: str | None, f: Figures) -> list[Any]:
+def _csv_row(
+    day: date,
+    scope: str,
+    centre: str | None,
+    service: str | None,
+    counter: str | None,
+    f: Figures,
+) -> list[Any]:
     values = [getattr(f, name) for name in FIGURE_COLUMNS]
     hours = [f.by_hour.get(hour, 0) for hour in range(24)]
-    return [scope, centre or "", service or "", *values, *hours]
+    return [day.isoformat(), scope, centre or "", service or "", counter or "", *values, *hours]
 
 
-def to_csv(report: DayReport) -> str:
-    """One row per scope (overall, each service, each centre) under a header row.
+def to_csv(reports: DayReport | Sequence[DayReport]) -> str:
+    """One row per day and scope (overall, each service, each counter, each centre)
+    under one header row.
 
-    Empty cells are nulls. The column order is ``CSV_COLUMNS`` and does not change.
+    Empty cells are nulls. The column order is ``CSV_COLUMNS``: new figures are only
+    ever added before the hour columns.
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    writer.writerow(_csv_row("overall", report.centre, None, report.overall))
-    for code, f in report.services.items():
-        writer.writerow(_csv_row("service", report.centre, code, f))
-    for cid, f in report.centres.items():
-        writer.writerow(_csv_row("centre", cid, None, f))
+    for report in [reports] if isinstance(reports, DayReport) else reports:
+        day, centre = report.day, report.centre
+        writer.writerow(_csv_row(day, "overall", centre, None, None, report.overall))
+        for code, f in report.services.items():
+            writer.writerow(_csv_row(day, "service", centre, code, None, f))
+        for name, f in report.counters.items():
+            writer.writerow(_csv_row(day, "counter", centre, None, name, f))
+        for cid, f in report.centres.items():
+            writer.writerow(_csv_row(day, "centre", cid, None, None, f))
     return out.getvalue()
 
 
@@ -663,12 +693,7 @@ def _run(args: argparse.Namespace) -> str:
         except ConfigError as exc:
             raise CliError(str(exc), 2) from None
         centre = centre or setup.centre_id
-        options = {
-            "tz": args.tz or setup.tz,
-            "targets": {s.code: s.target_wait for s in setup.services},
-            "standard": setup.policy.appointment_standard,
-            "checkin_late": setup.policy.checkin_late,
-        }
+        options = {**options_for(setup), "tz": args.tz or setup.tz}
     store = _open_store(args.db)
     try:
         report = load_and_build(store, args.date, centre, **options)

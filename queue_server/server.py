@@ -13,11 +13,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
@@ -25,7 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from queue_server import protocol as p
-from queue_server import views
+from queue_server import reports, views
 from queue_server.auth import Identity, authenticate
 from queue_server.core import Centre, Decision, estimate_wait
 from queue_server.core import commands as cmd
@@ -39,12 +42,27 @@ from queue_server.core.errors import (
 )
 from queue_server.core.events import Event, TicketCalled, TicketRecalled
 from queue_server.core.model import CentreSetup, Ticket, TicketState
+from queue_server.dashboard import live_dashboard
+from queue_server.ratelimit import SignInLimiter
 from queue_server.store import Store
+from queue_server.store.sessions import end_session, find_session, start_session, touch_session
 
 log = logging.getLogger("walkin.server")
 
 HELLO_TIMEOUT = 10.0
 WS_PATHS = ("/", "/ws")
+#: the close code when a staff session ends (expired, signed out)
+SESSION_ENDED = 4401
+#: how often sessions are checked for expiry and visitors' estimates refreshed
+SWEEP_SECONDS = 30.0
+#: a session's activity is written to the database at most this often
+SESSION_TOUCH = timedelta(minutes=1)
+#: visitors' status pages hear of queue changes at most this often (a call at once)
+STATUS_PUSH_SECONDS = 1.0
+#: the longest span one ``report`` request covers
+MAX_REPORT_DAYS = 92
+#: what a ticket id can look like (``new_ticket_id``); anything else is not looked up
+TICKET_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 HttpHandler = Callable[[ServerConnection, Request], Response | None]
@@ -59,12 +77,14 @@ class TooLarge(InvalidRequest):
 
 
 KIOSK, BOARD, COUNTER, MANAGER = "kiosk", "board", "counter", "manager"
+#: a ticket's status page (``/t/<id>``): hears about its own ticket only
+VISITOR = "visitor"
 STAFF = frozenset({COUNTER, MANAGER})
 EVERYONE = frozenset({KIOSK, BOARD, COUNTER, MANAGER})
 
 #: which roles may send which message (counters are further limited to their own desk)
 PERMISSIONS: dict[type[p.Message], frozenset[str]] = {
-    p.Ping: EVERYONE,
+    p.Ping: EVERYONE | {VISITOR},
     p.GetSnapshot: EVERYONE,
     p.IssueTicket: frozenset({KIOSK, MANAGER}),
     p.CheckIn: frozenset({KIOSK, MANAGER}),
@@ -89,6 +109,9 @@ PERMISSIONS: dict[type[p.Message], frozenset[str]] = {
     p.Cancel: STAFF,
     p.SetCounterSkills: frozenset({MANAGER}),
     p.SetServiceTarget: frozenset({MANAGER}),
+    p.SignOut: STAFF,
+    p.Dashboard: frozenset({MANAGER}),
+    p.Report: frozenset({MANAGER}),
 }
 
 
@@ -111,11 +134,25 @@ class QueueServer:
         *,
         status_url_template: str | None = None,
         clock: Callable[[], datetime] = utc_now,
+        session_idle: timedelta = timedelta(minutes=60),
+        session_lifetime: timedelta = timedelta(hours=12),
+        limiter: SignInLimiter | None = None,
     ) -> None:
         self.setup = setup
         self.store = store
         self.clock = clock
         self.status_url_template = status_url_template
+        #: a staff session ends after this long without a message from its page ...
+        self.session_idle = session_idle
+        #: ... or this long after its sign-in, whichever comes first
+        self.session_lifetime = session_lifetime
+        self.limiter = limiter or SignInLimiter()
+        self._seen: dict[str, datetime] = {}  # session hash -> its page's last message
+        self._touched: dict[str, datetime] = {}  # session hash -> last written
+        self._status_sent: dict[ServerConnection, dict[str, Any]] = {}
+        self._status_push: asyncio.TimerHandle | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
         self.centre: Centre = store.load_centre(setup, clock())
         self._lock = asyncio.Lock()
         self._connections: dict[ServerConnection, Identity] = {}
@@ -144,10 +181,17 @@ class QueueServer:
             # websockets logs every connection at INFO; ours stays about the queue
             logger=logging.getLogger("walkin.connections"),
         )
+        self._sweeper = asyncio.create_task(self._sweep_forever())
         sock = next(iter(self._server.sockets))
         return int(sock.getsockname()[1])
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        if self._status_push is not None:
+            self._status_push.cancel()
+            self._status_push = None
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -170,7 +214,7 @@ class QueueServer:
         if path == "/healthz":
             return await self._health(connection)
         if path in WS_PATHS and request.headers.get("Upgrade", "").lower() == "websocket":
-            return None
+            return _foreign_origin(connection, request)
         route = self.http_routes.get(path) or self._prefix_route(path)
         if route is not None:
             if request.headers.get("Upgrade", "").lower() == "websocket":
@@ -221,28 +265,46 @@ class QueueServer:
     # ------------------------------------------------------------ websocket
 
     async def _serve_connection(self, ws: ServerConnection) -> None:
-        identity = await self._hello(ws)
-        if identity is None:
+        hello = await self._hello(ws)
+        if hello is None:
             return
+        identity, welcome = hello
         try:
             await ws.send(
-                json.dumps({"type": "welcome", "role": identity.role, "name": identity.name})
+                json.dumps(
+                    {"type": "welcome", "role": identity.role, "name": identity.name, **welcome}
+                )
             )
             # No await between taking the snapshot, joining the pushes and writing the
             # snapshot (send writes before it first yields): every change is either in
             # the snapshot or pushed after it, never lost and never ahead of it.
-            snapshot = views.snapshot(self.centre, self.clock(), identity.role)
+            now = self.clock()
+            if identity.role == VISITOR:
+                first = self._ticket_status(ws, identity, now)
+            else:
+                first = views.snapshot(self.centre, now, identity.role)
             self._connections[ws] = identity
-            await ws.send(json.dumps(snapshot))
+            if first is not None:
+                await ws.send(json.dumps(first))
             async for frame in ws:
+                if identity.session is not None:
+                    now = self.clock()
+                    why = self._session_over(identity, now)
+                    if why is not None:
+                        await self._end_session(identity, why, now, current=ws)
+                        await _close_with(ws, why)
+                        break
+                    self._note_activity(identity, now)
                 reply = await self._answer(identity, frame)
                 await ws.send(json.dumps(reply))
         except ConnectionClosed:
             pass
         finally:
             self._connections.pop(ws, None)
+            self._status_sent.pop(ws, None)
 
-    async def _hello(self, ws: ServerConnection) -> Identity | None:
+    async def _hello(self, ws: ServerConnection) -> tuple[Identity, dict[str, Any]] | None:
+        """Who is connecting, and what their welcome adds; None once refused."""
         request_id: Any = None
         try:
             frame = await asyncio.wait_for(ws.recv(), timeout=HELLO_TIMEOUT)
@@ -251,14 +313,7 @@ class QueueServer:
             message = p.decode(raw)
             if not isinstance(message, p.Hello):
                 raise NotAuthenticated("Say who you are first: the first message must be a hello.")
-            return await asyncio.to_thread(
-                authenticate,
-                self.store,
-                self.setup.centre_id,
-                token=message.token,
-                username=message.username,
-                password=message.password,
-            )
+            return await self._identify(message, _address(ws))
         except TimeoutError:
             error: WalkinError = NotAuthenticated(f"No hello within {HELLO_TIMEOUT:g} seconds.")
         except ConnectionClosed:
@@ -271,6 +326,197 @@ class QueueServer:
         except ConnectionClosed:
             pass
         return None
+
+    async def _identify(self, hello: p.Hello, address: str) -> tuple[Identity, dict[str, Any]]:
+        if hello.ticket is not None:
+            ticket_id = hello.ticket.strip()
+            if not TICKET_ID.match(ticket_id) or ticket_id not in self.centre.tickets:
+                raise NotAuthenticated(
+                    "There is no such ticket here today. Check the address on your ticket."
+                )
+            return Identity(role=VISITOR, name=ticket_id), {}
+        signing_in = hello.username if hello.password else None
+        self.limiter.check(address, signing_in)
+        now = self.clock()
+        try:
+            if hello.session:
+                found = await asyncio.to_thread(
+                    find_session,
+                    self.store,
+                    self.setup.centre_id,
+                    hello.session,
+                    now,
+                    self.session_idle,
+                )
+                if isinstance(found, str):
+                    raise NotAuthenticated(found)
+                identity = Identity(
+                    role=found.role,
+                    name=found.username,
+                    session=found.token_hash,
+                    session_expires_at=found.expires_at,
+                )
+                self._note_activity(identity, now)
+                return identity, self._session_terms(found.expires_at)
+            identity = await asyncio.to_thread(
+                authenticate,
+                self.store,
+                self.setup.centre_id,
+                token=hello.token,
+                username=hello.username,
+                password=hello.password,
+            )
+        except NotAuthenticated:
+            self.limiter.failed(address, signing_in)
+            raise
+        self.limiter.succeeded(address, signing_in)
+        if identity.role not in STAFF:
+            return identity, {}
+        token, info = await asyncio.to_thread(
+            start_session,
+            self.store,
+            self.setup.centre_id,
+            identity.name,
+            identity.role,
+            now,
+            self.session_lifetime,
+            hello.client,
+        )
+        identity = replace(identity, session=info.token_hash, session_expires_at=info.expires_at)
+        self._seen[info.token_hash] = self._touched[info.token_hash] = now
+        return identity, {"session": token, **self._session_terms(info.expires_at)}
+
+    def _session_terms(self, expires_at: datetime) -> dict[str, Any]:
+        return {
+            "session_expires_at": expires_at.isoformat(),
+            "session_idle_minutes": self.session_idle / timedelta(minutes=1),
+        }
+
+    # ------------------------------------------------------------ sessions
+
+    def _session_over(self, identity: Identity, now: datetime) -> str | None:
+        """Why ``identity``'s session has ended by ``now``, or None if it has not."""
+        if identity.session is None:
+            return None
+        if identity.session_expires_at is not None and now >= identity.session_expires_at:
+            hours = self.session_lifetime / timedelta(hours=1)
+            return f"Your session reached its limit of {hours:g} hours. Please sign in again."
+        seen = self._seen.get(identity.session)
+        if seen is not None and now - seen >= self.session_idle:
+            minutes = self.session_idle / timedelta(minutes=1)
+            return (
+                f"Your session ended after {minutes:g} minutes without use. Please sign in again."
+            )
+        return None
+
+    def _note_activity(self, identity: Identity, now: datetime) -> None:
+        key = identity.session
+        if key is None:
+            return
+        self._seen[key] = now
+        if now - self._touched.get(key, datetime.min.replace(tzinfo=UTC)) >= SESSION_TOUCH:
+            self._touched[key] = now
+            self._spawn(asyncio.to_thread(touch_session, self.store, key, now))
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` in the background; its failure is logged, never raised."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("background work failed")
+
+        task = asyncio.ensure_future(guarded())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _end_session(
+        self,
+        identity: Identity,
+        why: str,
+        now: datetime,
+        current: ServerConnection | None = None,
+    ) -> None:
+        """End ``identity``'s session: in the database (audited), and on every
+        connection that uses it but ``current`` (``session_expired``, then close 4401;
+        the caller closes ``current`` itself)."""
+        assert identity.session is not None
+        key = identity.session
+        try:
+            kind = "signed_out" if why.startswith("You have signed out") else "expired"
+            await asyncio.to_thread(end_session, self.store, self.setup.centre_id, key, now, kind)
+        except Exception:
+            log.exception("could not record the end of a session")
+        self._seen.pop(key, None)
+        self._touched.pop(key, None)
+        for ws, who in list(self._connections.items()):
+            if who.session == key:
+                self._connections.pop(ws, None)
+                if ws is not current:
+                    self._spawn(_close_with(ws, why))
+
+    async def sweep_sessions(self) -> None:
+        """End the sessions that have expired, even on a page that sends nothing."""
+        now = self.clock()
+        ended: set[str] = set()
+        for identity in list(self._connections.values()):
+            if identity.session is None or identity.session in ended:
+                continue
+            why = self._session_over(identity, now)
+            if why is not None:
+                ended.add(identity.session)
+                await self._end_session(identity, why, now)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await self.sweep_sessions()
+                self.push_ticket_statuses()
+            except Exception:
+                log.exception("the periodic sweep failed")
+
+    # ------------------------------------------------------------ visitors
+
+    def _ticket_status(
+        self, ws: ServerConnection, identity: Identity, now: datetime
+    ) -> dict[str, Any] | None:
+        """The visitor's ``ticket_status`` if it changed since it was last sent."""
+        ticket = self.centre.tickets.get(identity.name)
+        if ticket is None:
+            return None
+        status = views.ticket_status(self.centre, ticket, now)
+        unchanged = {k: v for k, v in status.items() if k != "as_of"}
+        if self._status_sent.get(ws) == unchanged:
+            return None
+        self._status_sent[ws] = unchanged
+        return status
+
+    def push_ticket_statuses(self, only: frozenset[str] | None = None) -> None:
+        """Send each visitor's page its ticket's status, if it changed (``only``:
+        just the pages of these ticket ids)."""
+        if only is None:
+            self._status_push = None
+        now = self.clock()
+        for ws, identity in list(self._connections.items()):
+            if identity.role != VISITOR or (only is not None and identity.name not in only):
+                continue
+            status = self._ticket_status(ws, identity, now)
+            if status is not None:
+                broadcast([ws], json.dumps(status))
+
+    def _schedule_ticket_statuses(self, events: tuple[Event, ...]) -> None:
+        if not any(who.role == VISITOR for who in self._connections.values()):
+            return
+        # the visitors whose own ticket changed hear at once (a call above all);
+        # the others' positions and estimates follow within STATUS_PUSH_SECONDS
+        changed = frozenset(e.ticket.id for e in events if e.ticket is not None)
+        self.push_ticket_statuses(only=changed)
+        if self._status_push is None:
+            self._status_push = asyncio.get_running_loop().call_later(
+                STATUS_PUSH_SECONDS, self.push_ticket_statuses
+            )
 
     def _parse_frame(self, frame: str | bytes) -> Any:
         """The frame's JSON value; ``InvalidRequest`` (or a subclass) if it is not one."""
@@ -384,6 +630,14 @@ class QueueServer:
                     },
                 )
                 return {}
+            case p.SignOut():
+                if identity.session is not None:
+                    await self._end_session(identity, "You have signed out.", now)
+                return {}
+            case p.Dashboard():
+                return {"dashboard": await self._dashboard(now)}
+            case p.Report():
+                return await self._report(message, now)
             case p.ChannelChoice():
                 self.centre.service(message.service)  # NotFound for an unknown code
                 await asyncio.to_thread(
@@ -505,6 +759,62 @@ class QueueServer:
                 )
         raise InvalidRequest(f"{m.type!r} is not a command.")  # type: ignore[attr-defined]
 
+    async def _read_figures(self, work: Callable[[], Any]) -> Any:
+        try:
+            return await asyncio.to_thread(work)
+        except WalkinError:
+            raise
+        except Exception as exc:
+            log.exception("reading figures failed")
+            raise Unavailable(
+                "The queue database could not be read for the figures. Try again in a moment."
+            ) from exc
+
+    async def _dashboard(self, now: datetime) -> dict[str, Any]:
+        centre_id = self.setup.centre_id
+        day = self.centre.local_day(now)
+        options = reports.options_for(self.setup)
+
+        def read() -> tuple[Any, Any]:
+            today = reports.load_and_build(self.store, day, centre_id, now, **options)
+            return today, self.store.device_statuses(centre_id)
+
+        today, devices = await self._read_figures(read)
+        return live_dashboard(self.centre, now, devices, reports.to_dict(today))
+
+    async def _report(self, message: p.Report, now: datetime) -> dict[str, Any]:
+        first, last = message.from_day, message.to_day
+        if last < first:
+            raise InvalidRequest(
+                f"The report ends ({last}) before it starts ({first}); swap the dates.",
+                field="to_day",
+            )
+        days = (last - first).days + 1
+        if days > MAX_REPORT_DAYS:
+            raise InvalidRequest(
+                f"A report covers at most {MAX_REPORT_DAYS} days; this asks for {days}. "
+                "Choose a shorter span.",
+                field="to_day",
+            )
+        centre_id = self.setup.centre_id
+        options = reports.options_for(self.setup)
+
+        def read() -> list[reports.DayReport]:
+            return [
+                reports.load_and_build(
+                    self.store, first + timedelta(days=i), centre_id, now, **options
+                )
+                for i in range(days)
+            ]
+
+        built = await self._read_figures(read)
+        if message.format == "csv":
+            return {
+                "csv": reports.to_csv(built),
+                "filename": f"walkin-{centre_id}-{first}-{last}.csv",
+            }
+        return {"reports": [reports.to_dict(r) for r in built]}
+
     def _estimate(self, ticket_id: str, now: datetime) -> dict[str, Any]:
         estimate = estimate_wait(self.centre, ticket_id, now)
         return {"people_ahead": estimate.people_ahead, "minutes": estimate.minutes}
@@ -605,6 +915,49 @@ class QueueServer:
             self._publish_to(EVERYONE, views.queue_message(self.centre, now))
         if any(e.counter is not None for e in events):
             self._publish_to(frozenset({BOARD, KIOSK}), views.counters_message(self.centre))
+        self._schedule_ticket_statuses(events)
+
+
+def _address(ws: ServerConnection) -> str:
+    """The peer's IP address (for rate limits), or "unknown"."""
+    try:
+        return str(ws.remote_address[0])
+    except (TypeError, IndexError):
+        return "unknown"
+
+
+async def _close_with(ws: ServerConnection, why: str) -> None:
+    """Tell a page its session ended, then close with ``SESSION_ENDED``."""
+    try:
+        await ws.send(json.dumps({"type": "session_expired", "message": why}))
+        await ws.close(code=SESSION_ENDED, reason=why[:120])
+    except ConnectionClosed:
+        pass
+
+
+def _foreign_origin(connection: ServerConnection, request: Request) -> Response | None:
+    """A 403 for a browser page from another site opening our websocket, else None.
+
+    Browsers send ``Origin`` on every websocket handshake; our own pages' origin is
+    this server (the ``Host`` they asked). Programs (kiosks, boards, the CLI) send
+    none and are not affected. Credentials are never cookies, so this is a second
+    guard, not the only one.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None
+    host = request.headers.get("Host", "").lower()
+    if origin != "null" and urlsplit(origin).netloc.lower() == host:
+        return None
+    return json_response(
+        connection,
+        HTTPStatus.FORBIDDEN,
+        {
+            "error": "forbidden",
+            "message": f"Pages from {origin} may not connect here; open the page from this "
+            "server instead.",
+        },
+    )
 
 
 def _request_id(raw: Any) -> Any:

@@ -217,3 +217,23 @@ class ChannelChoiceRow(SQLModel, table=True):
     service: str = Field(max_length=32)
     choice: str = Field(max_length=16)
     language: str = Field(max_length=16)
+
+
+class StaffSessionRow(SQLModel, table=True):
+    """A staff member's signed-in session on a page (the counter console, the
+    dashboard): known by a token shown once and stored only as a hash."""
+
+    __tablename__ = "staff_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre: str = Field(max_length=64)
+    username: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    token_hash: str = Field(max_length=128, unique=True)
+    created_at: datetime = Field(sa_column=time_column(nullable=False))
+    #: the last message from the page (written at most once a minute)
+    last_seen_at: datetime = Field(sa_column=time_column(nullable=False))
+    #: the end of its fixed lifetime, whatever the activity
+    expires_at: datetime = Field(sa_column=time_column(nullable=False))
+    #: signed out or expired; kept for the audit trail
+    ended_at: datetime | None = Field(default=None, sa_column=time_column())

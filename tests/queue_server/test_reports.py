@@ -75,6 +75,7 @@ def ticket(
     centre: str = "oxf",
     day: date = DAY,
     target_wait_seconds: int | None = None,
+    counter: str | None = None,
 ) -> TicketRow:
     """A stored ticket row; times are minutes after T0."""
     n = next(_ids)
@@ -100,6 +101,7 @@ def ticket(
         avoidable=avoidable,
         transfers=transfers,
         target_wait_seconds=target_wait_seconds,
+        counter=counter,
     )
 
 
@@ -455,25 +457,46 @@ def test_times_read_back_naive_from_sqlite_are_utc() -> None:
 
 
 def test_csv_has_a_header_and_one_row_per_scope_in_a_stable_order() -> None:
-    rows = [served(1, service="hou", centre="oxf"), served(2, service="ctx", centre="cow")]
+    rows = [
+        served(1, service="hou", centre="oxf", counter="Desk 2"),
+        served(2, service="ctx", centre="cow", counter="Desk 1"),
+    ]
     text = to_csv(report(rows, targets={"hou": timedelta(minutes=20)}))
     table = list(csv.reader(io.StringIO(text)))
     assert tuple(table[0]) == CSV_COLUMNS
-    assert CSV_COLUMNS[:5] == ("scope", "centre", "service", "issued", "issued_walk_in")
+    assert CSV_COLUMNS[:6] == ("day", "scope", "centre", "service", "counter", "issued")
     assert CSV_COLUMNS[-1] == "issued_h23"
-    scopes = [(r[0], r[1], r[2]) for r in table[1:]]
+    assert {r[0] for r in table[1:]} == {DAY.isoformat()}
+    scopes = [(r[1], r[2], r[3], r[4]) for r in table[1:]]
     assert scopes == [
-        ("overall", "", ""),
-        ("service", "", "ctx"),
-        ("service", "", "hou"),
-        ("centre", "cow", ""),
-        ("centre", "oxf", ""),
+        ("overall", "", "", ""),
+        ("service", "", "ctx", ""),
+        ("service", "", "hou", ""),
+        ("counter", "", "", "Desk 1"),
+        ("counter", "", "", "Desk 2"),
+        ("centre", "cow", "", ""),
+        ("centre", "oxf", "", ""),
     ]
     by_name = [dict(zip(table[0], r, strict=True)) for r in table[1:]]
     assert by_name[0]["issued"] == "2"
     assert by_name[0]["issued_h10"] == "2"
     assert by_name[1]["walk_ins_within_target_share"] == ""  # CTX has no target: null
     assert by_name[2]["walk_ins_within_target_share"] == "1.0"
+    assert by_name[3]["mean_service_seconds"] == "300.0"  # service times by counter
+
+
+def test_csv_of_several_days_has_one_header_and_each_day_s_rows() -> None:
+    next_day = DAY + timedelta(days=1)
+    first = report([served(1, service="hou")], centre="oxf")
+    second = report([served(1, service="hou", day=next_day)], day=next_day, centre="oxf")
+    table = list(csv.reader(io.StringIO(to_csv([first, second]))))
+    assert tuple(table[0]) == CSV_COLUMNS
+    assert [(r[0], r[1]) for r in table[1:]] == [
+        (DAY.isoformat(), "overall"),
+        (DAY.isoformat(), "service"),
+        ((DAY + timedelta(days=1)).isoformat(), "overall"),
+        ((DAY + timedelta(days=1)).isoformat(), "service"),
+    ]
 
 
 def test_json_names_every_figure() -> None:
@@ -486,6 +509,7 @@ def test_json_names_every_figure() -> None:
         "overall",
         "services",
         "centres",
+        "counters",
     }
     assert data["day"] == "2024-06-03"
     assert set(data["overall"]) == {f for f in Figures.__dataclass_fields__}
@@ -826,7 +850,7 @@ def test_report_main_writes_csv_to_a_file(day_db: str, tmp_path: Path) -> None:
     ]
     assert report_main(argv) == 0
     table = list(csv.DictReader(out.open(newline="")))
-    assert [(r["scope"], r["service"]) for r in table] == [
+    assert [(r["scope"], r["service"]) for r in table if r["scope"] != "counter"] == [
         ("overall", ""),
         ("service", "ctx"),
         ("service", "hou"),

@@ -1150,5 +1150,10 @@ async def test_the_first_request_of_a_new_day_ends_yesterday(
     ended = [a for a in audit if a.actor == "system:end_of_day"]
     assert {a.kind for a in ended} == {"ticket_cancelled", "counter_changed"}
     assert all("closed before" in (a.reason or "") for a in ended if a.ticket_id)
-    # the adviser must sign in again today
+    # her session ended with the day (12 hours at most) ...
+    with pytest.raises(ConnectionClosed) as closed:
+        await alice.ask("call_next", counter="Counter 1")
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    # ... and signed in again, she must sign in at her counter again too
+    alice = await clocked_hall.staff("alice")
     await alice.refused("call_next", "forbidden", counter="Counter 1")

@@ -1,0 +1,128 @@
+"""Staff sessions for the web pages, in the ``staff_session`` table.
+
+A session starts with a password sign-in and is then known by a random token the page
+holds; only the token's SHA-256 is stored. It ends when the staff member signs out,
+after ``idle`` without a message from the page, or at its fixed ``expires_at``,
+whichever is first; a session whose staff account is gone or changed role ends too.
+Sign-ins, sign-outs and expiries are audit rows.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from queue_server.store.repository import Store, hash_token
+from queue_server.store.tables import StaffRow, StaffSessionRow
+
+SESSION = StaffSessionRow.__table__.c
+STAFF = StaffRow.__table__.c
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    token_hash: str
+    username: str
+    role: str
+    expires_at: datetime
+
+
+def start_session(
+    store: Store,
+    centre_id: str,
+    username: str,
+    role: str,
+    now: datetime,
+    lifetime: timedelta,
+    client: str | None = None,
+) -> tuple[str, SessionInfo]:
+    """A new session; returns its token (shown once) and what is stored of it."""
+    token = f"ws_{secrets.token_urlsafe(32)}"
+    info = SessionInfo(hash_token(token), username, role, now + lifetime)
+
+    def work(conn: sa.Connection) -> None:
+        conn.execute(
+            sa.insert(StaffSessionRow.__table__),  # type: ignore[arg-type]
+            {
+                "centre": centre_id,
+                "username": username,
+                "role": role,
+                "token_hash": info.token_hash,
+                "created_at": now,
+                "last_seen_at": now,
+                "expires_at": info.expires_at,
+            },
+        )
+        store._audit_note(
+            conn, centre_id, now, f"staff:{username}", "staff_sign_in", {"client": client}
+        )
+
+    store._write("sign-in", work)
+    return token, info
+
+
+def find_session(
+    store: Store, centre_id: str, token: str, now: datetime, idle: timedelta
+) -> SessionInfo | str:
+    """The live session behind ``token``, or why there is none (a sentence)."""
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(
+                SESSION.token_hash,
+                SESSION.username,
+                SESSION.last_seen_at,
+                SESSION.expires_at,
+                SESSION.ended_at,
+                STAFF.role,
+            )
+            .select_from(
+                StaffSessionRow.__table__.join(  # type: ignore[attr-defined]
+                    StaffRow.__table__,
+                    sa.and_(
+                        STAFF.centre == SESSION.centre,
+                        STAFF.username == SESSION.username,
+                        STAFF.active.is_(True),
+                    ),
+                )
+            )
+            .where(SESSION.token_hash == hash_token(token), SESSION.centre == centre_id)
+        ).first()
+    if row is None:
+        return "That session is not known here. Please sign in."
+    if row.ended_at is not None:
+        return "That session has ended. Please sign in again."
+    if now >= row.expires_at:
+        return "Your session has expired. Please sign in again."
+    if now - row.last_seen_at >= idle:
+        return "Your session expired after a time without use. Please sign in again."
+    return SessionInfo(row.token_hash, row.username, row.role, row.expires_at)
+
+
+def touch_session(store: Store, token_hash: str, now: datetime) -> None:
+    """Record activity (the caller limits how often)."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.update(StaffSessionRow.__table__)  # type: ignore[arg-type]
+            .where(SESSION.token_hash == token_hash, SESSION.ended_at.is_(None))
+            .values(last_seen_at=now)
+        )
+
+
+def end_session(store: Store, centre_id: str, token_hash: str, now: datetime, why: str) -> None:
+    """End a session (``why``: "signed_out", "expired", "idle"); audited once."""
+
+    def work(conn: sa.Connection) -> None:
+        row = conn.execute(
+            sa.update(StaffSessionRow.__table__)  # type: ignore[arg-type]
+            .where(SESSION.token_hash == token_hash, SESSION.ended_at.is_(None))
+            .values(ended_at=now)
+            .returning(SESSION.username)
+        ).first()
+        if row is not None:
+            kind = "staff_sign_out" if why == "signed_out" else "session_expired"
+            store._audit_note(conn, centre_id, now, f"staff:{row.username}", kind, {"why": why})
+
+    store._write("sign-out", work)
