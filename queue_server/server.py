@@ -62,7 +62,8 @@ STATUS_PUSH_SECONDS = 1.0
 #: the longest span one ``report`` request covers
 MAX_REPORT_DAYS = 92
 #: what a ticket id can look like (``new_ticket_id``); anything else is not looked up
-TICKET_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+#: (``fullmatch`` it; the ticket status pages check ids with this too)
+TICKET_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 HttpHandler = Callable[[ServerConnection, Request], Response | None]
@@ -330,7 +331,7 @@ class QueueServer:
     async def _identify(self, hello: p.Hello, address: str) -> tuple[Identity, dict[str, Any]]:
         if hello.ticket is not None:
             ticket_id = hello.ticket.strip()
-            if not TICKET_ID.match(ticket_id) or ticket_id not in self.centre.tickets:
+            if not TICKET_ID.fullmatch(ticket_id) or ticket_id not in self.centre.tickets:
                 raise NotAuthenticated(
                     "There is no such ticket here today. Check the address on your ticket."
                 )

@@ -71,11 +71,13 @@ CACHE_SIZE = 24
 
 def install_routes(server: QueueServer) -> None:
     """Register every page and its files in ``server.http_routes``."""
+    from queue_server.web import ticket_page
     from queue_server.web.pages import StaffPages
 
     StaticFiles().install(server)
     BoardPages(server).install()
     StaffPages(server).install()
+    ticket_page.install(server)
 
 
 class StaticFiles:

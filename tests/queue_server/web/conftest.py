@@ -12,6 +12,7 @@ Page contract the fixtures rely on (every staff page keeps it):
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -79,7 +80,7 @@ async def staff_page(
         page = await context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         await page.goto(f"{web.http}{path}")
-        await page.wait_for_function("document.body.dataset.state === 'signed-out'")
+        await wait_until(page, "() => document.body.dataset.state === 'signed-out'")
         if user is not None:
             await sign_in(page, user, staff_password)
         return page
@@ -93,7 +94,26 @@ async def sign_in(page: Any, user: str, password: str) -> None:
     await page.fill("#username", user)
     await page.fill("#password", password)
     await page.click("form#sign-in [type=submit]")
-    await page.wait_for_function("document.body.dataset.state === 'ready'")
+    await wait_until(page, "() => document.body.dataset.state === 'ready'")
+
+
+async def wait_until(page: Any, condition: str, arg: Any = None, timeout: float = 10) -> None:
+    """Wait until the JavaScript function ``condition`` (of ``arg``) is true on the page.
+
+    Polled with ``page.evaluate``: Playwright's ``wait_for_function`` polls by ``eval``,
+    which the pages' Content-Security-Policy (rightly) forbids."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await page.evaluate(condition, arg):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {condition} ({arg!r})")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture(name="wait_until")
+def wait_until_fixture() -> Callable[..., Awaitable[None]]:
+    """``await wait_until(page, "() => ...", arg=None, timeout=10)``: poll a condition
+    (use this, not ``page.wait_for_function``, which the pages' CSP blocks)."""
+    return wait_until
 
 
 @pytest.fixture
