@@ -251,6 +251,20 @@ class KioskConfig(_Table):
     show_wait_estimate: bool = True
 
 
+class SecurityConfig(_Table):
+    """``[security]``: staff sign-in on the web pages (docs/console.md)."""
+
+    #: a staff page's session ends after this long without a message from it
+    session_idle_minutes: Annotated[int, Field(ge=5, le=24 * 60)] = 60
+    #: and this long after signing in, whatever the activity (a working day)
+    session_max_hours: Annotated[int, Field(ge=1, le=24)] = 12
+    #: failed passwords for one username, and failed sign-ins from one address,
+    #: within ``sign_in_window_minutes``, before further attempts are refused
+    sign_in_failures_per_account: Annotated[int, Field(ge=3, le=100)] = 5
+    sign_in_failures_per_address: Annotated[int, Field(ge=3, le=1000)] = 20
+    sign_in_window_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 5
+
+
 class PolicyConfig(_Table):
     """``[policy]``: the rules the core applies (``core.model.Policy``)."""
 
@@ -389,6 +403,7 @@ class CentreConfig(_Table):
     urls: UrlsConfig = UrlsConfig()
     kiosk: KioskConfig = KioskConfig()
     policy: PolicyConfig = PolicyConfig()
+    security: SecurityConfig = SecurityConfig()
     hours: HoursConfig
     services: Annotated[list[ServiceConfig], Field(min_length=1)]
     counters: Annotated[list[CounterConfig], Field(min_length=1)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,7 @@ async def start_server(
     config: Any, store: Store, *, host: str, port: int, ssl_context: Any = None
 ) -> tuple[QueueServer, int]:
     setup = config.to_setup() if hasattr(config, "to_setup") else config
+    security = getattr(config, "security", None)
     return await start_setup(
         setup,
         store,
@@ -78,6 +79,7 @@ async def start_server(
         port=port,
         ssl_context=ssl_context,
         status_url=getattr(getattr(config, "urls", None), "ticket_status", None),
+        security=security,
     )
 
 
@@ -89,9 +91,27 @@ async def start_setup(
     port: int,
     ssl_context: Any = None,
     status_url: str | None = None,
+    security: Any = None,
 ) -> tuple[QueueServer, int]:
+    """Start a queue server with every page; ``security`` is the config's
+    ``[security]`` table (``SecurityConfig``), its defaults if None."""
+    from queue_server.config import SecurityConfig
+    from queue_server.ratelimit import SignInLimiter
+
+    rules = security or SecurityConfig()
     store.register_centre(setup)
-    server = QueueServer(setup, store, status_url_template=status_url)
+    server = QueueServer(
+        setup,
+        store,
+        status_url_template=status_url,
+        session_idle=timedelta(minutes=rules.session_idle_minutes),
+        session_lifetime=timedelta(hours=rules.session_max_hours),
+        limiter=SignInLimiter(
+            per_account=rules.sign_in_failures_per_account,
+            per_address=rules.sign_in_failures_per_address,
+            window=rules.sign_in_window_minutes * 60.0,
+        ),
+    )
     from queue_server.web import install_routes
 
     install_routes(server)

@@ -1,0 +1,201 @@
+"""The manager's ``dashboard`` and ``report`` messages over a live server: the figures
+are ``walkin report``'s (same code, same day), alerts come and go with the clock, and
+only managers may ask."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from queue_server import reports
+from queue_server.client import QueueClient, RemoteError, new_idempotency_key
+from queue_server.core import commands as cmd
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+async def people(live_clocked: Any) -> AsyncIterator[Any]:
+    clients: list[QueueClient] = []
+
+    async def client(**hello: Any) -> QueueClient:
+        c = await QueueClient(live_clocked.url, min_backoff=0.05, **hello).connect()
+        clients.append(c)
+        return c
+
+    yield client
+    for c in clients:
+        await c.close()
+
+
+async def issue(kiosk: QueueClient, service: str = "housing") -> dict[str, Any]:
+    reply = await kiosk.request(
+        "issue_ticket", service=service, idempotency_key=new_idempotency_key()
+    )
+    return dict(reply["ticket"])
+
+
+def report_now(live: Any, day: date) -> dict[str, Any]:
+    built = reports.load_and_build(
+        live.store, day, live.setup.centre_id, live.clock.now, **reports.options_for(live.setup)
+    )
+    return reports.to_dict(built)
+
+
+async def test_today_on_the_dashboard_is_walkin_report_for_today(
+    live_clocked: Any, people: Any
+) -> None:
+    kiosk = await people(token=live_clocked.kiosk_token)
+    alice = await people(username="alice", password=PASSWORD)
+    mina = await people(username="mina", password=PASSWORD)
+    for service in ("housing", "housing", "council_tax"):
+        await issue(kiosk, service)
+    await alice.request("sign_in_counter", counter="Counter 1")
+    await alice.request("open_counter", counter="Counter 1")
+    live_clocked.clock.advance(minutes=4)
+    await alice.request("call_next", counter="Counter 1")
+    await alice.request("start_service", counter="Counter 1")
+    live_clocked.clock.advance(minutes=6)
+    await alice.request("complete", counter="Counter 1", outcome="resolved", avoidable=True)
+    await alice.request("call_next", counter="Counter 1")
+    await alice.request("no_show", counter="Counter 1")
+
+    dashboard = (await mina.request("dashboard"))["dashboard"]
+    expected = report_now(live_clocked, live_clocked.clock.now.date())
+    expected.pop("generated_at")
+    today = dict(dashboard["today"])
+    today.pop("generated_at")
+    assert today == expected
+    assert today["overall"]["served"] == 1 and today["overall"]["no_shows"] == 1
+    assert today["counters"]["Counter 1"]["mean_service_seconds"] == 360.0
+
+    assert dashboard["total_waiting"] == 1
+    by_code = {s["code"]: s for s in dashboard["services"]}
+    assert by_code["council_tax"]["waiting"] == 1
+    counter = next(c for c in dashboard["counters"] if c["name"] == "Counter 1")
+    assert (counter["state"], counter["staff"]) == ("open", "alice")
+
+
+async def test_alerts_for_a_service_past_its_target_and_a_printer_fault(
+    live_clocked: Any, people: Any
+) -> None:
+    kiosk = await people(token=live_clocked.kiosk_token)
+    mina = await people(username="mina", password=PASSWORD)
+    await issue(kiosk, "housing")
+    assert (await mina.request("dashboard"))["dashboard"]["alerts"] == []
+
+    target = live_clocked.server.centre.services["housing"].target_wait
+    live_clocked.clock.advance(seconds=target.total_seconds() + 60)
+    await kiosk.request("device_status", component="printer", status="paper_out")
+    alerts = (await mina.request("dashboard"))["dashboard"]["alerts"]
+    kinds = {a["kind"]: a for a in alerts}
+    assert kinds["over_target"]["service"] == "housing"
+    assert "past the target" in kinds["over_target"]["message"]
+    assert kinds["device"]["severity"] == "fault"
+    assert "paper out" in kinds["device"]["message"]
+    assert alerts[0]["kind"] == "device"  # faults before warnings
+
+
+async def test_an_appointment_near_and_past_its_ten_minutes_raises_an_alert(
+    live_clocked: Any, people: Any
+) -> None:
+    now = live_clocked.clock.now
+    await live_clocked.server.execute(
+        cmd.BookAppointment(
+            actor="system:test", ref="BK1", service="housing", at=now + timedelta(minutes=5)
+        )
+    )
+    kiosk = await people(token=live_clocked.kiosk_token)
+    mina = await people(username="mina", password=PASSWORD)
+    checked_in = await kiosk.request("check_in", ref="BK1", idempotency_key=new_idempotency_key())
+    number = checked_in["ticket"]["number"]
+
+    live_clocked.clock.advance(minutes=5)  # at the booked time: 10 minutes left
+    assert not [
+        a
+        for a in (await mina.request("dashboard"))["dashboard"]["alerts"]
+        if a["kind"] == "appointment_due"
+    ]
+    live_clocked.clock.advance(minutes=6)  # 4 minutes left: within the 5-minute slack
+    alert = next(
+        a
+        for a in (await mina.request("dashboard"))["dashboard"]["alerts"]
+        if a["kind"] == "appointment_due"
+    )
+    assert (alert["ticket"], alert["severity"], alert["minutes_left"]) == (number, "warning", 4.0)
+    live_clocked.clock.advance(minutes=5)
+    alert = next(
+        a
+        for a in (await mina.request("dashboard"))["dashboard"]["alerts"]
+        if a["kind"] == "appointment_due"
+    )
+    assert alert["severity"] == "breach" and "past the 10-minute standard" in alert["message"]
+
+
+async def test_reports_for_a_span_of_days_in_json_and_csv(live_clocked: Any, people: Any) -> None:
+    kiosk = await people(token=live_clocked.kiosk_token)
+    mina = await people(username="mina", password=PASSWORD)
+    await issue(kiosk)
+    today = live_clocked.clock.now.date()
+    first = today - timedelta(days=2)
+
+    reply = await mina.request("report", from_day=first.isoformat(), to_day=today.isoformat())
+    assert [r["day"] for r in reply["reports"]] == [
+        (first + timedelta(days=i)).isoformat() for i in range(3)
+    ]
+    assert reply["reports"][-1]["overall"]["issued"] == 1
+    assert reply["reports"][0]["overall"]["issued"] == 0
+
+    reply = await mina.request(
+        "report", from_day=today.isoformat(), to_day=today.isoformat(), format="csv"
+    )
+    expected = reports.to_csv(
+        reports.load_and_build(
+            live_clocked.store,
+            today,
+            live_clocked.setup.centre_id,
+            live_clocked.clock.now,
+            **reports.options_for(live_clocked.setup),
+        )
+    )
+    assert reply["csv"] == expected
+    assert reply["filename"] == f"walkin-{live_clocked.setup.centre_id}-{today}-{today}.csv"
+    rows = list(csv.DictReader(io.StringIO(reply["csv"])))
+    assert rows[0]["scope"] == "overall" and rows[0]["issued"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "words"),
+    [
+        ("2026-11-10", "2026-11-09", "before it starts"),
+        ("2026-01-01", "2026-12-31", "at most 92 days"),
+    ],
+)
+async def test_a_report_span_must_make_sense(
+    live_clocked: Any, people: Any, first: str, last: str, words: str
+) -> None:
+    mina = await people(username="mina", password=PASSWORD)
+    with pytest.raises(RemoteError) as refused:
+        await mina.request("report", from_day=first, to_day=last)
+    assert refused.value.code == "invalid_request" and words in refused.value.message
+
+
+async def test_an_adviser_cannot_see_the_dashboard_or_make_manager_changes(
+    live_clocked: Any, people: Any
+) -> None:
+    alice = await people(username="alice", password=PASSWORD)
+    for message, fields in (
+        ("dashboard", {}),
+        ("report", {"from_day": "2026-11-24", "to_day": "2026-11-24"}),
+        ("set_service_target", {"service": "housing", "target_wait_minutes": 5}),
+        ("set_counter_skills", {"counter": "Counter 2", "primary": ["housing"]}),
+    ):
+        with pytest.raises(RemoteError) as refused:
+            await alice.request(message, **fields)
+        assert refused.value.code == "forbidden", message
+    assert live_clocked.server.centre.services["housing"].target_wait != timedelta(minutes=5)
