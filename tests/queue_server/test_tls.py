@@ -1,0 +1,139 @@
+"""``walkin serve --tls-cert FILE --tls-key FILE``: the real command serves its pages
+over HTTPS and its websocket over WSS, with a certificate made for the test (trustme);
+a plain-HTTP client gets nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "a long enough password"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def walkin(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "queue_server.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext]]:
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1", "localhost")
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    certificate.private_key_and_cert_chain_pem.write_to_path(str(cert_file))
+    certificate.private_key_pem.write_to_path(str(key_file))
+    client_context = ssl.create_default_context()
+    authority.configure_trust(client_context)
+
+    db = tmp_path / "walkin.db"
+    config = str(ROOT / "examples" / "centre.toml")
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "queue_server.cli",
+            "serve",
+            "--config",
+            config,
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            "--tls-cert",
+            str(cert_file),
+            "--tls-key",
+            str(key_file),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"https://127.0.0.1:{port}/healthz", context=client_context, timeout=2
+                ):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    output = server.stdout.read() if server.stdout else ""
+                    raise AssertionError(f"walkin serve did not start: {output}") from None
+                time.sleep(0.2)
+        added = walkin(
+            "staff",
+            "add",
+            "--db",
+            str(db),
+            "--username",
+            "mina",
+            "--role",
+            "manager",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        )
+        assert added.returncode == 0, added.stderr
+        yield port, client_context
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_pages_are_served_over_https_and_not_over_plain_http(
+    tls_server: tuple[int, ssl.SSLContext],
+) -> None:
+    port, context = tls_server
+    for path in ("/counter", "/manager", "/board"):
+        with urllib.request.urlopen(
+            f"https://127.0.0.1:{port}{path}", context=context, timeout=10
+        ) as page:
+            assert page.status == 200
+            assert b"<html" in page.read()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/counter", timeout=5)
+
+
+def test_staff_sign_in_over_wss(tls_server: tuple[int, ssl.SSLContext]) -> None:
+    port, context = tls_server
+
+    async def sign_in() -> dict[str, Any]:
+        async with connect(f"wss://127.0.0.1:{port}/ws", ssl=context) as ws:
+            await ws.send(json.dumps({"type": "hello", "username": "mina", "password": PASSWORD}))
+            welcome: dict[str, Any] = json.loads(await ws.recv())
+            snapshot = json.loads(await ws.recv())
+            assert snapshot["type"] == "snapshot"
+            return welcome
+
+    welcome = asyncio.run(sign_in())
+    assert welcome["role"] == "manager" and welcome["session"].startswith("ws_")
