@@ -136,6 +136,8 @@ async def _serve_demo(
         "server": ws_url,
         "health": f"{http}/healthz",
         "board_page": f"{http}/board#token={credentials['board_token']}",
+        "counter_console": f"{http}/counter",
+        "manager_dashboard": f"{http}/manager",
         "database": str(folder / "walkin.db"),
         "bookings_today": bookings,
         "credentials": credentials,
@@ -230,6 +232,8 @@ def _print_summary(summary: dict[str, Any], setup: Any) -> None:
         f"  queue server   {summary['server']}",
         f"  health check   {summary['health']}",
         f"  display board  {summary['board_page']}",
+        f"  counter page   {summary['counter_console']}  (sign in as the adviser below)",
+        f"  manager page   {summary['manager_dashboard']}  (sign in as the manager below)",
         f"  database       {summary['database']}",
         f"  bookings       {summary['bookings_today']} appointments today "
         "(examples/appointments.csv)",

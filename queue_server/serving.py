@@ -158,6 +158,13 @@ async def run_server(
         host,
         bound,
     )
+    pages = f"{'https' if ssl_context else 'http'}://{host}:{bound}"
+    log.info(
+        "pages: counter console %s/counter, manager dashboard %s/manager, board %s/board",
+        pages,
+        pages,
+        pages,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
