@@ -74,7 +74,7 @@ def live_dashboard(
                     "longest_wait_minutes": longest,
                     "target_wait_minutes": target,
                     "message": f"{service.name}: the longest wait is {longest:g} minutes, "
-                    f"past the target of {target:g}.",
+                    f"past its {target:g}-minute target.",
                 }
             )
 
@@ -111,6 +111,7 @@ def live_dashboard(
     device_rows = []
     for report in sorted(devices, key=lambda d: (d.device, d.component)):
         ok = report.status in DEVICE_OK
+        severity = None if ok else "warning" if report.status in DEVICE_WARNING else "fault"
         device_rows.append(
             {
                 "device": report.device,
@@ -119,13 +120,14 @@ def live_dashboard(
                 "detail": report.detail,
                 "at": report.at.isoformat(),
                 "ok": ok,
+                "severity": severity,
             }
         )
-        if not ok:
+        if severity is not None:
             alerts.append(
                 {
                     "kind": "device",
-                    "severity": "warning" if report.status in DEVICE_WARNING else "fault",
+                    "severity": severity,
                     "device": report.device,
                     "component": report.component,
                     "status": report.status,

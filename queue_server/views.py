@@ -131,6 +131,10 @@ def centre_view(centre: Centre, now: datetime, role: str) -> dict[str, Any]:
         "next_opening": opening.isoformat() if opening else None,
         "services": [service_view(s) for s in centre.services.values()],
         "counters": counters,
+        "policy": {
+            "appointment_standard_minutes": centre.setup.policy.appointment_standard
+            / timedelta(minutes=1),
+        },
     }
 
 
@@ -193,10 +197,19 @@ def ticket_status(centre: Centre, ticket: Ticket, now: datetime) -> dict[str, An
     None once the ticket is no longer waiting; ``minutes`` is also None while no open
     counter can serve it."""
     from queue_server.core import estimate_wait
+    from queue_server.core.routing import may_take
 
     service = centre.services.get(ticket.service)
     waiting = ticket.state in QUEUED_STATES
     estimate = estimate_wait(centre, ticket.id, now) if waiting else None
+    why_no_minutes = None
+    if estimate is not None and estimate.minutes is None:
+        # no open counter can take it, or the wait runs past the estimate's horizon
+        able = any(
+            c.state in (CounterState.OPEN, CounterState.SERVING) and may_take(c, ticket)
+            for c in centre.counters.values()
+        )
+        why_no_minutes = "beyond_horizon" if able else "no_open_counter"
     called = ticket.state in (TicketState.CALLED, TicketState.SERVING)
     return {
         "type": "ticket_status",
@@ -206,6 +219,9 @@ def ticket_status(centre: Centre, ticket: Ticket, now: datetime) -> dict[str, An
         "waiting": waiting,
         "people_ahead": estimate.people_ahead if estimate else None,
         "minutes": estimate.minutes if estimate else None,
+        #: why ``minutes`` is None for a waiting ticket: "no_open_counter" or
+        #: "beyond_horizon" (a wait longer than the estimate looks ahead)
+        "no_estimate_reason": why_no_minutes,
         "counter": ticket.counter if called else None,
         "called_at": ticket.called_at.isoformat() if called and ticket.called_at else None,
         "issued_at": ticket.issued_at.isoformat(),

@@ -102,8 +102,10 @@ def long_date(day: date) -> str:
     return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
-def wait_text(minutes: int | None) -> str:
+def wait_text(minutes: int | None, reason: str | None = None) -> str:
     if minutes is None:
+        if reason == "beyond_horizon":
+            return "No time estimate: the wait is longer than we can estimate today."
         return "No time estimate: no counter for this service is open right now."
     if minutes < 1:
         return "Estimated wait: less than a minute."
@@ -139,7 +141,7 @@ def wording(status: dict[str, Any], day: date) -> Wording:
             f"Ticket {number}: {headline[:-1]}",
             "",
             headline,
-            wait_text(status["minutes"]),
+            wait_text(status["minutes"], status.get("no_estimate_reason")),
         )
     if state == "called":
         where = counter or "the counter"

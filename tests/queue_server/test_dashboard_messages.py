@@ -95,7 +95,7 @@ async def test_alerts_for_a_service_past_its_target_and_a_printer_fault(
     alerts = (await mina.request("dashboard"))["dashboard"]["alerts"]
     kinds = {a["kind"]: a for a in alerts}
     assert kinds["over_target"]["service"] == "housing"
-    assert "past the target" in kinds["over_target"]["message"]
+    assert "-minute target" in kinds["over_target"]["message"]
     assert kinds["device"]["severity"] == "fault"
     assert "paper out" in kinds["device"]["message"]
     assert alerts[0]["kind"] == "device"  # faults before warnings

@@ -55,8 +55,11 @@
     }).format(new Date(iso));
   }
 
-  function waitText(minutes) {
+  function waitText(minutes, reason) {
     if (minutes === null || minutes === undefined) {
+      if (reason === "beyond_horizon") {
+        return "No time estimate: the wait is longer than we can estimate today.";
+      }
       return "No time estimate: no counter for this service is open right now.";
     }
     if (minutes < 1) return "Estimated wait: less than a minute.";
@@ -86,7 +89,7 @@
         title: `Ticket ${number}: ${headline.slice(0, -1)}`,
         call: "",
         headline,
-        detail: waitText(s.minutes),
+        detail: waitText(s.minutes, s.no_estimate_reason),
       };
     }
     const counter = s.counter;

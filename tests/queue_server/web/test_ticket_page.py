@@ -381,6 +381,7 @@ def status_message(**changes: Any) -> dict[str, Any]:
         "waiting": True,
         "people_ahead": 3,
         "minutes": 12,
+        "no_estimate_reason": None,
         "counter": None,
         "called_at": None,
         "issued_at": "2026-11-24T09:12:00+00:00",
@@ -396,7 +397,8 @@ WORDING_CASES = [
     status_message(),
     status_message(people_ahead=1, minutes=1),
     status_message(people_ahead=0, minutes=0),
-    status_message(people_ahead=4, minutes=None),
+    status_message(people_ahead=4, minutes=None, no_estimate_reason="no_open_counter"),
+    status_message(people_ahead=40, minutes=None, no_estimate_reason="beyond_horizon"),
     status_message(state="transferred", people_ahead=2, minutes=5),
     status_message(
         state="called",
