@@ -30,7 +30,7 @@ from websockets.http11 import Request, Response
 from queue_server import protocol as p
 from queue_server import reports, views
 from queue_server.auth import Identity, authenticate
-from queue_server.core import Centre, Decision, estimate_wait
+from queue_server.core import Centre, Decision, WaitEstimate, estimate_wait, estimate_waits
 from queue_server.core import commands as cmd
 from queue_server.core.errors import (
     Forbidden,
@@ -41,7 +41,7 @@ from queue_server.core.errors import (
     WalkinError,
 )
 from queue_server.core.events import Event, TicketCalled, TicketRecalled
-from queue_server.core.model import CentreSetup, Ticket, TicketState
+from queue_server.core.model import QUEUED_STATES, CentreSetup, Ticket, TicketState
 from queue_server.dashboard import live_dashboard
 from queue_server.ratelimit import SignInLimiter
 from queue_server.store import Store
@@ -481,13 +481,18 @@ class QueueServer:
     # ------------------------------------------------------------ visitors
 
     def _ticket_status(
-        self, ws: ServerConnection, identity: Identity, now: datetime
+        self,
+        ws: ServerConnection,
+        identity: Identity,
+        now: datetime,
+        estimates: dict[str, WaitEstimate] | None = None,
     ) -> dict[str, Any] | None:
         """The visitor's ``ticket_status`` if it changed since it was last sent."""
         ticket = self.centre.tickets.get(identity.name)
         if ticket is None:
             return None
-        status = views.ticket_status(self.centre, ticket, now)
+        estimate = estimates.get(ticket.id) if estimates else None
+        status = views.ticket_status(self.centre, ticket, now, estimate)
         unchanged = {k: v for k, v in status.items() if k != "as_of"}
         if self._status_sent.get(ws) == unchanged:
             return None
@@ -500,10 +505,22 @@ class QueueServer:
         if only is None:
             self._status_push = None
         now = self.clock()
-        for ws, identity in list(self._connections.items()):
-            if identity.role != VISITOR or (only is not None and identity.name not in only):
-                continue
-            status = self._ticket_status(ws, identity, now)
+        visitors = [
+            (ws, identity)
+            for ws, identity in self._connections.items()
+            if identity.role == VISITOR and (only is None or identity.name in only)
+        ]
+        # one replay estimates every watched ticket (estimate_waits), however many
+        # phones are watching
+        watched = {
+            identity.name
+            for _, identity in visitors
+            if identity.name in self.centre.tickets
+            and self.centre.tickets[identity.name].state in QUEUED_STATES
+        }
+        estimates = estimate_waits(self.centre, watched, now) if watched else {}
+        for ws, identity in visitors:
+            status = self._ticket_status(ws, identity, now, estimates)
             if status is not None:
                 broadcast([ws], json.dumps(status))
 

@@ -11,7 +11,7 @@ from collections import Counter as Tally
 from datetime import datetime, timedelta
 from typing import Any
 
-from queue_server.core import Centre
+from queue_server.core import Centre, WaitEstimate
 from queue_server.core import events as ev
 from queue_server.core.model import (
     QUEUED_STATES,
@@ -190,7 +190,9 @@ def counters_message(centre: Centre) -> dict[str, Any]:
     }
 
 
-def ticket_status(centre: Centre, ticket: Ticket, now: datetime) -> dict[str, Any]:
+def ticket_status(
+    centre: Centre, ticket: Ticket, now: datetime, estimate: WaitEstimate | None = None
+) -> dict[str, Any]:
     """What a visitor's own status page (``/t/<id>``) shows: their number, the service
     they chose, where they are in the queue and roughly how long; nothing else — no
     name, no booking reference, no other visitor. ``people_ahead`` and ``minutes`` are
@@ -201,7 +203,10 @@ def ticket_status(centre: Centre, ticket: Ticket, now: datetime) -> dict[str, An
 
     service = centre.services.get(ticket.service)
     waiting = ticket.state in QUEUED_STATES
-    estimate = estimate_wait(centre, ticket.id, now) if waiting else None
+    if not waiting:
+        estimate = None
+    elif estimate is None:  # else the caller estimated many at once (estimate_waits)
+        estimate = estimate_wait(centre, ticket.id, now)
     why_no_minutes = None
     if estimate is not None and estimate.minutes is None:
         # no open counter can take it, or the wait runs past the estimate's horizon

@@ -6,7 +6,7 @@ A clock is passed in as ``now``. See ``centre.Centre`` for the entry point:
 
 from .centre import Centre, Decision, format_number, prefix_of
 from .errors import WalkinError
-from .estimate import WaitEstimate, estimate_wait
+from .estimate import WaitEstimate, estimate_wait, estimate_waits
 
 __all__ = [
     "Centre",
@@ -14,6 +14,7 @@ __all__ = [
     "WaitEstimate",
     "WalkinError",
     "estimate_wait",
+    "estimate_waits",
     "format_number",
     "prefix_of",
 ]

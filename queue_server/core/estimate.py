@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -97,21 +98,39 @@ def estimate_wait(centre: Centre, ticket_id: str, now: datetime) -> WaitEstimate
     Raises ``NotFound`` for an unknown ticket. A ticket no longer queued has
     nothing ahead of it and no wait: ``WaitEstimate(0, 0)``.
     """
-    target = centre.ticket(ticket_id)
-    if target.state not in QUEUED_STATES:
-        return WaitEstimate(0, 0)
+    return estimate_waits(centre, [ticket_id], now)[ticket_id]
+
+
+def estimate_waits(
+    centre: Centre, ticket_ids: Iterable[str], now: datetime
+) -> dict[str, WaitEstimate]:
+    """``estimate_wait`` for several tickets from one replay (the visitors' status
+    pages): each result equals that ticket's own ``estimate_wait``, for the cost of
+    the longest of them. Raises ``NotFound`` for an unknown ticket."""
+    results: dict[str, WaitEstimate] = {}
     counters = [
         c for c in centre.counters.values() if c.state in (CounterState.OPEN, CounterState.SERVING)
     ]
-    able = [c for c in counters if may_take(c, target)]
-    if not able:
-        earlier = sum(
-            1
-            for t in centre.queued()
-            if t.service == target.service
-            and (t.arrival_at, t.seq) < (target.arrival_at, target.seq)
-        )
-        return WaitEstimate(earlier, None)
+    #: the tickets to replay for, and the names of the counters that could take each
+    targets: dict[str, frozenset[str]] = {}
+    for ticket_id in ticket_ids:
+        target = centre.ticket(ticket_id)
+        if target.state not in QUEUED_STATES:
+            results[ticket_id] = WaitEstimate(0, 0)
+            continue
+        able = frozenset(c.name for c in counters if may_take(c, target))
+        if not able:
+            earlier = sum(
+                1
+                for t in centre.queued()
+                if t.service == target.service
+                and (t.arrival_at, t.seq) < (target.arrival_at, target.seq)
+            )
+            results[ticket_id] = WaitEstimate(earlier, None)
+        else:
+            targets[ticket_id] = able
+    if not targets:
+        return results
 
     free_at: list[tuple[datetime, str]] = []
     for counter in counters:
@@ -130,10 +149,10 @@ def estimate_wait(centre: Centre, ticket_id: str, now: datetime) -> WaitEstimate
 
     queued = [t for t in centre.tickets.values() if t.state in QUEUED_STATES]
     queue = ReplayQueue(queued, centre)
-    able_names = {c.name for c in able}
-    # call times, in the replay, of queued tickets at counters that could take ours
-    rivals: list[datetime] = []
+    # every call in the replay so far: when, and at which counter
+    calls: list[tuple[datetime, str]] = []
     called: set[str] = set()
+    pending = dict(targets)
     for _ in range(MAX_STEPS):
         when, name = heapq.heappop(free_at)
         if when > now + HORIZON:
@@ -153,24 +172,33 @@ def estimate_wait(centre: Centre, ticket_id: str, now: datetime) -> WaitEstimate
             elif not free_at:
                 break
             continue
-        if chosen.id == target.id:
+        if chosen.id in pending:
+            able = pending.pop(chosen.id)
             minutes = max(0.0, (when - now) / timedelta(minutes=1))
-            # Someone called at the same moment at another desk is not ahead of us.
-            ahead = sum(1 for t in rivals if t < when)
-            return WaitEstimate(ahead, int(-(-minutes // 1)))
+            # Ahead: those called earlier at counters that could have taken it (someone
+            # called at the same moment at another desk is not ahead of us).
+            ahead = sum(1 for at, desk in calls if at < when and desk in able)
+            results[chosen.id] = WaitEstimate(ahead, int(-(-minutes // 1)))
+            if not pending:
+                return results
         queue.remove(chosen)
         called.add(chosen.id)
-        if name in able_names:
-            rivals.append(when)
+        calls.append((when, name))
         heapq.heappush(free_at, (when + centre.mean_duration(chosen.service), name))
-    # Not reached within the horizon: those called so far, and those of the same
-    # service still ahead of it, are ahead; how long is unknown.
-    place = (target.arrival_at, target.seq, target.id)
-    still_ahead = sum(
-        1
-        for t in queued
-        if t.id not in called
-        and t.service == target.service
-        and (t.arrival_at, t.seq, t.id) < place
-    )
-    return WaitEstimate(len(rivals) + still_ahead, None)
+    # Not reached within the horizon: those called so far (at counters that could take
+    # it), and those of the same service still ahead of it, are ahead; how long is
+    # unknown.
+    for ticket_id in pending:
+        able = targets[ticket_id]
+        target = centre.tickets[ticket_id]
+        place = (target.arrival_at, target.seq, target.id)
+        still_ahead = sum(
+            1
+            for t in queued
+            if t.id not in called
+            and t.service == target.service
+            and (t.arrival_at, t.seq, t.id) < place
+        )
+        rivals = sum(1 for _, desk in calls if desk in able)
+        results[ticket_id] = WaitEstimate(rivals + still_ahead, None)
+    return results

@@ -42,7 +42,15 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from queue_server.core import Centre, WalkinError, estimate, estimate_wait, format_number, prefix_of
+from queue_server.core import (
+    Centre,
+    WalkinError,
+    estimate,
+    estimate_wait,
+    estimate_waits,
+    format_number,
+    prefix_of,
+)
 from queue_server.core import commands as cmd
 from queue_server.core import events as ev
 from queue_server.core.model import (
@@ -324,6 +332,14 @@ def build_machine(snapshot):
                     assert unbounded.minutes is not None, (ticket, unbounded)
                     assert unbounded.minutes > estimate.HORIZON / timedelta(minutes=1)
                 assert 0 <= found.people_ahead < len(queued)
+
+        @invariant()
+        def one_replay_for_many_tickets_gives_each_its_own_estimate(self) -> None:
+            # the visitors' status pages are estimated together (estimate_waits)
+            centre = self.centre
+            wanted = [t.id for t in centre.tickets.values()]
+            together = estimate_waits(centre, wanted, self.now)
+            assert together == {i: estimate_wait(centre, i, self.now) for i in wanted}
 
         # ------------------------------------------------------------ the clock
 
