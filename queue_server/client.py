@@ -177,6 +177,13 @@ class QueueClient:
                     backoff = self.min_backoff
                     await self._read(ws)
             except AuthenticationFailed as exc:
+                if exc.code == "rate_limited" and self.connections and self.reconnect:
+                    # someone else's failed sign-ins from our address: wait it out
+                    # rather than stay down (only a first connection gives up)
+                    wait = float((exc.details or {}).get("retry_after_seconds", 60))
+                    log.warning("%s; reconnecting in %g s", exc.message, wait)
+                    await asyncio.sleep(wait)
+                    continue
                 self._fatal = exc
                 return
             except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):

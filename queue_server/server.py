@@ -290,12 +290,13 @@ class QueueServer:
             async for frame in ws:
                 if identity.session is not None:
                     now = self.clock()
-                    why = self._session_over(identity, now)
-                    if why is not None:
-                        await self._end_session(identity, why, now, current=ws)
-                        await _close_with(ws, why)
+                    over = self._session_over(identity, now)
+                    if over is not None:
+                        await self._end_session(identity, over, now, current=ws)
+                        await _close_with(ws, over[1])
                         break
-                    self._note_activity(identity, now)
+                    if not _is_keepalive(frame):
+                        self._note_activity(identity, now)
                 reply = await self._answer(identity, frame)
                 await ws.send(json.dumps(reply))
         except ConnectionClosed:
@@ -336,8 +337,12 @@ class QueueServer:
                     "There is no such ticket here today. Check the address on your ticket."
                 )
             return Identity(role=VISITOR, name=ticket_id), {}
+        # Only password sign-ins are limited: device and session tokens are 256 random
+        # bits, beyond guessing, and a hall of kiosks behind one address must not be
+        # locked out by someone else's wrong passwords.
         signing_in = hello.username if hello.password else None
-        self.limiter.check(address, signing_in)
+        if signing_in:
+            self.limiter.check(address, signing_in)
         now = self.clock()
         try:
             if hello.session:
@@ -368,9 +373,11 @@ class QueueServer:
                 password=hello.password,
             )
         except NotAuthenticated:
-            self.limiter.failed(address, signing_in)
+            if signing_in:
+                self.limiter.failed(address, signing_in)
             raise
-        self.limiter.succeeded(address, signing_in)
+        if signing_in:
+            self.limiter.succeeded(address, signing_in)
         if identity.role not in STAFF:
             return identity, {}
         token, info = await asyncio.to_thread(
@@ -395,18 +402,23 @@ class QueueServer:
 
     # ------------------------------------------------------------ sessions
 
-    def _session_over(self, identity: Identity, now: datetime) -> str | None:
-        """Why ``identity``'s session has ended by ``now``, or None if it has not."""
+    def _session_over(self, identity: Identity, now: datetime) -> tuple[str, str] | None:
+        """Whether ``identity``'s session has ended by ``now``: ("expired" or "idle",
+        the sentence for the page), or None if it has not."""
         if identity.session is None:
             return None
         if identity.session_expires_at is not None and now >= identity.session_expires_at:
             hours = self.session_lifetime / timedelta(hours=1)
-            return f"Your session reached its limit of {hours:g} hours. Please sign in again."
+            return (
+                "expired",
+                f"Your session reached its limit of {hours:g} hours. Please sign in again.",
+            )
         seen = self._seen.get(identity.session)
         if seen is not None and now - seen >= self.session_idle:
             minutes = self.session_idle / timedelta(minutes=1)
             return (
-                f"Your session ended after {minutes:g} minutes without use. Please sign in again."
+                "idle",
+                f"Your session ended after {minutes:g} minutes without use. Please sign in again.",
             )
         return None
 
@@ -435,17 +447,18 @@ class QueueServer:
     async def _end_session(
         self,
         identity: Identity,
-        why: str,
+        ending: tuple[str, str],
         now: datetime,
         current: ServerConnection | None = None,
     ) -> None:
-        """End ``identity``'s session: in the database (audited), and on every
-        connection that uses it but ``current`` (``session_expired``, then close 4401;
+        """End ``identity``'s session: in the database (audited with ``ending``'s kind:
+        signed_out, idle, expired), and on every connection that uses it but
+        ``current`` (``session_expired`` with ``ending``'s sentence, then close 4401;
         the caller closes ``current`` itself)."""
         assert identity.session is not None
         key = identity.session
+        kind, why = ending
         try:
-            kind = "signed_out" if why.startswith("You have signed out") else "expired"
             await asyncio.to_thread(end_session, self.store, self.setup.centre_id, key, now, kind)
         except Exception:
             log.exception("could not record the end of a session")
@@ -464,10 +477,10 @@ class QueueServer:
         for identity in list(self._connections.values()):
             if identity.session is None or identity.session in ended:
                 continue
-            why = self._session_over(identity, now)
-            if why is not None:
+            over = self._session_over(identity, now)
+            if over is not None:
                 ended.add(identity.session)
-                await self._end_session(identity, why, now)
+                await self._end_session(identity, over, now)
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -650,7 +663,7 @@ class QueueServer:
                 return {}
             case p.SignOut():
                 if identity.session is not None:
-                    await self._end_session(identity, "You have signed out.", now)
+                    await self._end_session(identity, ("signed_out", "You have signed out."), now)
                 return {}
             case p.Dashboard():
                 return {"dashboard": await self._dashboard(now)}
@@ -934,6 +947,22 @@ class QueueServer:
         if any(e.counter is not None for e in events):
             self._publish_to(frozenset({BOARD, KIOSK}), views.counters_message(self.centre))
         self._schedule_ticket_statuses(events)
+
+
+#: messages a page sends by itself, which do not keep its session from going idle
+KEEPALIVE_TYPES = frozenset({"ping", "snapshot", "dashboard"})
+
+
+def _is_keepalive(frame: str | bytes) -> bool:
+    """Whether ``frame`` is a page's own refresh (``KEEPALIVE_TYPES``), not a person's
+    action: a keepalive or a dashboard refreshing itself. Small frames only."""
+    if not isinstance(frame, str) or len(frame) > 200:
+        return False
+    try:
+        value = json.loads(frame)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and value.get("type") in KEEPALIVE_TYPES
 
 
 def _address(ws: ServerConnection) -> str:

@@ -76,7 +76,8 @@ def find_session(
                 SESSION.last_seen_at,
                 SESSION.expires_at,
                 SESSION.ended_at,
-                STAFF.role,
+                SESSION.role,
+                STAFF.role.label("role_now"),
             )
             .select_from(
                 StaffSessionRow.__table__.join(  # type: ignore[attr-defined]
@@ -98,6 +99,8 @@ def find_session(
         return "Your session has expired. Please sign in again."
     if now - row.last_seen_at >= idle:
         return "Your session expired after a time without use. Please sign in again."
+    if row.role != row.role_now:
+        return "Your role has changed since you signed in. Please sign in again."
     return SessionInfo(row.token_hash, row.username, row.role, row.expires_at)
 
 
@@ -112,7 +115,8 @@ def touch_session(store: Store, token_hash: str, now: datetime) -> None:
 
 
 def end_session(store: Store, centre_id: str, token_hash: str, now: datetime, why: str) -> None:
-    """End a session (``why``: "signed_out", "expired", "idle"); audited once."""
+    """End a session (``why``: "signed_out", "expired" at its fixed age, "idle");
+    audited once, as ``staff_sign_out`` or ``session_expired`` with the why."""
 
     def work(conn: sa.Connection) -> None:
         row = conn.execute(

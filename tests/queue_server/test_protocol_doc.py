@@ -3,7 +3,8 @@
 The page's examples are fenced by what they are (see its "How to read the examples"):
 ```` ```json request as=ROLE ````, ```` ```json invalid as=ROLE ```` (wrong on purpose),
 ```` ```json reply as=ROLE ```` (answering the message just above it),
-```` ```json push as=ROLE ```` and ```` ```json response path=/PATH ````.
+```` ```json push as=ROLE ```` and ```` ```json response path=/PATH status=NNN ````
+(with ``origin=URL``: a websocket handshake with that ``Origin`` header).
 These tests check that
 
 1. every example request decodes with ``protocol.decode`` (and every invalid one does
@@ -13,7 +14,11 @@ These tests check that
 3. a real ``QueueServer`` and the real ``QueueClient`` replay the documented morning
    (sign in, open, issue, check in, call, recall, start, complete, park, transfer, ...)
    and every reply and push has the fields of the documented one. Values that change
-   from run to run (ids, times, numbers) are not compared; the shape is.
+   from run to run (ids, times, numbers) are not compared; the shape is;
+4. the web pages' part does too: a staff sign-in's session, resuming it, ``sign_out``,
+   a session ending when idle and at its fixed age, the sign-in rate limit, a visitor's
+   ``ticket_status`` pushes, the manager's ``dashboard`` and ``report`` (JSON and CSV),
+   and the ``Origin`` check.
 """
 
 from __future__ import annotations
@@ -25,15 +30,15 @@ import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from queue_server import protocol
+from queue_server import protocol, reports
 from queue_server import server as server_module
 from queue_server.client import AuthenticationFailed, QueueClient, RemoteError
 from queue_server.core import centre as centre_module
@@ -47,7 +52,24 @@ FENCE = re.compile(
 )
 #: tests/conftest.py makes every staff account of a live server with this password
 STAFF_PASSWORD = "correct horse battery"
-PUSH_TYPES = ("welcome", "snapshot", "event", "call", "queue", "counters", "device_status")
+PUSH_TYPES = (
+    "welcome",
+    "snapshot",
+    "event",
+    "call",
+    "queue",
+    "counters",
+    "device_status",
+    "ticket_status",
+    "session_expired",
+)
+#: pushes of the web pages (a visitor's status page, staff sessions): checked by
+#: ``test_the_web_pages_part_replays_on_a_live_server``, not by the morning
+WEB_PUSHES = frozenset({"ticket_status", "session_expired"})
+#: every role a client can have, a visitor's status page included
+ROLES = server_module.EVERYONE | {server_module.VISITOR}
+#: maps keyed by data (service codes, counter names, hours), not by field names
+KEYED_BY_DATA = ("services", "counters", "centres", "by_hour")
 
 
 @dataclass
@@ -95,6 +117,22 @@ SENT = [e for e in EXAMPLES if e.kind in ("request", "invalid")]
 PUSHES = [e for e in EXAMPLES if e.kind == "push"]
 
 
+def following(e: Example, kind: str, type_: str) -> Example:
+    """The first example after ``e`` in the page of this kind and type."""
+    at = next(i for i, x in enumerate(EXAMPLES) if x is e)
+    return next(x for x in EXAMPLES[at + 1 :] if x.kind == kind and x.type == type_)
+
+
+def hello_example(role: str, field: str, refused: bool = False) -> Example:
+    """The first documented hello of ``role`` that carries ``field``, accepted (no
+    reply: a welcome follows) or refused."""
+    for e in REQUESTS:
+        if e.type == "hello" and e.role == role and field in e.value:
+            if (e.reply is not None) == refused:
+                return e
+    raise AssertionError(f"docs/protocol.md has no hello as={role} with {field!r}")
+
+
 def example(type_: str, role: str | None = None, **fields: Any) -> Example:
     """The first documented request of ``type_`` (sent by ``role``, with these fields)
     that succeeds."""
@@ -139,6 +177,26 @@ def assert_same_shape(actual: Any, documented: Any, where: str) -> None:
         assert not isinstance(actual, dict | list), f"{where}: expected a scalar, got {actual!r}"
 
 
+def by_value(value: Any) -> Any:
+    """``value`` with its maps keyed by data (``KEYED_BY_DATA``: a report's services,
+    counters and hours) made lists of their values, and a dashboard's ``alerts`` keyed by
+    kind (the first of each), so that shapes compare whichever services, counters, hours
+    and alerts a day happens to have."""
+    if isinstance(value, list):
+        return [by_value(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    shaped = {}
+    for key, item in value.items():
+        if key in KEYED_BY_DATA and isinstance(item, dict):
+            shaped[key] = [by_value(v) for v in item.values()]
+        elif key == "alerts" and isinstance(item, list):
+            shaped[key] = {a["kind"]: by_value(a) for a in reversed(item)}
+        else:
+            shaped[key] = by_value(item)
+    return shaped
+
+
 def type_of(cls: type[protocol.Message]) -> str:
     return str(cls.model_fields["type"].annotation.__args__[0])  # type: ignore[union-attr]
 
@@ -169,7 +227,7 @@ def test_every_request_example_decodes() -> None:
             message = protocol.decode(e.value)
         except WalkinError as exc:
             raise AssertionError(f"{e}: {exc}") from None
-        assert e.role in server_module.EVERYONE, f"{e}: say who sends it (as=ROLE)"
+        assert e.role in ROLES, f"{e}: say who sends it (as=ROLE)"
         allowed = server_module.PERMISSIONS.get(type(message), frozenset())
         if e.reply is not None and e.reply.value["type"] == "ok":
             assert e.role in allowed, f"{e}: a {e.role} may not send {e.type!r}"
@@ -205,9 +263,15 @@ def test_pushes_and_responses_are_well_formed() -> None:
     for e in PUSHES:
         assert e.type in PUSH_TYPES, f"{e}: unknown push type {e.type!r}"
         assert "re" not in e.value, f"{e}: a push answers nothing"
-        assert e.role in server_module.EVERYONE, f"{e}: say who receives it (as=ROLE)"
+        assert e.role in ROLES, f"{e}: say who receives it (as=ROLE)"
+        assert (e.role == server_module.VISITOR) == (e.type == "ticket_status") or (
+            e.type == "welcome"
+        ), f"{e}: visitors receive welcome and ticket_status only, and only they do"
+        if e.type == "session_expired":
+            assert e.role in server_module.STAFF, f"{e}: only staff have sessions"
     responses = [e for e in EXAMPLES if e.kind == "response"]
     assert {e.attrs.get("path") for e in responses} >= {"/healthz", "/ws"}
+    assert all(e.attrs.get("status", "").isdigit() for e in responses), "status=NNN"
     # every ```json fence follows the convention, so none escapes these checks
     assert DOC_TEXT.count("\n```json") == len(EXAMPLES)
 
@@ -275,7 +339,9 @@ class Replay:
         reply = await client.request(e.type, **fields)
         assert e.reply is not None
         assert e.reply.value["type"] == "ok", f"{e.reply}: documented as an error"
-        assert_same_shape(reply, e.reply.value, f"reply to {e.type} ({e.reply})")
+        assert_same_shape(
+            by_value(reply), by_value(e.reply.value), f"reply to {e.type} ({e.reply})"
+        )
         self.replies += 1
         return reply
 
@@ -406,13 +472,13 @@ async def test_the_documented_morning_replays_on_a_live_server(live_clocked: Any
                 first.setdefault((push["type"], push.get("kind")), push)
             for e in PUSHES:
                 key = (e.type, e.value.get("kind"))
-                if e.role != role or e.type == "welcome":
+                if e.role != role or e.type == "welcome" or e.type in WEB_PUSHES:
                     continue
                 assert key in first, f"{e}: the {role} never received a {key}"
                 assert_same_shape(first[key], e.value, f"{key} push to the {role} ({e})")
                 checked.add(key)
         assert {kind for _, kind in checked} >= set(EVENT_TYPES)
-        assert {type_ for type_, _ in checked} == set(PUSH_TYPES) - {"welcome"}
+        assert {type_ for type_, _ in checked} == set(PUSH_TYPES) - {"welcome"} - WEB_PUSHES
         assert replay.replies >= 45
     finally:
         for client in clients.values():
@@ -502,11 +568,239 @@ def http_get(url: str) -> tuple[int, Any]:
 
 
 async def test_http_responses_match_the_doc(live: Any) -> None:
-    expected_status = {"/healthz": 200, "/ws": 426}
     for e in EXAMPLES:
         if e.kind != "response":
             continue
-        path = e.attrs["path"]
-        status, body = await asyncio.to_thread(http_get, f"http://127.0.0.1:{live.port}{path}")
-        assert status == expected_status[path], (path, status, body)
+        path, status = e.attrs["path"], int(e.attrs["status"])
+        if "origin" in e.attrs:  # a browser's websocket handshake from that site
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(f"ws://127.0.0.1:{live.port}{path}", origin=e.attrs["origin"]):
+                    pass
+            got, body = refused.value.response.status_code, json.loads(refused.value.response.body)
+        else:
+            url = f"http://127.0.0.1:{live.port}{path}"
+            got, body = await asyncio.to_thread(http_get, url)
+        assert got == status, (path, e.attrs, got, body)
         assert_same_shape(body, e.value, f"GET {path} ({e})")
+
+    # the server's own pages (same host and port as the request) may connect
+    own = f"http://127.0.0.1:{live.port}"
+    async with connect(f"ws://127.0.0.1:{live.port}/ws", origin=own) as ws:
+        await ws.send(json.dumps({"type": "hello", "token": live.kiosk_token}))
+        assert (await receive(ws))["type"] == "welcome"
+
+
+# ---------------------------------------------------------------- 4. the web pages
+
+
+class Page:
+    """A web page's connection, frame by frame: what the Python client hides (welcomes,
+    sessions, the close codes) is what these tests look at."""
+
+    def __init__(self, ws: Any, welcome: dict[str, Any], first: dict[str, Any] | None) -> None:
+        self.ws, self.welcome, self.first = ws, welcome, first
+        self.pushes: list[dict[str, Any]] = []
+
+    @classmethod
+    async def open(cls, live: Any, hello: dict[str, Any]) -> Page:
+        ws = await connect(live.url)
+        await ws.send(json.dumps(hello))
+        welcome = await receive(ws)
+        assert welcome["type"] == "welcome", welcome
+        return cls(ws, welcome, await receive(ws))
+
+    async def ask(self, e: Example, **changes: Any) -> dict[str, Any]:
+        """Send the documented message ``e``; its reply, checked against the doc's."""
+        message = e.value | changes
+        await self.ws.send(json.dumps(message))
+        while True:
+            frame = await receive(self.ws)
+            if frame["type"] not in ("ok", "error"):
+                self.pushes.append(frame)
+                continue
+            assert frame["re"] == message.get("id"), frame
+            assert e.reply is not None, e
+            assert frame.get("code") == e.reply.value.get("code"), f"{e.reply}: {frame}"
+            assert_same_shape(by_value(frame), by_value(e.reply.value), f"reply ({e.reply})")
+            return frame
+
+    async def push(self, type_: str, **fields: Any) -> dict[str, Any]:
+        """The next push of ``type_`` (with these field values), skipping others."""
+        while True:
+            frame = self.pushes.pop(0) if self.pushes else await receive(self.ws)
+            if frame["type"] == type_ and all(frame.get(k) == v for k, v in fields.items()):
+                return frame
+
+    async def closed(self) -> tuple[int, str]:
+        """Read until the server closes; its close code and reason."""
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                self.pushes.append(await receive(self.ws))
+        assert closed.value.rcvd is not None, "the server did not close"
+        return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+async def refused_hello(live: Any, e: Example, **changes: Any) -> tuple[dict[str, Any], int, str]:
+    """Send the documented refused hello ``e``: its reply, close code and reason."""
+    async with connect(live.url) as ws:
+        await ws.send(json.dumps(e.value | changes))
+        reply = await receive(ws)
+        assert reply["code"] == refusal(e)["code"], f"{e}: {reply}"
+        assert_same_shape(reply, refusal(e), f"reply to a refused hello ({e})")
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(ws)
+        assert closed.value.rcvd is not None
+        return reply, closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+def documented_push(type_: str, role: str, **fields: Any) -> Example:
+    for e in PUSHES:
+        if e.type == type_ and e.role == role:
+            if all(e.value.get(k) == v for k, v in fields.items()):
+                return e
+    raise AssertionError(f"docs/protocol.md has no {type_} push as={role} like {fields}")
+
+
+async def test_the_web_pages_part_replays_on_a_live_server(live_clocked: Any) -> None:
+    live, clock = live_clocked, live_clocked.clock
+    kiosk = await QueueClient(live.url, token=live.kiosk_token, client_name="test").connect()
+    mina = await staff_client(live, live.managers[0])
+    pages: list[Page] = []
+    replay = Replay()
+    try:
+        # a staff sign-in starts a session; a reloaded page resumes it
+        sign_in = hello_example("counter", "password")
+        alice = await Page.open(live, sign_in.value)
+        pages.append(alice)
+        welcome = alice.welcome
+        assert_same_shape(welcome, following(sign_in, "push", "welcome").value, "staff welcome")
+        assert alice.first is not None and alice.first["type"] == "snapshot"
+        assert welcome["session"].startswith("ws_") and welcome["session_idle_minutes"] == 60
+        expires = datetime.fromisoformat(welcome["session_expires_at"])
+        assert expires == clock.now + timedelta(hours=12)
+        manager = hello_example("manager", "password")
+        manager_page = await Page.open(live, manager.value)
+        pages.append(manager_page)
+        documented = following(manager, "push", "welcome").value
+        assert_same_shape(manager_page.welcome, documented, "manager welcome")
+        await manager_page.ws.close()
+
+        await alice.ws.close()
+        clock.advance(minutes=1)
+        resume = hello_example("counter", "session")
+        alice = await Page.open(live, resume.value | {"session": welcome["session"]})
+        pages.append(alice)
+        documented = following(resume, "push", "welcome").value
+        assert_same_shape(alice.welcome, documented, "welcome of a resumed session")
+        assert alice.welcome["session_expires_at"] == welcome["session_expires_at"]
+        assert alice.first is not None and alice.first["type"] == "snapshot"
+        for ask in ("sign_in_counter", "open_counter"):
+            await alice.ask(example(ask), counter="Counter 1")
+
+        # a visitor's page: welcome, then ticket_status, and a push when it is called
+        keys = ("web-visitor-1", "web-visitor-2")
+        issued = [
+            await kiosk.request("issue_ticket", service="housing", idempotency_key=key)
+            for key in keys
+        ]
+        visit = hello_example("visitor", "ticket")
+        visitor = await Page.open(live, visit.value | {"ticket": issued[1]["ticket"]["id"]})
+        pages.append(visitor)
+        documented = following(visit, "push", "welcome").value
+        assert_same_shape(visitor.welcome, documented, "a visitor's welcome")
+        first = following(visit, "push", "ticket_status")
+        assert visitor.first is not None
+        assert_same_shape(visitor.first, first.value, f"first ticket_status ({first})")
+        assert visitor.first["people_ahead"] == 1 and visitor.first["number"] == "H002"
+        await visitor.ask(failing("forbidden", "snapshot"))
+        await refused_hello(live, hello_example("visitor", "ticket", refused=True))
+
+        for ask in ("call_next", "start_service"):
+            await alice.ask(example(ask), counter="Counter 1")
+        await alice.ask(example("complete"), counter="Counter 1")
+        await alice.ask(example("call_next"), counter="Counter 1")
+        called = documented_push("ticket_status", "visitor", state="called")
+        pushed = await visitor.push("ticket_status", state="called")
+        assert_same_shape(pushed, called.value, f"ticket_status when called ({called})")
+        assert pushed["counter"] == "Counter 1"
+        await visitor.ws.close()
+
+        # the manager's dashboard, with an alert of each kind
+        await kiosk.request("issue_ticket", service="general", idempotency_key="web-general-1")
+        due = clock.now + timedelta(minutes=20)
+        await live.server.execute(
+            cmd.BookAppointment(actor="system:bookings", ref="RB-7001", service="planning", at=due)
+        )
+        await kiosk.request("check_in", ref="RB-7001", idempotency_key="web-check-in-1")
+        await kiosk.request("device_status", component="printer", status="paper_near_end")
+        clock.advance(minutes=31)
+        dashboard = (await replay.send(mina, example("dashboard")))["dashboard"]
+        kinds = {alert["kind"] for alert in dashboard["alerts"]}
+        assert kinds == {"appointment_due", "over_target", "device"}, dashboard["alerts"]
+        await alice.ask(failing("forbidden", "dashboard"))
+
+        # reports: the documented day is the live one (Tuesday 24 November 2026)
+        figures = await replay.send(mina, example("report"))
+        assert [r["day"] for r in figures["reports"]] == [clock.now.date().isoformat()]
+        csv_example = example("report", format="csv")
+        csv = await replay.send(mina, csv_example)
+        assert csv_example.reply is not None
+        header = csv_example.reply.value["csv"].splitlines()[0]
+        assert csv["csv"].splitlines()[0] == header == ",".join(reports.CSV_COLUMNS)
+        assert csv["filename"] == csv_example.reply.value["filename"]
+        for e in SENT:
+            if e.type == "report" and e.reply and e.reply.value["type"] == "error":
+                await replay.refused(mina, e)
+        await mina.close()
+
+        # sign_out: ok, then session_expired and the close 4401; the session is over
+        await alice.ask(example("sign_out", "counter"))
+        documented = following(example("sign_out", "counter"), "push", "session_expired")
+        expired = await alice.push("session_expired")
+        assert_same_shape(expired, documented.value, f"session_expired ({documented})")
+        assert await alice.closed() == (server_module.SESSION_ENDED, expired["message"])
+        ended = hello_example("counter", "session", refused=True)
+        reply, code, _ = await refused_hello(live, ended, session=welcome["session"])
+        assert code == 1008 and reply["message"].startswith("That session has ended")
+
+        # idle: an hour without a message from the page
+        idle = await Page.open(live, manager.value)
+        pages.append(idle)
+        clock.advance(minutes=60)
+        await live.server.sweep_sessions()
+        documented = documented_push("session_expired", "manager")
+        expired = await idle.push("session_expired")
+        assert_same_shape(expired, documented.value, f"session_expired when idle ({documented})")
+        assert expired["message"] == documented.value["message"]
+        assert await idle.closed() == (server_module.SESSION_ENDED, expired["message"])
+
+        # its fixed age: twelve hours after the sign-in, however busy
+        busy = await Page.open(live, manager.value)
+        pages.append(busy)
+        for _ in range(12):
+            clock.advance(minutes=59)
+            # a person's message (a ping would not count: the page sends those itself)
+            await busy.ask(example("report"))
+        clock.advance(minutes=13)
+        await busy.ws.send(json.dumps({"type": "ping", "id": 99}))
+        expired = await busy.push("session_expired")
+        assert expired["message"].startswith("Your session reached its limit of 12 hours")
+        assert await busy.closed() == (server_module.SESSION_ENDED, expired["message"])
+        assert not any(p.get("re") == 99 for p in busy.pushes), "an expired session is not served"
+
+        # the sign-in rate limit: 5 wrong passwords for one username, then refused
+        wrong = hello_example("counter", "password", refused=True)
+        limited = failing("rate_limited", "hello")
+        assert wrong.value["username"] == limited.value["username"]
+        for _ in range(5):
+            reply, code, _ = await refused_hello(live, wrong)
+            assert reply["code"] == "not_authenticated" and code == 1008
+        reply, code, reason = await refused_hello(live, limited)
+        assert (code, reason) == (1008, "rate_limited")
+        assert 0 < reply["details"]["retry_after_seconds"] <= 300
+        assert replay.replies >= 6
+    finally:
+        for page in pages:
+            await page.ws.close()
+        await kiosk.close()
+        await mina.close()
