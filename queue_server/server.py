@@ -16,21 +16,18 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Coroutine
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from queue_server import figures, views, wire
 from queue_server import protocol as p
-from queue_server import reports, views
 from queue_server.auth import Identity, authenticate
-from queue_server.core import Centre, Decision, WaitEstimate, estimate_wait, estimate_waits
+from queue_server.core import Centre, Decision, estimate_wait
 from queue_server.core import commands as cmd
 from queue_server.core.errors import (
     Forbidden,
@@ -41,26 +38,25 @@ from queue_server.core.errors import (
     WalkinError,
 )
 from queue_server.core.events import Event, TicketCalled, TicketRecalled
-from queue_server.core.model import QUEUED_STATES, CentreSetup, Ticket, TicketState
-from queue_server.dashboard import live_dashboard
+from queue_server.core.model import CentreSetup, Ticket, TicketState
 from queue_server.ratelimit import SignInLimiter
+from queue_server.staff_sessions import (
+    SIGNED_OUT,
+    Ending,
+    SessionKeeper,
+    close_with,
+    is_keepalive,
+)
 from queue_server.store import Store
-from queue_server.store.sessions import end_session, find_session, start_session, touch_session
+from queue_server.visitors import VISITOR, TicketWatchers
+from queue_server.wire import error_reply, json_response
 
 log = logging.getLogger("walkin.server")
 
 HELLO_TIMEOUT = 10.0
 WS_PATHS = ("/", "/ws")
-#: the close code when a staff session ends (expired, signed out)
-SESSION_ENDED = 4401
 #: how often sessions are checked for expiry and visitors' estimates refreshed
 SWEEP_SECONDS = 30.0
-#: a session's activity is written to the database at most this often
-SESSION_TOUCH = timedelta(minutes=1)
-#: visitors' status pages hear of queue changes at most this often (a call at once)
-STATUS_PUSH_SECONDS = 1.0
-#: the longest span one ``report`` request covers
-MAX_REPORT_DAYS = 92
 #: what a ticket id can look like (``new_ticket_id``); anything else is not looked up
 #: (``fullmatch`` it; the ticket status pages check ids with this too)
 TICKET_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -69,17 +65,7 @@ TICKET_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 HttpHandler = Callable[[ServerConnection, Request], Response | None]
 
 
-class MalformedMessage(InvalidRequest):
-    code = "invalid_json"
-
-
-class TooLarge(InvalidRequest):
-    code = "too_large"
-
-
 KIOSK, BOARD, COUNTER, MANAGER = "kiosk", "board", "counter", "manager"
-#: a ticket's status page (``/t/<id>``): hears about its own ticket only
-VISITOR = "visitor"
 STAFF = frozenset({COUNTER, MANAGER})
 EVERYONE = frozenset({KIOSK, BOARD, COUNTER, MANAGER})
 
@@ -143,20 +129,17 @@ class QueueServer:
         self.store = store
         self.clock = clock
         self.status_url_template = status_url_template
-        #: a staff session ends after this long without a message from its page ...
-        self.session_idle = session_idle
-        #: ... or this long after its sign-in, whichever comes first
-        self.session_lifetime = session_lifetime
+        #: staff sessions: one ends after ``session_idle`` without a person's message
+        #: from its page, or ``session_lifetime`` after its sign-in
+        self.sessions = SessionKeeper(store, setup.centre_id, session_idle, session_lifetime)
         self.limiter = limiter or SignInLimiter()
-        self._seen: dict[str, datetime] = {}  # session hash -> its page's last message
-        self._touched: dict[str, datetime] = {}  # session hash -> last written
-        self._status_sent: dict[ServerConnection, dict[str, Any]] = {}
-        self._status_push: asyncio.TimerHandle | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self.centre: Centre = store.load_centre(setup, clock())
         self._lock = asyncio.Lock()
         self._connections: dict[ServerConnection, Identity] = {}
+        #: the visitors' ticket status pages, kept up to date
+        self.visitors = TicketWatchers(lambda: self.centre, self._connections, self.clock)
         self._server: Server | None = None
         #: extra HTTP routes (path -> handler) that later features add (pages)
         self.http_routes: dict[str, HttpHandler] = {}
@@ -190,9 +173,7 @@ class QueueServer:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
-        if self._status_push is not None:
-            self._status_push.cancel()
-            self._status_push = None
+        self.visitors.stop()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -215,7 +196,7 @@ class QueueServer:
         if path == "/healthz":
             return await self._health(connection)
         if path in WS_PATHS and request.headers.get("Upgrade", "").lower() == "websocket":
-            return _foreign_origin(connection, request)
+            return wire.foreign_origin(connection, request)
         route = self.http_routes.get(path) or self._prefix_route(path)
         if route is not None:
             if request.headers.get("Upgrade", "").lower() == "websocket":
@@ -281,7 +262,7 @@ class QueueServer:
             # the snapshot or pushed after it, never lost and never ahead of it.
             now = self.clock()
             if identity.role == VISITOR:
-                first = self._ticket_status(ws, identity, now)
+                first = self.visitors.status_for(ws, identity.name, now)
             else:
                 first = views.snapshot(self.centre, now, identity.role)
             self._connections[ws] = identity
@@ -290,32 +271,32 @@ class QueueServer:
             async for frame in ws:
                 if identity.session is not None:
                     now = self.clock()
-                    over = self._session_over(identity, now)
+                    over = self.sessions.over(identity, now)
                     if over is not None:
                         await self._end_session(identity, over, now, current=ws)
-                        await _close_with(ws, over[1])
+                        await close_with(ws, over[1])
                         break
-                    if not _is_keepalive(frame):
-                        self._note_activity(identity, now)
+                    if not is_keepalive(frame):
+                        self._note_use(identity, now)
                 reply = await self._answer(identity, frame)
                 await ws.send(json.dumps(reply))
         except ConnectionClosed:
             pass
         finally:
             self._connections.pop(ws, None)
-            self._status_sent.pop(ws, None)
+            self.visitors.forget(ws)
 
     async def _hello(self, ws: ServerConnection) -> tuple[Identity, dict[str, Any]] | None:
         """Who is connecting, and what their welcome adds; None once refused."""
         request_id: Any = None
         try:
             frame = await asyncio.wait_for(ws.recv(), timeout=HELLO_TIMEOUT)
-            raw = self._parse_frame(frame)
-            request_id = _request_id(raw)
+            raw = wire.parse_frame(frame)
+            request_id = wire.request_id(raw)
             message = p.decode(raw)
             if not isinstance(message, p.Hello):
                 raise NotAuthenticated("Say who you are first: the first message must be a hello.")
-            return await self._identify(message, _address(ws))
+            return await self._identify(message, wire.peer_address(ws))
         except TimeoutError:
             error: WalkinError = NotAuthenticated(f"No hello within {HELLO_TIMEOUT:g} seconds.")
         except ConnectionClosed:
@@ -346,24 +327,9 @@ class QueueServer:
         now = self.clock()
         try:
             if hello.session:
-                found = await asyncio.to_thread(
-                    find_session,
-                    self.store,
-                    self.setup.centre_id,
-                    hello.session,
-                    now,
-                    self.session_idle,
-                )
-                if isinstance(found, str):
-                    raise NotAuthenticated(found)
-                identity = Identity(
-                    role=found.role,
-                    name=found.username,
-                    session=found.token_hash,
-                    session_expires_at=found.expires_at,
-                )
-                self._note_activity(identity, now)
-                return identity, self._session_terms(found.expires_at)
+                identity, terms = await self.sessions.resume(hello.session, now)
+                self._note_use(identity, now)
+                return identity, terms
             identity = await asyncio.to_thread(
                 authenticate,
                 self.store,
@@ -380,56 +346,14 @@ class QueueServer:
             self.limiter.succeeded(address, signing_in)
         if identity.role not in STAFF:
             return identity, {}
-        token, info = await asyncio.to_thread(
-            start_session,
-            self.store,
-            self.setup.centre_id,
-            identity.name,
-            identity.role,
-            now,
-            self.session_lifetime,
-            hello.client,
-        )
-        identity = replace(identity, session=info.token_hash, session_expires_at=info.expires_at)
-        self._seen[info.token_hash] = self._touched[info.token_hash] = now
-        return identity, {"session": token, **self._session_terms(info.expires_at)}
-
-    def _session_terms(self, expires_at: datetime) -> dict[str, Any]:
-        return {
-            "session_expires_at": expires_at.isoformat(),
-            "session_idle_minutes": self.session_idle / timedelta(minutes=1),
-        }
+        return await self.sessions.start(identity, now, hello.client)
 
     # ------------------------------------------------------------ sessions
 
-    def _session_over(self, identity: Identity, now: datetime) -> tuple[str, str] | None:
-        """Whether ``identity``'s session has ended by ``now``: ("expired" or "idle",
-        the sentence for the page), or None if it has not."""
-        if identity.session is None:
-            return None
-        if identity.session_expires_at is not None and now >= identity.session_expires_at:
-            hours = self.session_lifetime / timedelta(hours=1)
-            return (
-                "expired",
-                f"Your session reached its limit of {hours:g} hours. Please sign in again.",
-            )
-        seen = self._seen.get(identity.session)
-        if seen is not None and now - seen >= self.session_idle:
-            minutes = self.session_idle / timedelta(minutes=1)
-            return (
-                "idle",
-                f"Your session ended after {minutes:g} minutes without use. Please sign in again.",
-            )
-        return None
-
-    def _note_activity(self, identity: Identity, now: datetime) -> None:
-        key = identity.session
-        if key is None:
-            return
-        self._seen[key] = now
-        if now - self._touched.get(key, datetime.min.replace(tzinfo=UTC)) >= SESSION_TOUCH:
-            self._touched[key] = now
-            self._spawn(asyncio.to_thread(touch_session, self.store, key, now))
+    def _note_use(self, identity: Identity, now: datetime) -> None:
+        work = self.sessions.note_use(identity, now)
+        if work is not None:
+            self._spawn(work)
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run ``work`` in the background; its failure is logged, never raised."""
@@ -447,28 +371,22 @@ class QueueServer:
     async def _end_session(
         self,
         identity: Identity,
-        ending: tuple[str, str],
+        ending: Ending,
         now: datetime,
         current: ServerConnection | None = None,
     ) -> None:
-        """End ``identity``'s session: in the database (audited with ``ending``'s kind:
-        signed_out, idle, expired), and on every connection that uses it but
-        ``current`` (``session_expired`` with ``ending``'s sentence, then close 4401;
-        the caller closes ``current`` itself)."""
+        """End ``identity``'s session: in the database (audited with ``ending``'s kind),
+        and on every connection that uses it but ``current`` (``session_expired`` with
+        ``ending``'s sentence, then close 4401; the caller closes ``current`` itself)."""
         assert identity.session is not None
         key = identity.session
         kind, why = ending
-        try:
-            await asyncio.to_thread(end_session, self.store, self.setup.centre_id, key, now, kind)
-        except Exception:
-            log.exception("could not record the end of a session")
-        self._seen.pop(key, None)
-        self._touched.pop(key, None)
+        await self.sessions.end(identity, kind, now)
         for ws, who in list(self._connections.items()):
             if who.session == key:
                 self._connections.pop(ws, None)
                 if ws is not current:
-                    self._spawn(_close_with(ws, why))
+                    self._spawn(close_with(ws, why))
 
     async def sweep_sessions(self) -> None:
         """End the sessions that have expired, even on a page that sends nothing."""
@@ -477,7 +395,7 @@ class QueueServer:
         for identity in list(self._connections.values()):
             if identity.session is None or identity.session in ended:
                 continue
-            over = self._session_over(identity, now)
+            over = self.sessions.over(identity, now)
             if over is not None:
                 ended.add(identity.session)
                 await self._end_session(identity, over, now)
@@ -487,94 +405,16 @@ class QueueServer:
             await asyncio.sleep(SWEEP_SECONDS)
             try:
                 await self.sweep_sessions()
-                self.push_ticket_statuses()
+                self.visitors.push()
             except Exception:
                 log.exception("the periodic sweep failed")
-
-    # ------------------------------------------------------------ visitors
-
-    def _ticket_status(
-        self,
-        ws: ServerConnection,
-        identity: Identity,
-        now: datetime,
-        estimates: dict[str, WaitEstimate] | None = None,
-    ) -> dict[str, Any] | None:
-        """The visitor's ``ticket_status`` if it changed since it was last sent."""
-        ticket = self.centre.tickets.get(identity.name)
-        if ticket is None:
-            return None
-        estimate = estimates.get(ticket.id) if estimates else None
-        status = views.ticket_status(self.centre, ticket, now, estimate)
-        unchanged = {k: v for k, v in status.items() if k != "as_of"}
-        if self._status_sent.get(ws) == unchanged:
-            return None
-        self._status_sent[ws] = unchanged
-        return status
-
-    def push_ticket_statuses(self, only: frozenset[str] | None = None) -> None:
-        """Send each visitor's page its ticket's status, if it changed (``only``:
-        just the pages of these ticket ids)."""
-        if only is None:
-            self._status_push = None
-        now = self.clock()
-        visitors = [
-            (ws, identity)
-            for ws, identity in self._connections.items()
-            if identity.role == VISITOR and (only is None or identity.name in only)
-        ]
-        # one replay estimates every watched ticket (estimate_waits), however many
-        # phones are watching
-        watched = {
-            identity.name
-            for _, identity in visitors
-            if identity.name in self.centre.tickets
-            and self.centre.tickets[identity.name].state in QUEUED_STATES
-        }
-        estimates = estimate_waits(self.centre, watched, now) if watched else {}
-        for ws, identity in visitors:
-            status = self._ticket_status(ws, identity, now, estimates)
-            if status is not None:
-                broadcast([ws], json.dumps(status))
-
-    def _schedule_ticket_statuses(self, events: tuple[Event, ...]) -> None:
-        if not any(who.role == VISITOR for who in self._connections.values()):
-            return
-        # the visitors whose own ticket changed hear at once (a call above all);
-        # the others' positions and estimates follow within STATUS_PUSH_SECONDS
-        changed = frozenset(e.ticket.id for e in events if e.ticket is not None)
-        self.push_ticket_statuses(only=changed)
-        if self._status_push is None:
-            self._status_push = asyncio.get_running_loop().call_later(
-                STATUS_PUSH_SECONDS, self.push_ticket_statuses
-            )
-
-    def _parse_frame(self, frame: str | bytes) -> Any:
-        """The frame's JSON value; ``InvalidRequest`` (or a subclass) if it is not one."""
-        if isinstance(frame, bytes):
-            raise InvalidRequest("Send JSON as text frames, not binary.")
-        size = len(frame.encode())
-        if size > p.MAX_FRAME:
-            raise TooLarge(f"Message too large: {size} bytes; the limit is {p.MAX_FRAME}.")
-        try:
-            return json.loads(frame)
-        except json.JSONDecodeError as exc:
-            raise MalformedMessage(
-                f"Not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
-            ) from None
-        except (ValueError, RecursionError):
-            # JSON, but more than Python will parse: nesting too deep, an integer of
-            # thousands of digits
-            raise MalformedMessage(
-                "Not JSON we can read: too deeply nested or too long a number."
-            ) from None
 
     async def _answer(self, identity: Identity, frame: str | bytes) -> dict[str, Any]:
         request_id: Any = None
         try:
-            raw = self._parse_frame(frame)
+            raw = wire.parse_frame(frame)
             # echoed even when the message is refused, so the client can match the error
-            request_id = _request_id(raw)
+            request_id = wire.request_id(raw)
             message = p.decode(raw)
             result = await self._dispatch(identity, message)
             return {"type": "ok", "re": request_id, **result}
@@ -663,12 +503,14 @@ class QueueServer:
                 return {}
             case p.SignOut():
                 if identity.session is not None:
-                    await self._end_session(identity, ("signed_out", "You have signed out."), now)
+                    await self._end_session(identity, SIGNED_OUT, now)
                 return {}
             case p.Dashboard():
-                return {"dashboard": await self._dashboard(now)}
+                return {
+                    "dashboard": await figures.dashboard(self.store, self.setup, self.centre, now)
+                }
             case p.Report():
-                return await self._report(message, now)
+                return await figures.report(self.store, self.setup, message, now)
             case p.ChannelChoice():
                 self.centre.service(message.service)  # NotFound for an unknown code
                 await asyncio.to_thread(
@@ -790,62 +632,6 @@ class QueueServer:
                 )
         raise InvalidRequest(f"{m.type!r} is not a command.")  # type: ignore[attr-defined]
 
-    async def _read_figures(self, work: Callable[[], Any]) -> Any:
-        try:
-            return await asyncio.to_thread(work)
-        except WalkinError:
-            raise
-        except Exception as exc:
-            log.exception("reading figures failed")
-            raise Unavailable(
-                "The queue database could not be read for the figures. Try again in a moment."
-            ) from exc
-
-    async def _dashboard(self, now: datetime) -> dict[str, Any]:
-        centre_id = self.setup.centre_id
-        day = self.centre.local_day(now)
-        options = reports.options_for(self.setup)
-
-        def read() -> tuple[Any, Any]:
-            today = reports.load_and_build(self.store, day, centre_id, now, **options)
-            return today, self.store.device_statuses(centre_id)
-
-        today, devices = await self._read_figures(read)
-        return live_dashboard(self.centre, now, devices, reports.to_dict(today))
-
-    async def _report(self, message: p.Report, now: datetime) -> dict[str, Any]:
-        first, last = message.from_day, message.to_day
-        if last < first:
-            raise InvalidRequest(
-                f"The report ends ({last}) before it starts ({first}); swap the dates.",
-                field="to_day",
-            )
-        days = (last - first).days + 1
-        if days > MAX_REPORT_DAYS:
-            raise InvalidRequest(
-                f"A report covers at most {MAX_REPORT_DAYS} days; this asks for {days}. "
-                "Choose a shorter span.",
-                field="to_day",
-            )
-        centre_id = self.setup.centre_id
-        options = reports.options_for(self.setup)
-
-        def read() -> list[reports.DayReport]:
-            return [
-                reports.load_and_build(
-                    self.store, first + timedelta(days=i), centre_id, now, **options
-                )
-                for i in range(days)
-            ]
-
-        built = await self._read_figures(read)
-        if message.format == "csv":
-            return {
-                "csv": reports.to_csv(built),
-                "filename": f"walkin-{centre_id}-{first}-{last}.csv",
-            }
-        return {"reports": [reports.to_dict(r) for r in built]}
-
     def _estimate(self, ticket_id: str, now: datetime) -> dict[str, Any]:
         estimate = estimate_wait(self.centre, ticket_id, now)
         return {"people_ahead": estimate.people_ahead, "minutes": estimate.minutes}
@@ -946,93 +732,4 @@ class QueueServer:
             self._publish_to(EVERYONE, views.queue_message(self.centre, now))
         if any(e.counter is not None for e in events):
             self._publish_to(frozenset({BOARD, KIOSK}), views.counters_message(self.centre))
-        self._schedule_ticket_statuses(events)
-
-
-#: messages a page sends by itself, which do not keep its session from going idle
-KEEPALIVE_TYPES = frozenset({"ping", "snapshot", "dashboard"})
-
-
-def _is_keepalive(frame: str | bytes) -> bool:
-    """Whether ``frame`` is a page's own refresh (``KEEPALIVE_TYPES``), not a person's
-    action: a keepalive or a dashboard refreshing itself. Small frames only."""
-    if not isinstance(frame, str) or len(frame) > 200:
-        return False
-    try:
-        value = json.loads(frame)
-    except ValueError:
-        return False
-    return isinstance(value, dict) and value.get("type") in KEEPALIVE_TYPES
-
-
-def _address(ws: ServerConnection) -> str:
-    """The peer's IP address (for rate limits), or "unknown"."""
-    try:
-        return str(ws.remote_address[0])
-    except (TypeError, IndexError):
-        return "unknown"
-
-
-async def _close_with(ws: ServerConnection, why: str) -> None:
-    """Tell a page its session ended, then close with ``SESSION_ENDED``."""
-    try:
-        await ws.send(json.dumps({"type": "session_expired", "message": why}))
-        await ws.close(code=SESSION_ENDED, reason=why[:120])
-    except ConnectionClosed:
-        pass
-
-
-def _foreign_origin(connection: ServerConnection, request: Request) -> Response | None:
-    """A 403 for a browser page from another site opening our websocket, else None.
-
-    Browsers send ``Origin`` on every websocket handshake; our own pages' origin is
-    this server (the ``Host`` they asked). Programs (kiosks, boards, the CLI) send
-    none and are not affected. Credentials are never cookies, so this is a second
-    guard, not the only one.
-    """
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return None
-    host = request.headers.get("Host", "").lower()
-    if origin != "null" and urlsplit(origin).netloc.lower() == host:
-        return None
-    return json_response(
-        connection,
-        HTTPStatus.FORBIDDEN,
-        {
-            "error": "forbidden",
-            "message": f"Pages from {origin} may not connect here; open the page from this "
-            "server instead.",
-        },
-    )
-
-
-def _request_id(raw: Any) -> Any:
-    """The ``id`` of a decoded frame if it is a usable request id, else None."""
-    request_id = raw.get("id") if isinstance(raw, dict) else None
-    if isinstance(request_id, bool) or not isinstance(request_id, str | int):
-        return None
-    if isinstance(request_id, str) and len(request_id) > 64:
-        return None
-    return request_id
-
-
-def error_reply(request_id: Any, error: WalkinError) -> dict[str, Any]:
-    return {
-        "type": "error",
-        "re": request_id,
-        "code": error.code,
-        "message": error.message,
-        "details": {k: v for k, v in error.details.items() if k != "detail"},
-    }
-
-
-def json_response(
-    connection: ServerConnection, status: HTTPStatus, body: dict[str, Any]
-) -> Response:
-    response = connection.respond(status, json.dumps(body) + "\n")
-    headers = Headers(response.headers)
-    del headers["Content-Type"]
-    headers["Content-Type"] = "application/json; charset=utf-8"
-    headers["Cache-Control"] = "no-store"
-    return Response(response.status_code, response.reason_phrase, headers, response.body)
+        self.visitors.changed(events)

@@ -38,7 +38,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from queue_server import protocol, reports
+from queue_server import protocol, reports, staff_sessions, wire
 from queue_server import server as server_module
 from queue_server.client import AuthenticationFailed, QueueClient, RemoteError
 from queue_server.core import centre as centre_module
@@ -210,7 +210,7 @@ def error_codes() -> set[str]:
         cls = pending.pop()
         codes.add(cls.code)
         pending.extend(cls.__subclasses__())
-    assert server_module.TooLarge.code in codes  # the server's subclasses are loaded
+    assert wire.TooLarge.code in codes  # the server's subclasses are loaded
     source = inspect.getsource(centre_module)
     check_in = set(re.findall(r'CheckInRefused\(\s*"(\w+)"', source))
     assert check_in, "no check-in codes found in core/centre.py"
@@ -758,7 +758,7 @@ async def test_the_web_pages_part_replays_on_a_live_server(live_clocked: Any) ->
         documented = following(example("sign_out", "counter"), "push", "session_expired")
         expired = await alice.push("session_expired")
         assert_same_shape(expired, documented.value, f"session_expired ({documented})")
-        assert await alice.closed() == (server_module.SESSION_ENDED, expired["message"])
+        assert await alice.closed() == (staff_sessions.SESSION_ENDED, expired["message"])
         ended = hello_example("counter", "session", refused=True)
         reply, code, _ = await refused_hello(live, ended, session=welcome["session"])
         assert code == 1008 and reply["message"].startswith("That session has ended")
@@ -772,7 +772,7 @@ async def test_the_web_pages_part_replays_on_a_live_server(live_clocked: Any) ->
         expired = await idle.push("session_expired")
         assert_same_shape(expired, documented.value, f"session_expired when idle ({documented})")
         assert expired["message"] == documented.value["message"]
-        assert await idle.closed() == (server_module.SESSION_ENDED, expired["message"])
+        assert await idle.closed() == (staff_sessions.SESSION_ENDED, expired["message"])
 
         # its fixed age: twelve hours after the sign-in, however busy
         busy = await Page.open(live, manager.value)
@@ -785,7 +785,7 @@ async def test_the_web_pages_part_replays_on_a_live_server(live_clocked: Any) ->
         await busy.ws.send(json.dumps({"type": "ping", "id": 99}))
         expired = await busy.push("session_expired")
         assert expired["message"].startswith("Your session reached its limit of 12 hours")
-        assert await busy.closed() == (server_module.SESSION_ENDED, expired["message"])
+        assert await busy.closed() == (staff_sessions.SESSION_ENDED, expired["message"])
         assert not any(p.get("re") == 99 for p in busy.pushes), "an expired session is not served"
 
         # the sign-in rate limit: 5 wrong passwords for one username, then refused

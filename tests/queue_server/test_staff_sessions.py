@@ -310,6 +310,6 @@ async def test_a_visitor_is_sent_nothing_when_nothing_changed(
     visitor, _ = await sockets(ticket=reply["ticket"]["id"])
     await visitor.receive()
     live_clocked.clock.advance(seconds=5)
-    live_clocked.server.push_ticket_statuses()
+    live_clocked.server.visitors.push()
     await visitor.ws.send(json.dumps({"type": "ping", "id": 7}))
     assert (await visitor.receive())["type"] == "ok"  # no status came before the reply

@@ -1,0 +1,156 @@
+"""Staff sessions as the server keeps them: starting one at a password sign-in,
+resuming one from its token, noticing use, and deciding when one has ended (idle or
+at its fixed age). The rows live in the ``staff_session`` table
+(``queue_server.store.sessions``); the rules are in docs/protocol.md, "Sessions".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Coroutine
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from queue_server.auth import Identity
+from queue_server.core.errors import NotAuthenticated
+from queue_server.store import Store
+from queue_server.store.sessions import end_session, find_session, start_session, touch_session
+
+log = logging.getLogger("walkin.server")
+
+#: the close code when a staff session ends (expired, signed out)
+SESSION_ENDED = 4401
+#: a session's activity is written to the database at most this often
+SESSION_TOUCH = timedelta(minutes=1)
+#: messages a page sends by itself, which do not keep its session from going idle
+KEEPALIVE_TYPES = frozenset({"ping", "snapshot", "dashboard"})
+#: how a session ends: ("signed_out" | "idle" | "expired", the sentence for the page)
+Ending = tuple[str, str]
+SIGNED_OUT: Ending = ("signed_out", "You have signed out.")
+
+
+def is_keepalive(frame: str | bytes) -> bool:
+    """Whether ``frame`` is a page's own refresh (``KEEPALIVE_TYPES``), not a person's
+    action: a keepalive or a dashboard refreshing itself. Small frames only."""
+    if not isinstance(frame, str) or len(frame) > 200:
+        return False
+    try:
+        value = json.loads(frame)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and value.get("type") in KEEPALIVE_TYPES
+
+
+async def close_with(ws: ServerConnection, why: str) -> None:
+    """Tell a page its session ended, then close with ``SESSION_ENDED``."""
+    try:
+        await ws.send(json.dumps({"type": "session_expired", "message": why}))
+        await ws.close(code=SESSION_ENDED, reason=why[:120])
+    except ConnectionClosed:
+        pass
+
+
+class SessionKeeper:
+    """One centre's staff sessions: ``idle`` without a person's message, or
+    ``lifetime`` after the sign-in, ends one. Blocking database work runs in worker
+    threads; the in-memory times are only touched on the event loop."""
+
+    def __init__(self, store: Store, centre_id: str, idle: timedelta, lifetime: timedelta):
+        self.store = store
+        self.centre_id = centre_id
+        self.idle = idle
+        self.lifetime = lifetime
+        self._seen: dict[str, datetime] = {}  # session hash -> its page's last message
+        self._touched: dict[str, datetime] = {}  # session hash -> last written
+
+    def terms(self, expires_at: datetime) -> dict[str, Any]:
+        """What a welcome says of the session's end."""
+        return {
+            "session_expires_at": expires_at.isoformat(),
+            "session_idle_minutes": self.idle / timedelta(minutes=1),
+        }
+
+    async def start(
+        self, identity: Identity, now: datetime, client: str | None
+    ) -> tuple[Identity, dict[str, Any]]:
+        """A new session for a password sign-in: the identity that carries it, and
+        the welcome's fields (with the token, shown this once)."""
+        token, info = await asyncio.to_thread(
+            start_session,
+            self.store,
+            self.centre_id,
+            identity.name,
+            identity.role,
+            now,
+            self.lifetime,
+            client,
+        )
+        self._seen[info.token_hash] = self._touched[info.token_hash] = now
+        identity = replace(identity, session=info.token_hash, session_expires_at=info.expires_at)
+        return identity, {"session": token, **self.terms(info.expires_at)}
+
+    async def resume(self, token: str, now: datetime) -> tuple[Identity, dict[str, Any]]:
+        """The identity behind a session token, or ``NotAuthenticated`` saying why not."""
+        found = await asyncio.to_thread(
+            find_session, self.store, self.centre_id, token, now, self.idle
+        )
+        if isinstance(found, str):
+            raise NotAuthenticated(found)
+        identity = Identity(
+            role=found.role,
+            name=found.username,
+            session=found.token_hash,
+            session_expires_at=found.expires_at,
+        )
+        return identity, self.terms(found.expires_at)
+
+    def over(self, identity: Identity, now: datetime) -> Ending | None:
+        """How ``identity``'s session has ended by ``now``, or None if it has not."""
+        if identity.session is None:
+            return None
+        if identity.session_expires_at is not None and now >= identity.session_expires_at:
+            hours = self.lifetime / timedelta(hours=1)
+            return (
+                "expired",
+                f"Your session reached its limit of {hours:g} hours. Please sign in again.",
+            )
+        seen = self._seen.get(identity.session)
+        if seen is not None and now - seen >= self.idle:
+            minutes = self.idle / timedelta(minutes=1)
+            return (
+                "idle",
+                f"Your session ended after {minutes:g} minutes without use. Please sign in again.",
+            )
+        return None
+
+    def note_use(self, identity: Identity, now: datetime) -> Coroutine[Any, Any, None] | None:
+        """Someone used the session at ``now``; returns the database write to run in
+        the background when one is due (at most one a ``SESSION_TOUCH``), else None."""
+        key = identity.session
+        if key is None:
+            return None
+        self._seen[key] = now
+        if now - self._touched.get(key, datetime.min.replace(tzinfo=UTC)) < SESSION_TOUCH:
+            return None
+        self._touched[key] = now
+        return asyncio.to_thread(touch_session, self.store, key, now)
+
+    async def end(self, identity: Identity, kind: str, now: datetime) -> None:
+        """Record the end (audited) and forget the session's times. A database
+        failure is logged: the connections end anyway, and the row's own times end
+        it for good."""
+        assert identity.session is not None
+        try:
+            await asyncio.to_thread(
+                end_session, self.store, self.centre_id, identity.session, now, kind
+            )
+        except Exception:
+            log.exception("could not record the end of a session")
+        self._seen.pop(identity.session, None)
+        self._touched.pop(identity.session, None)
