@@ -21,6 +21,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from queue_server.core.errors import NotAuthenticated
 from queue_server.store import Store
 
+#: the roles (the module docstring says what each may do)
+KIOSK, BOARD, COUNTER, MANAGER = "kiosk", "board", "counter", "manager"
+
 _hasher = PasswordHasher()
 # Verifying against this keeps a wrong username as slow as a wrong password, so
 # timing does not reveal which usernames exist. Made on first use: hashing costs

@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import re
-import secrets
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -26,19 +25,17 @@ from websockets.http11 import Request, Response
 
 from queue_server import figures, views, wire
 from queue_server import protocol as p
-from queue_server.auth import Identity, authenticate
+from queue_server.auth import BOARD, COUNTER, KIOSK, MANAGER, Identity, authenticate
 from queue_server.core import Centre, Decision, estimate_wait
 from queue_server.core import commands as cmd
 from queue_server.core.errors import (
     Forbidden,
-    InvalidRequest,
     NotAuthenticated,
-    NotFound,
     Unavailable,
     WalkinError,
 )
 from queue_server.core.events import Event, TicketCalled, TicketRecalled
-from queue_server.core.model import CentreSetup, Ticket, TicketState
+from queue_server.core.model import CentreSetup
 from queue_server.ratelimit import SignInLimiter
 from queue_server.staff_sessions import (
     SIGNED_OUT,
@@ -48,6 +45,7 @@ from queue_server.staff_sessions import (
     is_keepalive,
 )
 from queue_server.store import Store
+from queue_server.to_commands import find_ticket, to_command
 from queue_server.visitors import VISITOR, TicketWatchers
 from queue_server.wire import error_reply, json_response
 
@@ -65,7 +63,6 @@ TICKET_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 HttpHandler = Callable[[ServerConnection, Request], Response | None]
 
 
-KIOSK, BOARD, COUNTER, MANAGER = "kiosk", "board", "counter", "manager"
 STAFF = frozenset({COUNTER, MANAGER})
 EVERYONE = frozenset({KIOSK, BOARD, COUNTER, MANAGER})
 
@@ -104,11 +101,6 @@ PERMISSIONS: dict[type[p.Message], frozenset[str]] = {
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def new_ticket_id() -> str:
-    """Unguessable: it is the key to the ticket's public status page."""
-    return secrets.token_urlsafe(16)
 
 
 class QueueServer:
@@ -455,17 +447,6 @@ class QueueServer:
                     counter=counter_name,
                 )
 
-    def _find_ticket(self, ref: str) -> Ticket:
-        """A ticket by id, or by today's number ("H023")."""
-        if ref in self.centre.tickets:
-            return self.centre.tickets[ref]
-        today = self.centre.local_day(self.clock())
-        wanted = ref.strip().upper()
-        for ticket in self.centre.tickets.values():
-            if ticket.number == wanted and ticket.day == today:
-                return ticket
-        raise NotFound(f"No ticket {ref} today.", ticket=ref)
-
     async def _dispatch(self, identity: Identity, message: p.Message) -> dict[str, Any]:
         self._authorise(identity, message)
         actor = identity.actor
@@ -476,7 +457,7 @@ class QueueServer:
             case p.GetSnapshot():
                 return {"snapshot": views.snapshot(self.centre, now, identity.role)}
             case p.Estimate(ticket=ref):
-                ticket = self._find_ticket(ref)
+                ticket = find_ticket(self.centre, ref, now)
                 return {"estimate": self._estimate(ticket.id, now)}
             case p.DeviceStatus():
                 await asyncio.to_thread(
@@ -524,113 +505,9 @@ class QueueServer:
                     actor,
                 )
                 return {}
-        command = self._to_command(identity, message)
+        command = to_command(self.centre, identity, message, now)
         decision = await self.execute(command)
         return self._result(identity, message, decision)
-
-    def _to_command(self, identity: Identity, m: p.Message) -> cmd.Command:
-        actor = identity.actor
-        match m:
-            case p.IssueTicket():
-                return cmd.IssueTicket(
-                    actor=actor,
-                    service=m.service,
-                    ticket_id=new_ticket_id(),
-                    idempotency_key=m.idempotency_key,
-                    language=m.language,
-                    late_appointment_ref=m.late_appointment_ref,
-                )
-            case p.CheckIn():
-                return cmd.CheckIn(
-                    actor=actor,
-                    ref=m.ref,
-                    ticket_id=new_ticket_id(),
-                    idempotency_key=m.idempotency_key,
-                    language=m.language,
-                )
-            case p.SignInCounter():
-                return cmd.SignIn(actor=actor, counter=m.counter, staff=identity.name)
-            case p.SignOutCounter():
-                return cmd.SignOut(actor=actor, counter=m.counter)
-            case p.OpenCounter():
-                return cmd.OpenCounter(actor=actor, counter=m.counter)
-            case p.PauseCounter():
-                return cmd.PauseCounter(actor=actor, counter=m.counter)
-            case p.ResumeCounter():
-                return cmd.ResumeCounter(actor=actor, counter=m.counter)
-            case p.CloseCounter():
-                return cmd.CloseCounter(actor=actor, counter=m.counter)
-            case p.CallNext():
-                return cmd.CallNext(actor=actor, counter=m.counter)
-            case p.CallTicket():
-                return cmd.CallTicket(
-                    actor=actor,
-                    counter=m.counter,
-                    ticket_id=self._find_ticket(m.ticket).id,
-                    reason=m.reason,
-                )
-            case p.Recall():
-                return cmd.Recall(actor=actor, counter=m.counter)
-            case p.StartService():
-                return cmd.StartService(actor=actor, counter=m.counter)
-            case p.Complete():
-                return cmd.Complete(
-                    actor=actor, counter=m.counter, outcome=m.outcome, avoidable=m.avoidable
-                )
-            case p.NoShow():
-                return cmd.MarkNoShow(actor=actor, counter=m.counter)
-            case p.Transfer():
-                ticket_id = self._find_ticket(m.ticket).id if m.ticket else None
-                return cmd.Transfer(
-                    actor=actor,
-                    counter=m.counter,
-                    ticket_id=ticket_id,
-                    to_service=m.to_service,
-                    to_counter=m.to_counter,
-                    reason=m.reason,
-                )
-            case p.Park():
-                return cmd.Park(actor=actor, counter=m.counter)
-            case p.ReturnParked():
-                ticket = self._find_ticket(m.ticket)
-                if identity.role == COUNTER:
-                    mine = [
-                        c.name for c in self.centre.counters.values() if c.staff == identity.name
-                    ]
-                    if ticket.pinned_counter not in mine:
-                        raise Forbidden(
-                            "Only the counter that parked a ticket, or a manager, can return it."
-                        )
-                return cmd.ReturnParked(actor=actor, ticket_id=ticket.id)
-            case p.Cancel():
-                ticket = self._find_ticket(m.ticket)
-                if (
-                    identity.role == COUNTER
-                    and ticket.state in (TicketState.CALLED, TicketState.SERVING)
-                    and ticket.counter is not None
-                    and self.centre.counter(ticket.counter).staff != identity.name
-                ):
-                    # cancelling it would free that other adviser's counter
-                    raise Forbidden(
-                        f"Ticket {ticket.number} is at counter {ticket.counter}; "
-                        "only that counter or a manager can cancel it.",
-                        counter=ticket.counter,
-                    )
-                return cmd.Cancel(actor=actor, ticket_id=ticket.id, reason=m.reason)
-            case p.SetCounterSkills():
-                return cmd.SetCounterSkills(
-                    actor=actor,
-                    counter=m.counter,
-                    primary=frozenset(m.primary),
-                    secondary=frozenset(m.secondary),
-                )
-            case p.SetServiceTarget():
-                return cmd.SetServiceTarget(
-                    actor=actor,
-                    service=m.service,
-                    target_wait=timedelta(minutes=m.target_wait_minutes),
-                )
-        raise InvalidRequest(f"{m.type!r} is not a command.")  # type: ignore[attr-defined]
 
     def _estimate(self, ticket_id: str, now: datetime) -> dict[str, Any]:
         estimate = estimate_wait(self.centre, ticket_id, now)
