@@ -1,11 +1,13 @@
 """The websocket queue server: authenticate, decode, authorise, call the core, commit,
 reply, broadcast. A thin layer: every decision is the core's.
 
-One request, end to end: ``_serve_connection`` reads a frame -> ``protocol.decode``
--> ``_authorise`` -> ``_to_command`` -> ``execute`` (under one lock: ``decide``,
-``store.commit`` in a worker thread, ``apply``) -> the reply -> ``_publish`` pushes
-the events to everyone else. HTTP on the same port (``/healthz``; pages later) is
-answered in ``_process_request`` before the websocket handshake.
+One request, end to end: ``_serve_connection`` reads a frame -> ``wire.parse_frame``
+and ``protocol.decode`` -> ``_authorise`` -> ``to_commands.to_command`` -> ``execute``
+(under one lock: ``decide``, ``store.commit`` in a worker thread, ``apply``) -> the
+reply -> ``_publish`` pushes the events to everyone else. HTTP on the same port
+(``/healthz``, the pages of ``queue_server.web``) is answered in ``_process_request``
+before the websocket handshake. Beside it: ``staff_sessions`` (staff pages' sessions),
+``visitors`` (ticket status pages), ``figures`` (the manager's figures).
 """
 
 from __future__ import annotations
