@@ -1,0 +1,205 @@
+// The manager dashboard's live view: the server's `dashboard` reply, asked for after
+// each (re)connection, a second after pushes settle, and every 15 seconds, drawn as the
+// queues against their targets, the counters, the alerts, the kiosks and printers, and
+// today's figures. Each reply also refreshes the live changes' tables and History's dates.
+"use strict";
+
+(function () {
+  const W = window.WalkinManager;
+  const {
+    state: page, $, el, setState, say, errorText, serviceName, clockTime, minutesSince, syncRows, setCell, chip,
+  } = W.page;
+  const { fmtMinutes, fmtTarget, drawFigures } = W.figures;
+  const REFRESH_EVERY_MS = 15000;
+  const PUSH_SETTLE_MS = 1000;
+  const NEAR_TARGET = 0.75;  // a wait past three quarters of its target is "near"
+
+  function askForDashboard() {
+    if (page.role !== "manager" || !page.conn) return;
+    if (page.asking) { page.askAgain = true; return; }
+    page.asking = true;
+    page.conn.request("dashboard").then(
+      (reply) => {
+        say("dashboard-error", "");
+        drawDashboard(reply.dashboard);
+      },
+      (error) => {
+        // the last figures stay on screen; say they may be old
+        say("dashboard-error", `The live figures could not be updated: ${errorText(error)}`);
+      },
+    ).finally(() => {
+      page.asking = false;
+      if (document.body.dataset.state === "connecting" && page.role === "manager") setState("ready");
+      if (page.askAgain) { page.askAgain = false; askForDashboard(); }
+    });
+  }
+
+  function afterPush() {
+    clearTimeout(page.settleTimer);
+    page.settleTimer = setTimeout(askForDashboard, PUSH_SETTLE_MS);
+  }
+
+  function startRefreshing() {
+    clearInterval(page.refreshTimer);
+    page.refreshTimer = setInterval(askForDashboard, REFRESH_EVERY_MS);
+  }
+
+  function stopRefreshing() {
+    clearInterval(page.refreshTimer);
+    clearTimeout(page.settleTimer);
+    page.refreshTimer = null;
+  }
+
+  function drawDashboard(dashboard) {
+    page.dashboard = dashboard;
+    page.clockOffsetMs = Date.parse(dashboard.generated_at) - Date.now();
+    // live changes change targets and skills: keep the centre's copy current
+    if (page.centre) {
+      for (const service of dashboard.services) {
+        const known = page.centre.services.find((s) => s.code === service.code);
+        if (known) known.target_wait_minutes = service.target_wait_minutes;
+      }
+      page.centre.counters = dashboard.counters;
+    }
+    $("centre-open").textContent = dashboard.open ? "The centre is open." : "The centre is closed.";
+    $("updated-at").textContent = clockTime(dashboard.generated_at);
+    $("updated-at").dateTime = dashboard.generated_at;
+    $("updated").hidden = false;
+    drawQueues(dashboard);
+    drawCounters(dashboard);
+    drawAlerts(dashboard.alerts || []);
+    drawFigures($("today-figures"), { overall: dashboard.today.overall, report: dashboard.today });
+    drawDevices(dashboard.devices || []);
+    W.changes.drawOpenClose(dashboard.counters);
+    W.changes.drawTargets(dashboard.services);
+    W.changes.drawSkillsChoices();
+    if (!page.historyLoaded) W.history.setDefaultDates(dashboard.day);
+  }
+
+  function waitStanding(service) {
+    if (!service.waiting) return { kind: "none", text: "No one waiting" };
+    if (service.over_target) return { kind: "bad", text: "Over target" };
+    if (service.longest_wait_minutes >= NEAR_TARGET * service.target_wait_minutes) {
+      return { kind: "warn", text: "Near target" };
+    }
+    return { kind: "ok", text: "Within target" };
+  }
+
+  function drawQueues(dashboard) {
+    $("total-waiting").textContent = String(dashboard.total_waiting);
+    const longest = dashboard.longest_wait || {};
+    if (longest.service && dashboard.total_waiting) {
+      const service = dashboard.services.find((s) => s.code === longest.service);
+      const target = service ? `, target ${fmtTarget(service.target_wait_minutes)}` : "";
+      const standing = service ? ` (${waitStanding(service).text.toLowerCase()})` : "";
+      $("longest-wait-summary").textContent =
+        `Longest wait: ${fmtMinutes(longest.minutes)}, ${serviceName(longest.service)}${target}${standing}.`;
+    } else {
+      $("longest-wait-summary").textContent = "No one is waiting.";
+    }
+    const over = dashboard.services.filter((s) => s.over_target).map((s) => s.name);
+    if (over.length) {
+      $("longest-wait-summary").textContent +=
+        ` ${over.length === 1 ? "1 service is" : `${over.length} services are`} over target: ${over.join(", ")}.`;
+    }
+    syncRows(
+      $("queues"), dashboard.services, (s) => s.code,
+      () => el("tr", {}, el("th", { scope: "row" }), el("td", { class: "num" }), el("td", { class: "num" }), el("td", { class: "num" }), el("td")),
+      (row, s) => {
+        setCell(row, 0, s.name);
+        setCell(row, 1, String(s.waiting));
+        setCell(row, 2, s.waiting ? fmtMinutes(s.longest_wait_minutes) : "–");
+        setCell(row, 3, fmtTarget(s.target_wait_minutes));
+        const standing = waitStanding(s);
+        setCell(row, 4, chip(standing.kind, standing.text));
+        row.dataset.service = s.code;
+        row.classList.toggle("over", standing.kind === "bad");
+      },
+    );
+  }
+
+  const COUNTER_STATES = {
+    closed: { kind: "none", text: "Closed" },
+    open: { kind: "ok", text: "Open, free" },
+    paused: { kind: "warn", text: "Paused" },
+    serving: { kind: "busy", text: "Serving" },
+  };
+
+  function counterState(counter) {
+    return COUNTER_STATES[counter.state] || { kind: "none", text: counter.state };
+  }
+
+  function drawCounters(dashboard) {
+    syncRows(
+      $("counters"), dashboard.counters, (c) => c.name,
+      () => el("tr", {}, el("th", { scope: "row" }), el("td"), el("td"), el("td"), el("td", { class: "num" })),
+      (row, c) => {
+        const state = counterState(c);
+        setCell(row, 0, c.name);
+        setCell(row, 1, chip(state.kind, state.text));
+        setCell(row, 2, c.staff || "nobody signed in");
+        const ticket = c.current_ticket_number
+          ? `${c.current_ticket_number}${c.current_ticket_service ? ` · ${serviceName(c.current_ticket_service)}` : ""}`
+          : "–";
+        setCell(row, 3, ticket);
+        setCell(row, 4, c.current_ticket_number && c.serving_since ? fmtMinutes(minutesSince(c.serving_since)) : "–");
+        row.dataset.counter = c.name;
+      },
+    );
+  }
+
+  function alertKey(alert) {
+    return [alert.kind, alert.service, alert.ticket, alert.ticket_number, alert.number, alert.device, alert.component]
+      .filter((v) => v !== undefined && v !== null).join("|");
+  }
+
+  const SEVERITY = { breach: "Breach", warning: "Warning", fault: "Fault" };
+
+  function drawAlerts(alerts) {
+    const list = $("alerts");
+    const existing = new Map([...list.children].map((item) => [item.dataset.key, item]));
+    const order = { breach: 0, fault: 1, warning: 2 };
+    const sorted = [...alerts].sort((a, b) => (order[a.severity] ?? 3) - (order[b.severity] ?? 3));
+    const wanted = new Set();
+    for (const alert of sorted) {
+      const key = alertKey(alert) || alert.message;
+      wanted.add(key);
+      let item = existing.get(key);
+      if (!item) {
+        // appended, never rebuilt: the live region announces new alerts only
+        item = el("li", { "data-key": key, "data-kind": alert.kind },
+          el("strong", { class: "severity" }), document.createTextNode(" "), el("span", { class: "message" }));
+        list.append(item);
+      }
+      item.className = `alert alert-${alert.severity}`;
+      item.querySelector(".severity").textContent = `${SEVERITY[alert.severity] || alert.severity}:`;
+      const message = item.querySelector(".message");
+      if (message.textContent !== alert.message) message.textContent = alert.message;
+    }
+    for (const [key, item] of existing) if (!wanted.has(key)) item.remove();
+    $("no-alerts").hidden = alerts.length > 0;
+  }
+
+  function drawDevices(devices) {
+    // the server says how serious each is (a printer near the end of its roll still prints)
+    $("no-devices").hidden = devices.length > 0;
+    $("devices-table").hidden = devices.length === 0;
+    const sorted = [...devices].sort((a, b) => Number(a.ok) - Number(b.ok) || a.device.localeCompare(b.device));
+    syncRows(
+      $("devices"), sorted, (d) => `${d.device}|${d.component}`,
+      () => el("tr", {}, el("th", { scope: "row" }), el("td"), el("td"), el("td")),
+      (row, d) => {
+        setCell(row, 0, d.device);
+        setCell(row, 1, d.component);
+        const status = String(d.status).replaceAll("_", " ");
+        const detail = d.detail ? `. ${d.detail}` : "";
+        const warning = !d.ok && d.severity === "warning";
+        const text = d.ok ? (d.status === "ok" ? "OK" : `OK: ${status}`) : `${warning ? "Warning" : "Fault"}: ${status}${detail}`;
+        setCell(row, 2, chip(d.ok ? "ok" : warning ? "warn" : "bad", text));
+        setCell(row, 3, clockTime(d.at));
+      },
+    );
+  }
+
+  W.live = { askForDashboard, afterPush, startRefreshing, stopRefreshing, counterState };
+})();
