@@ -1,6 +1,6 @@
 """The ``walkin`` command.
 
-Server side: ``serve``, ``demo``, ``enroll``, ``staff add``, ``report``, ``print-test``.
+Server side: ``serve``, ``demo``, ``enroll``, ``staff add|disable``, ``report``, ``print-test``.
 Client side (print JSON, for scripts and smoke tests): ``issue``, ``check-in``,
 ``call-next``, ``complete``. Every failure is one plain line on stderr and a non-zero
 exit status, never a traceback: 1 for a refusal or an unreachable server, 2 for bad
@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +180,27 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
     except WalkinError as exc:
         raise CliError(exc.message) from None
     print(json.dumps({"centre": centre, "username": args.username, "role": args.role}))
+    return 0
+
+
+def cmd_staff_disable(args: argparse.Namespace) -> int:
+    """A leaver: the account can no longer sign in, and its sessions end (a running
+    server closes their pages within half a minute)."""
+    from queue_server.core.errors import WalkinError
+    from queue_server.store.sessions import end_sessions_of
+
+    store = _open_store(args.db)
+    try:
+        centre = args.centre or store.only_centre()
+        store.disable_staff(centre, args.username)
+        ended = end_sessions_of(store, centre, args.username, datetime.now(UTC))
+    except WalkinError as exc:
+        raise CliError(exc.message) from None
+    print(
+        json.dumps(
+            {"centre": centre, "username": args.username, "disabled": True, "sessions_ended": ended}
+        )
+    )
     return 0
 
 
@@ -426,6 +448,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--centre", help="centre id (default: the database's only centre)")
     add.set_defaults(run=cmd_staff_add)
+    disable = staff_sub.add_parser(
+        "disable", help="stop an account signing in and end its sessions (a leaver)"
+    )
+    disable.add_argument("--db", default=db_default)
+    disable.add_argument("--username", required=True)
+    disable.add_argument("--centre", help="centre id (default: the database's only centre)")
+    disable.set_defaults(run=cmd_staff_disable)
 
     issue = sub.add_parser("issue", help="take a ticket, as a kiosk would")
     _client_options(issue)

@@ -258,8 +258,10 @@ class SecurityConfig(_Table):
     session_idle_minutes: Annotated[int, Field(ge=5, le=24 * 60)] = 60
     #: and this long after signing in, whatever the activity (a working day)
     session_max_hours: Annotated[int, Field(ge=1, le=24)] = 12
-    #: failed passwords for one username, and failed sign-ins from one address,
-    #: within ``sign_in_window_minutes``, before further attempts are refused
+    #: failed passwords for one username from one address (ten times as many from
+    #: anywhere), and failed sign-ins from one address, within
+    #: ``sign_in_window_minutes``, before further attempts are refused
+    #: (``queue_server.ratelimit``)
     sign_in_failures_per_account: Annotated[int, Field(ge=3, le=100)] = 5
     sign_in_failures_per_address: Annotated[int, Field(ge=3, le=1000)] = 20
     sign_in_window_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 5

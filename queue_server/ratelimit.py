@@ -1,12 +1,20 @@
-"""Sign-in attempts, rate-limited: password guessing from one address, or at one
-account from many, is slowed to a few tries per window.
+"""Sign-in attempts, rate-limited: password guessing is slowed to a few tries per
+window, without letting a stranger lock an adviser out.
 
-Only failures count. After ``per_account`` failed passwords for one username within
-``window``, or ``per_address`` failed hellos from one address, further attempts are
-refused without checking (``RateLimited``, with the seconds until the oldest failure
-leaves the window). A correct password clears that username's count (not the address's).
-In memory: a restart forgets, which costs an attacker nothing they could not get by
-waiting out the window.
+Failed password sign-ins are counted over ``window`` seconds, three ways:
+
+- per account *and* address (``per_account``, 5): a guesser at one address gets five
+  tries at a username, while the adviser at their own desk signs in as usual;
+- per address (``per_address``, 20): one address guessing at many usernames;
+- per account from anywhere (``per_account * ACCOUNT_SPREAD``, 50): guessing at one
+  username from many addresses. Only an attacker with dozens of addresses reaches it.
+
+An attempt is counted from the moment it starts (``begin``), not when its password
+check ends, so attempts sent all at once cannot slip past the limit together; a
+correct password (``end(ok=True)``) clears its account's counts. Over a limit, an
+attempt is refused without checking (``RateLimited``, with the seconds until the
+oldest counted failure leaves the window). In memory: a restart forgets, which costs
+an attacker nothing they could not get by waiting out the window.
 """
 
 from __future__ import annotations
@@ -16,6 +24,9 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 from queue_server.core.errors import WalkinError
+
+#: the account-wide limit is this many times the per-address one
+ACCOUNT_SPREAD = 10
 
 
 class RateLimited(WalkinError):
@@ -32,13 +43,19 @@ class SignInLimiter:
     ) -> None:
         self.window = window
         self.clock = clock
-        self._limits = {"account": per_account, "address": per_address}
+        self._limits = {
+            "pair": per_account,
+            "address": per_address,
+            "account": per_account * ACCOUNT_SPREAD,
+        }
         self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._pending: dict[tuple[str, str], int] = {}
 
-    def _keys(self, address: str, username: str | None) -> Iterable[tuple[str, str]]:
+    def _keys(self, address: str, username: str) -> Iterable[tuple[str, str]]:
+        name = username.lower()
+        yield ("pair", f"{address}|{name}")
         yield ("address", address)
-        if username:
-            yield ("account", username.lower())
+        yield ("account", name)
 
     def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
         times = self._failures.get(key)
@@ -50,27 +67,39 @@ class SignInLimiter:
             del self._failures[key]
         return times
 
-    def check(self, address: str, username: str | None) -> None:
-        """Raise ``RateLimited`` if this attempt must not even be tried."""
+    def begin(self, address: str, username: str) -> None:
+        """Start an attempt: ``RateLimited`` if it must not even be tried, else it
+        counts (as pending) until ``end``."""
         now = self.clock()
-        for key in self._keys(address, username):
+        keys = list(self._keys(address, username))
+        for key in keys:
             times = self._recent(key, now)
-            if len(times) >= self._limits[key[0]]:
-                wait = max(1, round(times[0] + self.window - now))
+            if len(times) + self._pending.get(key, 0) >= self._limits[key[0]]:
+                oldest = times[0] if times else now
+                wait = max(1, round(oldest + self.window - now))
                 raise RateLimited(
                     f"Too many failed sign-ins; try again in {wait} seconds. "
                     "If you have forgotten your password, ask your centre manager.",
                     retry_after_seconds=wait,
                 )
+        for key in keys:
+            self._pending[key] = self._pending.get(key, 0) + 1
 
-    def failed(self, address: str, username: str | None) -> None:
+    def end(self, address: str, username: str, ok: bool) -> None:
+        """Finish an attempt begun with ``begin``: a failure is counted, a success
+        clears the account's failures."""
         now = self.clock()
         for key in self._keys(address, username):
-            self._failures.setdefault(key, deque()).append(now)
+            left = self._pending.get(key, 0) - 1
+            if left > 0:
+                self._pending[key] = left
+            else:
+                self._pending.pop(key, None)
+            if ok:
+                if key[0] != "address":
+                    self._failures.pop(key, None)
+            else:
+                self._failures.setdefault(key, deque()).append(now)
         if len(self._failures) > 10_000:  # a flood of addresses: keep memory bounded
             for key in list(self._failures):
                 self._recent(key, now)
-
-    def succeeded(self, address: str, username: str | None) -> None:
-        if username:
-            self._failures.pop(("account", username.lower()), None)

@@ -17,7 +17,9 @@ import json
 import logging
 import re
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from http import HTTPStatus
 from typing import Any
 
@@ -37,7 +39,7 @@ from queue_server.core.errors import (
     WalkinError,
 )
 from queue_server.core.events import Event, TicketCalled, TicketRecalled
-from queue_server.core.model import CentreSetup
+from queue_server.core.model import CentreSetup, CounterState
 from queue_server.ratelimit import SignInLimiter
 from queue_server.staff_sessions import (
     SIGNED_OUT,
@@ -127,6 +129,9 @@ class QueueServer:
         #: from its page, or ``session_lifetime`` after its sign-in
         self.sessions = SessionKeeper(store, setup.centre_id, session_idle, session_lifetime)
         self.limiter = limiter or SignInLimiter()
+        self._password_checks = ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="walkin-passwords"
+        )
         self._sweeper: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self.centre: Centre = store.load_centre(setup, clock())
@@ -164,6 +169,7 @@ class QueueServer:
         return int(sock.getsockname()[1])
 
     async def close(self) -> None:
+        self._password_checks.shutdown(wait=False, cancel_futures=True)
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
@@ -256,6 +262,9 @@ class QueueServer:
             # the snapshot or pushed after it, never lost and never ahead of it.
             now = self.clock()
             if identity.role == VISITOR:
+                for oldest in self.visitors.too_many(identity.name):
+                    self._connections.pop(oldest, None)
+                    self._spawn(oldest.close(1008, "This ticket is open on too many pages."))
                 first = self.visitors.status_for(ws, identity.name, now)
             else:
                 first = views.snapshot(self.centre, now, identity.role)
@@ -315,31 +324,32 @@ class QueueServer:
         # Only password sign-ins are limited: device and session tokens are 256 random
         # bits, beyond guessing, and a hall of kiosks behind one address must not be
         # locked out by someone else's wrong passwords.
-        signing_in = hello.username if hello.password else None
-        if signing_in:
-            self.limiter.check(address, signing_in)
         now = self.clock()
-        try:
-            if hello.session:
-                identity, terms = await self.sessions.resume(hello.session, now)
-                self._note_use(identity, now)
-                return identity, terms
+        if hello.session:
+            return await self.sessions.resume(hello.session, now)
+        if not (hello.username and hello.password):
             identity = await asyncio.to_thread(
-                authenticate,
-                self.store,
-                self.setup.centre_id,
-                token=hello.token,
-                username=hello.username,
-                password=hello.password,
+                authenticate, self.store, self.setup.centre_id, token=hello.token
             )
-        except NotAuthenticated:
-            if signing_in:
-                self.limiter.failed(address, signing_in)
-            raise
-        if signing_in:
-            self.limiter.succeeded(address, signing_in)
-        if identity.role not in STAFF:
             return identity, {}
+        self.limiter.begin(address, hello.username)
+        ok = False
+        try:
+            # argon2 costs tens of MB and milliseconds a check: its own two threads,
+            # so a burst of sign-ins queues there instead of holding up commits
+            identity = await asyncio.get_running_loop().run_in_executor(
+                self._password_checks,
+                partial(
+                    authenticate,
+                    self.store,
+                    self.setup.centre_id,
+                    username=hello.username,
+                    password=hello.password,
+                ),
+            )
+            ok = True
+        finally:
+            self.limiter.end(address, hello.username, ok)
         return await self.sessions.start(identity, now, hello.client)
 
     # ------------------------------------------------------------ sessions
@@ -381,18 +391,43 @@ class QueueServer:
                 self._connections.pop(ws, None)
                 if ws is not current:
                     self._spawn(close_with(ws, why))
+        if not any(who.name == identity.name for who in self._connections.values()):
+            self._spawn(self._leave_counters(identity.name))
+
+    async def _leave_counters(self, staff: str) -> None:
+        """A staff member with no page left open: close the counters they left open
+        and free (so no visitor is sent to an empty desk) and sign them out of them.
+        A counter with a visitor at it is left as it is."""
+        for counter in list(self.centre.counters.values()):
+            if counter.staff != staff or counter.state == CounterState.SERVING:
+                continue
+            actor = "system:session_end"
+            try:
+                if counter.state != CounterState.CLOSED:
+                    await self.execute(cmd.CloseCounter(actor=actor, counter=counter.name))
+                await self.execute(cmd.SignOut(actor=actor, counter=counter.name))
+            except WalkinError as exc:
+                log.warning("could not free counter %s after %s left: %s", counter.name, staff, exc)
 
     async def sweep_sessions(self) -> None:
-        """End the sessions that have expired, even on a page that sends nothing."""
+        """End the sessions that have expired, even on a page that sends nothing, and
+        those whose account was disabled or changed role since they signed in."""
         now = self.clock()
-        ended: set[str] = set()
-        for identity in list(self._connections.values()):
-            if identity.session is None or identity.session in ended:
-                continue
-            over = self.sessions.over(identity, now)
+        connected = {
+            who.session: who for who in self._connections.values() if who.session is not None
+        }
+        changed = await self.sessions.no_longer_valid(set(connected))
+        for key, identity in connected.items():
+            if key in changed:
+                over: Ending | None = (
+                    "account_changed",
+                    "Your account was changed or disabled. Please sign in again.",
+                )
+            else:
+                over = self.sessions.over(identity, now)
             if over is not None:
-                ended.add(identity.session)
                 await self._end_session(identity, over, now)
+        self.sessions.prune(now, set(connected))
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -18,9 +18,15 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from queue_server.auth import Identity
-from queue_server.core.errors import NotAuthenticated
+from queue_server.core.errors import NotAuthenticated, Unavailable
 from queue_server.store import Store
-from queue_server.store.sessions import end_session, find_session, start_session, touch_session
+from queue_server.store.sessions import (
+    end_session,
+    find_session,
+    sessions_no_longer_valid,
+    start_session,
+    touch_session,
+)
 
 log = logging.getLogger("walkin.server")
 
@@ -68,6 +74,8 @@ class SessionKeeper:
         self.lifetime = lifetime
         self._seen: dict[str, datetime] = {}  # session hash -> its page's last message
         self._touched: dict[str, datetime] = {}  # session hash -> last written
+        #: sessions ended while the database could not record it: refused all the same
+        self._ended: set[str] = set()
 
     def terms(self, expires_at: datetime) -> dict[str, Any]:
         """What a welcome says of the session's end."""
@@ -96,12 +104,27 @@ class SessionKeeper:
         return identity, {"session": token, **self.terms(info.expires_at)}
 
     async def resume(self, token: str, now: datetime) -> tuple[Identity, dict[str, Any]]:
-        """The identity behind a session token, or ``NotAuthenticated`` saying why not."""
-        found = await asyncio.to_thread(
-            find_session, self.store, self.centre_id, token, now, self.idle
-        )
+        """The identity behind a session token, or ``NotAuthenticated`` saying why not
+        (``Unavailable`` if the database cannot be read). Reconnecting is not use: the
+        idle clock runs on from the session's last use."""
+        try:
+            found = await asyncio.to_thread(
+                find_session, self.store, self.centre_id, token, now, self.idle
+            )
+        except Exception as exc:
+            log.exception("could not look up a session")
+            raise Unavailable(
+                "The queue database could not be reached to resume your session. "
+                "The page will try again."
+            ) from exc
         if isinstance(found, str):
             raise NotAuthenticated(found)
+        if found.token_hash in self._ended:
+            raise NotAuthenticated("That session has ended. Please sign in again.")
+        last_use = max(
+            filter(None, (self._seen.get(found.token_hash), found.last_seen_at)), default=now
+        )
+        self._seen[found.token_hash] = last_use
         identity = Identity(
             role=found.role,
             name=found.username,
@@ -142,15 +165,42 @@ class SessionKeeper:
         return asyncio.to_thread(touch_session, self.store, key, now)
 
     async def end(self, identity: Identity, kind: str, now: datetime) -> None:
-        """Record the end (audited) and forget the session's times. A database
-        failure is logged: the connections end anyway, and the row's own times end
-        it for good."""
+        """Record the end (audited) and forget the session's times.
+
+        A sign-out the database cannot record raises ``Unavailable`` and changes
+        nothing (the person must know they are still signed in). Any other ending
+        is kept in memory when the database fails, so the session is refused all the
+        same until a restart, after which its own times end it."""
         assert identity.session is not None
+        key = identity.session
         try:
-            await asyncio.to_thread(
-                end_session, self.store, self.centre_id, identity.session, now, kind
+            await asyncio.to_thread(end_session, self.store, self.centre_id, key, now, kind)
+        except Exception as exc:
+            if kind == "signed_out":
+                raise Unavailable(
+                    "The queue database could not record your sign-out, so you are still "
+                    "signed in. Try again in a moment."
+                ) from exc
+            log.exception("could not record the end of a session")
+            self._ended.add(key)
+        self._seen.pop(key, None)
+        self._touched.pop(key, None)
+
+    async def no_longer_valid(self, keys: set[str]) -> set[str]:
+        """Which of these (connected) sessions the database has ended, or whose
+        account is disabled or has another role now. A database failure: none."""
+        try:
+            return await asyncio.to_thread(
+                sessions_no_longer_valid, self.store, self.centre_id, keys
             )
         except Exception:
-            log.exception("could not record the end of a session")
-        self._seen.pop(identity.session, None)
-        self._touched.pop(identity.session, None)
+            log.exception("could not check the sessions' accounts")
+            return set()
+
+    def prune(self, now: datetime, connected: set[str]) -> None:
+        """Forget the times of sessions no page uses any more once they are idle (a
+        page closed without signing out, a Python client that signs in each time)."""
+        for key, seen in list(self._seen.items()):
+            if key not in connected and now - seen >= self.idle:
+                del self._seen[key]
+                self._touched.pop(key, None)

@@ -28,6 +28,9 @@ from queue_server.core.model import QUEUED_STATES
 VISITOR = "visitor"
 #: visitors' pages hear of others' changes at most this often (of their own at once)
 STATUS_PUSH_SECONDS = 1.0
+#: pages open at once on one ticket (a phone, a tablet, a relative's phone); opening
+#: another closes the oldest, so one ticket cannot open connections without end
+PAGES_PER_TICKET = 3
 
 
 class TicketWatchers:
@@ -47,20 +50,35 @@ class TicketWatchers:
         self._sent: dict[ServerConnection, dict[str, Any]] = {}
         self._pending: asyncio.TimerHandle | None = None
 
+    def too_many(self, ticket_id: str) -> list[ServerConnection]:
+        """The oldest pages on ``ticket_id`` to close before one more joins."""
+        pages = [
+            ws
+            for ws, who in self._connections.items()
+            if who.role == VISITOR and who.name == ticket_id
+        ]
+        return pages[: max(0, len(pages) - PAGES_PER_TICKET + 1)]
+
     def status_for(
         self,
         ws: ServerConnection,
         ticket_id: str,
         now: datetime,
         estimates: Mapping[str, WaitEstimate] | None = None,
+        made: dict[str, dict[str, Any]] | None = None,
     ) -> dict[str, Any] | None:
-        """The ``ticket_status`` for ``ws`` if it changed since it was last sent."""
+        """The ``ticket_status`` for ``ws`` if it changed since it was last sent
+        (``made``: statuses already made in this round, by ticket id)."""
         centre = self._centre()
         ticket = centre.tickets.get(ticket_id)
         if ticket is None:
             return None
-        estimate = estimates.get(ticket.id) if estimates else None
-        status = views.ticket_status(centre, ticket, now, estimate)
+        status = made.get(ticket_id) if made is not None else None
+        if status is None:
+            estimate = estimates.get(ticket.id) if estimates else None
+            status = views.ticket_status(centre, ticket, now, estimate)
+            if made is not None:
+                made[ticket_id] = status
         unchanged = {k: v for k, v in status.items() if k != "as_of"}
         if self._sent.get(ws) == unchanged:
             return None
@@ -87,8 +105,9 @@ class TicketWatchers:
             if who.name in centre.tickets and centre.tickets[who.name].state in QUEUED_STATES
         }
         estimates = estimate_waits(centre, queued, now) if queued else {}
+        made: dict[str, dict[str, Any]] = {}
         for ws, who in watching:
-            status = self.status_for(ws, who.name, now, estimates)
+            status = self.status_for(ws, who.name, now, estimates, made)
             if status is not None:
                 broadcast([ws], json.dumps(status))
 

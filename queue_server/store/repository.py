@@ -432,6 +432,19 @@ class Store:
             ).first()
         return StaffRow(**r._mapping) if r else None
 
+    def disable_staff(self, centre_id: str, username: str) -> None:
+        """Stop ``username`` signing in (the row stays, for the audit trail);
+        ``NotFound`` if there is no such active account."""
+        s = StaffRow.__table__.c
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                sa.update(StaffRow.__table__)  # type: ignore[arg-type]
+                .where(s.centre == centre_id, s.username == username, s.active.is_(True))
+                .values(active=False)
+            )
+        if done.rowcount == 0:
+            raise NotFound(f"No active staff member {username!r} at centre {centre_id!r}.")
+
     def update_password_hash(self, staff_id: int, password_hash: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(

@@ -28,6 +28,8 @@ class SessionInfo:
     username: str
     role: str
     expires_at: datetime
+    #: the last use the database knows of (written at most once a minute)
+    last_seen_at: datetime | None = None
 
 
 def start_session(
@@ -101,7 +103,7 @@ def find_session(
         return "Your session expired after a time without use. Please sign in again."
     if row.role != row.role_now:
         return "Your role has changed since you signed in. Please sign in again."
-    return SessionInfo(row.token_hash, row.username, row.role, row.expires_at)
+    return SessionInfo(row.token_hash, row.username, row.role, row.expires_at, row.last_seen_at)
 
 
 def touch_session(store: Store, token_hash: str, now: datetime) -> None:
@@ -130,3 +132,58 @@ def end_session(store: Store, centre_id: str, token_hash: str, now: datetime, wh
             store._audit_note(conn, centre_id, now, f"staff:{row.username}", kind, {"why": why})
 
     store._write("sign-out", work)
+
+
+def sessions_no_longer_valid(store: Store, centre_id: str, token_hashes: set[str]) -> set[str]:
+    """Which of these sessions have ended in the database (signed out elsewhere, or
+    their account disabled with ``walkin staff disable``), or whose account is no
+    longer active or has another role now."""
+    if not token_hashes:
+        return set()
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(SESSION.token_hash, SESSION.ended_at, SESSION.role, STAFF.role, STAFF.active)
+            .select_from(
+                StaffSessionRow.__table__.outerjoin(  # type: ignore[attr-defined]
+                    StaffRow.__table__,
+                    sa.and_(STAFF.centre == SESSION.centre, STAFF.username == SESSION.username),
+                )
+            )
+            .where(SESSION.centre == centre_id, SESSION.token_hash.in_(token_hashes))
+        ).all()
+    valid = {
+        token_hash
+        for token_hash, ended_at, role, role_now, active in rows
+        if ended_at is None and active and role == role_now
+    }
+    return token_hashes - valid
+
+
+def end_sessions_of(store: Store, centre_id: str, username: str, now: datetime) -> int:
+    """End every live session of ``username`` (audited); returns how many."""
+    ended = 0
+
+    def work(conn: sa.Connection) -> None:
+        nonlocal ended
+        done = conn.execute(
+            sa.update(StaffSessionRow.__table__)  # type: ignore[arg-type]
+            .where(
+                SESSION.centre == centre_id,
+                SESSION.username == username,
+                SESSION.ended_at.is_(None),
+            )
+            .values(ended_at=now)
+        )
+        ended = done.rowcount
+        if ended:
+            store._audit_note(
+                conn,
+                centre_id,
+                now,
+                "system:staff_disable",
+                "session_expired",
+                {"why": "disabled", "username": username, "sessions": ended},
+            )
+
+    store._write("end of sessions", work)
+    return ended

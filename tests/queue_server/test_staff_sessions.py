@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from queue_server.ratelimit import SignInLimiter
+from queue_server.ratelimit import RateLimited, SignInLimiter
 
 TIMEOUT = 10.0
 PASSWORD = "correct horse battery"  # tests/conftest.py STAFF_PASSWORD
@@ -194,12 +194,14 @@ async def test_devices_get_no_session(sockets: Any, live_clocked: Any) -> None:
 # ---------------------------------------------------------------- the sign-in limit
 
 
-async def test_failed_passwords_are_limited_per_account(sockets: Any, live_clocked: Any) -> None:
+async def test_a_guesser_is_stopped_but_the_adviser_still_signs_in(
+    sockets: Any, live_clocked: Any
+) -> None:
     live_clocked.server.limiter = SignInLimiter(per_account=3, per_address=50, window=60)
     for _ in range(3):
         _, error = await sockets(expect="error", username="alice", password="wrong password!")
         assert error["code"] == "not_authenticated"
-    # now even the right password is not tried ...
+    # from this address, even the right password is not tried now ...
     socket, error = await sockets(expect="error", username="alice", password=PASSWORD)
     assert error["code"] == "rate_limited"
     assert 1 <= error["details"]["retry_after_seconds"] <= 60
@@ -207,6 +209,24 @@ async def test_failed_passwords_are_limited_per_account(sockets: Any, live_clock
     assert await socket.closed() == 1008
     # ... while another account signs in as usual
     await sockets(username="bob", password=PASSWORD)
+
+
+def test_failures_from_other_addresses_do_not_lock_an_adviser_out() -> None:
+    now = [0.0]
+    limiter = SignInLimiter(per_account=2, per_address=10, window=60, clock=lambda: now[0])
+    for _ in range(2):
+        limiter.begin("203.0.113.9", "alice")
+        limiter.end("203.0.113.9", "alice", ok=False)
+    with pytest.raises(RateLimited):
+        limiter.begin("203.0.113.9", "alice")
+    limiter.begin("10.0.0.7", "alice")  # her own desk: still tried
+    limiter.end("10.0.0.7", "alice", ok=True)
+    # guessing from many addresses reaches the account-wide limit (10 x 2) in the end
+    for n in range(20):
+        limiter.begin(f"198.51.100.{n}", "bob")
+        limiter.end(f"198.51.100.{n}", "bob", ok=False)
+    with pytest.raises(RateLimited):
+        limiter.begin("10.0.0.8", "bob")
 
 
 async def test_failed_sign_ins_are_limited_per_address(sockets: Any, live_clocked: Any) -> None:
@@ -221,19 +241,37 @@ async def test_failed_sign_ins_are_limited_per_address(sockets: Any, live_clocke
     await sockets(token=live_clocked.kiosk_token)
 
 
+async def test_attempts_sent_all_at_once_cannot_slip_past_the_limit(
+    sockets: Any, live_clocked: Any
+) -> None:
+    live_clocked.server.limiter = SignInLimiter(per_account=3, per_address=50, window=60)
+    results = await asyncio.gather(
+        *(
+            sockets(expect="error", username="alice", password=f"wrong password {n}")
+            for n in range(12)
+        )
+    )
+    codes = sorted(error["code"] for _, error in results)
+    assert codes.count("not_authenticated") == 3, codes  # only three were tried
+    assert codes.count("rate_limited") == 9, codes
+
+
 def test_the_limit_forgets_old_failures_and_a_success_clears_the_account() -> None:
     now = [0.0]
     limiter = SignInLimiter(per_account=2, per_address=10, window=60, clock=lambda: now[0])
-    limiter.failed("10.0.0.1", "alice")
-    limiter.failed("10.0.0.1", "alice")
-    with pytest.raises(Exception, match="try again in 60 seconds"):
-        limiter.check("10.0.0.1", "alice")
+    for _ in range(2):
+        limiter.begin("10.0.0.1", "alice")
+        limiter.end("10.0.0.1", "alice", ok=False)
+    with pytest.raises(RateLimited, match="try again in 60 seconds"):
+        limiter.begin("10.0.0.1", "alice")
     now[0] = 61
-    limiter.check("10.0.0.1", "alice")  # the window has passed
-    limiter.failed("10.0.0.2", "alice")
-    limiter.succeeded("10.0.0.2", "alice")
-    limiter.failed("10.0.0.2", "alice")
-    limiter.check("10.0.0.2", "alice")  # one failure since the success
+    limiter.begin("10.0.0.1", "alice")  # the window has passed
+    limiter.end("10.0.0.1", "alice", ok=False)
+    limiter.begin("10.0.0.1", "alice")
+    limiter.end("10.0.0.1", "alice", ok=True)  # the right password: counts cleared
+    limiter.begin("10.0.0.1", "alice")
+    limiter.end("10.0.0.1", "alice", ok=False)
+    limiter.begin("10.0.0.1", "alice")  # one failure since the success
 
 
 # ---------------------------------------------------------------- the Origin check
@@ -313,3 +351,92 @@ async def test_a_visitor_is_sent_nothing_when_nothing_changed(
     live_clocked.server.visitors.push()
     await visitor.ws.send(json.dumps({"type": "ping", "id": 7}))
     assert (await visitor.receive())["type"] == "ok"  # no status came before the reply
+
+
+# ---------------------------------------------------------------- what the review found
+
+
+async def test_a_disabled_account_loses_its_open_pages_at_the_next_sweep(
+    sockets: Any, live_clocked: Any, tmp_path: Any
+) -> None:
+    page, _ = await sockets(username="mina", password=PASSWORD)
+    await page.receive()
+    from queue_server.cli import main as walkin
+
+    url = str(live_clocked.store.engine.url)
+    assert walkin(["staff", "disable", "--db", url, "--username", "mina"]) == 0
+    await live_clocked.server.sweep_sessions()
+    ended = await page.receive()
+    assert ended["type"] == "session_expired" and "disabled" in ended["message"]
+    assert await page.closed() == 4401
+    _, refused = await sockets(expect="error", username="mina", password=PASSWORD)
+    assert refused["code"] == "not_authenticated"
+
+
+async def test_a_demoted_manager_loses_the_dashboard_at_the_next_sweep(
+    sockets: Any, live_clocked: Any
+) -> None:
+    page, _ = await sockets(username="mina", password=PASSWORD)
+    await page.receive()
+    assert (await page.ask("dashboard"))["type"] == "ok"
+    with live_clocked.store.engine.begin() as conn:
+        conn.exec_driver_sql("update staff set role = 'counter' where username = 'mina'")
+    await live_clocked.server.sweep_sessions()
+    assert (await page.receive())["type"] == "session_expired"
+    assert await page.closed() == 4401
+
+
+async def test_reconnecting_is_not_use(sockets: Any, live_clocked: Any) -> None:
+    _, welcome = await sockets(username="alice", password=PASSWORD)
+    live_clocked.clock.advance(minutes=40)
+    again, _ = await sockets(session=welcome["session"])  # the page reconnects
+    await again.ws.close()
+    live_clocked.clock.advance(minutes=25)
+    # 65 minutes since anyone did anything: the session has gone idle
+    _, refused = await sockets(expect="error", session=welcome["session"])
+    assert refused["code"] == "not_authenticated"
+
+
+async def test_signing_out_frees_the_counter_left_open(sockets: Any, live_clocked: Any) -> None:
+    page, _ = await sockets(username="alice", password=PASSWORD)
+    await page.receive()
+    for step in ("sign_in_counter", "open_counter"):
+        assert (await page.ask(step, counter="Counter 1"))["type"] == "ok"
+    assert (await page.ask("sign_out"))["type"] == "ok"
+    await page.closed()
+    counter = live_clocked.server.centre.counters["Counter 1"]
+    for _ in range(50):
+        if counter.staff is None:
+            break
+        await asyncio.sleep(0.05)
+        counter = live_clocked.server.centre.counters["Counter 1"]
+    assert (counter.state.value, counter.staff) == ("closed", None)
+
+
+async def test_a_sign_out_the_database_cannot_record_is_refused(
+    sockets: Any, live_clocked: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import queue_server.staff_sessions
+
+    page, welcome = await sockets(username="alice", password=PASSWORD)
+    await page.receive()
+
+    def broken(*args: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(queue_server.staff_sessions, "end_session", broken)
+    refused = await page.ask("sign_out")
+    assert refused["code"] == "unavailable" and "still signed in" in refused["message"]
+    assert (await page.ask("ping"))["type"] == "ok"  # the page knows, and is still open
+
+
+async def test_one_ticket_cannot_open_pages_without_end(sockets: Any, live_clocked: Any) -> None:
+    kiosk, _ = await sockets(token=live_clocked.kiosk_token)
+    await kiosk.receive()
+    ticket = (await kiosk.ask("issue_ticket", service="housing", idempotency_key="pages-0001"))[
+        "ticket"
+    ]
+    pages = [(await sockets(ticket=ticket["id"]))[0] for _ in range(4)]
+    assert await pages[0].closed() == 1008  # the oldest made way
+    for page in pages[1:]:
+        assert (await page.ask("ping"))["type"] == "ok"
