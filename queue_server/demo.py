@@ -293,7 +293,26 @@ async def _smoke(
         await staff.request("start_service", counter="Counter 1")
         await staff.request("complete", counter="Counter 1", outcome="resolved")
     print(f"smoke: {called['ticket']['number']} called to Counter 1 and completed", flush=True)
+    http = ws_url.replace("ws://", "http://", 1).removesuffix("/ws")
+    pages = ["/counter", "/manager", "/board", f"/t/{ticket['id']}"]
+    for path in pages:
+        status = await asyncio.to_thread(_http_status, http + path)
+        if status != 200:
+            print(f"smoke: {path} answered {status}", flush=True)
+            return 1
+    print(f"smoke: pages {', '.join(pages[:3])} and the ticket's status page answer", flush=True)
     return 0
+
+
+def _http_status(url: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 def _print_ticket(printer_url: str, issued: dict[str, Any], setup: Any, out: Path) -> str | None:
