@@ -432,6 +432,7 @@ def test_demo_smoke_issues_prints_and_completes_a_ticket(tmp_path: Path) -> None
     assert "Traceback" not in err
     assert re.search(r"^smoke: issued H001 \(Housing and benefits\)$", out, re.M)
     assert re.search(r"^smoke: H001 called to Counter 1 and completed$", out, re.M)
+    assert re.search(r"^smoke: pages /counter, /manager, /board and the ticket", out, re.M)
     picture = re.search(r"^smoke: printed H001; picture (\S+\.png)$", out, re.M)
     assert picture, out
     png = Path(picture[1])
@@ -439,6 +440,8 @@ def test_demo_smoke_issues_prints_and_completes_a_ticket(tmp_path: Path) -> None
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     credentials = json.loads((folder / "credentials.json").read_text())
     assert credentials["credentials"]["kiosk_token"].startswith("wk_")
+    assert credentials["counter_console"].endswith("/counter")
+    assert credentials["manager_dashboard"].endswith("/manager")
 
 
 def test_demo_opens_the_kiosk_and_the_board_and_closes_them(tmp_path: Path) -> None:
