@@ -440,3 +440,16 @@ async def test_one_ticket_cannot_open_pages_without_end(sockets: Any, live_clock
     assert await pages[0].closed() == 1008  # the oldest made way
     for page in pages[1:]:
         assert (await page.ask("ping"))["type"] == "ok"
+
+
+async def test_sessions_no_page_uses_are_forgotten_once_idle(
+    sockets: Any, live_clocked: Any
+) -> None:
+    keeper = live_clocked.server.sessions
+    for _ in range(5):
+        socket, _ = await sockets(username="alice", password=PASSWORD)
+        await socket.ws.close()  # a page closed without signing out
+    assert len(keeper._seen) >= 5
+    live_clocked.clock.advance(minutes=61)
+    await live_clocked.server.sweep_sessions()
+    assert keeper._seen == {} and keeper._touched == {}
