@@ -30,6 +30,8 @@ CLIENT_NAME = "walkin-board/0.1"
 LINK_CHECK_SECONDS = 0.25
 #: a caption stays this long after its announcement has finished
 CAPTION_HOLD_SECONDS = 3.0
+#: turns of the asyncio loop after each Kivy frame (let_pushes_in_between_frames)
+PUSH_TURNS = 4
 
 
 def main(argv: list[str]) -> int:
@@ -64,6 +66,27 @@ def configure_kivy(options: BoardOptions) -> None:
         Config.set("graphics", "show_cursor", "0")
     Config.set("input", "mouse", "mouse,disable_multitouch")
     Config.set("kivy", "exit_on_escape", "1")
+
+
+def let_pushes_in_between_frames() -> None:
+    """Between two frames Kivy lets the asyncio loop run once (``asyncio.sleep(0)``)
+    when it has no time to sleep: when frames take all the time, as software GL drawing
+    the scrolling message 30 times a second does. A push needs three turns of the loop
+    (the socket, the websocket's reader, the board's reader), so it waited three frames
+    (about 200 ms) before the board saw it. After each frame the loop now gets
+    ``PUSH_TURNS`` turns: a push is in before the next frame, and turns with nothing to
+    do cost microseconds."""
+    from kivy.base import EventLoop
+
+    kivy_idle = EventLoop.async_idle
+
+    async def idle_and_let_pushes_in() -> Any:
+        quitting = await kivy_idle()
+        for _ in range(PUSH_TURNS):
+            await asyncio.sleep(0)
+        return quitting
+
+    EventLoop.async_idle = idle_and_let_pushes_in
 
 
 class Trace:
@@ -117,20 +140,34 @@ class BoardRunner:
         )
         self.app: Any = None
         self.screen: Any = None
-        self._awaiting_frame: list[dict[str, Any]] = []
+        #: calls to announce, with what the trace says of them, once they are on screen
+        self._awaiting_frame: list[tuple[Any, dict[str, Any]]] = []
         self._caption_clear: Any = None
         self._screenshots = 0
+        # A screen's buffer swap returns once the frame is drawn (software GL draws it
+        # then). SDL's offscreen driver (tests, benchmarks) has no screen and its swap
+        # does nothing: Mesa's llvmpipe would keep the frames and draw them all at once
+        # when something waits for one, so "shown" would mean "queued". Offscreen, each
+        # frame is finished as it is flipped, as a screen would.
+        self._finish_frames = os.environ.get("SDL_VIDEODRIVER") == "offscreen"
+        self._gl_finish: Any = None
 
     # ------------------------------------------------------------ lifecycle
 
     async def run(self) -> int:
         from kivy.app import App
         from kivy.core.window import Window
+        from kivy.graphics.opengl import glFinish
 
+        from display_board.announcer import AudioMode
+        from display_board.audio import chime_wav
         from display_board.screen import BoardScreen, load_layout
 
         runner = self
+        self._gl_finish = glFinish
         load_layout()
+        if self.options.audio is not AudioMode.OFF:
+            chime_wav()  # made once (0.25 s of CPU), now rather than while a call is drawn
 
         class BoardApp(App):
             title = "Walkin board"
@@ -149,6 +186,7 @@ class BoardRunner:
                 runner.trace("started", size=list(Window.size))
 
         self.app = BoardApp()
+        let_pushes_in_between_frames()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.app.stop)
@@ -249,15 +287,19 @@ class BoardRunner:
         if update.flash:
             self.screen.flash_now(done=lambda: self.trace("flash_done"))
         for call in update.announce:
-            self.announcer.announce(call)
             self._awaiting_frame.append(
-                {
-                    "call_id": call.call_id,
-                    "number": call.number,
-                    "counter": call.counter,
-                    "received": received,
-                }
+                (
+                    call,
+                    {
+                        "call_id": call.call_id,
+                        "number": call.number,
+                        "counter": call.counter,
+                        "received": received,
+                    },
+                )
             )
+        if update.announce:
+            self.screen.canvas.ask_update()  # a frame, even for a call already on screen
 
     def _link_down(self) -> None:
         if self.state.view.connected:
@@ -275,10 +317,16 @@ class BoardRunner:
     # ------------------------------------------------------------ the screen
 
     def _frame_drawn(self, *_: Any) -> None:
+        if self._finish_frames:
+            self._gl_finish()
         if self._awaiting_frame:
             drawn, self._awaiting_frame = self._awaiting_frame, []
-            for call in drawn:
-                self.trace("shown", **call)
+            for call, fields in drawn:
+                self.trace("shown", **fields)
+                # announced once it is on screen: the chime goes with the picture, and
+                # the speech (espeak-ng, a CPU busy for a moment) is made after the
+                # call's frame, not while software GL draws it
+                self.announcer.announce(call)
 
     def _announcement_started(self, announcement: Any) -> None:
         if self._caption_clear is not None:
@@ -311,5 +359,5 @@ class BoardRunner:
         folder.mkdir(parents=True, exist_ok=True)
         self._screenshots += 1
         path = folder / f"board-{self._screenshots:03d}.png"
-        self.screen.export_to_png(str(path))
+        self.screen.export_png(str(path))
         self.trace("screenshot", path=str(path))

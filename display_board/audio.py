@@ -29,6 +29,8 @@ SPEECH_RATE = 150
 GAP_AFTER_CHIME = 0.3
 GAP_BETWEEN_LANGUAGES = 0.6
 ESPEAK_TIMEOUT = 20.0
+#: the board's speech gives way to its screen (render_speech_async)
+SPEECH_NICENESS = 10
 
 
 class AudioError(Exception):
@@ -162,13 +164,18 @@ def render_speech(utterances: Sequence[Utterance]) -> bytes:
 
 
 async def render_speech_async(utterances: Sequence[Utterance]) -> bytes:
-    """``render_speech`` without blocking the event loop."""
+    """``render_speech`` without blocking the event loop. espeak-ng runs at a lower
+    priority (``nice``): it has the chime's 1.3 s to finish, and on a board without a
+    GPU the CPU it would take is the screen's, drawing the next call."""
     program = espeak_path()
+    nice = shutil.which("nice")
+    lower = [nice, "-n", str(SPEECH_NICENESS)] if nice else []
     parts = []
     with tempfile.TemporaryDirectory(prefix="walkin-speech-") as tmp:
         for i, utterance in enumerate(utterances):
             out = Path(tmp) / f"{i}.wav"
             process = await asyncio.create_subprocess_exec(
+                *lower,
                 *espeak_command(program, utterance, out),
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,

@@ -8,18 +8,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kivy.animation import Animation
 from kivy.clock import Clock, ClockEvent
 from kivy.core.text import LabelBase
+from kivy.core.window import Window
+from kivy.graphics import ClearBuffers, ClearColor, Fbo, Scale, Translate
+from kivy.graphics import opengl as gl
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
-from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
 from display_board.calls import BoardView
+from display_board.text import BoardText
 
 FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/noto")]
 LATIN_FONTS = (
@@ -27,9 +30,16 @@ LATIN_FONTS = (
     ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf"),
 )
 ARABIC_FONTS = ("NotoNaskhArabic-Bold.ttf", "NotoNaskhArabic-Regular.ttf")
-#: one slow flash, twice: well under three flashes a second (WCAG 2.3.1)
+#: near-black #0b0c0c, drawn as the window's clear colour
+BACKGROUND = (0.043, 0.047, 0.047, 1)
+#: a new call turns the panel yellow for 0.4 s, twice, 0.3 s apart: well under three
+#: flashes a second (WCAG 2.3.1). On and off, not a fade: a fade redraws the whole screen
+#: every frame for a second, which without a GPU delays the next call by that much
 FLASH_SECONDS = 0.4
+FLASH_GAP_SECONDS = 0.3
 FLASHES = 2
+#: the longest the footer waits after a call (see BoardScreen._hold_footer)
+FOOTER_HOLD_SECONDS = 1.0
 TICKER_SPEED_UNITS = 12  # scrolling message speed, in units a second
 
 
@@ -98,7 +108,13 @@ class BoardScreen(Widget):
         self.message = message
         self._rows: dict[str, CallRow] = {}
         self._footer_drawn: tuple[object, ...] = ()
+        self._footer_lines: list[BoardText] = []
         self._ticker: ClockEvent | None = None
+        self._flash_steps: list[ClockEvent] = []
+        #: after a new call, the footer waits for the flash's next step
+        self._footer_held = False
+        self._footer_release: ClockEvent | None = None
+        use_background(Window)
         self.bind(size=self._resized, message=self._restart_ticker)
         Clock.schedule_interval(self._tick_clock, 1.0)
         self._tick_clock(0)
@@ -130,6 +146,8 @@ class BoardScreen(Widget):
         else:
             self.status_text = "Reconnecting\u2026" if view.centre_name else "Connecting\u2026"
         if view.latest is not None:
+            if view.latest.number != self.latest_number:
+                self._hold_footer()
             self.latest_heading = "Now calling"
             self.latest_number = view.latest.number
             self.latest_counter = f"\u2192 {view.latest.counter}"
@@ -150,68 +168,121 @@ class BoardScreen(Widget):
         self._draw_footer()
 
     def _show_rows(self, wanted: list[tuple[str, str, str]]) -> None:
-        """The previous calls, newest first. A row keeps its widget while its call stays
-        listed: re-drawing text is a board's dearest work (a texture upload each, which
-        with software GL waits for the frame being drawn), so a new call draws one row."""
+        """The previous calls, newest first. A row keeps its widget (and its textures)
+        while its call stays listed, and the row that drops off the bottom is re-used for
+        the new one at the top: a new call draws one row's text, not every row's."""
         if [key for key, _, _ in wanted] == list(self._rows):
             return
-        kept = {key: self._rows[key] for key, _, _ in wanted if key in self._rows}
-        box = self.ids.rows
-        box.clear_widgets()
+        keys = {key for key, _, _ in wanted}
+        spare = [row for key, row in self._rows.items() if key not in keys]
+        rows: dict[str, CallRow] = {}
         for key, number, counter in wanted:
-            row = kept.get(key) or CallRow(unit=self.unit, number=number, counter=counter)
-            kept[key] = row
-            box.add_widget(row)
-        self._rows = {key: kept[key] for key, _, _ in wanted}
+            row = self._rows.get(key)
+            if row is None:
+                row = spare.pop() if spare else CallRow(unit=self.unit)
+                row.number, row.counter = number, counter
+            rows[key] = row
+        box = self.ids.rows
+        if list(reversed(box.children)) != list(rows.values()):
+            box.clear_widgets()
+            for row in rows.values():
+                box.add_widget(row)
+        self._rows = rows
 
     def flash_now(self, done: Callable[[], None] = lambda: None) -> None:
-        """A brief highlight of the latest call (two slow pulses); ``done()`` after it."""
-        Animation.cancel_all(self, "flash")
-        pulse = Animation(flash=1.0, duration=FLASH_SECONDS / 2) + Animation(
-            flash=0.0, duration=FLASH_SECONDS / 2
-        )
-        sequence = pulse
-        for _ in range(FLASHES - 1):
-            sequence = sequence + Animation(flash=0.0, duration=0.3) + pulse
-        self.flash = 0.0
-        sequence.bind(on_complete=lambda *_: done())
-        sequence.start(self)
+        """Highlight the latest call: on at once (in the call's own frame), then off and
+        on again (``FLASHES`` times), then off; ``done()`` after that."""
+        for step in self._flash_steps:
+            step.cancel()
+        self._flash_steps = []
+        self.flash = 1.0
+        at = 0.0
+        for n in range(FLASHES):
+            at += FLASH_SECONDS
+            self._flash_later(0.0, at)
+            if n < FLASHES - 1:
+                at += FLASH_GAP_SECONDS
+                self._flash_later(1.0, at)
+        self._flash_steps.append(Clock.schedule_once(lambda _dt: done(), at))
+
+    def _flash_later(self, value: float, at: float) -> None:
+        self._flash_steps.append(Clock.schedule_once(lambda _dt: self._flash_step(value), at))
+
+    def _flash_step(self, value: float) -> None:
+        self.flash = value
+        if self._footer_held:
+            self._release_footer()  # in the frame the flash draws anyway
 
     def set_captions(self, lines: Sequence[tuple[str, bool]]) -> None:
         """Show what is being said: (sentence, right_to_left) per language, or nothing."""
         self.caption_lines = list(lines)
         self._draw_footer()
 
+    def _hold_footer(self) -> None:
+        """A new call is shown: the footer (captions, waiting counts) waits for the next
+        frame the board draws anyway, the flash going off ``FLASH_SECONDS`` later. So the
+        call's own frame renders only the call's text, and the footer costs no frame of
+        its own (a frame is 20-25 ms of software GL at 1920x1080, more on a busy CPU).
+        When calls come faster than the flash, the footer is drawn once a
+        ``FOOTER_HOLD_SECONDS``, before the speech it captions starts (after the chime)."""
+        if not self._footer_held:
+            self._footer_held = True
+            self._footer_release = Clock.schedule_once(self._release_footer, FOOTER_HOLD_SECONDS)
+
+    def _release_footer(self, *_: object) -> None:
+        if self._footer_release is not None:
+            self._footer_release.cancel()
+            self._footer_release = None
+        self._footer_held = False
+        self._draw_footer()
+
     def _draw_footer(self) -> None:
-        # new labels only when the words change: a label's texture costs a frame's time
-        drawn = (tuple(map(tuple, self.caption_lines)), self.waiting_text, self.unit)
+        if self._footer_held:
+            return  # drawn with the flash's next step (_release_footer)
+        drawn = (tuple(map(tuple, self.caption_lines)), self.waiting_text)
         if drawn == self._footer_drawn:
             return
         self._footer_drawn = drawn
+        if self.caption_lines:
+            lines = [(shaped(text, rtl), rtl) for text, rtl in self.caption_lines]
+        elif self.waiting_text:
+            lines = [(self.waiting_text, False)]
+        else:
+            lines = []
         box = self.ids.captions
+        while len(self._footer_lines) < len(lines):
+            label = BoardText(font_size=self.unit * 4.5)
+            self.bind(unit=lambda _w, unit, label=label: setattr(label, "font_size", unit * 4.5))
+            self._footer_lines.append(label)
         box.clear_widgets()
-        if not self.caption_lines:
-            if self.waiting_text:  # may wrap onto a second line
-                box.add_widget(self._footer_label(self.waiting_text, False, (0.69, 0.71, 0.71, 1)))
-                box.children[0].shorten = False
-                box.children[0].valign = "top"
-            return
-        for text, rtl in self.caption_lines:
-            box.add_widget(self._footer_label(shaped(text, rtl), rtl, (1, 0.867, 0, 1)))
+        waiting = not self.caption_lines
+        for label, (text, rtl) in zip(self._footer_lines, lines, strict=False):
+            label.text = text
+            label.font_name = "BoardArabic" if rtl else "BoardSans"
+            label.halign = "right" if rtl else "left"
+            label.color = (0.69, 0.71, 0.71, 1) if waiting else (1, 0.867, 0, 1)
+            label.wrap = waiting  # the waiting counts may take a second line
+            label.valign = "top" if waiting else "middle"
+            box.add_widget(label)
 
-    def _footer_label(self, text: str, rtl: bool, colour: tuple[float, ...]) -> Label:
-        label = Label(
-            text=text,
-            font_name="BoardArabic" if rtl else "BoardSans",
-            font_size=self.unit * 4.5,
-            color=colour,
-            halign="right" if rtl else "left",
-            valign="middle",
-            shorten=True,
-            shorten_from="right",
-        )
-        label.bind(size=lambda w, size: setattr(w, "text_size", size))
-        return label
+    def export_png(self, path: str) -> None:
+        """The board as a PNG (what the screen shows, without the window's rotation)."""
+        fbo = Fbo(size=self.size, with_stencilbuffer=True)
+        with fbo:
+            ClearColor(*BACKGROUND)
+            ClearBuffers()
+            Scale(1, -1, 1)
+            Translate(-self.x, -self.y - self.height, 0)
+        parent = self.parent.canvas if self.parent is not None else None
+        index = parent.indexof(self.canvas) if parent is not None else -1
+        if parent is not None and index > -1:
+            parent.remove(self.canvas)
+        fbo.add(self.canvas)
+        fbo.draw()
+        fbo.texture.save(path, flipped=False)
+        fbo.remove(self.canvas)
+        if parent is not None and index > -1:
+            parent.insert(index, self.canvas)
 
     def _restart_ticker(self, *_: object) -> None:
         if self._ticker is not None:
@@ -224,15 +295,36 @@ class BoardScreen(Widget):
         label.texture_update()
         label.x = ticker.x
         if label.texture_size[0] > ticker.width:
-            label.x = ticker.right
+            label.x = self.right
             self._ticker = Clock.schedule_interval(self._scroll, 1 / 30)
 
     def _scroll(self, dt: float) -> None:
         label = self.ids.ticker_text
-        ticker = self.ids.ticker
         label.x -= TICKER_SPEED_UNITS * self.unit * dt
-        if label.right < ticker.x:
-            label.x = ticker.right
+        if label.right < self.x:
+            label.x = self.right
+
+
+def blending_off(_instruction: object = None) -> None:
+    """For an opaque shape: software GL draws it in less than half the time without blending."""
+    gl.glDisable(gl.GL_BLEND)
+
+
+def blending_on(_instruction: object = None) -> None:
+    gl.glEnable(gl.GL_BLEND)  # Kivy draws everything else blended
+
+
+def use_background(window: Any) -> None:
+    """Clear the window to the board's background before each frame, and clear only its
+    colour: Kivy also clears the depth and stencil buffers, which the board does not use
+    (a screen-sized clear each, a quarter of a frame's time with software GL)."""
+
+    def clear_colour() -> None:
+        gl.glClearColor(*BACKGROUND)
+        gl.glClear(gl.GL_COLOR_BUFFER_BIT)
+
+    window.clearcolor = BACKGROUND
+    window.clear = clear_colour
 
 
 def load_layout() -> None:

@@ -1,14 +1,23 @@
 """The Kivy board, offscreen in its own process, against a live queue server: it shows a
 call made at a counter (and how fast), announces it (chime, then speech, recorded to
 WAV), survives a server restart without announcing anything twice, and keeps to its
-counters. Screenshots go to docs/screenshots/board/."""
+counters. Screenshots go to docs/screenshots/board/. And what keeps a call quick to
+draw without a GPU: a new call renders only its own text, a flash renders none."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
 import wave
+from pathlib import Path
 from typing import Any
 
 from display_board.audio import describe_wav
+
+ROOT = Path(__file__).resolve().parents[2]
 
 #: generous: the benchmark (bench/bench_board_screen.py) measures the real figure
 MAX_LATENCY = 1.0
@@ -147,4 +156,114 @@ async def test_a_busy_board_in_a_screenshot(
         number = ticket["number"]
         shown = await board.wait_for("shown", lambda e, n=number: e["number"] == n)
     await board.wait_for("flash_done", after=board.events.index(shown))
+    await asyncio.sleep(5)  # the message scrolls in from the right: let the picture show it
     await board.screenshot("kivy-landscape.png")
+
+
+#: run in its own process (no Kivy in the pytest process); exits 0 if every check holds
+TEXTURE_CHECKS = textwrap.dedent(
+    """
+    import sys
+    import traceback
+
+
+    def checks():
+        from datetime import datetime
+
+        from kivy.config import Config
+
+        Config.set("graphics", "width", "1280")
+        Config.set("graphics", "height", "720")
+        from kivy.base import EventLoop
+        from kivy.clock import Clock
+
+        EventLoop.ensure_window()
+        from display_board.calls import BoardView, Call
+        from display_board.screen import BoardScreen, load_layout
+        from display_board.text import TEXTURES, BoardText
+
+        load_layout()
+
+        def frame():
+            Clock.tick_draw()  # what runs before a frame: property triggers, layout, text
+
+        label = BoardText(text="H023", font_size=80, bold=True, size=(400, 100))
+        frame()
+        first = label.texture
+        label.color = (0.043, 0.047, 0.047, 1)
+        frame()
+        assert label.texture is first, "a colour change rendered the text again"
+        label.text = "H024"
+        frame()
+        assert label.texture is not first and label.texture.size == first.size, (
+            "new text of the same size must get a new texture (the old one may be in a frame)"
+        )
+        label.text = "H023"
+        frame()
+        assert label.texture is first, "a text shown before must come from the cache"
+        assert first.width < 400, "the texture is the text's extent, not the box"
+        label.text = "Riverside Customer Service Centre"
+        frame()
+        assert label.texture.width <= 400, "a line too long is shortened to the box"
+
+        at = datetime(2026, 11, 23, 9, 0)
+        calls = [Call(f"c{n}", f"H{n:03d}", f"Counter {n % 4 + 1}", at) for n in range(1, 12)]
+
+        def view(latest):
+            return BoardView(
+                latest=calls[latest],
+                previous=calls[max(0, latest - 6) : latest][::-1],
+                waiting={"housing": 12 - latest},
+                service_names={"housing": "Housing and benefits"},
+                centre_name="Riverside Customer Service Centre",
+                connected=True,
+            )
+
+        screen = BoardScreen(history=6, size=(1280, 720))
+        EventLoop.window.add_widget(screen)
+        for n in range(1, 9):  # the board in use: every counter has been seen
+            screen.show(view(n), True)
+            frame()
+        made = TEXTURES.made
+        screen.show(view(9), True)
+        screen.flash_now()
+        frame()
+        # the new number, large, and the one before it at list size (counters' names are
+        # cached; the waiting count waits for the flash's next step)
+        new = TEXTURES.made - made
+        assert new <= 2, f"a call rendered {new} textures"
+        made = TEXTURES.made
+        for value in (0.0, 1.0, 0.0):
+            screen.flash = value
+            frame()
+        assert TEXTURES.made == made, "the flash rendered text"
+
+
+    try:  # Kivy sends stderr to its log, so the failure is printed to stdout
+        checks()
+    except BaseException:
+        print(traceback.format_exc())
+        sys.exit(1)
+    print("ok")
+    """
+)
+
+
+def test_a_call_renders_only_its_own_text_and_a_flash_none(tmp_path: Path) -> None:
+    env = dict(
+        os.environ,
+        SDL_VIDEODRIVER="offscreen",
+        SDL_AUDIODRIVER="dummy",
+        KIVY_HOME=str(tmp_path / "kivy-home"),
+        KIVY_NO_ARGS="1",
+        KIVY_NO_CONSOLELOG="1",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", TEXTURE_CHECKS],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "ok" in done.stdout, done.stdout + done.stderr[-3000:]
