@@ -340,8 +340,9 @@
       for (const call of update.announce) announcer.announce(call);
       if (update.announce.length) {
         const shown = update.announce.map((c) => ({ call_id: c.call_id, number: c.number, counter: c.counter }));
-        // the frame that paints the change
-        requestAnimationFrame(() => shown.forEach((c) => record("shown", c)));
+        // after the frame that paints the change: requestAnimationFrame runs just
+        // before the paint, and a task queued from it runs once the paint is done
+        requestAnimationFrame(() => setTimeout(() => shown.forEach((c) => record("shown", c)), 0));
       }
     }
 
