@@ -531,3 +531,68 @@ async def test_an_adviser_is_told_the_page_is_for_managers_and_the_server_refuse
         assert refused.value.code == "forbidden"
     finally:
         await alice.close()
+
+
+# ---------------------------------------------------------------- the console's day
+
+
+async def test_a_day_worked_at_the_console_shows_on_the_dashboard_as_walkin_report_counts_it(
+    web: Any, wait_until: Any, kiosk: Any, staff_page: Any
+) -> None:
+    """Issue #6's miniature day end to end in the browser: tickets from a kiosk, an
+    adviser at the counter console calls, transfers, completes and marks a no-show,
+    and the dashboard's figures are those of ``walkin report`` for the day."""
+    clock = web.clock
+    console = await staff_page("/counter", "alice")
+    await console.click("#counter-choices button[data-counter='Counter 1']")
+    await expect(console.locator("#counter-name")).to_have_text("Counter 1")
+    await console.click("#act-open")
+    await expect(console.locator("#counter-state")).to_have_text("Open")
+    first, second, third = [await kiosk.issue("housing") for _ in range(3)]
+
+    async def call(number: str) -> None:
+        await console.click("#act-call-next")
+        await expect(console.locator("#current-number")).to_have_text(number)
+
+    async def complete(outcome: str, avoidable: bool = False) -> None:
+        await console.click("#act-complete")
+        dialog = console.locator("#complete-dialog")
+        await console.check(f"#outcome-{outcome}")
+        if avoidable:
+            await console.check("#complete-avoidable")
+        await dialog.locator("[type=submit]").click()
+        await expect(console.locator("#current-empty")).to_be_visible()
+
+    clock.advance(minutes=4)
+    await call(first["number"])
+    await console.click("#act-start")
+    clock.advance(minutes=5)
+    await complete("resolved", avoidable=True)
+
+    await call(second["number"])
+    await console.click("#act-start")
+    clock.advance(minutes=2)
+    await console.click("#act-transfer")
+    await console.select_option("#transfer-service", "council_tax")
+    await console.fill("#transfer-reason", "a council tax question")
+    await console.locator("#transfer-dialog [type=submit]").click()
+    await expect(console.locator("#current-empty")).to_be_visible()
+
+    await call(third["number"])
+    await console.click("#act-no-show")
+    await expect(console.locator("#current-empty")).to_be_visible()
+
+    await call(second["number"])  # back from council tax, which Counter 1 also serves
+    await console.click("#act-start")
+    clock.advance(minutes=3)
+    await complete("signposted")
+    last_change = clock.advance(seconds=1)
+
+    manager = await staff_page("/manager", "mina")
+    await wait_for_dashboard_after(wait_until, manager, last_change)
+    report = json.loads(walkin_report(web, today(web)))
+    overall = report["overall"]
+    assert (overall["issued"], overall["served"], overall["no_shows"]) == (3, 2, 1)
+    assert overall["transferred"] == 1 and overall["avoidable"] == 1
+    assert report["counters"]["Counter 1"]["completed"] == 2
+    await compare_figures(manager, "#today-figures", overall)
