@@ -434,7 +434,7 @@ class QueueServer:
             await asyncio.sleep(SWEEP_SECONDS)
             try:
                 await self.sweep_sessions()
-                self.visitors.push()
+                await self.visitors.push_all()
             except Exception:
                 log.exception("the periodic sweep failed")
 

@@ -28,6 +28,9 @@ from queue_server.core.model import QUEUED_STATES
 VISITOR = "visitor"
 #: visitors' pages hear of others' changes at most this often (of their own at once)
 STATUS_PUSH_SECONDS = 1.0
+#: pages sent their status before the push lets other work run (a call at a counter
+#: waits for one chunk at most, not for every phone)
+CHUNK = 100
 #: pages open at once on one ticket (a phone, a tablet, a relative's phone); opening
 #: another closes the oldest, so one ticket cannot open connections without end
 PAGES_PER_TICKET = 3
@@ -49,6 +52,7 @@ class TicketWatchers:
         self._clock = clock
         self._sent: dict[ServerConnection, dict[str, Any]] = {}
         self._pending: asyncio.TimerHandle | None = None
+        self._round: asyncio.Task[None] | None = None
 
     def too_many(self, ticket_id: str) -> list[ServerConnection]:
         """The oldest pages on ``ticket_id`` to close before one more joins."""
@@ -88,11 +92,9 @@ class TicketWatchers:
     def forget(self, ws: ServerConnection) -> None:
         self._sent.pop(ws, None)
 
-    def push(self, only: frozenset[str] | None = None) -> None:
-        """Send each visitor's page its ticket's status, if it changed (``only``: just
-        the pages of these ticket ids)."""
-        if only is None:
-            self._pending = None
+    def _round_of(
+        self, only: frozenset[str] | None
+    ) -> tuple[list[tuple[ServerConnection, Identity]], dict[str, WaitEstimate], datetime]:
         centre, now = self._centre(), self._clock()
         watching = [
             (ws, who)
@@ -104,12 +106,44 @@ class TicketWatchers:
             for _, who in watching
             if who.name in centre.tickets and centre.tickets[who.name].state in QUEUED_STATES
         }
-        estimates = estimate_waits(centre, queued, now) if queued else {}
+        return watching, (estimate_waits(centre, queued, now) if queued else {}), now
+
+    def _send(
+        self,
+        ws: ServerConnection,
+        who: Identity,
+        now: datetime,
+        estimates: Mapping[str, WaitEstimate],
+        made: dict[str, dict[str, Any]],
+    ) -> None:
+        status = self.status_for(ws, who.name, now, estimates, made)
+        if status is not None:
+            broadcast([ws], json.dumps(status))
+
+    def push(self, only: frozenset[str] | None = None) -> None:
+        """Send each visitor's page its ticket's status at once, if it changed
+        (``only``: just the pages of these ticket ids)."""
+        watching, estimates, now = self._round_of(only)
         made: dict[str, dict[str, Any]] = {}
         for ws, who in watching:
-            status = self.status_for(ws, who.name, now, estimates, made)
-            if status is not None:
-                broadcast([ws], json.dumps(status))
+            self._send(ws, who, now, estimates, made)
+
+    async def push_all(self) -> None:
+        """``push`` to every page, ``CHUNK`` pages at a time, letting the server answer
+        requests between chunks. A ticket's state is read as each page is sent, so a
+        call that lands meanwhile is never undone by this round."""
+        watching, estimates, now = self._round_of(None)
+        made: dict[str, dict[str, Any]] = {}
+        for n, (ws, who) in enumerate(watching):
+            if n and n % CHUNK == 0:
+                await asyncio.sleep(0)
+            if ws in self._connections:
+                self._send(ws, who, now, estimates, made)
+
+    def _start_round(self) -> None:
+        self._pending = None
+        if self._round is None or self._round.done():
+            self._round = asyncio.ensure_future(self.push_all())
 
     def changed(self, events: tuple[Event, ...]) -> None:
         """After a commit: the pages of the tickets in ``events`` hear at once, the
@@ -118,9 +152,14 @@ class TicketWatchers:
             return
         self.push(only=frozenset(e.ticket.id for e in events if e.ticket is not None))
         if self._pending is None:
-            self._pending = asyncio.get_running_loop().call_later(STATUS_PUSH_SECONDS, self.push)
+            self._pending = asyncio.get_running_loop().call_later(
+                STATUS_PUSH_SECONDS, self._start_round
+            )
 
     def stop(self) -> None:
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
+        if self._round is not None:
+            self._round.cancel()
+            self._round = None

@@ -18,6 +18,7 @@ are those called in the replay plus those of its service still before it.
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -113,6 +114,8 @@ def estimate_waits(
     ]
     #: the tickets to replay for, and the names of the counters that could take each
     targets: dict[str, frozenset[str]] = {}
+    # for tickets no open counter can take: each service's queue by arrival, made once
+    by_arrival: dict[str, list[tuple[datetime, int]]] | None = None
     for ticket_id in ticket_ids:
         target = centre.ticket(ticket_id)
         if target.state not in QUEUED_STATES:
@@ -120,11 +123,15 @@ def estimate_waits(
             continue
         able = frozenset(c.name for c in counters if may_take(c, target))
         if not able:
-            earlier = sum(
-                1
-                for t in centre.queued()
-                if t.service == target.service
-                and (t.arrival_at, t.seq) < (target.arrival_at, target.seq)
+            if by_arrival is None:
+                by_arrival = {}
+                for t in centre.tickets.values():
+                    if t.state in QUEUED_STATES:
+                        by_arrival.setdefault(t.service, []).append((t.arrival_at, t.seq))
+                for arrivals in by_arrival.values():
+                    arrivals.sort()
+            earlier = bisect_left(
+                by_arrival.get(target.service, []), (target.arrival_at, target.seq)
             )
             results[ticket_id] = WaitEstimate(earlier, None)
         else:
@@ -149,8 +156,9 @@ def estimate_waits(
 
     queued = [t for t in centre.tickets.values() if t.state in QUEUED_STATES]
     queue = ReplayQueue(queued, centre)
-    # every call in the replay so far: when, and at which counter
-    calls: list[tuple[datetime, str]] = []
+    # each counter's calls in the replay so far, by time (the replay runs forward, so
+    # each list is sorted and "called before t" is a bisection)
+    calls_at: dict[str, list[datetime]] = {}
     called: set[str] = set()
     pending = dict(targets)
     for _ in range(MAX_STEPS):
@@ -177,28 +185,30 @@ def estimate_waits(
             minutes = max(0.0, (when - now) / timedelta(minutes=1))
             # Ahead: those called earlier at counters that could have taken it (someone
             # called at the same moment at another desk is not ahead of us).
-            ahead = sum(1 for at, desk in calls if at < when and desk in able)
+            ahead = sum(bisect_left(calls_at.get(desk, []), when) for desk in able)
             results[chosen.id] = WaitEstimate(ahead, int(-(-minutes // 1)))
             if not pending:
                 return results
         queue.remove(chosen)
         called.add(chosen.id)
-        calls.append((when, name))
+        calls_at.setdefault(name, []).append(when)
         heapq.heappush(free_at, (when + centre.mean_duration(chosen.service), name))
     # Not reached within the horizon: those called so far (at counters that could take
     # it), and those of the same service still ahead of it, are ahead; how long is
     # unknown.
+    if not pending:
+        return results
+    uncalled: dict[str, list[tuple[datetime, int, str]]] = {}
+    for t in queued:
+        if t.id not in called:
+            uncalled.setdefault(t.service, []).append((t.arrival_at, t.seq, t.id))
+    for places in uncalled.values():
+        places.sort()
     for ticket_id in pending:
         able = targets[ticket_id]
         target = centre.tickets[ticket_id]
         place = (target.arrival_at, target.seq, target.id)
-        still_ahead = sum(
-            1
-            for t in queued
-            if t.id not in called
-            and t.service == target.service
-            and (t.arrival_at, t.seq, t.id) < place
-        )
-        rivals = sum(1 for _, desk in calls if desk in able)
+        still_ahead = bisect_left(uncalled.get(target.service, []), place)
+        rivals = sum(len(calls_at.get(desk, [])) for desk in able)
         results[ticket_id] = WaitEstimate(rivals + still_ahead, None)
     return results
