@@ -23,6 +23,8 @@ from queue_server.store import Store
 
 #: the roles (the module docstring says what each may do)
 KIOSK, BOARD, COUNTER, MANAGER = "kiosk", "board", "counter", "manager"
+#: a ticket's status page (``queue_server.visitors``): hears about its own ticket only
+VISITOR = "visitor"
 
 _hasher = PasswordHasher()
 # Verifying against this keeps a wrong username as slow as a wrong password, so

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -29,7 +28,7 @@ from websockets.http11 import Request, Response
 
 from queue_server import figures, views, wire
 from queue_server import protocol as p
-from queue_server.auth import BOARD, COUNTER, KIOSK, MANAGER, Identity, authenticate
+from queue_server.auth import BOARD, COUNTER, KIOSK, MANAGER, VISITOR, Identity, authenticate
 from queue_server.core import Centre, Decision, estimate_wait
 from queue_server.core import commands as cmd
 from queue_server.core.errors import (
@@ -49,8 +48,8 @@ from queue_server.staff_sessions import (
     is_keepalive,
 )
 from queue_server.store import Store
-from queue_server.to_commands import find_ticket, to_command
-from queue_server.visitors import VISITOR, TicketWatchers
+from queue_server.to_commands import TICKET_ID, find_ticket, to_command
+from queue_server.visitors import TicketWatchers
 from queue_server.wire import error_reply, json_response
 
 log = logging.getLogger("walkin.server")
@@ -59,9 +58,6 @@ HELLO_TIMEOUT = 10.0
 WS_PATHS = ("/", "/ws")
 #: how often sessions are checked for expiry and visitors' estimates refreshed
 SWEEP_SECONDS = 30.0
-#: what a ticket id can look like (``new_ticket_id``); anything else is not looked up
-#: (``fullmatch`` it; the ticket status pages check ids with this too)
-TICKET_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 HttpHandler = Callable[[ServerConnection, Request], Response | None]

@@ -5,6 +5,7 @@ ticket lookup by id or today's number."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -14,6 +15,10 @@ from queue_server.core import Centre
 from queue_server.core import commands as cmd
 from queue_server.core.errors import Forbidden, InvalidRequest, NotFound
 from queue_server.core.model import Ticket, TicketState
+
+#: what a ticket id can look like (``new_ticket_id``); anything else is not looked up
+#: (``fullmatch`` it: the visitor hello and the ticket status pages both do)
+TICKET_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def new_ticket_id() -> str:

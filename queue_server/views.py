@@ -11,7 +11,7 @@ from collections import Counter as Tally
 from datetime import datetime, timedelta
 from typing import Any
 
-from queue_server.core import Centre, WaitEstimate
+from queue_server.core import Centre, WaitEstimate, estimate_wait
 from queue_server.core import events as ev
 from queue_server.core.model import (
     QUEUED_STATES,
@@ -21,6 +21,7 @@ from queue_server.core.model import (
     Ticket,
     TicketState,
 )
+from queue_server.core.routing import may_take
 from queue_server.jsonable import plain
 
 STAFF_ROLES = frozenset({"counter", "manager"})
@@ -198,9 +199,6 @@ def ticket_status(
     name, no booking reference, no other visitor. ``people_ahead`` and ``minutes`` are
     None once the ticket is no longer waiting; ``minutes`` is also None while no open
     counter can serve it."""
-    from queue_server.core import estimate_wait
-    from queue_server.core.routing import may_take
-
     service = centre.services.get(ticket.service)
     waiting = ticket.state in QUEUED_STATES
     if not waiting:

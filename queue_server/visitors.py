@@ -19,13 +19,11 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection, broadcast
 
 from queue_server import views
-from queue_server.auth import Identity
+from queue_server.auth import VISITOR, Identity
 from queue_server.core import Centre, WaitEstimate, estimate_waits
 from queue_server.core.events import Event
 from queue_server.core.model import QUEUED_STATES
 
-#: a ticket's status page: hears about its own ticket only
-VISITOR = "visitor"
 #: visitors' pages hear of others' changes at most this often (of their own at once)
 STATUS_PUSH_SECONDS = 1.0
 #: pages sent their status before the push lets other work run (a call at a counter

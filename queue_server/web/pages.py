@@ -31,11 +31,7 @@ PAGES = {"/counter": "counter.html", "/manager": "manager.html"}
 class StaffPages:
     def __init__(self, server: QueueServer) -> None:
         self.server = server
-        self._pages = {
-            path: (STATIC / name).read_bytes()
-            for path, name in PAGES.items()
-            if (STATIC / name).is_file()
-        }
+        self._pages = {path: (STATIC / name).read_bytes() for path, name in PAGES.items()}
 
     def install(self) -> None:
         for path in self._pages:

@@ -25,7 +25,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from queue_server import views
-from queue_server.server import TICKET_ID
+from queue_server.to_commands import TICKET_ID
 from queue_server.web import html_page
 
 if TYPE_CHECKING:
