@@ -75,9 +75,9 @@ WAIT = 20.0
 
 async def serve(folder: Path, port: int) -> None:
     """``--serve``: a queue server with the board pages; prints its tokens as JSON."""
-    from queue_server.auth import hash_password
     from queue_server.config import load_config
-    from queue_server.server import QueueServer
+    from queue_server.net.auth import hash_password
+    from queue_server.net.server import QueueServer
     from queue_server.store import Store
     from queue_server.web import install_routes
 

@@ -41,8 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from queue_server.auth import hash_password  # noqa: E402
 from queue_server.config import load_config  # noqa: E402
+from queue_server.net.auth import hash_password  # noqa: E402
 from queue_server.store import Store  # noqa: E402
 
 EXAMPLE_CONFIG = ROOT / "examples" / "centre.toml"

@@ -64,9 +64,12 @@ class LayoutError(DeviceError):
 class PrintFailed(DeviceError):
     """A print request did not complete.
 
-    ``bytes_sent`` tells how far it got: 0 means nothing reached the printer, so a retry
-    under a *new* request id cannot produce a second copy. ``status`` is the printer status
-    that explains the failure, when one was read.
+    ``bytes_sent`` tells how far it got: how many bytes the operating system accepted.
+    ``maybe_printed`` is the answer that matters: False means certainly nothing of this
+    request was written (refused before sending, or the write failed before its first
+    byte), so the same request id may be printed again and cannot make a second copy;
+    True means bytes may have reached the paper, and a second copy needs an explicit
+    reprint. ``status`` is the printer status that explains the failure, when one was read.
     """
 
     code = "print_failed"
@@ -78,11 +81,13 @@ class PrintFailed(DeviceError):
         request_id: str | None = None,
         bytes_sent: int = 0,
         status: PrinterStatus | None = None,
+        maybe_printed: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.request_id = request_id
         self.bytes_sent = bytes_sent
         self.status = status
+        self.maybe_printed = bytes_sent > 0 if maybe_printed is None else maybe_printed
 
 
 class PaperOut(PrintFailed):
@@ -108,8 +113,8 @@ class WriteTimeout(PrintFailed):
 class DuplicateRequest(PrintFailed):
     """This request id was already sent to the printer and its outcome is uncertain.
 
-    Printing it again could produce a second paper ticket, so we refuse; a member of
-    staff who wants a reprint issues a new request id.
+    Printing it again could produce a second paper ticket, so we refuse;
+    ``Printer.reprint_ticket`` makes the second copy on purpose, marked "reprint".
     """
 
     code = "duplicate_request"

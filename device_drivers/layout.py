@@ -161,14 +161,21 @@ def ticket_bytes(
 
     w.out.hw("INIT")
     w.out.set(align="center")
+    if ticket.reprint:
+        w.line(labels.reprint, bold=True, size=2)
     w.line(ticket.centre_name, bold=True)
     w.line(labels.your_number)
     w.line(ticket.ticket_number, bold=True, size=3 if narrow else 4)
     w.line(ticket.service_name, bold=True)
+    if ticket.appointment_at is not None:
+        w.line(labels.appointment.format(time=f"{ticket.appointment_at:%H:%M}"), bold=True)
     w.line(ticket.issued_at.strftime(_DATE_FORMAT))
     if ticket.people_ahead is not None:
         w.line(labels.people_ahead.format(n=ticket.people_ahead))
-    if ticket.estimated_wait_minutes is not None:
+    if ticket.estimated_wait_minutes is not None and ticket.estimated_wait_range is not None:
+        low, high = ticket.estimated_wait_range
+        w.line(labels.estimated_wait_range.format(low=low, high=high))
+    elif ticket.estimated_wait_minutes is not None:
         w.line(labels.estimated_wait.format(n=ticket.estimated_wait_minutes))
     w.style()
     w.qr(ticket.status_url, native=native, module_px=5 if narrow else 6)
@@ -179,5 +186,7 @@ def ticket_bytes(
         w.style()
         w.qr(ticket.online_url, native=native, module_px=4 if narrow else 5)
     w.line(ticket.footer)
+    if ticket.reprint:  # top and bottom: whichever end a torn-off ticket keeps
+        w.line(labels.reprint, bold=True, size=2)
     w.cut()
     return w.out.output

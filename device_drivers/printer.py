@@ -2,23 +2,36 @@
 
 Contract of :meth:`Printer.print_ticket`:
 
-1. The same ``request_id`` is never sent twice. A repeat of a request that printed
-   returns the first :class:`PrintResult` with ``duplicate=True``; a repeat of one that
-   failed after bytes went out raises :class:`DuplicateRequest` (a second copy may come
-   out). A request refused before any byte was sent may be retried with the same id.
+1. The same ``request_id`` never reaches the paper twice. A repeat of a request that
+   printed returns the first :class:`PrintResult` with ``duplicate=True``. A repeat of a
+   request that failed after the operating system took some of its bytes (they *may*
+   be on paper) raises :class:`DuplicateRequest`; printing it again is a staff or
+   visitor decision, made with :meth:`Printer.reprint_ticket`, which prints the ticket
+   marked "reprint". A request that certainly wrote nothing (refused before sending, or
+   a write that failed before the first byte was accepted: a broken pipe, a reset, a
+   vanished port) may be retried under the same id and prints normally.
 2. Before sending, a status check (bounded by ``status_timeout``, 0.3 s by default)
-   refuses at once on paper out / cover open / offline. A printer that does not answer is
-   *unknown*: we print anyway (file printers and some USB models never answer), and skip
-   asking again for ``unknown_backoff`` seconds so a silent printer costs one timeout per
-   backoff period, not one per ticket.
-3. After sending, a printer that answers status is asked again; paper out now means the
-   ticket was cut short, raised as :class:`PaperOut` with ``bytes_sent`` > 0, and no
-   answer from a printer that answered before the ticket raises
-   :class:`PrinterDisconnected` (over TCP the kernel accepts the bytes of a ticket
-   whose cable is already pulled; this is when we find out).
-4. A broken link while sending raises :class:`PrinterDisconnected`; a printer that stops
-   taking data (flow control held) raises :class:`WriteTimeout`. The connection is
+   refuses at once on paper out / cover open / offline, and raises
+   :class:`DeviceUnavailable` for a printer it cannot reach at all. A printer that does
+   not answer is *unknown*: we print anyway (file printers and some USB models never
+   answer), and skip asking again for ``unknown_backoff`` seconds so a silent printer
+   costs one timeout per backoff period, not one per ticket.
+3. After sending, a printer that answered before is asked again and given up to
+   ``after_print_timeout`` (2.5 s by default, plus the time the ticket takes down a
+   serial line) to answer; we return as soon as it does. Paper out now means the
+   ticket was cut short, raised as :class:`PaperOut` with ``bytes_sent`` > 0; a link
+   that fails now raises :class:`PrinterDisconnected`. Silence is not a failure: the
+   printer took every byte, so the result comes back with an UNKNOWN status (a busy
+   PC can read the answer late; calling that "not printed" told visitors a lie).
+4. A link that breaks while sending raises :class:`PrinterDisconnected`; a printer that
+   stops taking data (flow control held) raises :class:`WriteTimeout`. Either says in
+   ``bytes_sent`` and ``maybe_printed`` whether anything went. The connection is
    reopened on the next request.
+
+:meth:`Printer.status` never raises: an operating-system error on any transport
+(``OSError``, ``termios.error``, pyserial's and pyusb's errors) is the status OFFLINE
+with the error in ``problem``; silence is UNKNOWN. The next call reopens the device, so
+a printer that comes back (the same path, address or USB id) reads READY again.
 
 Status changes, from any read, reach every listener added with
 :meth:`Printer.add_status_listener` as ``listener(previous, current)``.
@@ -26,6 +39,7 @@ Status changes, from any read, reach every listener added with
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -34,8 +48,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import serial
 
 from .errors import (
     CoverOpen,
@@ -56,9 +68,10 @@ from .status import (
     PrinterStatus,
     StatusListener,
     parse_status_reply,
+    unreachable,
 )
 from .ticket import TicketPrint
-from .transports import Connector, open_connector
+from .transports import LINK_ERRORS, Connector, SendFailed, open_connector
 from .urls import DeviceConfig, parse_device_url
 
 log = logging.getLogger(__name__)
@@ -99,6 +112,13 @@ class PrintJournal:
                 except (ValueError, KeyError):
                     continue  # a torn last line after a power cut
 
+    def next_reprint_id(self, request_id: str) -> str:
+        """A fresh journal id for the next reprint of ``request_id``."""
+        n = 1
+        while f"{request_id}:reprint-{n}" in self._entries:
+            n += 1
+        return f"{request_id}:reprint-{n}"
+
     def _remember(self, request_id: str, entry: dict[str, Any]) -> None:
         self._entries[request_id] = entry
         self._entries.move_to_end(request_id)
@@ -109,7 +129,9 @@ class PrintJournal:
         return self._entries.get(request_id)
 
     def record(self, request_id: str, outcome: str, bytes_sent: int) -> None:
-        """``outcome`` is "sending", "printed" or "failed"."""
+        """``outcome`` is "sending" (about to write: a crash now leaves it uncertain),
+        "printed", "failed" (bytes may be on paper) or "not_sent" (certainly nothing
+        written: the id may be used again)."""
         entry = {"request_id": request_id, "outcome": outcome, "bytes_sent": bytes_sent}
         self._remember(request_id, entry)
         if self._path:
@@ -183,27 +205,35 @@ class Printer:
                 log.exception("printer status listener failed")
 
     def status(self, timeout: float | None = None) -> PrinterStatus:
-        """Ask the printer now; wait at most ``timeout`` seconds (default from the URL).
+        """Ask the printer now; wait at most ``timeout`` seconds (default from the URL),
+        returning as soon as the answer is in.
 
-        Never raises for a silent or unreachable printer: that is ``PrinterState.UNKNOWN``.
+        Never raises for a silent or unreachable printer: silence is
+        ``PrinterState.UNKNOWN``; an operating-system error on the link (the port
+        vanished, the connection was refused or reset) is ``PrinterState.OFFLINE`` with
+        ``reachable=False`` and the error in ``problem``, and the next call reopens.
         """
         timeout = self.config.status_timeout if timeout is None else timeout
         with self._lock:
-            try:
-                connection = self._connection()
-                if not connection.answers_status:
-                    raise DeviceUnavailable("this connection cannot report status")
-                connection.discard_input()
-                connection._raw(STATUS_QUERY)
-                reply = connection.read_reply(3, timeout)
-            except DeviceUnavailable:
-                reply = b""
-            except (OSError, serial.SerialException):
-                self._drop_connection()
-                reply = b""
-            status = parse_status_reply(reply, read_at=time.monotonic())
+            status = self._read_status(timeout)
             self._publish(status)
             return status
+
+    def _read_status(self, timeout: float) -> PrinterStatus:
+        try:
+            connection = self._connection()
+        except DeviceUnavailable as exc:
+            return unreachable(exc.message, read_at=time.monotonic())
+        if not connection.answers_status:
+            return PrinterStatus(read_at=time.monotonic())
+        try:
+            connection.discard_input()
+            connection._raw(STATUS_QUERY)
+            reply = connection.read_reply(3, timeout)
+        except LINK_ERRORS as exc:
+            self._drop_connection()
+            return unreachable(_describe_error(exc), read_at=time.monotonic())
+        return parse_status_reply(reply, read_at=time.monotonic())
 
     def _preflight_status(self) -> PrinterStatus:
         last = self._last_status
@@ -220,70 +250,80 @@ class Printer:
     def print_ticket(self, ticket: TicketPrint, request_id: str) -> PrintResult:
         """Lay out and print ``ticket`` once for ``request_id``. See the module contract.
 
-        Raises a :class:`PrintFailed` subclass (``.code`` says which) or
-        :class:`DeviceUnavailable` if the printer cannot be opened at all.
+        Raises a :class:`PrintFailed` subclass (``.code`` says which, ``.maybe_printed``
+        whether bytes may have reached the paper) or :class:`DeviceUnavailable` if the
+        printer cannot be opened at all.
         """
         payload = ticket_bytes(ticket, self.profile, qr_mode=self.config.qr)
         return self.print_bytes(payload, request_id)
+
+    def reprint_ticket(self, ticket: TicketPrint, request_id: str) -> PrintResult:
+        """Print ``ticket`` again, marked "reprint" on the paper, whatever became of the
+        first attempt under ``request_id``: the explicit second copy that
+        :class:`DuplicateRequest` refuses to make silently.
+
+        Each call is a new print job (journalled as ``<request_id>:reprint-<n>``, the id
+        in the result), so callers guard against double taps themselves. Raises as
+        :meth:`print_ticket` does; a reprint that wrote nothing may simply be called again.
+        """
+        marked = dataclasses.replace(ticket, reprint=True)
+        payload = ticket_bytes(marked, self.profile, qr_mode=self.config.qr)
+        with self._lock:
+            return self.print_bytes(payload, self._journal.next_reprint_id(request_id))
 
     def print_bytes(self, payload: bytes, request_id: str) -> PrintResult:
         """Send a ready print job under the same once-only contract as tickets."""
         with self._lock:
             seen = self._journal.get(request_id)
-            if seen is not None:
-                if seen["outcome"] == "printed":
-                    first = self._results.get(request_id)
-                    return PrintResult(
-                        request_id=request_id,
-                        bytes_sent=seen["bytes_sent"],
-                        status=first.status if first else self._last_status or UNKNOWN_STATUS,
-                        duplicate=True,
-                    )
+            if seen is not None and seen["outcome"] == "printed":
+                first = self._results.get(request_id)
+                return PrintResult(
+                    request_id=request_id,
+                    bytes_sent=seen["bytes_sent"],
+                    status=first.status if first else self._last_status or UNKNOWN_STATUS,
+                    duplicate=True,
+                )
+            if seen is not None and seen["outcome"] != "not_sent":
                 raise DuplicateRequest(
-                    f"request {request_id} was already sent ({seen['outcome']}); "
-                    "issue a new request id to reprint",
+                    f"this request was already sent ({seen['outcome']}) and may have "
+                    "printed; reprint it explicitly (it will be marked reprint)",
                     request_id=request_id,
                     bytes_sent=0,
+                    maybe_printed=True,
                 )
             started = time.monotonic()
             before = self._preflight_status()
+            if before.reachable is False:
+                raise DeviceUnavailable(before.problem)  # nothing sent: retry at will
             refusal = _REFUSE.get(before.state)
             if refusal:
                 error_class, reason = refusal
                 raise error_class(reason, request_id=request_id, bytes_sent=0, status=before)
-            connection = self._connection()
+            try:
+                connection = self._connection()
+            except DeviceUnavailable as exc:
+                self._publish(unreachable(exc.message, read_at=time.monotonic()))
+                raise
             self._journal.record(request_id, "sending", 0)
             try:
-                connection._raw(payload)
-            except (serial.SerialTimeoutException, TimeoutError) as exc:
-                self._fail(request_id, len(payload))
-                raise WriteTimeout(
-                    f"the printer stopped accepting data: {exc}",
-                    request_id=request_id,
-                    bytes_sent=len(payload),
-                ) from exc
-            except (OSError, serial.SerialException) as exc:
-                self._fail(request_id, len(payload))
-                raise PrinterDisconnected(
-                    f"lost the connection to the printer while printing: {exc}",
-                    request_id=request_id,
-                    bytes_sent=len(payload),
-                ) from exc
+                connection.send(payload)
+            except SendFailed as exc:
+                raise self._send_failed(request_id, len(payload), exc) from exc.cause
             # The status query queues behind the ticket on a serial line: allow for it.
             transmit = 0.0
             if self.config.kind == "serial":
                 transmit = len(payload) * 10 / self.config.baudrate
             after = (
-                self.status(self.config.status_timeout + transmit) if before.answered else before
+                self.status(self.config.after_print_timeout + transmit)
+                if before.answered
+                else before
             )
-            if before.answered and not after.answered:
-                # It answered a moment ago and now says nothing: over TCP this is how a
-                # pulled cable shows (the kernel took the bytes, nobody received them).
+            if after.reachable is False:
+                # The link broke just after the last byte: the bytes may be on paper.
                 self._journal.record(request_id, "failed", len(payload))
-                self._drop_connection()
                 raise PrinterDisconnected(
-                    "the printer stopped answering while printing; the ticket may not "
-                    "have come out",
+                    f"lost the printer just after sending the ticket ({after.problem}); "
+                    "it may not have come out",
                     request_id=request_id,
                     bytes_sent=len(payload),
                     status=after,
@@ -297,6 +337,13 @@ class Printer:
                     bytes_sent=len(payload),
                     status=after,
                 )
+            if before.answered and not after.answered:
+                # (no request id in the log: the kiosk's is the ticket's id, a secret)
+                log.info(
+                    "no status answer within %.1f s after printing; "
+                    "the printer took every byte, so we call it printed",
+                    self.config.after_print_timeout + transmit,
+                )
             self._journal.record(request_id, "printed", len(payload))
             result = PrintResult(
                 request_id=request_id,
@@ -307,10 +354,42 @@ class Printer:
             self._results[request_id] = result
             return result
 
-    def _fail(self, request_id: str, bytes_sent: int) -> None:
-        self._journal.record(request_id, "failed", bytes_sent)
+    def _send_failed(self, request_id: str, size: int, exc: SendFailed) -> PrintFailed:
+        """Journal a failed write, publish what it says about the printer, and build
+        the error to raise: ``maybe_printed`` only if the OS may have taken a byte."""
+        nothing = exc.nothing_written
+        self._journal.record(request_id, "not_sent" if nothing else "failed", exc.accepted)
         self._drop_connection()
-        self._publish(PrinterStatus(read_at=time.monotonic()))
+        problem = _describe_error(exc.cause)
+        now = time.monotonic()
+        # A write that timed out found a printer that is there but not taking data.
+        self._publish(
+            PrinterStatus(read_at=now) if exc.timed_out else unreachable(problem, read_at=now)
+        )
+        if nothing:
+            sent = "nothing was sent, so the ticket can be printed again as it is"
+        elif exc.exact:
+            sent = f"{exc.accepted} of {size} bytes went out; the ticket may be partly printed"
+        else:
+            sent = f"at least {exc.accepted} of {size} bytes went out; it may be partly printed"
+        error_class = WriteTimeout if exc.timed_out else PrinterDisconnected
+        what = "the printer stopped accepting data" if exc.timed_out else "lost the printer"
+        return error_class(
+            f"{what} ({problem}); {sent}",
+            request_id=request_id,
+            bytes_sent=exc.accepted,
+            maybe_printed=not nothing,
+        )
+
+
+def _describe_error(exc: BaseException) -> str:
+    """An OS error in one line: "Input/output error (errno 5)", never a traceback."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror} (errno {exc.errno})"
+    args = getattr(exc, "args", ())
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        return f"{args[1]} (errno {args[0]})"  # termios.error is (errno, text)
+    return str(exc) or type(exc).__name__
 
 
 def open_printer(url: str, *, journal: PrintJournal | None = None, **options: Any) -> Printer:

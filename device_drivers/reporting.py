@@ -25,8 +25,11 @@ class Requester(Protocol):
 def describe(status: PrinterStatus) -> str:
     """A short line for a manager: what the printer said, in words."""
     state = status.state.value.replace("_", " ")
+    if status.reachable is False:
+        # The detail field holds 500 characters; an OS error's text is far shorter.
+        return f"The printer cannot be reached: {status.problem}"[:500]
     if not status.answered:
-        return "The printer does not answer (unplugged, switched off, or no status support)."
+        return "The printer does not answer (switched off, or no status support)."
     return f"Printer {state}."
 
 

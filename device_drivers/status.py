@@ -5,7 +5,9 @@ cause) and ``DLE EOT 4`` (paper roll sensor) — and each answer is one byte who
 bits are ``0xx1xx10`` (mask ``0x93`` == ``0x12``). A byte that does not have that shape is
 not an answer. A missing answer leaves its fields ``None``: a printer that says nothing
 is *unknown*, never "paper OK" (python-escpos's ``paper_status()`` returns "adequate" on
-silence; that is the trap this module exists to avoid).
+silence; that is the trap this module exists to avoid). A printer we cannot reach at all
+(the port vanished, the connection is refused: an operating-system error on the link) is
+*offline*, with the error in ``problem``: that is a fact, not a silence.
 """
 
 from __future__ import annotations
@@ -43,10 +45,10 @@ class PaperLevel(enum.Enum):
 class PrinterState(enum.Enum):
     """One word for a dashboard, worst first: what a manager needs to act on."""
 
-    UNKNOWN = "unknown"  # no (valid) answer: unplugged, off, or a printer without status
+    UNKNOWN = "unknown"  # no (valid) answer: switched off, or a printer without status
     PAPER_OUT = "paper_out"
     COVER_OPEN = "cover_open"
-    OFFLINE = "offline"
+    OFFLINE = "offline"  # says it is offline, or cannot be reached at all (see ``problem``)
     ERROR = "error"
     PAPER_NEAR_END = "paper_near_end"
     READY = "ready"
@@ -54,13 +56,21 @@ class PrinterState(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class PrinterStatus:
-    """What the printer said. ``None`` fields mean "did not say"."""
+    """What the printer said. ``None`` fields mean "did not say".
+
+    ``reachable`` is False when the link itself failed (an operating-system error opening,
+    writing or reading), with the error in ``problem``; None when we did not try.
+    """
 
     online: bool | None = None
     paper: PaperLevel = PaperLevel.UNKNOWN
     cover_open: bool | None = None
     error: bool | None = None
     raw: bytes = b""
+    reachable: bool | None = None
+    # The wording of an error may change from poll to poll (EIO, then "no such file")
+    # while the fact does not: excluded from equality, like the time of the reading.
+    problem: str = field(default="", compare=False)
     # Monotonic seconds; excluded from equality so listeners fire on *changes* only.
     read_at: float = field(default=0.0, compare=False)
 
@@ -70,6 +80,8 @@ class PrinterStatus:
 
     @property
     def state(self) -> PrinterState:
+        if self.reachable is False:
+            return PrinterState.OFFLINE
         if not self.answered:
             return PrinterState.UNKNOWN
         if self.paper is PaperLevel.OUT:
@@ -95,10 +107,17 @@ class PrinterStatus:
             "paper": self.paper.value,
             "cover_open": self.cover_open,
             "error": self.error,
+            "reachable": self.reachable,
+            "problem": self.problem,
         }
 
 
 UNKNOWN_STATUS = PrinterStatus()
+
+
+def unreachable(problem: str, *, read_at: float = 0.0) -> PrinterStatus:
+    """The status of a printer whose link failed with ``problem`` (an OS error's text)."""
+    return PrinterStatus(reachable=False, problem=problem, read_at=read_at)
 
 
 def _is_status_byte(value: int) -> bool:

@@ -1,13 +1,17 @@
-"""Ticket labels in the visitor's language: the one place that holds printed wording.
-
-The kiosk's gettext catalogues will replace this table later; until then
-:func:`labels_for` is the only entry point, so swapping the source touches one module.
-The non-English strings are first drafts and want checking by native speakers.
+"""Ticket labels in the visitor's language: the printed wording, from the ``ticket``
+domain of the shared catalogues (``catalogues/locale/<code>/LC_MESSAGES/ticket.po``);
+the writing direction comes from CLDR. The non-English wording is a first draft and
+wants checking by native speakers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, fields
+
+from catalogues import N_, primary_language, shipped_languages, translator
+
+DOMAIN = "ticket"
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,62 +21,38 @@ class TicketLabels:
     your_number: str
     people_ahead: str
     estimated_wait: str
+    estimated_wait_range: str  # an uncertain wait: ``{low}`` and ``{high}`` minutes
     scan_for_status: str
     online_too: str
+    reprint: str  # marks a second copy printed on purpose
+    appointment: str  # a booked visitor's time: ``{time}``
     right_to_left: bool = False
 
 
-_LABELS: dict[str, TicketLabels] = {
-    "en": TicketLabels(
-        your_number="Your number",
-        people_ahead="People ahead of you: {n}",
-        estimated_wait="Estimated wait: {n} min",
-        scan_for_status="Scan to follow your place in the queue",
-        online_too="You can also do this online",
-    ),
-    "cy": TicketLabels(
-        your_number="Eich rhif",
-        people_ahead="Pobl o'ch blaen: {n}",
-        estimated_wait="Amser aros tebygol: {n} munud",
-        scan_for_status="Sganiwch i ddilyn eich lle yn y ciw",
-        online_too="Gallwch wneud hyn ar-lein hefyd",
-    ),
-    "pl": TicketLabels(
-        your_number="Twój numer",
-        people_ahead="Osób przed Tobą: {n}",
-        estimated_wait="Szacowany czas oczekiwania: {n} min",
-        scan_for_status="Zeskanuj, aby śledzić swoje miejsce w kolejce",
-        online_too="Możesz to również załatwić online",
-    ),
-    "ro": TicketLabels(
-        your_number="Numărul dumneavoastră",
-        people_ahead="Persoane înaintea dvs.: {n}",
-        estimated_wait="Timp estimat de așteptare: {n} min",
-        scan_for_status="Scanați pentru a vă urmări locul la coadă",
-        online_too="Puteți face acest lucru și online",
-    ),
-    "ur": TicketLabels(
-        your_number="آپ کا نمبر",
-        people_ahead="آپ سے پہلے لوگ: {n}",
-        estimated_wait="متوقع انتظار: {n} منٹ",
-        scan_for_status="قطار میں اپنی جگہ دیکھنے کے لیے اسکین کریں",
-        online_too="آپ یہ کام آن لائن بھی کر سکتے ہیں",
-        right_to_left=True,
-    ),
-    "ar": TicketLabels(
-        your_number="رقمك",
-        people_ahead="عدد الأشخاص قبلك: {n}",
-        estimated_wait="وقت الانتظار المتوقع: {n} دقيقة",
-        scan_for_status="امسح الرمز لمتابعة دورك في الطابور",
-        online_too="يمكنك أيضًا القيام بذلك عبر الإنترنت",
-        right_to_left=True,
-    ),
-}
+#: the English wording, which is also each phrase's id in the ``ticket`` catalogues
+ENGLISH = TicketLabels(
+    your_number=N_("Your number"),
+    people_ahead=N_("People ahead of you: {n}"),
+    estimated_wait=N_("Estimated wait: {n} min"),
+    estimated_wait_range=N_("Estimated wait: {low}–{high} min"),
+    scan_for_status=N_("Scan to follow your place in the queue"),
+    online_too=N_("You can also do this online"),
+    reprint=N_("REPRINT"),
+    appointment=N_("Appointment {time}"),
+)
+_PHRASES = [f.name for f in fields(TicketLabels) if f.name != "right_to_left"]
 
-SUPPORTED_LANGUAGES: tuple[str, ...] = tuple(_LABELS)
+SUPPORTED_LANGUAGES: tuple[str, ...] = tuple(shipped_languages(DOMAIN))
 
 
+@functools.cache
 def labels_for(language: str) -> TicketLabels:
     """Labels for a BCP-47-ish code (``"pl"``, ``"pl-PL"``, ``"ur_PK"``); English if unknown."""
-    primary = language.replace("_", "-").split("-", 1)[0].lower()
-    return _LABELS.get(primary, _LABELS["en"])
+    primary = primary_language(language)
+    if primary not in SUPPORTED_LANGUAGES:
+        return ENGLISH
+    t = translator(DOMAIN, primary)
+    return TicketLabels(
+        **{name: t(getattr(ENGLISH, name)) for name in _PHRASES},
+        right_to_left=t.language.rtl,
+    )

@@ -6,7 +6,13 @@ command work on it) with three things added that a kiosk needs:
 * ``read_reply(count, timeout)`` — read up to ``count`` bytes, giving up after ``timeout``
   seconds *in total*; python-escpos's ``_read()`` waits its full timeout per call;
 * ``discard_input()`` — drop stale bytes (a late status answer) before asking again;
+* ``send(payload)`` — write a whole print job, counting the bytes the operating system
+  accepted; a failure raises :class:`SendFailed` with that count, so the printer can tell
+  "nothing was written" (a retry is safe) from "bytes may have reached the paper";
 * opening errors become :class:`~device_drivers.errors.DeviceUnavailable`.
+
+Any other failure of the link (the port vanished, the cable was pulled) is one of
+:data:`LINK_ERRORS`, whichever transport and library raised it.
 
 Serial is python-escpos's ``Serial`` with ``open()`` using pyserial's ``serial_for_url``,
 so ``/dev/ttyUSB0``, ``socket://``, ``loop://``, ``spy://`` and ``rfc2217://`` all work.
@@ -14,8 +20,11 @@ so ``/dev/ttyUSB0``, ``socket://``, ``loop://``, ``spy://`` and ``rfc2217://`` a
 
 from __future__ import annotations
 
+import os
+import select
 import socket
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import serial
@@ -23,6 +32,102 @@ from escpos.printer import File, Network, Serial, Usb
 
 from .errors import DeviceUnavailable
 from .urls import DeviceConfig
+
+try:  # POSIX: a vanished tty fails its ioctls (tcflush, tcgetattr) with termios.error
+    from termios import error as _TermiosError
+except ImportError:  # pragma: no cover - Windows
+
+    class _TermiosError(Exception):  # type: ignore[no-redef]
+        pass
+
+
+LINK_ERRORS: tuple[type[BaseException], ...] = (OSError, serial.SerialException, _TermiosError)
+"""What a broken link raises, on any transport: ``OSError`` (sockets, ttys, files, and
+pyusb's ``USBError``), pyserial's ``SerialException``, and ``termios.error``, which is
+*not* an ``OSError`` (a pseudo-terminal or USB-serial adapter that went away)."""
+
+#: bytes handed to the operating system per call where it cannot report a partial write
+_CHUNK = 4096
+
+
+class SendFailed(Exception):
+    """A print job's write failed.
+
+    ``accepted`` is how many bytes the operating system took before the failure;
+    ``exact`` is False when the transport cannot say whether part of the failing write
+    went too (then ``accepted`` is a lower bound). ``timed_out`` is True when the device
+    stopped taking data (flow control held) rather than the link breaking.
+    """
+
+    def __init__(
+        self, cause: BaseException, *, accepted: int, exact: bool = True, timed_out: bool = False
+    ) -> None:
+        super().__init__(str(cause) or type(cause).__name__)
+        self.cause = cause
+        self.accepted = accepted
+        self.exact = exact
+        self.timed_out = timed_out
+
+    @property
+    def nothing_written(self) -> bool:
+        """Certainly not one byte of this job left the computer: a retry cannot double it."""
+        return self.exact and self.accepted == 0
+
+
+def _send_counted(
+    payload: bytes,
+    write_some: Callable[[memoryview, float], int],
+    timeout: float,
+) -> None:
+    """Write all of ``payload`` with ``write_some(data, seconds_left) -> bytes taken``.
+
+    ``write_some`` may return 0 (not ready yet), and raises ``TimeoutError`` when nothing
+    could be written in the time left. Raises :class:`SendFailed` with the exact count.
+    """
+    view = memoryview(payload)
+    accepted = 0
+    deadline = time.monotonic() + timeout
+    while accepted < len(payload):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise SendFailed(
+                TimeoutError(
+                    f"the device took {accepted} of {len(payload)} bytes in {timeout:g} s"
+                ),
+                accepted=accepted,
+                timed_out=True,
+            )
+        try:
+            accepted += write_some(view[accepted:], remaining)
+        except (BlockingIOError, InterruptedError):
+            continue
+        except TimeoutError:
+            continue  # the deadline check above reports it
+        except LINK_ERRORS as exc:
+            raise SendFailed(exc, accepted=accepted) from exc
+
+
+def _send_chunked(payload: bytes, write: Callable[[bytes], object]) -> None:
+    """For transports that write all-or-raise: ``accepted`` counts whole chunks, and a
+    failure inside a chunk is not exact (part of it may have gone)."""
+    accepted = 0
+    for start in range(0, len(payload), _CHUNK):
+        chunk = payload[start : start + _CHUNK]
+        try:
+            write(chunk)
+        except (serial.SerialTimeoutException, TimeoutError) as exc:
+            raise SendFailed(exc, accepted=accepted, exact=False, timed_out=True) from exc
+        except LINK_ERRORS as exc:
+            raise SendFailed(exc, accepted=accepted, exact=False) from exc
+        accepted += len(chunk)
+
+
+def _socket_writer(sock: socket.socket) -> Callable[[memoryview, float], int]:
+    def write_some(data: memoryview, remaining: float) -> int:
+        sock.settimeout(remaining)
+        return sock.send(data)
+
+    return write_some
 
 
 class Connector(Protocol):
@@ -33,6 +138,7 @@ class Connector(Protocol):
 
     def open(self, raise_not_found: bool = True) -> None: ...
     def _raw(self, msg: bytes) -> None: ...
+    def send(self, payload: bytes) -> None: ...
     def read_reply(self, count: int, timeout: float) -> bytes: ...
     def discard_input(self) -> None: ...
     def close(self) -> None: ...
@@ -93,6 +199,27 @@ class UrlSerial(Serial):  # type: ignore[misc]
     def discard_input(self) -> None:
         self.device.reset_input_buffer()
 
+    def send(self, payload: bytes) -> None:
+        port = self.device
+        fd = getattr(port, "fd", None)
+        if isinstance(fd, int):
+            # A local port (pyserial opened it non-blocking): os.write says exactly how
+            # many bytes the kernel took, which pyserial's write() does not tell us.
+            def write_some(data: memoryview, remaining: float) -> int:
+                _, ready, _ = select.select([], [fd], [], remaining)
+                return os.write(fd, data) if ready else 0
+
+            _send_counted(payload, write_some, self.write_timeout)
+            return
+        sock = getattr(port, "_socket", None)
+        if isinstance(sock, socket.socket):  # socket://host:port
+            try:
+                _send_counted(payload, _socket_writer(sock), self.write_timeout)
+            finally:
+                sock.settimeout(None)
+            return
+        _send_chunked(payload, port.write)  # loop://, spy://, rfc2217://
+
     def close(self) -> None:
         if not self._device:
             return
@@ -136,8 +263,8 @@ class RawNetwork(Network):  # type: ignore[misc]
                     break
                 sock.settimeout(remaining)
                 chunk = sock.recv(count - len(reply))
-                if not chunk:
-                    break  # peer closed
+                if not chunk:  # the printer closed the connection: it is not there
+                    raise ConnectionResetError("the printer closed the connection")
                 reply += chunk
         except TimeoutError:
             pass
@@ -145,14 +272,22 @@ class RawNetwork(Network):  # type: ignore[misc]
             sock.settimeout(self.write_timeout)
         return reply
 
+    def send(self, payload: bytes) -> None:
+        sock: socket.socket = self.device
+        try:
+            _send_counted(payload, _socket_writer(sock), self.write_timeout)
+        finally:
+            sock.settimeout(self.write_timeout)
+
     def discard_input(self) -> None:
         sock: socket.socket = self.device
         sock.setblocking(False)
         try:
-            while sock.recv(256):
-                pass
-        except (BlockingIOError, OSError):
-            pass
+            while True:
+                if not sock.recv(256):  # end of stream: the printer closed its end
+                    raise ConnectionResetError("the printer closed the connection")
+        except BlockingIOError:
+            pass  # nothing (more) waiting
         finally:
             sock.settimeout(self.write_timeout)
 
@@ -191,6 +326,10 @@ class UsbPrinter(Usb):  # type: ignore[misc]
     def discard_input(self) -> None:
         self.read_reply(64, 0.001)
 
+    def send(self, payload: bytes) -> None:
+        # One bulk transfer per chunk; pyusb does not say how much of a failed one went.
+        _send_chunked(payload, lambda chunk: self.device.write(self.out_ep, chunk, self.timeout))
+
 
 class FilePrinter(File):  # type: ignore[misc]
     """python-escpos ``File``: bytes appended to a file or a device node. Never answers."""
@@ -212,6 +351,13 @@ class FilePrinter(File):  # type: ignore[misc]
 
     def discard_input(self) -> None:
         pass
+
+    def send(self, payload: bytes) -> None:
+        def write(chunk: bytes) -> None:
+            self.device.write(chunk)
+            self.device.flush()
+
+        _send_chunked(payload, write)
 
 
 _CONNECTORS: dict[str, type] = {

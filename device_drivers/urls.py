@@ -56,6 +56,9 @@ class DeviceConfig(BaseModel):
     connect_timeout: float = 3.0
     # Seconds the status read may take in total; see Printer.status().
     status_timeout: float = 0.3
+    # Seconds to wait for the status answer after a ticket (we stop as soon as it
+    # comes): a busy kiosk PC can read a prompt answer late. Silence is not a failure.
+    after_print_timeout: float = 2.5
     profile: str | None = None
     paper: Literal[58, 80] | None = None
     qr: Literal["auto", "native", "raster"] = "auto"
@@ -67,7 +70,7 @@ class DeviceConfig(BaseModel):
             raise ValueError("must be a positive number of bits per second")
         return value
 
-    @field_validator("write_timeout", "connect_timeout", "status_timeout")
+    @field_validator("write_timeout", "connect_timeout", "status_timeout", "after_print_timeout")
     @classmethod
     def _positive_seconds(cls, value: float) -> float:
         if value <= 0:

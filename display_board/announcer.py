@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from display_board.audio import (
+from speech.audio import (
     GAP_AFTER_CHIME,
     AudioError,
     chime_wav,
@@ -32,8 +32,8 @@ from display_board.audio import (
     render_speech,
     render_speech_async,
 )
-from display_board.calls import Call
-from display_board.speech import Utterance, utterances
+from speech.call import Call
+from speech.phrases import Utterance, utterances
 
 log = logging.getLogger("walkin.board.announcer")
 

@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 import os
-import random
 import signal
 import sys
 import time
@@ -44,16 +43,22 @@ def main(argv: list[str]) -> int:
         return 2
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
+    # The board's messages from INFO, other libraries' from WARNING: websocket frames
+    # (DEBUG) would cost a busy board time on every call. Kivy is kept from changing it.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("walkin").setLevel(os.environ.get("WALKIN_LOG", "INFO").upper())
+    logging.getLogger("walkin.client.wire").setLevel(logging.WARNING)
     configure_kivy(options)
-    # Kivy sends every logger's records to its console; the websockets library logs
-    # each frame at DEBUG, which costs a busy board time on every call
-    logging.getLogger("websockets").setLevel(logging.WARNING)
     return asyncio.run(BoardRunner(options).run())
 
 
 def configure_kivy(options: BoardOptions) -> None:
     """Kivy reads its settings when first imported: set them before that."""
     os.environ.setdefault("KIVY_NO_ARGS", "1")
+    # Kivy's own log mode would set the root logger to NOTSET (DEBUG from everything)
+    os.environ["KIVY_LOG_MODE"] = "PYTHON"
     from kivy.config import Config
 
     if options.windowed or options.size:
@@ -160,8 +165,9 @@ class BoardRunner:
         from kivy.graphics.opengl import glFinish
 
         from display_board.announcer import AudioMode
-        from display_board.audio import chime_wav
         from display_board.screen import BoardScreen, load_layout
+        from speech.audio import chime_wav
+        from speech.board_words import board_words
 
         runner = self
         self._gl_finish = glFinish
@@ -174,7 +180,9 @@ class BoardRunner:
 
             def build(self) -> Any:
                 runner.screen = BoardScreen(
-                    history=runner.options.history, message=runner.options.message
+                    history=runner.options.history,
+                    message=runner.options.message,
+                    words=board_words(runner.options.screen_languages),
                 )
                 return runner.screen
 
@@ -210,9 +218,9 @@ class BoardRunner:
     # ------------------------------------------------------------ the server
 
     async def _follow_server(self) -> None:
-        from queue_server.client import AuthenticationFailed, NotConnected, QueueClient
+        from queue_server.client import AuthenticationFailed, Backoff, NotConnected, QueueClient
 
-        backoff = 0.2
+        backoff = Backoff(0.2, 10.0)
         while True:
             client = QueueClient(
                 self.options.server, token=self.options.token, client_name=CLIENT_NAME
@@ -224,11 +232,9 @@ class BoardRunner:
                 return
             except NotConnected:
                 self._link_down()
-                # full jitter, as the client does, so a hall of boards does not stampede
-                await asyncio.sleep(random.uniform(0, backoff))
-                backoff = min(10.0, backoff * 2)
+                await asyncio.sleep(backoff.next_delay())
                 continue
-            backoff = 0.2
+            backoff.reset()
             try:
                 await self._report_audio(client)
                 await self._read_pushes(client)

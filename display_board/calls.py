@@ -27,37 +27,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from speech.call import Call
+
 #: how many call_ids a board remembers (a busy centre makes a few hundred calls a day)
 REMEMBERED_CALLS = 2000
 DEFAULT_HISTORY = 6
 DEFAULT_ANNOUNCE_WINDOW = timedelta(seconds=60)
 
 _PREFIX = re.compile(r"^([^\d]*)")
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One call (or recall) of a ticket to a counter, as a board receives it."""
-
-    call_id: str
-    number: str
-    counter: str
-    at: datetime
-    recall: int = 0
-    language: str = "en"
-
-    @classmethod
-    def from_message(cls, message: Mapping[str, Any]) -> Call:
-        """From a ``call`` push (or an entry of ``recent_calls``). Raises ``KeyError`` or
-        ``ValueError`` if a field is missing or malformed."""
-        return cls(
-            call_id=str(message["call_id"]),
-            number=str(message["number"]),
-            counter=str(message["counter"]),
-            at=datetime.fromisoformat(str(message["at"])),
-            recall=int(message.get("recall") or 0),
-            language=str(message.get("language") or "en"),
-        )
 
 
 def number_prefix(number: str) -> str:

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from display_board.announcer import AudioMode
 from display_board.calls import DEFAULT_ANNOUNCE_WINDOW, DEFAULT_HISTORY
-from display_board.speech import parse_languages
+from speech.board_words import parse_screen_languages
+from speech.phrases import parse_languages
 
 TOKEN_ENV = "WALKIN_BOARD_TOKEN"
 MAX_HISTORY = 8
@@ -33,6 +34,8 @@ class BoardOptions:
     windowed: bool = False
     audio: AudioMode = AudioMode.SPEECH
     languages: tuple[str, ...] = ("visitor", "en")
+    #: the languages of the board's own words ("Now calling"), in order
+    screen_languages: tuple[str, ...] = ("en",)
     history: int = DEFAULT_HISTORY
     message: str = ""
     show_waiting: bool = False
@@ -76,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="visitor,en",
         help="announcement languages in order; 'visitor' is the visitor's own "
         "(default visitor,en; a Welsh centre might say cy,en)",
+    )
+    parser.add_argument(
+        "--screen-languages",
+        default="en",
+        help='the languages of the board\'s own words ("Now calling"), in order '
+        "(default en; a Welsh centre shows cy,en)",
     )
     parser.add_argument(
         "--history",
@@ -146,6 +155,7 @@ def parse_args(argv: list[str]) -> BoardOptions:
         raise BadArguments("--announce-window must not be negative")
     try:
         languages = tuple(parse_languages(args.languages))
+        screen_languages = tuple(parse_screen_languages(args.screen_languages))
     except ValueError as exc:
         raise BadArguments(str(exc)) from None
     size = None
@@ -164,6 +174,7 @@ def parse_args(argv: list[str]) -> BoardOptions:
         windowed=args.windowed,
         audio=AudioMode(args.audio),
         languages=languages,
+        screen_languages=screen_languages,
         history=args.history,
         message=args.message.strip(),
         show_waiting=args.show_waiting,

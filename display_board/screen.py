@@ -23,6 +23,7 @@ from kivy.uix.widget import Widget
 
 from display_board.calls import BoardView
 from display_board.text import BoardText
+from speech.board_words import board_words
 
 FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/noto")]
 LATIN_FONTS = (
@@ -102,10 +103,22 @@ class BoardScreen(Widget):
     waiting_text = StringProperty("")
     message = StringProperty("")
 
-    def __init__(self, history: int = 6, message: str = "", **kwargs: object) -> None:
+    def __init__(
+        self,
+        history: int = 6,
+        message: str = "",
+        words: dict[str, str] | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)
         self.history = history
         self.message = message
+        #: the board's own words in its screen languages (speech.board_words)
+        self.words = words or board_words()
+        self.placeholder = self.words["placeholder"]
+        self.ticket_heading = self.words["ticket"]
+        self.counter_heading = self.words["counter"]
+        self.latest_heading = self.words["take_a_seat"]
         self._rows: dict[str, CallRow] = {}
         self._footer_drawn: tuple[object, ...] = ()
         self._footer_lines: list[BoardText] = []
@@ -144,15 +157,15 @@ class BoardScreen(Widget):
         if view.connected:
             self.status_text = ""
         else:
-            self.status_text = "Reconnecting\u2026" if view.centre_name else "Connecting\u2026"
+            self.status_text = self.words["reconnecting" if view.centre_name else "connecting"]
         if view.latest is not None:
             if view.latest.number != self.latest_number:
                 self._hold_footer()
-            self.latest_heading = "Now calling"
+            self.latest_heading = self.words["now_calling"]
             self.latest_number = view.latest.number
             self.latest_counter = f"\u2192 {view.latest.counter}"
         else:
-            self.latest_heading = "Please take a seat"
+            self.latest_heading = self.words["take_a_seat"]
             self.latest_number = ""
             self.latest_counter = ""
         self._show_rows([(c.call_id, c.number, c.counter) for c in view.previous])
@@ -162,7 +175,8 @@ class BoardScreen(Widget):
                 for code, count in view.waiting.items()
                 if count
             ]
-            self.waiting_text = "Waiting:  " + ("  \u00b7  ".join(parts) or "nobody")
+            listed = "  \u00b7  ".join(parts) or self.words["nobody"]
+            self.waiting_text = f"{self.words['waiting']}:  {listed}"
         else:
             self.waiting_text = ""
         self._draw_footer()

@@ -142,6 +142,24 @@ def parse_options(argv: Sequence[str], environ: dict[str, str] | None = None) ->
     )
 
 
+def configure_logging(level: str = "INFO") -> None:
+    """The kiosk's logging: its own messages at ``level`` (``$WALKIN_LOG``, INFO by
+    default), other libraries' from WARNING, to stderr. Nothing logged anywhere, at any
+    level, holds the kiosk's token: websocket frames are logged by kind and length
+    only (``queue_server.net.redact``), and Kivy is kept from lowering the root
+    logger's level (``bootstrap.configure_kivy``)."""
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        logging.getLogger("walkin").setLevel(level.upper())
+    except ValueError:  # WALKIN_LOG=verbose: say so, and go on at INFO
+        logging.getLogger("walkin").setLevel(logging.INFO)
+        logging.getLogger("walkin.kiosk").warning(
+            "WALKIN_LOG=%s is not a log level (DEBUG, INFO, WARNING, ERROR); using INFO", level
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the kiosk until its window closes. 0 when closed, 2 for bad arguments."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -152,10 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("walkin").setLevel(os.environ.get("WALKIN_LOG", "INFO"))
+    configure_logging(os.environ.get("WALKIN_LOG", "INFO"))
     from .bootstrap import configure_kivy
 
     configure_kivy(fullscreen=options.fullscreen, portrait=options.portrait)

@@ -32,6 +32,10 @@ def configure_kivy(
         _apply_config(already, fullscreen, portrait, size, max_fps)
         return
     os.environ.setdefault("KIVY_NO_ARGS", "1")  # our argparse owns the command line
+    # Kivy's own mode sets the root logger to NOTSET (everything, DEBUG included, from
+    # every library: websockets' frames with the kiosk's token in them) and takes
+    # over stderr. In Python mode the kiosk's logging stays as kiosk.app sets it.
+    os.environ["KIVY_LOG_MODE"] = "PYTHON"
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     os.environ["KIVY_HOME"] = (

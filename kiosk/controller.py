@@ -17,6 +17,12 @@ live here:
   the ticket and thank-you screens) the kiosk starts again: welcome screen, default
   language and settings, typed reference forgotten, speech stopped, new key.
 * **Speech** says each screen as it appears and stops on any touch.
+* **A ticket on paper, or a way to get one.** When the paper ticket certainly did not
+  print (nothing was written), the kiosk prints it as soon as the printer is back,
+  while the visitor is still on the ticket screen, and offers "Try again". When it may
+  have printed in part, "Print again" asks the server (``reprint_ticket``, audited)
+  and prints the ticket marked REPRINT. Staff reprints pushed by the server
+  (``print_ticket``) print behind any print under way and leave the screen alone.
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ from device_drivers import TicketPrint
 from queue_server.client import ConnectionLost, NotConnected, RemoteError, new_idempotency_key
 
 from .centre import CentreView, ServiceView
-from .printing import PrintOutcome
+from .i18n import translator
+from .printing import PrintOutcome, TicketPrinter
 from .scanning import booking_reference
 
 if TYPE_CHECKING:
@@ -51,6 +58,8 @@ DONE_SCREENS = ("confirm", "online_done", "closed", "problem", "offline")
 #: longest a reference can be: the protocol's limit on names
 MAX_REFERENCE = 32
 REQUEST_TIMEOUT = 12.0
+#: seconds between printer status checks while a visitor waits for the printer to be back
+PRINTER_BACK_EVERY = 2.0
 
 
 @dataclass
@@ -91,11 +100,15 @@ class KioskController:
         self.channel_choices: list[tuple[str, str]] = []
         #: requests that could make a ticket, as sent: (type, key); for tests
         self.ticket_requests: list[tuple[str, str]] = []
+        #: ``print_ticket`` pushes from staff and how each print went; for tests
+        self.staff_prints: list[tuple[dict[str, Any], PrintOutcome]] = []
 
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
         self._tick_event = Clock.schedule_interval(lambda _dt: self.tick(), 0.5)
+        if self.app.link is not None:
+            self.app.link.on_print = self.print_pushed
         self.show("welcome", remember=False)
 
     def stop(self) -> None:
@@ -362,40 +375,148 @@ class KioskController:
         self.visit.problem = (error.code, dict(error.details))
         self.show("problem")
 
-    async def _print(self, visit: Visit) -> None:
+    async def _print(self, visit: Visit, *, reprint: bool = False) -> None:
+        """Print the visit's ticket (``reprint``: marked REPRINT), show the outcome, and
+        after a failure that wrote nothing, print it once the printer is back."""
         printer = self.app.printer
         reply = visit.ticket
         assert reply is not None
+        if visit.printed is not None:
+            visit.printed = None  # printing again: the screen says so
+            if visit is self.visit and self.root.current == "confirm":
+                self.root.current_screen.refresh(self)
         if printer is None:
             visit.printed = PrintOutcome(False, "no_printer")
         else:
-            visit.printed = await printer.print_ticket(
-                self.ticket_print(reply), request_id=reply["ticket"]["id"]
-            )
-        if visit is self.visit and self.root.current == "confirm":
+            job = printer.reprint_ticket if reprint else printer.print_ticket
+            visit.printed = await job(self.ticket_print(reply), request_id=reply["ticket"]["id"])
+        if visit is not self.visit:
+            return
+        if self.root.current == "confirm":
             self.root.current_screen.refresh(self)
             if not visit.printed.printed:
                 self.say_screen()  # the next step has changed: no paper ticket
+        outcome = visit.printed
+        if printer is not None and not outcome.printed and not outcome.maybe_printed:
+            self._spawn(self._print_when_back(visit, printer, reprint=reprint))
 
-    def ticket_print(self, reply: dict[str, Any]) -> TicketPrint:
+    async def _print_when_back(
+        self, visit: Visit, printer: TicketPrinter, *, reprint: bool
+    ) -> None:
+        """Nothing came out: print as soon as the printer is ready, while the visitor
+        is still here (their visit, on the ticket screen)."""
+        waiting = asyncio.ensure_future(printer.wait_until_ready(PRINTER_BACK_EVERY))
+        try:
+            while not waiting.done():
+                await asyncio.wait({waiting}, timeout=0.5)
+                if visit is not self.visit or self.root.current != "confirm":
+                    return
+                if visit.printed is None or visit.printed.printed:
+                    return  # "Try again" got there first
+        finally:
+            waiting.cancel()
+        if waiting.exception() is None:
+            log.info("the printer is back: printing the ticket again")
+            await self._print(visit, reprint=reprint)
+
+    def retry_print(self) -> None:
+        """ "Try again": the last attempt certainly wrote nothing, so print it as it was."""
+        visit = self.visit
+        outcome = visit.printed
+        if visit.ticket is None or outcome is None or outcome.printed or outcome.maybe_printed:
+            return  # printing now, printed, or only a reprint is safe
+        self._spawn(self._print(visit, reprint=outcome.reprint))
+
+    def print_again(self) -> None:
+        """ "Print again": the paper may be partly printed, so ask the server for a
+        reprint (audited) and print the ticket marked REPRINT."""
+        visit = self.visit
+        outcome = visit.printed
+        if visit.ticket is None or outcome is None or outcome.printed or not outcome.maybe_printed:
+            return
+        visit.printed = None  # printing: a second tap finds nothing to do
+        self.root.current_screen.refresh(self)
+        self._spawn(self._reprint(visit, outcome))
+
+    async def _reprint(self, visit: Visit, failed: PrintOutcome) -> None:
+        assert visit.ticket is not None and self.app.link is not None
+        try:
+            reply = await self.app.link.request(
+                "reprint_ticket",
+                ticket=visit.ticket["ticket"]["id"],
+                reason="print_failed",
+                timeout=REQUEST_TIMEOUT,
+            )
+        except (RemoteError, ConnectionLost, NotConnected) as exc:
+            log.warning("reprint of %s not granted: %s", visit.ticket["ticket"]["number"], exc)
+            visit.printed = failed  # as before: the number on screen, "Print again"
+            if visit is self.visit and self.root.current == "confirm":
+                self.root.current_screen.refresh(self)
+            return
+        # the server's view of the ticket now (with its status page), this visit's estimate
+        visit.ticket = {**visit.ticket, "ticket": {**visit.ticket["ticket"], **reply["ticket"]}}
+        await self._print(visit, reprint=True)
+
+    def print_pushed(self, push: dict[str, Any]) -> None:
+        """A ``print_ticket`` push: staff want a ticket printed here. It queues behind
+        any print under way and does not touch the screen or the visit."""
+        printer = self.app.printer
+        ticket = push.get("ticket")
+        if printer is None or not isinstance(ticket, dict) or "id" not in ticket:
+            log.warning("print_ticket push ignored (no printer, or no ticket in it)")
+            return
+        try:
+            paper = self.ticket_print({"ticket": ticket}, language=ticket.get("language"))
+        except (KeyError, TypeError, ValueError) as exc:
+            # the number, never the id: a ticket's id is the key to its status page
+            log.warning("print_ticket push for %s not printable: %s", ticket.get("number"), exc)
+            return
+        job = printer.reprint_ticket if push.get("reprint", True) else printer.print_ticket
+        self._spawn(self._print_for_staff(job(paper, request_id=ticket["id"]), push))
+
+    async def _print_for_staff(
+        self, job: Coroutine[Any, Any, PrintOutcome], push: dict[str, Any]
+    ) -> None:
+        outcome = await job
+        self.staff_prints.append((push, outcome))
+        number = push["ticket"].get("number")
+        if outcome.printed:
+            log.info("ticket %s reprinted for %s", number, push.get("requested_by", "staff"))
+        else:
+            log.warning("ticket %s not reprinted for staff: %s", number, outcome.message)
+
+    def ticket_print(self, reply: dict[str, Any], language: str | None = None) -> TicketPrint:
+        """The paper ticket for a server reply, in ``language`` (default: the visitor's)."""
         ticket = reply["ticket"]
         estimate = reply.get("estimate") or {}
         centre = self.centre
         service = self.service(ticket["service"])
         show_wait = centre.settings.show_wait_estimate if centre else True
         issued = datetime.fromisoformat(ticket["issued_at"])
+        language = language or self.app.language
         return TicketPrint(
             centre_name=centre.name if centre else "",
             ticket_number=ticket["number"],
-            service_name=self.service_name(service) if service else ticket["service_name"],
+            service_name=self.service_name(service, language)
+            if service
+            else ticket["service_name"],
             issued_at=centre.local(issued) if centre else issued,
             status_url=ticket.get("status_url") or self._server_home(),
             people_ahead=estimate.get("people_ahead") if show_wait else None,
             estimated_wait_minutes=estimate.get("minutes") if show_wait else None,
+            estimated_wait_range=_wait_range(estimate) if show_wait else None,
             online_url=service.online_url if service else None,
-            language=self.app.language,
-            footer=self.app.t("Please keep this ticket"),
+            language=language,
+            footer=translator(language)("Please keep this ticket"),
+            appointment_at=self._centre_time(ticket.get("appointment_at")),
         )
+
+    def _centre_time(self, moment: str | None) -> datetime | None:
+        """An ISO time from the server in the centre's zone (as the kiosk shows times)."""
+        if not moment:
+            return None
+        parsed = datetime.fromisoformat(moment)
+        return self.centre.local(parsed) if self.centre else parsed
 
     def _server_home(self) -> str:
         url = self.app.options.server
@@ -430,3 +551,11 @@ def _when(text: object) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         return None
+
+
+def _wait_range(estimate: dict[str, Any]) -> tuple[int, int] | None:
+    """The range the server gives with an uncertain estimate, or None."""
+    low, high = estimate.get("minutes_low"), estimate.get("minutes_high")
+    if isinstance(low, int) and isinstance(high, int):
+        return low, high
+    return None

@@ -24,6 +24,7 @@ from typing import Any
 
 from queue_server.client import (
     AuthenticationFailed,
+    Backoff,
     ConnectionLost,
     NotConnected,
     QueueClient,
@@ -57,6 +58,8 @@ class ServerLink:
         self.problem = ""
         self._client: QueueClient | None = None
         self._task: asyncio.Task[None] | None = None
+        #: called with a ``print_ticket`` push (staff reprint a ticket on this kiosk)
+        self.on_print: Callable[[dict[str, Any]], None] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -106,7 +109,7 @@ class ServerLink:
             self.on_change()
 
     async def _run(self) -> None:
-        backoff = 0.2
+        backoff = Backoff(0.2, self.max_backoff)
         while True:
             client = QueueClient(
                 self.url, token=self.token, client_name=CLIENT_NAME, max_backoff=self.max_backoff
@@ -121,10 +124,9 @@ class ServerLink:
             except (NotConnected, OSError) as exc:
                 self.problem = str(exc)
                 self._set("offline")
-                await asyncio.sleep(backoff)
-                backoff = min(self.max_backoff, backoff * 2)
+                await asyncio.sleep(backoff.next_delay())
                 continue
-            backoff = 0.2
+            backoff.reset()
             self._client = client
             await self._follow(client)
 
@@ -164,3 +166,5 @@ class ServerLink:
             self._set(centre=centre_from_snapshot(push))
         elif kind == "queue" and self.centre is not None:
             self._set(centre=self.centre.with_queue(push.get("waiting") or {}))
+        elif kind == "print_ticket" and self.on_print is not None:
+            self.on_print(push)

@@ -5,6 +5,14 @@ runs in a worker thread (``asyncio.to_thread``) while the screen already shows t
 number. The ticket id is the print request id: a repeated tap, or a retry, never
 prints twice (the printer's journal answers a repeat as a duplicate).
 
+Prints run one at a time, in the order asked (an ``asyncio.Lock``, which is fair): a
+reprint staff send from the counter waits behind a visitor's ticket.
+
+Each outcome says whether paper may have come out (``maybe_printed``): a failure that
+certainly wrote nothing may be printed again under the same id (``print_ticket``
+again), one that may have written something only as a reprint (``reprint_ticket``),
+which the paper marks "REPRINT".
+
 Printer status changes (out of paper, cover open, unplugged) reach the queue server
 through ``device_drivers.reporting.StatusReporter``, from prints and from a
 ``StatusMonitor`` that asks every ``monitor_every`` seconds, so staff see the roll
@@ -15,12 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from device_drivers import (
     DeviceError,
+    PrinterState,
+    PrintFailed,
     PrintJournal,
+    PrintResult,
     StatusMonitor,
     TicketPrint,
     open_printer,
@@ -30,12 +42,21 @@ from device_drivers.reporting import Requester, StatusReporter
 log = logging.getLogger("walkin.kiosk")
 
 
+#: states in which a printer takes tickets
+READY_STATES = (PrinterState.READY, PrinterState.PAPER_NEAR_END)
+
+
 @dataclass(frozen=True)
 class PrintOutcome:
     printed: bool
     #: the device error code when not printed ("paper_out", "disconnected", ...)
     code: str | None = None
     message: str = ""
+    #: not printed, but bytes may have reached the paper: only a reprint is safe now.
+    #: False after a failure means certainly nothing came out: print it again as it is.
+    maybe_printed: bool = False
+    #: this was a reprint (marked REPRINT on the paper)
+    reprint: bool = False
 
 
 class TicketPrinter:
@@ -53,6 +74,7 @@ class TicketPrinter:
         self.monitor_every = monitor_every
         self._monitor: StatusMonitor | None = None
         self.reporter: StatusReporter | None = None
+        self._queue = asyncio.Lock()
 
     def report_to(self, requester: Requester, loop: asyncio.AbstractEventLoop) -> None:
         """Forward status changes to the queue server, and start watching the printer."""
@@ -63,15 +85,48 @@ class TicketPrinter:
 
     async def print_ticket(self, ticket: TicketPrint, request_id: str) -> PrintOutcome:
         """Print once for ``request_id``; never raises for a device problem."""
-        try:
-            result = await asyncio.to_thread(self.printer.print_ticket, ticket, request_id)
-        except DeviceError as exc:
-            log.warning("ticket %s not printed: %s", ticket.ticket_number, exc)
-            return PrintOutcome(False, exc.code, exc.message)
-        except Exception as exc:  # a driver bug must not lose the visitor's ticket
-            log.exception("printing ticket %s failed", ticket.ticket_number)
-            return PrintOutcome(False, "device_error", str(exc))
-        return PrintOutcome(True, None, "duplicate" if result.duplicate else "")
+        return await self._run(self.printer.print_ticket, ticket, request_id, reprint=False)
+
+    async def reprint_ticket(self, ticket: TicketPrint, request_id: str) -> PrintOutcome:
+        """Print ``ticket`` again, marked REPRINT (each call is one more copy)."""
+        return await self._run(self.printer.reprint_ticket, ticket, request_id, reprint=True)
+
+    async def _run(
+        self,
+        job: Callable[[TicketPrint, str], PrintResult],
+        ticket: TicketPrint,
+        request_id: str,
+        *,
+        reprint: bool,
+    ) -> PrintOutcome:
+        async with self._queue:
+            try:
+                result = await asyncio.to_thread(job, ticket, request_id)
+            except DeviceError as exc:
+                maybe = isinstance(exc, PrintFailed) and exc.maybe_printed
+                log.warning(
+                    "ticket %s not printed (%s): %s",
+                    ticket.ticket_number,
+                    "it may be partly on paper" if maybe else "nothing was written",
+                    exc,
+                )
+                return PrintOutcome(False, exc.code, exc.message, maybe, reprint)
+            except Exception as exc:  # a driver bug must not lose the visitor's ticket
+                log.exception("printing ticket %s failed", ticket.ticket_number)
+                return PrintOutcome(False, "device_error", str(exc), True, reprint)
+        message = "duplicate" if result.duplicate else ""
+        if not result.status.answered and self.printer.config.kind != "file":
+            message = message or "unconfirmed"  # took every byte, said nothing after
+        return PrintOutcome(True, None, message, False, reprint)
+
+    async def wait_until_ready(self, every: float = 2.0) -> None:
+        """Return once the printer says it is ready (asking every ``every`` seconds).
+        Cancel it to stop waiting."""
+        while True:
+            status = await asyncio.to_thread(self.printer.status)
+            if status.state in READY_STATES:
+                return
+            await asyncio.sleep(every)
 
     def status(self) -> Any:
         return self.printer.last_status

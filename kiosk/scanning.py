@@ -17,20 +17,27 @@ import threading
 from collections.abc import Callable
 
 from device_drivers import DeviceError, open_scanner
+from queue_server.core.references import reference_key, shown_reference
 
 log = logging.getLogger("walkin.kiosk")
 
-_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{2,31}")
+#: letters and digits, with hyphens (any dash) and spaces between them
+_REFERENCE = re.compile(r"[^\W_](?:[^\W_]|[\s\-\u2010-\u2015\u2212])*")
 
 
 def booking_reference(code: str) -> str | None:
-    """The booking reference in a scanned code, upper case; None if it is not one.
+    """The booking reference in a scanned code (upper case, spaces tidied); None if it
+    is not one.
 
     Letters carry the bare reference; a code that is a URL ending in one
-    (``https://.../b/BK-7Q2M4``) is accepted too.
+    (``https://.../b/BK-7Q2M4``) is accepted too. The spelling is left as scanned:
+    the server finds the booking by its canonical form (case, spaces, hyphens and the
+    look-alikes O/0 and I/1 do not matter; ``queue_server.core.references``).
     """
-    text = code.strip().rstrip("/").rsplit("/", 1)[-1].rsplit("=", 1)[-1]
-    return text.upper() if _REFERENCE.fullmatch(text) else None
+    text = code.strip().rstrip("/").rsplit("/", 1)[-1].rsplit("=", 1)[-1].strip()
+    if not _REFERENCE.fullmatch(text) or not 3 <= len(reference_key(text)) <= 32:
+        return None
+    return shown_reference(text)
 
 
 class ScannerReader:

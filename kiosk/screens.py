@@ -8,6 +8,7 @@ go to the controller (``app.controller``); no screen talks to the server.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
@@ -15,8 +16,9 @@ from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
+from speech.phrases import spoken_number
+
 from .i18n import N_, Translator, language, shipped_languages
-from .speech import spell_number
 from .widgets import BigButton, MirrorBox
 
 if TYPE_CHECKING:
@@ -265,11 +267,22 @@ class ProblemScreen(KioskScreen):
         if code == "check_in_too_late":
             service = controller.service(details.get("service"))
             name = controller.service_name(service) if service else ""
+            booked = _when(details.get("appointment_at"))
             self.title = t("You have missed your appointment time")
             self.message = t(
                 "You can still be seen today: take a ticket for {service} and wait to be called.",
                 service=name,
             )
+            if booked is not None:
+                local = centre.local(booked) if centre else booked
+                self.message = (
+                    t(
+                        "Your appointment was at {time}, and check-in for it has closed.",
+                        time=t.date_and_time(local)[1],
+                    )
+                    + " "
+                    + self.message
+                )
             self.action, self.action_text = "late_ticket", t("Take a ticket")
             self.other_text = ""
         elif code == "check_in_too_early":
@@ -322,11 +335,17 @@ class ConfirmScreen(KioskScreen):
     ahead = StringProperty("")
     wait = StringProperty("")
     appointment = StringProperty("")
+    #: for an appointment: early (when they will be called) or late (they keep it)
+    timing = StringProperty("")
     paper = StringProperty("")
     #: the ticket's status page, shown as a QR when the paper ticket did not print
     status_url = StringProperty("")
     printed = BooleanProperty(True)
     next_step = StringProperty("")
+    #: the paper did not print: "retry_print" (nothing came out: "Try again") or
+    #: "print_again" (it may be partly printed: a reprint), else ""
+    paper_action = StringProperty("")
+    paper_action_text = StringProperty("")
 
     def refresh(self, controller: KioskController) -> None:
         t = _t()
@@ -346,7 +365,17 @@ class ConfirmScreen(KioskScreen):
             t("People ahead of you: {n}", n=ahead) if show_wait and ahead is not None else ""
         )
         self.wait = ""
-        if show_wait and minutes is not None:
+        low, high = estimate.get("minutes_low"), estimate.get("minutes_high")
+        if show_wait and minutes is not None and low is not None and high is not None:
+            # an uncertain wait, shown as the range it will likely fall in
+            self.wait = t.plural(
+                "Estimated wait: about {low}–{high} minute",
+                "Estimated wait: about {low}–{high} minutes",
+                high,
+                low=low,
+                high=high,
+            )
+        elif show_wait and minutes is not None:
             self.wait = (
                 t("Estimated wait: less than a minute")
                 if minutes < 1
@@ -358,22 +387,32 @@ class ConfirmScreen(KioskScreen):
         when = _when(ticket.get("appointment_at"))
         if when is not None:
             local = centre.local(when) if centre else when
-            self.appointment = t(
-                "You are checked in for your appointment at {time}.", time=t.date_and_time(local)[1]
-            )
+            # as its status page says it: "Appointment 14:30"
+            self.appointment = t("Appointment {time}", time=t.date_and_time(local)[1])
+        self.timing = _timing(t, when, _when(ticket.get("issued_at")), centre)
         outcome = controller.visit.printed
         self.printed = outcome is None or outcome.printed
         self.status_url = ticket.get("status_url") or ""
+        self.paper_action = self.paper_action_text = ""
         if outcome is None:
             self.paper = t("Your ticket is printing.")
         elif outcome.printed:
             self.paper = t("Please take your ticket from the printer.")
+        elif outcome.maybe_printed:
+            self.paper = t(
+                "The printer may not have printed all of your ticket. "
+                "Please remember your number: {number}.",
+                number=self.number,
+            )
+            self.paper_action, self.paper_action_text = "print_again", t("Print again")
         else:
             self.paper = t(
                 "The printer is not working, so there is no paper ticket. "
                 "Please remember your number: {number}.",
                 number=self.number,
             )
+            if outcome.code != "no_printer":
+                self.paper_action, self.paper_action_text = "retry_print", t("Try again")
         self.hint = (
             t("Scan this code with your phone to follow your place in the queue.")
             if not self.printed and self.status_url
@@ -386,9 +425,10 @@ class ConfirmScreen(KioskScreen):
 
     def speech(self, controller: KioskController) -> str:
         parts = [
-            f"{self.number_label} {spell_number(self.number)}.",
+            f"{self.number_label} {spoken_number(self.number)}.",
             f"{self.service}.",
             self.appointment,
+            self.timing,
             self.ahead + "." if self.ahead else "",
             self.wait + "." if self.wait else "",
             self.paper,
@@ -426,6 +466,28 @@ def _closed_sentence(t: Translator, opening: Any, centre: Any) -> str:
     local = centre.local(opening) if centre is not None else opening
     day, clock = t.date_and_time(local)
     return t("We open again on {date} at {time}.", date=day, time=clock)
+
+
+def _timing(t: Translator, booked: Any, checked_in: Any, centre: Any) -> str:
+    """What happens to an appointment ticket checked in at ``checked_in`` for a booking
+    at ``booked``: early, the time it will be called; a minute or more late, that the
+    visitor keeps their appointment (its standard runs from check-in, docs/protocol.md);
+    on time, or not an appointment, nothing more to say."""
+    if booked is None or checked_in is None:
+        return ""
+    minutes = int((checked_in - booked).total_seconds() // 60)
+    if minutes >= 1:
+        return t.plural(
+            "You are {n} minute late, but you keep your appointment: "
+            "we will call you as soon as we can.",
+            "You are {n} minutes late, but you keep your appointment: "
+            "we will call you as soon as we can.",
+            minutes,
+        )
+    if checked_in < booked - timedelta(minutes=1):
+        local = centre.local(booked) if centre else booked
+        return t("You are early: we will call you at about {time}.", time=t.time(local))
+    return ""
 
 
 def _when(text: object) -> Any:

@@ -118,8 +118,3 @@ def _quote(command: Sequence[str]) -> str:
     import shlex
 
     return " ".join(shlex.quote(part) for part in command)
-
-
-def spell_number(number: str) -> str:
-    """ "H001" -> "H 0 0 1": said letter by letter and digit by digit, as printed."""
-    return " ".join(number)

@@ -103,6 +103,8 @@ class Toggle(ButtonBehavior, MirrorBox):
     icon = StringProperty("")
     active = BooleanProperty(False)
     value = StringProperty("")
+    #: the height its words need (kv); a row of toggles is as tall as its tallest
+    natural_height = NumericProperty(0)
 
 
 class Panel(BoxLayout):

@@ -4,12 +4,18 @@
 
     read_bookings(path, tz, *, on_date=None, known_services=None) -> list[Booking]
     parse_bookings(text, tz, *, source, on_date=None, known_services=None) -> list[Booking]
-    BookingsError(Exception)      every problem found, each naming its line and column
+    BookingsError(OperatorError)     every problem found, each naming its line and column
 
 The file has a header row and exactly the columns ``ref,service,date,time`` in any
 order (docs/configuration.md). Other columns are refused rather than ignored: Walkin
 keeps no personal data, so a booking system's export with names or phone numbers in it
 should be cut down before it comes here, and a misspelt column is caught.
+
+A reference is letters, digits and hyphens. It is kept as written (in upper case)
+and compared in its canonical form (``queue_server.core.references``: no case,
+spaces or hyphens, ``O`` read as ``0`` and ``I`` as ``1``), so two rows whose
+references differ only so would be one booking: such a file is refused, naming
+both lines.
 
 ``date`` and ``time`` are the centre's local time; each booking's ``at`` is that
 moment in UTC. ``on_date`` re-dates a one-day file: every row is taken to be on
@@ -27,6 +33,8 @@ from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 
 from queue_server.config import parse_hhmm
+from queue_server.core.errors import OperatorError
+from queue_server.core.references import reference_key, shown_reference
 
 COLUMNS = ("ref", "service", "date", "time")
 
@@ -43,7 +51,7 @@ class Booking:
     at: datetime
 
 
-class BookingsError(Exception):
+class BookingsError(OperatorError):
     """The bookings file could not be read or has bad rows.
 
     ``str(error)`` is one line per problem, e.g.
@@ -52,7 +60,7 @@ class BookingsError(Exception):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = tuple(problems)
-        super().__init__("\n".join(self.problems))
+        super().__init__("\n".join(self.problems), 2)
 
 
 def read_bookings(
@@ -104,7 +112,8 @@ def parse_bookings(
 
     rows: list[tuple[int, str, str, date, datetime]] = []  # line, ref, service, day, local
     problems = []
-    first_line: dict[str, int] = {}
+    #: each reference's canonical form -> (line, the reference as written)
+    first_line: dict[str, tuple[int, str]] = {}
     for fields in reader:
         line = reader.line_num
         if not any(field.strip() for field in fields):
@@ -118,10 +127,18 @@ def parse_bookings(
             found.append(
                 f'ref "{ref}" is not a booking reference (letters, digits and -, up to 32)'
             )
-        elif ref in first_line:
-            found.append(f'ref "{ref}" is already used on line {first_line[ref]}')
+        elif (earlier := first_line.get(reference_key(ref))) is not None:
+            if earlier[1] == ref:
+                found.append(f'ref "{ref}" is already used on line {earlier[0]}')
+            else:
+                found.append(
+                    f'ref "{ref}" is the same booking reference as "{earlier[1]}" on line'
+                    f" {earlier[0]} (references are compared without case, spaces or"
+                    " hyphens, O as 0 and I as 1); give one of them another reference"
+                )
         else:
-            first_line[ref] = line
+            first_line[reference_key(ref)] = (line, ref)
+            ref = shown_reference(ref)
         if not service:
             found.append("service is empty")
         elif known_services is not None and service not in known_services:

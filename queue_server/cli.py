@@ -1,6 +1,8 @@
 """The ``walkin`` command.
 
-Server side: ``serve``, ``demo``, ``enroll``, ``staff add|disable``, ``report``, ``print-test``.
+Server side: ``serve``, ``demo``, ``enroll``, ``devices list|revoke|rotate``,
+``staff add|disable|role``, ``db check|backup``, ``report``, ``simulate``, ``staffing``,
+``history generate``, ``print-test``.
 Client side (print JSON, for scripts and smoke tests): ``issue``, ``check-in``,
 ``call-next``, ``complete``. Every failure is one plain line on stderr and a non-zero
 exit status, never a traceback: 1 for a refusal or an unreachable server, 2 for bad
@@ -10,79 +12,36 @@ arguments or files.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
+
+from queue_server.core.errors import OperatorError, WalkinError
+from queue_server.launch import load_config, open_store
 
 DEFAULT_SERVER = "ws://127.0.0.1:8765/ws"
 #: subcommands that parse their own arguments
-PASS_THROUGH = ("report", "print-test", "board", "kiosk")
-
-
-class CliError(Exception):
-    """A plain message for the person at the terminal, and the exit status."""
-
-    def __init__(self, message: str, status: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
+PASS_THROUGH = ("report", "simulate", "staffing", "print-test", "board", "kiosk")
 
 
 # ---------------------------------------------------------------- server side
 
 
-def _open_store(url: str) -> Any:
-    from queue_server.core.errors import WalkinError
-    from queue_server.store import Store
-
-    try:
-        store = Store(url)
-        store.migrate()
-    except WalkinError as exc:
-        raise CliError(exc.message, 2) from None
-    except Exception as exc:
-        raise CliError(f"Cannot open the database {_shown_url(url)}: {_reason(exc)}") from None
-    return store
-
-
-def _shown_url(url: str) -> str:
-    """The database URL as it may be shown on a terminal or in a log: no password."""
-    if "://" not in url:
-        return url
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url.split("://", 1)[0] + "://…"
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def _load_config(path: str) -> Any:
-    from queue_server.config import ConfigError, load_config
-
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        raise CliError(str(exc), 2) from None
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
-    config = _load_config(args.config)
-    store = _open_store(args.db)
+    config = load_config(args.config)
+    # imported only now: a mistake in the file above is reported without the wait
+    from queue_server.net.serving import claim_for_serving, run_server
+
+    # before the database is opened (and migrated): no second server, no damaged file
+    claim = claim_for_serving(args.db, config.centre.id)
+    store = open_store(args.db)
     ssl_context = _ssl_context(args)
-    # imported only now: a mistake in the files above is reported without the wait
-    from queue_server.serving import run_server
+
+    import asyncio
 
     return asyncio.run(
         run_server(
@@ -92,6 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             bookings=args.bookings,
             ssl_context=ssl_context,
+            claim=claim,
         )
     )
 
@@ -100,14 +60,14 @@ def _ssl_context(args: argparse.Namespace) -> Any:
     if not (args.tls_cert or args.tls_key):
         return None
     if not (args.tls_cert and args.tls_key):
-        raise CliError("Give both --tls-cert and --tls-key for HTTPS/WSS.", 2)
+        raise OperatorError("Give both --tls-cert and --tls-key for HTTPS/WSS.", 2)
     import ssl
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
         context.load_cert_chain(args.tls_cert, args.tls_key)
     except (OSError, ssl.SSLError) as exc:
-        raise CliError(f"Cannot load the TLS certificate or key: {exc}", 2) from None
+        raise OperatorError(f"Cannot load the TLS certificate or key: {exc}", 2) from None
     return context
 
 
@@ -118,84 +78,75 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
-    from queue_server.core.errors import WalkinError
-
-    store = _open_store(args.db)
-    try:
-        centre = args.centre or store.only_centre()
-        token = store.enroll_device(centre, args.role, args.name)
-    except WalkinError as exc:
-        raise CliError(exc.message) from None
+    store = open_store(args.db)
+    centre = args.centre or store.only_centre()
+    token = store.enroll_device(centre, args.role, args.name)
     print(json.dumps({"centre": centre, "role": args.role, "name": args.name, "token": token}))
     print("Keep this token safe: it is shown once and stored only as a hash.", file=sys.stderr)
     return 0
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    from queue_server.core.errors import WalkinError
-
-    store = _open_store(args.db)
-    try:
-        centre = args.centre or store.only_centre()
-        if args.devices_command == "revoke":
-            store.revoke_device(centre, args.name)
-            print(json.dumps({"centre": centre, "name": args.name, "revoked": True}))
-            return 0
-        for row in store.devices(centre):
-            print(
-                json.dumps(
-                    {
-                        "centre": centre,
-                        "name": row.name,
-                        "role": row.role,
-                        "created_at": row.created_at.isoformat(),
-                        "revoked": row.revoked,
-                    }
-                )
+    store = open_store(args.db)
+    centre = args.centre or store.only_centre()
+    if args.devices_command == "revoke":
+        store.revoke_device(centre, args.name)
+        print(json.dumps({"centre": centre, "name": args.name, "revoked": True}))
+        return 0
+    if args.devices_command == "rotate":
+        token = store.rotate_device_token(centre, args.name)
+        print(json.dumps({"centre": centre, "name": args.name, "token": token}))
+        print(
+            "Keep this token safe: it is shown once and stored only as a hash. "
+            "The old one no longer works.",
+            file=sys.stderr,
+        )
+        return 0
+    for row in store.devices(centre):
+        print(
+            json.dumps(
+                {
+                    "centre": centre,
+                    "name": row.name,
+                    "role": row.role,
+                    "created_at": row.created_at.isoformat(),
+                    "revoked": row.revoked,
+                }
             )
-    except WalkinError as exc:
-        raise CliError(exc.message) from None
+        )
     return 0
 
 
 def cmd_staff_add(args: argparse.Namespace) -> int:
     if not args.password_stdin:
-        raise CliError(
+        raise OperatorError(
             "Pass the password on standard input with --password-stdin "
             "(it never goes on the command line).",
             2,
         )
-    from queue_server.auth import hash_password
-    from queue_server.core.errors import WalkinError
+    from queue_server.net.auth import hash_password
 
     password = sys.stdin.readline().rstrip("\r\n")
     try:
         hashed = hash_password(password)
     except ValueError as exc:
-        raise CliError(str(exc), 2) from None
-    store = _open_store(args.db)
-    try:
-        centre = args.centre or store.only_centre()
-        store.add_staff(centre, args.username, args.role, hashed)
-    except WalkinError as exc:
-        raise CliError(exc.message) from None
+        raise OperatorError(str(exc), 2) from None
+    store = open_store(args.db)
+    centre = args.centre or store.only_centre()
+    store.add_staff(centre, args.username, args.role, hashed)
     print(json.dumps({"centre": centre, "username": args.username, "role": args.role}))
     return 0
 
 
 def cmd_staff_disable(args: argparse.Namespace) -> int:
-    """A leaver: the account can no longer sign in, and its sessions end (a running
-    server closes their pages within half a minute)."""
-    from queue_server.core.errors import WalkinError
+    """A leaver: the account can no longer sign in, and its sessions end (running
+    servers close their pages within a second)."""
     from queue_server.store.sessions import end_sessions_of
 
-    store = _open_store(args.db)
-    try:
-        centre = args.centre or store.only_centre()
-        store.disable_staff(centre, args.username)
-        ended = end_sessions_of(store, centre, args.username, datetime.now(UTC))
-    except WalkinError as exc:
-        raise CliError(exc.message) from None
+    store = open_store(args.db)
+    centre = args.centre or store.only_centre()
+    store.disable_staff(centre, args.username)
+    ended = end_sessions_of(store, centre, args.username, datetime.now(UTC))
     print(
         json.dumps(
             {"centre": centre, "username": args.username, "disabled": True, "sessions_ended": ended}
@@ -204,10 +155,43 @@ def cmd_staff_disable(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_staff_role(args: argparse.Namespace) -> int:
+    """Give an account another role; its open pages close within a second."""
+    store = open_store(args.db)
+    centre = args.centre or store.only_centre()
+    was = store.set_staff_role(centre, args.username, args.role)
+    print(json.dumps({"centre": centre, "username": args.username, "role": args.role, "was": was}))
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from queue_server.store import command
+
+    return int(command.db_check(args) if args.db_command == "check" else command.db_backup(args))
+
+
 def cmd_report(args: argparse.Namespace, rest: Sequence[str]) -> int:
-    from queue_server.reports import report_main
+    from queue_server.reporting.command import report_main
 
     return report_main(list(rest))
+
+
+def cmd_simulate(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from queue_server.simulation.simulate_command import simulate_main
+
+    return simulate_main(list(rest))
+
+
+def cmd_staffing(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from queue_server.simulation.staffing_command import staffing_main
+
+    return staffing_main(list(rest))
+
+
+def cmd_history_generate(args: argparse.Namespace) -> int:
+    from queue_server.simulation.command import generate_command
+
+    return generate_command(args)
 
 
 def cmd_kiosk(args: argparse.Namespace, rest: Sequence[str]) -> int:
@@ -235,13 +219,13 @@ def _credentials(args: argparse.Namespace) -> dict[str, Any]:
     token = args.token or os.environ.get("WALKIN_TOKEN")
     if args.user:
         if not args.password_stdin:
-            raise CliError(
+            raise OperatorError(
                 "With --user, pass the password on standard input (--password-stdin).", 2
             )
         return {"username": args.user, "password": sys.stdin.readline().rstrip("\r\n")}
     if token:
         return {"token": token}
-    raise CliError(
+    raise OperatorError(
         "Say who you are: --token TOKEN (or WALKIN_TOKEN), or --user NAME with --password-stdin.", 2
     )
 
@@ -261,17 +245,17 @@ async def _with_client(args: argparse.Namespace, work: Callable[[Any], Any]) -> 
     try:
         await client.connect(timeout=args.timeout)
     except AuthenticationFailed as exc:
-        raise CliError(f"The server refused the credentials: {exc.message}") from None
+        raise OperatorError(f"The server refused the credentials: {exc.message}") from None
     except NotConnected as exc:
-        raise CliError(str(exc)) from None
+        raise OperatorError(str(exc)) from None
     try:
         result: dict[str, Any] = await work(client)
         return result
     except RemoteError as exc:
         print(json.dumps({"error": exc.code, "message": exc.message, "details": exc.details}))
-        raise CliError(f"{exc.code}: {exc.message}") from None
+        raise OperatorError(f"{exc.code}: {exc.message}") from None
     except ClientError as exc:
-        raise CliError(str(exc)) from None
+        raise OperatorError(str(exc)) from None
     finally:
         await client.close()
 
@@ -280,6 +264,8 @@ def _client_command(
     work: Callable[[argparse.Namespace, Any], Any],
 ) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
+        import asyncio
+
         reply = asyncio.run(_with_client(args, lambda client: work(args, client)))
         reply.pop("re", None)
         reply.pop("type", None)
@@ -396,11 +382,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the demo centre, no set-up needed")
     demo.add_argument(
         "--dir",
-        default=".walkin-demo",
-        help="folder for the demo's database and printouts (emptied first)",
+        help="folder for the demo's database and printouts, emptied first unless another "
+        "demo is running there (default .walkin-demo; .walkin-demo-smoke with --smoke)",
     )
     demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8765)
+    demo.add_argument(
+        "--port",
+        type=int,
+        help="port for the server and pages (default 8765; any free one with --smoke)",
+    )
+    demo.add_argument(
+        "--history-days",
+        type=int,
+        default=28,
+        help="days of generated history before today (default 28; 0 for none)",
+    )
     demo.add_argument("--no-printer", action="store_true", help="no printer simulator")
     demo.add_argument(
         "--apps",
@@ -427,11 +423,12 @@ def build_parser() -> argparse.ArgumentParser:
     for action, text in (
         ("list", "list enrolled kiosks and boards"),
         ("revoke", "withdraw a lost or stolen device's token"),
+        ("rotate", "give a device a new token (printed once); the old one stops working"),
     ):
         one = devices_sub.add_parser(action, help=text)
         one.add_argument("--db", default=db_default)
         one.add_argument("--centre", help="centre id (default: the database's only centre)")
-        if action == "revoke":
+        if action in ("revoke", "rotate"):
             one.add_argument("--name", required=True, help="the name it was enrolled with")
         one.set_defaults(run=cmd_devices)
 
@@ -455,10 +452,30 @@ def build_parser() -> argparse.ArgumentParser:
     disable.add_argument("--username", required=True)
     disable.add_argument("--centre", help="centre id (default: the database's only centre)")
     disable.set_defaults(run=cmd_staff_disable)
+    role = staff_sub.add_parser(
+        "role", help="give an account another role (its open pages must sign in again)"
+    )
+    role.add_argument("--db", default=db_default)
+    role.add_argument("--username", required=True)
+    role.add_argument("--role", required=True, choices=("counter", "manager"))
+    role.add_argument("--centre", help="centre id (default: the database's only centre)")
+    role.set_defaults(run=cmd_staff_role)
+
+    db = sub.add_parser("db", help="check or back up a centre's database (docs/operations.md)")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    check = db_sub.add_parser("check", help="is the database sound and its schema current?")
+    check.add_argument("--db", default=db_default, help="database URL or SQLite file")
+    check.add_argument("--full", action="store_true", help="SQLite: integrity_check (slower)")
+    backup = db_sub.add_parser("backup", help="copy a SQLite database, safely while it runs")
+    backup.add_argument("--db", default=db_default, help="the SQLite file to copy")
+    backup.add_argument("--to", required=True, help="the new file to write")
+    backup.add_argument("--force", action="store_true", help="replace --to if it exists")
+    for action in (check, backup):
+        action.set_defaults(run=cmd_db)
 
     issue = sub.add_parser("issue", help="take a ticket, as a kiosk would")
     _client_options(issue)
-    issue.add_argument("--service", required=True, help="service code, e.g. HB")
+    issue.add_argument("--service", required=True, help="service code, e.g. housing or council_tax")
     issue.add_argument("--language", default="en")
     issue.add_argument("--key", help="idempotency key (default: a new one)")
     issue.set_defaults(run=_client_command(_issue))
@@ -487,6 +504,33 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "report", help="a day's figures as JSON or CSV (see docs/reports.md)", add_help=False
     ).set_defaults(run_rest=cmd_report)
+
+    sub.add_parser(
+        "simulate",
+        help="replay a day of arrivals through the queue rules (see docs/simulation.md)",
+        add_help=False,
+    ).set_defaults(run_rest=cmd_simulate)
+
+    sub.add_parser(
+        "staffing",
+        help="how many advisers a weekday needs: Erlang C, then simulation (docs/staffing.md)",
+        add_help=False,
+    ).set_defaults(run_rest=cmd_staffing)
+
+    history = sub.add_parser("history", help="generate past days for a demo or a trial")
+    history_sub = history.add_subparsers(dest="history_command", metavar="ACTION", required=True)
+    generate = history_sub.add_parser(
+        "generate",
+        help="weeks of realistic past days, lived through the real queue rules",
+        description="Generate past days for a centre: walk-ins by weekday and hour, "
+        "appointments with no-shows and late arrivals, advisers with their skills and "
+        "lunch breaks, walk-outs and outcomes, each step decided by the queue's own rules "
+        "and committed as the server commits. Days that already have data are refused.",
+    )
+    from queue_server.simulation.command import add_arguments
+
+    add_arguments(generate)
+    generate.set_defaults(run=cmd_history_generate)
     sub.add_parser(
         "kiosk", help="the touchscreen kiosk app (see docs/kiosk.md)", add_help=False
     ).set_defaults(run_rest=cmd_kiosk)
@@ -518,16 +562,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         runner = lambda: args.run(args)  # noqa: E731
     try:
         return runner()
-    except CliError as exc:
+    except WalkinError as exc:
         print(f"walkin {argv[0]}: {exc}", file=sys.stderr)
-        return exc.status
+        return exc.exit_status
     except KeyboardInterrupt:
         return 130
-
-
-def example_path(name: str) -> Path:
-    """A file in the repository's examples/ folder (the demo centre)."""
-    return Path(__file__).resolve().parent.parent / "examples" / name
 
 
 if __name__ == "__main__":

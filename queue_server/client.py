@@ -27,11 +27,16 @@ import json
 import logging
 import random
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from queue_server.core.errors import InvalidRequest
+from queue_server.net.protocol import Hello, read_server_message, request_frame
+from queue_server.net.redact import wire_logger
 
 log = logging.getLogger("walkin.client")
 
@@ -63,17 +68,63 @@ class ProtocolViolation(ClientError):
 
 
 def _server_message(frame: str | bytes) -> dict[str, Any]:
+    """A frame from the server, read with the protocol's own envelope models."""
     try:
         message = json.loads(frame)
     except (ValueError, RecursionError) as exc:
         raise ProtocolViolation(f"the server sent a frame that is not JSON: {exc}") from None
-    if not isinstance(message, dict):
-        raise ProtocolViolation("the server sent a JSON value that is not an object")
-    return message
+    try:
+        return read_server_message(message).model_dump()
+    except ValueError as exc:
+        raise ProtocolViolation(str(exc)) from None
+
+
+class RefusedBeforeSending(RemoteError):
+    """The request was not sent: the protocol's own check (``net/protocol.py``, the one the
+    server makes) refused it, with the code and message the server would have given."""
 
 
 class AuthenticationFailed(RemoteError):
     """The server refused our credentials; reconnecting will not help."""
+
+
+class Backoff:
+    """How long to wait before the next reconnection attempt: exponential backoff with
+    full jitter, the one rule every Walkin client follows (the pages' copy is
+    ``queue_server/web/static/backoff.js``).
+
+    Attempt *n* (from 0) waits a uniformly random time in ``[0, min(maximum,
+    minimum * 2**n))``: the ceiling doubles after each failure, and the randomness
+    spreads a hall of kiosks and boards that lost the server at the same moment, so
+    they do not all come back in the same instant. ``reset()`` after a success.
+    """
+
+    def __init__(
+        self,
+        minimum: float = 0.2,
+        maximum: float = 10.0,
+        draw: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        if not 0 < minimum <= maximum:
+            raise ValueError(f"backoff needs 0 < minimum <= maximum, not {minimum}, {maximum}")
+        self.minimum = minimum
+        self.maximum = maximum
+        self._ceiling = minimum
+        self._draw = draw
+
+    @property
+    def ceiling(self) -> float:
+        """The longest the next wait can be."""
+        return self._ceiling
+
+    def next_delay(self) -> float:
+        """The wait before this attempt; the ceiling then doubles (up to ``maximum``)."""
+        delay = self._draw(0.0, self._ceiling)
+        self._ceiling = min(self.maximum, self._ceiling * 2)
+        return delay
+
+    def reset(self) -> None:
+        self._ceiling = self.minimum
 
 
 def new_idempotency_key() -> str:
@@ -96,12 +147,14 @@ class QueueClient:
         max_pushes: int = 1000,
     ) -> None:
         self.url = url
-        self._hello: dict[str, Any] = {"type": "hello", "client": client_name}
-        if token:
-            self._hello["token"] = token
-        else:
-            self._hello["username"] = username
-            self._hello["password"] = password
+        credentials = {"token": token} if token else {"username": username, "password": password}
+        try:
+            hello = Hello.model_validate({"type": "hello", "client": client_name, **credentials})
+        except ValidationError as exc:
+            raise ValueError(
+                f"These credentials cannot be sent: {exc.errors()[0]['msg']}"
+            ) from None
+        self._hello = hello.model_dump(mode="json", exclude_none=True)
         self.reconnect = reconnect
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
@@ -169,12 +222,19 @@ class QueueClient:
     # ------------------------------------------------------------ the connection loop
 
     async def _run(self) -> None:
-        backoff = self.min_backoff
+        backoff = Backoff(self.min_backoff, self.max_backoff)
         while not self._closing:
             try:
-                async with connect(self.url, ssl=self.ssl, open_timeout=10, max_size=2**22) as ws:
+                async with connect(
+                    self.url,
+                    ssl=self.ssl,
+                    open_timeout=10,
+                    max_size=2**22,
+                    # frames hold tokens and passwords: logged by kind and length only
+                    logger=wire_logger("walkin.client.wire"),
+                ) as ws:
                     await self._handshake(ws)
-                    backoff = self.min_backoff
+                    backoff.reset()
                     await self._read(ws)
             except AuthenticationFailed as exc:
                 if exc.code == "rate_limited" and self.connections and self.reconnect:
@@ -201,9 +261,7 @@ class QueueClient:
                 )
             if not self.reconnect or self._closing:
                 return
-            # Full jitter keeps a hall of kiosks from reconnecting in lockstep.
-            await asyncio.sleep(random.uniform(0, backoff))
-            backoff = min(self.max_backoff, backoff * 2)
+            await asyncio.sleep(backoff.next_delay())
 
     async def _handshake(self, ws: ClientConnection) -> None:
         await ws.send(json.dumps(self._hello))
@@ -296,10 +354,14 @@ class QueueClient:
         if ws is None:
             raise ConnectionLost("The connection dropped.")
         request_id = next(self._ids)
+        try:
+            frame = request_frame(type_, request_id, fields)
+        except InvalidRequest as exc:
+            raise RefusedBeforeSending(exc.code, exc.message, exc.details) from None
         future: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._pending[request_id] = future
         try:
-            await ws.send(json.dumps({**fields, "type": type_, "id": request_id}))
+            await ws.send(json.dumps(frame))
         except ConnectionClosed:
             self._pending.pop(request_id, None)
             raise ConnectionLost("The connection dropped while sending.") from None

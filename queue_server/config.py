@@ -5,7 +5,7 @@
     load_config(path) -> CentreConfig        reads the file, then parse_config
     parse_config(text, source) -> CentreConfig
     CentreConfig.to_setup() -> core.model.CentreSetup
-    ConfigError(Exception)                   every problem found, each naming its key
+    ConfigError(OperatorError)                  every problem found, each naming its key
 
 The pydantic models here mirror the file's tables one for one (docs/configuration.md
 lists every key). They keep what only the edges need, such as the ticket status URL,
@@ -27,11 +27,11 @@ import difflib
 import json
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -46,7 +46,17 @@ from pydantic import (
     model_validator,
 )
 
-from queue_server.core.model import CentreSetup, Counter, OpeningHours, Policy, Service
+from queue_server.core.errors import OperatorError
+from queue_server.core.model import (
+    CentreSetup,
+    Counter,
+    KioskSettings,
+    LateCheckIn,
+    OpeningHours,
+    Policy,
+    Service,
+)
+from queue_server.core.routing import ROUTING_POLICIES
 
 #: Languages the app ships translations for, by ISO 639 code, with each one's own name
 #: (what the kiosk's language picker shows). Any other 2-3 letter code is accepted with
@@ -77,7 +87,7 @@ class Problem:
         return f"{self.where}: {self.message}" if self.where else self.message
 
 
-class ConfigError(Exception):
+class ConfigError(OperatorError):
     """The configuration could not be read or is not valid.
 
     ``str(error)`` is one line per problem, ``<source>: <where>: <message>``, ready
@@ -87,7 +97,7 @@ class ConfigError(Exception):
     def __init__(self, source: str, problems: Sequence[Problem]) -> None:
         self.source = source
         self.problems = tuple(problems)
-        super().__init__("\n".join(f"{source}: {problem}" for problem in self.problems))
+        super().__init__("\n".join(f"{source}: {problem}" for problem in self.problems), 2)
 
 
 class _Inconsistent(Exception):
@@ -261,7 +271,7 @@ class SecurityConfig(_Table):
     #: failed passwords for one username from one address (ten times as many from
     #: anywhere), and failed sign-ins from one address, within
     #: ``sign_in_window_minutes``, before further attempts are refused
-    #: (``queue_server.ratelimit``)
+    #: (``queue_server.net.ratelimit``)
     sign_in_failures_per_account: Annotated[int, Field(ge=3, le=100)] = 5
     sign_in_failures_per_address: Annotated[int, Field(ge=3, le=1000)] = 20
     sign_in_window_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 5
@@ -270,14 +280,32 @@ class SecurityConfig(_Table):
 class PolicyConfig(_Table):
     """``[policy]``: the rules the core applies (``core.model.Policy``)."""
 
+    #: the routing policy's name, one of ``core.routing.ROUTING_POLICIES``
+    routing: str = "rules"
     appointment_standard_minutes: PositiveMinutes = 10
     appointment_protect_slack_minutes: Minutes = 5
     checkin_early_minutes: Minutes = 30
     checkin_late_minutes: Minutes = 15
+    #: what a visitor checking in after ``checkin_late_minutes`` gets
+    #: (``core.model.LateCheckIn``)
+    late_checkin: Literal["due_at_checkin", "walk_in"] = "due_at_checkin"
+    late_checkin_limit_minutes: Minutes = 60
     max_recalls: Annotated[int, Field(ge=0, le=20)] = 3
     secondary_margin: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1.0
     recent_visits: Annotated[int, Field(ge=1, le=1000)] = 20
     max_wait_factor: Annotated[float, Field(ge=1, le=100, allow_inf_nan=False)] = 2.0
+    appointment_plan_margin_minutes: Minutes = 4
+    appointment_early_call_minutes: Minutes = 15
+    appointment_plan_caution: Annotated[float, Field(ge=1, le=10, allow_inf_nan=False)] = 2.0
+
+    @field_validator("routing")
+    @classmethod
+    def _known_routing(cls, name: str) -> str:
+        if name not in ROUTING_POLICIES:
+            names = [f'"{known}"' for known in ROUTING_POLICIES]
+            known = ", ".join(names[:-1]) + " or " + names[-1]
+            raise ValueError(f"must name a routing policy, {known}")
+        return name
 
     @model_validator(mode="after")
     def _slack_within_standard(self) -> PolicyConfig:
@@ -285,18 +313,33 @@ class PolicyConfig(_Table):
             raise ValueError(
                 "appointment_protect_slack_minutes must not exceed appointment_standard_minutes"
             )
+        if self.late_checkin_limit_minutes < self.checkin_late_minutes:
+            raise ValueError(
+                "late_checkin_limit_minutes must not be less than checkin_late_minutes "
+                "(check-in is on time up to checkin_late_minutes after the booked time)"
+            )
+        if self.appointment_plan_margin_minutes >= self.appointment_standard_minutes:
+            raise ValueError(
+                "appointment_plan_margin_minutes must be less than appointment_standard_minutes"
+            )
         return self
 
     def to_policy(self) -> Policy:
         return Policy(
+            routing=self.routing,
             appointment_standard=timedelta(minutes=self.appointment_standard_minutes),
             appointment_protect_slack=timedelta(minutes=self.appointment_protect_slack_minutes),
             checkin_early=timedelta(minutes=self.checkin_early_minutes),
             checkin_late=timedelta(minutes=self.checkin_late_minutes),
+            late_checkin=LateCheckIn(self.late_checkin),
+            late_checkin_limit=timedelta(minutes=self.late_checkin_limit_minutes),
             max_recalls=self.max_recalls,
             secondary_margin=self.secondary_margin,
             recent_visits=self.recent_visits,
             max_wait_factor=self.max_wait_factor,
+            appointment_plan_margin=timedelta(minutes=self.appointment_plan_margin_minutes),
+            appointment_early_call=timedelta(minutes=self.appointment_early_call_minutes),
+            appointment_plan_caution=self.appointment_plan_caution,
         )
 
 
@@ -380,6 +423,8 @@ class ServiceConfig(_Table):
             target_wait=timedelta(minutes=self.target_wait_minutes),
             typical_duration=timedelta(minutes=self.typical_duration_minutes),
             online_url=self.online_url,
+            icon=self.icon,
+            names=tuple(self.names.items()),
         )
 
 
@@ -428,6 +473,7 @@ class CentreConfig(_Table):
             hours=self.hours.to_opening_hours(),
             policy=self.policy.to_policy(),
             languages=tuple(self.centre.languages),
+            kiosk=KioskSettings(**self.kiosk.model_dump()),
         )
 
     def service_name(self, code: str, language: str) -> str:
@@ -533,8 +579,9 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
 # ----------------------------------------------------------------- loading
 
 
-def load_config(path: str | Path) -> CentreConfig:
-    """Read and check a centre's TOML file. Raises ConfigError, naming the file."""
+def read_toml_text(path: str | Path) -> str:
+    """A TOML file's text; ConfigError, naming the file, if it cannot be read as UTF-8
+    (no such file, a directory, not allowed, not UTF-8 text: the line it fails on)."""
     source = str(path)
     try:
         data = Path(path).read_bytes()
@@ -548,7 +595,12 @@ def load_config(path: str | Path) -> CentreConfig:
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise ConfigError(source, [Problem(f"line {line}", "the file is not UTF-8 text")]) from None
-    return parse_config(text, source=source)
+    return text
+
+
+def load_config(path: str | Path) -> CentreConfig:
+    """Read and check a centre's TOML file. Raises ConfigError, naming the file."""
+    return parse_config(read_toml_text(path), source=str(path))
 
 
 def parse_config(text: str, source: str = "<string>") -> CentreConfig:
@@ -558,14 +610,30 @@ def parse_config(text: str, source: str = "<string>") -> CentreConfig:
     problem found: a TOML syntax error (with its line and column), or each key that
     is missing, unknown, or has a bad value, or the cross-table inconsistencies.
     """
+    return parse_toml_model(text, source, CentreConfig, _known_keys)
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def parse_toml_model(
+    text: str,
+    source: str,
+    model: type[ModelT],
+    known_keys: Callable[[Sequence[str | int]], list[str]],
+) -> ModelT:
+    """TOML text checked against a pydantic ``model``: a ConfigError listing every
+    problem (the syntax error with its line and column; each key missing, unknown — with
+    a did-you-mean from ``known_keys(path of its table)`` — or of a bad value; or the
+    model's ``_Inconsistent`` cross-checks). The centre's file and day profiles share it."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(source, [_syntax_problem(error)]) from None
     try:
-        return CentreConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(source, [_problem(e) for e in error.errors()]) from None
+        raise ConfigError(source, [_problem(e, known_keys) for e in error.errors()]) from None
     except _Inconsistent as error:
         raise ConfigError(source, error.problems) from None
 
@@ -580,14 +648,14 @@ def _syntax_problem(error: tomllib.TOMLDecodeError) -> Problem:
     return Problem(where, f"TOML syntax error: {message[:1].lower()}{message[1:]}")
 
 
-def _problem(error: Any) -> Problem:
+def _problem(error: Any, known_keys: Callable[[Sequence[str | int]], list[str]]) -> Problem:
     """One pydantic error as a Problem with a key path and a plain message."""
     loc: tuple[str | int, ...] = error["loc"]
     kind: str = error["type"]
     if kind == "missing":
         message = "required key is missing"
     elif kind == "extra_forbidden":
-        message = f"unknown key{_suggest(str(loc[-1]), _known_keys(loc[:-1]))}"
+        message = f"unknown key{_suggest(str(loc[-1]), known_keys(loc[:-1]))}"
     else:
         message = error["msg"].removeprefix("Value error, ").replace("Input should", "must")
         if kind in ("model_type", "dict_type"):

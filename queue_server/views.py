@@ -1,7 +1,8 @@
 """What each role sees: domain values turned into wire messages.
 
 Boards see ticket numbers and counter names only — never a name, a booking, or the
-service someone came about (privacy, issue #5). Kiosks see queue lengths. Staff see
+service someone came about (privacy, issue #5). Kiosks see queue lengths, each
+service's icon and translated names, and the centre's ``[kiosk]`` settings. Staff see
 tickets in full, except idempotency keys.
 """
 
@@ -11,6 +12,7 @@ from collections import Counter as Tally
 from datetime import datetime, timedelta
 from typing import Any
 
+from catalogues import primary_language
 from queue_server.core import Centre, WaitEstimate, estimate_wait
 from queue_server.core import events as ev
 from queue_server.core.model import (
@@ -23,6 +25,7 @@ from queue_server.core.model import (
 )
 from queue_server.core.routing import may_take
 from queue_server.jsonable import plain
+from queue_server.status_words import status_words
 
 STAFF_ROLES = frozenset({"counter", "manager"})
 
@@ -109,6 +112,11 @@ def service_view(service: Service) -> dict[str, Any]:
     }
 
 
+def service_for_kiosk(service: Service) -> dict[str, Any]:
+    """A service as a kiosk shows it: with its button's icon and its translated names."""
+    return {**service_view(service), "icon": service.icon, "names": dict(service.names)}
+
+
 def counter_for_staff(centre: Centre, counter: Counter) -> dict[str, Any]:
     """A counter in full, with the number of the ticket it holds."""
     current = centre.tickets.get(counter.current_ticket or "")
@@ -123,20 +131,26 @@ def centre_view(centre: Centre, now: datetime, role: str) -> dict[str, Any]:
         else counter_for_staff(centre, c)
         for c in centre.counters.values()
     ]
-    return {
+    view = {
         "id": centre.setup.centre_id,
         "name": centre.setup.name,
         "timezone": str(centre.setup.tz),
         "languages": list(centre.setup.languages),
         "open": centre.is_open(now),
         "next_opening": opening.isoformat() if opening else None,
-        "services": [service_view(s) for s in centre.services.values()],
+        "services": [
+            service_for_kiosk(s) if role == "kiosk" else service_view(s)
+            for s in centre.services.values()
+        ],
         "counters": counters,
         "policy": {
             "appointment_standard_minutes": centre.setup.policy.appointment_standard
             / timedelta(minutes=1),
         },
     }
+    if role == "kiosk":
+        view["kiosk"] = plain(centre.setup.kiosk)  # the centre's [kiosk] settings
+    return view
 
 
 def snapshot(centre: Centre, now: datetime, role: str) -> dict[str, Any]:
@@ -191,6 +205,12 @@ def counters_message(centre: Centre) -> dict[str, Any]:
     }
 
 
+def _name_in(service: Service, language: str) -> str:
+    """The service's name in a visitor's language (``names`` in the centre's file), else
+    its English name."""
+    return dict(service.names).get(primary_language(language), service.name)
+
+
 def ticket_status(
     centre: Centre, ticket: Ticket, now: datetime, estimate: WaitEstimate | None = None
 ) -> dict[str, Any]:
@@ -214,14 +234,18 @@ def ticket_status(
         )
         why_no_minutes = "beyond_horizon" if able else "no_open_counter"
     called = ticket.state in (TicketState.CALLED, TicketState.SERVING)
-    return {
+    status: dict[str, Any] = {
         "type": "ticket_status",
         "number": ticket.number,
-        "service_name": service.name if service else ticket.service,
+        "service_name": _name_in(service, ticket.language) if service else ticket.service,
         "state": ticket.state.value,
         "waiting": waiting,
         "people_ahead": estimate.people_ahead if estimate else None,
         "minutes": estimate.minutes if estimate else None,
+        #: where the estimate is uncertain, the range shown ("about 15-25 minutes"),
+        #: else None (``estimate.wait_range``)
+        "minutes_low": estimate.low if estimate else None,
+        "minutes_high": estimate.high if estimate else None,
         #: why ``minutes`` is None for a waiting ticket: "no_open_counter" or
         #: "beyond_horizon" (a wait longer than the estimate looks ahead)
         "no_estimate_reason": why_no_minutes,
@@ -232,4 +256,9 @@ def ticket_status(
         "today": ticket.day == centre.local_day(now),
         "centre": centre.setup.name,
         "as_of": now.isoformat(),
+        "language": ticket.language,
     }
+    # the page's words in the visitor's language, made once here for the page drawn by
+    # the server and for its script (which only shows them)
+    status["words"] = status_words(status, ticket.day, centre.setup.tz, ticket.language)
+    return status

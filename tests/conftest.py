@@ -8,7 +8,8 @@ import dataclasses
 import os
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Iterator
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,11 +18,11 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-import queue_server.auth
-from queue_server.auth import hash_password
+import queue_server.net.auth
 from queue_server.config import load_config
 from queue_server.core.model import CentreSetup, OpeningHours
-from queue_server.server import QueueServer
+from queue_server.net.auth import hash_password
+from queue_server.net.server import QueueServer
 from queue_server.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,163 @@ PG_ADMIN_URL = os.environ.get(
     "WALKIN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 STAFF_PASSWORD = "correct horse battery"
+#: refresh the committed pictures under docs/screenshots/ (otherwise they go to a temporary folder)
+REFRESH_SCREENSHOTS = os.environ.get("WALKIN_SCREENSHOTS") == "1"
+
+
+# ---------------------------------------------------------------- isolation
+#
+# The suite runs in parallel (pytest-xdist: scripts/test.sh), every worker a process with
+# its own databases, browser, Kivy window and temporary folders. Two things would let
+# one test trip over another there, so the suite watches for them:
+#
+# - a server on a fixed port: every listening socket a test opens in this process must
+#   bind port 0 (the OS picks a free one); binding a number is allowed only again for a
+#   port the OS handed out here before (a server restarted on its own port). Servers
+#   started as subprocesses are outside this check: give them ``--port 0`` too.
+# - a file written into the repository: at the end of the session the tree is compared
+#   with the one at its start (see ``pytest_sessionfinish``).
+
+
+class PortGuard:
+    """Wraps ``socket.socket.bind`` to record binds of fixed ports on IP sockets."""
+
+    def __init__(self) -> None:
+        self.handed_out: set[int] = set()
+        self.fixed: list[str] = []
+        self._bind = socket.socket.bind
+
+    def install(self) -> None:
+        guard, real_bind = self, self._bind
+
+        def bind(sock: socket.socket, address: Any) -> None:
+            real_bind(sock, address)
+            if sock.family not in (socket.AF_INET, socket.AF_INET6):
+                return
+            asked, got = int(address[1]), int(sock.getsockname()[1])
+            if asked == 0:
+                guard.handed_out.add(got)
+            elif asked not in guard.handed_out:
+                guard.fixed.append(f"{address[0]}:{asked}")
+
+        socket.socket.bind = bind  # type: ignore[method-assign]
+
+    def take(self) -> list[str]:
+        """The fixed-port binds since the last call."""
+        fixed, self.fixed = self.fixed, []
+        return fixed
+
+
+PORT_GUARD = PortGuard()
+PORT_GUARD.install()
+
+
+@pytest.fixture(autouse=True)
+def no_fixed_ports() -> Iterator[PortGuard]:
+    """Fails a test that listened on a fixed port (two workers would clash on it)."""
+    PORT_GUARD.take()
+    yield PORT_GUARD
+    fixed = PORT_GUARD.take()
+    if fixed:
+        pytest.fail(
+            f"listened on a fixed port ({', '.join(fixed)}): bind port 0 and use the port "
+            "the OS gives, so tests running in parallel cannot clash",
+            pytrace=False,
+        )
+
+
+#: written by the tools themselves, not by tests (or ignored and expected: hypothesis
+#: keeps the examples it found in .hypothesis/ for the next run)
+UNWATCHED = {
+    ".git",
+    ".venv",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    "__pycache__",
+    "walkin.egg-info",
+}
+
+
+def repository_files(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``root`` (outside UNWATCHED folders): path -> (size, mtime_ns)."""
+    found: dict[str, tuple[int, int]] = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in UNWATCHED]
+        for name in files:
+            path = os.path.join(folder, name)
+            with contextlib.suppress(FileNotFoundError):
+                st = os.stat(path)
+                found[os.path.relpath(path, root)] = (st.st_size, st.st_mtime_ns)
+    return found
+
+
+def repository_changes(
+    before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]
+) -> list[str]:
+    """What changed between two ``repository_files``: ``+ path``, ``- path``, ``M path``."""
+    changes = [f"+ {p}" for p in after.keys() - before.keys()]
+    changes += [f"- {p}" for p in before.keys() - after.keys()]
+    changes += [f"M {p}" for p in before.keys() & after.keys() if before[p] != after[p]]
+    return sorted(changes, key=lambda c: c[2:])
+
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not _is_xdist_worker(session.config):
+        session.config.stash[_TREE_AT_START] = repository_files(ROOT)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run (CI) or warn (a developer's tree, which others may be editing) when
+    the repository's files changed while the tests ran."""
+    before = session.config.stash.get(_TREE_AT_START, None)
+    if before is None or REFRESH_SCREENSHOTS:
+        return
+    changes = repository_changes(before, repository_files(ROOT))
+    if not changes:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = [
+        "the repository changed while the tests ran (a test must write under tmp_path, "
+        "never into the tree: parallel workers would clash there):",
+        *(f"    {c}" for c in changes[:20]),
+    ]
+    if reporter is not None:
+        reporter.ensure_newline()
+        reporter.write_sep("=", "files written into the repository", red=True)
+        for line in lines:
+            reporter.write_line(line)
+    if os.environ.get("CI") and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_TREE_AT_START = pytest.StashKey[dict[str, tuple[int, int]]]()
+
+
+@pytest.fixture(scope="session")
+def screenshots_dir(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``screenshots_dir("board")``: the folder for that kind of picture. With
+    WALKIN_SCREENSHOTS=1, docs/screenshots/board/ (the committed pictures, refreshed);
+    otherwise a folder in this worker's own temporary directory, so two workers never
+    write one file."""
+
+    def folder(kind: str) -> Path:
+        if REFRESH_SCREENSHOTS:
+            path = ROOT / "docs" / "screenshots" / kind
+        else:
+            path = tmp_path_factory.getbasetemp() / "screenshots" / kind
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    return folder
+
+
+# ---------------------------------------------------------------- the centre and stores
 
 
 @pytest.fixture(scope="session")
@@ -113,8 +271,8 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     these machines, once per staff account made and once per staff hello. (Tests of
     the CLI run ``walkin`` in a subprocess, where the real strength applies.)"""
     hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    monkeypatch.setattr(queue_server.auth, "_hasher", hasher)
-    monkeypatch.setattr(queue_server.auth, "_DUMMY_HASH", hasher.hash("not a real password"))
+    monkeypatch.setattr(queue_server.net.auth, "_hasher", hasher)
+    monkeypatch.setattr(queue_server.net.auth, "_DUMMY_HASH", hasher.hash("not a real password"))
 
 
 @pytest.fixture(scope="session")

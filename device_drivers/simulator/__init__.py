@@ -45,6 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--paper", type=int, choices=(80, 58), default=80)
     parser.add_argument("--state", choices=STATES, default="ok")
+    parser.add_argument(
+        "--slow-status",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="answer status queries that follow a ticket this many seconds late",
+    )
     args = parser.parse_args(argv)
     if not args.tcp and not args.pty:
         parser.error("give --tcp HOST:PORT, --pty, or both")
@@ -57,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         paper_mm=args.paper,
         state=args.state,
     )
+    sim.answer_late_after_tickets(args.slow_status)
     try:
         sim.start()
     except OSError as exc:

@@ -19,6 +19,7 @@ Control channel: a TCP line protocol, one command per line, one JSON reply per l
 
     state paper-out          -> {"ok": true, "state": "paper-out"}
     paper 5                  -> paper runs out after 5 more printed lines
+    slow 1.5                 -> status answers that follow a ticket come 1.5 s late
     status                   -> {"ok": true, "state": "ok", "tickets": 2, "bytes": 570}
     tickets                  -> {"ok": true, "tickets": [{"png": ..., "txt": ...}, ...]}
 """
@@ -84,12 +85,16 @@ class PrinterSimulator:
         self._state = "ok"
         self.set_state(state)
         self._paper_lines_left: int | None = None
+        #: seconds by which a status answer that follows a ticket is held back
+        self.answer_delay_after_ticket = 0.0
         self.tickets: list[RenderedTicket] = []
         self.bytes_received = 0
         self.tcp_address: tuple[str, int] | None = None
         self.control_address: tuple[str, int] | None = None
         self.pty_path: str | None = None
         self._pty_fds: tuple[int, int] | None = None
+        # per connection: how many tickets there were when it was last answered
+        self._answered_up_to: dict[int, int] = {}
 
     # -- state -----------------------------------------------------------------------
 
@@ -107,6 +112,16 @@ class PrinterSimulator:
     def paper_runs_out_after(self, lines: int) -> None:
         """Print ``lines`` more elements, then behave as ``paper-out`` (mid-ticket tests)."""
         self._paper_lines_left = lines
+
+    def answer_late_after_tickets(self, seconds: float) -> None:
+        """Hold back each status answer that follows a ticket by ``seconds`` (0: prompt).
+
+        What a kiosk PC sees when it is busy, or a printer that answers only after
+        cutting: the answer comes, but late. Answers to other queries stay prompt.
+        """
+        if seconds < 0:
+            raise ValueError("a delay cannot be negative")
+        self.answer_delay_after_ticket = seconds
 
     def _can_print(self) -> bool:
         if self._state not in ("ok", "near-end"):
@@ -222,6 +237,7 @@ class PrinterSimulator:
 
     def _serve_printer_connection(self, conn: socket.socket) -> None:
         interpreter = self._interpreter()
+        self._answered_up_to[id(interpreter)] = len(self.tickets)
         conn.settimeout(0.2)
         with conn:
             while not self._stopping.is_set():
@@ -237,6 +253,7 @@ class PrinterSimulator:
 
     def _serve_pty(self, master: int) -> None:
         interpreter = self._interpreter()
+        self._answered_up_to[id(interpreter)] = len(self.tickets)
         while not self._stopping.is_set():
             try:
                 ready, _, _ = select.select([master], [], [], 0.2)
@@ -252,8 +269,25 @@ class PrinterSimulator:
             self.bytes_received += len(data)
         interpreter.feed(data)
         replies = interpreter.take_replies()
-        if replies:
+        if not replies:
+            return
+        tickets = len(self.tickets)
+        after_ticket = tickets > self._answered_up_to.get(id(interpreter), tickets)
+        self._answered_up_to[id(interpreter)] = tickets
+        delay = self.answer_delay_after_ticket
+        if after_ticket and delay > 0:
+            late = threading.Timer(delay, self._send_quietly, (send, replies))
+            late.daemon = True
+            late.start()
+            return
+        send(replies)  # type: ignore[operator]
+
+    @staticmethod
+    def _send_quietly(send: object, replies: bytes) -> None:
+        try:
             send(replies)  # type: ignore[operator]
+        except OSError:
+            pass  # the kiosk hung up (or the simulator stopped) before the late answer
 
     def _serve_control_connection(self, conn: socket.socket) -> None:
         conn.settimeout(0.2)
@@ -284,6 +318,9 @@ class PrinterSimulator:
             if words[:1] == ["paper"] and len(words) == 2:
                 self.paper_runs_out_after(int(words[1]))
                 return {"ok": True, "lines_left": int(words[1])}
+            if words[:1] == ["slow"] and len(words) == 2:
+                self.answer_late_after_tickets(float(words[1]))
+                return {"ok": True, "answer_delay_after_ticket": float(words[1])}
             if words == ["status"]:
                 return {
                     "ok": True,

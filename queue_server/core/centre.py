@@ -37,9 +37,14 @@ from .model import (
     Service,
     Ticket,
     TicketState,
+    counter_called,
 )
-from .routing import choose_next
+from .references import reference_key, shown_reference
+from .routing import Desk, Floor, choose_next
 from .transitions import counter_transition, ticket_transition
+
+#: how far ahead routing looks at appointments booked but not checked in yet
+EXPECTED_AHEAD = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -99,8 +104,10 @@ class Centre:
         }
         for ticket in sorted(tickets, key=lambda t: t.finished_at or t.issued_at):
             self._store_ticket(ticket)
+        #: each booking's canonical reference -> its ref (``references.reference_key``)
+        self._ref_keys: dict[str, str] = {}
         for appointment in appointments:
-            self.appointments[appointment.ref] = appointment
+            self._store_appointment(appointment)
 
     # ---------------------------------------------------------------- queries
 
@@ -112,6 +119,12 @@ class Centre:
 
     def next_opening(self, now: datetime) -> datetime | None:
         return self.setup.hours.next_opening(now.astimezone(self.setup.tz))
+
+    def find_appointment(self, ref: str) -> Appointment | None:
+        """The booking ``ref`` names, however it is spelt (case, spaces, hyphens, O/0,
+        I/1: ``references.reference_key``); None if there is none."""
+        stored = self._ref_keys.get(reference_key(ref))
+        return self.appointments.get(stored) if stored is not None else None
 
     def ticket(self, ticket_id: str) -> Ticket:
         try:
@@ -164,6 +177,52 @@ class Centre:
         if recent:
             return sum(recent, timedelta()) / len(recent)
         return self.service(service).typical_duration
+
+    def expected_free_at(self, counter: Counter, now: datetime) -> datetime:
+        """When ``counter`` should be free: ``now`` if it has no ticket, else when its
+        visit should end (``expected_remaining``)."""
+        if counter.current_ticket is None:
+            return now
+        current = self.tickets[counter.current_ticket]
+        # A called ticket's visit has not begun, even if it was served before a
+        # transfer or a park (its service_started_at is then from that visit).
+        if current.state == TicketState.SERVING:
+            started = current.service_started_at or now
+        else:
+            started = current.called_at or now
+        return now + self.expected_remaining(current.service, max(now - started, timedelta()))
+
+    def expected_remaining(self, service: str, elapsed: timedelta) -> timedelta:
+        """How much longer a visit of ``service`` that has lasted ``elapsed`` should go
+        on: the mean excess over ``elapsed`` of the service's recent visits that lasted
+        longer (visits that run over their mean tend to run on: service times have a
+        long tail), or, with fewer than three such visits to go by, the recent mean
+        less ``elapsed`` but never under a quarter of the mean."""
+        mean = self.mean_duration(service)
+        if elapsed <= timedelta():
+            return mean
+        recent = self.recent_durations.get(service) or ()
+        longer = [d for d in recent if d > elapsed]
+        if len(longer) >= 3:
+            return sum(longer, timedelta()) / len(longer) - elapsed
+        return max(mean - elapsed, mean / 4)
+
+    def floor(self, now: datetime) -> Floor:
+        """The open counters and expected visit lengths, as routing sees them."""
+        return Floor(
+            desks=tuple(
+                Desk(c, self.expected_free_at(c, now))
+                for c in self.counters.values()
+                if c.state in (CounterState.OPEN, CounterState.SERVING)
+            ),
+            durations={code: self.mean_duration(code) for code in self.services},
+            expected=tuple(
+                (a.service, a.at)
+                for a in self.appointments.values()
+                if a.status == AppointmentStatus.BOOKED
+                and now - self.policy.checkin_late <= a.at <= now + EXPECTED_AHEAD
+            ),
+        )
 
     # ---------------------------------------------------------------- decide
 
@@ -255,9 +314,9 @@ class Centre:
         ticket = self._new_ticket(service, c.ticket_id, c.idempotency_key, c.language, now)
         events: list[ev.Event] = [ev.TicketIssued(at=now, actor=c.actor, ticket=ticket)]
         if c.late_appointment_ref:
-            # normalised as CheckIn and BookAppointment do, so the ref the kiosk was
-            # refused with finds the same booking
-            appointment = self.appointments.get(c.late_appointment_ref.strip().upper())
+            # found as CheckIn finds it, so the ref the kiosk was refused with finds
+            # the same booking
+            appointment = self.find_appointment(c.late_appointment_ref)
             if appointment is not None and appointment.status == AppointmentStatus.BOOKED:
                 events.append(
                     ev.AppointmentMarkedLate(
@@ -274,8 +333,9 @@ class Centre:
         existing = self.ticket_by_key(c.idempotency_key)
         if existing is not None:
             return Decision((), existing)
-        ref = c.ref.strip().upper()
-        appointment = self.appointments.get(ref)
+        appointment = self.find_appointment(c.ref)
+        # the booking's own spelling in replies, else what the visitor gave
+        ref = appointment.ref if appointment is not None else shown_reference(c.ref)
         if appointment is None or appointment.status == AppointmentStatus.CANCELLED:
             raise NotFound(
                 f"We can't find booking {ref}. Check the reference on your letter, "
@@ -302,7 +362,7 @@ class Centre:
                 ref=ref,
             )
         opens = appointment.at - self.policy.checkin_early
-        closes = appointment.at + self.policy.checkin_late
+        closes = appointment.at + self.policy.checkin_closes
         local_at = appointment.at.astimezone(self.setup.tz)
         if now < opens:
             raise CheckInRefused(
@@ -320,9 +380,14 @@ class Centre:
                 f"You can take a ticket for {service.name} and wait to be seen.",
                 ref=ref,
                 service=service.code,
+                appointment_at=appointment.at.isoformat(),
             )
-        self._refuse_if_closed(now)
+        if not self.is_open(now) and not self._may_wait_for_opening(appointment, now):
+            self._refuse_if_closed(now)
         service = self.service(appointment.service)
+        # A late visitor's ticket is due at check-in (``Ticket.due_at``: the later of
+        # the slot and the arrival), so routing protects it as any appointment, and
+        # the reports measure the standard from when they came, not from the slot.
         ticket = self._new_ticket(
             service,
             c.ticket_id,
@@ -341,15 +406,34 @@ class Centre:
             ticket,
         )
 
+    def _may_wait_for_opening(self, appointment: Appointment, now: datetime) -> bool:
+        """Whether a visitor checking in while the centre is closed is let in anyway:
+        early for their slot (inside the check-in window, checked by the caller) and
+        the centre opens again today; their ticket waits for its slot. Walk-in tickets
+        are never issued while closed; nor is a late check-in, whose standard would
+        run out behind a closed door."""
+        if now >= appointment.at:
+            return False
+        opening = self.next_opening(now)
+        return opening is not None and self.local_day(opening) == self.local_day(now)
+
     def _book(self, c: cmd.BookAppointment, now: datetime) -> Decision:
         self.service(c.service)
-        ref = c.ref.strip().upper()
-        if not ref:
+        ref = shown_reference(c.ref)
+        if not reference_key(ref):
             raise InvalidRequest("A booking needs a reference.")
         if c.at.tzinfo is None:
             raise InvalidRequest("A booking time needs a time zone.", ref=ref)
-        if ref in self.appointments:
+        existing = self.find_appointment(ref)
+        if existing is not None and existing.ref == ref:
             raise Conflict(f"Booking {ref} already exists.", ref=ref)
+        if existing is not None:
+            raise Conflict(
+                f"Booking {ref} would be the same booking as {existing.ref}: references "
+                "are compared without case, spaces or hyphens, O as 0 and I as 1.",
+                ref=ref,
+                existing=existing.ref,
+            )
         # Stored in UTC like every time in the model, so that the check-in window and
         # deadline arithmetic is in real minutes even across a clock change.
         appointment = Appointment(ref=ref, service=c.service, at=c.at.astimezone(UTC))
@@ -360,7 +444,8 @@ class Centre:
     def _current(self, counter: Counter) -> Ticket:
         if counter.current_ticket is None:
             raise Conflict(
-                f"Counter {counter.name} has no current ticket. Call one first.",
+                f"{counter_called(counter.name, start=True)} has no current ticket. "
+                "Call one first.",
                 counter=counter.name,
             )
         return self.tickets[counter.current_ticket]
@@ -369,7 +454,7 @@ class Centre:
         if counter.current_ticket is not None:
             current = self.tickets[counter.current_ticket]
             raise CounterBusy(
-                f"Counter {counter.name} is still with {current.number}. "
+                f"{counter_called(counter.name, start=True)} is still with {current.number}. "
                 "Complete, transfer, park or mark it no-show first.",
                 counter=counter.name,
                 ticket=current.number,
@@ -418,10 +503,12 @@ class Centre:
         # A busy or closed counter is told so whether or not anyone is waiting.
         self._refuse_if_busy(counter)
         counter_transition(counter.name, counter.state, "take")
-        chosen = choose_next(counter, self.tickets.values(), self.services, self.policy, now)
+        chosen = choose_next(
+            counter, self.tickets.values(), self.services, self.policy, now, self.floor(now)
+        )
         if chosen is None:
             raise NothingToCall(
-                f"Nobody is waiting for counter {counter.name}'s services just now.",
+                f"Nobody is waiting for {counter_called(counter.name)}'s services just now.",
                 counter=counter.name,
             )
         return self._take(counter, chosen, c, now, override=False, reason=None)
@@ -644,7 +731,7 @@ class Centre:
             counter = self.counter(c.counter)
             if action == "open" and counter.staff is None:
                 raise Conflict(
-                    f"Sign in at counter {counter.name} before opening it.",
+                    f"Sign in at {counter_called(counter.name)} before opening it.",
                     counter=counter.name,
                 )
             state = counter_transition(counter.name, counter.state, action)
@@ -662,7 +749,7 @@ class Centre:
             return Decision((), counter=counter)
         if counter.staff is not None and counter.state != CounterState.CLOSED:
             raise Conflict(
-                f"Counter {counter.name} is in use by {counter.staff}; "
+                f"{counter_called(counter.name, start=True)} is in use by {counter.staff}; "
                 "they must close it before someone else signs in.",
                 counter=counter.name,
             )
@@ -671,7 +758,7 @@ class Centre:
             if other.name != counter.name and other.staff == c.staff:
                 if other.state != CounterState.CLOSED:
                     raise Conflict(
-                        f"{c.staff} is signed in at counter {other.name}; close it first.",
+                        f"{c.staff} is signed in at {counter_called(other.name)}; close it first.",
                         counter=other.name,
                     )
                 events.append(
@@ -732,9 +819,13 @@ class Centre:
             if event.counter is not None:
                 self.counters[event.counter.name] = event.counter
             if event.appointment is not None:
-                self.appointments[event.appointment.ref] = event.appointment
+                self._store_appointment(event.appointment)
             if event.service is not None:
                 self.services[event.service.code] = event.service
+
+    def _store_appointment(self, appointment: Appointment) -> None:
+        self.appointments[appointment.ref] = appointment
+        self._ref_keys[reference_key(appointment.ref)] = appointment.ref
 
     def _store_ticket(self, ticket: Ticket) -> None:
         previous = self.tickets.get(ticket.id)

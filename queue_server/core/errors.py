@@ -15,7 +15,13 @@
     │   ├── CentreClosed             centre_closed
     │   └── CheckInRefused           check_in_too_early / check_in_too_late /
     │                                check_in_wrong_day / already_checked_in
-    └── Unavailable                  unavailable     ours: the store could not commit; retry
+    ├── Unavailable                  unavailable     ours: the store could not commit; retry
+    └── OperatorError                operator_error  the operator's: a file, an argument, the
+        ├── ConfigError (config.py)                  database or the machine to put right; never
+        ├── BookingsError (bookings.py)              on the wire, shown by ``walkin`` as one line
+        ├── StartupError (net/serving.py)            with ``exit_status`` 2 (bad arguments or
+        ├── CentreInUse (store/writer_lock.py)       files) or 1 (refused, unreachable)
+        └── DatabaseDamaged (store/integrity.py)
 
 Codes are part of the wire protocol (docs/protocol.md); never change one, only add.
 Messages are plain English for a person at a counter or a kiosk, saying what was
@@ -31,6 +37,8 @@ class WalkinError(Exception):
     """Base of every error the core or server raises on purpose."""
 
     code = "error"
+    #: the ``walkin`` command's exit status when this error ends it
+    exit_status = 1
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -93,3 +101,15 @@ class CheckInRefused(Conflict):
 
 class Unavailable(WalkinError):
     code = "unavailable"
+
+
+class OperatorError(WalkinError):
+    """For the person running ``walkin``: what is wrong and what to do, one plain line
+    (or one per problem). ``exit_status`` is 2 for bad arguments or files, else 1."""
+
+    code = "operator_error"
+
+    def __init__(self, message: str, exit_status: int | None = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        if exit_status is not None:
+            self.exit_status = exit_status

@@ -1,18 +1,30 @@
 """Wait estimates: how many people are ahead of a ticket, and roughly how long.
 
-Method (docs/routing.md, "Wait estimates"): replay the routing policy forward in time.
+Method (docs/routing.md, "Wait estimates"; measured in docs/simulation.md): replay the
+routing policy forward in time, with what ``durations.learn`` found in the day so far.
 Each open counter becomes free at a predicted moment — now if idle; if it has a
-ticket, when that visit should end by the service's recent mean duration (never
-sooner than a quarter of that mean from now, since a visit over its mean is likely to
-run on a while). Repeatedly the earliest-free counter "calls next" with the real
-``choose_next`` at that moment, and stays busy for the called service's mean
-duration. The moment a ticket is called in this replay is its estimate; the people
-ahead of it are the queued tickets called before it at counters that could have
-taken it. Paused and closed counters are assumed to stay so. If no open counter can
-take the ticket, the minutes are unknown (None) and the people ahead are the tickets
-of the same service that arrived earlier. The replay looks ``HORIZON`` (4 hours)
-ahead at most; a ticket not called by then has unknown minutes, and its people ahead
-are those called in the replay plus those of its service still before it.
+ticket, when that visit should end by the service's recent visits (``Learned.remaining``:
+never sooner than a quarter of the mean from now, since a visit over its mean is likely
+to run on a while). A paused counter whose adviser is still signed in (a break) comes
+back ``PAUSE_BACK_IN`` from now; a closed one does not. Repeatedly the earliest-free
+counter "calls next" with the real ``choose_next`` at that moment, so under the
+centre's configured routing policy (``Policy.routing``: ``"rules"``, ``"fifo"``...),
+and stays busy for the called visit: the service's learned mean (long visits cut
+down), less for a walk-in who has waited long enough that they may have left
+(``Learned.busy_for``). Bookings not checked in yet whose slot is still to come
+within the horizon are in the replay as tickets arriving at their usual time before
+the slot, each visit weighed by the share of bookings that come; they are not
+counted among the people ahead. The moment a ticket is called in this replay is its
+estimate; the people ahead of it are the queued tickets called before it at open
+counters that could have taken it. If no open counter can take the ticket, the
+minutes are unknown (None) and the people ahead are the tickets of the same service
+that arrived earlier. The replay looks ``HORIZON`` (4 hours) ahead at most; a ticket
+not called by then has unknown minutes, and its people ahead are those called in the
+replay plus those of its service still before it.
+
+What it cannot see: breaks still to come, and walk-ins still to come who will be
+called first (later arrivals go first under "rules" and "standards"); both make it run
+a little short on busy days (docs/simulation.md).
 """
 
 from __future__ import annotations
@@ -25,8 +37,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .model import QUEUED_STATES, Counter, CounterState, Ticket, TicketState
-from .routing import appointment_deadline, choose_next, eligible_at, may_take
+from .durations import Learned, learn
+from .model import (
+    QUEUED_STATES,
+    AppointmentStatus,
+    Counter,
+    CounterState,
+    Origin,
+    Ticket,
+    TicketState,
+)
+from .routing import Desk, Floor, appointment_deadline, choose_next, eligible_at, may_take
 
 if TYPE_CHECKING:
     from .centre import Centre
@@ -37,19 +58,25 @@ MAX_STEPS = 2000
 #: more than four hours is not an estimate worth printing, and the bound keeps each
 #: estimate's cost independent of the queue's length (docs/performance.md).
 HORIZON = timedelta(hours=4)
+#: a paused counter (its adviser still signed in: a break) is taken to be back this long
+#: from now. The core does not know when the break began, so each estimate expects the
+#: same wait; 15 minutes measured best of 8, 15 and 22 against the simulator's 15- and
+#: 30-minute breaks (docs/simulation.md, "Wait estimates").
+PAUSE_BACK_IN = timedelta(minutes=15)
 
 
 class ReplayQueue:
     """The queue during a replay, indexed so that each "call next" looks at a handful
     of tickets rather than all of them (a replay makes one call per ticket ahead).
 
-    Among unpinned tickets off the appointment clock, one service's tickets share a
-    target, so the oldest (by arrival, number, id) is always the one routing prefers
-    of that service: the highest urgency, overdue first, first in every tie. Only each
-    service's oldest is offered to ``choose_next``, with every ticket pinned to the
-    counter and every appointment still on its clock (both few).
-    ``tests/queue_server/core/test_core_routing.py`` checks the offer never changes
-    the choice.
+    Among unpinned tickets off the appointment clock, every routing policy prefers a
+    service's oldest (by arrival, number, id) to its others (the contract of
+    ``routing.RoutingPolicy``: under ``"rules"`` they share a target, so the oldest
+    has the highest urgency, is overdue first and first in every tie; ``"fifo"``
+    takes the oldest of all). Only each service's oldest is offered to
+    ``choose_next``, with every ticket pinned to the counter and every appointment
+    still on its clock (both few). ``tests/queue_server/core/test_core_routing.py``
+    and ``test_routing_policies.py`` check the offer never changes the choice.
     """
 
     def __init__(self, queued: list[Ticket], centre: Centre) -> None:
@@ -91,6 +118,33 @@ class WaitEstimate:
     people_ahead: int
     #: minutes until called, rounded up; None when no open counter can take the ticket
     minutes: int | None
+    #: where the estimate is uncertain (``wait_range``), the range the visitor is shown
+    #: ("about 15-25 minutes"); None for a short or unknown wait
+    low: int | None = None
+    high: int | None = None
+
+
+#: from this many minutes an estimate is shown as a range (below: one number)
+RANGE_FROM = 10
+
+
+def wait_range(minutes: int | None) -> tuple[int, int] | None:
+    """The range to show for an estimate of ``minutes``, in whole 5 minutes, or None
+    (under ``RANGE_FROM``, or unknown). From the estimate's errors over 40 simulated
+    days of each shipped profile and staffing (docs/simulation.md, "Wait estimates"):
+    of the estimates of 10 minutes or more, the actual wait fell within it 75-93 % of
+    the time, depending on the policy and staffing (75 % under "standards" with four
+    advisers, busy or ordinary). It widens with the minutes, since the
+    error does: from half the estimate less 2 minutes to the estimate plus 4 minutes
+    and half again (at most 20 more), each end to the nearest 5, the estimate always
+    inside."""
+    if minutes is None or minutes < RANGE_FROM:
+        return None
+    low = max(5, 5 * round((minutes / 2 - 2) / 5))
+    high = 5 * round((minutes + min(4 + minutes / 2, 20)) / 5)
+    low = min(low, 5 * (minutes // 5))
+    high = max(high, 5 * -(-minutes // 5))
+    return low, high if high > low else low + 5
 
 
 def estimate_wait(centre: Centre, ticket_id: str, now: datetime) -> WaitEstimate:
@@ -139,23 +193,20 @@ def estimate_waits(
     if not targets:
         return results
 
+    learned = learn(centre, now)
     free_at: list[tuple[datetime, str]] = []
     for counter in counters:
-        when = now
-        if counter.current_ticket is not None:
-            current = centre.tickets[counter.current_ticket]
-            mean = centre.mean_duration(current.service)
-            # A called ticket's visit has not begun, even if it was served before a
-            # transfer or a park (its service_started_at is then from that visit).
-            if current.state == TicketState.SERVING:
-                started = current.service_started_at or now
-            else:
-                started = current.called_at or now
-            when = max(started + mean, now + mean / 4)
-        heapq.heappush(free_at, (when, counter.name))
+        heapq.heappush(free_at, (_free_at(centre, learned, counter, now), counter.name))
+    # a paused counter whose adviser is still signed in comes back from their break
+    for counter in centre.counters.values():
+        if counter.state == CounterState.PAUSED and counter.staff is not None:
+            heapq.heappush(free_at, (now + PAUSE_BACK_IN, counter.name))
+    durations = {code: learned.visit(code) for code in centre.services}
 
     queued = [t for t in centre.tickets.values() if t.state in QUEUED_STATES]
-    queue = ReplayQueue(queued, centre)
+    # bookings still to check in, as tickets that will arrive (not people ahead)
+    expected = _expected_appointments(centre, learned, now)
+    queue = ReplayQueue([*queued, *expected.values()], centre)
     # each counter's calls in the replay so far, by time (the replay runs forward, so
     # each list is sorted and "called before t" is a bisection)
     calls_at: dict[str, list[datetime]] = {}
@@ -166,13 +217,20 @@ def estimate_waits(
         if when > now + HORIZON:
             break
         counter = centre.counters[name]
-        chosen = choose_next(counter, queue.offer(counter), centre.services, centre.policy, when)
+        floor = Floor(
+            desks=[Desk(centre.counters[other], at) for at, other in free_at],
+            durations=durations,
+        )
+        chosen = choose_next(
+            counter, queue.offer(counter), centre.services, centre.policy, when, floor
+        )
         if chosen is None:
             # Nothing callable yet here: jump to the next moment something becomes
-            # eligible (a booked slot), or retire the counter if nothing ever will.
+            # eligible (a booked slot, under "rules"; "fifo" has no slots, so it finds
+            # none), or retire the counter if nothing ever will.
             upcoming = [
                 eligible_at(t)
-                for t in queue.on_the_clock.values()
+                for t in queue.offer(counter)
                 if may_take(counter, t) and eligible_at(t) > when
             ]
             if upcoming:
@@ -186,13 +244,22 @@ def estimate_waits(
             # Ahead: those called earlier at counters that could have taken it (someone
             # called at the same moment at another desk is not ahead of us).
             ahead = sum(bisect_left(calls_at.get(desk, []), when) for desk in able)
-            results[chosen.id] = WaitEstimate(ahead, int(-(-minutes // 1)))
+            whole = int(-(-minutes // 1))
+            band = wait_range(whole)
+            results[chosen.id] = WaitEstimate(
+                ahead, whole, *(band if band is not None else (None, None))
+            )
             if not pending:
                 return results
         queue.remove(chosen)
-        called.add(chosen.id)
-        calls_at.setdefault(name, []).append(when)
-        heapq.heappush(free_at, (when + centre.mean_duration(chosen.service), name))
+        if chosen.id in expected:
+            # a booking that may not come: its visit weighed by the chance it does
+            length = durations[chosen.service] * learned.shows
+        else:
+            called.add(chosen.id)
+            calls_at.setdefault(name, []).append(when)
+            length = learned.busy_for(chosen.origin, chosen.service, when - chosen.arrival_at)
+        heapq.heappush(free_at, (when + length, name))
     # Not reached within the horizon: those called so far (at counters that could take
     # it), and those of the same service still ahead of it, are ahead; how long is
     # unknown.
@@ -212,3 +279,44 @@ def estimate_waits(
         rivals = sum(len(calls_at.get(desk, [])) for desk in able)
         results[ticket_id] = WaitEstimate(rivals + still_ahead, None)
     return results
+
+
+def _free_at(centre: Centre, learned: Learned, counter: Counter, now: datetime) -> datetime:
+    """When ``counter`` should be free (``Centre.expected_free_at`` with the learned
+    visit lengths)."""
+    if counter.current_ticket is None:
+        return now
+    current = centre.tickets[counter.current_ticket]
+    if current.state == TicketState.SERVING:
+        started = current.service_started_at or now
+    else:
+        started = current.called_at or now
+    return now + learned.remaining(current.service, max(now - started, timedelta()))
+
+
+def _expected_appointments(centre: Centre, learned: Learned, now: datetime) -> dict[str, Ticket]:
+    """The bookings not checked in yet whose slot is still to come within the horizon,
+    as tickets that will arrive ``learned.early`` before it (never before ``now``), by
+    id. Ids and numbers are no real ticket's."""
+    found = {}
+    for n, a in enumerate(sorted(centre.appointments.values(), key=lambda a: (a.at, a.ref))):
+        if a.status != AppointmentStatus.BOOKED or not now < a.at <= now + HORIZON:
+            continue
+        if a.service not in centre.services:
+            continue
+        arrival = max(now, a.at - learned.early)
+        found[f"expected:{a.ref}"] = Ticket(
+            id=f"expected:{a.ref}",
+            number="",
+            seq=10**9 + n,
+            service=a.service,
+            day=centre.local_day(a.at),
+            origin=Origin.APPOINTMENT,
+            issued_at=arrival,
+            arrival_at=arrival,
+            state=TicketState.WAITING,
+            state_since=arrival,
+            appointment_ref=a.ref,
+            appointment_at=a.at,
+        )
+    return found

@@ -58,10 +58,22 @@ class Outcome(enum.StrEnum):
 
 class AppointmentStatus(enum.StrEnum):
     BOOKED = "booked"
+    #: has an appointment ticket: checked in on time, early, or late but still
+    #: accepted (``Policy.late_checkin``); the ticket's ``due_at`` says from when
     CHECKED_IN = "checked_in"
-    #: arrived after the check-in window closed and took a walk-in ticket instead
+    #: arrived after check-in closed and took a walk-in ticket instead
     LATE = "late"
     CANCELLED = "cancelled"
+
+
+class LateCheckIn(enum.StrEnum):
+    """What a visitor who checks in after ``Policy.checkin_late`` gets."""
+
+    #: an appointment ticket whose standard runs from check-in (``Ticket.due_at``), up
+    #: to ``Policy.late_checkin_limit`` after the booked time; later, refused
+    DUE_AT_CHECKIN = "due_at_checkin"
+    #: refused (``check_in_too_late``): the kiosk offers a walk-in ticket
+    WALK_IN = "walk_in"
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,23 @@ class Service:
     typical_duration: timedelta = timedelta(minutes=8)
     #: the service's self-service web page, for channel shift
     online_url: str | None = None
+    #: the kiosk's icon for its button (an icon name, ``kiosk.icons``)
+    icon: str | None = None
+    #: the name in other languages: (language code, name) pairs; English is ``name``
+    names: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class KioskSettings:
+    """How the centre's kiosks behave (``[kiosk]`` in its configuration). The core
+    does not use them; they travel with the setup to each kiosk's snapshot."""
+
+    #: back to the welcome screen after this long without a touch
+    idle_reset_seconds: int = 60
+    #: offer a service's ``online_url`` before printing a ticket for it
+    channel_shift: bool = True
+    #: show the estimated wait on the kiosk's screen and ticket
+    show_wait_estimate: bool = True
 
 
 @dataclass(frozen=True)
@@ -89,6 +118,15 @@ class Counter:
 
     def skilled_for(self, service: str) -> bool:
         return service in self.primary or service in self.secondary
+
+
+def counter_called(name: str, *, start: bool = False) -> str:
+    """How a message names a counter: by its name when that says what it is ("Counter 1",
+    "Desk A"), never "counter Counter 1"; a bare number or code ("3") as "counter 3".
+    ``start``: at the start of a sentence (capitalised)."""
+    if name[:1].isalpha() and not name[:1].islower():
+        return name
+    return f"{'Counter' if start else 'counter'} {name}"
 
 
 @dataclass(frozen=True)
@@ -187,12 +225,23 @@ class OpeningHours:
 class Policy:
     """The rules a centre can tune. Defaults are the council's standards."""
 
+    #: which routing policy "call next" (and the wait estimate's replay) follows, by
+    #: its name in ``routing.ROUTING_POLICIES``: ``"rules"`` (the default) or ``"fifo"``
+    routing: str = "rules"
     #: an appointment is called within this long of the later of booking and check-in
     appointment_standard: timedelta = timedelta(minutes=10)
     #: once an appointment has this little time left, it is called before anyone else
     appointment_protect_slack: timedelta = timedelta(minutes=5)
+    #: check-in opens this long before the booked time, even before the centre opens
+    #: (the ticket waits for its slot)
     checkin_early: timedelta = timedelta(minutes=30)
+    #: a check-in up to this long after the booked time is on time
     checkin_late: timedelta = timedelta(minutes=15)
+    #: what a later check-in gets (``LateCheckIn``)
+    late_checkin: LateCheckIn = LateCheckIn.DUE_AT_CHECKIN
+    #: with ``LateCheckIn.DUE_AT_CHECKIN``: how long after the booked time a check-in
+    #: is accepted at all; not less than ``checkin_late``
+    late_checkin_limit: timedelta = timedelta(minutes=60)
     #: recalls allowed after the first call; asking for one more marks a no-show
     max_recalls: int = 3
     #: a secondary-skill ticket beats the best primary one only when it is this many
@@ -203,6 +252,25 @@ class Policy:
     max_wait_factor: float = 2.0
     #: how many recent visits per service the wait estimate averages
     recent_visits: int = 20
+    #: ``"standards"`` only: its plan of the appointments ahead aims to call each this
+    #: long before its deadline (slack against visits that run long)
+    appointment_plan_margin: timedelta = timedelta(minutes=4)
+    #: ``"standards"`` only: a checked-in appointment may be called this long before
+    #: its slot when the plan needs it called now, or when nobody else is waiting
+    appointment_early_call: timedelta = timedelta(minutes=15)
+    #: ``"standards"`` only: the plan expects another busy counter to be free only
+    #: after this many times the rest of its visit's expected length (visits have a
+    #: long tail: one running over its mean tends to run on)
+    appointment_plan_caution: float = 2.0
+
+    @property
+    def checkin_closes(self) -> timedelta:
+        """How long after the booked time a check-in is still accepted: the end of
+        ``checkin_late``, or of ``late_checkin_limit`` when late visitors keep an
+        appointment ticket. A booking not checked in by then will not be."""
+        if self.late_checkin == LateCheckIn.DUE_AT_CHECKIN:
+            return max(self.checkin_late, self.late_checkin_limit)
+        return self.checkin_late
 
 
 @dataclass(frozen=True)
@@ -218,3 +286,4 @@ class CentreSetup:
     hours: OpeningHours = field(default_factory=OpeningHours)
     policy: Policy = field(default_factory=Policy)
     languages: tuple[str, ...] = ("en",)
+    kiosk: KioskSettings = field(default_factory=KioskSettings)

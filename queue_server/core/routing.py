@@ -1,4 +1,16 @@
-"""Which ticket a counter gets on "call next". The policy (docs/routing.md):
+"""Which ticket a counter gets on "call next".
+
+A centre names its routing policy in ``Policy.routing`` (``[policy] routing`` in its
+configuration); ``choose_next`` looks the name up in ``ROUTING_POLICIES`` and asks that
+policy. Every policy is a ``RoutingPolicy``: one function with ``choose_next``'s
+signature, so the wait estimate's replay (``estimate.py``) and the simulator follow
+whichever policy is configured, and a new policy is one more entry in the table.
+
+``"fifo"`` (``choose_oldest``) is the baseline other policies are measured against:
+the oldest queued ticket the counter may take (by when it joined the queue, then
+number, then id), appointments as ordinary tickets.
+
+``"rules"`` (``choose_by_rules``, the default) is the policy of docs/routing.md:
 
 1. Candidates: queued tickets (waiting or transferred) that this counter may take —
    pinned to it, or unpinned and for a service it is skilled in — and that are
@@ -28,9 +40,10 @@ test_core_routing.py that an overloaded counter still reaches its secondary tick
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from .model import QUEUED_STATES, Counter, Policy, Service, Ticket
 
@@ -45,6 +58,31 @@ class Candidate:
 
     def sort_key(self) -> tuple[float, datetime, int, str]:
         return (-self.urgency, self.ticket.arrival_at, self.ticket.seq, self.ticket.id)
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Another open counter as routing sees it: who it is and when it should be free
+    (the moment asked about if idle, else when its visit should end)."""
+
+    counter: Counter
+    free_at: datetime
+
+
+@dataclass(frozen=True)
+class Floor:
+    """What a policy may know beyond the queue: the centre's other open counters and
+    how long a visit of each service is expected to take. ``Centre`` builds it from
+    its counters and recent visits; the wait estimate's replay from its own clock.
+    Policies that do not look ahead ignore it."""
+
+    desks: Sequence[Desk] = ()
+    durations: Mapping[str, timedelta] = field(default_factory=dict)
+    #: appointments booked but not checked in yet whose slot is near: (service, slot)
+    expected: Sequence[tuple[str, datetime]] = ()
+
+    def duration(self, service: Service) -> timedelta:
+        return self.durations.get(service.code) or service.typical_duration
 
 
 def eligible_at(ticket: Ticket) -> datetime:
@@ -113,14 +151,22 @@ def candidates(
     return found
 
 
-def choose_next(
+def queue_order(ticket: Ticket) -> tuple[datetime, int, str]:
+    """Where a ticket stands in the queue: by when it joined (``arrival_at``, kept
+    through transfers), then its number, then its id. Oldest first."""
+    return (ticket.arrival_at, ticket.seq, ticket.id)
+
+
+def choose_by_rules(
     counter: Counter,
     tickets: Iterable[Ticket],
     services: Mapping[str, Service],
     policy: Policy,
     now: datetime,
+    floor: Floor | None = None,
 ) -> Ticket | None:
-    """The ticket ``counter`` should call now, or None if it may call nobody."""
+    """The ``"rules"`` policy (rules 1-6 above): the ticket ``counter`` should call
+    now, or None if it may call nobody."""
     found = candidates(counter, tickets, services, policy, now)
     if not found:
         return None
@@ -149,3 +195,246 @@ def choose_next(
     ):
         return best_secondary.ticket
     return best_primary.ticket
+
+
+def choose_oldest(
+    counter: Counter,
+    tickets: Iterable[Ticket],
+    services: Mapping[str, Service],
+    policy: Policy,
+    now: datetime,
+    floor: Floor | None = None,
+) -> Ticket | None:
+    """The ``"fifo"`` policy: the queued ticket that joined the queue first among
+    those ``counter`` may take (its skills, primary and secondary alike, and tickets
+    pinned to it), or None if there is none.
+
+    Appointments are ordinary tickets here, placed by their check-in: no slot to wait
+    for, no protection before their deadline, no overdue rule, no preference for
+    primary skills. ``services``, ``policy`` and ``now`` are unused; they are part of
+    every policy's signature.
+    """
+    queued = [t for t in tickets if t.state in QUEUED_STATES and may_take(counter, t)]
+    return min(queued, key=queue_order, default=None)
+
+
+@dataclass(frozen=True)
+class _Booked:
+    """An appointment in the look-ahead plan: checked in (``ticket``) or expected."""
+
+    service: str
+    ready_at: datetime  # when it may be called (its slot, or check-in if later)
+    deadline: datetime
+    ticket: Ticket | None = None
+
+
+def _plan_late(
+    booked: Sequence[_Booked],
+    desks: Sequence[tuple[Counter, datetime]],
+    services: Mapping[str, Service],
+    floor: Floor,
+    margin: timedelta,
+) -> tuple[int, timedelta, dict[int, str]]:
+    """Earliest-deadline-first plan of ``booked`` (sorted by deadline) over the desks'
+    free times: how many would be called after their deadline less ``margin``, by how
+    much in all, and which desk each (by index in ``booked``) would go to. A desk
+    listed earlier wins a tie: the caller lists itself last."""
+    free = {c.name: at for c, at in desks}
+    late = 0
+    lateness = timedelta()
+    where: dict[int, str] = {}
+    for number, item in enumerate(booked):
+        best: tuple[datetime, int, str] | None = None
+        for index, (counter, _at) in enumerate(desks):
+            if item.ticket is not None:
+                if not may_take(counter, item.ticket):
+                    continue
+            elif not counter.skilled_for(item.service):
+                continue
+            start = max(free[counter.name], item.ready_at)
+            if best is None or (start, index) < (best[0], best[1]):
+                best = (start, index, counter.name)
+        if best is None:
+            continue
+        start, _index, name = best
+        where[number] = name
+        free[name] = start + floor.duration(services[item.service])
+        if start > item.deadline - margin:
+            late += 1
+            lateness += start - (item.deadline - margin)
+    return late, lateness, where
+
+
+def walk_in_score(ticket: Ticket, service: Service, floor: Floor, now: datetime) -> float:
+    """How much calling ``ticket`` now is worth under ``"standards"``: its wait as a
+    share of its service's target, per minute its visit is expected to take. Dividing
+    by the visit's length is the cmu rule (serve first whatever clears the most
+    target-relative waiting per minute of adviser time): a 5-minute parking question
+    before a 30-minute housing interview costs the interview 5 minutes and saves the
+    question 30. It only grows while a ticket waits, and ``max_wait_factor`` bounds
+    how long a long visit can be passed over."""
+    waited = (now - ticket.arrival_at) / timedelta(minutes=1)
+    target = service.target_wait / timedelta(minutes=1)
+    length = max(floor.duration(service) / timedelta(minutes=1), 1.0)
+    return waited / target / length
+
+
+def choose_by_standards(
+    counter: Counter,
+    tickets: Iterable[Ticket],
+    services: Mapping[str, Service],
+    policy: Policy,
+    now: datetime,
+    floor: Floor | None = None,
+) -> Ticket | None:
+    """The ``"standards"`` policy (docs/routing.md, "The standards policy").
+
+    It keeps a plan: every checked-in appointment not yet called, and every booked
+    one due within the hour (``floor.expected``), placed earliest deadline first on
+    the open counters able to take it, each counter free when its current visit should
+    end. A walk-in is called only if the plan, with this counter busy for that visit,
+    has no more appointments late (called after deadline less
+    ``policy.appointment_plan_margin``) and no more lateness in all than without it.
+    So a counter takes walk-ins while other counters will be free in time for the
+    appointments, and turns to an appointment exactly when nobody else could reach it
+    in time — not in the last 5 minutes, when every able counter may be busy.
+
+    1. Walk-ins (and tickets already seen once) waiting ``policy.max_wait_factor``
+       times their target rank first, longest overdue first; the rest by
+       ``walk_in_score``; the first whose visit leaves the plan no worse is called.
+    2. Otherwise the earliest-deadline appointment the plan gives this counter, up to
+       ``policy.appointment_early_call`` before its slot.
+    3. Otherwise the best walk-in all the same (the appointments are late whatever
+       this counter does; an idle counter would not help them).
+    4. Nobody else waiting: an appointment already here, up to
+       ``appointment_early_call`` before its slot.
+    """
+    floor = floor or Floor()
+    margin = policy.appointment_plan_margin
+    early = policy.appointment_early_call
+    booked: list[_Booked] = []
+    walk_ins: list[Ticket] = []
+    for ticket in tickets:
+        if ticket.state not in QUEUED_STATES:
+            continue
+        deadline = appointment_deadline(ticket, policy)
+        if deadline is not None:
+            assert ticket.due_at is not None
+            booked.append(_Booked(ticket.service, ticket.due_at, deadline, ticket))
+        elif may_take(counter, ticket):
+            walk_ins.append(ticket)
+    for service, slot in floor.expected:
+        if service in services:
+            booked.append(_Booked(service, slot, slot + policy.appointment_standard))
+    booked.sort(
+        key=lambda b: (
+            b.deadline,
+            b.ticket is None,
+            b.ready_at if b.ticket is None else b.ticket.arrival_at,
+            0 if b.ticket is None else b.ticket.seq,
+            b.service if b.ticket is None else b.ticket.id,
+        )
+    )
+    # this counter is listed last: another counter free as soon takes an appointment;
+    # a busy one is expected free only after ``appointment_plan_caution`` times the
+    # rest of its visit
+    caution = policy.appointment_plan_caution
+    others = [
+        (d.counter, now + max(d.free_at - now, timedelta()) * caution)
+        for d in floor.desks
+        if d.counter.name != counter.name
+    ]
+
+    def plan(busy_until: datetime) -> tuple[int, timedelta, dict[int, str]]:
+        return _plan_late(booked, [*others, (counter, busy_until)], services, floor, margin)
+
+    late0, lateness0, where0 = plan(now)
+    mine = [
+        b.ticket
+        for number, b in enumerate(booked)
+        if b.ticket is not None and where0.get(number) == counter.name
+    ]
+
+    def overdue_at(t: Ticket) -> datetime:
+        return t.arrival_at + services[t.service].target_wait * policy.max_wait_factor
+
+    overdue = sorted(
+        (t for t in walk_ins if overdue_at(t) <= now),
+        key=lambda t: (overdue_at(t), *queue_order(t)),
+    )
+    waiting = sorted(
+        (t for t in walk_ins if overdue_at(t) > now),
+        key=lambda t: (-walk_in_score(t, services[t.service], floor, now), *queue_order(t)),
+    )
+    ranked = overdue + waiting
+    for t in ranked:
+        late, lateness, _ = plan(now + floor.duration(services[t.service]))
+        if late <= late0 and lateness <= lateness0:
+            return t
+    for t in mine:
+        if t.due_at is not None and t.due_at - early <= now:
+            return t
+    if ranked:
+        return ranked[0]
+    for b in booked:
+        if b.ticket is not None and may_take(counter, b.ticket) and b.ready_at - early <= now:
+            return b.ticket
+    return None
+
+
+class RoutingPolicy(Protocol):
+    """What every routing policy is: given a free counter, the tickets (any states;
+    only queued ones may be chosen), the services by code, the centre's ``Policy``
+    and the time, return the ticket the counter should call, or None.
+
+    The contract every policy keeps, on which the wait estimate relies
+    (``estimate.ReplayQueue``): it is deterministic and independent of the order
+    of ``tickets``; it chooses only a queued ticket that ``may_take`` allows; and of
+    the unpinned tickets of one service that are off the appointment clock
+    (``appointment_deadline`` is None), it never prefers one over an older one.
+    ``tests/queue_server/core/test_routing_policies.py`` checks each registered
+    policy against it.
+    """
+
+    def __call__(
+        self,
+        counter: Counter,
+        tickets: Iterable[Ticket],
+        services: Mapping[str, Service],
+        policy: Policy,
+        now: datetime,
+        floor: Floor | None = None,
+    ) -> Ticket | None: ...
+
+
+#: The routing policies a centre may name in ``[policy] routing``, by name. The first
+#: is the default.
+ROUTING_POLICIES: Mapping[str, RoutingPolicy] = {
+    "rules": choose_by_rules,
+    "fifo": choose_oldest,
+    "standards": choose_by_standards,
+}
+
+
+def routing_policy(name: str) -> RoutingPolicy:
+    """The policy called ``name``. Raises ValueError naming the known ones."""
+    try:
+        return ROUTING_POLICIES[name]
+    except KeyError:
+        known = ", ".join(f'"{known}"' for known in ROUTING_POLICIES)
+        raise ValueError(f'no routing policy "{name}"; the known ones are {known}') from None
+
+
+def choose_next(
+    counter: Counter,
+    tickets: Iterable[Ticket],
+    services: Mapping[str, Service],
+    policy: Policy,
+    now: datetime,
+    floor: Floor | None = None,
+) -> Ticket | None:
+    """The ticket ``counter`` should call now under the centre's routing policy
+    (``policy.routing``), or None if it may call nobody. ``floor``: the other open
+    counters and expected visit lengths, for policies that look ahead. Raises
+    ValueError if ``policy.routing`` names no policy (configuration checks it first)."""
+    return routing_policy(policy.routing)(counter, tickets, services, policy, now, floor)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .errors import IllegalTransition
-from .model import FINAL_STATES, CounterState, TicketState
+from .model import FINAL_STATES, CounterState, TicketState, counter_called
 
 W, C, S = TicketState.WAITING, TicketState.CALLED, TicketState.SERVING
 D, N, X = TicketState.DONE, TicketState.NO_SHOW, TicketState.CANCELLED
@@ -108,8 +108,8 @@ def counter_transition(name: str, state: CounterState, action: str) -> CounterSt
     except KeyError:
         hint = _COUNTER_HINTS.get(action, "")
         raise IllegalTransition(
-            f"Counter {name} is {state.value}: cannot {action.replace('_', ' ')}"
-            + (f" ({hint})." if hint else "."),
+            f"{counter_called(name, start=True)} is {state.value}: "
+            f"cannot {action.replace('_', ' ')}" + (f" ({hint})." if hint else "."),
             counter=name,
             state=state.value,
             action=action,

@@ -34,6 +34,7 @@ from .tables import (
     CentreRow,
     ChannelChoiceRow,
     CounterRow,
+    CredentialsGenerationRow,
     DeviceRow,
     DeviceStatusRow,
     NumberSequenceRow,
@@ -91,6 +92,10 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
+        #: since when, and why, writes have been failing (None once one succeeds):
+        #: ``/healthz`` reports ``degraded`` meanwhile. A ``Conflict`` is no failure
+        #: (the database answered, and refused a clash).
+        self.write_failure: tuple[datetime, str] | None = None
         self._insert = (
             postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         )
@@ -136,16 +141,30 @@ class Store:
                 for event in events:
                     self._write_event(conn, centre_id, event)
         except IntegrityError as exc:
+            self.write_failure = None
             raise Conflict(
                 "That change clashes with one already stored (a number or key in use).",
                 detail=str(exc.orig),
             ) from exc
         except (OperationalError, SQLAlchemyError) as exc:
+            self._writes_failing(exc)
             raise Unavailable(
                 "The queue database could not save the change; nothing was changed. "
                 "Try again in a moment.",
                 detail=str(getattr(exc, "orig", exc)),
             ) from exc
+        except Exception as exc:
+            self._writes_failing(exc)
+            raise
+        self.write_failure = None
+
+    def _writes_failing(self, exc: BaseException) -> None:
+        """Note a failed write for ``/healthz``: since when (the first failure of a
+        run of them) and why (the database's own words, first line)."""
+        orig = getattr(exc, "orig", None) or exc
+        why = (str(orig).strip().splitlines() or [type(orig).__name__])[0][:200]
+        since = self.write_failure[0] if self.write_failure else datetime.now(UTC)
+        self.write_failure = (since, f"{type(orig).__name__}: {why}")
 
     def _write_event(self, conn: sa.Connection, centre_id: str, event: Event) -> None:
         if event.ticket is not None:
@@ -380,21 +399,125 @@ class Store:
                 )
             ]
 
-    def revoke_device(self, centre_id: str, name: str) -> None:
-        """Withdraw a device's token (a lost or stolen kiosk); ``NotFound`` if unknown.
-
-        Connections it already has stay open until they drop; restart the server to
-        end them at once.
-        """
+    def revoke_device(
+        self, centre_id: str, name: str, now: datetime | None = None, actor: str = "system:cli"
+    ) -> None:
+        """Withdraw a device's token (a lost or stolen kiosk), audited; ``NotFound`` if
+        unknown. Running servers close its open connections within a second (the
+        credentials generation: ``credentials_generation``)."""
         d = DeviceRow.__table__.c
+        now = now or datetime.now(UTC)
         with self.engine.begin() as conn:
             done = conn.execute(
                 sa.update(DeviceRow.__table__)  # type: ignore[arg-type]
                 .where(d.centre == centre_id, d.name == name)
                 .values(revoked=True)
             )
-        if done.rowcount == 0:
-            raise NotFound(f"No device called {name!r} at centre {centre_id!r}.")
+            if done.rowcount == 0:
+                raise NotFound(f"No device called {name!r} at centre {centre_id!r}.")
+            self._credentials_withdrawn(
+                conn, centre_id, now, actor, "device_revoked", {"device": name}
+            )
+
+    def rotate_device_token(
+        self, centre_id: str, name: str, now: datetime | None = None, actor: str = "system:cli"
+    ) -> str:
+        """A new token for an enrolled device, audited; returns it (shown once only).
+        The old token stops working at once, and running servers close the connections
+        made with it within a second. ``NotFound`` for an unknown device, ``Conflict``
+        for a revoked one (enrol it again instead)."""
+        d = DeviceRow.__table__.c
+        now = now or datetime.now(UTC)
+        token = f"wk_{secrets.token_urlsafe(32)}"
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                sa.select(d.revoked).where(d.centre == centre_id, d.name == name)
+            ).first()
+            if row is None:
+                raise NotFound(f"No device called {name!r} at centre {centre_id!r}.")
+            if row.revoked:
+                raise Conflict(
+                    f"Device {name!r} is revoked; enrol it again with 'walkin enroll' under "
+                    "another name instead."
+                )
+            conn.execute(
+                sa.update(DeviceRow.__table__)  # type: ignore[arg-type]
+                .where(d.centre == centre_id, d.name == name)
+                .values(token_hash=hash_token(token))
+            )
+            self._credentials_withdrawn(
+                conn, centre_id, now, actor, "device_token_rotated", {"device": name}
+            )
+        return token
+
+    def devices_named(self, centre_id: str, names: set[str]) -> dict[str, DeviceRow]:
+        """The devices of these names (an indexed lookup; absent names are left out)."""
+        if not names:
+            return {}
+        d = DeviceRow.__table__.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(DeviceRow.__table__).where(d.centre == centre_id, d.name.in_(names))
+            ).all()
+        return {r.name: DeviceRow(**r._mapping) for r in rows}
+
+    # ------------------------------------------------------------ credentials generation
+
+    def credentials_generation(self, centre_id: str) -> int:
+        """How many times a credential of this centre has been withdrawn (0: never).
+        One primary-key lookup: every running server reads it a few times a second
+        to close the connections of a revoked device or a disabled account at once."""
+        g = CredentialsGenerationRow.__table__.c
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(g.generation).where(g.centre == centre_id)
+            ).scalar_one_or_none()
+        return int(value or 0)
+
+    def _credentials_withdrawn(
+        self,
+        conn: sa.Connection,
+        centre_id: str,
+        now: datetime,
+        actor: str,
+        kind: str,
+        payload: dict[str, Any],
+    ) -> None:
+        """In ``conn``'s transaction: the audit row of a withdrawn credential, and the
+        centre's credentials generation raised by one."""
+        self._audit_note(conn, centre_id, now, actor, kind, payload)
+        self.raise_credentials_generation(conn, centre_id, now)
+
+    def raise_credentials_generation(
+        self, conn: sa.Connection, centre_id: str, now: datetime
+    ) -> None:
+        """Raise the centre's credentials generation by one in ``conn``'s transaction."""
+        table = CredentialsGenerationRow.__table__
+        stmt = self._insert(table).values(centre=centre_id, generation=1, changed_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["centre"],
+            set_={"generation": table.c.generation + 1, "changed_at": now},
+        )
+        conn.execute(stmt)
+
+    def record_connections_closed(
+        self, centre_id: str, at: datetime, who: str, why: str, connections: int
+    ) -> None:
+        """Audit a server closing ``who``'s (an actor: ``kiosk:NAME``, ``staff:NAME``)
+        open connections because its credential was withdrawn (``why``)."""
+
+        def work(conn: sa.Connection) -> None:
+            self._audit_note(
+                conn,
+                centre_id,
+                at,
+                "system:server",
+                "connections_closed",
+                {"who": who, "why": why, "connections": connections},
+                reason=why,
+            )
+
+        self._write("closed connections", work)
 
     def add_staff(
         self,
@@ -432,18 +555,70 @@ class Store:
             ).first()
         return StaffRow(**r._mapping) if r else None
 
-    def disable_staff(self, centre_id: str, username: str) -> None:
-        """Stop ``username`` signing in (the row stays, for the audit trail);
-        ``NotFound`` if there is no such active account."""
+    def disable_staff(
+        self,
+        centre_id: str,
+        username: str,
+        now: datetime | None = None,
+        actor: str = "system:cli",
+    ) -> None:
+        """Stop ``username`` signing in (the row stays, for the audit trail), audited;
+        running servers close the account's pages within a second. ``NotFound`` if
+        there is no such active account."""
         s = StaffRow.__table__.c
+        now = now or datetime.now(UTC)
         with self.engine.begin() as conn:
             done = conn.execute(
                 sa.update(StaffRow.__table__)  # type: ignore[arg-type]
                 .where(s.centre == centre_id, s.username == username, s.active.is_(True))
                 .values(active=False)
             )
-        if done.rowcount == 0:
-            raise NotFound(f"No active staff member {username!r} at centre {centre_id!r}.")
+            if done.rowcount == 0:
+                raise NotFound(f"No active staff member {username!r} at centre {centre_id!r}.")
+            self._credentials_withdrawn(
+                conn, centre_id, now, actor, "staff_disabled", {"username": username}
+            )
+
+    def set_staff_role(
+        self,
+        centre_id: str,
+        username: str,
+        role: str,
+        now: datetime | None = None,
+        actor: str = "system:cli",
+    ) -> str:
+        """Give an active account another role, audited; returns the role it had.
+        Its open pages close within a second (they were signed in with the old role):
+        the person signs in again. ``InvalidRequest`` for an unknown role,
+        ``NotFound`` for no such active account, ``Conflict`` if it has that role."""
+        if role not in ROLES_STAFF:
+            raise InvalidRequest(f"A staff role is one of {', '.join(ROLES_STAFF)}, not {role!r}.")
+        s = StaffRow.__table__.c
+        now = now or datetime.now(UTC)
+        with self.engine.begin() as conn:
+            was = conn.execute(
+                sa.select(s.role).where(
+                    s.centre == centre_id, s.username == username, s.active.is_(True)
+                )
+            ).scalar_one_or_none()
+            if was is None:
+                raise NotFound(f"No active staff member {username!r} at centre {centre_id!r}.")
+            if was == role:
+                raise Conflict(f"{username!r} is already a {role}.")
+            conn.execute(
+                sa.update(StaffRow.__table__)  # type: ignore[arg-type]
+                .where(s.centre == centre_id, s.username == username, s.active.is_(True))
+                .values(role=role)
+            )
+            self._credentials_withdrawn(
+                conn,
+                centre_id,
+                now,
+                actor,
+                "staff_role_changed",
+                {"username": username, "from": was, "to": role},
+            )
+        return str(was)
 
     def update_password_hash(self, staff_id: int, password_hash: str) -> None:
         with self.engine.begin() as conn:
@@ -460,12 +635,17 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 work(conn)
+        except IntegrityError:
+            self.write_failure = None
+            raise
         except SQLAlchemyError as exc:
+            self._writes_failing(exc)
             raise Unavailable(
                 f"The queue database could not save the {what}; nothing was changed. "
                 "Try again in a moment.",
                 detail=str(getattr(exc, "orig", exc)),
             ) from exc
+        self.write_failure = None
 
     @staticmethod
     def _audit_note(
@@ -476,8 +656,10 @@ class Store:
         kind: str,
         payload: dict[str, Any],
         reason: str | None = None,
+        ticket: tuple[str, str] | None = None,
     ) -> None:
-        """An audit row for something that is not a core event (a device's report)."""
+        """An audit row for something that is not a core event (a device's report);
+        ``ticket``: the (id, number) of the ticket it is about, if any."""
         conn.execute(
             sa.insert(AuditRow.__table__),  # type: ignore[arg-type]
             {
@@ -485,6 +667,8 @@ class Store:
                 "at": at,
                 "actor": actor,
                 "kind": kind,
+                "ticket_id": ticket[0] if ticket else None,
+                "ticket_number": ticket[1] if ticket else None,
                 "counter": None,
                 "reason": reason,
                 "payload": json.dumps(payload),
@@ -526,6 +710,46 @@ class Store:
             )
 
         self._write("device status", work)
+
+    def record_reprint(
+        self,
+        centre_id: str,
+        at: datetime,
+        actor: str,
+        ticket_id: str,
+        number: str,
+        reason: str,
+        kiosk: str,
+    ) -> None:
+        """Audit a ticket printed again (``ticket_reprinted``): who asked (``actor``),
+        which ticket, why, and on which kiosk."""
+
+        def work(conn: sa.Connection) -> None:
+            self._audit_note(
+                conn,
+                centre_id,
+                at,
+                actor,
+                "ticket_reprinted",
+                {"kiosk": kiosk, "reason": reason},
+                reason=reason,
+                ticket=(ticket_id, number),
+            )
+
+        self._write("reprint", work)
+
+    def issuing_kiosk(self, centre_id: str, ticket_id: str) -> str | None:
+        """The name of the kiosk that issued (or checked in) this ticket, from the
+        audit trail (indexed by ticket); None if no kiosk did."""
+        a = AuditRow.__table__.c
+        with self.engine.connect() as conn:
+            actor = conn.execute(
+                sa.select(a.actor)
+                .where(a.centre == centre_id, a.ticket_id == ticket_id, a.actor.like("kiosk:%"))
+                .order_by(a.id)
+                .limit(1)
+            ).scalar_one_or_none()
+        return actor.split(":", 1)[1] if actor else None
 
     def record_channel_choice(
         self,

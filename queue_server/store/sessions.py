@@ -130,16 +130,22 @@ def end_session(store: Store, centre_id: str, token_hash: str, now: datetime, wh
         if row is not None:
             kind = "staff_sign_out" if why == "signed_out" else "session_expired"
             store._audit_note(conn, centre_id, now, f"staff:{row.username}", kind, {"why": why})
+            # other server processes close their pages of this session too
+            store.raise_credentials_generation(conn, centre_id, now)
 
     store._write("sign-out", work)
 
 
-def sessions_no_longer_valid(store: Store, centre_id: str, token_hashes: set[str]) -> set[str]:
-    """Which of these sessions have ended in the database (signed out elsewhere, or
-    their account disabled with ``walkin staff disable``), or whose account is no
-    longer active or has another role now."""
+def sessions_no_longer_valid(
+    store: Store, centre_id: str, token_hashes: set[str]
+) -> dict[str, str]:
+    """Which of these sessions may no longer be used, and why: ``"disabled"`` (the
+    account is gone or no longer active: ``walkin staff disable``), ``"role_changed"``
+    (the account has another role now: ``walkin staff role``) or ``"ended"`` (ended in
+    the database: signed out on another page, or ended by another server process).
+    One indexed query (``token_hash`` is unique)."""
     if not token_hashes:
-        return set()
+        return {}
     with store.engine.connect() as conn:
         rows = conn.execute(
             sa.select(SESSION.token_hash, SESSION.ended_at, SESSION.role, STAFF.role, STAFF.active)
@@ -151,12 +157,15 @@ def sessions_no_longer_valid(store: Store, centre_id: str, token_hashes: set[str
             )
             .where(SESSION.centre == centre_id, SESSION.token_hash.in_(token_hashes))
         ).all()
-    valid = {
-        token_hash
-        for token_hash, ended_at, role, role_now, active in rows
-        if ended_at is None and active and role == role_now
-    }
-    return token_hashes - valid
+    why: dict[str, str] = dict.fromkeys(token_hashes, "ended")  # unknown here: ended
+    for token_hash, ended_at, role, role_now, active in rows:
+        if not active:
+            why[token_hash] = "disabled"
+        elif role != role_now:
+            why[token_hash] = "role_changed"
+        elif ended_at is None:
+            del why[token_hash]
+    return why
 
 
 def end_sessions_of(store: Store, centre_id: str, username: str, now: datetime) -> int:
@@ -184,6 +193,7 @@ def end_sessions_of(store: Store, centre_id: str, username: str, now: datetime) 
                 "session_expired",
                 {"why": "disabled", "username": username, "sessions": ended},
             )
+            store.raise_credentials_generation(conn, centre_id, now)
 
     store._write("end of sessions", work)
     return ended

@@ -237,3 +237,49 @@ class StaffSessionRow(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=time_column(nullable=False))
     #: signed out or expired; kept for the audit trail
     ended_at: datetime | None = Field(default=None, sa_column=time_column())
+
+
+class CredentialsGenerationRow(SQLModel, table=True):
+    """A centre's credentials generation: one number, raised in the same transaction
+    as every change that withdraws a credential (a device revoked or its token
+    rotated, a staff account disabled or given another role, a session ended). Each
+    running server reads it a few times a second (a primary-key lookup) and, when it
+    has moved, checks its open connections' credentials again
+    (``queue_server.net.credentials``)."""
+
+    __tablename__ = "credentials_generation"
+
+    centre: str = Field(primary_key=True, max_length=64)
+    generation: int = 0
+    changed_at: datetime = Field(sa_column=time_column(nullable=False))
+
+
+class WaitEstimateRow(SQLModel, table=True):
+    """A wait estimate given to a visitor: at issue (the kiosk's ticket, the check-in
+    reply), and after that each time the minutes they are shown change (their status
+    page, a kiosk's ``estimate``). Kept so the estimates can be measured against the
+    waits that followed (docs/reports.md, "Wait estimates").
+
+    ``day`` and ``service`` are the ticket's when the estimate was given (a report
+    reads a day's estimates by ``day``, as it reads its tickets). ``minutes`` is None
+    when no estimate could be given (no open counter, or past the horizon);
+    ``low_minutes`` and ``high_minutes`` are the range shown, when one is."""
+
+    __tablename__ = "wait_estimate"
+    __table_args__ = (
+        sa.Index("ix_wait_estimate_centre_day", "centre", "day"),
+        sa.Index("ix_wait_estimate_ticket", "ticket_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre: str = Field(max_length=64)
+    ticket_id: str = Field(max_length=64)
+    day: date
+    service: str = Field(max_length=32)
+    at: datetime = Field(sa_column=time_column(nullable=False))
+    #: "issue" (the first, given with the ticket) or "update" (the minutes shown changed)
+    why: str = Field(max_length=16)
+    minutes: int | None = None
+    people_ahead: int | None = None
+    low_minutes: int | None = None
+    high_minutes: int | None = None

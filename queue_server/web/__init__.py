@@ -9,7 +9,7 @@ ticket status pages (``/t/<ticket id>``).
 | ``/board`` | the board page; it opens the websocket ``/ws`` and says hello with a token |
 | ``/counter``, ``/manager`` | staff pages (``queue_server.web.pages``); they sign in over ``/ws`` |
 | ``/static/<file>`` | every script, style and image in ``queue_server/web/static`` |
-| ``/board/chime.wav`` | the chime (made by ``display_board.audio``), public |
+| ``/board/chime.wav`` | the chime (made by ``speech.audio``), public |
 | ``/board/announce`` | ``?call=ID&languages=visitor,en``: the words for a recent call (JSON) |
 | ``/board/announce.wav`` | the same, spoken by espeak-ng |
 
@@ -29,6 +29,7 @@ import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from email.utils import formatdate
+from html import escape
 from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,17 +38,18 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from display_board.audio import AudioError, chime_wav, render_speech
-from display_board.calls import Call
-from display_board.speech import Utterance, parse_languages, utterances
 from queue_server import views
 from queue_server.core.errors import NotAuthenticated
 from queue_server.store import hash_token
+from speech.audio import AudioError, chime_wav, render_speech
+from speech.board_words import board_words, parse_screen_languages, right_to_left
+from speech.call import Call
+from speech.phrases import Utterance, parse_languages, utterances
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
-    from queue_server.server import QueueServer
+    from queue_server.net.server import QueueServer
 
 log = logging.getLogger("walkin.web")
 
@@ -93,6 +95,12 @@ class StaticFiles:
 
     def install(self, server: QueueServer) -> None:
         server.http_prefix_routes["/static/"] = self.serve
+        # browsers ask for /favicon.ico whatever the page says; the pages link icon.svg
+        server.http_routes["/favicon.ico"] = self.icon
+
+    def icon(self, connection: ServerConnection, request: Request) -> Response:
+        body, content_type = self._files["/static/icon.svg"]
+        return respond(HTTPStatus.OK, body, content_type, {"Cache-Control": "max-age=86400"})
 
     def serve(self, connection: ServerConnection, request: Request) -> Response:
         path = request.path.split("?", 1)[0]
@@ -142,11 +150,32 @@ class BoardPages:
         routes["/board/chime.wav"] = self.chime
         routes["/board/announce"] = self.announce_text
         routes["/board/announce.wav"] = self.announce_wav
+        # a revoked or rotated board token stops fetching speech at the next check
+        self.server.credential_caches.append(self._trusted.clear)
 
     # ------------------------------------------------------------ public files
 
     def page(self, connection: ServerConnection, request: Request) -> Response:
-        return html_page(request, self._page)
+        """The board page, its words in the screen languages ``?screen=cy,en`` (default
+        English): put into the page for its script, which draws every visitor-facing
+        phrase from them. An unknown language is reported on the page, English shown."""
+        query = parse_qs(urlsplit(request.path).query)
+        wanted = (query.get("screen") or ["en"])[0]
+        problem = ""
+        try:
+            languages = parse_screen_languages(wanted)
+        except ValueError as exc:
+            languages, problem = ["en"], str(exc)
+        words = {**board_words(languages), "problem": problem}
+        direction = "rtl" if right_to_left(languages) else "ltr"
+        page = self._page.replace(
+            b'<html lang="en">',
+            f'<html lang="{languages[0]}" dir="{direction}">'.encode(),
+        ).replace(
+            b"<body>",
+            f"<body data-words='{escape(json.dumps(words), quote=True)}'>".encode(),
+        )
+        return html_page(request, page)
 
     def chime(self, connection: ServerConnection, request: Request) -> Response:
         return respond(
@@ -223,7 +252,7 @@ class BoardPages:
         if self._trusted.get(key, 0.0) > now:
             return True
         # A blocking lookup by the token's hash, once per board per TOKEN_TRUST_SECONDS.
-        from queue_server.auth import authenticate
+        from queue_server.net.auth import authenticate
 
         try:
             identity = authenticate(self.server.store, self.server.setup.centre_id, token=token)

@@ -3,7 +3,7 @@
 
 Each page is static HTML, script and style. It signs in and does everything over the
 websocket (``/ws``), where the server checks every message against the signed-in
-role (``queue_server.server.PERMISSIONS``): a page hides what a role may not do, but
+role (``queue_server.net.server.PERMISSIONS``): a page hides what a role may not do, but
 hiding is a courtesy, never the protection. docs/console.md describes the pages.
 
 Why no forms posted to the server and no cookies: a session token that the page
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
     from websockets.http11 import Request, Response
 
-    from queue_server.server import QueueServer
+    from queue_server.net.server import QueueServer
 
 #: path -> the HTML file in ``static/`` it serves
 PAGES = {"/counter": "counter.html", "/manager": "manager.html"}

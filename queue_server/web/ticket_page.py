@@ -4,8 +4,9 @@ points here (the server's ``status_url_template``).
 Server-rendered first, live second. The handler answers with the ticket's status
 already in the HTML (``views.ticket_status``), so the page is right with scripts off
 or on a slow phone; ``static/ticket.js`` then says hello over ``/ws`` with the ticket
-id and redraws from each ``ticket_status`` push, with the same words as
-``wording`` below (keep the two in step; the tests compare them).
+id and redraws from each ``ticket_status`` push. Every push carries the page's words in
+the visitor's language (``words``, from ``queue_server/status_words.py``), so the page
+drawn here and the script say the same thing because they are the same words.
 
 What the page may show (issue #6): the ticket's number, its own service's name,
 people ahead and the estimated wait, the counter once called, the centre's name —
@@ -18,29 +19,23 @@ cached, and sends no referrer (``html_page``). docs/ticket-status.md has the res
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import tzinfo
 from html import escape
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from queue_server import views
-from queue_server.to_commands import TICKET_ID
+from queue_server.net.to_commands import TICKET_ID
+from queue_server.status_words import not_found_words, page_words
 from queue_server.web import html_page
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
     from websockets.http11 import Request, Response
 
-    from queue_server.server import QueueServer
+    from queue_server.net.server import QueueServer
 
 PREFIX = "/t/"
-
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 
 
 def install(server: QueueServer) -> None:
@@ -72,138 +67,43 @@ class TicketPage:
                 request, not_found_page(centre.setup.name).encode(), HTTPStatus.NOT_FOUND
             )
         else:
-            status = views.ticket_status(centre, ticket, self.server.clock())
-            html = status_page(status, centre.setup.tz, ticket.day)
+            now = self.server.clock()
+            status = views.ticket_status(centre, ticket, now)
+            # the estimate drawn into the page is one given (docs/reports.md)
+            self.server.estimates.status_shown(ticket, status, now)
+            html = status_page(status, centre.setup.tz)
             response = html_page(request, html.encode())
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
         return response
 
 
-# ---------------------------------------------------------------- the words
-
-
-@dataclass(frozen=True)
-class Wording:
-    """What the page says about one ``ticket_status``.
-
-    ``state`` is the page's ``data-state``: the ticket's state, or ``"earlier-day"``.
-    ``call`` fills the assertive live region (only while called); ``headline`` and
-    ``detail`` the polite one."""
-
-    state: str
-    title: str
-    call: str
-    headline: str
-    detail: str
-
-
-def long_date(day: date) -> str:
-    """``Monday 23 November 2026`` (the page is English for now)."""
-    return f"{WEEKDAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-def wait_text(minutes: int | None, reason: str | None = None) -> str:
-    if minutes is None:
-        if reason == "beyond_horizon":
-            return "No time estimate: the wait is longer than we can estimate today."
-        return "No time estimate: no counter for this service is open right now."
-    if minutes < 1:
-        return "Estimated wait: less than a minute."
-    return f"Estimated wait: about {minutes} minute{'' if minutes == 1 else 's'}."
-
-
-def wording(status: dict[str, Any], day: date) -> Wording:
-    """The page's words for a ``views.ticket_status`` message; ``day`` is the
-    ticket's local day (for a ticket from an earlier day). ticket.js ``wording``
-    says the same."""
-    number = status["number"]
-    state = status["state"]
-    counter = status.get("counter")
-    if not status["today"]:
-        return Wording(
-            "earlier-day",
-            f"Ticket {number}: not valid today",
-            "",
-            f"This ticket was for {long_date(day)}.",
-            "Tickets are valid on the day they are issued. "
-            "Please take a new ticket at the kiosk if you need help today.",
-        )
-    if status["waiting"]:
-        ahead = status.get("people_ahead") or 0
-        if ahead == 0:
-            headline = "You are next."
-        elif ahead == 1:
-            headline = "1 person ahead of you."
-        else:
-            headline = f"{ahead} people ahead of you."
-        return Wording(
-            "waiting",
-            f"Ticket {number}: {headline[:-1]}",
-            "",
-            headline,
-            wait_text(status["minutes"], status.get("no_estimate_reason")),
-        )
-    if state == "called":
-        where = counter or "the counter"
-        return Wording(
-            "called",
-            f"Go to {where} now: ticket {number}",
-            f"Please go to {where} now.",
-            "",
-            f"Your number {number} has been called.",
-        )
-    if state == "serving":
-        where = f" at {counter}" if counter else ""
-        return Wording(
-            "serving", f"Ticket {number}: being seen", "", f"You are being seen{where}.", ""
-        )
-    if state == "parked":
-        return Wording(
-            "parked",
-            f"Ticket {number}: on hold",
-            "",
-            "Your ticket is on hold.",
-            "An adviser will call your number again when you are ready. Please stay nearby.",
-        )
-    if state == "done":
-        return Wording(
-            "done",
-            f"Ticket {number}: dealt with",
-            "",
-            "This ticket has been dealt with.",
-            "Thank you for visiting.",
-        )
-    if state == "no_show":
-        return Wording(
-            "no_show",
-            f"Ticket {number}: missed",
-            "",
-            "Your number was called, but you did not come to the counter.",
-            "If you still need help, please ask at reception.",
-        )
-    return Wording(
-        "cancelled",
-        f"Ticket {number}: cancelled",
-        "",
-        "This ticket has been cancelled.",
-        "If you still need help, please ask at reception.",
-    )
-
-
-def clock_time(moment: str, tz: tzinfo) -> str:
-    """``"14:05"``: an ISO timestamp in the centre's time."""
-    return datetime.fromisoformat(moment).astimezone(tz).strftime("%H:%M")
-
-
 # ---------------------------------------------------------------- the HTML
 
 
-def page(title: str, state: str, body: str, tz: tzinfo | None = None) -> str:
-    """A whole page in the ticket pages' style; every argument already escaped."""
+def page(
+    title: str,
+    state: str,
+    body: str,
+    tz: tzinfo | None = None,
+    lang: str = "en",
+    direction: str = "ltr",
+    live_texts: dict[str, str] | None = None,
+) -> str:
+    """A whole page in the ticket pages' style; every argument already escaped. With
+    ``tz`` the page follows the ticket live (its script, and the connection line's words
+    in the visitor's language as ``data-live-*`` attributes)."""
     timezone = f' data-timezone="{escape(str(tz))}"' if tz is not None else ""
-    script = '<script src="/static/ticket.js" defer></script>\n' if tz is not None else ""
+    texts = "".join(
+        f' data-live-{key}="{escape(text)}"' for key, text in (live_texts or {}).items()
+    )
+    script = (
+        '<script src="/static/backoff.js" defer></script>\n'
+        '<script src="/static/ticket.js" defer></script>\n'
+        if tz is not None
+        else ""
+    )
     return f"""<!doctype html>
-<html lang="en">
+<html lang="{escape(lang)}" dir="{escape(direction)}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -212,60 +112,69 @@ def page(title: str, state: str, body: str, tz: tzinfo | None = None) -> str:
 <meta name="color-scheme" content="light">
 <title>{title}</title>
 <link rel="stylesheet" href="/static/ticket.css">
+<link rel="icon" href="/static/icon.svg" type="image/svg+xml">
 {script}</head>
-<body class="ticket-page" data-state="{state}"{timezone}>
+<body class="ticket-page" data-state="{state}"{timezone}{texts}>
 {body}
 </body>
 </html>
 """
 
 
-def status_page(status: dict[str, Any], tz: tzinfo, day: date) -> str:
-    """The status page for one ``views.ticket_status`` message."""
-    said = wording(status, day)
+def status_page(status: dict[str, Any], tz: tzinfo) -> str:
+    """The status page for one ``views.ticket_status`` message, in the words it carries
+    (the visitor's language)."""
+    said = status["words"]
+    fixed = page_words(said["lang"])
     e = escape
     centre = e(status["centre"])
-    as_of, updated = e(status["as_of"]), e(clock_time(status["as_of"], tz))
+    time = f'<time datetime="{e(status["as_of"])}">{e(said["updated"])}</time>'
+    updated = e(fixed["last_updated"]).replace("{time}", time)
     return page(
-        e(f"{said.title} – {status['centre']}"),
-        e(said.state),
+        e(f"{said['title']} – {status['centre']}"),
+        e(said["state"]),
         f"""<header class="top">
   <p class="centre">{centre}</p>
   <p id="connection" class="connection" role="status"></p>
 </header>
 <main class="card">
-  <h1 class="ticket"><span class="label">Your number</span>
+  <h1 class="ticket"><span class="label">{e(fixed["your_number"])}</span>
     <span id="number" class="number">{e(status["number"])}</span></h1>
   <p id="service" class="service">{e(status["service_name"])}</p>
-  <div id="call" class="call" aria-live="assertive" aria-atomic="true">{e(said.call)}</div>
+  <p id="appointment" class="appointment">{e(said["appointment"])}</p>
+  <div id="call" class="call" aria-live="assertive" aria-atomic="true">{e(said["call"])}</div>
   <div id="progress" class="progress" aria-live="polite" aria-atomic="true">
-    <p id="headline" class="headline">{e(said.headline)}</p>
-    <p id="detail" class="detail">{e(said.detail)}</p>
+    <p id="headline" class="headline">{e(said["headline"])}</p>
+    <p id="detail" class="detail">{e(said["detail"])}</p>
   </div>
-  <p id="as-of" class="as-of">Last updated at <time datetime="{as_of}">{updated}</time>.</p>
-  <noscript><p class="as-of">This page does not update by itself without JavaScript.
-    <a href="">Refresh the page</a> to see the latest.</p></noscript>
-  <p class="advice">Please stay in or near the waiting area. Numbers are also shown on the
-    screens and called out.</p>
+  <p id="as-of" class="as-of">{updated}</p>
+  <noscript><p class="as-of">{e(fixed["no_script"])}
+    <a href="">{e(fixed["refresh"])}</a></p></noscript>
+  <p class="advice">{e(fixed["advice"])}</p>
 </main>""",
         tz,
+        lang=fixed["lang"],
+        direction=fixed["dir"],
+        live_texts={k: fixed[k] for k in ("connecting", "live", "reconnecting", "stopped")},
     )
 
 
 def not_found_page(centre: str) -> str:
-    """The 404 page: it repeats nothing from the address."""
+    """The 404 page: it repeats nothing from the address (so it cannot know the
+    visitor's language: English)."""
+    said = not_found_words()
+    e = escape
     return page(
-        "Ticket not found – " + escape(centre),
+        e(f"{said['title']} – {centre}"),
         "not-found",
         f"""<header class="top">
-  <p class="centre">{escape(centre)}</p>
+  <p class="centre">{e(centre)}</p>
 </header>
 <main class="card">
   <div class="progress">
-    <h1 class="headline">We cannot find this ticket</h1>
-    <p class="detail">Please check that you scanned the code on your own ticket.
-      Tickets are valid on the day they are issued.</p>
+    <h1 class="headline">{e(said["headline"])}</h1>
+    <p class="detail">{e(said["detail"])}</p>
   </div>
-  <p class="advice">If you need help, please ask at reception.</p>
+  <p class="advice">{e(said["advice"])}</p>
 </main>""",
     )

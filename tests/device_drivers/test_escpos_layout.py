@@ -156,3 +156,22 @@ def test_too_long_qr_payload_is_a_layout_error(ticket: TicketPrint) -> None:
     huge = dataclasses.replace(ticket, status_url="https://x/" + "a" * 400)
     with pytest.raises(LayoutError):
         ticket_bytes(huge, load_profile("TM-T20II"))
+
+
+def test_an_appointment_ticket_says_its_time(ticket: TicketPrint) -> None:
+    """Issue #10, point 15: a booked visitor's ticket says "Appointment 14:30" under the
+    service, as the kiosk's screen and the status page do, in the ticket's language."""
+    booked_at = ticket.issued_at.replace(hour=14, minute=30)
+    booked = dataclasses.replace(ticket, appointment_at=booked_at)
+    lines = printed_lines(ticket_bytes(booked, load_profile("TM-T20II")))
+    assert lines[lines.index("Housing Options") + 1] == "Appointment 14:30"
+    polish = printed_lines(
+        ticket_bytes(dataclasses.replace(booked, language="pl"), load_profile("TM-T20II"))
+    )
+    assert "Wizyta 14:30" in polish
+    assert not any(
+        "Appointment" in line
+        for line in printed_lines(ticket_bytes(ticket, load_profile("TM-T20II")))
+    )
+    with pytest.raises(ValueError, match="appointment_at must be timezone-aware"):
+        dataclasses.replace(ticket, appointment_at=datetime(2026, 3, 12, 14, 30))

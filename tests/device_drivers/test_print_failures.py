@@ -142,8 +142,14 @@ def test_cable_pulled_mid_ticket_is_disconnected(ticket: TicketPrint) -> None:
     server.close()
     assert isinstance(caught.value, PrinterDisconnected)
     assert caught.value.code == "disconnected"
+    # part of the ticket was taken: it may be on paper, so the same id is not printed again
+    assert caught.value.bytes_sent > 0 and caught.value.maybe_printed
+    # a broken link is a fact, not a silence: offline, with the reason
     assert printer.last_status is not None
-    assert printer.last_status.state is PrinterState.UNKNOWN
+    assert printer.last_status.state is PrinterState.OFFLINE
+    assert printer.last_status.reachable is False and printer.last_status.problem
+    with pytest.raises(DuplicateRequest):
+        printer.print_ticket(big, "pulled-1")
 
 
 def test_status_changes_reach_listeners_once_each(

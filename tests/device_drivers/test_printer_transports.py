@@ -128,7 +128,9 @@ def test_refused_connection_is_device_unavailable(ticket: TicketPrint) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # bound, never listening: connections are refused
         printer = open_printer(f"tcp://127.0.0.1:{port}")
-        assert printer.status().state is PrinterState.UNKNOWN
+        status = printer.status()  # refused is a fact, not a silence (issue 10, point 4)
+        assert status.state is PrinterState.OFFLINE and not status.reachable
+        assert "refused" in status.problem.lower()
         with pytest.raises(DeviceUnavailable) as caught:
             printer.print_ticket(ticket, "refused-1")
     assert caught.value.code == "device_unavailable"

@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -27,19 +26,12 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-import queue_server.auth
+import queue_server.net.auth
 from queue_server.client import QueueClient, new_idempotency_key
-from queue_server.server import QueueServer
+from queue_server.net.server import QueueServer
 from queue_server.web import install_routes
 
 ROOT = Path(__file__).resolve().parents[2]
-#: the committed screenshots are refreshed only on request (WALKIN_SCREENSHOTS=1);
-#: otherwise a run writes its pictures to a temporary folder
-SCREENSHOTS = (
-    Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "board"
-    if os.environ.get("WALKIN_SCREENSHOTS") == "1"
-    else Path(tempfile.gettempdir()) / "walkin-board-screenshots"
-)
 #: the longest one wait may take (a Kivy board starts in about 2 s on these machines)
 TIMEOUT = 20.0
 
@@ -48,8 +40,8 @@ TIMEOUT = 20.0
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Real argon2 at test strength: the default costs half a second per staff hello."""
     hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    monkeypatch.setattr(queue_server.auth, "_hasher", hasher)
-    monkeypatch.setattr(queue_server.auth, "_DUMMY_HASH", hasher.hash("not a real password"))
+    monkeypatch.setattr(queue_server.net.auth, "_hasher", hasher)
+    monkeypatch.setattr(queue_server.net.auth, "_DUMMY_HASH", hasher.hash("not a real password"))
 
 
 @pytest.fixture
@@ -157,6 +149,8 @@ class KivyBoard:
     audio_dir: Path
     shots_dir: Path
     log_path: Path
+    #: where ``screenshot`` copies its pictures (see ``board_screenshots``)
+    pictures: Path
     _read: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
 
@@ -198,12 +192,11 @@ class KivyBoard:
         return sum(1 for e in self.events if e["event"] == event and where(e))
 
     async def screenshot(self, name: str) -> Path:
-        """The board's screen as a PNG in docs/screenshots/board/``name``."""
+        """The board's screen as a PNG ``name`` in ``pictures``."""
         mark = len(self.events)
         self.process.send_signal(signal.SIGUSR1)
         shot = await self.wait_for("screenshot", after=mark)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        target = SCREENSHOTS / name
+        target = self.pictures / name
         shutil.copyfile(shot["path"], target)
         return target
 
@@ -226,7 +219,15 @@ def kivy_env(home: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-async def kivy_board_factory(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
+def board_screenshots(screenshots_dir: Callable[[str], Path]) -> Path:
+    """docs/screenshots/board/ with WALKIN_SCREENSHOTS=1, else this worker's own folder."""
+    return screenshots_dir("board")
+
+
+@pytest.fixture
+async def kivy_board_factory(
+    tmp_path: Path, board_screenshots: Path
+) -> AsyncIterator[Callable[..., Any]]:
     boards: list[KivyBoard] = []
 
     async def start(url: str, token: str, *args: str, ready: bool = True) -> KivyBoard:
@@ -239,6 +240,7 @@ async def kivy_board_factory(tmp_path: Path) -> AsyncIterator[Callable[..., Any]
             audio_dir=folder / "audio",
             shots_dir=folder / "shots",
             log_path=folder / "board.log",
+            pictures=board_screenshots,
         )
         with board.log_path.open("wb") as log:
             board.process = subprocess.Popen(

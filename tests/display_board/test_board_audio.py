@@ -19,7 +19,7 @@ from display_board.announcer import (
     RecordingPlayer,
     announcement_wav,
 )
-from display_board.audio import (
+from speech.audio import (
     SAMPLE_RATE,
     AudioError,
     chime_wav,
@@ -29,8 +29,8 @@ from display_board.audio import (
     render_speech_async,
     wav_frames,
 )
-from display_board.calls import Call
-from display_board.speech import Utterance, utterances
+from speech.call import Call
+from speech.phrases import Utterance, utterances
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="no espeak-ng")
 TIMEOUT = 10.0
@@ -103,7 +103,10 @@ async def test_speech_renders_without_blocking_the_loop() -> None:
     wav = await render_speech_async(utterances(call(language="cy")))
     task.cancel()
     assert describe_wav(wav)[0] > 4
-    assert ticks > 5
+    # A render that blocked the loop would leave the ticker unrun (0 ticks); two or more
+    # show the loop kept turning. No more is asked: on a busy machine each 5 ms sleep
+    # stretches, so the count says nothing about speed (it failed at "5 > 5" under load).
+    assert ticks >= 2
 
 
 def test_missing_espeak_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,7 +116,7 @@ def test_missing_espeak_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_wavs_of_different_rates_are_not_joined() -> None:
-    from display_board.audio import wav_bytes
+    from speech.audio import wav_bytes
 
     with pytest.raises(AudioError):
         join_wavs([wav_bytes(b"\0\0" * 10, 22050), wav_bytes(b"\0\0" * 10, 16000)])

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from display_board.calls import BoardFilter, BoardState, Call, number_prefix
+from display_board.calls import BoardFilter, BoardState, number_prefix
+from speech.call import Call
 
 SCENARIOS = json.loads((Path(__file__).with_name("call_scenarios.json")).read_text())["scenarios"]
 

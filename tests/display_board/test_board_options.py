@@ -86,3 +86,17 @@ def test_mistakes_are_one_line_and_exit_2(
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     assert "--counters" in capsys.readouterr().out
+
+
+def test_screen_languages_choose_the_boards_own_words() -> None:
+    from speech.board_words import board_words
+
+    base = ["--server", "ws://h/ws", "--token", "wk_t"]
+    assert parse_args(base).screen_languages == ("en",)
+    welsh = parse_args([*base, "--screen-languages", "cy, en,cy"])
+    assert welsh.screen_languages == ("cy", "en")
+    words = board_words(welsh.screen_languages)
+    assert words["now_calling"] == "Yn galw nawr / Now calling"
+    assert board_words(("en",))["ticket"] == "Ticket"
+    with pytest.raises(BadArguments, match="no board wording for language 'xx'"):
+        parse_args([*base, "--screen-languages", "xx"])

@@ -11,7 +11,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from display_board.audio import chime_wav, describe_wav
+from speech.audio import chime_wav, describe_wav
 
 TIMEOUT = 10.0
 
@@ -101,3 +101,23 @@ async def _board_snapshot(live: Any) -> dict[str, Any]:
     async with QueueClient(live.url, token=live.board_token) as board:
         assert board.snapshot is not None
         return board.snapshot
+
+
+async def test_a_revoked_board_token_stops_fetching_speech_at_once(
+    board_server: Any, desk: Any
+) -> None:
+    """A board token is trusted for a few minutes by the speech paths, but forgotten as
+    soon as the server sees a credential withdrawn (issue #10, point 1: within a second,
+    as its websocket is closed)."""
+    await desk.issue()
+    await desk.call_next()
+    call_id = (await _board_snapshot(board_server))["recent_calls"][0]["call_id"]
+    url = f"{board_server.http}/board/announce?" + urllib.parse.urlencode({"call": call_id})
+    assert (await fetch(url, board_server.board_token))[0] == 200  # now trusted
+    centre = board_server.setup.centre_id
+    (board,) = [d.name for d in board_server.store.devices(centre) if d.role == "board"]
+    await asyncio.to_thread(board_server.store.revoke_device, centre, board)
+    deadline = time.monotonic() + 5  # the server polls 4 times a second; generous margin
+    while (await fetch(url, board_server.board_token))[0] != 401:
+        assert time.monotonic() < deadline, "the revoked board token still fetches speech"
+        await asyncio.sleep(0.05)

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from display_board.calls import Call
-from display_board.speech import (
+from speech.call import Call
+from speech.phrases import (
     PHRASES,
     announcement_languages,
     parse_languages,

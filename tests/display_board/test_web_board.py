@@ -7,18 +7,9 @@ docs/screenshots/board/."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-#: the committed screenshots are refreshed only on request (WALKIN_SCREENSHOTS=1);
-#: otherwise a run writes its pictures to a temporary folder
-SCREENSHOTS = (
-    Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "board"
-    if os.environ.get("WALKIN_SCREENSHOTS") == "1"
-    else Path(tempfile.gettempdir()) / "walkin-board-screenshots"
-)
 SCENARIOS = json.loads((Path(__file__).with_name("call_scenarios.json")).read_text())["scenarios"]
 STATE_JS = (
     Path(__file__).resolve().parents[2] / "queue_server" / "web" / "static" / "board-state.js"
@@ -136,7 +127,9 @@ async def test_a_server_restart_under_a_web_board(
     assert await board.page.locator("#status").inner_text() == ""
 
 
-async def test_the_reconnecting_sign(board_server: Any, desk: Any, web_board_factory: Any) -> None:
+async def test_the_reconnecting_sign(
+    board_server: Any, desk: Any, web_board_factory: Any, board_screenshots: Path
+) -> None:
     board = await web_board_factory("audio=off&history=3")
     for _ in range(4):
         await desk.issue()
@@ -149,12 +142,11 @@ async def test_the_reconnecting_sign(board_server: Any, desk: Any, web_board_fac
     assert await board.page.locator("#status").inner_text() == "Reconnecting\u2026"
     assert await board.page.locator("#previous tr").count() == 3
     await settled(board.page)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await board.page.screenshot(path=str(SCREENSHOTS / "web-reconnecting.png"))
+    await board.page.screenshot(path=str(board_screenshots / "web-reconnecting.png"))
 
 
 async def test_screenshots_landscape_and_portrait(
-    board_server: Any, desk_factory: Any, web_board_factory: Any
+    board_server: Any, desk_factory: Any, web_board_factory: Any, board_screenshots: Path
 ) -> None:
     desks = [
         await desk_factory(u, c)
@@ -186,10 +178,9 @@ async def test_screenshots_landscape_and_portrait(
     await portrait.wait_for("shown", "e.counter === 'Counter 2'")
     texts = await portrait.page.locator("#previous td").all_inner_texts()
     assert set(texts[1::2]) <= {"Counter 2"}  # a board for Counter 2 lists only its calls
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for board, name in [(landscape, "web-landscape.png"), (portrait, "web-portrait-counter-2.png")]:
         await settled(board.page)
-        await board.page.screenshot(path=str(SCREENSHOTS / name))
+        await board.page.screenshot(path=str(board_screenshots / name))
 
 
 async def test_tokens_and_address_options(web_board_factory: Any) -> None:
@@ -239,3 +230,33 @@ RUN_SCENARIO = """(scenario) => {
         return seen;
     });
 }"""
+
+
+async def test_a_bilingual_board_for_wales(
+    board_server: Any, desk: Any, web_board_factory: Any, board_screenshots: Path
+) -> None:
+    """?screen=cy,en: every visitor-facing phrase in Welsh, then English, from the
+    catalogues (speech/board_words.py); an unknown language is reported on the page."""
+    from speech.board_words import board_words
+
+    words = board_words(["cy", "en"])
+    board = await web_board_factory("audio=off&waiting=1&screen=cy,en")
+    page = board.page
+    assert await page.evaluate("document.documentElement.lang") == "cy"
+    assert await page.locator("#latest-heading").inner_text() == words["take_a_seat"]
+    assert await page.locator("#latest-placeholder").inner_text() == words["placeholder"]
+    headings = await page.locator("#previous-panel thead th").all_inner_texts()
+    assert headings == [words["ticket"], words["counter"]]
+    assert "Tocyn / Ticket" == words["ticket"]
+    number = await desk.issue()
+    await desk.call_next()
+    await board.wait_for("shown", f"e.number === {json.dumps(number)}")
+    assert await page.locator("#latest-heading").inner_text() == words["now_calling"]
+    assert (await page.locator("#waiting").inner_text()).startswith(words["waiting"] + ":")
+    await settled(page)
+    await page.screenshot(path=str(board_screenshots / "web-bilingual-cy-en.png"))
+
+    unknown = await web_board_factory("audio=off&screen=xx")
+    error = await unknown.page.locator("#config-error").inner_text()
+    assert "no board wording for language 'xx'" in error
+    assert await unknown.page.locator("#latest-heading").inner_text() == "Now calling"  # English

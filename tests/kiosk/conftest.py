@@ -13,6 +13,8 @@ until a condition holds or a deadline passes. No sleeps stand in for synchronisa
 from __future__ import annotations
 
 import asyncio
+import atexit
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -22,11 +24,14 @@ import pytest
 
 from kiosk.bootstrap import PORTRAIT, configure_kivy
 
+#: this process's own (each parallel worker has one), removed when it exits
+KIVY_HOME = tempfile.mkdtemp(prefix="walkin-kivy-test-")
+atexit.register(shutil.rmtree, KIVY_HOME, ignore_errors=True)
 configure_kivy(
     fullscreen=False,
     portrait=True,
     offscreen=True,
-    kivy_home=tempfile.mkdtemp(prefix="walkin-kivy-test-"),
+    kivy_home=KIVY_HOME,
     max_fps=0,
 )
 

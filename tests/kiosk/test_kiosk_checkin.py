@@ -50,10 +50,11 @@ async def test_check_in_with_the_keypad(booked_kiosk, live_clocked, printer_sim)
     on_server = live_clocked.server.centre.tickets[ticket["id"]]
     assert on_server.appointment_ref == "BK-3NA34"
     assert on_server.origin.value == "appointment"
-    assert any("10:00" in text for text in kiosk.texts())  # "checked in for ... at 10:00"
+    assert "Appointment 10:00" in kiosk.texts()  # as its status page says it
     assert ticket["number"] in kiosk.texts()
     printed = printer_sim.wait_for_tickets(1)
     assert ticket["number"] in printed[0].text
+    assert "Appointment 10:00" in printed[0].text  # and so does the paper
 
 
 async def test_check_in_with_a_scanned_letter(
@@ -81,7 +82,8 @@ async def test_late_arrival_is_offered_a_ticket(booked_kiosk, live_clocked) -> N
     kiosk = booked_kiosk
     await kiosk.tap("en")
     await kiosk.tap("appointment")
-    await kiosk.type("BK-7Q2M4")  # housing at 09:00: an hour late
+    live_clocked.clock.advance(minutes=1)
+    await kiosk.type("BK-7Q2M4")  # housing at 09:00: an hour and a minute late
     await kiosk.tap("submit")
     await kiosk.wait_screen("problem")
     assert kiosk.controller.visit.problem[0] == "check_in_too_late"
@@ -110,3 +112,36 @@ async def test_unknown_reference_can_be_corrected(booked_kiosk, live_clocked) ->
     await kiosk.tap("submit")
     await kiosk.wait_screen("confirm")
     assert not [t for t in live_clocked.server.centre.tickets.values() if t.appointment_ref is None]
+
+
+async def test_keypad_check_in_without_the_hyphen(booked_kiosk, live_clocked) -> None:
+    """Issue #10, point 12: ``BK3NA34`` was "not found" while ``BK-3NA34`` worked."""
+    kiosk = booked_kiosk
+    await kiosk.tap("en")
+    await kiosk.tap("appointment")
+    await kiosk.type("BK3NA34")
+    await kiosk.tap("submit")
+    await kiosk.wait_screen("confirm")
+    ticket = kiosk.controller.visit.ticket["ticket"]
+    assert live_clocked.server.centre.tickets[ticket["id"]].appointment_ref == "BK-3NA34"
+
+
+async def test_scanned_reference_in_another_spelling(
+    live_clocked, printer_url, start_kiosk_app
+) -> None:
+    """A scanner (or a keyboard-wedge scanner's typing) giving lower case, a space for
+    the hyphen and O for 0 still finds the booking."""
+    await _book_examples(live_clocked)
+    main, secondary = os.openpty()
+    kiosk = await start_kiosk_app(
+        live_clocked.url, live_clocked.kiosk_token, printer_url, scanner=os.ttyname(secondary)
+    )
+    try:
+        os.write(main, b"bk kgec9\r\n")  # BK-KGEC9, council tax at 10:30
+        await kiosk.wait_screen("confirm")
+        ticket = kiosk.controller.visit.ticket["ticket"]
+        assert live_clocked.server.centre.tickets[ticket["id"]].appointment_ref == "BK-KGEC9"
+    finally:
+        await kiosk.app.close_async()
+        os.close(main)
+        os.close(secondary)

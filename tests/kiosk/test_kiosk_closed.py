@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from queue_server.server import QueueServer
+from queue_server.net.server import QueueServer
 
 
 class SundayClock:

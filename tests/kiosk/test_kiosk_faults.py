@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 
 from device_drivers.simulator import PrinterSimulator
-from queue_server.server import QueueServer
+from queue_server.net.server import QueueServer
 
 
 def _free_port() -> int:

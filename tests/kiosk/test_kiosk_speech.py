@@ -4,12 +4,15 @@ out, the ticket number and next step are spoken, and a touch stops the speech.""
 from __future__ import annotations
 
 import wave
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from kiosk.i18n import Translator, shipped_languages
 from kiosk.speech import Speaker, espeak_available
+from speech.call import Call
+from speech.phrases import spoken_number, utterance
 
 pytestmark = pytest.mark.skipif(
     not espeak_available(), reason="espeak-ng is not installed (Debian espeak-ng)"
@@ -26,7 +29,7 @@ def _audio_seconds(path: Path) -> float:
 @pytest.mark.parametrize("language", shipped_languages())
 def test_every_language_is_spoken(language: str, tmp_path: Path) -> None:
     t = Translator(language)
-    text = f"{t('Your number is')} H 0 0 1. {t('Please take your ticket from the printer.')}"
+    text = f"{t('Your number is')} H 1. {t('Please take your ticket from the printer.')}"
     seconds = _audio_seconds(Speaker().render_wav(text, language, tmp_path / f"{language}.wav"))
     assert seconds > 1.5  # a sentence, not a click
 
@@ -67,7 +70,10 @@ async def test_screens_are_read_out_and_a_touch_stops_speech(
     await kiosk.wait_screen("confirm")
     said = speaker.history[-1][1]
     number = kiosk.controller.visit.ticket["ticket"]["number"]
-    assert said.startswith(f"Eich rhif yw {' '.join(number)}.")
+    # said as the board says it when the number is called: "H 1", not "H 0 0 1"
+    assert said.startswith(f"Eich rhif yw {spoken_number(number)}.")
+    call = Call("c", number, "Counter 1", datetime.now(UTC), language="cy")
+    assert spoken_number(number) in utterance(call, "cy").text
     assert "Cymerwch sedd." in said  # the next step
 
 

@@ -186,3 +186,32 @@ def test_the_first_of_the_repeated_autumn_hour_is_taken() -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(BookingsError, match=r"nowhere\.csv: no such file$"):
         read_bookings(tmp_path / "nowhere.csv", LONDON)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("BK-7Q2M4", "BK7Q2M4"), ("BK-7Q2M4", "bk-7q2m4"), ("BK-O1", "BK-0I")],
+)
+def test_two_spellings_of_one_reference_are_refused_naming_both_lines(
+    first: str, second: str
+) -> None:
+    """Check-in finds a booking by its canonical form (issue #10, point 12), so two
+    rows that differ only in case, hyphens or the look-alikes O/0 and I/1 would be
+    one booking at the kiosk: the file is refused rather than one of them lost."""
+    text = (
+        HEADER
+        + f"{first},housing,2026-03-10,09:30\nBK-2,housing,2026-03-10,09:40\n"
+        + f"{second},planning,2026-03-10,10:00\n"
+    )
+    with pytest.raises(BookingsError) as refused:
+        parse_bookings(text, LONDON, source="appointments.csv")
+    assert refused.value.problems == (
+        f'appointments.csv line 4: ref "{second}" is the same booking reference as'
+        f' "{first}" on line 2 (references are compared without case, spaces or hyphens,'
+        " O as 0 and I as 1); give one of them another reference",
+    )
+
+
+def test_references_are_stored_in_upper_case() -> None:
+    (booking,) = parse_bookings(HEADER + "bk-7q2m4,housing,2026-03-10,09:30\n", LONDON)
+    assert booking.ref == "BK-7Q2M4"

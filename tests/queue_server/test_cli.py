@@ -9,7 +9,6 @@ started, when the test ends.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import re
@@ -29,7 +28,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from argon2 import PasswordHasher
 
-from queue_server.auth import hash_password
+from queue_server.net.auth import hash_password
 from queue_server.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,15 +122,20 @@ class LiveServer:
         return f"ws://127.0.0.1:{self.port}/ws"
 
 
-def wait_ready(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+def wait_ready(process: subprocess.Popen[bytes], log: Path) -> int:
+    """The port of a ``walkin serve --port 0`` (from its log, at INFO) once it is healthy."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"walkin serve exited with {process.returncode}:\n{log.read_text()}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
-                if json.load(reply)["status"] == "ok":
-                    return
+        found = re.search(r"on ws://\S+?:(\d+)/ws", log.read_text(errors="replace"))
+        if found:
+            port = int(found[1])
+            with contextlib.suppress(OSError):
+                url = f"http://127.0.0.1:{port}/healthz"
+                with urllib.request.urlopen(url, timeout=2) as reply:
+                    if json.load(reply)["status"] == "ok":
+                        return port
         time.sleep(0.05)
     pytest.fail(f"walkin serve not ready after 30 s:\n{log.read_text()}")
 
@@ -155,16 +159,16 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         store.add_staff("demo", "adviser", "counter", hash_password(PASSWORD))
     finally:
         store.close()
-    port = free_port()
     log = folder / "serve.log"
-    with log.open("wb") as out:
+    with log.open("wb") as out:  # port 0: the OS picks it; the log (at INFO) says which
         process = subprocess.Popen(
-            [WALKIN, "serve", "--config", str(config), "--db", str(db), "--port", str(port),
+            [WALKIN, "serve", "--config", str(config), "--db", str(db), "--port", "0",
              "--bookings", str(bookings)],
-            stdout=out, stderr=subprocess.STDOUT, env=ENV, start_new_session=True,
+            stdout=out, stderr=subprocess.STDOUT, env=ENV | {"WALKIN_LOG": "INFO"},
+            start_new_session=True,
         )  # fmt: skip
     try:
-        wait_ready(process, port, log)
+        port = wait_ready(process, log)
         yield LiveServer(process, port, db, token, "BK-CLI01", log)
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -425,8 +429,9 @@ def test_client_must_say_who_it_is() -> None:
 
 def test_demo_smoke_issues_prints_and_completes_a_ticket(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
-    # walkin() also checks the demo stopped its printer simulator
-    result = walkin("demo", "--smoke", "--port", "0", "--dir", str(folder))
+    # walkin() also checks the demo stopped its printer simulator; no history (not this
+    # test's subject): generating it takes seconds, kept in a cache outside tmp_path
+    result = walkin("demo", "--smoke", "--port", "0", "--dir", str(folder), "--history-days", "0")
     out, err = result.stdout, result.stderr
     assert result.returncode == 0, err
     assert "Traceback" not in err
@@ -466,6 +471,8 @@ def test_demo_opens_the_kiosk_and_the_board_and_closes_them(tmp_path: Path) -> N
             str(port),
             "--dir",
             str(tmp_path / "demo"),
+            "--history-days",  # no history: see the smoke test above
+            "0",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -477,7 +484,7 @@ def test_demo_opens_the_kiosk_and_the_board_and_closes_them(tmp_path: Path) -> N
         deadline = time.monotonic() + 60
         connections = 0
         while time.monotonic() < deadline and connections < 2:
-            time.sleep(0.5)
+            time.sleep(0.1)
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
                     connections = json.loads(r.read())["connections"]
@@ -500,9 +507,43 @@ def test_demo_opens_the_kiosk_and_the_board_and_closes_them(tmp_path: Path) -> N
 
 
 def test_report_help() -> None:
-    if importlib.util.find_spec("queue_server.reports") is None:
-        pytest.skip("queue_server/reports.py is not written yet (another engineer's task)")
     result = walkin("report", "--help")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: walkin report")
     assert "--date" in result.stdout
+
+
+def test_report_is_for_today_by_default_and_names_the_centre(live: LiveServer) -> None:
+    """``walkin report --db FILE`` alone: the centre's today, its name said on stderr
+    and in the JSON; ``--date today`` the same."""
+    not_just_before_midnight()
+    today = datetime.now(LONDON).date()
+    reply(client(live, "issue", "--service", "parking"))
+    plain = walkin("report", "--db", str(live.db))
+    named = walkin("report", "--db", str(live.db), "--date", "today")
+    for result in (plain, named):
+        assert result.returncode == 0, result.stderr
+        data = json.loads(result.stdout)
+        assert data["day"] == today.isoformat()
+        assert data["overall"]["issued"] >= 1
+        assert data["centre_name"] == "Riverside Customer Service Centre"
+        assert result.stderr.strip() == (
+            f"walkin report: Riverside Customer Service Centre, {today:%A %d %B %Y}"
+        )
+    assert plain.stdout == named.stdout.replace(
+        re.search(r'"generated_at": "[^"]*"', named.stdout)[0],  # type: ignore[index]
+        re.search(r'"generated_at": "[^"]*"', plain.stdout)[0],  # type: ignore[index]
+    )
+
+
+def test_issue_help_gives_a_service_code_the_demo_centre_has() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "examples" / "centre.toml").read_text())
+    codes = {service["code"] for service in config["services"]}
+    shown = walkin("issue", "--help")
+    assert shown.returncode == 0, shown.stderr
+    examples = re.search(r"--service SERVICE\s+service code, e\.g\. (.+)", shown.stdout)
+    assert examples, shown.stdout
+    named = re.split(r",\s*|\s+or\s+", examples[1].strip())
+    assert named and set(named) <= codes, (named, codes)

@@ -20,7 +20,7 @@ from queue_server.client import (
     RemoteError,
     new_idempotency_key,
 )
-from queue_server.server import QueueServer
+from queue_server.net.server import QueueServer
 
 #: every live server's staff have this password (tests/conftest.py makes them)
 STAFF_PASSWORD = "correct horse battery"

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from queue_server import reports
 from queue_server.client import QueueClient, RemoteError, new_idempotency_key
 from queue_server.core import commands as cmd
+from queue_server.reporting import reports
 
 PASSWORD = "correct horse battery"
 

@@ -38,13 +38,14 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from queue_server import protocol, reports, staff_sessions, wire
-from queue_server import server as server_module
 from queue_server.client import AuthenticationFailed, QueueClient, RemoteError
 from queue_server.core import centre as centre_module
 from queue_server.core import commands as cmd
-from queue_server.core.errors import InvalidRequest, WalkinError
+from queue_server.core.errors import InvalidRequest, OperatorError, WalkinError
 from queue_server.core.events import EVENT_TYPES
+from queue_server.net import protocol, staff_sessions, wire
+from queue_server.net import server as server_module
+from queue_server.reporting import reports
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 FENCE = re.compile(
@@ -62,10 +63,12 @@ PUSH_TYPES = (
     "device_status",
     "ticket_status",
     "session_expired",
+    "print_ticket",
 )
-#: pushes of the web pages (a visitor's status page, staff sessions): checked by
-#: ``test_the_web_pages_part_replays_on_a_live_server``, not by the morning
-WEB_PUSHES = frozenset({"ticket_status", "session_expired"})
+#: pushes checked apart, not by the morning: the web pages' (a visitor's status page,
+#: staff sessions: ``test_the_web_pages_part_replays_on_a_live_server``) and a reprint's
+#: (``test_reprints_replay_on_a_live_server``)
+WEB_PUSHES = frozenset({"ticket_status", "session_expired", "print_ticket"})
 #: every role a client can have, a visitor's status page included
 ROLES = server_module.EVERYONE | {server_module.VISITOR}
 #: maps keyed by data (service codes, counter names, hours), not by field names
@@ -203,11 +206,14 @@ def type_of(cls: type[protocol.Message]) -> str:
 
 def error_codes() -> set[str]:
     """Every error code: the error classes' (the server's own included) and the
-    per-instance check-in codes the core raises."""
+    per-instance check-in codes the core raises. Operator errors (a bad file or argument
+    for ``walkin``) never go on the wire."""
     codes = set()
     pending: list[type[WalkinError]] = [WalkinError]
     while pending:
         cls = pending.pop()
+        if issubclass(cls, OperatorError):
+            continue
         codes.add(cls.code)
         pending.extend(cls.__subclasses__())
     assert wire.TooLarge.code in codes  # the server's subclasses are loaded
@@ -269,6 +275,8 @@ def test_pushes_and_responses_are_well_formed() -> None:
         ), f"{e}: visitors receive welcome and ticket_status only, and only they do"
         if e.type == "session_expired":
             assert e.role in server_module.STAFF, f"{e}: only staff have sessions"
+        if e.type == "print_ticket":
+            assert e.role == server_module.KIOSK, f"{e}: only kiosks print"
     responses = [e for e in EXAMPLES if e.kind == "response"]
     assert {e.attrs.get("path") for e in responses} >= {"/healthz", "/ws"}
     assert all(e.attrs.get("status", "").isdigit() for e in responses), "status=NNN"
@@ -373,10 +381,11 @@ async def test_the_documented_morning_replays_on_a_live_server(live_clocked: Any
     replay = Replay()
     send, refused = replay.send, replay.refused
     try:
-        # the day's bookings: one due soon, one missed, one later, one tomorrow
+        # the day's bookings: one due soon, one late, one missed, one later, one tomorrow
         for ref, service, at in (
             ("RB-0412", "housing", clock.now + timedelta(minutes=20)),
-            ("RB-0530", "housing", clock.now - timedelta(minutes=25)),
+            ("RB-0601", "housing", clock.now - timedelta(minutes=25)),
+            ("RB-0530", "housing", clock.now - timedelta(minutes=75)),
             ("RB-0977", "planning", clock.now + timedelta(minutes=90)),
             ("RB-1188", "council_tax", clock.now + timedelta(days=1)),
         ):
@@ -443,6 +452,11 @@ async def test_the_documented_morning_replays_on_a_live_server(live_clocked: Any
         await send(alice, example("snapshot", "counter"))
         await refused(kiosk, failing("not_found", "estimate"))
         await refused(mina, failing("conflict", "open_counter"))
+
+        # 35 minutes late: still an appointment ticket, due from its check-in
+        late = await send(kiosk, example("check_in", ref="RB-0601"))
+        assert late["ticket"]["origin"] == "appointment"
+        assert late["ticket"]["issued_at"] == clock.now.isoformat()
 
         await send(alice, example("pause_counter"))
         await send(alice, example("resume_counter"))
@@ -804,3 +818,48 @@ async def test_the_web_pages_part_replays_on_a_live_server(live_clocked: Any) ->
             await page.ws.close()
         await kiosk.close()
         await mina.close()
+
+
+async def test_reprints_replay_on_a_live_server(live_clocked: Any) -> None:
+    live = live_clocked
+    kiosk = await QueueClient(live.url, token=live.kiosk_token, client_name="test").connect()
+    alice = await staff_client(live, "alice")
+    replay = Replay()
+    try:
+        issued = await kiosk.request(
+            "issue_ticket", service="housing", idempotency_key="doc-reprint-1"
+        )
+        ticket = issued["ticket"]
+        by_kiosk = example("reprint_ticket", "kiosk")
+        reply = await replay.send(kiosk, by_kiosk, ticket=ticket["id"])
+        assert reply["reprint"] is True and reply["ticket"] == ticket
+
+        by_staff = example("reprint_ticket", "counter")
+        reply = await replay.send(alice, by_staff, ticket=ticket["number"])
+        assert reply["kiosk"] == live.store.device_for_token(live.kiosk_token).name
+        await kiosk.request("ping")
+        pushed = [m for m in kiosk.drain_pushes() if m["type"] == "print_ticket"]
+        documented = documented_push("print_ticket", "kiosk")
+        assert len(pushed) == 1
+        assert_same_shape(pushed[0], documented.value, f"print_ticket push ({documented})")
+        assert pushed[0]["ticket"] == ticket and pushed[0]["requested_by"] == "alice"
+
+        mina = await staff_client(live, live.managers[0])
+        await mina.request("cancel", ticket=ticket["id"], reason="left")
+        await mina.close()
+        await replay.refused(alice, failing("conflict", "reprint_ticket"), ticket=ticket["id"])
+        other = await kiosk.request(
+            "issue_ticket", service="housing", idempotency_key="doc-reprint-2"
+        )
+        await kiosk.close()
+        async with asyncio.timeout(5):
+            while live.server.connection_count > 1:
+                await asyncio.sleep(0.01)
+        refused = await replay.refused(
+            alice, failing("unavailable", "reprint_ticket"), ticket=other["ticket"]["id"]
+        )
+        assert refused.message == refusal(failing("unavailable", "reprint_ticket"))["message"]
+        assert replay.replies == 4
+    finally:
+        await kiosk.close()
+        await alice.close()

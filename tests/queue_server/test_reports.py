@@ -31,14 +31,14 @@ from queue_server.core.model import (
     Outcome,
     Service,
 )
-from queue_server.reports import (
+from queue_server.reporting.command import report_main
+from queue_server.reporting.reports import (
     CSV_COLUMNS,
     DayReport,
     Figures,
     build_report,
     load_and_build,
     nearest_rank,
-    report_main,
     to_csv,
     to_dict,
     to_json,

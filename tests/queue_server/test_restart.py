@@ -13,9 +13,9 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -57,16 +57,15 @@ class Server:
     """One ``walkin serve`` process on a free port, in a session of its own."""
 
     def __init__(self, config: Path, db: str, log: Path) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
+        #: port 0: the OS picks a free one, and the server's log says which (``wait_ready``)
+        self.port = 0
         self.log = log
         with log.open("wb") as out:
             self.process = subprocess.Popen(
-                [WALKIN, "serve", "--config", str(config), "--db", db, "--port", str(self.port)],
+                [WALKIN, "serve", "--config", str(config), "--db", db, "--port", "0"],
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env=ENV,
+                env=ENV | {"WALKIN_LOG": "INFO"},  # INFO: the line with the port
                 start_new_session=True,
             )
 
@@ -84,8 +83,12 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 pytest.fail(f"walkin serve exited with {self.process.returncode}:\n{self.logged}")
-            with contextlib.suppress(OSError):
-                return self.health()
+            if not self.port:
+                found = re.search(r"on ws://\S+?:(\d+)/ws", self.logged)
+                self.port = int(found[1]) if found else 0
+            if self.port:
+                with contextlib.suppress(OSError):
+                    return self.health()
             time.sleep(0.05)
         pytest.fail(f"walkin serve not ready after {timeout} s:\n{self.logged}")
 

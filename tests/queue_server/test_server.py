@@ -26,11 +26,11 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-import queue_server.server as server_module
-from queue_server import protocol
+import queue_server.net.server as server_module
 from queue_server.core import commands as cmd
 from queue_server.core.errors import Unavailable
-from queue_server.server import QueueServer
+from queue_server.net import protocol
+from queue_server.net.server import QueueServer
 
 #: every live server's staff have this password (tests/conftest.py makes them)
 STAFF_PASSWORD = "correct horse battery"
@@ -427,12 +427,13 @@ async def test_actions_illegal_now_are_refused_with_their_codes(live: Any, hall:
 @pytest.fixture
 async def booked(live_clocked: Any) -> AsyncIterator[Any]:
     """``live_clocked`` (10:00 London, which is UTC in November) restarted with bookings
-    for today: ``ONTIME`` at 10:10, ``EARLY`` at 11:00, ``LATE`` at 09:30."""
+    for today: ``ONTIME`` at 10:10, ``EARLY`` at 11:00, ``TARDY`` at 09:35 (25 minutes
+    late: still accepted) and ``LATE`` at 08:30 (beyond the hour's limit)."""
     live = live_clocked
     await live.server.close()
     now = live.clock.now
     centre = live.store.load_centre(live.setup, now)
-    for ref, at in (("ONTIME", "10:10"), ("EARLY", "11:00"), ("LATE", "09:30")):
+    for ref, at in (("ONTIME", "10:10"), ("EARLY", "11:00"), ("TARDY", "09:35"), ("LATE", "08:30")):
         hour, minute = map(int, at.split(":"))
         command = cmd.BookAppointment(
             actor="system:test",
@@ -470,9 +471,14 @@ async def test_check_in_only_within_the_window(booked: Any) -> None:
         assert again["ticket"]["id"] == ontime["ticket"]["id"]
         assert again["replayed"] is True
 
+        # 25 minutes late: an appointment ticket all the same, due from now
+        tardy = await kiosk.ok("check_in", ref="tardy", **_key())
+        assert tardy["ticket"]["origin"] == "appointment"
+        assert tardy["ticket"]["issued_at"] == booked.clock.now.isoformat()
+
         booked.clock.advance(minutes=31)  # 10:31: EARLY's window is open
         later = await kiosk.ok("check_in", ref="EARLY", **_key())
-        assert later["ticket"]["number"] == "H002"
+        assert later["ticket"]["number"] == "H003"
         # too late for a booking: a walk-in ticket instead, and the booking is marked
         walk_in = await kiosk.ok(
             "issue_ticket", service="housing", late_appointment_ref="LATE", **_key()

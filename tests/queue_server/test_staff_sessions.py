@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from queue_server.ratelimit import RateLimited, SignInLimiter
+from queue_server.net.ratelimit import RateLimited, SignInLimiter
 
 TIMEOUT = 10.0
 PASSWORD = "correct horse battery"  # tests/conftest.py STAFF_PASSWORD
@@ -416,7 +416,7 @@ async def test_signing_out_frees_the_counter_left_open(sockets: Any, live_clocke
 async def test_a_sign_out_the_database_cannot_record_is_refused(
     sockets: Any, live_clocked: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import queue_server.staff_sessions
+    import queue_server.net.staff_sessions
 
     page, welcome = await sockets(username="alice", password=PASSWORD)
     await page.receive()
@@ -424,7 +424,7 @@ async def test_a_sign_out_the_database_cannot_record_is_refused(
     def broken(*args: Any) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(queue_server.staff_sessions, "end_session", broken)
+    monkeypatch.setattr(queue_server.net.staff_sessions, "end_session", broken)
     refused = await page.ask("sign_out")
     assert refused["code"] == "unavailable" and "still signed in" in refused["message"]
     assert (await page.ask("ping"))["type"] == "ok"  # the page knows, and is still open

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
+import re
 import ssl
 import subprocess
 import sys
@@ -23,12 +23,6 @@ from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough password"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def walkin(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -54,43 +48,49 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext]]:
 
     db = tmp_path / "walkin.db"
     config = str(ROOT / "examples" / "centre.toml")
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "queue_server.cli",
-            "serve",
-            "--config",
-            config,
-            "--db",
-            str(db),
-            "--port",
-            str(port),
-            "--tls-cert",
-            str(cert_file),
-            "--tls-key",
-            str(key_file),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:  # the server keeps its own copy of the file
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "queue_server.cli",
+                "serve",
+                "--config",
+                config,
+                "--db",
+                str(db),
+                "--port",
+                "0",  # the OS picks a free port; the server's log says which
+                "--tls-cert",
+                str(cert_file),
+                "--tls-key",
+                str(key_file),
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "WALKIN_LOG": "INFO"},
+        )
     try:
         deadline = time.monotonic() + 30
+        port = 0
         while True:
             try:
+                if not port:
+                    found = re.search(r"on wss://\S+?:(\d+)/ws", log.read_text(errors="replace"))
+                    if not found:
+                        raise OSError("not listening yet")
+                    port = int(found[1])
                 with urllib.request.urlopen(
                     f"https://127.0.0.1:{port}/healthz", context=client_context, timeout=2
                 ):
                     break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    output = server.stdout.read() if server.stdout else ""
+                    output = log.read_text(errors="replace")
                     raise AssertionError(f"walkin serve did not start: {output}") from None
-                time.sleep(0.2)
+                time.sleep(0.1)
         added = walkin(
             "staff",
             "add",

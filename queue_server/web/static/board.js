@@ -16,6 +16,10 @@
   const AUDIO_MODES = ["chime+speech", "chime", "off"];
 
   const $ = (id) => document.getElementById(id);
+  // The board's visitor-facing words, in its screen languages (?screen=cy,en), put into
+  // the page by the server from the catalogues (speech/board_words.py).
+  const WORDS = JSON.parse(document.body.dataset.words || "{}");
+  const word = (key, fallback) => WORDS[key] || fallback;
   // What the board did, with wall-clock times: for the tests, the benchmark and a look
   // in the browser's console. Holds only what the screen shows.
   const trace = [];
@@ -88,9 +92,10 @@
 
   function render(view, options) {
     $("centre").textContent = view.centreName;
-    $("status").textContent = view.connected ? "" : (everConnected ? "Reconnecting\u2026" : "Connecting\u2026");
+    $("status").textContent = view.connected ? ""
+      : everConnected ? word("reconnecting", "Reconnecting\u2026") : word("connecting", "Connecting\u2026");
     const latest = view.latest;
-    $("latest-heading").textContent = latest ? "Now calling" : "Please take a seat";
+    $("latest-heading").textContent = latest ? word("now_calling", "Now calling") : word("take_a_seat", "Please take a seat");
     $("latest-number").textContent = latest ? latest.number : "";
     $("latest-counter").textContent = latest ? `\u2192 ${latest.counter}` : "";
     $("latest-placeholder").hidden = Boolean(latest);
@@ -107,7 +112,8 @@
     $("previous").replaceChildren(...rows);
     const waiting = Object.entries(view.waiting).filter(([, n]) => n > 0)
       .map(([code, n]) => `${view.serviceNames[code] || code} ${n}`);
-    $("waiting").textContent = options.waiting ? "Waiting:  " + (waiting.join("  \u00b7  ") || "nobody") : "";
+    $("waiting").textContent = options.waiting
+      ? `${word("waiting", "Waiting")}:  ${waiting.join("  \u00b7  ") || word("nobody", "nobody")}` : "";
     timeZone = view.timezone || undefined;
   }
 
@@ -271,7 +277,7 @@
   let everConnected = false;
 
   function follow(token, options, state, announcer) {
-    let backoff = MIN_BACKOFF_MS;
+    const backoff = WalkinBackoff.create(MIN_BACKOFF_MS, MAX_BACKOFF_MS);
     let ids = 0;
 
     function connect() {
@@ -298,7 +304,7 @@
         }
         if (message.type === "snapshot") {
           everConnected = true;
-          backoff = MIN_BACKOFF_MS;
+          backoff.reset();
         }
         apply(message);
       };
@@ -311,9 +317,7 @@
           render(state.view, options);
           record("reconnecting");
         }
-        // full jitter, so a hall of boards does not reconnect in step
-        setTimeout(connect, Math.random() * backoff);
-        backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+        setTimeout(connect, backoff.nextDelay());
       };
       pingTimer = {
         id: null,
@@ -365,8 +369,19 @@
     };
   }
 
+  // The fixed phrases of the page, in the screen languages.
+  function applyWords() {
+    document.title = word("now_calling", "Now calling");
+    $("latest-placeholder").textContent = word("placeholder", "Your number will be shown here");
+    const headings = document.querySelectorAll("#previous-panel thead th");
+    headings[0].textContent = word("ticket", "Ticket");
+    headings[1].textContent = word("counter", "Counter");
+  }
+
   function start() {
+    applyWords();
     const options = readOptions();
+    if (WORDS.problem) options.errors.push(WORDS.problem);  // ?screen= named an unknown language
     if (options.errors.length) {
       $("config-error").hidden = false;
       $("config-error").textContent = "Board address options: " + options.errors.join("; ");

@@ -25,6 +25,8 @@
 
 (function () {
   const SVG = "http://www.w3.org/2000/svg";
+  //: a horizontal chart's category label: characters a line (about 220 px at its size)
+  const LABEL_CHARS = 30;
   //: one look per series: colour (3:1 or more against white) and a fill pattern
   const LOOKS = [
     { colour: "#1d70b8", pattern: "solid" },
@@ -173,11 +175,32 @@
     return chart;
   }
 
+  // A category's name in lines of at most `max` characters, broken between words (a word
+  // longer than a line is broken inside): long service names are shown whole, never cut.
+  function wrapLabel(text, max = LABEL_CHARS) {
+    const lines = [];
+    let line = "";
+    for (let word of text.split(/\s+/).filter(Boolean)) {
+      while (word.length > max) {
+        if (line) { lines.push(line); line = ""; }
+        lines.push(word.slice(0, max - 1) + "-");
+        word = word.slice(max - 1);
+      }
+      if (!line) line = word;
+      else if (line.length + 1 + word.length <= max) line += ` ${word}`;
+      else { lines.push(line); line = word; }
+    }
+    if (line || !lines.length) lines.push(line);
+    return lines;
+  }
+
   function horizontalBars(options, defs, prefix) {
     const width = 640;
-    const rowHeight = 10 + 16 * options.series.length;
-    const labelWidth = 230, right = 110, top = 6;
-    const height = top + rowHeight * Math.max(1, options.categories.length) + 8;
+    const barsHeight = 10 + 16 * options.series.length;
+    const labelWidth = 230, right = 110, top = 6, lineHeight = 15;
+    const labels = options.categories.map((category) => wrapLabel(category));
+    const rowHeights = labels.map((lines) => Math.max(barsHeight, 6 + lineHeight * lines.length));
+    const height = top + (rowHeights.reduce((a, b) => a + b, 0) || barsHeight) + 8;
     const plotWidth = width - labelWidth - right;
     const all = options.series.flatMap((s) => s.values).filter((v) => typeof v === "number");
     const { top: topValue } = scale(Math.max(0, ...all, options.target ? options.target.value : 0), options.max, options.integer);
@@ -185,13 +208,20 @@
     const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img" });
     chart.append(defs);
     const fills = options.series.map((_, i) => fillFor(i, defs, prefix));
+    let y0 = top;
     options.categories.forEach((category, i) => {
-      const y0 = top + rowHeight * i;
-      const label = category.length > 32 ? `${category.slice(0, 31)}…` : category;
-      chart.append(svg("text", { x: labelWidth - 8, y: y0 + rowHeight / 2 + 4, "text-anchor": "end", class: "chart-label" }, label));
+      const rowHeight = rowHeights[i];
+      const lines = labels[i];
+      const firstLine = y0 + rowHeight / 2 + 4 - ((lines.length - 1) * lineHeight) / 2;
+      const label = svg("text", { x: labelWidth - 8, y: firstLine, "text-anchor": "end", class: "chart-label" });
+      lines.forEach((text, n) => {
+        label.append(svg("tspan", { x: labelWidth - 8, dy: n ? lineHeight : 0 }, text));
+      });
+      chart.append(label);
+      const barsTop = y0 + (rowHeight - barsHeight) / 2;
       options.series.forEach((series, s) => {
         const value = series.values[i];
-        const barY = y0 + 5 + s * 16;
+        const barY = barsTop + 5 + s * 16;
         if (typeof value !== "number") {
           chart.append(svg("text", { x: labelWidth + 4, y: barY + 11, class: "chart-value" }, "no data"));
           return;
@@ -201,6 +231,7 @@
         chart.append(bar);
         chart.append(svg("text", { x: x(value) + 6, y: barY + 11, class: "chart-value" }, options.format(value)));
       });
+      y0 += rowHeight;
     });
     chart.append(svg("line", { x1: labelWidth, x2: labelWidth, y1: top, y2: height - 8, class: "chart-axis" }));
     if (options.target) {
@@ -229,5 +260,5 @@
     return figure;
   }
 
-  window.WalkinCharts = { bars, scale };
+  window.WalkinCharts = { bars, scale, wrapLabel };
 })();

@@ -137,8 +137,17 @@
     });
   }
 
+  // Print the visitor's ticket again on a kiosk (the server picks the one that issued
+  // it, else any connected one), marked REPRINT and audited; the reply names the kiosk.
+  function reprintTicket(ticket) {
+    if (!ticket) return;
+    send("reprint_ticket", { ticket: ticket.id, reason: "visitor_asked" }, {
+      done: (reply) => C.draw.say(`${ticket.number} is being printed again at ${reply.kiosk}.`),
+    });
+  }
+
   C.actions = {
     connect, signIn, signOut, settleCounter, leaveCounter, chooseCounter, focusMain, send,
-    counterAction, returnParked,
+    counterAction, returnParked, reprintTicket,
   };
 })();

@@ -74,7 +74,7 @@
     const ticket = currentTicket(counter);
     $("counter-name").textContent = counter.name;
     const badge = $("counter-state");
-    badge.textContent = R.COUNTER_STATES[counter.state] || counter.state;
+    badge.textContent = R.counterStateName(counter, ticket);
     badge.className = `badge counter-${counter.state}`;
     $("counter-staff").textContent = counter.staff
       ? `Staffed by ${counter.staff}${counter.staff === model.me.name ? " (you)" : ""}`
@@ -148,10 +148,15 @@
         disabled: model.busy, "aria-label": `Cancel ${ticket.number}…`,
       });
       cancelButton.addEventListener("click", (event) => C.dialogs.openCancel(event.currentTarget, ticket));
+      const reprintButton = el("button", {
+        type: "button", class: "small quiet", text: "Reprint", "data-key": `reprint:${ticket.id}`,
+        disabled: model.busy, "aria-label": `Reprint ticket ${ticket.number}`,
+      });
+      reprintButton.addEventListener("click", () => C.actions.reprintTicket(ticket));
       list.append(el("li", { "data-number": ticket.number },
         el("span", { class: "parked-number", text: ticket.number }),
         el("span", { class: "parked-what", text: `${ticket.service_name || serviceName(ticket.service)}, parked ${clockTime(ticket.state_since)}` }),
-        el("span", { class: "parked-buttons" }, returnButton, callButton, cancelButton)));
+        el("span", { class: "parked-buttons" }, returnButton, callButton, reprintButton, cancelButton)));
     }
     restoreFocus(list, focused);
   }

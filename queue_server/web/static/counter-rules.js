@@ -23,6 +23,12 @@
     parked: "Parked", done: "Done", no_show: "No-show", cancelled: "Cancelled",
   };
 
+  // A counter holding a visitor only called (not yet at the desk) says "Called".
+  function counterStateName(counter, ticket) {
+    if (counter.state === "serving" && ticket && ticket.state === "called") return "Called";
+    return COUNTER_STATES[counter.state] || counter.state;
+  }
+
   const ms = (iso) => (iso ? Date.parse(iso) : NaN);
 
   function duration(milliseconds) {
@@ -128,6 +134,9 @@
       no_show: t === "called",
       transfer: t === "called" || t === "serving",
       park: t === "called" || t === "serving",
+      // printed again on a kiosk (the server refuses a finished ticket, and says so
+      // when no kiosk is connected)
+      reprint_ticket: t !== null && !FINAL.has(t),
       open_counter: state === "closed",
       pause_counter: idleOpen,
       resume_counter: state === "paused",
@@ -185,7 +194,7 @@
   }
 
   (global.WalkinCounter = global.WalkinCounter || {}).rules = {
-    FINAL, OUTCOMES, OUTCOME_NAMES, COUNTER_STATES, TICKET_STATES,
+    FINAL, OUTCOMES, OUTCOME_NAMES, COUNTER_STATES, TICKET_STATES, counterStateName,
     ms, duration, waitInfo, queueFor, parkedAt, legal, suggested,
     occupancy, idleNote, ticketDetails, queueMark,
   };

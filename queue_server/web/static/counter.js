@@ -124,6 +124,7 @@
         if (action === "call_ticket") C.dialogs.openCallTicket(event.currentTarget, "", "");
         else if (action === "complete") C.dialogs.openComplete(event.currentTarget);
         else if (action === "transfer") C.dialogs.openTransfer(event.currentTarget);
+        else if (action === "reprint_ticket") actions.reprintTicket(currentTicket(myCounter()));
         else actions.counterAction(action);
       });
     }

@@ -1,8 +1,8 @@
 // A report's figures on the manager dashboard: how each is written, the tiles that show
 // them (today's on the live view, a range's under History), and several days' figures
 // added up into one. The figures themselves are `walkin report`'s
-// (queue_server/reports.py): counts are summed and shares recomputed from them, never
-// worked out afresh here.
+// (queue_server/reporting/reports.py): counts are summed and shares recomputed from them,
+// means weighted by what they count, never worked out afresh here.
 "use strict";
 
 (function () {
@@ -26,6 +26,14 @@
     if (whole < 60) return `${whole} s`;
     if (whole < 3600) return `${Math.floor(whole / 60)} min${whole % 60 ? ` ${whole % 60} s` : ""}`;
     return `${Math.floor(whole / 3600)} h ${Math.floor((whole % 3600) / 60)} min`;
+  }
+
+  // A wait estimate's bias (estimated minus actual, seconds): how far and which way,
+  // "2 min 10 s too optimistic" (told less than they waited) or "… too pessimistic".
+  function fmtBias(seconds) {
+    if (seconds === null || seconds === undefined) return NO_DATA;
+    if (Math.round(seconds) === 0) return "none (0 s)";
+    return `${fmtSeconds(Math.abs(seconds))} ${seconds < 0 ? "too optimistic" : "too pessimistic"}`;
   }
 
   function fmtMinutes(minutes) {
@@ -59,6 +67,10 @@
         of: ["resolved", "completed"], target: { above: 0.5, text: "target over 50%" } },
       { key: "avoidable_contact_share", label: "Avoidable contact", kind: "share", of: ["avoidable", "completed"] },
       { key: "mean_service_seconds", label: "Mean service time", kind: "seconds" },
+      { key: "estimate_mae_seconds", label: "Wait estimates at issue: mean absolute error", kind: "seconds",
+        count: ["estimates_measured", "tickets measured"] },
+      { key: "estimate_bias_seconds", label: "Wait estimates at issue: bias", kind: "bias",
+        count: ["estimates_measured", "tickets measured"] },
       { key: "channel_shift_share", label: "Chose to go online at the kiosk", kind: "share",
         of: ["channel_shift_online", "channel_shift_offered"] },
     ];
@@ -79,11 +91,15 @@
     const items = figureList(standardMinutesOf(figures.report)).map((spec) => {
       const value = figures.overall[spec.key];
       const shown = spec.kind === "share" ? fmtShare(value)
-        : spec.kind === "seconds" ? fmtSeconds(value) : fmtCount(value);
+        : spec.kind === "seconds" ? fmtSeconds(value)
+          : spec.kind === "bias" ? fmtBias(value) : fmtCount(value);
       const item = el("div", { class: "figure", "data-figure": spec.key });
       const detail = [];
       if (spec.of && value !== null && value !== undefined) {
         detail.push(el("span", { class: "detail", text: `${figures.overall[spec.of[0]]} of ${figures.overall[spec.of[1]]}` }));
+      }
+      if (spec.count && value !== null && value !== undefined) {
+        detail.push(el("span", { class: "detail", text: `${figures.overall[spec.count[0]]} ${spec.count[1]}` }));
       }
       if (spec.perDay && multiDay) {
         detail.push(el("span", { class: "detail", text: "percentiles do not add up over days: see Waits by day" }));
@@ -110,7 +126,16 @@
     "service_times_counted", "resolved", "avoidable", "appointments_booked", "appointments_checked_in",
     "appointments_late", "appointments_missed", "appointments_awaited", "appointments_cancelled",
     "channel_shift_offered", "channel_shift_online",
+    "estimates_given", "estimates_measured", "estimates_not_called", "estimates_without_minutes",
+    "estimate_updates_measured",
   ];
+  // means over several days: each day's weighted by the tickets (or estimates) it measured
+  const WEIGHTED_MEANS = {
+    estimate_mae_seconds: "estimates_measured",
+    estimate_bias_seconds: "estimates_measured",
+    estimate_updates_mae_seconds: "estimate_updates_measured",
+    estimate_updates_bias_seconds: "estimate_updates_measured",
+  };
   const SHARES = {
     abandonment_rate: ["abandoned", "issued"],
     appointments_within_standard_share: ["appointments_standard_met", "appointments_standard_counted"],
@@ -134,6 +159,10 @@
     total.wait_p90_seconds = null;
     const serviceSeconds = present.reduce((sum, f) => sum + (f.mean_service_seconds || 0) * (f.service_times_counted || 0), 0);
     total.mean_service_seconds = total.service_times_counted ? Math.round((serviceSeconds / total.service_times_counted) * 10) / 10 : null;
+    for (const [key, weight] of Object.entries(WEIGHTED_MEANS)) {
+      const sum = present.reduce((acc, f) => acc + (f[key] || 0) * (f[weight] || 0), 0);
+      total[key] = total[weight] ? Math.round((sum / total[weight]) * 10) / 10 : null;
+    }
     total.face_to_face_cost_gbp = present.reduce((sum, f) => sum + (f.face_to_face_cost_gbp || 0), 0);
     for (const f of present) {
       for (const [hour, n] of Object.entries(f.by_hour || {})) total.by_hour[hour] = (total.by_hour[hour] || 0) + n;
@@ -148,6 +177,6 @@
   }
 
   window.WalkinManager.figures = {
-    fmtShare, fmtSeconds, fmtMinutes, fmtTarget, standardMinutesOf, drawFigures, combine, emptyFigures,
+    fmtShare, fmtSeconds, fmtBias, fmtMinutes, fmtTarget, standardMinutesOf, drawFigures, combine, emptyFigures,
   };
 })();

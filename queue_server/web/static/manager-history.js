@@ -1,14 +1,14 @@
 // The manager dashboard's History: a range of past days (up to 92) chosen by date, their
 // figures as tiles and SVG charts (charts.js), and the same figures as a CSV file. The
 // figures are the server's `report` reply, `walkin report`'s own
-// (queue_server/reports.py); several days are added up by manager-figures.js, and
+// (queue_server/reporting/reports.py); several days are added up by manager-figures.js, and
 // percentiles, which cannot be added up, are shown per day.
 "use strict";
 
 (function () {
   const W = window.WalkinManager;
   const { state: page, $, el, say, errorText, serviceName, services, timeZone } = W.page;
-  const { fmtShare, fmtSeconds, standardMinutesOf, drawFigures, combine, emptyFigures } = W.figures;
+  const { fmtShare, fmtSeconds, fmtBias, standardMinutesOf, drawFigures, combine, emptyFigures } = W.figures;
   const MAX_DAYS = 92;
 
   function isoDay(date) { return date.toISOString().slice(0, 10); }
@@ -230,6 +230,27 @@
       ], format: (v) => String(v), integer: true,
     }));
 
+    // wait estimates: how far the minutes given at issue were from the waits that followed
+    if (multiDay) {
+      add("Wait estimates", C.bars({
+        id: "chart-estimate-error", title: "Wait estimates at issue: mean absolute error by day", categoryHeading: "Day",
+        categories: dayLabels, summary: estimateSummary(overall),
+        series: [{ name: "Mean absolute error", values: perDay("estimate_mae_seconds").map(minutesOf) }],
+        format: fmtChartMinutes, axisFormat: axisMinutes,
+      }));
+    } else {
+      add("Wait estimates", perService({
+        id: "chart-estimate-error", title: "Wait estimates at issue: mean absolute error by service", summary: estimateSummary(overall),
+        series: [{ name: "Mean absolute error", values: of(byService, used, "estimate_mae_seconds").map(minutesOf) }],
+        format: fmtChartMinutes,
+      }));
+    }
+    add("Wait estimates", accuracyTable([
+      ...(multiDay ? reports.map((r, i) => ({ heading: dayLabels[i], figures: r.overall })) : []),
+      ...used.map((code) => ({ heading: serviceName(code), figures: byService[code] })),
+      { heading: multiDay ? "All days, all services" : "All services", figures: overall, total: true },
+    ]));
+
     // counters
     if (counterNames.length) {
       add("Counters", C.bars({
@@ -258,6 +279,33 @@
       section.classList.toggle("wide", section.lastChild.children.length > 1);
     }
     $("history-charts").replaceChildren(...sections.values());
+  }
+
+  function estimateSummary(overall) {
+    if (!overall.estimates_measured) return "No ticket given an estimate at issue has been called on these dates.";
+    return `Over ${overall.estimates_measured} tickets called, the estimate given at issue was out by `
+      + `${fmtSeconds(overall.estimate_mae_seconds)} on average; on balance ${fmtBias(overall.estimate_bias_seconds)}.`;
+  }
+
+  // The estimates' accuracy as a table: for each day or service, the tickets measured, the
+  // mean absolute error, the bias (negative: told less than they waited) and those left
+  // out because they were never called.
+  function accuracyTable(rows) {
+    const headings = ["Tickets measured", "Mean absolute error", "Bias", "Not called (left out)", "Later estimates: mean absolute error"];
+    const table = el("table", { class: "data", id: "estimate-accuracy" },
+      el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Scope" }), ...headings.map((h) => el("th", { scope: "col", class: "num", text: h })))),
+      el("tbody", {}, ...rows.map(({ heading, figures, total }) => {
+        const f = figures || {};
+        const cells = [
+          String(f.estimates_measured || 0), fmtSeconds(f.estimate_mae_seconds), fmtBias(f.estimate_bias_seconds),
+          String(f.estimates_not_called || 0), fmtSeconds(f.estimate_updates_mae_seconds),
+        ];
+        return el("tr", { class: total ? "over" : null, "data-scope": heading },
+          el("th", { scope: "row", text: heading }), ...cells.map((text) => el("td", { class: "num", text })));
+      })));
+    return el("figure", { id: "figure-estimate-accuracy", class: "chart-figure" },
+      el("figcaption", { class: "chart-caption", text: "How accurate the wait estimates were: the minutes given at issue against the wait to the first call" }),
+      table);
   }
 
   // The history form's own events, once at start.

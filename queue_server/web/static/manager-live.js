@@ -126,6 +126,10 @@
   };
 
   function counterState(counter) {
+    // called, the visitor is on the way: the counter is not serving yet
+    if (counter.state === "serving" && counter.current_ticket_state === "called") {
+      return { kind: "busy", text: "Called" };
+    }
     return COUNTER_STATES[counter.state] || { kind: "none", text: counter.state };
   }
 

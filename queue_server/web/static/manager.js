@@ -5,7 +5,7 @@
 // Everything goes over the websocket through WalkinStaff (staff-client.js). The live view
 // draws the server's `dashboard` reply: asked for after each (re)connection, a second
 // after pushes settle, and every 15 seconds. History draws the `report` reply, whose
-// figures are `walkin report`'s (queue_server/reports.py), never recomputed here except
+// figures are `walkin report`'s (queue_server/reporting/reports.py), never recomputed here except
 // to add up several days (counts are summed and shares recomputed from them; percentiles
 // cannot be added up, so they are shown per day).
 //
@@ -16,6 +16,7 @@
 //   manager-live.js     .live     the live view, refreshed from `dashboard` replies
 //   manager-changes.js  .changes  open and close counters, skills, target waits
 //   manager-history.js  .history  past days' figures, charts and CSV
+//   manager-staffing.js .staffing how many advisers a weekday needs (`staffing_advice`)
 //   manager.js (this)             tabs, signing in and out, the server's messages, start
 "use strict";
 
@@ -130,6 +131,7 @@
     $("sign-out").addEventListener("click", () => page.conn.signOut());
     W.changes.setUpChanges();
     W.history.setUpHistory();
+    W.staffing.setUpStaffing();
     page.conn = window.WalkinStaff.connect({
       client: "walkin-manager/1",
       onWelcome,

@@ -39,7 +39,7 @@
       ...handlers,
     };
     let ws = null;
-    let backoff = MIN_BACKOFF_MS;
+    const backoff = WalkinBackoff.create(MIN_BACKOFF_MS, MAX_BACKOFF_MS);
     let retryTimer = null;
     let pingTimer = null;
     let nextId = 1;
@@ -71,7 +71,7 @@
           if (!welcomed) {
             if (message.type === "welcome") {
               welcomed = true;
-              backoff = MIN_BACKOFF_MS;
+              backoff.reset();
               if (message.session) sessionStorage.setItem(SESSION_KEY, message.session);
               signedIn = true;
               on.onStatus("");
@@ -123,9 +123,9 @@
         return;
       }
       if (!sessionStorage.getItem(SESSION_KEY)) return;
-      on.onStatus(`Reconnecting to the queue server… (retrying in ${Math.round(backoff / 1000) || 1} s)`);
-      retryTimer = setTimeout(resume, backoff);
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      const delay = backoff.nextDelay();
+      on.onStatus(`Reconnecting to the queue server… (retrying in ${Math.round(delay / 1000) || 1} s)`);
+      retryTimer = setTimeout(resume, delay);
     }
 
     function forget() {

@@ -4,7 +4,8 @@
 // `ticket_status` the server sends (docs/ticket-status.md). Its own small client, not
 // staff-client.js: a visitor has no sign-in, no session and sends nothing but pings.
 //
-// `wording` must say what ticket_page.py `wording` says (the tests compare them).
+// It makes no words of its own: each push carries the page's words in the visitor's
+// language (queue_server/status_words.py), the ones the server drew the page with.
 //
 // document.body.dataset.live: "connecting", "live", "reconnecting", or "stopped" (the
 // ticket is finished, or the server no longer knows it: nothing more will change).
@@ -24,116 +25,11 @@
 
   const body = document.body;
   const $ = (id) => document.getElementById(id);
-  const timezone = body.dataset.timezone || undefined;
 
-  // ------------------------------------------------------------ the words
-
-  const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-  const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-    "September", "October", "November", "December"];
-
-  // The centre's local date of an ISO timestamp: {weekday 0-6, day, month 1-12, year}.
-  function localDate(iso) {
-    const parts = {};
-    const format = new Intl.DateTimeFormat("en-GB", {
-      timeZone: timezone, year: "numeric", month: "numeric", day: "numeric",
-    });
-    for (const part of format.formatToParts(new Date(iso))) parts[part.type] = Number(part.value);
-    // the weekday of that calendar date (UTC noon: no time zone can move it)
-    const weekday = new Date(Date.UTC(parts.year, parts.month - 1, parts.day, 12)).getUTCDay();
-    return { weekday, day: parts.day, month: parts.month, year: parts.year };
-  }
-
-  function longDate(iso) {
-    const d = localDate(iso);
-    return `${WEEKDAYS[d.weekday]} ${d.day} ${MONTHS[d.month - 1]} ${d.year}`;
-  }
-
-  function clockTime(iso) {
-    return new Intl.DateTimeFormat("en-GB", {
-      timeZone: timezone, hour: "2-digit", minute: "2-digit", hourCycle: "h23",
-    }).format(new Date(iso));
-  }
-
-  function waitText(minutes, reason) {
-    if (minutes === null || minutes === undefined) {
-      if (reason === "beyond_horizon") {
-        return "No time estimate: the wait is longer than we can estimate today.";
-      }
-      return "No time estimate: no counter for this service is open right now.";
-    }
-    if (minutes < 1) return "Estimated wait: less than a minute.";
-    return `Estimated wait: about ${minutes} minute${minutes === 1 ? "" : "s"}.`;
-  }
-
-  // {state, title, call, headline, detail} for one ticket_status message.
-  function wording(s) {
-    const number = s.number;
-    if (!s.today) {
-      return {
-        state: "earlier-day",
-        title: `Ticket ${number}: not valid today`,
-        call: "",
-        headline: `This ticket was for ${longDate(s.issued_at)}.`,
-        detail: "Tickets are valid on the day they are issued. " +
-          "Please take a new ticket at the kiosk if you need help today.",
-      };
-    }
-    if (s.waiting) {
-      const ahead = s.people_ahead || 0;
-      const headline = ahead === 0 ? "You are next."
-        : ahead === 1 ? "1 person ahead of you."
-          : `${ahead} people ahead of you.`;
-      return {
-        state: "waiting",
-        title: `Ticket ${number}: ${headline.slice(0, -1)}`,
-        call: "",
-        headline,
-        detail: waitText(s.minutes, s.no_estimate_reason),
-      };
-    }
-    const counter = s.counter;
-    switch (s.state) {
-      case "called": {
-        const where = counter || "the counter";
-        return {
-          state: "called",
-          title: `Go to ${where} now: ticket ${number}`,
-          call: `Please go to ${where} now.`,
-          headline: "",
-          detail: `Your number ${number} has been called.`,
-        };
-      }
-      case "serving":
-        return {
-          state: "serving", title: `Ticket ${number}: being seen`, call: "",
-          headline: `You are being seen${counter ? ` at ${counter}` : ""}.`, detail: "",
-        };
-      case "parked":
-        return {
-          state: "parked", title: `Ticket ${number}: on hold`, call: "",
-          headline: "Your ticket is on hold.",
-          detail: "An adviser will call your number again when you are ready. Please stay nearby.",
-        };
-      case "done":
-        return {
-          state: "done", title: `Ticket ${number}: dealt with`, call: "",
-          headline: "This ticket has been dealt with.", detail: "Thank you for visiting.",
-        };
-      case "no_show":
-        return {
-          state: "no_show", title: `Ticket ${number}: missed`, call: "",
-          headline: "Your number was called, but you did not come to the counter.",
-          detail: "If you still need help, please ask at reception.",
-        };
-      default:
-        return {
-          state: "cancelled", title: `Ticket ${number}: cancelled`, call: "",
-          headline: "This ticket has been cancelled.",
-          detail: "If you still need help, please ask at reception.",
-        };
-    }
-  }
+  // The words come with each push (ticket_status.words), in the visitor's language,
+  // made by the server (queue_server/status_words.py): this script only shows them.
+  // The connection line's words are on the page (data-live-*), in the same language.
+  const liveText = (key) => body.dataset[`live${key[0].toUpperCase()}${key.slice(1)}`] || "";
 
   // ------------------------------------------------------------ drawing
 
@@ -145,17 +41,18 @@
   }
 
   function draw(status) {
-    const said = wording(status);
+    const said = status.words;
     body.dataset.state = said.state;
     document.title = `${said.title} – ${status.centre}`;
     setText($("number"), status.number);
     setText($("service"), status.service_name);
+    setText($("appointment"), said.appointment);
     setText($("headline"), said.headline);
     setText($("detail"), said.detail);
     const time = $("as-of") && $("as-of").querySelector("time");
     if (time) {
       time.dateTime = status.as_of;
-      setText(time, clockTime(status.as_of));
+      setText(time, said.updated);
     }
     const callAt = said.call ? status.called_at : null;
     const call = $("call");
@@ -186,7 +83,7 @@
   // ------------------------------------------------------------ the connection
 
   function connect(ticketId) {
-    let backoff = MIN_BACKOFF_MS;
+    const backoff = WalkinBackoff.create(MIN_BACKOFF_MS, MAX_BACKOFF_MS);
     let socket = null;
     let retryTimer = null;
     let pingTimer = null;
@@ -209,8 +106,8 @@
         try { message = JSON.parse(frame.data); } catch (_) { return; }
         if (message.type === "welcome") {
           welcomed = true;
-          backoff = MIN_BACKOFF_MS;
-          setLive("live", "Updates automatically");
+          backoff.reset();
+          setLive("live", liveText("live"));
           startPinging(ws);
         } else if (message.type === "ticket_status") {
           draw(message);
@@ -218,7 +115,7 @@
         } else if (message.type === "ok") {
           clearTimeout(pongTimer);
         } else if (message.type === "error" && !welcomed) {
-          if (FOREVER.has(message.code)) stop("Not updating. Refresh the page to try again.");
+          if (FOREVER.has(message.code)) stop(liveText("stopped"));
         }
       };
       ws.onclose = () => {
@@ -226,9 +123,8 @@
         socket = null;
         stopPinging();
         if (stopped) return;
-        setLive("reconnecting", "Reconnecting…");
-        retryTimer = setTimeout(open, backoff * (0.75 + Math.random() / 2));
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        setLive("reconnecting", liveText("reconnecting"));
+        retryTimer = setTimeout(open, backoff.nextDelay());
       };
     }
 
@@ -264,21 +160,20 @@
     // A phone wakes the page after minutes asleep: reconnect now, not at the backoff.
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible" && !socket && !stopped) {
-        backoff = MIN_BACKOFF_MS;
+        backoff.reset();
         open();
       }
     });
     window.addEventListener("online", () => {
-      if (!socket && !stopped) { backoff = MIN_BACKOFF_MS; open(); }
+      if (!socket && !stopped) { backoff.reset(); open(); }
     });
 
-    setLive("connecting", "Updating…");
+    setLive("connecting", liveText("connecting"));
     open();
   }
 
   // ------------------------------------------------------------ start
 
-  window.walkinTicket = { wording };
   const state = body.dataset.state;
   const ticketId = decodeURIComponent(location.pathname.slice("/t/".length));
   if (!TICKET_ID.test(ticketId) || !$("number")) return;  // the 404 page: nothing to follow

@@ -19,6 +19,7 @@ from queue_server.core.errors import CheckInRefused
 from queue_server.core.model import (
     Appointment,
     AppointmentStatus,
+    LateCheckIn,
     OpeningHours,
     Origin,
     Policy,
@@ -28,8 +29,8 @@ from queue_server.core.model import (
 LONDON = ZoneInfo("Europe/London")
 
 
-def minutes(n: float) -> timedelta:
-    return timedelta(minutes=n)
+def minutes(n: float, seconds: float = 0) -> timedelta:
+    return timedelta(minutes=n, seconds=seconds)
 
 
 # ---------------------------------------------------------------- issuing tickets
@@ -133,15 +134,26 @@ def test_book_normalises_reference_and_time(desk):
     assert booked.at == at_local and booked.at.utcoffset() == timedelta(0)
 
 
-def test_check_in_window_is_real_minutes_across_the_clock_change(make_desk, refuse):
+@pytest.mark.parametrize(
+    ("policy", "closed_at"),
+    [
+        # on time up to 15 minutes: 00:50 UTC + 15 = 01:05 UTC (wall clock: 02:05 BST)
+        (Policy(late_checkin=LateCheckIn.WALK_IN), datetime(2024, 10, 27, 1, 5, 1, tzinfo=UTC)),
+        # accepted late up to 60 minutes: 01:50 UTC (wall clock: 02:50, which is GMT)
+        (Policy(), datetime(2024, 10, 27, 1, 50, 1, tzinfo=UTC)),
+    ],
+)
+def test_check_in_window_is_real_minutes_across_the_clock_change(
+    make_desk, refuse, policy, closed_at
+):
     """Booked for 01:50 BST on 27 October 2024 (00:50 UTC), given in London time:
-    check-in closes 15 real minutes later, at 01:05 UTC, although on the wall clock
-    01:50 + 15 minutes would be 02:05, after the clocks went back (02:05 UTC)."""
+    check-in closes in real minutes after it, although on the wall clock 01:50 + 15
+    minutes would be 02:05, after the clocks went back (02:05 UTC)."""
     slot = datetime(2024, 10, 27, 1, 50, tzinfo=LONDON)
     assert slot.utcoffset() == timedelta(hours=1)
-    desk = make_desk(now=datetime(2024, 10, 27, 0, 0, tzinfo=UTC))
+    desk = make_desk(now=datetime(2024, 10, 27, 0, 0, tzinfo=UTC), policy=policy)
     desk.book("R1", "HOU", slot)
-    desk.at(datetime(2024, 10, 27, 1, 5, 1, tzinfo=UTC))
+    desk.at(closed_at)
     assert refuse(desk, check_in("R1")).code == "check_in_too_late"
 
 
@@ -164,8 +176,8 @@ def check_in(ref: str, ticket_id: str = "a", key: str = "k") -> cmd.CheckIn:
     return cmd.CheckIn(actor="kiosk:Lobby", ref=ref, ticket_id=ticket_id, idempotency_key=key)
 
 
-@pytest.mark.parametrize("offset", [-30, -29, 0, 14, 15])
-def test_check_in_window_is_open_from_30_early_to_15_late(make_desk, offset):
+@pytest.mark.parametrize("offset", [-30, -29, 0, 14, 15, 16, 25, 60])
+def test_check_in_window_is_open_from_30_early_to_60_late(make_desk, offset):
     appointment_at = datetime(2024, 6, 3, 10, 0, tzinfo=UTC)
     desk = make_desk(now=appointment_at + minutes(offset))
     desk.book("R1", "HOU", appointment_at)
@@ -193,14 +205,19 @@ def test_check_in_one_second_too_early(make_desk, refuse):
     assert error.details["opens_at"] == (appointment_at - minutes(30)).isoformat()
 
 
-def test_check_in_one_second_too_late_offers_a_walk_in(make_desk, refuse):
+@pytest.mark.parametrize(
+    ("policy", "closes"),
+    [(Policy(late_checkin=LateCheckIn.WALK_IN), minutes(15)), (Policy(), minutes(60))],
+)
+def test_check_in_one_second_too_late_offers_a_walk_in(make_desk, refuse, policy, closes):
     appointment_at = datetime(2024, 6, 3, 10, 0, tzinfo=UTC)
-    desk = make_desk(now=appointment_at + minutes(15) + timedelta(seconds=1))
+    desk = make_desk(now=appointment_at + closes + timedelta(seconds=1), policy=policy)
     desk.book("R1", "HOU", appointment_at)
     error = refuse(desk, check_in("R1"))
     assert error.code == "check_in_too_late"
     assert "Housing" in error.message and "11:00" in error.message
     assert error.details["service"] == "HOU"
+    assert error.details["appointment_at"] == appointment_at.isoformat()
     # the kiosk offers a walk-in ticket, and the booking cannot be used again
     desk.issue("HOU", late_appointment_ref="R1")
     assert refuse(desk, check_in("R1", ticket_id="b", key="k2")).code == "already_checked_in"
@@ -208,12 +225,26 @@ def test_check_in_one_second_too_late_offers_a_walk_in(make_desk, refuse):
 
 def test_check_in_policy_window_is_configurable(make_desk, refuse):
     appointment_at = datetime(2024, 6, 3, 10, 0, tzinfo=UTC)
-    policy = Policy(checkin_early=minutes(5), checkin_late=minutes(2))
+    policy = Policy(
+        checkin_early=minutes(5), checkin_late=minutes(2), late_checkin=LateCheckIn.WALK_IN
+    )
     desk = make_desk(now=appointment_at - minutes(6), policy=policy)
     desk.book("R1", "HOU", appointment_at)
     assert refuse(desk, check_in("R1")).code == "check_in_too_early"
     desk.at(appointment_at + minutes(3))
     assert refuse(desk, check_in("R1")).code == "check_in_too_late"
+
+
+def test_late_check_in_limit_is_configurable(make_desk, refuse):
+    appointment_at = datetime(2024, 6, 3, 10, 0, tzinfo=UTC)
+    policy = Policy(checkin_late=minutes(2), late_checkin_limit=minutes(10))
+    desk = make_desk(now=appointment_at + minutes(10), policy=policy)
+    desk.book("R1", "HOU", appointment_at)
+    desk.book("R2", "HOU", appointment_at)
+    # the last moment is still accepted, due at check-in
+    assert desk.run(check_in("R2")).ticket.due_at == desk.now  # type: ignore[union-attr]
+    desk.advance(seconds=1)
+    assert refuse(desk, check_in("R1", ticket_id="b", key="k2")).code == "check_in_too_late"
 
 
 def test_check_in_unknown_or_cancelled_booking_is_not_found(make_desk, refuse):

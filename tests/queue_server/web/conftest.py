@@ -13,8 +13,6 @@ Page contract the fixtures rely on (every staff page keeps it):
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -24,13 +22,6 @@ import pytest
 from queue_server.client import QueueClient, new_idempotency_key
 from queue_server.web import install_routes
 
-#: the committed screenshots are refreshed only on request (WALKIN_SCREENSHOTS=1);
-#: otherwise a run writes its pictures to a temporary folder
-SCREENSHOTS = (
-    Path(__file__).resolve().parents[3] / "docs" / "screenshots" / "console"
-    if os.environ.get("WALKIN_SCREENSHOTS") == "1"
-    else Path(tempfile.gettempdir()) / "walkin-console-screenshots"
-)
 #: the advisers' desktops: the console must fit this screen
 DESK_SCREEN = {"width": 1366, "height": 768}
 #: WCAG 2.2 AA, as axe-core tags it
@@ -125,9 +116,7 @@ def axe() -> Callable[[Any], Awaitable[list[dict[str, Any]]]]:
     checker = Axe()
 
     async def violations(page: Any) -> list[dict[str, Any]]:
-        results = await checker.run(
-            page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}}
-        )
+        results = await checker.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
         return [
             {
                 "id": v["id"],
@@ -142,13 +131,14 @@ def axe() -> Callable[[Any], Awaitable[list[dict[str, Any]]]]:
 
 
 @pytest.fixture
-def screenshot() -> Callable[[Any, str], Awaitable[Path]]:
+def screenshot(screenshots_dir: Callable[[str], Path]) -> Callable[[Any, str], Awaitable[Path]]:
     """``await screenshot(page, "counter-serving")``: a PNG of the whole page, under
-    docs/screenshots/console/ when WALKIN_SCREENSHOTS=1."""
+    docs/screenshots/console/ when WALKIN_SCREENSHOTS=1 (else in this worker's own
+    temporary folder)."""
+    folder = screenshots_dir("console")
 
     async def take(page: Any, name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
+        path = folder / f"{name}.png"
         await page.screenshot(path=str(path), full_page=True)
         return path
 

@@ -199,9 +199,7 @@ async def test_the_chooser_shows_who_is_on_each_counter_and_the_choice_is_rememb
     await expect(page.locator("#counter-state")).to_have_text("Closed")
     # a reload keeps the counter (this tab's sessionStorage)
     await page.reload()
-    await wait_until(
-        page, "() => ['signed-out', 'ready'].includes(document.body.dataset.state)"
-    )
+    await wait_until(page, "() => ['signed-out', 'ready'].includes(document.body.dataset.state)")
     if await page.evaluate("document.body.dataset.state") == "signed-out":
         await page.fill("#username", "alice")
         await page.fill("#password", staff_password)
@@ -441,7 +439,7 @@ async def test_the_servers_error_is_shown_to_the_adviser(web: Any, console: Any)
     page = await console()
     await page.click("#act-call-next")
     error = page.locator("#action-error")
-    await expect(error).to_have_text("Nobody is waiting for counter Counter 1's services just now.")
+    await expect(error).to_have_text("Nobody is waiting for Counter 1's services just now.")
     assert await error.get_attribute("role") == "alert"
     await expect(page.locator("#act-call-next")).to_be_enabled()  # try again later
 
@@ -622,7 +620,7 @@ async def test_an_advisers_page_cannot_act_for_another_counter_or_as_a_manager(
     assert result["welcome"]["name"] == "alice"
     codes = [reply.get("code") for reply in result["replies"]]
     assert codes == ["forbidden"] * 5, result["replies"]
-    assert "not signed in at counter Counter 2" in result["replies"][1]["message"]
+    assert "not signed in at Counter 2" in result["replies"][1]["message"]
     after = {
         name: (c.state, c.staff, c.current_ticket) for name, c in web.server.centre.counters.items()
     }

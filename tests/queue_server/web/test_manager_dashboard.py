@@ -445,7 +445,7 @@ async def test_live_changes_take_effect_are_audited_and_an_alert_shows(
         await expect(row.locator("button")).to_have_text("Open")
         await page.locator("#open-close tr[data-key='Counter 6'] button").click()
         await expect(page.locator("#open-close-error")).to_contain_text(
-            "Sign in at counter Counter 6 before opening it."
+            "Sign in at Counter 6 before opening it."
         )
         assert web.server.centre.counters["Counter 6"].state == CounterState.CLOSED
         assert await axe(page) == []

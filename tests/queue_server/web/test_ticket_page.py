@@ -5,7 +5,6 @@ privacy rules, the 404 for unknown and malformed ids, scripts off, 200% zoom, ax
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -14,9 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from queue_server.client import QueueClient
-from queue_server.server import QueueServer
+from queue_server.net.server import QueueServer
+from queue_server.status_words import status_translator, status_words
 from queue_server.web import install_routes
-from queue_server.web.ticket_page import ticket_id_from, wording
+from queue_server.web.ticket_page import ticket_id_from
 
 TIMEOUT_MS = 10_000
 PHONE = {"width": 360, "height": 740}
@@ -419,15 +419,113 @@ WORDING_CASES = [
 ]
 
 
-async def test_the_script_words_every_state_as_the_server_does(
-    web: Any, kiosk: Any, phone: OpenPhone
-) -> None:
-    ticket = await kiosk.issue("housing")
-    page, _ = await phone(ticket["status_url"])
-    tz = ZoneInfo(str(web.setup.tz))
+def test_the_words_in_english_for_every_state() -> None:
+    """The words are made once, on the server (status_words), in the ticket's language;
+    these are the English ones the page has always said."""
+    tz = ZoneInfo("Europe/London")
+    said = [status_words(status, date(2026, 11, 24), tz, "en") for status in WORDING_CASES]
+    assert said[0] == {
+        "lang": "en",
+        "state": "waiting",
+        "title": "Ticket H023: 3 people ahead of you",
+        "call": "",
+        "headline": "3 people ahead of you.",
+        "detail": "Estimated wait: about 12 minutes.",
+        "appointment": "",
+        "updated": "10:00",
+    }
+    assert (said[1]["headline"], said[1]["detail"]) == (
+        "1 person ahead of you.",
+        "Estimated wait: about 1 minute.",
+    )
+    assert (said[2]["title"], said[2]["headline"]) == ("Ticket H023: You are next", "You are next.")
+    assert said[3]["detail"].startswith("No time estimate: no counter")
+    assert said[4]["detail"].startswith("No time estimate: the wait is longer")
+    assert said[6]["call"] == "Please go to Counter 4 now."
+    assert said[6]["title"] == "Go to Counter 4 now: ticket H023"
+    assert said[6]["detail"] == "Your number H023 has been called."
+    assert said[7]["headline"] == "You are being seen at C 2."
+    assert [w["state"] for w in said[8:12]] == ["parked", "done", "no_show", "cancelled"]
+    assert said[12]["state"] == "earlier-day"
+    assert said[12]["headline"] == "This ticket was for Tuesday, 24 November 2026."
+    booked = status_words(
+        status_message(appointment_at="2026-11-24T14:30:00+00:00"), date(2026, 11, 24), tz, "en"
+    )
+    assert booked["appointment"] == "Appointment 14:30"
 
-    for status in WORDING_CASES:
-        day: date = datetime.fromisoformat(status["issued_at"]).astimezone(tz).date()
-        expected = dataclasses.asdict(wording(status, day))
-        said = await page.evaluate("(s) => window.walkinTicket.wording(s)", status)
-        assert said == expected, status
+
+@pytest.mark.parametrize("language", ["pl", "cy", "ro", "ur", "ar"])
+def test_every_state_has_words_in_each_language(language: str) -> None:
+    tz = ZoneInfo("Europe/London")
+    english = [status_words(s, date(2026, 11, 24), tz, "en") for s in WORDING_CASES]
+    theirs = [status_words(s, date(2026, 11, 24), tz, language) for s in WORDING_CASES]
+    for mine, ours in zip(theirs, english, strict=True):
+        assert mine["lang"] == language and mine["state"] == ours["state"]
+        for key in ("title", "headline", "detail", "call"):
+            assert bool(mine[key]) == bool(ours[key]), key
+            if ours[key]:
+                assert mine[key] != ours[key], (key, mine[key])  # translated, not English
+                assert "H023" in mine[key] or "H023" not in ours[key]
+
+
+async def test_a_visitor_reads_the_page_in_their_own_language(
+    web: Any, kiosk: Any, adviser: QueueClient, phone: OpenPhone, axe: Any, screenshot: Any
+) -> None:
+    """A Polish visitor's ticket: the page drawn by the server, and each live change, in
+    Polish; an Arabic visitor's page runs right to left. The words are the server's."""
+    polish = await kiosk.issue("housing", language="pl")
+    t = status_translator("pl")
+    page, _ = await phone(polish["status_url"])
+    await wait_for_live(page, "live")
+    assert await page.evaluate("document.documentElement.lang") == "pl"
+    assert await text_of(page, ".label") == t("Your number")
+    assert await text_of(page, "#headline") == t("You are next.")
+    assert await text_of(page, "#connection") == t("Updates automatically")
+    await adviser.request("call_next", counter=COUNTER)
+    expected = t("Please go to {counter} now.", counter=COUNTER)
+    await wait_for_text(page, "#call", expected)
+    assert await text_of(page, "#detail") == t(
+        "Your number {number} has been called.", number=polish["number"]
+    )
+    assert await axe(page) == []
+    await screenshot(page, "ticket-called-pl")
+
+    arabic = await kiosk.issue("council_tax", language="ar")
+    page, _ = await phone(arabic["status_url"])
+    await wait_for_live(page, "live")
+    assert await page.evaluate("[document.documentElement.lang, document.dir]") == ["ar", "rtl"]
+    assert await text_of(page, ".label") == status_translator("ar")("Your number")
+    assert await axe(page) == []
+    await screenshot(page, "ticket-waiting-ar")
+
+
+async def test_an_appointment_ticket_says_its_time(
+    web: Any, kiosk: Any, phone: OpenPhone, screenshot: Any
+) -> None:
+    """Issue #10, point 15: an appointment's ticket and its page say "Appointment 14:30"
+    (the booked time, in the centre's time), drawn by the server and by the script."""
+    from queue_server.core import commands as cmd
+
+    london = ZoneInfo("Europe/London")
+    at = datetime.now(london).replace(second=0, microsecond=0)
+    await web.server.execute(
+        cmd.BookAppointment(actor="test", ref="BK-PAGE1", service="housing", at=at)
+    )
+    reply = await kiosk.request(
+        "check_in", ref="bk page1", language="en", idempotency_key="page-check-in"
+    )
+    mine = reply["ticket"]
+    walk_in = await kiosk.issue("housing")
+    expected = f"Appointment {at:%H:%M}"
+    seen = {}
+    for scripts in (False, True):
+        page, _ = await phone(mine["status_url"], java_script_enabled=scripts)
+        if scripts:
+            await wait_for_live(page, "live")
+            await screenshot(page, "ticket-appointment")
+        seen[scripts] = await text_of(page, "#appointment")
+    assert seen == {False: expected, True: expected}
+    page, _ = await phone(walk_in["status_url"])
+    await wait_for_live(page, "live")
+    assert await text_of(page, "#appointment") == ""
+    assert not await page.locator("#appointment").is_visible()

@@ -1,0 +1,5 @@
+import sys
+
+from catalogues.maintenance import main
+
+sys.exit(main())

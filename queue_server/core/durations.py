@@ -1,0 +1,157 @@
+"""What the wait estimate learns from the day so far (docs/routing.md, "Wait estimates").
+
+::
+
+    learn(centre, now) -> Learned
+    learned.visit(service) -> timedelta               expected length of a visit
+    learned.remaining(service, elapsed) -> timedelta  how much longer one under way lasts
+    learned.gone_by(waited) -> float                  share of walk-ins gone by then
+    learned.absent                                    what a visitor who is gone costs
+    learned.shows                                     share of bookings that check in
+    learned.early                                     how long before their slot they come
+
+Visit lengths: the mean of each service's recent visits (``Centre.recent_durations``,
+the last ``Policy.recent_visits``), each first cut down to ``CLIP`` times their median,
+so one 60-minute visit among twenty 10-minute ones moves the mean by a minute and a
+half, not two and a half. Once fewer than ``CLIP_FROM`` visits are known, the plain
+mean (``Centre.mean_duration``); with none, the service's typical duration. A mean,
+not a median or a trimmed mean: visit lengths have a long tail, and the median of such
+a service runs short of the time its visits take in all (measured in the simulator:
+docs/simulation.md, "Wait estimates").
+
+Walk-outs: a walk-in who has waited ``w`` minutes is taken to have gone with
+probability ``1 - exp(-w / patience)``, ``patience`` fitted from today's called
+walk-ins: the minutes all of them waited over those who were not there (no-shows).
+With fewer than ``WALK_OUTS_FROM`` called, or none gone, nobody is assumed to leave.
+
+Bookings: the share that checked in among today's whose check-in window has closed,
+starting from ``SHOWS_PRIOR`` as if ``SHOWS_PRIOR_WEIGHT`` bookings had been seen;
+how early visitors come, the median of today's checked-in appointments (0 before any).
+
+Pure: no I/O, no clock; reads only the centre's tickets, bookings and recent visits,
+one pass over the day's tickets.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from .model import AppointmentStatus, Origin, TicketState
+
+if TYPE_CHECKING:
+    from .centre import Centre
+
+#: each recent visit counts for at most this many times the service's median
+CLIP = 3.0
+#: cut long visits down once a service has this many recent visits; fewer: plain mean
+CLIP_FROM = 5
+#: learn walk-outs once this many walk-ins have been called today
+WALK_OUTS_FROM = 20
+#: how long a counter is taken to lose on a visitor who is not there, until learned
+#: (a recall, then the no-show)
+ABSENT = timedelta(minutes=2)
+#: bookings' show rate before any check-in window has closed today, and how many
+#: bookings that prior counts as
+SHOWS_PRIOR, SHOWS_PRIOR_WEIGHT = 0.9, 5
+
+
+@dataclass(frozen=True)
+class Learned:
+    """What ``learn`` found; see the module docstring."""
+
+    centre: Centre
+    #: each service's recent visits, cut down to ``CLIP`` times their median
+    clipped: dict[str, list[timedelta]] = field(default_factory=dict)
+    #: mean minutes of patience (an exponential); None: nobody is assumed to leave
+    patience: float | None = None
+    absent: timedelta = ABSENT
+    shows: float = SHOWS_PRIOR
+    early: timedelta = timedelta()
+
+    def visit(self, service: str) -> timedelta:
+        """How long a visit of ``service`` should take."""
+        kept = self.clipped.get(service)
+        if not kept:
+            return self.centre.mean_duration(service)
+        return sum(kept, timedelta()) / len(kept)
+
+    def remaining(self, service: str, elapsed: timedelta) -> timedelta:
+        """How much longer a visit that has lasted ``elapsed`` should go on: as
+        ``Centre.expected_remaining``, over the clipped visits."""
+        kept = self.clipped.get(service)
+        if not kept:
+            return self.centre.expected_remaining(service, elapsed)
+        mean = self.visit(service)
+        if elapsed <= timedelta():
+            return mean
+        longer = [d for d in kept if d > elapsed]
+        if len(longer) >= 3:
+            return sum(longer, timedelta()) / len(longer) - elapsed
+        return max(mean - elapsed, mean / 4)
+
+    def gone_by(self, waited: timedelta) -> float:
+        """The chance a walk-in who has waited ``waited`` has left."""
+        if self.patience is None or waited <= timedelta():
+            return 0.0
+        return 1 - math.exp(-(waited / timedelta(minutes=1)) / self.patience)
+
+    def busy_for(self, ticket_origin: str, service: str, waited: timedelta) -> timedelta:
+        """How long a counter should be taken by a visitor of ``service`` called after
+        waiting ``waited``: their visit, or for a walk-in who may have gone, the
+        visit and ``absent`` weighed by the chance of each."""
+        length = self.visit(service)
+        if ticket_origin != Origin.WALK_IN:
+            return length
+        gone = self.gone_by(waited)
+        return length * (1 - gone) + self.absent * gone
+
+
+def learn(centre: Centre, now: datetime) -> Learned:
+    """Visit lengths, walk-outs and bookings' show rate from ``centre``'s day so far."""
+    clipped = {}
+    for code, recent in centre.recent_durations.items():
+        if len(recent) >= CLIP_FROM:
+            cap = _median(list(recent)) * CLIP
+            clipped[code] = [min(d, cap) for d in recent]
+    called = gone = 0
+    waited = 0.0
+    absent: list[timedelta] = []
+    early: list[timedelta] = []
+    for t in centre.tickets.values():
+        if t.appointment_at is not None and t.origin == Origin.APPOINTMENT:
+            early.append(t.appointment_at - t.arrival_at)
+        if t.first_called_at is None or t.origin != Origin.WALK_IN:
+            continue
+        called += 1
+        waited += max((t.first_called_at - t.arrival_at) / timedelta(minutes=1), 0.0)
+        if t.state == TicketState.NO_SHOW:
+            gone += 1
+            if t.finished_at is not None:
+                absent.append(t.finished_at - t.first_called_at)
+    patience = waited / gone if called >= WALK_OUTS_FROM and gone else None
+    came = due = 0
+    for a in centre.appointments.values():
+        if a.status == AppointmentStatus.CANCELLED or a.at + centre.policy.checkin_late > now:
+            continue
+        due += 1
+        came += a.status != AppointmentStatus.BOOKED
+    return Learned(
+        centre,
+        clipped,
+        patience,
+        sum(absent, timedelta()) / len(absent) if absent else ABSENT,
+        (came + SHOWS_PRIOR * SHOWS_PRIOR_WEIGHT) / (due + SHOWS_PRIOR_WEIGHT),
+        _median(early) if early else timedelta(),
+    )
+
+
+def _median(values: list[timedelta]) -> timedelta:
+    """The median of ``values`` (at least one)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2

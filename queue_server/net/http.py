@@ -1,0 +1,94 @@
+"""Plain HTTP on the queue server's port, answered before any websocket handshake:
+``/healthz``, the pages of ``queue_server.web`` (the server's ``http_routes`` and
+``http_prefix_routes``), the ``Origin`` check of a websocket handshake, and a JSON error
+for anything else (docs/protocol.md, "Connecting")."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+from websockets.asyncio.server import ServerConnection
+from websockets.http11 import Request, Response
+
+from queue_server.net import wire
+from queue_server.net.wire import json_response
+
+if TYPE_CHECKING:
+    from queue_server.net.server import QueueServer
+
+#: the websocket endpoint's paths
+WS_PATHS = ("/", "/ws")
+
+HttpHandler = Callable[[ServerConnection, Request], Response | None]
+
+
+async def process_request(
+    server: QueueServer, connection: ServerConnection, request: Request
+) -> Response | None:
+    """The response to a plain HTTP request, or None to go on with the handshake."""
+    path = request.path.split("?", 1)[0]
+    upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+    if path == "/healthz":
+        return await health(server, connection)
+    if path in WS_PATHS and upgrade:
+        return wire.foreign_origin(connection, request)
+    route = server.http_routes.get(path) or prefix_route(server.http_prefix_routes, path)
+    if route is not None:
+        if upgrade:
+            return json_response(
+                connection,
+                HTTPStatus.BAD_REQUEST,
+                {"error": "not_websocket", "message": f"{path} is a page; use /ws."},
+            )
+        return route(connection, request)
+    if path in WS_PATHS:
+        return json_response(
+            connection,
+            HTTPStatus.UPGRADE_REQUIRED,
+            {
+                "error": "upgrade_required",
+                "message": "This address is for websocket clients; see docs/protocol.md.",
+            },
+        )
+    return json_response(
+        connection,
+        HTTPStatus.NOT_FOUND,
+        {"error": "not_found", "message": f"Nothing at {path}."},
+    )
+
+
+def prefix_route(routes: dict[str, HttpHandler], path: str) -> HttpHandler | None:
+    """The route of the longest prefix of ``path`` in ``routes``, if any."""
+    matches = [prefix for prefix in routes if path.startswith(prefix)]
+    return routes[max(matches, key=len)] if matches else None
+
+
+async def health(server: QueueServer, connection: ServerConnection) -> Response:
+    """``ok`` (200) while the database answers and the last write succeeded;
+    ``degraded`` (503) with the reason while it does not answer, or while writes fail
+    (a full disk, a read-only database: reads alone would still say ok), until the
+    next good commit (``Store.write_failure``)."""
+    database = "ok"
+    try:
+        await asyncio.wait_for(asyncio.to_thread(server.store.ping), timeout=3)
+    except Exception as exc:  # any failure means unhealthy; say which
+        database = f"error: {type(exc).__name__}"
+    failure = server.store.write_failure
+    writes = "ok" if failure is None else f"failing since {failure[0].isoformat()}: {failure[1]}"
+    healthy = database == "ok" and failure is None
+    now = server.clock()
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "centre": server.setup.centre_id,
+        "time": now.isoformat(),
+        "database": database,
+        "writes": writes,
+        "connections": server.connection_count,
+        "waiting": len(server.centre.queued()),
+        "open": server.centre.is_open(now),
+    }
+    status = HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE
+    return json_response(connection, status, body)

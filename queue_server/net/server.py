@@ -1,0 +1,634 @@
+"""The websocket queue server: authenticate, decode, authorise, call the core, commit,
+reply, broadcast. A thin layer: every decision is the core's.
+
+One request, end to end: ``_serve_connection`` reads a frame -> ``wire.parse_frame``
+and ``protocol.decode`` -> ``_authorise`` -> ``to_commands.to_command`` -> ``execute``
+(under one lock: ``decide``, ``store.commit`` in a worker thread, ``apply``) -> the
+reply -> ``_publish`` pushes the events to everyone else. HTTP on the same port
+(``/healthz``, the pages of ``queue_server.web``) is answered by ``http`` before the
+websocket handshake. Beside it: ``enforcement`` (ending sessions and closing the
+connections of withdrawn credentials), ``staff_sessions`` (staff pages' sessions),
+``visitors`` (ticket status pages), ``figures`` (the manager's figures), ``reprints``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from queue_server import views
+from queue_server.core import Centre, Decision, WaitEstimate, estimate_wait
+from queue_server.core import commands as cmd
+from queue_server.core.errors import (
+    Forbidden,
+    NotAuthenticated,
+    Unavailable,
+    WalkinError,
+)
+from queue_server.core.events import Event, TicketCalled, TicketRecalled
+from queue_server.core.model import CentreSetup, counter_called
+from queue_server.net import figures, http, wire
+from queue_server.net import protocol as p
+from queue_server.net.auth import BOARD, COUNTER, KIOSK, MANAGER, VISITOR, Identity, authenticate
+from queue_server.net.credentials import GenerationWatch
+from queue_server.net.enforcement import Enforcement
+from queue_server.net.given_estimates import EstimateLog, RecordedWatchers
+from queue_server.net.http import HttpHandler
+from queue_server.net.ratelimit import SignInLimiter
+from queue_server.net.redact import wire_logger
+from queue_server.net.reprints import choose_kiosk, ticket_to_reprint, visitor_ticket
+from queue_server.net.staff_sessions import (
+    SIGNED_OUT,
+    SessionKeeper,
+    close_with,
+    is_keepalive,
+)
+from queue_server.net.to_commands import TICKET_ID, find_ticket, to_command
+from queue_server.net.wire import error_reply
+from queue_server.store import Store
+
+log = logging.getLogger("walkin.server")
+
+HELLO_TIMEOUT = 10.0
+
+
+STAFF = frozenset({COUNTER, MANAGER})
+EVERYONE = frozenset({KIOSK, BOARD, COUNTER, MANAGER})
+
+#: which roles may send which message (counters are further limited to their own desk)
+PERMISSIONS: dict[type[p.Message], frozenset[str]] = {
+    p.Ping: EVERYONE | {VISITOR},
+    p.GetSnapshot: EVERYONE,
+    p.IssueTicket: frozenset({KIOSK, MANAGER}),
+    p.CheckIn: frozenset({KIOSK, MANAGER}),
+    p.Estimate: frozenset({KIOSK, COUNTER, MANAGER}),
+    p.DeviceStatus: frozenset({KIOSK, BOARD}),
+    p.ReprintTicket: frozenset({KIOSK, COUNTER, MANAGER}),
+    p.ChannelChoice: frozenset({KIOSK}),
+    p.SignInCounter: STAFF,
+    p.SignOutCounter: STAFF,
+    p.OpenCounter: STAFF,
+    p.PauseCounter: STAFF,
+    p.ResumeCounter: STAFF,
+    p.CloseCounter: STAFF,
+    p.CallNext: STAFF,
+    p.CallTicket: STAFF,
+    p.Recall: STAFF,
+    p.StartService: STAFF,
+    p.Complete: STAFF,
+    p.NoShow: STAFF,
+    p.Transfer: STAFF,
+    p.Park: STAFF,
+    p.ReturnParked: STAFF,
+    p.Cancel: STAFF,
+    p.SetCounterSkills: frozenset({MANAGER}),
+    p.SetServiceTarget: frozenset({MANAGER}),
+    p.SignOut: STAFF,
+    p.Dashboard: frozenset({MANAGER}),
+    p.Report: frozenset({MANAGER}),
+    p.StaffingAdvice: frozenset({MANAGER}),
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class QueueServer(Enforcement):
+    """One centre's queue server. ``await start()``, then ``await close()``."""
+
+    def __init__(
+        self,
+        setup: CentreSetup,
+        store: Store,
+        *,
+        status_url_template: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        session_idle: timedelta = timedelta(minutes=60),
+        session_lifetime: timedelta = timedelta(hours=12),
+        limiter: SignInLimiter | None = None,
+    ) -> None:
+        self.setup = setup
+        self.store = store
+        self.clock = clock
+        self.status_url_template = status_url_template
+        #: staff sessions: one ends after ``session_idle`` without a person's message
+        #: from its page, or ``session_lifetime`` after its sign-in
+        self.sessions = SessionKeeper(store, setup.centre_id, session_idle, session_lifetime)
+        self.limiter = limiter or SignInLimiter()
+        self._password_checks = ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="walkin-passwords"
+        )
+        self._sweeper: asyncio.Task[None] | None = None
+        #: closes the connections of a credential withdrawn by another process within
+        #: a second (``queue_server.net.credentials``)
+        self.credentials = GenerationWatch(store, setup.centre_id)
+        #: what else trusts a credential for a while (the web board's speech files):
+        #: each is called, to forget, whenever a credential is withdrawn
+        self.credential_caches: list[Callable[[], None]] = []
+        self._credentials_watcher: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self.centre: Centre = store.load_centre(setup, clock())
+        self._lock = asyncio.Lock()
+        self._connections: dict[ServerConnection, Identity] = {}
+        #: the wait estimates given to visitors, written to the database
+        #: (``queue_server.net.given_estimates``)
+        self.estimates = EstimateLog(store, setup.centre_id)
+        #: the visitors' ticket status pages, kept up to date (each estimate they are
+        #: sent noted in ``estimates``)
+        self.visitors = RecordedWatchers(
+            lambda: self.centre, self._connections, self.clock, self.estimates
+        )
+        self._server: Server | None = None
+        #: extra HTTP routes (path -> handler) that later features add (pages)
+        self.http_routes: dict[str, HttpHandler] = {}
+        #: routes for every path under a prefix ("/t/" -> the ticket status pages);
+        #: the longest matching prefix wins, after the exact routes
+        self.http_prefix_routes: dict[str, HttpHandler] = {}
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self, host: str = "127.0.0.1", port: int = 8765, ssl: Any = None) -> int:
+        """End earlier days if need be, then listen; returns the port (for ``port=0``)."""
+        await self.close_earlier_days()
+        await self.estimates.load(self.centre.local_day(self.clock()))
+        self._server = await serve(
+            self._serve_connection,
+            host,
+            port,
+            process_request=self._process_request,
+            max_size=p.HARD_MAX_FRAME,
+            # Frames are small JSON; per-connection deflate cost a third of the server's
+            # CPU fanning a call out to 500 boards (docs/performance.md).
+            compression=None,
+            ssl=ssl,
+            # websockets logs every connection at INFO; ours stays about the queue
+            # (and never a frame's content, a header's secret or a ticket's id)
+            logger=wire_logger("walkin.connections"),
+        )
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+        await self.credentials.moved()  # where we start from
+        self._credentials_watcher = asyncio.create_task(self._watch_credentials_forever())
+        sock = next(iter(self._server.sockets))
+        return int(sock.getsockname()[1])
+
+    async def close(self) -> None:
+        self._password_checks.shutdown(wait=False, cancel_futures=True)
+        for task in (self._sweeper, self._credentials_watcher):
+            if task is not None:
+                task.cancel()
+        self._sweeper = self._credentials_watcher = None
+        self.visitors.stop()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        try:
+            await self.estimates.close()
+        except Exception:
+            log.exception("could not write the last wait estimates")
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    # ------------------------------------------------------------ HTTP
+
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        return await http.process_request(self, connection, request)
+
+    # ------------------------------------------------------------ websocket
+
+    async def _serve_connection(self, ws: ServerConnection) -> None:
+        generation = self.credentials.seen
+        hello = await self._hello(ws)
+        if hello is None:
+            return
+        identity, welcome = hello
+        try:
+            await ws.send(
+                json.dumps(
+                    {"type": "welcome", "role": identity.role, "name": identity.name, **welcome}
+                )
+            )
+            # No await between taking the snapshot, joining the pushes and writing the
+            # snapshot (send writes before it first yields): every change is either in
+            # the snapshot or pushed after it, never lost and never ahead of it.
+            now = self.clock()
+            if identity.role == VISITOR:
+                for oldest in self.visitors.too_many(identity.name):
+                    self._connections.pop(oldest, None)
+                    self._spawn(oldest.close(1008, "This ticket is open on too many pages."))
+                first = self.visitors.status_for(ws, identity.name, now)
+            else:
+                first = views.snapshot(self.centre, now, identity.role)
+            self._connections[ws] = identity
+            if self.credentials.seen != generation and identity.role != VISITOR:
+                # a credential was withdrawn while this hello was checked: the check
+                # that followed may have run before this connection was in the list
+                self._spawn(self.check_credentials())
+            if first is not None:
+                await ws.send(json.dumps(first))
+            async for frame in ws:
+                if ws not in self._connections:
+                    # the server let go of it (a credential withdrawn, a session ended)
+                    # and is closing it: nothing more is answered
+                    await asyncio.wait({asyncio.ensure_future(ws.wait_closed())}, timeout=5)
+                    break
+                reply = await self._answer(identity, frame, ws)
+                if reply is None:
+                    break
+                await ws.send(json.dumps(reply))
+        except ConnectionClosed:
+            pass
+        finally:
+            self._connections.pop(ws, None)
+            self.visitors.forget(ws)
+
+    async def _hello(self, ws: ServerConnection) -> tuple[Identity, dict[str, Any]] | None:
+        """Who is connecting, and what their welcome adds; None once refused."""
+        request_id: Any = None
+        try:
+            frame = await asyncio.wait_for(ws.recv(), timeout=HELLO_TIMEOUT)
+            raw = wire.parse_frame(frame)
+            request_id = wire.request_id(raw)
+            message = p.decode(raw)
+            if not isinstance(message, p.Hello):
+                raise NotAuthenticated("Say who you are first: the first message must be a hello.")
+            return await self._identify(message, wire.peer_address(ws))
+        except TimeoutError:
+            error: WalkinError = NotAuthenticated(f"No hello within {HELLO_TIMEOUT:g} seconds.")
+        except ConnectionClosed:
+            return None
+        except WalkinError as exc:
+            error = exc
+        try:
+            await ws.send(json.dumps(error_reply(request_id, error)))
+            await ws.close(code=1008, reason=error.code)
+        except ConnectionClosed:
+            pass
+        return None
+
+    async def _identify(self, hello: p.Hello, address: str) -> tuple[Identity, dict[str, Any]]:
+        if hello.ticket is not None:
+            ticket_id = hello.ticket.strip()
+            if not TICKET_ID.fullmatch(ticket_id) or ticket_id not in self.centre.tickets:
+                raise NotAuthenticated(
+                    "There is no such ticket here today. Check the address on your ticket."
+                )
+            return Identity(role=VISITOR, name=ticket_id), {}
+        # Only password sign-ins are limited: device and session tokens are 256 random
+        # bits, beyond guessing, and a hall of kiosks behind one address must not be
+        # locked out by someone else's wrong passwords.
+        now = self.clock()
+        if hello.session:
+            return await self.sessions.resume(hello.session, now)
+        if not (hello.username and hello.password):
+            identity = await asyncio.to_thread(
+                authenticate, self.store, self.setup.centre_id, token=hello.token
+            )
+            return identity, {}
+        self.limiter.begin(address, hello.username)
+        ok = False
+        try:
+            # argon2 costs tens of MB and milliseconds a check: its own two threads,
+            # so a burst of sign-ins queues there instead of holding up commits
+            identity = await asyncio.get_running_loop().run_in_executor(
+                self._password_checks,
+                partial(
+                    authenticate,
+                    self.store,
+                    self.setup.centre_id,
+                    username=hello.username,
+                    password=hello.password,
+                ),
+            )
+            ok = True
+        finally:
+            self.limiter.end(address, hello.username, ok)
+        return await self.sessions.start(identity, now, hello.client)
+
+    # ------------------------------------------------------------ sessions
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` in the background; its failure is logged, never raised."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("background work failed")
+
+        task = asyncio.ensure_future(guarded())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _answer(
+        self, identity: Identity, frame: str | bytes, ws: ServerConnection | None = None
+    ) -> dict[str, Any] | None:
+        """The reply to one frame, from any role: the one guarded path every frame
+        takes after the hello. Whatever the frame holds, the answer is a reply (an
+        ``error`` one for a bad frame) and the connection carries on; None only when
+        the frame arrived after its staff session ended (``ws`` has then been told
+        and closed)."""
+        request_id: Any = None
+        try:
+            if identity.session is not None and ws is not None:
+                now = self.clock()
+                over = self.sessions.over(identity, now)
+                if over is not None:
+                    await self._end_session(identity, over, now, current=ws)
+                    await close_with(ws, over[1])
+                    return None
+            raw = wire.parse_frame(frame)
+            if identity.session is not None and not is_keepalive(raw):
+                self._note_use(identity, self.clock())
+            # echoed even when the message is refused, so the client can match the error
+            request_id = wire.request_id(raw)
+            message = p.decode(raw)
+            result = await self._dispatch(identity, message)
+            return p.ok_reply(request_id, result)
+        except wire.DuplicateKey as exc:
+            return error_reply(exc.request_id, exc)
+        except WalkinError as exc:
+            return error_reply(request_id, exc)
+        except Exception:  # one bad request must never take down the connection
+            log.exception("unexpected error answering %s", identity.actor)
+            return error_reply(
+                request_id,
+                WalkinError(
+                    "Something went wrong on the server; nothing was changed. Please try again."
+                ),
+            )
+
+    # ------------------------------------------------------------ dispatch
+
+    def _authorise(self, identity: Identity, message: p.Message) -> None:
+        allowed = PERMISSIONS.get(type(message), frozenset())
+        if identity.role not in allowed:
+            raise Forbidden(
+                f"A {identity.role} may not send {message.type!r}.",  # type: ignore[attr-defined]
+                role=identity.role,
+            )
+        if identity.role != COUNTER or isinstance(message, p.SignInCounter):
+            return
+        counter_name = getattr(message, "counter", None)
+        if isinstance(message, p.Transfer) and (counter_name is None or message.ticket):
+            # a named ticket could be one at another adviser's counter
+            raise Forbidden(
+                "Advisers transfer the ticket at their own counter: name your counter, "
+                "not a ticket. A manager can transfer any ticket."
+            )
+        if counter_name is not None:
+            counter = self.centre.counter(counter_name)
+            if counter.staff != identity.name:
+                raise Forbidden(
+                    f"You are not signed in at {counter_called(counter_name)}. "
+                    "Sign in there first.",
+                    counter=counter_name,
+                )
+
+    async def _dispatch(self, identity: Identity, message: p.Message) -> dict[str, Any]:
+        self._authorise(identity, message)
+        actor = identity.actor
+        now = self.clock()
+        match message:
+            case p.Ping():
+                return {"server_time": now.isoformat()}
+            case p.GetSnapshot():
+                return {"snapshot": views.snapshot(self.centre, now, identity.role)}
+            case p.Estimate(ticket=ref):
+                ticket = find_ticket(self.centre, ref, now)
+                estimate = estimate_wait(self.centre, ticket.id, now)
+                self.estimates.given(ticket, estimate, now)
+                return {"estimate": _estimate_view(estimate)}
+            case p.DeviceStatus():
+                await asyncio.to_thread(
+                    self.store.record_device_status,
+                    self.setup.centre_id,
+                    identity.name,
+                    message.component,
+                    message.status,
+                    message.detail,
+                    now,
+                    actor,
+                )
+                self._publish_to(
+                    STAFF,
+                    {
+                        "type": "device_status",
+                        "device": identity.name,
+                        "component": message.component,
+                        "status": message.status,
+                        "detail": message.detail,
+                        "at": now.isoformat(),
+                    },
+                )
+                return {}
+            case p.SignOut():
+                if identity.session is not None:
+                    await self._end_session(identity, SIGNED_OUT, now)
+                return {}
+            case p.Dashboard():
+                return {
+                    "dashboard": await figures.dashboard(self.store, self.setup, self.centre, now)
+                }
+            case p.Report():
+                return await figures.report(self.store, self.setup, message, now)
+            case p.StaffingAdvice():
+                from queue_server.net.staffing import staffing_advice
+
+                return await staffing_advice(self.store, self.setup, message, now)
+            case p.ReprintTicket():
+                return await self._reprint(identity, message, now)
+            case p.ChannelChoice():
+                self.centre.service(message.service)  # NotFound for an unknown code
+                await asyncio.to_thread(
+                    self.store.record_channel_choice,
+                    self.setup.centre_id,
+                    identity.name,
+                    message.service,
+                    message.choice,
+                    message.language,
+                    now,
+                    actor,
+                )
+                return {}
+        command = to_command(self.centre, identity, message, now)
+        decision = await self.execute(command)
+        if not isinstance(message, p.IssueTicket | p.CheckIn) or decision.ticket is None:
+            return self._result(identity, message, decision)
+        at = self.clock()
+        estimate = estimate_wait(self.centre, decision.ticket.id, at)
+        result = self._result(identity, message, decision, estimate)
+        ticket = self.centre.tickets.get(decision.ticket.id)
+        if ticket is not None:
+            if decision.events:  # stored before the reply that shows it goes
+                await self.estimates.issued(ticket, estimate, at)
+            else:  # an issue retried with its key: shown again, an update if it moved
+                self.estimates.given(ticket, estimate, at)
+        return result
+
+    async def _reprint(
+        self, identity: Identity, message: p.ReprintTicket, now: datetime
+    ) -> dict[str, Any]:
+        """Print a ticket again (``queue_server.net.reprints``), audited before it is."""
+        ticket = ticket_to_reprint(self.centre, identity, message, now)
+        view = visitor_ticket(self.centre, ticket, self.status_url_template)
+        if identity.role == KIOSK:
+            kiosk, connection = identity.name, None
+        else:
+            issuer = None
+            if message.kiosk is None:
+                issuer = await asyncio.to_thread(
+                    self.store.issuing_kiosk, self.setup.centre_id, ticket.id
+                )
+            kiosk, connection = choose_kiosk(self._connections, message.kiosk, issuer)
+        await asyncio.to_thread(
+            self.store.record_reprint,
+            self.setup.centre_id,
+            now,
+            identity.actor,
+            ticket.id,
+            ticket.number,
+            message.reason,
+            kiosk,
+        )
+        if connection is None:
+            return {"ticket": view, "reprint": True}
+        push = {"type": "print_ticket", "ticket": view, "reprint": True}
+        push["requested_by"] = identity.name
+        try:
+            await connection.send(json.dumps(push))
+        except ConnectionClosed:
+            raise Unavailable(
+                f"Kiosk {kiosk!r} went away before it could print. Try again.", kiosk=kiosk
+            ) from None
+        return {"kiosk": kiosk}
+
+    def _result(
+        self,
+        identity: Identity,
+        message: p.Message,
+        decision: Decision,
+        estimate: WaitEstimate | None = None,
+    ) -> dict[str, Any]:
+        """The ``ok`` reply's content for a command; ``estimate``: the wait estimate an
+        ``issue_ticket`` or ``check_in`` reply shows."""
+        result: dict[str, Any] = {}
+        ticket = decision.ticket
+        if ticket is not None:
+            if identity.role in STAFF:
+                result["ticket"] = views.ticket_for_staff(self.centre, ticket)
+            else:
+                result["ticket"] = visitor_ticket(self.centre, ticket, self.status_url_template)
+            if estimate is not None:
+                result["estimate"] = _estimate_view(estimate)
+                result["replayed"] = not decision.events
+        if decision.counter is not None and identity.role in STAFF:
+            result["counter"] = views.counter_for_staff(self.centre, decision.counter)
+        return result
+
+    # ------------------------------------------------------------ execute
+
+    async def execute(self, command: cmd.Command) -> Decision:
+        """Decide, commit, apply, publish: one command at a time, all or nothing.
+
+        The work runs as its own task so that a client hanging up mid-commit cannot
+        leave a committed change unapplied.
+        """
+        return await asyncio.shield(asyncio.ensure_future(self._execute(command)))
+
+    async def _execute(self, command: cmd.Command) -> Decision:
+        async with self._lock:
+            now = self.clock()
+            if self.centre.needs_closing(now):
+                await self._commit_and_apply(self._close_day(now), now)
+            decision = self.centre.decide(command, now)
+            if not decision.events:
+                return decision
+            await self._commit_and_apply(decision, now)
+            return decision
+
+    def _close_day(self, now: datetime) -> Decision:
+        day = self.centre.local_day(now)
+        return self.centre.decide(cmd.CloseDay(actor="system:end_of_day", day=day), now)
+
+    async def close_earlier_days(self) -> None:
+        """End what is left of earlier days (``CloseDay``), if anything is."""
+        async with self._lock:
+            now = self.clock()
+            if self.centre.needs_closing(now):
+                await self._commit_and_apply(self._close_day(now), now)
+
+    async def _commit_and_apply(self, decision: Decision, now: datetime) -> None:
+        """Make the events durable, then apply and publish them; the caller holds
+        the lock."""
+        if not decision.events:
+            return
+        try:
+            await asyncio.to_thread(self.store.commit, self.setup.centre_id, decision.events)
+        except WalkinError:
+            await self._reload_after_failure()
+            raise
+        except Exception as exc:
+            await self._reload_after_failure()
+            raise Unavailable(
+                "The queue database could not save the change. Try again in a moment."
+            ) from exc
+        self.centre.apply(decision.events)
+        self._publish(decision.events, now)
+
+    async def _reload_after_failure(self) -> None:
+        # A failed commit may still have reached the database (a lost reply to
+        # COMMIT): believe the database, not our memory.
+        try:
+            self.centre = await asyncio.to_thread(self.store.load_centre, self.setup, self.clock())
+        except Exception:
+            log.exception("could not reload the centre after a failed commit")
+
+    # ------------------------------------------------------------ publish
+
+    def _group(self, roles: frozenset[str]) -> list[ServerConnection]:
+        return [ws for ws, who in self._connections.items() if who.role in roles]
+
+    def _publish_to(self, roles: frozenset[str], message: dict[str, Any]) -> None:
+        connections = self._group(roles)
+        if connections:
+            broadcast(connections, json.dumps(message))
+
+    def _publish(self, events: tuple[Event, ...], now: datetime) -> None:
+        for event in events:
+            self._publish_to(STAFF, views.event_for_staff(self.centre, event))
+            if isinstance(event, TicketCalled | TicketRecalled) and event.ticket is not None:
+                self._publish_to(frozenset({BOARD, KIOSK}), views.call_message(event.ticket))
+        if any(e.ticket is not None for e in events):
+            self._publish_to(EVERYONE, views.queue_message(self.centre, now))
+        if any(e.counter is not None for e in events):
+            self._publish_to(frozenset({BOARD, KIOSK}), views.counters_message(self.centre))
+        self.visitors.changed(events)
+
+
+def _estimate_view(estimate: WaitEstimate) -> dict[str, Any]:
+    """An estimate as the protocol gives it (docs/protocol.md, ``estimate``)."""
+    view: dict[str, Any] = {"people_ahead": estimate.people_ahead, "minutes": estimate.minutes}
+    if estimate.low is not None and estimate.high is not None:
+        # where the estimate is uncertain: the range the visitor is shown
+        view["minutes_low"], view["minutes_high"] = estimate.low, estimate.high
+    return view

@@ -1,0 +1,278 @@
+"""Running a queue server process: ``walkin serve`` and the demo share this."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from queue_server.bookings import BookingsError, read_bookings
+from queue_server.core import commands as cmd
+from queue_server.core.errors import OperatorError, WalkinError
+from queue_server.core.model import CentreSetup
+from queue_server.net.server import QueueServer
+from queue_server.store import Store
+from queue_server.store.integrity import require_sound
+from queue_server.store.writer_lock import CentreClaim, CentreInUse, claim_centre, holder_text
+
+log = logging.getLogger("walkin.serve")
+
+#: how often a running server makes sure it still holds its centre (docs/operations.md)
+CLAIM_RECHECK_SECONDS = 5.0
+
+
+class StartupError(OperatorError):
+    """The server cannot start; the message says why and what to do."""
+
+    exit_status = 2
+
+
+def claim_for_serving(url: str, centre_id: str) -> CentreClaim:
+    """What every server does first, before it opens, migrates or writes the database:
+    claim the centre (``CentreInUse`` if another live server has it), then check a
+    SQLite file with ``quick_check`` (``DatabaseDamaged`` if it fails). Both are
+    ``OperatorError``s that say what to do; docs/operations.md has the detail."""
+    claim = claim_centre(url, centre_id)
+    try:
+        require_sound(url)
+    except BaseException:
+        claim.release()
+        raise
+    return claim
+
+
+class ClaimedQueueServer(QueueServer):
+    """A queue server that holds its centre's claim until it closes, and checks every
+    CLAIM_RECHECK_SECONDS that it still does: a PostgreSQL claim goes with its
+    connection. Retaken if free; if another server took it meanwhile, this one closes
+    (``claim_lost`` says why) and calls ``on_claim_lost``."""
+
+    claim: CentreClaim | None = None
+    claim_lost: OperatorError | None = None
+    on_claim_lost: Any = None
+    _keeper: asyncio.Task[None] | None = None
+
+    def keep_claim(self) -> None:
+        if self.claim is not None and self._keeper is None:
+            self._keeper = asyncio.create_task(self._keep_claim(self.claim))
+
+    async def _keep_claim(self, claim: CentreClaim) -> None:
+        while True:
+            await asyncio.sleep(CLAIM_RECHECK_SECONDS)
+            try:
+                await asyncio.to_thread(claim.recheck)
+            except CentreInUse as exc:
+                taken_by = holder_text(exc.details.get("holder", {}))
+                break
+            except Exception:  # the database is having trouble: try again next time
+                log.warning("could not recheck the centre's claim", exc_info=True)
+        self.claim_lost = OperatorError(
+            f"This server stopped: its PostgreSQL connection holding centre "
+            f"{claim.centre_id!r} dropped, and meanwhile another server took the centre "
+            f"({taken_by}). Only one server may give out numbers for a centre; the other "
+            "carries on. See docs/operations.md."
+        )
+        log.error("%s", self.claim_lost)
+        self._keeper = None  # this task: close() must not cancel it
+        await self.close()
+        if self.on_claim_lost is not None:
+            self.on_claim_lost()
+
+    async def close(self) -> None:
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            keeper.cancel()
+        try:
+            await super().close()
+        finally:
+            if self.claim is not None:
+                self.claim.release()
+
+
+def import_bookings(
+    store: Store,
+    setup: CentreSetup,
+    path: str | Path,
+    *,
+    redate_to_today: bool = False,
+    now: datetime | None = None,
+) -> tuple[int, int]:
+    """Book the CSV's appointments through the core (audited); returns (added, skipped).
+
+    Bookings already in the database are skipped, so loading the same file again is
+    harmless. Call before the server starts: a running server does not see them.
+    """
+    now = now or datetime.now(UTC)
+    on_date = now.astimezone(setup.tz).date() if redate_to_today else None
+    try:
+        bookings = read_bookings(
+            path, setup.tz, on_date=on_date, known_services={s.code for s in setup.services}
+        )
+    except BookingsError as exc:
+        raise StartupError(str(exc)) from None
+    centre = store.load_centre(setup, now)
+    added = skipped = 0
+    for booking in bookings:
+        if centre.find_appointment(booking.ref) is not None:  # in any spelling
+            skipped += 1
+            continue
+        decision = centre.decide(
+            cmd.BookAppointment(
+                actor="system:bookings", ref=booking.ref, service=booking.service, at=booking.at
+            ),
+            now,
+        )
+        store.commit(setup.centre_id, decision.events)
+        centre.apply(decision.events)
+        added += 1
+    return added, skipped
+
+
+def default_status_url(host: str, port: int, tls: bool) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"{'https' if tls else 'http'}://{shown}:{port}/t/{{ticket_id}}"
+
+
+async def start_server(
+    config: Any,
+    store: Store,
+    *,
+    host: str,
+    port: int,
+    ssl_context: Any = None,
+    claim: CentreClaim | None = None,
+) -> tuple[ClaimedQueueServer, int]:
+    setup = config.to_setup() if hasattr(config, "to_setup") else config
+    security = getattr(config, "security", None)
+    return await start_setup(
+        setup,
+        store,
+        host=host,
+        port=port,
+        ssl_context=ssl_context,
+        status_url=getattr(getattr(config, "urls", None), "ticket_status", None),
+        security=security,
+        claim=claim,
+    )
+
+
+async def start_setup(
+    setup: CentreSetup,
+    store: Store,
+    *,
+    host: str,
+    port: int,
+    ssl_context: Any = None,
+    status_url: str | None = None,
+    security: Any = None,
+    claim: CentreClaim | None = None,
+) -> tuple[ClaimedQueueServer, int]:
+    """Start a queue server with every page; ``security`` is the config's
+    ``[security]`` table (``SecurityConfig``), its defaults if None.
+
+    ``claim`` is the centre's claim from :func:`claim_for_serving`, taken here when not
+    given; the server holds it until :meth:`~QueueServer.close`, and it is given up
+    if the server does not start."""
+    if claim is None:
+        claim = claim_for_serving(store.url, setup.centre_id)
+    try:
+        store.register_centre(setup)
+        server = _queue_server(setup, store, status_url, security)
+        server.claim = claim
+        try:
+            bound = await server.start(host, port, ssl=ssl_context)
+        except OSError as exc:
+            raise StartupError(
+                f"Cannot listen on {host}:{port}: {exc.strerror or exc}. "
+                "Is another server running there? Try --port."
+            ) from None
+        server.keep_claim()
+    except BaseException:
+        claim.release()
+        raise
+    if status_url is None:
+        server.status_url_template = default_status_url(host, bound, ssl_context is not None)
+    return server, bound
+
+
+def _queue_server(
+    setup: CentreSetup, store: Store, status_url: str | None, security: Any
+) -> ClaimedQueueServer:
+    """The server with its configured session and sign-in rules and every page."""
+    from queue_server.config import SecurityConfig
+    from queue_server.net.ratelimit import SignInLimiter
+    from queue_server.web import install_routes
+
+    rules = security or SecurityConfig()
+    server = ClaimedQueueServer(
+        setup,
+        store,
+        status_url_template=status_url,
+        session_idle=timedelta(minutes=rules.session_idle_minutes),
+        session_lifetime=timedelta(hours=rules.session_max_hours),
+        limiter=SignInLimiter(
+            per_account=rules.sign_in_failures_per_account,
+            per_address=rules.sign_in_failures_per_address,
+            window=rules.sign_in_window_minutes * 60.0,
+        ),
+    )
+    install_routes(server)
+    return server
+
+
+async def run_server(
+    config: Any,
+    store: Store,
+    *,
+    host: str,
+    port: int,
+    bookings: str | None = None,
+    ssl_context: Any = None,
+    claim: CentreClaim | None = None,
+) -> int:
+    """``walkin serve``: run until SIGINT or SIGTERM. Returns the exit status.
+
+    ``claim``: from :func:`claim_for_serving`, best taken before the store is opened;
+    taken here, before the bookings are loaded, when not given."""
+    setup = config.to_setup()
+    if claim is None:
+        claim = claim_for_serving(store.url, setup.centre_id)
+    try:
+        if bookings:
+            added, skipped = import_bookings(store, setup, bookings)
+            log.info("bookings from %s: %d added, %d already known", bookings, added, skipped)
+        server, bound = await start_server(
+            config, store, host=host, port=port, ssl_context=ssl_context, claim=claim
+        )
+    except WalkinError as exc:
+        claim.release()
+        raise OperatorError(str(exc), 2) from None
+    scheme = "wss" if ssl_context else "ws"
+    log.info(
+        "Walkin queue server for %s (%s) on %s://%s:%d/ws",
+        setup.name,
+        setup.centre_id,
+        scheme,
+        host,
+        bound,
+    )
+    pages = f"{'https' if ssl_context else 'http'}://{host}:{bound}"
+    log.info(
+        "pages: counter console %s/counter, manager dashboard %s/manager, board %s/board",
+        pages,
+        pages,
+        pages,
+    )
+    stop = asyncio.Event()
+    server.on_claim_lost = stop.set  # the reason is in the log
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("stopping")
+    await server.close()
+    store.close()
+    return 1 if server.claim_lost else 0

@@ -1,0 +1,203 @@
+"""``walkin report``: a day's figures from the database, as JSON or CSV.
+
+The database and report code is imported only once the arguments are read, so
+``walkin report --help`` and a mistyped option answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from queue_server.core.errors import OperatorError, WalkinError
+from queue_server.launch import reason, shown_url
+
+if TYPE_CHECKING:
+    from queue_server.store import Store
+
+#: the words ``--date`` takes besides YYYY-MM-DD, as days before the centre's today
+RELATIVE_DAYS = {"today": 0}
+
+
+def _iso_date(text: str) -> date | str:
+    if text.strip().lower() in RELATIVE_DAYS:
+        return text.strip().lower()  # resolved in the centre's time zone, once known
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date; give it as YYYY-MM-DD (e.g. 2024-06-03) or today"
+        ) from None
+
+
+def _resolve_day(value: date | str, tz: tzinfo) -> date:
+    if isinstance(value, date):
+        return value
+    return datetime.now(UTC).astimezone(tz).date() - timedelta(days=RELATIVE_DAYS[value])
+
+
+def _time_zone(text: str) -> tzinfo:
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time zone name such as Europe/London"
+        ) from None
+
+
+def build_parser(prog: str = "walkin report") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="A day's queue figures (docs/reports.md defines each one).",
+    )
+    parser.add_argument("--db", required=True, help="database URL or SQLite file path")
+    parser.add_argument(
+        "--date",
+        type=_iso_date,
+        default="today",
+        help="the centre's local day: YYYY-MM-DD or today (the default)",
+    )
+    parser.add_argument("--format", choices=("json", "csv"), default="json")
+    parser.add_argument("--centre", help="one centre's id (default: every centre, and each)")
+    parser.add_argument("--output", help="write to this file instead of standard output")
+    parser.add_argument(
+        "--config",
+        help="the centre's TOML file: its id, time zone, service targets and policy",
+    )
+    parser.add_argument(
+        "--tz",
+        type=_time_zone,
+        help="time zone for centres the database does not list (default Europe/London)",
+    )
+    return parser
+
+
+def _open_store(url: str) -> Store:
+    import sqlalchemy as sa
+
+    from queue_server.store import Store, normalise_url
+
+    try:
+        parsed = sa.engine.make_url(normalise_url(url))
+    except sa.exc.ArgumentError:
+        raise OperatorError(f"{url!r} is not a database URL or file path.") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        # Opening a missing SQLite file would create an empty one; a report never should.
+        if not Path(parsed.database).is_file():
+            raise OperatorError(f"There is no database file at {parsed.database}.")
+    try:
+        store = Store(url)
+        store.ping()
+    except WalkinError as exc:
+        raise OperatorError(exc.message) from None
+    except Exception as exc:
+        raise OperatorError(f"Cannot open the database {shown_url(url)}: {reason(exc)}") from None
+    return store
+
+
+def _run(args: argparse.Namespace) -> str:
+    import sqlalchemy as sa
+
+    from queue_server.reporting.reports import (
+        LONDON,
+        centre_time_zones,
+        load_and_build,
+        options_for,
+        to_csv,
+        to_dict,
+    )
+
+    options: dict[str, Any] = {"tz": args.tz}
+    centre = args.centre
+    config_tz: tzinfo | None = None
+    if args.config:
+        from queue_server.config import ConfigError, load_config
+
+        try:
+            setup = load_config(args.config).to_setup()
+        except ConfigError as exc:
+            raise OperatorError(str(exc), 2) from None
+        centre = centre or setup.centre_id
+        config_tz = setup.tz
+        options = {**options_for(setup), "tz": args.tz or setup.tz}
+    store = _open_store(args.db)
+    try:
+        zones = centre_time_zones(store)
+        names = centre_names(store)
+        only = next(iter(zones.values())) if len(zones) == 1 else None
+        # "today" is the centre's today: its own zone when the report is about one
+        tz = args.tz or config_tz or zones.get(centre or "") or only or LONDON
+        day = _resolve_day(args.date, tz)
+        report = load_and_build(store, day, centre, **options)
+        if centre is not None:
+            known = sorted(zones)
+            if known and centre not in known:
+                print(
+                    f"walkin report: warning: no centre {centre!r} in this database "
+                    f"(it has {', '.join(known)}); the figures are empty.",
+                    file=sys.stderr,
+                )
+    except sa.exc.SQLAlchemyError as exc:
+        raise OperatorError(
+            f"Cannot read the day's figures: {reason(exc)}. Is this a Walkin database "
+            "with an up-to-date schema? ('walkin serve' migrates it.)"
+        ) from None
+    finally:
+        store.close()
+    shown = [names[c] for c in ([centre] if centre else sorted(names)) if c in names]
+    print(
+        f"walkin report: {'; '.join(shown) or 'no centre registered'}, {day:%A %d %B %Y}",
+        file=sys.stderr,
+    )
+    if args.format == "csv":
+        return to_csv(report)
+    data = to_dict(report)
+    data["centre_name"] = names.get(centre) if centre else (shown[0] if len(shown) == 1 else None)
+    data["centre_names"] = {c: names[c] for c in sorted(names) if centre in (None, c)}
+    return json.dumps(data, indent=2, allow_nan=False) + "\n"
+
+
+def centre_names(store: Store) -> dict[str, str]:
+    """Each registered centre's name (the ``centre`` table), by id."""
+    import sqlalchemy as sa
+
+    from queue_server.store.tables import CentreRow
+
+    table: sa.Table = CentreRow.__table__  # type: ignore[attr-defined]
+    with store.engine.connect() as conn:
+        return {row.id: row.name for row in conn.execute(sa.select(table.c.id, table.c.name))}
+
+
+def report_main(argv: list[str]) -> int:
+    """``walkin report --db URL [--date YYYY-MM-DD|today] [--format json|csv]
+    [--centre ID] [--output FILE] [--config FILE] [--tz NAME]``. The centre's name and
+    the day go to standard error, the figures to standard output (JSON: with
+    ``centre_name``). Returns the exit status: 0, 1 when
+    the database cannot be opened or read, 2 for bad arguments (argparse's message)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed its message
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        text = _run(args)
+        if args.output:
+            try:
+                Path(args.output).write_text(text, encoding="utf-8", newline="")
+            except OSError as exc:
+                raise OperatorError(f"Cannot write {args.output}: {exc.strerror}", 2) from None
+        else:
+            sys.stdout.write(text)
+    except WalkinError as exc:
+        print(f"walkin report: {exc}", file=sys.stderr)
+        return exc.exit_status
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(report_main(sys.argv[1:]))

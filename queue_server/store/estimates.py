@@ -1,0 +1,74 @@
+"""Wait estimates given to visitors, in the ``wait_estimate`` table.
+
+The server writes them (``record_estimates``: many rows in one transaction, so a
+second's worth of status-page changes costs one commit); reports read a day's
+(``estimates_for_day``); a restarted server reads the last one given for each
+ticket (``last_given``), so it writes again only what changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from queue_server.store.repository import Store
+from queue_server.store.tables import WaitEstimateRow
+
+TABLE: sa.Table = WaitEstimateRow.__table__  # type: ignore[attr-defined]
+ESTIMATE = TABLE.c
+#: the reasons an estimate row is written
+ISSUE, UPDATE = "issue", "update"
+
+
+@dataclass(frozen=True)
+class GivenEstimate:
+    """One estimate shown to a visitor (one ``wait_estimate`` row)."""
+
+    centre: str
+    ticket_id: str
+    day: date
+    service: str
+    at: datetime
+    why: str  # ISSUE or UPDATE
+    minutes: int | None
+    people_ahead: int | None = None
+    low_minutes: int | None = None
+    high_minutes: int | None = None
+
+
+def record_estimates(store: Store, estimates: Sequence[GivenEstimate]) -> None:
+    """Write ``estimates`` in one transaction; ``Unavailable`` if the database fails
+    (nothing is written)."""
+    if not estimates:
+        return
+    rows = [asdict(e) for e in estimates]
+
+    def work(conn: sa.Connection) -> None:
+        conn.execute(sa.insert(TABLE), rows)
+
+    store._write("wait estimates", work)
+
+
+def estimates_for_day(store: Store, centre_id: str | None, day: date) -> list[WaitEstimateRow]:
+    """The estimates given for tickets numbered on ``day``, any centre if None, in
+    the order given."""
+    query = sa.select(TABLE).where(ESTIMATE.day == day)
+    if centre_id is not None:
+        query = query.where(ESTIMATE.centre == centre_id)
+    with store.engine.connect() as conn:
+        return [
+            WaitEstimateRow(**r._mapping)
+            for r in conn.execute(query.order_by(ESTIMATE.at, ESTIMATE.id))
+        ]
+
+
+def last_given(store: Store, centre_id: str, day: date) -> dict[str, int | None]:
+    """For each ticket numbered on ``day`` with an estimate, the minutes of the last
+    one given (a restarted server carries on from these)."""
+    last: dict[str, int | None] = {}
+    for row in estimates_for_day(store, centre_id, day):
+        last[row.ticket_id] = row.minutes
+    return last

@@ -1,0 +1,88 @@
+"""Layout rules a visitor sees on every screen, checked on the real kiosk (Kivy,
+offscreen, full size): the settings bar's three toggles in one even row whatever their
+words wrap to, and the ticket screen using its space (issue #10, point 15)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.bootstrap import LANDSCAPE, PORTRAIT
+
+
+def _toggles(kiosk) -> list:
+    return [kiosk.button(v) for v in ("large_text", "high_contrast", "speech")]
+
+
+@pytest.mark.parametrize("language", ["ar", "ur", "en", "cy"])
+async def test_the_settings_toggles_line_up_with_large_text(
+    live, printer_url, start_kiosk_app, language: str
+) -> None:
+    """In Arabic with large text "Read aloud" wraps to two lines and the other two do
+    not: its box stood taller than theirs, out of line."""
+    kiosk = await start_kiosk_app(live.url, live.kiosk_token, printer_url, size=PORTRAIT)
+    await kiosk.tap(language)
+    await kiosk.wait_screen("services")
+    await kiosk.tap("large_text")
+    await kiosk.tap("high_contrast")
+    await kiosk.pump(3)
+    boxes = [(round(t.y), round(t.height)) for t in _toggles(kiosk)]
+    assert len(set(boxes)) == 1, boxes
+    for toggle in _toggles(kiosk):  # and each one's words fit inside its box
+        label = toggle.ids.label
+        assert toggle.y <= label.y and label.top <= toggle.top, toggle.value
+
+
+@pytest.mark.parametrize("size", [PORTRAIT, LANDSCAPE])
+async def test_the_ticket_screen_leaves_no_empty_half(
+    live, printer_url, start_kiosk_app, size
+) -> None:
+    """What the visitor needs fills the screen between the top bar and Done: no band of
+    empty screen a third of its height (portrait) or half its width (landscape)."""
+    kiosk = await start_kiosk_app(live.url, live.kiosk_token, printer_url, size=size)
+    await kiosk.tap("en")
+    await kiosk.tap("housing")
+    await kiosk.wait_screen("confirm")
+    await kiosk.until(lambda: kiosk.controller.visit.printed is not None, "the print")
+    await kiosk.pump(3)
+    screen = kiosk.current()
+    done = kiosk.button("done")
+    shown = [
+        w
+        for w in kiosk.widgets()
+        if getattr(w, "text", "") and hasattr(w, "texture_size") and w.opacity > 0
+        and w.height > 0 and w.y > done.top
+    ]  # fmt: skip
+    assert shown
+    # the largest vertical gap between things shown, above Done
+    edges = sorted((w.to_window(w.x, w.y)[1], w.to_window(w.x, w.top)[1]) for w in shown)
+    gaps, reach = [], edges[0][1]
+    for bottom, top in edges[1:]:
+        gaps.append(bottom - reach)
+        reach = max(reach, top)
+    top_bar = screen.to_window(0, screen.top)[1] - reach
+    bottom_gap = edges[0][0] - done.to_window(0, done.top)[1]
+    largest = max([*gaps, top_bar, bottom_gap])
+    assert largest < screen.height / 4, (largest, screen.height)
+
+
+@pytest.mark.parametrize("language", ["ur", "ar", "en"])
+async def test_the_ticket_screen_without_paper_fits_on_the_screen(
+    live, start_kiosk_app, language: str
+) -> None:
+    """No paper: the QR code and the notice take room; nothing may be pushed off the
+    screen (Urdu's Nastaliq lines are the tallest)."""
+    kiosk = await start_kiosk_app(live.url, live.kiosk_token, None, size=PORTRAIT)
+    await kiosk.tap(language)
+    await kiosk.tap("planning")
+    await kiosk.wait_screen("confirm")
+    await kiosk.until(lambda: kiosk.controller.visit.printed is not None, "the outcome")
+    await kiosk.pump(3)
+    assert not kiosk.current().printed
+    height = kiosk.current().height
+    for widget in kiosk.widgets():
+        if not (getattr(widget, "text", "") and hasattr(widget, "texture_size")):
+            continue
+        if widget.opacity == 0 or widget.height <= 1:
+            continue
+        bottom, top = widget.to_window(0, widget.y)[1], widget.to_window(0, widget.top)[1]
+        assert 0 <= bottom and top <= height + 1, (widget.text[:40], bottom, top, height)

@@ -1,0 +1,252 @@
+"""Issue 10, point 7: a damaged SQLite file is refused, checked and restored.
+
+8 KiB of garbage written into the middle of a database full of real tickets used to
+go unnoticed: the server started and issued into it. Now ``walkin serve`` runs
+``PRAGMA quick_check`` first and refuses to start, saying what to do; ``walkin db
+check`` reports the damage; ``walkin db backup`` takes a copy with SQLite's online
+backup API, safely while a real server issues tickets, and the copy restores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import random
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command as alembic
+
+from queue_server.client import ConnectionLost, NotConnected, QueueClient, new_idempotency_key
+from queue_server.core import commands as cmd
+from queue_server.core.model import OpeningHours
+from queue_server.net.to_commands import new_ticket_id
+from queue_server.store import Store
+from queue_server.store.integrity import sqlite_problems
+from queue_server.store.migrate import alembic_config
+from queue_server.store.tables import TicketRow
+
+#: enough tickets (with their audit rows) that the middle of the file is live pages
+TICKETS = 3000
+
+
+@pytest.fixture(scope="session")
+def busy_database(tmp_path_factory: pytest.TempPathFactory, example_config: Any) -> Path:
+    """A SQLite file holding TICKETS tickets issued through the core, written and
+    closed (no WAL left beside it); tests copy it."""
+    path = tmp_path_factory.mktemp("busy") / "walkin.db"
+    store = Store(str(path))
+    store.migrate()
+    setup = dataclasses.replace(example_config.to_setup(), hours=OpeningHours(always_open=True))
+    store.register_centre(setup)
+    now = datetime.now(UTC)
+    centre = store.load_centre(setup, now)
+    services = [s.code for s in setup.services]
+    events: list[Any] = []
+    for n in range(TICKETS):
+        issue = cmd.IssueTicket(
+            actor="kiosk:Lobby",
+            service=services[n % len(services)],
+            ticket_id=new_ticket_id(),
+            idempotency_key=f"key-{n}",
+        )
+        decision = centre.decide(issue, now)
+        centre.apply(decision.events)
+        events.extend(decision.events)
+        if len(events) >= 500:
+            store.commit(setup.centre_id, events)
+            events = []
+    store.commit(setup.centre_id, events)
+    store.close()
+    assert not path.with_name("walkin.db-wal").exists()
+    return path
+
+
+@pytest.fixture
+def database(busy_database: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "centre" / "walkin.db"
+    copy.parent.mkdir()
+    shutil.copy(busy_database, copy)
+    return copy
+
+
+def damage(path: Path) -> None:
+    """Overwrite 8 KiB in the middle of the file with garbage, as a bad disk would;
+    and make sure it is damage SQLite can see (not a free page)."""
+    middle = path.stat().st_size // 2
+    with path.open("r+b") as file:
+        file.seek(middle)
+        file.write(random.Random(7).randbytes(8192))
+    assert sqlite_problems(path), "the garbage landed where quick_check cannot see it"
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_serve_refuses_a_damaged_database_and_never_listens(
+    database: Path, centre_file: Callable[[str], Path], serve: Any
+) -> None:
+    damage(database)
+    before = digest(database)
+    server = serve(centre_file("demo"), str(database))
+    assert server.wait_refused() == 2
+    message = server.logged
+    assert f"The database {database} is damaged" in message
+    assert "quick_check found" in message
+    assert "restore your latest backup" in message
+    assert "walkin db check" in message and "walkin db backup" in message
+    assert "Traceback" not in message
+    assert digest(database) == before  # nothing written to it
+
+
+def test_db_check_reports_the_damage_and_passes_a_sound_file(database: Path, walkin: Any) -> None:
+    sound = walkin("db", "check", "--db", str(database))
+    assert sound.returncode == 0, sound.stderr
+    assert sound.stdout.startswith(f"ok: {database} passed SQLite's quick_check")
+    assert sound.stdout.count("\n") == 1
+
+    damage(database)
+    for full in ((), ("--full",)):
+        damaged = walkin("db", "check", "--db", str(database), *full)
+        assert damaged.returncode == 1
+        assert damaged.stdout == ""
+        pragma = "integrity_check" if full else "quick_check"
+        assert f"{database} has problems" in damaged.stderr
+        assert f"SQLite's {pragma} failed" in damaged.stderr
+        assert "restore the latest backup" in damaged.stderr
+
+
+def test_a_backup_restores_a_damaged_database(
+    database: Path, centre_file: Callable[[str], Path], serve: Any, walkin: Any, tmp_path: Path
+) -> None:
+    """What docs/operations.md tells an operator to do, step by step."""
+    backup = tmp_path / "walkin-backup.db"
+    made = walkin("db", "backup", "--db", str(database), "--to", str(backup))
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith(f"ok: backed up {database} to {backup}")
+
+    damage(database)
+    assert serve(centre_file("demo"), str(database)).wait_refused() == 2
+    shutil.copy(backup, database)  # the restore
+    assert walkin("db", "check", "--db", str(database)).returncode == 0
+    serve(centre_file("demo"), str(database)).wait_ready()
+
+
+def test_backup_refuses_to_overwrite_unless_forced_and_sends_postgresql_to_pg_dump(
+    database: Path, walkin: Any, tmp_path: Path
+) -> None:
+    target = tmp_path / "kept.db"
+    target.write_bytes(b"an earlier backup")
+    refused = walkin("db", "backup", "--db", str(database), "--to", str(target))
+    assert refused.returncode == 2
+    assert f"{target} already exists" in refused.stderr and "--force" in refused.stderr
+    assert target.read_bytes() == b"an earlier backup"
+
+    forced = walkin("db", "backup", "--db", str(database), "--to", str(target), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert sqlite_problems(target) == []
+    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+
+    damage(database)
+    broken = walkin("db", "backup", "--db", str(database), "--to", str(tmp_path / "new.db"))
+    assert broken.returncode == 1
+    assert "the database itself is damaged" in broken.stderr
+    assert not (tmp_path / "new.db").exists()
+
+    postgres = walkin("db", "backup", "--db", "postgresql://walkin@db.example/walkin", "--to", "x")
+    assert postgres.returncode == 2
+    assert "pg_dump" in postgres.stderr
+    assert "Traceback" not in postgres.stderr + broken.stderr + refused.stderr
+
+
+def test_db_check_verifies_the_schema_revision(empty_url: str, walkin: Any) -> None:
+    """On PostgreSQL (and SQLite): no schema, the current one, one behind."""
+    store = Store(empty_url)
+    store.ping()  # a SQLite file now exists, empty
+    empty = walkin("db", "check", "--db", empty_url)
+    assert empty.returncode == 1
+    assert "it has no Walkin schema" in empty.stderr
+
+    store.migrate()
+    current = walkin("db", "check", "--db", empty_url)
+    assert current.returncode == 0, current.stderr
+    assert current.stdout.startswith("ok: ") and current.stdout.count("\n") == 1
+    assert "schema at revision" in current.stdout
+
+    alembic.downgrade(alembic_config(store.engine), "-1")
+    store.close()
+    behind = walkin("db", "check", "--db", empty_url)
+    assert behind.returncode == 1
+    assert "is behind this Walkin's" in behind.stderr
+    assert "Traceback" not in empty.stderr + behind.stderr
+
+
+async def test_a_backup_taken_while_a_server_issues_is_whole(
+    centre_file: Callable[[str], Path],
+    serve: Any,
+    walkin: Any,
+    kiosk_token: Callable[[str, str], str],
+    tmp_path: Path,
+    setup: Any,
+) -> None:
+    db = str(tmp_path / "walkin.db")
+    token = await asyncio.to_thread(kiosk_token, db, "demo")
+    server = serve(centre_file("demo"), db)
+    await asyncio.to_thread(server.wait_ready)
+
+    acknowledged: list[tuple[str, str]] = []
+    stop = asyncio.Event()
+
+    async def kiosk(n: int) -> None:
+        async with QueueClient(server.url, token=token, reconnect=False) as client:
+            while not stop.is_set():
+                try:
+                    reply = await client.request(
+                        "issue_ticket",
+                        service=("housing", "council_tax", "general")[n % 3],
+                        idempotency_key=new_idempotency_key(),
+                    )
+                except (ConnectionLost, NotConnected):
+                    return
+                acknowledged.append((reply["ticket"]["id"], reply["ticket"]["number"]))
+
+    kiosks = [asyncio.create_task(kiosk(n)) for n in range(3)]
+    try:
+        while len(acknowledged) < 60:
+            await asyncio.sleep(0.01)
+        before = list(acknowledged)
+        backup = tmp_path / "backup.db"
+        made = await asyncio.to_thread(walkin, "db", "backup", "--db", db, "--to", str(backup))
+        during = len(acknowledged)
+        while len(acknowledged) < during + 30:  # the server went on issuing
+            await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await asyncio.gather(*kiosks)
+    assert made.returncode == 0, made.stderr
+    assert len(acknowledged) > during > len(before)
+
+    checked = walkin("db", "check", "--db", str(backup))
+    assert checked.returncode == 0, checked.stderr
+
+    copy = Store(str(backup))
+    try:
+        with copy.engine.connect() as conn:
+            rows = list(conn.execute(sa.select(TicketRow.__table__)))
+        centre = copy.load_centre(setup, datetime.now(UTC))
+    finally:
+        copy.close()
+    stored = {r.id: r.number for r in rows}
+    assert {i: n for i, n in before if stored.get(i) != n} == {}  # every one before it
+    # a consistent snapshot: each service's numbers run 1..n with no hole
+    for prefix in {n[0] for n in stored.values()}:
+        numbers = sorted(int(n[1:]) for n in stored.values() if n[0] == prefix)
+        assert numbers == list(range(1, len(numbers) + 1)), prefix
+    assert len(centre.queued()) == len(rows)
