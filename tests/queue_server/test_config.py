@@ -282,6 +282,12 @@ def test_always_open_and_defaults() -> None:
             "centre.toml: policy.max_recalls: must be a valid integer",
             id="boolean for number",
         ),
+        pytest.param(
+            ("max_recalls = 3", 'max_recalls = 3\nrouting = "fastest"'),
+            "centre.toml: policy.routing: must name a routing policy,"
+            ' "rules", "fifo" or "standards", got "fastest"',
+            id="unknown routing policy",
+        ),
     ],
 )
 def test_each_mistake_names_its_key(
@@ -289,6 +295,17 @@ def test_each_mistake_names_its_key(
 ) -> None:
     problems = problems_of(example_with(*(edit if isinstance(edit, list) else [edit])))
     assert any(line.startswith(expected) for line in problems), problems
+
+
+@pytest.mark.parametrize("name", ["rules", "fifo"])
+def test_routing_policy_is_chosen_by_name(name: str) -> None:
+    text = example_with(("max_recalls = 3", f'max_recalls = 3\nrouting = "{name}"'))
+    assert parse_config(text).to_setup().policy.routing == name
+
+
+def test_routing_policy_defaults_to_the_rules() -> None:
+    assert "routing" not in EXAMPLE.read_text(encoding="utf-8")
+    assert load_config(EXAMPLE).to_setup().policy.routing == "rules" == Policy().routing
 
 
 @pytest.mark.parametrize(
