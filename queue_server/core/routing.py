@@ -299,9 +299,14 @@ def choose_by_standards(
     appointments, and turns to an appointment exactly when nobody else could reach it
     in time — not in the last 5 minutes, when every able counter may be busy.
 
-    1. Walk-ins (and tickets already seen once) waiting ``policy.max_wait_factor``
-       times their target rank first, longest overdue first; the rest by
-       ``walk_in_score``; the first whose visit leaves the plan no worse is called.
+    0. An appointment whose deadline less the margin has come, earliest deadline
+       first, whatever the plan says: the plan may give it to another counter free as
+       soon, but an open counter is not always a calling one.
+    1. If any walk-ins (or tickets already seen once) have waited
+       ``policy.max_wait_factor`` times their target, only they are considered,
+       longest overdue first (so nobody within target goes before them, however short
+       their visit); otherwise every walk-in, by ``walk_in_score``. The first whose
+       visit leaves the plan no worse is called.
     2. Otherwise the earliest-deadline appointment the plan gives this counter, up to
        ``policy.appointment_early_call`` before its slot.
     3. Otherwise the best walk-in all the same (the appointments are late whatever
@@ -366,6 +371,21 @@ def choose_by_standards(
         (t for t in walk_ins if overdue_at(t) > now),
         key=lambda t: (-walk_in_score(t, services[t.service], floor, now), *queue_order(t)),
     )
+    # an appointment whose time is up goes to the first counter able to take it: the
+    # plan may give it to another counter free as soon, but an open counter is not
+    # always a calling one
+    for b in booked:
+        if (
+            b.ticket is not None
+            and b.deadline - margin <= now
+            and b.ready_at - early <= now
+            and may_take(counter, b.ticket)
+        ):
+            return b.ticket
+    # while anyone is past twice their target, nobody still within target goes before
+    # them, however short their visit (those past their target but not yet twice it may)
+    if overdue:
+        waiting = [t for t in waiting if now - t.arrival_at > services[t.service].target_wait]
     ranked = overdue + waiting
     for t in ranked:
         late, lateness, _ = plan(now + floor.duration(services[t.service]))
