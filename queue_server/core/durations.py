@@ -134,7 +134,7 @@ def learn(centre: Centre, now: datetime) -> Learned:
     patience = waited / gone if called >= WALK_OUTS_FROM and gone else None
     came = due = 0
     for a in centre.appointments.values():
-        if a.status == AppointmentStatus.CANCELLED or a.at + centre.policy.checkin_late > now:
+        if a.status == AppointmentStatus.CANCELLED or a.at + centre.policy.checkin_closes > now:
             continue
         due += 1
         came += a.status != AppointmentStatus.BOOKED

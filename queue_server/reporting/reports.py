@@ -555,8 +555,9 @@ def build_report(
 
     ``now`` (aware) says which deadlines have passed. ``standard`` is the appointment
     standard (``Policy.appointment_standard``); ``checkin_late`` how long after its time
-    a booking can still check in (``Policy.checkin_late``), after which an unused one
-    is missed. ``targets`` gives each service's target wait for walk-in tickets that
+    a booking can still check in (``Policy.checkin_closes``: ``checkin_late``, or the
+    late check-in limit when late visitors keep their appointment), after which an
+    unused one is missed. ``targets`` gives each service's target wait for walk-in tickets that
     carry no ``target_wait_seconds`` of their own. ``tz`` is the centres' time zone,
     ``centre_tz`` overrides it per centre id. Raises ``ValueError`` for a naive ``now``.
     """
@@ -703,7 +704,7 @@ def options_for(setup: CentreSetup) -> dict[str, Any]:
         "tz": setup.tz,
         "targets": {s.code: s.target_wait for s in setup.services},
         "standard": setup.policy.appointment_standard,
-        "checkin_late": setup.policy.checkin_late,
+        "checkin_late": setup.policy.checkin_closes,
     }
 
 
