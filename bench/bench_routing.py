@@ -24,6 +24,8 @@ over the days:
 - ``within``: walk-ins called within their service's target; ``past 2x``: walk-ins
   who waited (or walked out after) more than twice their target; ``walked``: walk-outs;
   ``max``: the longest walk-in wait;
+- ``busy``: advisers' utilisation over the day (busy time over staffed time), and in
+  the day's busiest hour, each the mean over the days;
 - ``cpu ms/day``: CPU time of the replays per day (process time, not wall clock).
 
 ``--frontier PNG`` also moves the ``"standards"`` policy's knobs
@@ -102,6 +104,8 @@ class Result:
             "walk_ins_past_twice_target": self.total("past_twice"),
             "walked_out": self.total("walked_out"),
             "visitors": self.total("visitors"),
+            "utilisation": mean(d["utilisation"] for d in self.days),
+            "peak_hour_utilisation": mean(d["peak_hour_utilisation"] for d in self.days),
             "cpu_ms_per_day": 1000 * self.cpu_seconds / max(len(self.days), 1),
         }
         if fifo is not None and fifo.p90 and self.p90 is not None:
@@ -135,6 +139,8 @@ def day_figures(replay: Replay) -> tuple[dict[str, Any], list[float]]:
             "past_twice": extra["walk_ins_past_twice_target"],
             "walked_out": extra["abandoned"],
             "visitors": extra["visitors"],
+            "utilisation": extra["utilisation"],
+            "peak_hour_utilisation": max(extra["utilisation_by_hour"].values(), default=None),
         },
         waits,
     )
@@ -176,6 +182,11 @@ def replay_all(
     return Result(label, figures, waits, time.process_time() - started)
 
 
+def mean(values: Any) -> float | None:
+    kept = [v for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None
+
+
 def minutes(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds / 60:.1f}"
 
@@ -189,8 +200,9 @@ def table(title: str, rows: list[dict[str, Any]]) -> str:
         f"### {title}",
         "",
         "| policy | appts within 10 min | walk-in p90 (min) | x fifo | day ratio (worse days) "
-        "| within target | past 2x target | walked out | max wait (min) | cpu ms/day |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| within target | past 2x target | walked out | max wait (min) | busy (peak hour) "
+        "| cpu ms/day |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ratio = f"{r['p90_ratio_to_fifo']:.3f}" if "p90_ratio_to_fifo" in r else "1"
@@ -205,6 +217,7 @@ def table(title: str, rows: list[dict[str, Any]]) -> str:
             f"| {minutes(r['walk_in_p90_seconds'])} | {ratio} | {day_ratio} "
             f"| {share(r['walk_ins_within_target_share'])} | {r['walk_ins_past_twice_target']} "
             f"| {r['walked_out']} of {r['visitors']} | {minutes(r['walk_in_max_seconds'])} "
+            f"| {share(r['utilisation'])} ({share(r['peak_hour_utilisation'])}) "
             f"| {r['cpu_ms_per_day']:.0f} |"
         )
     return "\n".join(lines)
