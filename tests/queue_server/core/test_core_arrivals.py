@@ -220,7 +220,10 @@ def test_check_in_one_second_too_late_offers_a_walk_in(make_desk, refuse, policy
     assert error.details["appointment_at"] == appointment_at.isoformat()
     # the kiosk offers a walk-in ticket, and the booking cannot be used again
     desk.issue("HOU", late_appointment_ref="R1")
-    assert refuse(desk, check_in("R1", ticket_id="second-scan", key="second-scan")).code == "already_checked_in"
+    assert (
+        refuse(desk, check_in("R1", ticket_id="second-scan", key="second-scan")).code
+        == "already_checked_in"
+    )
 
 
 def test_check_in_policy_window_is_configurable(make_desk, refuse):
@@ -244,7 +247,10 @@ def test_late_check_in_limit_is_configurable(make_desk, refuse):
     # the last moment is still accepted, due at check-in
     assert desk.run(check_in("R2")).ticket.due_at == desk.now  # type: ignore[union-attr]
     desk.advance(seconds=1)
-    assert refuse(desk, check_in("R1", ticket_id="second-scan", key="second-scan")).code == "check_in_too_late"
+    assert (
+        refuse(desk, check_in("R1", ticket_id="second-scan", key="second-scan")).code
+        == "check_in_too_late"
+    )
 
 
 def test_check_in_unknown_or_cancelled_booking_is_not_found(make_desk, refuse):
@@ -300,7 +306,10 @@ def test_yesterdays_used_letter_is_the_wrong_day_not_a_replay(make_desk, refuse)
     desk.book("R1", "HOU", slot)
     desk.check_in("R1")
     desk.at(slot + timedelta(days=1))
-    assert refuse(desk, check_in("R1", ticket_id="second-scan", key="second-scan")).code == "check_in_wrong_day"
+    assert (
+        refuse(desk, check_in("R1", ticket_id="second-scan", key="second-scan")).code
+        == "check_in_wrong_day"
+    )
 
 
 def test_a_used_booking_whose_ticket_is_gone_is_refused_not_answered_empty(make_desk, refuse):
