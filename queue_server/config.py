@@ -296,7 +296,7 @@ class PolicyConfig(_Table):
     max_wait_factor: Annotated[float, Field(ge=1, le=100, allow_inf_nan=False)] = 2.0
     appointment_plan_margin_minutes: Minutes = 4
     appointment_early_call_minutes: Minutes = 15
-    appointment_plan_caution: Annotated[float, Field(ge=1, le=10, allow_inf_nan=False)] = 2.0
+    appointment_plan_caution: Annotated[float, Field(ge=1, le=10, allow_inf_nan=False)] = 3.0
 
     @field_validator("routing")
     @classmethod

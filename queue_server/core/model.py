@@ -261,7 +261,7 @@ class Policy:
     #: ``"standards"`` only: the plan expects another busy counter to be free only
     #: after this many times the rest of its visit's expected length (visits have a
     #: long tail: one running over its mean tends to run on)
-    appointment_plan_caution: float = 2.0
+    appointment_plan_caution: float = 3.0
 
     @property
     def checkin_closes(self) -> timedelta:
