@@ -3,7 +3,7 @@ the frontier plot of docs/routing.md.
 
 Run (from the repository root)::
 
-    .venv/bin/python bench/bench_routing.py                 # table + frontier, ~6 min
+    .venv/bin/python bench/bench_routing.py                 # table + frontier, ~7 min
     .venv/bin/python bench/bench_routing.py --no-frontier   # the table only
     .venv/bin/python bench/bench_routing.py --days 40 --seed 0 \\
         --profiles examples/profiles/busy-monday.toml \\
@@ -29,10 +29,11 @@ over the days:
 - ``cpu ms/day``: CPU time of the replays per day (process time, not wall clock).
 
 ``--frontier PNG`` also moves the ``"standards"`` policy's knobs
-(``appointment_plan_margin_minutes``, ``appointment_plan_caution``) on the first
-profile with each plan and draws appointment share against walk-in p90 (Pillow, no
-plotting library), FIFO and the previous rules marked: docs/routing.md shows it.
-``--json FILE`` writes every row.
+(``appointment_plan_margin_minutes``, ``appointment_plan_caution``) on each of
+``--frontier-profiles`` (the ordinary weekday and the busy Monday) with each plan,
+and draws appointment share against walk-in p90 (Pillow, no plotting library), FIFO
+and the previous rules marked: docs/routing.md shows it. ``--json FILE`` writes every
+row; ``--plot-from FILE`` draws the frontier again from such rows.
 """
 
 from __future__ import annotations
@@ -297,9 +298,12 @@ def draw_frontier(path: Path, panels: list[tuple[str, list[dict[str, Any]]]]) ->
             kind = p["policy"].split()[0]
             shown = max(100 * p["appointment_share"], y0)
             cx, cy = at(p["walk_in_p90_seconds"] / 60, shown)
-            radius = 6 if kind != "standards" else 4
+            radius = 6 if kind != "standards" or p.get("default") else 4
             draw.ellipse(
-                (cx - radius, cy - radius, cx + radius, cy + radius), fill=colours.get(kind)
+                (cx - radius, cy - radius, cx + radius, cy + radius),
+                fill=colours.get(kind),
+                outline="black" if p.get("default") else None,
+                width=2,
             )
             if kind != "standards" or p.get("default"):
                 label = p["policy"] + (" (default)" if p.get("default") else "")
@@ -353,7 +357,15 @@ def main() -> None:
     )
     parser.add_argument("--no-frontier", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--plot-from",
+        type=Path,
+        help="draw the frontier from the rows of an earlier --json, without replaying",
+    )
     args = parser.parse_args()
+    if args.plot_from:
+        replot(args.plot_from, args.frontier)
+        return
 
     setup = load_config(args.config).to_setup()
     everything: list[dict[str, Any]] = []
@@ -407,6 +419,22 @@ def main() -> None:
         print(f"frontier: {args.frontier}")
     if args.json:
         args.json.write_text(json.dumps(everything, indent=1, default=str))
+
+
+def replot(rows_path: Path, png: Path) -> None:
+    """The frontier drawn again from ``--json`` rows: the panels are the profile and
+    plan pairs that have frontier points (``standards m… c…``)."""
+    rows = json.loads(rows_path.read_text())
+    pairs = list(dict.fromkeys((r["profile"], r["plan"]) for r in rows if " m" in r["policy"]))
+    panels = [
+        (
+            f"{Path(profile).stem}, {Path(plan).stem}",
+            [r for r in rows if (r["profile"], r["plan"]) == (profile, plan)],
+        )
+        for profile, plan in pairs
+    ]
+    draw_frontier(png, panels)
+    print(f"frontier: {png}")
 
 
 if __name__ == "__main__":
