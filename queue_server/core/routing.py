@@ -340,6 +340,12 @@ def choose_by_standards(
             b.service if b.ticket is None else b.ticket.id,
         )
     )
+    # an appointment whose time is up (deadline less margin; its slot is then past) goes
+    # to the first counter able to take it: the plan may give it to another counter
+    # free as soon, but an open counter is not always a calling one
+    for b in booked:
+        if b.ticket is not None and b.deadline - margin <= now and may_take(counter, b.ticket):
+            return b.ticket
     # this counter is listed last: another counter free as soon takes an appointment;
     # a busy one is expected free only after ``appointment_plan_caution`` times the
     # rest of its visit
@@ -371,17 +377,6 @@ def choose_by_standards(
         (t for t in walk_ins if overdue_at(t) > now),
         key=lambda t: (-walk_in_score(t, services[t.service], floor, now), *queue_order(t)),
     )
-    # an appointment whose time is up goes to the first counter able to take it: the
-    # plan may give it to another counter free as soon, but an open counter is not
-    # always a calling one
-    for b in booked:
-        if (
-            b.ticket is not None
-            and b.deadline - margin <= now
-            and b.ready_at - early <= now
-            and may_take(counter, b.ticket)
-        ):
-            return b.ticket
     # while anyone is past twice their target, nobody still within target goes before
     # them, however short their visit (those past their target but not yet twice it may)
     if overdue:

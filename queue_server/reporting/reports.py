@@ -557,8 +557,8 @@ def build_report(
     standard (``Policy.appointment_standard``); ``checkin_late`` how long after its time
     a booking can still check in (``Policy.checkin_closes``: ``checkin_late``, or the
     late check-in limit when late visitors keep their appointment), after which an
-    unused one is missed. ``targets`` gives each service's target wait for walk-in tickets that
-    carry no ``target_wait_seconds`` of their own. ``tz`` is the centres' time zone,
+    unused one is missed. ``targets`` gives each service's target wait for walk-in
+    tickets that carry no ``target_wait_seconds`` of their own. ``tz`` is the centres' time zone,
     ``centre_tz`` overrides it per centre id. Raises ``ValueError`` for a naive ``now``.
     """
     if now.tzinfo is None:
