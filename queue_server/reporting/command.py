@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from queue_server.command_line import command_main
 from queue_server.core.errors import OperatorError, WalkinError
 from queue_server.launch import reason, shown_url
 
@@ -179,24 +180,18 @@ def report_main(argv: list[str]) -> int:
     the day go to standard error, the figures to standard output (JSON: with
     ``centre_name``). Returns the exit status: 0, 1 when
     the database cannot be opened or read, 2 for bad arguments (argparse's message)."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse has printed its message
-        return exc.code if isinstance(exc.code, int) else 2
-    try:
+
+    def run(args: argparse.Namespace) -> str:
         text = _run(args)
-        if args.output:
-            try:
-                Path(args.output).write_text(text, encoding="utf-8", newline="")
-            except OSError as exc:
-                raise OperatorError(f"Cannot write {args.output}: {exc.strerror}", 2) from None
-        else:
-            sys.stdout.write(text)
-    except WalkinError as exc:
-        print(f"walkin report: {exc}", file=sys.stderr)
-        return exc.exit_status
-    return 0
+        if not args.output:
+            return text
+        try:
+            Path(args.output).write_text(text, encoding="utf-8", newline="")
+        except OSError as exc:
+            raise OperatorError(f"Cannot write {args.output}: {exc.strerror}", 2) from None
+        return ""
+
+    return command_main("report", build_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from queue_server.core.errors import OperatorError, WalkinError
+from queue_server.command_line import command_main
+from queue_server.core.errors import OperatorError
 
 if TYPE_CHECKING:
     from queue_server.simulation.replay import Replay
@@ -314,17 +315,7 @@ def run(args: argparse.Namespace) -> str:
 def simulate_main(argv: list[str]) -> int:
     """``walkin simulate ...``; returns the exit status: 0, 2 for bad arguments or files
     (a one-line message on standard error, no traceback)."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse has printed its message
-        return exc.code if isinstance(exc.code, int) else 2
-    try:
-        sys.stdout.write(run(args))
-    except WalkinError as exc:
-        print(f"walkin simulate: {exc}", file=sys.stderr)
-        return exc.exit_status
-    return 0
+    return command_main("simulate", build_parser(), run, argv)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from queue_server.core.errors import OperatorError, WalkinError
+from queue_server.command_line import command_main
+from queue_server.core.errors import OperatorError
 
 
 def _whole(low: int, high: int, what: str) -> Callable[[str], int]:
@@ -231,17 +232,7 @@ def run(args: argparse.Namespace) -> str:
 def staffing_main(argv: list[str]) -> int:
     """``walkin staffing ...``; returns the exit status: 0; 2 for bad arguments or files;
     1 for a database that cannot be read (one line on standard error, no traceback)."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse has printed its message
-        return exc.code if isinstance(exc.code, int) else 2
-    try:
-        sys.stdout.write(run(args))
-    except WalkinError as exc:
-        print(f"walkin staffing: {exc}", file=sys.stderr)
-        return exc.exit_status
-    return 0
+    return command_main("staffing", build_parser(), run, argv)
 
 
 if __name__ == "__main__":
