@@ -8,7 +8,6 @@ tickets in full, except idempotency keys.
 
 from __future__ import annotations
 
-from collections import Counter as Tally
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -87,18 +86,18 @@ def recent_calls(centre: Centre, limit: int = 10) -> list[dict[str, Any]]:
 
 def queue_message(centre: Centre, now: datetime) -> dict[str, Any]:
     """Waiting counts and the longest wait per service (kiosks, boards, staff)."""
-    # Sent after every change: a plain scan, no sorting.
-    queued = [t for t in centre.tickets.values() if t.state in QUEUED_STATES]
-    counts = Tally(t.service for t in queued)
-    longest: dict[str, float] = {}
-    for t in queued:
-        waited = (now - t.arrival_at) / timedelta(minutes=1)
-        longest[t.service] = max(longest.get(t.service, 0.0), round(waited, 1))
+    # Sent after every change: read from what the centre keeps as tickets change, so
+    # it costs the same whatever the queue's length.
+    summary = centre.waiting_by_service()
+    longest = {
+        code: max(0.0, round((now - oldest) / timedelta(minutes=1), 1))
+        for code, (_count, oldest) in summary.items()
+    }
     return {
         "type": "queue",
-        "waiting": {code: counts.get(code, 0) for code in centre.services},
+        "waiting": {code: summary[code][0] if code in summary else 0 for code in centre.services},
         "longest_wait_minutes": {code: longest.get(code, 0.0) for code in centre.services},
-        "total_waiting": len(queued),
+        "total_waiting": sum(count for count, _oldest in summary.values()),
     }
 
 

@@ -9,6 +9,7 @@ as it was, and the same events replayed rebuild the same centre.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -97,6 +98,12 @@ class Centre:
                 self.counters[counter.name] = counter
         self.tickets: dict[str, Ticket] = {}
         self._by_key: dict[str, str] = {}
+        #: the queue as tickets change (``_store_ticket``), so that what every change
+        #: pushes costs the same however long it is: each service's queued tickets by
+        #: id, and a heap of their (arrival, seq, id) whose stale tops are dropped when
+        #: read (``waiting_by_service``)
+        self._queued: dict[str, dict[str, Ticket]] = {}
+        self._oldest: dict[str, list[tuple[datetime, int, str]]] = {}
         self.appointments: dict[str, Appointment] = {}
         self.sequences: dict[tuple[str, date], int] = dict(sequences or {})
         self.recent_durations: dict[str, deque[timedelta]] = {
@@ -159,10 +166,32 @@ class Centre:
 
     def queued(self) -> list[Ticket]:
         """Tickets standing in the queue (waiting or transferred), oldest first."""
-        return sorted(
-            (t for t in self.tickets.values() if t.state in QUEUED_STATES),
-            key=lambda t: (t.arrival_at, t.seq, t.id),
-        )
+        return sorted(self._queued_tickets(), key=lambda t: (t.arrival_at, t.seq, t.id))
+
+    def _queued_tickets(self) -> Iterable[Ticket]:
+        return (t for bucket in self._queued.values() for t in bucket.values())
+
+    def waiting_by_service(self) -> dict[str, tuple[int, datetime]]:
+        """For each service with anyone queued: how many, and the earliest
+        ``arrival_at`` among them (their longest wait is ``now`` less that). Kept up to
+        date as tickets change, so it costs the same whatever the queue's length."""
+        summary: dict[str, tuple[int, datetime]] = {}
+        for code, bucket in self._queued.items():
+            if not bucket:
+                continue
+            heap = self._oldest[code]
+            if len(heap) > 2 * len(bucket) + 32:
+                # many stale entries (tickets called or gone): start again from the queue
+                heap[:] = [(t.arrival_at, t.seq, t.id) for t in bucket.values()]
+                heapq.heapify(heap)
+            while True:
+                arrival, seq, ticket_id = heap[0]
+                current = bucket.get(ticket_id)
+                if current is not None and (current.arrival_at, current.seq) == (arrival, seq):
+                    break
+                heapq.heappop(heap)
+            summary[code] = (len(bucket), heap[0][0])
+        return summary
 
     def live_tickets(self) -> list[Ticket]:
         """Every ticket not yet final, oldest first."""
@@ -504,7 +533,7 @@ class Centre:
         self._refuse_if_busy(counter)
         counter_transition(counter.name, counter.state, "take")
         chosen = choose_next(
-            counter, self.tickets.values(), self.services, self.policy, now, self.floor(now)
+            counter, list(self._queued_tickets()), self.services, self.policy, now, self.floor(now)
         )
         if chosen is None:
             raise NothingToCall(
@@ -830,6 +859,14 @@ class Centre:
     def _store_ticket(self, ticket: Ticket) -> None:
         previous = self.tickets.get(ticket.id)
         self.tickets[ticket.id] = ticket
+        if previous is not None and previous.state in QUEUED_STATES:
+            self._queued[previous.service].pop(previous.id, None)
+        if ticket.state in QUEUED_STATES:
+            self._queued.setdefault(ticket.service, {})[ticket.id] = ticket
+            heapq.heappush(
+                self._oldest.setdefault(ticket.service, []),
+                (ticket.arrival_at, ticket.seq, ticket.id),
+            )
         if ticket.idempotency_key:
             self._by_key[ticket.idempotency_key] = ticket.id
         if previous is None:

@@ -289,6 +289,18 @@ def build_machine(snapshot):
                 assert centre.sequences[(prefix, ticket.day)] >= ticket.seq
 
         @invariant()
+        def the_queue_kept_as_tickets_change_is_the_queue_recounted(self) -> None:
+            # issue 12: what every change pushes is kept incrementally; it must equal a
+            # full recomputation from the tickets after any sequence of commands
+            queued = [t for t in self.centre.tickets.values() if t.state in QUEUED_STATES]
+            recounted: dict[str, tuple[int, datetime]] = {}
+            for t in queued:
+                count, oldest = recounted.get(t.service, (0, t.arrival_at))
+                recounted[t.service] = (count + 1, min(oldest, t.arrival_at))
+            assert self.centre.waiting_by_service() == recounted
+            assert self.centre.queued() == sorted(queued, key=lambda t: (t.arrival_at, t.seq, t.id))
+
+        @invariant()
         def final_tickets_are_finished(self) -> None:
             for ticket in self.centre.tickets.values():
                 assert ticket.is_final == (ticket.finished_at is not None)
