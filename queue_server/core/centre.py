@@ -9,7 +9,6 @@ as it was, and the same events replayed rebuild the same centre.
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -28,7 +27,6 @@ from .errors import (
     NothingToCall,
 )
 from .model import (
-    QUEUED_STATES,
     Appointment,
     AppointmentStatus,
     CentreSetup,
@@ -40,6 +38,7 @@ from .model import (
     TicketState,
     counter_called,
 )
+from .queue_index import QueueIndex
 from .references import reference_key, shown_reference
 from .routing import Desk, Floor, choose_next
 from .transitions import counter_transition, ticket_transition
@@ -98,12 +97,9 @@ class Centre:
                 self.counters[counter.name] = counter
         self.tickets: dict[str, Ticket] = {}
         self._by_key: dict[str, str] = {}
-        #: the queue as tickets change (``_store_ticket``), so that what every change
-        #: pushes costs the same however long it is: each service's queued tickets by
-        #: id, and a heap of their (arrival, seq, id) whose stale tops are dropped when
-        #: read (``waiting_by_service``)
-        self._queued: dict[str, dict[str, Ticket]] = {}
-        self._oldest: dict[str, list[tuple[datetime, int, str]]] = {}
+        #: the queue kept as tickets change (``_store_ticket``), so that what each
+        #: change needs costs the same however long the queue is
+        self._queue = QueueIndex()
         self.appointments: dict[str, Appointment] = {}
         self.sequences: dict[tuple[str, date], int] = dict(sequences or {})
         self.recent_durations: dict[str, deque[timedelta]] = {
@@ -169,29 +165,18 @@ class Centre:
         return sorted(self._queued_tickets(), key=lambda t: (t.arrival_at, t.seq, t.id))
 
     def _queued_tickets(self) -> Iterable[Ticket]:
-        return (t for bucket in self._queued.values() for t in bucket.values())
+        return self._queue.tickets()
 
     def waiting_by_service(self) -> dict[str, tuple[int, datetime]]:
         """For each service with anyone queued: how many, and the earliest
         ``arrival_at`` among them (their longest wait is ``now`` less that). Kept up to
         date as tickets change, so it costs the same whatever the queue's length."""
-        summary: dict[str, tuple[int, datetime]] = {}
-        for code, bucket in self._queued.items():
-            if not bucket:
-                continue
-            heap = self._oldest[code]
-            if len(heap) > 2 * len(bucket) + 32:
-                # many stale entries (tickets called or gone): start again from the queue
-                heap[:] = [(t.arrival_at, t.seq, t.id) for t in bucket.values()]
-                heapq.heapify(heap)
-            while True:
-                arrival, seq, ticket_id = heap[0]
-                current = bucket.get(ticket_id)
-                if current is not None and (current.arrival_at, current.seq) == (arrival, seq):
-                    break
-                heapq.heappop(heap)
-            summary[code] = (len(bucket), heap[0][0])
-        return summary
+        return self._queue.waiting_by_service()
+
+    def offer(self, counter: Counter) -> list[Ticket]:
+        """The queued tickets "call next" at ``counter`` needs to look at to choose as
+        it would from them all (``QueueIndex.offer``)."""
+        return self._queue.offer(counter)
 
     def live_tickets(self) -> list[Ticket]:
         """Every ticket not yet final, oldest first."""
@@ -533,7 +518,7 @@ class Centre:
         self._refuse_if_busy(counter)
         counter_transition(counter.name, counter.state, "take")
         chosen = choose_next(
-            counter, list(self._queued_tickets()), self.services, self.policy, now, self.floor(now)
+            counter, self.offer(counter), self.services, self.policy, now, self.floor(now)
         )
         if chosen is None:
             raise NothingToCall(
@@ -859,14 +844,9 @@ class Centre:
     def _store_ticket(self, ticket: Ticket) -> None:
         previous = self.tickets.get(ticket.id)
         self.tickets[ticket.id] = ticket
-        if previous is not None and previous.state in QUEUED_STATES:
-            self._queued[previous.service].pop(previous.id, None)
-        if ticket.state in QUEUED_STATES:
-            self._queued.setdefault(ticket.service, {})[ticket.id] = ticket
-            heapq.heappush(
-                self._oldest.setdefault(ticket.service, []),
-                (ticket.arrival_at, ticket.seq, ticket.id),
-            )
+        if previous is not None:
+            self._queue.remove(previous)
+        self._queue.add(ticket)
         if ticket.idempotency_key:
             self._by_key[ticket.idempotency_key] = ticket.id
         if previous is None:

@@ -53,6 +53,7 @@ from queue_server.core import (
 )
 from queue_server.core import commands as cmd
 from queue_server.core import events as ev
+from queue_server.core.estimate import ReplayQueue
 from queue_server.core.model import (
     QUEUED_STATES,
     AppointmentStatus,
@@ -67,6 +68,7 @@ from queue_server.core.model import (
     Ticket,
     TicketState,
 )
+from queue_server.core.routing import choose_next
 from queue_server.core.transitions import COUNTER_TRANSITIONS, TICKET_TRANSITIONS
 
 #: Friday 25 October 2024, 08:30 BST: the weekend the clocks go back is ahead
@@ -299,6 +301,17 @@ def build_machine(snapshot):
                 recounted[t.service] = (count + 1, min(oldest, t.arrival_at))
             assert self.centre.waiting_by_service() == recounted
             assert self.centre.queued() == sorted(queued, key=lambda t: (t.arrival_at, t.seq, t.id))
+            # "call next" looks only at the kept offer: the same as the estimate's replay
+            # offers, and it chooses as it would from every ticket, at every counter
+            floor = self.centre.floor(self.now)
+            replay = ReplayQueue(queued, self.centre)
+            for counter in self.centre.counters.values():
+                offered = self.centre.offer(counter)
+                assert sorted(t.id for t in offered) == sorted(t.id for t in replay.offer(counter))
+                args = (self.centre.services, self.centre.policy, self.now, floor)
+                assert choose_next(counter, offered, *args) == choose_next(
+                    counter, self.centre.tickets.values(), *args
+                )
 
         @invariant()
         def final_tickets_are_finished(self) -> None:
