@@ -173,6 +173,11 @@ class Centre:
         date as tickets change, so it costs the same whatever the queue's length."""
         return self._queue.waiting_by_service()
 
+    @property
+    def queue_index(self) -> QueueIndex:
+        """The queue as kept while tickets change (read only)."""
+        return self._queue
+
     def offer(self, counter: Counter) -> list[Ticket]:
         """The queued tickets "call next" at ``counter`` needs to look at to choose as
         it would from them all (``QueueIndex.offer``)."""

@@ -31,8 +31,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left
-from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -47,6 +46,7 @@ from .model import (
     Ticket,
     TicketState,
 )
+from .queue_index import Key, queue_key
 from .routing import Desk, Floor, appointment_deadline, choose_next, eligible_at, may_take
 
 if TYPE_CHECKING:
@@ -77,26 +77,71 @@ class ReplayQueue:
     ``choose_next``, with every ticket pinned to the counter and every appointment
     still on its clock (both few). ``tests/queue_server/core/test_core_routing.py``
     and ``test_routing_policies.py`` check the offer never changes the choice.
+
+    ``ReplayQueue.of_centre`` reads each service's plain tickets from the centre's
+    ``QueueIndex`` (already in order) through a cursor, without copying or sorting
+    them, so building it costs O(services + pinned + appointments), not O(queue).
     """
 
-    def __init__(self, queued: list[Ticket], centre: Centre) -> None:
-        self.by_service: dict[str, deque[Ticket]] = {}
-        self.pinned: dict[str, dict[str, Ticket]] = {}
-        self.on_the_clock: dict[str, Ticket] = {}
-        for ticket in sorted(queued, key=lambda t: (t.arrival_at, t.seq, t.id)):
+    def __init__(self, queued: Iterable[Ticket], centre: Centre) -> None:
+        """From any tickets (those not queued are left out), sorted here."""
+        plain: dict[str, list[Key]] = {}
+        tickets: dict[str, Ticket] = {}
+        pinned: dict[str, dict[str, Ticket]] = {}
+        on_clock: dict[str, Ticket] = {}
+        for ticket in queued:
+            if ticket.state not in QUEUED_STATES:
+                continue
             if appointment_deadline(ticket, centre.policy) is not None:
-                self.on_the_clock[ticket.id] = ticket
+                on_clock[ticket.id] = ticket
             elif ticket.pinned_counter is not None:
-                self.pinned.setdefault(ticket.pinned_counter, {})[ticket.id] = ticket
+                pinned.setdefault(ticket.pinned_counter, {})[ticket.id] = ticket
             else:
-                self.by_service.setdefault(ticket.service, deque()).append(ticket)
+                plain.setdefault(ticket.service, []).append(queue_key(ticket))
+                tickets[ticket.id] = ticket
+        for keys in plain.values():
+            keys.sort()
+        self._setup(plain, lambda _code, key: tickets[key[2]], pinned, on_clock)
+
+    @classmethod
+    def of_centre(cls, centre: Centre, extra: Iterable[Ticket] = ()) -> ReplayQueue:
+        """The centre's queue as it stands, with ``extra`` tickets on the appointment
+        clock (bookings expected to arrive)."""
+        index = centre.queue_index
+        queue = cls.__new__(cls)
+        on_clock = dict(index.on_clock())
+        for ticket in extra:
+            assert appointment_deadline(ticket, centre.policy) is not None
+            on_clock[ticket.id] = ticket
+        queue._setup(
+            index.plain(),
+            index.ticket,
+            {name: dict(pinned) for name, pinned in index.pinned().items()},
+            on_clock,
+        )
+        return queue
+
+    def _setup(
+        self,
+        plain: Mapping[str, Sequence[Key]],
+        ticket: Callable[[str, Key], Ticket],
+        pinned: dict[str, dict[str, Ticket]],
+        on_clock: dict[str, Ticket],
+    ) -> None:
+        #: each service's plain tickets' keys in order (read only), and how many of
+        #: them the replay has called (its cursor)
+        self.plain = plain
+        self.taken: dict[str, int] = dict.fromkeys(plain, 0)
+        self.ticket = ticket
+        self.pinned = pinned
+        self.on_the_clock = on_clock
 
     def offer(self, counter: Counter) -> list[Ticket]:
         """What ``choose_next`` needs to see to choose as it would from the whole queue."""
         offered = [
-            waiting[0]
-            for service, waiting in self.by_service.items()
-            if waiting and counter.skilled_for(service)
+            self.ticket(service, keys[self.taken[service]])
+            for service, keys in self.plain.items()
+            if self.taken[service] < len(keys) and counter.skilled_for(service)
         ]
         offered.extend(self.pinned.get(counter.name, {}).values())
         offered.extend(self.on_the_clock.values())
@@ -108,9 +153,11 @@ class ReplayQueue:
         if ticket.pinned_counter is not None:
             del self.pinned[ticket.pinned_counter][ticket.id]
             return
-        waiting = self.by_service[ticket.service]
-        assert waiting[0].id == ticket.id, "routing chose a service's oldest ticket"
-        waiting.popleft()
+        keys = self.plain[ticket.service]
+        assert keys[self.taken[ticket.service]][2] == ticket.id, (
+            "routing chose a service's oldest ticket"
+        )
+        self.taken[ticket.service] += 1
 
 
 @dataclass(frozen=True)
@@ -168,8 +215,7 @@ def estimate_waits(
     ]
     #: the tickets to replay for, and the names of the counters that could take each
     targets: dict[str, frozenset[str]] = {}
-    # for tickets no open counter can take: each service's queue by arrival, made once
-    by_arrival: dict[str, list[tuple[datetime, int]]] | None = None
+    index = centre.queue_index
     for ticket_id in ticket_ids:
         target = centre.ticket(ticket_id)
         if target.state not in QUEUED_STATES:
@@ -177,17 +223,8 @@ def estimate_waits(
             continue
         able = frozenset(c.name for c in counters if may_take(c, target))
         if not able:
-            if by_arrival is None:
-                by_arrival = {}
-                for t in centre.tickets.values():
-                    if t.state in QUEUED_STATES:
-                        by_arrival.setdefault(t.service, []).append((t.arrival_at, t.seq))
-                for arrivals in by_arrival.values():
-                    arrivals.sort()
-            earlier = bisect_left(
-                by_arrival.get(target.service, []), (target.arrival_at, target.seq)
-            )
-            results[ticket_id] = WaitEstimate(earlier, None)
+            # the tickets of its service that came before it (by arrival, then number)
+            results[ticket_id] = WaitEstimate(index.earlier(target), None)
         else:
             targets[ticket_id] = able
     if not targets:
@@ -203,14 +240,14 @@ def estimate_waits(
             heapq.heappush(free_at, (now + PAUSE_BACK_IN, counter.name))
     durations = {code: learned.visit(code) for code in centre.services}
 
-    queued = [t for t in centre.tickets.values() if t.state in QUEUED_STATES]
     # bookings still to check in, as tickets that will arrive (not people ahead)
     expected = _expected_appointments(centre, learned, now)
-    queue = ReplayQueue([*queued, *expected.values()], centre)
+    queue = ReplayQueue.of_centre(centre, expected.values())
     # each counter's calls in the replay so far, by time (the replay runs forward, so
     # each list is sorted and "called before t" is a bisection)
     calls_at: dict[str, list[datetime]] = {}
-    called: set[str] = set()
+    #: each service's real tickets called in the replay, by their queue keys
+    called: dict[str, list[Key]] = {}
     pending = dict(targets)
     for _ in range(MAX_STEPS):
         when, name = heapq.heappop(free_at)
@@ -256,7 +293,7 @@ def estimate_waits(
             # a booking that may not come: its visit weighed by the chance it does
             length = durations[chosen.service] * learned.shows
         else:
-            called.add(chosen.id)
+            called.setdefault(chosen.service, []).append(queue_key(chosen))
             calls_at.setdefault(name, []).append(when)
             length = learned.busy_for(chosen.origin, chosen.service, when - chosen.arrival_at)
         heapq.heappush(free_at, (when + length, name))
@@ -265,17 +302,14 @@ def estimate_waits(
     # unknown.
     if not pending:
         return results
-    uncalled: dict[str, list[tuple[datetime, int, str]]] = {}
-    for t in queued:
-        if t.id not in called:
-            uncalled.setdefault(t.service, []).append((t.arrival_at, t.seq, t.id))
-    for places in uncalled.values():
-        places.sort()
     for ticket_id in pending:
         able = targets[ticket_id]
         target = centre.tickets[ticket_id]
-        place = (target.arrival_at, target.seq, target.id)
-        still_ahead = bisect_left(uncalled.get(target.service, []), place)
+        place = queue_key(target)
+        # of its service, queued before it and not called in the replay
+        still_ahead = index.before(target) - sum(
+            1 for key in called.get(target.service, ()) if key < place
+        )
         rivals = sum(len(calls_at.get(desk, [])) for desk in able)
         results[ticket_id] = WaitEstimate(rivals + still_ahead, None)
     return results
