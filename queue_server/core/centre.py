@@ -17,6 +17,7 @@ from typing import Any
 
 from . import commands as cmd
 from . import events as ev
+from .durations import TicketStats
 from .errors import (
     CentreClosed,
     CheckInRefused,
@@ -100,6 +101,8 @@ class Centre:
         #: the queue kept as tickets change (``_store_ticket``), so that what each
         #: change needs costs the same however long the queue is
         self._queue = QueueIndex()
+        #: what the wait estimate learns from the day's tickets, kept likewise
+        self.ticket_stats = TicketStats()
         self.appointments: dict[str, Appointment] = {}
         self.sequences: dict[tuple[str, date], int] = dict(sequences or {})
         self.recent_durations: dict[str, deque[timedelta]] = {
@@ -851,7 +854,9 @@ class Centre:
         self.tickets[ticket.id] = ticket
         if previous is not None:
             self._queue.remove(previous)
+            self.ticket_stats.remove(previous)
         self._queue.add(ticket)
+        self.ticket_stats.add(ticket)
         if ticket.idempotency_key:
             self._by_key[ticket.idempotency_key] = ticket.id
         if previous is None:

@@ -28,18 +28,19 @@ Bookings: the share that checked in among today's whose check-in window has clos
 starting from ``SHOWS_PRIOR`` as if ``SHOWS_PRIOR_WEIGHT`` bookings had been seen;
 how early visitors come, the median of today's checked-in appointments (0 before any).
 
-Pure: no I/O, no clock; reads only the centre's tickets, bookings and recent visits,
-one pass over the day's tickets.
+Pure: no I/O, no clock; reads only the centre's ``TicketStats`` (kept as tickets
+change, so no pass over the day's tickets), bookings and recent visits.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .model import AppointmentStatus, Origin, TicketState
+from .model import AppointmentStatus, Origin, Ticket, TicketState
 
 if TYPE_CHECKING:
     from .centre import Centre
@@ -109,6 +110,45 @@ class Learned:
         return length * (1 - gone) + self.absent * gone
 
 
+class TicketStats:
+    """What ``learn`` needs from the tickets, kept as they change (``Centre`` calls
+    ``remove`` with a ticket as it was and ``add`` with it as it is), so an estimate
+    does not pass over the whole day (issue 12): walk-ins called (how many, their
+    waits in all), those who were not there (how many, the time each cost), and how
+    long before their slot appointments checked in (in order, for the median). Sums
+    are of whole microseconds, so a sum kept this way equals one made afresh."""
+
+    def __init__(self) -> None:
+        self.called = 0
+        self.waited = timedelta()
+        self.gone = 0
+        self.absent = timedelta()
+        self.absent_count = 0
+        self.early: list[timedelta] = []
+
+    def add(self, ticket: Ticket) -> None:
+        self._count(ticket, 1)
+
+    def remove(self, ticket: Ticket) -> None:
+        self._count(ticket, -1)
+
+    def _count(self, t: Ticket, sign: int) -> None:
+        if t.appointment_at is not None and t.origin == Origin.APPOINTMENT:
+            if sign > 0:
+                insort(self.early, t.appointment_at - t.arrival_at)
+            else:
+                del self.early[bisect_left(self.early, t.appointment_at - t.arrival_at)]
+        if t.first_called_at is None or t.origin != Origin.WALK_IN:
+            return
+        self.called += sign
+        self.waited += max(t.first_called_at - t.arrival_at, timedelta()) * sign
+        if t.state == TicketState.NO_SHOW:
+            self.gone += sign
+            if t.finished_at is not None:
+                self.absent += (t.finished_at - t.first_called_at) * sign
+                self.absent_count += sign
+
+
 def learn(centre: Centre, now: datetime) -> Learned:
     """Visit lengths, walk-outs and bookings' show rate from ``centre``'s day so far."""
     clipped = {}
@@ -116,21 +156,9 @@ def learn(centre: Centre, now: datetime) -> Learned:
         if len(recent) >= CLIP_FROM:
             cap = _median(list(recent)) * CLIP
             clipped[code] = [min(d, cap) for d in recent]
-    called = gone = 0
-    waited = 0.0
-    absent: list[timedelta] = []
-    early: list[timedelta] = []
-    for t in centre.tickets.values():
-        if t.appointment_at is not None and t.origin == Origin.APPOINTMENT:
-            early.append(t.appointment_at - t.arrival_at)
-        if t.first_called_at is None or t.origin != Origin.WALK_IN:
-            continue
-        called += 1
-        waited += max((t.first_called_at - t.arrival_at) / timedelta(minutes=1), 0.0)
-        if t.state == TicketState.NO_SHOW:
-            gone += 1
-            if t.finished_at is not None:
-                absent.append(t.finished_at - t.first_called_at)
+    stats = centre.ticket_stats
+    called, gone = stats.called, stats.gone
+    waited = stats.waited / timedelta(minutes=1)
     patience = waited / gone if called >= WALK_OUTS_FROM and gone else None
     came = due = 0
     for a in centre.appointments.values():
@@ -142,15 +170,15 @@ def learn(centre: Centre, now: datetime) -> Learned:
         centre,
         clipped,
         patience,
-        sum(absent, timedelta()) / len(absent) if absent else ABSENT,
+        stats.absent / stats.absent_count if stats.absent_count else ABSENT,
         (came + SHOWS_PRIOR * SHOWS_PRIOR_WEIGHT) / (due + SHOWS_PRIOR_WEIGHT),
-        _median(early) if early else timedelta(),
+        _median(stats.early, presorted=True) if stats.early else timedelta(),
     )
 
 
-def _median(values: list[timedelta]) -> timedelta:
-    """The median of ``values`` (at least one)."""
-    ordered = sorted(values)
+def _median(values: list[timedelta], presorted: bool = False) -> timedelta:
+    """The median of ``values`` (at least one; ``presorted``: already in order)."""
+    ordered = values if presorted else sorted(values)
     middle = len(ordered) // 2
     if len(ordered) % 2:
         return ordered[middle]

@@ -53,6 +53,7 @@ from queue_server.core import (
 )
 from queue_server.core import commands as cmd
 from queue_server.core import events as ev
+from queue_server.core.durations import TicketStats
 from queue_server.core.estimate import ReplayQueue
 from queue_server.core.model import (
     QUEUED_STATES,
@@ -301,6 +302,11 @@ def build_machine(snapshot):
                 recounted[t.service] = (count + 1, min(oldest, t.arrival_at))
             assert self.centre.waiting_by_service() == recounted
             assert self.centre.queued() == sorted(queued, key=lambda t: (t.arrival_at, t.seq, t.id))
+            # what the estimate learns from the tickets, kept likewise
+            afresh = TicketStats()
+            for t in self.centre.tickets.values():
+                afresh.add(t)
+            assert vars(self.centre.ticket_stats) == vars(afresh)
             # "call next" looks only at the kept offer: the same as the estimate's replay
             # offers, and it chooses as it would from every ticket, at every counter
             floor = self.centre.floor(self.now)
