@@ -5,11 +5,15 @@ read days the server lived.
 ::
 
     generate_history(store, setup, days=28, end=None, seed=0) -> HistorySummary
+    generate_history(store, [setup, ...], ...) -> list[HistorySummary]   several centres
+    scaled_profile(profile, visitors_per_day) -> ArrivalProfile
     days_with_data(store, centre_id, first, last) -> list[date]
 
 Each day is simulated by ``simulate_day`` with its own random stream, drawn from the
 seed and the date, so a day comes out the same whatever range it is generated in, and
-a seed gives the same database every time. A day's events are committed by
+a seed gives the same database every time. Several centres (``walkin history generate
+--centres N``) each have their own streams (the centre's id is drawn into them), and
+are all checked for days with data before anything is written. A day's events are committed by
 ``Store.commit`` (the server's own write path: the same rows, audit rows and number
 sequences) in one transaction per day rather than one per command: the rows are the
 same, a day is all or nothing, and four weeks take seconds instead of minutes.
@@ -18,9 +22,11 @@ same, a day is all or nothing, and four weeks take seconds instead of minutes.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
+from typing import overload
 
 import sqlalchemy as sa
 
@@ -71,9 +77,64 @@ def days_with_data(store: Store, centre_id: str, first: date, last: date) -> lis
     return sorted(d for d in found if first <= d <= last)
 
 
+def scaled_profile(profile: ArrivalProfile, visitors_per_day: int) -> ArrivalProfile:
+    """``profile`` with walk-ins and bookings scaled together so that an average
+    weekday (Monday to Friday, full hours) brings about ``visitors_per_day``."""
+    if visitors_per_day < 1:
+        raise OperatorError(f"--visitors-per-day must be at least 1, not {visitors_per_day}.", 2)
+    if visitors_per_day > 100_000:
+        raise OperatorError(
+            f"--visitors-per-day {visitors_per_day} is more than 100,000; give at most that.", 2
+        )
+    weekday = sum(profile.daily_walk_ins[:5]) / 5 + sum(
+        s.appointments_per_day for s in profile.services.values()
+    )
+    factor = visitors_per_day / weekday
+    return replace(
+        profile,
+        daily_walk_ins=tuple(n * factor for n in profile.daily_walk_ins),  # type: ignore[arg-type]
+        services=MappingProxyType(
+            {
+                code: replace(s, appointments_per_day=round(s.appointments_per_day * factor))
+                for code, s in profile.services.items()
+            }
+        ),
+    )
+
+
+@overload
 def generate_history(
     store: Store,
     setup: CentreSetup,
+    *,
+    days: int = ...,
+    end: date | None = ...,
+    seed: int = ...,
+    profile: ArrivalProfile = ...,
+    staffing: Staffing | None = ...,
+    today: date | None = ...,
+    progress: Callable[[date, int], None] | None = ...,
+) -> HistorySummary: ...
+
+
+@overload
+def generate_history(
+    store: Store,
+    setup: Sequence[CentreSetup],
+    *,
+    days: int = ...,
+    end: date | None = ...,
+    seed: int = ...,
+    profile: ArrivalProfile = ...,
+    staffing: Staffing | None = ...,
+    today: date | None = ...,
+    progress: Callable[[date, int], None] | None = ...,
+) -> list[HistorySummary]: ...
+
+
+def generate_history(
+    store: Store,
+    setup: CentreSetup | Sequence[CentreSetup],
     *,
     days: int = 28,
     end: date | None = None,
@@ -82,40 +143,65 @@ def generate_history(
     staffing: Staffing | None = None,
     today: date | None = None,
     progress: Callable[[date, int], None] | None = None,
-) -> HistorySummary:
+) -> HistorySummary | list[HistorySummary]:
     """Generate and commit the ``days`` days ending on ``end`` (default: yesterday, the
-    centre's local day) for ``setup``'s centre.
+    centre's local day) for ``setup``'s centre, or for each of several centres (a
+    summary each; the first keeps the streams a single centre would have).
 
     Raises ``OperatorError`` (exit status 2) for a bad range, and (status 1) naming the
-    days if any of them already has tickets or bookings: history is written only into
-    empty days, never over what a server recorded. ``progress(day, tickets)`` is
-    called after each day is committed.
+    days if any of them already has tickets or bookings for any of the centres: history
+    is written only into empty days, never over what a server recorded, and then
+    nothing at all is written. ``progress(day, tickets)`` is called after each day is
+    committed.
     """
     from queue_server.simulation.profiles import DEMO_STAFFING
 
+    setups = [setup] if isinstance(setup, CentreSetup) else list(setup)
     if days < 1:
         raise OperatorError(f"--days must be at least 1, not {days}.", 2)
     if days > 3660:
         raise OperatorError(f"--days {days} is more than ten years; give at most 3660.", 2)
-    today = today or datetime.now(UTC).astimezone(setup.tz).date()
+    today = today or datetime.now(UTC).astimezone(setups[0].tz).date()
     last = end or today - timedelta(days=1)
     first = last - timedelta(days=days - 1)
-    clash = days_with_data(store, setup.centre_id, first, last)
-    if clash:
-        shown = ", ".join(d.isoformat() for d in clash[:5]) + (
-            f" and {len(clash) - 5} more" if len(clash) > 5 else ""
-        )
-        raise OperatorError(
-            f"The database already has tickets or bookings for centre {setup.centre_id!r} "
-            f"on {shown}; history is generated only into empty days and nothing was "
-            "written. Choose other days with --end and --days, or another database."
-        )
+    for centre in setups:
+        clash = days_with_data(store, centre.centre_id, first, last)
+        if clash:
+            shown = ", ".join(d.isoformat() for d in clash[:5]) + (
+                f" and {len(clash) - 5} more" if len(clash) > 5 else ""
+            )
+            raise OperatorError(
+                f"The database already has tickets or bookings for centre "
+                f"{centre.centre_id!r} on {shown}; history is generated only into empty "
+                "days and nothing was written. Choose other days with --end and --days "
+                "(or --from and --to), or another database."
+            )
+    summaries = []
+    for number, centre in enumerate(setups):
+        stream = "" if number == 0 else f"{centre.centre_id}:"
+        summaries.append(
+            _generate(store, centre, first, last, seed, stream, profile,
+                      staffing or DEMO_STAFFING, progress)
+        )  # fmt: skip
+    return summaries[0] if isinstance(setup, CentreSetup) else summaries
+
+
+def _generate(
+    store: Store,
+    setup: CentreSetup,
+    first: date,
+    last: date,
+    seed: int,
+    stream: str,
+    profile: ArrivalProfile,
+    staffing: Staffing,
+    progress: Callable[[date, int], None] | None,
+) -> HistorySummary:
     store.register_centre(setup)
-    staffing = staffing or DEMO_STAFFING
     tickets = bookings = walked_out = open_days = 0
     day = first
     while day <= last:
-        rng = random.Random(f"walkin-history:{seed}:{day.isoformat()}")
+        rng = random.Random(f"walkin-history:{seed}:{stream}{day.isoformat()}")
         simulated = simulate_day(setup, day, profile, staffing, rng)
         if simulated.events:
             store.commit(setup.centre_id, simulated.events)
@@ -126,4 +212,5 @@ def generate_history(
         if progress is not None:
             progress(day, simulated.tickets)
         day += timedelta(days=1)
+    days = (last - first).days + 1
     return HistorySummary(first, last, days, open_days, tickets, bookings, walked_out, seed)

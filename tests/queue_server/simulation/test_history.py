@@ -261,6 +261,42 @@ def test_walkin_history_generate(tmp_path: Path) -> None:
     assert none.returncode == 2 and "--days must be at least 1" in none.stderr
 
 
+def test_history_for_several_centres_over_a_range_of_days(tmp_path: Path) -> None:
+    """Issue 12, the history generator: --from/--to, --centres, --visitors-per-day."""
+    db = str(tmp_path / "walkin.db")
+    args = ("history", "generate", "--db", db, "--config", str(CONFIG), "--from", "2026-11-23",
+            "--to", "2026-11-24", "--centres", "2", "--visitors-per-day", "60")  # fmt: skip
+    made = walkin(*args)
+    assert made.returncode == 0, made.stderr
+    summaries = [json.loads(line) for line in made.stdout.splitlines()]
+    assert [s["centre"] for s in summaries] == ["demo-1", "demo-2"]
+    for s in summaries:
+        assert (s["first"], s["last"], s["open_days"]) == ("2026-11-23", "2026-11-24", 2)
+        # about 60 visitors a weekday: two weekdays, walk-ins and bookings
+        assert 60 < s["tickets"] < 200, s
+    # each centre its own days (its own random streams), each in its own report
+    assert summaries[0]["tickets"] != summaries[1]["tickets"]
+    for s in summaries:
+        shown = walkin("report", "--db", db, "--date", "2026-11-24", "--centre", s["centre"])
+        assert json.loads(shown.stdout)["overall"]["issued"] > 20, shown.stderr
+    # a clash at any centre writes nothing, for any centre
+    again = walkin("history", "generate", "--db", db, "--config", str(CONFIG), "--from",
+                   "2026-11-24", "--to", "2026-11-25", "--centres", "3")  # fmt: skip
+    assert again.returncode == 1 and "'demo-1' on 2026-11-24" in again.stderr
+    third = walkin("report", "--db", db, "--date", "2026-11-25", "--centre", "demo-3")
+    assert json.loads(third.stdout)["overall"]["issued"] == 0, third.stderr
+    for wrong, says in [
+        (("--from", "2026-11-25", "--to", "2026-11-24"), "is before --from"),
+        (("--from", "2026-11-25", "--days", "3"), "not both"),
+        (("--to", "2026-11-25"), "go together"),
+        (("--days", "1", "--centres", "0"), "--centres must be at least 1"),
+        (("--days", "1", "--visitors-per-day", "0"), "--visitors-per-day must be at least 1"),
+    ]:
+        bad = walkin("history", "generate", "--db", db, "--config", str(CONFIG), *wrong)
+        assert bad.returncode == 2 and says in bad.stderr, (wrong, bad.stderr)
+        assert len(bad.stderr.strip().splitlines()) == 1
+
+
 async def test_the_dashboard_reads_the_generated_days_and_a_server_starts_clean(
     fortnight: Store, centre: CentreSetup
 ) -> None:
