@@ -55,6 +55,8 @@ class TicketRow(SQLModel, table=True):
         sa.UniqueConstraint("centre", "day", "number", name="uq_ticket_number_per_day"),
         sa.UniqueConstraint("centre", "idempotency_key", name="uq_ticket_idempotency_key"),
         sa.Index("ix_ticket_centre_day", "centre", "day"),
+        # "one day, every centre" (a regional report) reads by day alone
+        sa.Index("ix_ticket_day", "day"),
         sa.Index("ix_ticket_centre_state", "centre", "state"),
     )
 
@@ -112,7 +114,10 @@ class ServiceRow(SQLModel, table=True):
 
 class AppointmentRow(SQLModel, table=True):
     __tablename__ = "appointment"
-    __table_args__ = (sa.Index("ix_appointment_centre_at", "centre", "at"),)
+    __table_args__ = (
+        sa.Index("ix_appointment_centre_at", "centre", "at"),
+        sa.Index("ix_appointment_at", "at"),
+    )
 
     centre: str = Field(primary_key=True, max_length=64)
     ref: str = Field(primary_key=True, max_length=64)
@@ -208,7 +213,10 @@ class ChannelChoiceRow(SQLModel, table=True):
     "online" (the web page, as a QR code) or "ticket" (to be seen today)."""
 
     __tablename__ = "channel_choice"
-    __table_args__ = (sa.Index("ix_channel_choice_centre_at", "centre", "at"),)
+    __table_args__ = (
+        sa.Index("ix_channel_choice_centre_at", "centre", "at"),
+        sa.Index("ix_channel_choice_at", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     centre: str = Field(max_length=64)
@@ -268,6 +276,7 @@ class WaitEstimateRow(SQLModel, table=True):
     __tablename__ = "wait_estimate"
     __table_args__ = (
         sa.Index("ix_wait_estimate_centre_day", "centre", "day"),
+        sa.Index("ix_wait_estimate_day", "day"),
         sa.Index("ix_wait_estimate_ticket", "ticket_id"),
     )
 
