@@ -91,7 +91,7 @@ def generate_command(args: argparse.Namespace) -> int:
     ``OperatorError`` for bad files, a bad range, or days that already have data (for
     any centre: then nothing is written)."""
     from queue_server.launch import load_config, open_store
-    from queue_server.simulation.history import generate_history, scaled_profile
+    from queue_server.simulation.history import generate_histories, scaled_profile
     from queue_server.simulation.profiles import ONE_STOP_SHOP
 
     days, end = day_range(args)
@@ -102,7 +102,7 @@ def generate_command(args: argparse.Namespace) -> int:
     store = open_store(args.db)
     started = time.monotonic()
     try:
-        summaries = generate_history(
+        summaries = generate_histories(
             store, setups, days=days, end=end, seed=args.seed, profile=profile
         )
     finally:

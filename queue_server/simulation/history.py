@@ -5,7 +5,7 @@ read days the server lived.
 ::
 
     generate_history(store, setup, days=28, end=None, seed=0) -> HistorySummary
-    generate_history(store, [setup, ...], ...) -> list[HistorySummary]   several centres
+    generate_histories(store, [setup, ...], ...) -> list[HistorySummary]  several centres
     scaled_profile(profile, visitors_per_day) -> ArrivalProfile
     days_with_data(store, centre_id, first, last) -> list[date]
 
@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import overload
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -102,39 +102,14 @@ def scaled_profile(profile: ArrivalProfile, visitors_per_day: int) -> ArrivalPro
     )
 
 
-@overload
-def generate_history(
+def generate_history(store: Store, setup: CentreSetup, **options: Any) -> HistorySummary:
+    """``generate_histories`` for one centre (the same options)."""
+    return generate_histories(store, [setup], **options)[0]
+
+
+def generate_histories(
     store: Store,
-    setup: CentreSetup,
-    *,
-    days: int = ...,
-    end: date | None = ...,
-    seed: int = ...,
-    profile: ArrivalProfile = ...,
-    staffing: Staffing | None = ...,
-    today: date | None = ...,
-    progress: Callable[[date, int], None] | None = ...,
-) -> HistorySummary: ...
-
-
-@overload
-def generate_history(
-    store: Store,
-    setup: Sequence[CentreSetup],
-    *,
-    days: int = ...,
-    end: date | None = ...,
-    seed: int = ...,
-    profile: ArrivalProfile = ...,
-    staffing: Staffing | None = ...,
-    today: date | None = ...,
-    progress: Callable[[date, int], None] | None = ...,
-) -> list[HistorySummary]: ...
-
-
-def generate_history(
-    store: Store,
-    setup: CentreSetup | Sequence[CentreSetup],
+    setups: Sequence[CentreSetup],
     *,
     days: int = 28,
     end: date | None = None,
@@ -143,10 +118,10 @@ def generate_history(
     staffing: Staffing | None = None,
     today: date | None = None,
     progress: Callable[[date, int], None] | None = None,
-) -> HistorySummary | list[HistorySummary]:
+) -> list[HistorySummary]:
     """Generate and commit the ``days`` days ending on ``end`` (default: yesterday, the
-    centre's local day) for ``setup``'s centre, or for each of several centres (a
-    summary each; the first keeps the streams a single centre would have).
+    first centre's local day) for each centre of ``setups``, a summary each (the first
+    keeps the random streams a single centre would have).
 
     Raises ``OperatorError`` (exit status 2) for a bad range, and (status 1) naming the
     days if any of them already has tickets or bookings for any of the centres: history
@@ -156,7 +131,6 @@ def generate_history(
     """
     from queue_server.simulation.profiles import DEMO_STAFFING
 
-    setups = [setup] if isinstance(setup, CentreSetup) else list(setup)
     if days < 1:
         raise OperatorError(f"--days must be at least 1, not {days}.", 2)
     if days > 3660:
@@ -183,7 +157,7 @@ def generate_history(
             _generate(store, centre, first, last, seed, stream, profile,
                       staffing or DEMO_STAFFING, progress)
         )  # fmt: skip
-    return summaries[0] if isinstance(setup, CentreSetup) else summaries
+    return summaries
 
 
 def _generate(
