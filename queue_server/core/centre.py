@@ -41,7 +41,7 @@ from .model import (
 )
 from .queue_index import QueueIndex
 from .references import reference_key, shown_reference
-from .routing import Desk, Floor, choose_next
+from .routing import Desk, Floor, choose_next, looks_ahead
 from .transitions import counter_transition, ticket_transition
 
 #: how far ahead routing looks at appointments booked but not checked in yet
@@ -525,9 +525,8 @@ class Centre:
         # A busy or closed counter is told so whether or not anyone is waiting.
         self._refuse_if_busy(counter)
         counter_transition(counter.name, counter.state, "take")
-        chosen = choose_next(
-            counter, self.offer(counter), self.services, self.policy, now, self.floor(now)
-        )
+        floor = self.floor(now) if looks_ahead(self.policy) else None
+        chosen = choose_next(counter, self.offer(counter), self.services, self.policy, now, floor)
         if chosen is None:
             raise NothingToCall(
                 f"Nobody is waiting for {counter_called(counter.name)}'s services just now.",

@@ -47,7 +47,15 @@ from .model import (
     TicketState,
 )
 from .queue_index import Key, queue_key
-from .routing import Desk, Floor, appointment_deadline, choose_next, eligible_at, may_take
+from .routing import (
+    Desk,
+    Floor,
+    appointment_deadline,
+    choose_next,
+    eligible_at,
+    looks_ahead,
+    may_take,
+)
 
 if TYPE_CHECKING:
     from .centre import Centre
@@ -239,6 +247,7 @@ def estimate_waits(
         if counter.state == CounterState.PAUSED and counter.staff is not None:
             heapq.heappush(free_at, (now + PAUSE_BACK_IN, counter.name))
     durations = {code: learned.visit(code) for code in centre.services}
+    plans = looks_ahead(centre.policy)  # only then does the policy read a Floor
 
     # bookings still to check in, as tickets that will arrive (not people ahead)
     expected = _expected_appointments(centre, learned, now)
@@ -254,9 +263,13 @@ def estimate_waits(
         if when > now + HORIZON:
             break
         counter = centre.counters[name]
-        floor = Floor(
-            desks=[Desk(centre.counters[other], at) for at, other in free_at],
-            durations=durations,
+        floor = (
+            Floor(
+                desks=[Desk(centre.counters[other], at) for at, other in free_at],
+                durations=durations,
+            )
+            if plans
+            else None
         )
         chosen = choose_next(
             counter, queue.offer(counter), centre.services, centre.policy, when, floor

@@ -440,6 +440,17 @@ def routing_policy(name: str) -> RoutingPolicy:
         raise ValueError(f'no routing policy "{name}"; the known ones are {known}') from None
 
 
+#: the policies that read the ``Floor`` (the other counters, visit lengths, bookings
+#: due): for the others, callers need not build one (it costs a pass over the counters
+#: and the day's bookings at every call)
+LOOKS_AHEAD = frozenset({"standards"})
+
+
+def looks_ahead(policy: Policy) -> bool:
+    """Whether the centre's routing policy reads the ``Floor``."""
+    return policy.routing in LOOKS_AHEAD
+
+
 def choose_next(
     counter: Counter,
     tickets: Iterable[Ticket],
