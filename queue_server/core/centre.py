@@ -41,7 +41,7 @@ from .model import (
 )
 from .queue_index import QueueIndex
 from .references import reference_key, shown_reference
-from .routing import Desk, Floor, choose_next, looks_ahead
+from .routing import Desk, Floor, choose_next, looks_ahead, queue_order
 from .transitions import counter_transition, ticket_transition
 
 #: how far ahead routing looks at appointments booked but not checked in yet
@@ -165,7 +165,7 @@ class Centre:
 
     def queued(self) -> list[Ticket]:
         """Tickets standing in the queue (waiting or transferred), oldest first."""
-        return sorted(self._queued_tickets(), key=lambda t: (t.arrival_at, t.seq, t.id))
+        return sorted(self._queued_tickets(), key=queue_order)
 
     def _queued_tickets(self) -> Iterable[Ticket]:
         return self._queue.tickets()
@@ -190,7 +190,7 @@ class Centre:
         """Every ticket not yet final, oldest first."""
         return sorted(
             (t for t in self.tickets.values() if not t.is_final),
-            key=lambda t: (t.arrival_at, t.seq, t.id),
+            key=queue_order,
         )
 
     def mean_duration(self, service: str) -> timedelta:

@@ -46,7 +46,7 @@ from .model import (
     Ticket,
     TicketState,
 )
-from .queue_index import Key, queue_key
+from .queue_index import Key
 from .routing import (
     Desk,
     Floor,
@@ -55,6 +55,7 @@ from .routing import (
     eligible_at,
     looks_ahead,
     may_take,
+    queue_order,
 )
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ class ReplayQueue:
             elif ticket.pinned_counter is not None:
                 pinned.setdefault(ticket.pinned_counter, {})[ticket.id] = ticket
             else:
-                plain.setdefault(ticket.service, []).append(queue_key(ticket))
+                plain.setdefault(ticket.service, []).append(queue_order(ticket))
                 tickets[ticket.id] = ticket
         for keys in plain.values():
             keys.sort()
@@ -306,7 +307,7 @@ def estimate_waits(
             # a booking that may not come: its visit weighed by the chance it does
             length = durations[chosen.service] * learned.shows
         else:
-            called.setdefault(chosen.service, []).append(queue_key(chosen))
+            called.setdefault(chosen.service, []).append(queue_order(chosen))
             calls_at.setdefault(name, []).append(when)
             length = learned.busy_for(chosen.origin, chosen.service, when - chosen.arrival_at)
         heapq.heappush(free_at, (when + length, name))
@@ -318,7 +319,7 @@ def estimate_waits(
     for ticket_id in pending:
         able = targets[ticket_id]
         target = centre.tickets[ticket_id]
-        place = queue_key(target)
+        place = queue_order(target)
         # of its service, queued before it and not called in the replay
         still_ahead = index.before(target) - sum(
             1 for key in called.get(target.service, ()) if key < place

@@ -34,19 +34,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from .model import QUEUED_STATES, Counter, Ticket
+from .routing import on_the_clock, queue_order
 
 Key = tuple[datetime, int, str]
-
-
-def on_the_clock(ticket: Ticket) -> bool:
-    """A checked-in appointment not called yet (``routing.appointment_deadline`` is
-    not None for it)."""
-    return ticket.due_at is not None and ticket.first_called_at is None
-
-
-def queue_key(ticket: Ticket) -> Key:
-    """Where a ticket stands in its queue: by when it joined, then number, then id."""
-    return (ticket.arrival_at, ticket.seq, ticket.id)
 
 
 def _discard(keys: list[Key], key: Key) -> None:
@@ -74,19 +64,19 @@ class QueueIndex:
         if ticket.state not in QUEUED_STATES:
             return
         self._by_service.setdefault(ticket.service, {})[ticket.id] = ticket
-        insort(self._all.setdefault(ticket.service, []), queue_key(ticket))
+        insort(self._all.setdefault(ticket.service, []), queue_order(ticket))
         if on_the_clock(ticket):
             self._on_clock[ticket.id] = ticket
         elif ticket.pinned_counter is not None:
             self._pinned.setdefault(ticket.pinned_counter, {})[ticket.id] = ticket
         else:
-            insort(self._plain.setdefault(ticket.service, []), queue_key(ticket))
+            insort(self._plain.setdefault(ticket.service, []), queue_order(ticket))
 
     def remove(self, ticket: Ticket) -> None:
         """Forget ``ticket`` as it was stored (nothing if it was not queued)."""
         if ticket.state not in QUEUED_STATES:
             return
-        key = queue_key(ticket)
+        key = queue_order(ticket)
         self._by_service[ticket.service].pop(ticket.id, None)
         _discard(self._all[ticket.service], key)
         if self._on_clock.pop(ticket.id, None) is None:
@@ -115,7 +105,7 @@ class QueueIndex:
     def before(self, ticket: Ticket) -> int:
         """How many queued tickets of ``ticket``'s service stand before it in the
         queue's order (arrival, number, id)."""
-        return bisect_left(self._all.get(ticket.service, []), queue_key(ticket))
+        return bisect_left(self._all.get(ticket.service, []), queue_order(ticket))
 
     def plain(self) -> Mapping[str, Sequence[Key]]:
         """Each service's plain tickets' keys, oldest first: read, never change."""

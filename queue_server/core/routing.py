@@ -92,12 +92,18 @@ def eligible_at(ticket: Ticket) -> datetime:
     return ticket.arrival_at
 
 
+def on_the_clock(ticket: Ticket) -> bool:
+    """A checked-in appointment not yet called: its wait runs against the appointment
+    standard (``appointment_deadline``), not its service's target."""
+    return ticket.due_at is not None and ticket.first_called_at is None
+
+
 def appointment_deadline(ticket: Ticket, policy: Policy) -> datetime | None:
     """The 10-minute deadline of a checked-in appointment not yet called, else None."""
-    due = ticket.due_at
-    if due is None or ticket.first_called_at is not None:
+    if not on_the_clock(ticket):
         return None
-    return due + policy.appointment_standard
+    assert ticket.due_at is not None
+    return ticket.due_at + policy.appointment_standard
 
 
 def urgency(ticket: Ticket, service: Service, policy: Policy, now: datetime) -> float:
