@@ -7,11 +7,23 @@ from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Any
 
+#: values returned as they are (by exact type: a ``str`` enum is not one)
+_AS_THEY_ARE = frozenset({str, int, float, bool, type(None)})
+#: each dataclass's field names, looked up once per class (the audit log turns every
+#: event into JSON: this is most of the work of writing a generated day)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
 
 def plain(value: Any) -> Any:
     """Dataclasses to dicts, enums to values, times to ISO 8601, durations to seconds."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    kind = type(value)
+    if kind in _AS_THEY_ARE:
+        return value
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(kind):
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    if names is not None:
+        return {name: plain(getattr(value, name)) for name in names}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime | date | time):

@@ -132,5 +132,6 @@ def test_nothing_imports_the_command_line() -> None:
     ]
     assert users == []
 
+
 # net/staffing.py works out the dashboard's staffing advice with the simulator
 MAY_IMPORT["qs.net"] |= {"qs.simulation"}

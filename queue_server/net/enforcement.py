@@ -59,6 +59,9 @@ class Enforcement:
     async def execute(self, command: cmd.Command) -> Decision:
         raise NotImplementedError
 
+    async def roll_up_closed_days(self) -> None:
+        raise NotImplementedError
+
     def _note_use(self, identity: Identity, now: datetime) -> None:
         work = self.sessions.note_use(identity, now)
         if work is not None:
@@ -171,6 +174,7 @@ class Enforcement:
                 await self.sweep_sessions()
                 await self.visitors.push_all()
                 self.estimates.forget_finished(self.centre)
+                self._spawn(self.roll_up_closed_days())
             except Exception:
                 log.exception("the periodic sweep failed")
 

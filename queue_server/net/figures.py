@@ -20,7 +20,7 @@ from queue_server.store import Store
 
 log = logging.getLogger("walkin.server")
 
-#: the longest span one ``report`` request covers
+#: the longest span one ``report`` request covers day by day (without ``by``)
 MAX_REPORT_DAYS = 92
 
 
@@ -59,7 +59,8 @@ async def report(
     store: Store, setup: CentreSetup, message: p.Report, now: datetime
 ) -> dict[str, Any]:
     """The ``report`` reply: each day's report (``walkin report``'s figures), as JSON
-    data or one CSV text; ``InvalidRequest`` for a span backwards or too long."""
+    data or one CSV text; with ``by``, the range's figures from the days' roll-ups
+    (``range_report``). ``InvalidRequest`` for a span backwards or too long."""
     first, last = message.from_day, message.to_day
     if last < first:
         raise InvalidRequest(
@@ -67,6 +68,8 @@ async def report(
             field="to_day",
         )
     days = (last - first).days + 1
+    if message.by is not None:
+        return await range_report(store, setup, message, now)
     if days > MAX_REPORT_DAYS:
         raise InvalidRequest(
             f"A report covers at most {MAX_REPORT_DAYS} days; this asks for {days}. "
@@ -89,3 +92,42 @@ async def report(
             "filename": f"walkin-{centre_id}-{first}-{last}.csv",
         }
     return {"reports": [reports.to_dict(r) for r in built]}
+
+
+async def range_report(
+    store: Store, setup: CentreSetup, message: p.Report, now: datetime
+) -> dict[str, Any]:
+    """The ``report`` reply with ``by``: the range's figures (``ranges.range_report``),
+    the days over and not rolled up yet rolled up and stored first. Built in a
+    worker thread, off the event loop."""
+    from queue_server.reporting import ranges
+
+    first, last = message.from_day, message.to_day
+    days = (last - first).days + 1
+    if days > ranges.MAX_RANGE_DAYS:
+        raise InvalidRequest(
+            f"A report covers at most {ranges.MAX_RANGE_DAYS} days (two years); this asks "
+            f"for {days}. Choose a shorter span.",
+            field="to_day",
+        )
+    centre_id = setup.centre_id
+    options = reports.options_for(setup)
+
+    def read() -> ranges.RangeReport:
+        return ranges.range_report(
+            store,
+            first,
+            last,
+            centre_id,
+            message.by or "day",
+            now,
+            centres={centre_id: (setup.tz, options)},
+        )
+
+    built = await _read(read)
+    if message.format == "csv":
+        return {
+            "csv": ranges.range_to_csv(built),
+            "filename": f"walkin-{centre_id}-{first}-{last}-by-{built.by}.csv",
+        }
+    return {"range": ranges.range_to_dict(built)}

@@ -229,12 +229,17 @@ class Dashboard(Message):
 
 class Report(Message):
     """Managers: the figures of each day from ``from_day`` to ``to_day`` (inclusive),
-    the same as ``walkin report``; ``format`` "csv" gives one CSV text for download."""
+    the same as ``walkin report``; ``format`` "csv" gives one CSV text for download.
+
+    With ``by`` ("day", "week" or "month"), the figures of the whole range instead
+    (up to two years), read from the days' roll-ups as ``walkin report --from --to
+    --by`` does: over the range, per service, per counter and per ``by``."""
 
     type: Literal["report"]
     from_day: date
     to_day: date
     format: Literal["json", "csv"] = "json"
+    by: Literal["day", "week", "month"] | None = None
 
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]

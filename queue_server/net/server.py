@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -63,6 +63,9 @@ HELLO_TIMEOUT = 10.0
 
 
 STAFF = frozenset({COUNTER, MANAGER})
+#: how far back the server rolls up days over that were not rolled up (a server that
+#: was down for a while catches up; older days are rolled up when a report asks)
+ROLL_UP_DAYS = 31
 EVERYONE = frozenset({KIOSK, BOARD, COUNTER, MANAGER})
 
 #: which roles may send which message (counters are further limited to their own desk)
@@ -138,6 +141,9 @@ class QueueServer(Enforcement):
         self.credential_caches: list[Callable[[], None]] = []
         self._credentials_watcher: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        #: the day whose earlier days are rolled up (``roll_up_closed_days``)
+        self._rolled_up_before: date | None = None
+        self._rolling_up = False
         self.centre: Centre = store.load_centre(setup, clock())
         self._lock = asyncio.Lock()
         self._connections: dict[ServerConnection, Identity] = {}
@@ -177,6 +183,7 @@ class QueueServer(Enforcement):
             logger=wire_logger("walkin.connections"),
         )
         self._sweeper = asyncio.create_task(self._sweep_forever())
+        self._spawn(self.roll_up_closed_days())
         await self.credentials.moved()  # where we start from
         self._credentials_watcher = asyncio.create_task(self._watch_credentials_forever())
         sock = next(iter(self._server.sockets))
@@ -576,6 +583,35 @@ class QueueServer(Enforcement):
             now = self.clock()
             if self.centre.needs_closing(now):
                 await self._commit_and_apply(self._close_day(now), now)
+
+    async def roll_up_closed_days(self) -> None:
+        """Once a day: end what is left of earlier days, then roll up the last
+        ``ROLL_UP_DAYS`` days that are over and not rolled up yet (their figures for
+        reports over ranges: ``reporting.ranges``), in a worker thread. Called at start
+        and by the periodic sweep, so a day is rolled up soon after midnight whether or
+        not anyone comes; a failure is logged and tried again at the next sweep."""
+        today = self.centre.local_day(self.clock())
+        if self._rolled_up_before == today or self._rolling_up:
+            return
+        self._rolling_up = True
+        try:
+            await self.close_earlier_days()
+            from queue_server.reporting import ranges, reports
+
+            centres = {self.setup.centre_id: (self.setup.tz, reports.options_for(self.setup))}
+            count = await asyncio.to_thread(
+                ranges.ensure_rolled_up,
+                self.store,
+                centres,
+                today - timedelta(days=ROLL_UP_DAYS),
+                today - timedelta(days=1),
+                now=self.clock(),
+            )
+            if count:
+                log.info("rolled up the figures of %d closed day(s)", count)
+            self._rolled_up_before = today
+        finally:
+            self._rolling_up = False
 
     async def _commit_and_apply(self, decision: Decision, now: datetime) -> None:
         """Make the events durable, then apply and publish them; the caller holds

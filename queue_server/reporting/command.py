@@ -1,4 +1,6 @@
-"""``walkin report``: a day's figures from the database, as JSON or CSV.
+"""``walkin report``: a day's figures from the database, as JSON or CSV; or a range's
+(``--from``/``--to``, grouped ``--by`` day, week, month, service, counter or centre),
+read from the days' roll-ups (``reporting.ranges``).
 
 The database and report code is imported only once the arguments are read, so
 ``walkin report --help`` and a mistyped option answer at once.
@@ -54,7 +56,10 @@ def _time_zone(text: str) -> tzinfo:
 def build_parser(prog: str = "walkin report") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="A day's queue figures (docs/reports.md defines each one).",
+        description=(
+            "A day's queue figures, or a range's with --from and --to "
+            "(docs/reports.md defines each one)."
+        ),
     )
     parser.add_argument("--db", required=True, help="database URL or SQLite file path")
     parser.add_argument(
@@ -63,8 +68,27 @@ def build_parser(prog: str = "walkin report") -> argparse.ArgumentParser:
         default="today",
         help="the centre's local day: YYYY-MM-DD or today (the default)",
     )
+    parser.add_argument(
+        "--from",
+        dest="first",
+        type=_iso_date,
+        help="a range's first day (YYYY-MM-DD or today); with --to, instead of --date",
+    )
+    parser.add_argument(
+        "--to", dest="last", type=_iso_date, help="a range's last day (YYYY-MM-DD or today)"
+    )
+    parser.add_argument(
+        "--by",
+        choices=GROUPINGS,
+        help="a range's figures per day (the default), week, month, service, counter or centre",
+    )
     parser.add_argument("--format", choices=("json", "csv"), default="json")
     parser.add_argument("--centre", help="one centre's id (default: every centre, and each)")
+    parser.add_argument(
+        "--all-centres",
+        action="store_true",
+        help="every centre in the database, and each (even with --config)",
+    )
     parser.add_argument("--output", help="write to this file instead of standard output")
     parser.add_argument(
         "--config",
@@ -76,6 +100,24 @@ def build_parser(prog: str = "walkin report") -> argparse.ArgumentParser:
         help="time zone for centres the database does not list (default Europe/London)",
     )
     return parser
+
+
+#: ``walkin report --by`` (``reporting.ranges.GROUPINGS``, without importing it)
+GROUPINGS = ("day", "week", "month", "service", "counter", "centre")
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """The mistakes argparse cannot see, as ``OperatorError`` (exit status 2)."""
+    ranged = args.first is not None or args.last is not None
+    if ranged and (args.first is None or args.last is None):
+        missing = "--to" if args.last is None else "--from"
+        raise OperatorError(f"A range needs both --from and --to; {missing} is missing.", 2)
+    if ranged and args.date != "today":
+        raise OperatorError("Give either --date (one day) or --from and --to (a range).", 2)
+    if args.by and not ranged:
+        raise OperatorError("--by groups a range: give --from and --to too.", 2)
+    if args.all_centres and args.centre:
+        raise OperatorError("Give either --centre ID or --all-centres, not both.", 2)
 
 
 def _open_store(url: str) -> Store:
@@ -113,9 +155,11 @@ def _run(args: argparse.Namespace) -> str:
         to_dict,
     )
 
+    _check_arguments(args)
     options: dict[str, Any] = {"tz": args.tz}
     centre = args.centre
     config_tz: tzinfo | None = None
+    configured_id: str | None = None
     if args.config:
         from queue_server.config import ConfigError, load_config
 
@@ -123,7 +167,9 @@ def _run(args: argparse.Namespace) -> str:
             setup = load_config(args.config).to_setup()
         except ConfigError as exc:
             raise OperatorError(str(exc), 2) from None
-        centre = centre or setup.centre_id
+        configured_id = setup.centre_id
+        if not args.all_centres:
+            centre = centre or setup.centre_id
         config_tz = setup.tz
         options = {**options_for(setup), "tz": args.tz or setup.tz}
     store = _open_store(args.db)
@@ -133,6 +179,8 @@ def _run(args: argparse.Namespace) -> str:
         only = next(iter(zones.values())) if len(zones) == 1 else None
         # "today" is the centre's today: its own zone when the report is about one
         tz = args.tz or config_tz or zones.get(centre or "") or only or LONDON
+        if args.first is not None:
+            return _range(store, args, centre, tz, (configured_id, options), zones, names)
         day = _resolve_day(args.date, tz)
         report = load_and_build(store, day, centre, **options)
         if centre is not None:
@@ -145,7 +193,7 @@ def _run(args: argparse.Namespace) -> str:
                 )
     except sa.exc.SQLAlchemyError as exc:
         raise OperatorError(
-            f"Cannot read the day's figures: {reason(exc)}. Is this a Walkin database "
+            f"Cannot read the figures: {reason(exc)}. Is this a Walkin database "
             "with an up-to-date schema? ('walkin serve' migrates it.)"
         ) from None
     finally:
@@ -160,6 +208,65 @@ def _run(args: argparse.Namespace) -> str:
     data = to_dict(report)
     data["centre_name"] = names.get(centre) if centre else (shown[0] if len(shown) == 1 else None)
     data["centre_names"] = {c: names[c] for c in sorted(names) if centre in (None, c)}
+    return json.dumps(data, indent=2, allow_nan=False) + "\n"
+
+
+def _range(
+    store: Store,
+    args: argparse.Namespace,
+    centre: str | None,
+    tz: tzinfo,
+    configured: tuple[str | None, dict[str, Any]],
+    zones: dict[str, tzinfo],
+    names: dict[str, str],
+) -> str:
+    """``--from``/``--to``: the range's figures from the days' roll-ups (rolling up,
+    and storing, the days over that are not yet)."""
+    from queue_server.reporting.ranges import (
+        MAX_RANGE_DAYS,
+        range_report,
+        range_to_csv,
+        range_to_dict,
+    )
+
+    first, last = _resolve_day(args.first, tz), _resolve_day(args.last, tz)
+    if last < first:
+        raise OperatorError(f"The range ends ({last}) before it starts ({first}); swap them.", 2)
+    if (last - first).days + 1 > MAX_RANGE_DAYS:
+        raise OperatorError(
+            f"A report covers at most {MAX_RANGE_DAYS} days (two years); "
+            f"{first} to {last} is {(last - first).days + 1}. Choose a shorter range.",
+            2,
+        )
+    configured_id, options = configured
+    ids = [centre] if centre is not None else sorted(set(zones) | set(names))
+    centres: dict[str, tuple[tzinfo, dict[str, Any]]] = {}
+    for cid in ids:
+        # the configured centre's zone is its configuration's, the others' the registry's
+        if cid == configured_id:
+            zone = options.get("tz") or zones.get(cid) or tz
+            centres[cid] = (zone, {**options, "tz": zone})
+        else:
+            zone = zones.get(cid) or args.tz or tz
+            centres[cid] = (zone, {"tz": zone})
+    report = range_report(store, first, last, centre, args.by or "day", centres=centres)
+    if centre is not None and zones and centre not in zones:
+        print(
+            f"walkin report: warning: no centre {centre!r} in this database "
+            f"(it has {', '.join(sorted(zones))}); the figures are empty.",
+            file=sys.stderr,
+        )
+    shown = [names[c] for c in ids if c in names]
+    print(
+        f"walkin report: {'; '.join(shown) or 'no centre registered'}, "
+        f"{first:%d %B %Y} to {last:%d %B %Y}, by {report.by} "
+        f"({report.days_rolled_up} days rolled up, {report.days_live} read from tickets)",
+        file=sys.stderr,
+    )
+    if args.format == "csv":
+        return range_to_csv(report)
+    data = range_to_dict(report)
+    data["centre_names"] = {c: names[c] for c in ids if c in names}
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 

@@ -301,25 +301,12 @@ def _due(ticket: TicketLike) -> datetime:
     return arrival if booked is None else max(booked, arrival)
 
 
-def _mean_errors(errors: Sequence[float]) -> tuple[float | None, float | None]:
-    """The mean absolute error and the mean error (bias) of ``errors``, in seconds."""
-    if not errors:
-        return None, None
-    return (
-        _seconds(sum(abs(e) for e in errors) / len(errors)),
-        _seconds(sum(errors) / len(errors)),
-    )
-
-
-def _estimate_figures(
-    tickets: Sequence[TicketLike], estimates: Mapping[str, Sequence[Estimate]]
-) -> dict[str, Any]:
-    """The wait-estimate figures of ``tickets`` (docs/reports.md, "Wait estimates").
-    ``estimates``: by ticket id, each ticket's in the order given, its first the one
-    given at issue."""
-    given = measured = not_called = without_minutes = 0
-    at_issue: list[float] = []
-    updates: list[float] = []
+def _tally_estimates(
+    tally: Tally, tickets: Sequence[TicketLike], estimates: Mapping[str, Sequence[Estimate]]
+) -> None:
+    """Add the wait-estimate counts and errors of ``tickets`` to ``tally``
+    (docs/reports.md, "Wait estimates"). ``estimates``: by ticket id, each ticket's in
+    the order given, its first the one given at issue."""
     for t in tickets:
         given_here = estimates.get(getattr(t, "id", None) or "", ())
         if not given_here:
@@ -334,36 +321,254 @@ def _estimate_figures(
         if first is None:
             pass
         elif first.minutes is None:
-            without_minutes += 1
+            tally.estimates_without_minutes += 1
         else:
-            given += 1
+            tally.estimates_given += 1
             if called is None:
-                not_called += 1
+                tally.estimates_not_called += 1
             else:
-                measured += 1
-                at_issue.append(first.minutes * 60 - (called - must_utc(first.at)).total_seconds())
+                tally.estimates_measured += 1
+                error = first.minutes * 60 - (called - must_utc(first.at)).total_seconds()
+                tally.estimate_abs_error_total += abs(error)
+                tally.estimate_error_total += error
         if called is None:
             continue
         for e in later:
             at = must_utc(e.at)
             if e.minutes is not None and at <= called:
-                updates.append(e.minutes * 60 - (called - at).total_seconds())
-    mae, bias = _mean_errors(at_issue)
-    updates_mae, updates_bias = _mean_errors(updates)
-    return {
-        "estimates_given": given,
-        "estimates_measured": measured,
-        "estimates_not_called": not_called,
-        "estimates_without_minutes": without_minutes,
-        "estimate_mae_seconds": mae,
-        "estimate_bias_seconds": bias,
-        "estimate_updates_measured": len(updates),
-        "estimate_updates_mae_seconds": updates_mae,
-        "estimate_updates_bias_seconds": updates_bias,
-    }
+                error = e.minutes * 60 - (called - at).total_seconds()
+                tally.estimate_updates_measured += 1
+                tally.estimate_updates_abs_error_total += abs(error)
+                tally.estimate_updates_error_total += error
 
 
-def _figures(
+# ------------------------------------------------------------------ tallies (roll-ups)
+
+#: Wait histogram buckets, in seconds: 10 s wide below 10 minutes, 30 s below an
+#: hour, a minute below four hours, five minutes above (docs/reports.md, "Ranges").
+#: A percentile read from the histogram is exact to its bucket.
+_BUCKET_BANDS = ((600, 10), (3600, 30), (14400, 60))
+_WIDE_BUCKET = 300
+
+
+def wait_bucket(seconds: float) -> int:
+    """The histogram bucket of a wait of ``seconds`` (negative counts as 0)."""
+    seconds = max(0.0, seconds)
+    first = 0
+    low = 0
+    for high, width in _BUCKET_BANDS:
+        if seconds < high:
+            return first + int((seconds - low) // width)
+        first += (high - low) // width
+        low = high
+    return first + int((seconds - low) // _WIDE_BUCKET)
+
+
+def bucket_bounds(bucket: int) -> tuple[float, float]:
+    """The waits ``[low, high)`` seconds that fall in ``bucket``."""
+    first = 0
+    low = 0
+    for high, width in _BUCKET_BANDS:
+        count = (high - low) // width
+        if bucket < first + count:
+            start = low + (bucket - first) * width
+            return float(start), float(start + width)
+        first += count
+        low = high
+    start = low + (bucket - first) * _WIDE_BUCKET
+    return float(start), float(start + _WIDE_BUCKET)
+
+
+def bucketed_rank(buckets: Mapping[int, int], maximum: float | None, percent: int) -> float | None:
+    """The nearest-rank percentile read from a wait histogram: the top of the bucket
+    that holds it, never above the largest wait seen (so the 100th is exact)."""
+    n = sum(buckets.values())
+    if n == 0:
+        return None
+    rank = max(1, -(-percent * n // 100))
+    seen = 0
+    for bucket in sorted(buckets):
+        seen += buckets[bucket]
+        if seen >= rank:
+            top = bucket_bounds(bucket)[1]
+            return top if maximum is None else min(top, maximum)
+    return maximum  # not reached: the counts add up to n
+
+
+@dataclass
+class Tally:
+    """Every count and sum the figures are made of, for one scope of one or more days.
+    Two tallies of disjoint tickets merge by adding (``merge``), so a range's figures
+    are its days' roll-ups merged; ``figures_of`` turns a tally into ``Figures``.
+    Waits are kept as a histogram (``wait_bucket``), their largest exactly."""
+
+    issued: int = 0
+    issued_walk_in: int = 0
+    issued_appointment: int = 0
+    served: int = 0
+    completed: int = 0
+    no_shows: int = 0
+    cancelled: int = 0
+    still_open: int = 0
+    transferred: int = 0
+    waits_counted: int = 0
+    wait_buckets: dict[int, int] = field(default_factory=dict)
+    wait_max_seconds: float | None = None
+    appointments_standard_counted: int = 0
+    appointments_standard_met: int = 0
+    walk_ins_target_counted: int = 0
+    walk_ins_target_met: int = 0
+    walk_ins_target_unknown: int = 0
+    service_times_counted: int = 0
+    service_seconds_total: float = 0.0
+    resolved: int = 0
+    avoidable: int = 0
+    appointments_booked: int = 0
+    appointments_checked_in: int = 0
+    appointments_late: int = 0
+    appointments_missed: int = 0
+    appointments_awaited: int = 0
+    appointments_cancelled: int = 0
+    channel_shift_offered: int = 0
+    channel_shift_online: int = 0
+    estimates_given: int = 0
+    estimates_measured: int = 0
+    estimates_not_called: int = 0
+    estimates_without_minutes: int = 0
+    estimate_abs_error_total: float = 0.0
+    estimate_error_total: float = 0.0
+    estimate_updates_measured: int = 0
+    estimate_updates_abs_error_total: float = 0.0
+    estimate_updates_error_total: float = 0.0
+    by_hour: dict[int, int] = field(default_factory=dict)
+
+    def merge(self, other: Tally) -> Tally:
+        """A new tally of both (neither is changed)."""
+        values: dict[str, Any] = {}
+        for f in fields(Tally):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, dict):
+                merged = dict(mine)
+                for key, n in theirs.items():
+                    merged[key] = merged.get(key, 0) + n
+                values[f.name] = merged
+            elif f.name == "wait_max_seconds":
+                values[f.name] = max((v for v in (mine, theirs) if v is not None), default=None)
+            else:
+                values[f.name] = mine + theirs
+        return Tally(**values)
+
+    def to_data(self) -> dict[str, Any]:
+        """JSON-ready: zero counts and empty histograms left out."""
+        data: dict[str, Any] = {}
+        for f in fields(Tally):
+            value = getattr(self, f.name)
+            if isinstance(value, dict):
+                if value:
+                    data[f.name] = {str(k): n for k, n in sorted(value.items())}
+            elif value:
+                data[f.name] = value
+        return data
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Tally:
+        """The tally ``to_data`` wrote; ``ValueError`` for anything else."""
+        names = {f.name for f in fields(Tally)}
+        unknown = set(data) - names
+        if unknown:
+            raise ValueError(f"not a tally: unknown figures {sorted(unknown)}")
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if name in ("wait_buckets", "by_hour"):
+                values[name] = {int(k): int(n) for k, n in value.items()}
+            else:
+                values[name] = value
+        return cls(**values)
+
+
+def merge_tallies(tallies: Iterable[Tally]) -> Tally:
+    total = Tally()
+    for tally in tallies:
+        total = total.merge(tally)
+    return total
+
+
+def figures_of(tally: Tally, waits: Sequence[float] | None = None) -> Figures:
+    """The figures of ``tally``. ``waits``, every wait sorted, gives exact percentiles
+    (a day read from its tickets); without them they are read from the histogram,
+    exact to the bucket (a range read from roll-ups)."""
+    t = tally
+    if waits is not None:
+        p50, p90 = nearest_rank(waits, 50), nearest_rank(waits, 90)
+    else:
+        p50 = bucketed_rank(t.wait_buckets, t.wait_max_seconds, 50)
+        p90 = bucketed_rank(t.wait_buckets, t.wait_max_seconds, 90)
+    abandoned = t.no_shows + t.cancelled
+    return Figures(
+        issued=t.issued,
+        issued_walk_in=t.issued_walk_in,
+        issued_appointment=t.issued_appointment,
+        served=t.served,
+        completed=t.completed,
+        no_shows=t.no_shows,
+        cancelled=t.cancelled,
+        still_open=t.still_open,
+        transferred=t.transferred,
+        abandoned=abandoned,
+        abandonment_rate=_share(abandoned, t.issued),
+        waits_counted=t.waits_counted,
+        wait_p50_seconds=_seconds(p50),
+        wait_p90_seconds=_seconds(p90),
+        wait_max_seconds=_seconds(t.wait_max_seconds),
+        appointments_standard_counted=t.appointments_standard_counted,
+        appointments_standard_met=t.appointments_standard_met,
+        appointments_within_standard_share=_share(
+            t.appointments_standard_met, t.appointments_standard_counted
+        ),
+        walk_ins_target_counted=t.walk_ins_target_counted,
+        walk_ins_target_met=t.walk_ins_target_met,
+        walk_ins_target_unknown=t.walk_ins_target_unknown,
+        walk_ins_within_target_share=_share(t.walk_ins_target_met, t.walk_ins_target_counted),
+        service_times_counted=t.service_times_counted,
+        mean_service_seconds=_seconds(
+            t.service_seconds_total / t.service_times_counted if t.service_times_counted else None
+        ),
+        resolved=t.resolved,
+        first_contact_resolution_share=_share(t.resolved, t.completed),
+        avoidable=t.avoidable,
+        avoidable_contact_share=_share(t.avoidable, t.completed),
+        face_to_face_cost_gbp=float(t.served * FACE_TO_FACE_COST_GBP),
+        appointments_booked=t.appointments_booked,
+        appointments_checked_in=t.appointments_checked_in,
+        appointments_late=t.appointments_late,
+        appointments_missed=t.appointments_missed,
+        appointments_awaited=t.appointments_awaited,
+        appointments_cancelled=t.appointments_cancelled,
+        channel_shift_offered=t.channel_shift_offered,
+        channel_shift_online=t.channel_shift_online,
+        channel_shift_share=_share(t.channel_shift_online, t.channel_shift_offered),
+        estimates_given=t.estimates_given,
+        estimates_measured=t.estimates_measured,
+        estimates_not_called=t.estimates_not_called,
+        estimates_without_minutes=t.estimates_without_minutes,
+        estimate_mae_seconds=_mean(t.estimate_abs_error_total, t.estimates_measured),
+        estimate_bias_seconds=_mean(t.estimate_error_total, t.estimates_measured),
+        estimate_updates_measured=t.estimate_updates_measured,
+        estimate_updates_mae_seconds=_mean(
+            t.estimate_updates_abs_error_total, t.estimate_updates_measured
+        ),
+        estimate_updates_bias_seconds=_mean(
+            t.estimate_updates_error_total, t.estimate_updates_measured
+        ),
+        by_hour=dict(sorted(t.by_hour.items())),
+    )
+
+
+def _mean(total: float, count: int) -> float | None:
+    return _seconds(total / count) if count else None
+
+
+def _tally(
     tickets: Sequence[TicketLike],
     appointments: Sequence[AppointmentLike],
     *,
@@ -374,97 +579,82 @@ def _figures(
     tz_of: Callable[[object], tzinfo],
     choices: Sequence[ChoiceLike] = (),
     estimates: Mapping[str, Sequence[Estimate]] | None = None,
-) -> Figures:
+) -> tuple[Tally, list[float]]:
+    """The tally of these rows (docs/reports.md defines each figure) and every wait,
+    sorted."""
     waits: list[float] = []
-    appointments_met: list[bool] = []
-    walk_ins_met: list[bool] = []
-    unknown_target = 0
-    service_times: list[float] = []
-    by_hour: dict[int, int] = {}
-    for t in tickets:
-        hour = must_utc(t.issued_at).astimezone(tz_of(t)).hour
-        by_hour[hour] = by_hour.get(hour, 0) + 1
-        called = utc(t.first_called_at)
-        if t.origin == "appointment":
-            due = _due(t)
+    t = Tally()
+    for ticket in tickets:
+        hour = must_utc(ticket.issued_at).astimezone(tz_of(ticket)).hour
+        t.by_hour[hour] = t.by_hour.get(hour, 0) + 1
+        called = utc(ticket.first_called_at)
+        if ticket.origin == "appointment":
+            due = _due(ticket)
             if called is not None:
                 # Called before it was due counts as no wait, not a negative one.
                 waits.append(max(called - due, timedelta()).total_seconds())
-            met = _standard_met(due, standard, t, now)
+            met = _standard_met(due, standard, ticket, now)
             if met is not None:
-                appointments_met.append(met)
+                t.appointments_standard_counted += 1
+                t.appointments_standard_met += met
         else:
             if called is not None:
-                waits.append((called - must_utc(t.arrival_at)).total_seconds())
-            target = _target_for(t, targets)
+                waits.append((called - must_utc(ticket.arrival_at)).total_seconds())
+            target = _target_for(ticket, targets)
             if target is None:
-                unknown_target += 1
+                t.walk_ins_target_unknown += 1
             else:
-                met = _standard_met(must_utc(t.arrival_at), target, t, now)
+                met = _standard_met(must_utc(ticket.arrival_at), target, ticket, now)
                 if met is not None:
-                    walk_ins_met.append(met)
-        started, finished = utc(t.service_started_at), utc(t.finished_at)
-        if t.state == "done" and started is not None and finished is not None:
-            service_times.append((finished - started).total_seconds())
+                    t.walk_ins_target_counted += 1
+                    t.walk_ins_target_met += met
+        started, finished = utc(ticket.service_started_at), utc(ticket.finished_at)
+        if ticket.state == "done" and started is not None and finished is not None:
+            t.service_times_counted += 1
+            t.service_seconds_total += (finished - started).total_seconds()
+        t.issued += 1
+        if ticket.origin == "appointment":
+            t.issued_appointment += 1
+        else:
+            t.issued_walk_in += 1
+        t.served += ticket.service_started_at is not None
+        t.transferred += ticket.transfers > 0
+        if ticket.state == "done":
+            t.completed += 1
+            t.resolved += ticket.outcome == "resolved"
+            t.avoidable += bool(ticket.avoidable)
+        elif ticket.state == "no_show":
+            t.no_shows += 1
+        elif ticket.state == "cancelled":
+            t.cancelled += 1
+        else:
+            t.still_open += 1
     waits.sort()
+    t.waits_counted = len(waits)
+    for wait in waits:
+        bucket = wait_bucket(wait)
+        t.wait_buckets[bucket] = t.wait_buckets.get(bucket, 0) + 1
+    t.wait_max_seconds = waits[-1] if waits else None
 
-    done = [t for t in tickets if t.state == "done"]
-    served = sum(1 for t in tickets if t.service_started_at is not None)
-    no_shows = sum(1 for t in tickets if t.state == "no_show")
-    cancelled = sum(1 for t in tickets if t.state == "cancelled")
-    resolved = sum(1 for t in done if t.outcome == "resolved")
-    avoidable = sum(1 for t in done if t.avoidable)
-
-    status = [a.status for a in appointments]
-    missed = sum(
-        1 for a in appointments if a.status == "booked" and must_utc(a.at) + checkin_late < now
-    )
-    booked_now = sum(1 for s in status if s == "booked")
-
-    return Figures(
-        issued=len(tickets),
-        issued_walk_in=sum(1 for t in tickets if t.origin != "appointment"),
-        issued_appointment=sum(1 for t in tickets if t.origin == "appointment"),
-        served=served,
-        completed=len(done),
-        no_shows=no_shows,
-        cancelled=cancelled,
-        still_open=sum(1 for t in tickets if t.state not in ("done", "no_show", "cancelled")),
-        transferred=sum(1 for t in tickets if t.transfers > 0),
-        abandoned=no_shows + cancelled,
-        abandonment_rate=_share(no_shows + cancelled, len(tickets)),
-        waits_counted=len(waits),
-        wait_p50_seconds=_seconds(nearest_rank(waits, 50)),
-        wait_p90_seconds=_seconds(nearest_rank(waits, 90)),
-        wait_max_seconds=_seconds(waits[-1] if waits else None),
-        appointments_standard_counted=len(appointments_met),
-        appointments_standard_met=sum(appointments_met),
-        appointments_within_standard_share=_share(sum(appointments_met), len(appointments_met)),
-        walk_ins_target_counted=len(walk_ins_met),
-        walk_ins_target_met=sum(walk_ins_met),
-        walk_ins_target_unknown=unknown_target,
-        walk_ins_within_target_share=_share(sum(walk_ins_met), len(walk_ins_met)),
-        service_times_counted=len(service_times),
-        mean_service_seconds=_seconds(
-            sum(service_times) / len(service_times) if service_times else None
-        ),
-        resolved=resolved,
-        first_contact_resolution_share=_share(resolved, len(done)),
-        avoidable=avoidable,
-        avoidable_contact_share=_share(avoidable, len(done)),
-        face_to_face_cost_gbp=float(served * FACE_TO_FACE_COST_GBP),
-        appointments_booked=sum(1 for s in status if s != "cancelled"),
-        appointments_checked_in=sum(1 for s in status if s == "checked_in"),
-        appointments_late=sum(1 for s in status if s == "late"),
-        appointments_missed=missed,
-        appointments_awaited=booked_now - missed,
-        appointments_cancelled=sum(1 for s in status if s == "cancelled"),
-        channel_shift_offered=len(choices),
-        channel_shift_online=sum(1 for c in choices if c.choice == "online"),
-        channel_shift_share=_share(sum(1 for c in choices if c.choice == "online"), len(choices)),
-        **_estimate_figures(tickets, estimates or {}),
-        by_hour=dict(sorted(by_hour.items())),
-    )
+    for a in appointments:
+        status = a.status
+        if status != "cancelled":
+            t.appointments_booked += 1
+        if status == "checked_in":
+            t.appointments_checked_in += 1
+        elif status == "late":
+            t.appointments_late += 1
+        elif status == "cancelled":
+            t.appointments_cancelled += 1
+        elif status == "booked":
+            if must_utc(a.at) + checkin_late < now:
+                t.appointments_missed += 1
+            else:
+                t.appointments_awaited += 1
+    t.channel_shift_offered = len(choices)
+    t.channel_shift_online = sum(1 for c in choices if c.choice == "online")
+    _tally_estimates(t, tickets, estimates or {})
+    return t, waits
 
 
 def _estimates_by_ticket(
@@ -561,66 +751,162 @@ def build_report(
     tickets that carry no ``target_wait_seconds`` of their own. ``tz`` is the centres' time zone,
     ``centre_tz`` overrides it per centre id. Raises ``ValueError`` for a naive ``now``.
     """
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    now = now.astimezone(UTC)
-    zones = dict(centre_tz or {})
-
-    def tz_of(row: object) -> tzinfo:
-        centre_id = getattr(row, "centre", None)
-        return zones.get(centre_id, tz) if centre_id is not None else tz
-
-    def wanted(row: object) -> bool:
-        return centre is None or getattr(row, "centre", centre) == centre
-
-    day_tickets = [t for t in tickets if t.day == day and wanted(t)]
-    given = _estimates_by_ticket(estimates, day_tickets)
-    day_appointments = [
-        a for a in appointments if wanted(a) and must_utc(a.at).astimezone(tz_of(a)).date() == day
-    ]
-
-    day_choices = [
-        c for c in choices if wanted(c) and must_utc(c.at).astimezone(tz_of(c)).date() == day
-    ]
-
-    def figures(
-        some_tickets: Sequence[TicketLike],
-        some_appointments: Sequence[AppointmentLike],
-        some_choices: Sequence[ChoiceLike],
-    ) -> Figures:
-        return _figures(
-            some_tickets,
-            some_appointments,
-            now=now,
-            standard=standard,
-            checkin_late=checkin_late,
-            targets=targets,
-            tz_of=tz_of,
-            choices=some_choices,
-            estimates=given,
-        )
+    day_rows = _DayRows.select(
+        tickets,
+        appointments,
+        choices,
+        estimates,
+        day=day,
+        now=now,
+        centre=centre,
+        tz=tz,
+        centre_tz=centre_tz,
+        options={"standard": standard, "checkin_late": checkin_late, "targets": targets},
+    )
 
     def breakdown(attribute: str) -> dict[str, Figures]:
-        tickets_by = _group(day_tickets, attribute)
-        appointments_by = _group(day_appointments, attribute)
-        choices_by = _group(day_choices, attribute)
-        return {
-            key: figures(
-                tickets_by.get(key, []), appointments_by.get(key, []), choices_by.get(key, [])
-            )
-            for key in sorted(tickets_by.keys() | appointments_by.keys() | choices_by.keys())
-        }
+        return {key: figures_of(*tw) for key, tw in day_rows.tallies_by(attribute).items()}
 
     return DayReport(
         day=day,
         centre=centre,
-        now=now,
+        now=day_rows.now,
         appointment_standard=standard,
-        overall=figures(day_tickets, day_appointments, day_choices),
+        overall=figures_of(
+            *day_rows.tally(day_rows.tickets, day_rows.appointments, day_rows.choices)
+        ),
         services=breakdown("service"),
         centres=breakdown("centre") if centre is None else {},
         counters=breakdown("counter"),
     )
+
+
+#: the scopes of a day's roll-up (``DayRollupRow.scope``)
+CENTRE_SCOPE, SERVICE_SCOPE, COUNTER_SCOPE = "centre", "service", "counter"
+
+
+def day_tallies(
+    tickets: Iterable[TicketLike],
+    appointments: Iterable[AppointmentLike],
+    *,
+    day: date,
+    now: datetime,
+    centre: str,
+    tz: tzinfo = LONDON,
+    centre_tz: Mapping[str, tzinfo] | None = None,
+    standard: timedelta = _DEFAULT_POLICY.appointment_standard,
+    targets: Mapping[str, timedelta] | None = None,
+    checkin_late: timedelta = _DEFAULT_POLICY.checkin_late,
+    choices: Iterable[ChoiceLike] = (),
+    estimates: Estimates | None = None,
+) -> dict[tuple[str, str], Tally]:
+    """One centre's day as roll-up tallies, by (scope, key): ("centre", "") for the
+    whole day (always there, if empty), ("service", code) and ("counter", name). The
+    same rows and options as ``build_report`` give the same figures: ``figures_of`` of
+    each tally is ``build_report``'s but for the wait percentiles, which are exact to
+    the histogram's bucket (``bucketed_rank``)."""
+    day_rows = _DayRows.select(
+        tickets,
+        appointments,
+        choices,
+        estimates,
+        day=day,
+        now=now,
+        centre=centre,
+        tz=tz,
+        centre_tz=centre_tz,
+        options={"standard": standard, "checkin_late": checkin_late, "targets": targets},
+    )
+    found = {
+        (CENTRE_SCOPE, ""): day_rows.tally(
+            day_rows.tickets, day_rows.appointments, day_rows.choices
+        )[0]
+    }
+    for scope, attribute in ((SERVICE_SCOPE, "service"), (COUNTER_SCOPE, "counter")):
+        for key, (tally, _waits) in day_rows.tallies_by(attribute).items():
+            found[(scope, key)] = tally
+    return found
+
+
+@dataclass
+class _DayRows:
+    """The rows of one day (and centre, if one), and how to tally any part of them."""
+
+    tickets: list[TicketLike]
+    appointments: list[AppointmentLike]
+    choices: list[ChoiceLike]
+    given: dict[str, list[Estimate]]
+    now: datetime
+    tz_of: Callable[[object], tzinfo]
+    options: dict[str, Any]
+
+    @classmethod
+    def select(
+        cls,
+        tickets: Iterable[TicketLike],
+        appointments: Iterable[AppointmentLike],
+        choices: Iterable[ChoiceLike],
+        estimates: Estimates | None,
+        *,
+        day: date,
+        now: datetime,
+        centre: str | None,
+        tz: tzinfo,
+        centre_tz: Mapping[str, tzinfo] | None,
+        options: dict[str, Any],
+    ) -> _DayRows:
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        zones = dict(centre_tz or {})
+
+        def tz_of(row: object) -> tzinfo:
+            centre_id = getattr(row, "centre", None)
+            return zones.get(centre_id, tz) if centre_id is not None else tz
+
+        def wanted(row: object) -> bool:
+            return centre is None or getattr(row, "centre", centre) == centre
+
+        def local_day(at: datetime, row: object) -> date:
+            return must_utc(at).astimezone(tz_of(row)).date()
+
+        day_tickets = [t for t in tickets if t.day == day and wanted(t)]
+        return cls(
+            tickets=day_tickets,
+            appointments=[a for a in appointments if wanted(a) and local_day(a.at, a) == day],
+            choices=[c for c in choices if wanted(c) and local_day(c.at, c) == day],
+            given=_estimates_by_ticket(estimates, day_tickets),
+            now=now.astimezone(UTC),
+            tz_of=tz_of,
+            options=options,
+        )
+
+    def tally(
+        self,
+        tickets: Sequence[TicketLike],
+        appointments: Sequence[AppointmentLike],
+        choices: Sequence[ChoiceLike],
+    ) -> tuple[Tally, list[float]]:
+        return _tally(
+            tickets,
+            appointments,
+            now=self.now,
+            tz_of=self.tz_of,
+            choices=choices,
+            estimates=self.given,
+            **self.options,
+        )
+
+    def tallies_by(self, attribute: str) -> dict[str, tuple[Tally, list[float]]]:
+        """The tally (and sorted waits) of each value of ``attribute``."""
+        tickets_by = _group(self.tickets, attribute)
+        appointments_by = _group(self.appointments, attribute)
+        choices_by = _group(self.choices, attribute)
+        return {
+            key: self.tally(
+                tickets_by.get(key, []), appointments_by.get(key, []), choices_by.get(key, [])
+            )
+            for key in sorted(tickets_by.keys() | appointments_by.keys() | choices_by.keys())
+        }
 
 
 # ------------------------------------------------------------------ reading the store

@@ -178,7 +178,7 @@ def _generate(
         rng = random.Random(f"walkin-history:{seed}:{stream}{day.isoformat()}")
         simulated = simulate_day(setup, day, profile, staffing, rng)
         if simulated.events:
-            store.commit(setup.centre_id, simulated.events)
+            store.commit_bulk(setup.centre_id, simulated.events)
             open_days += 1
         tickets += simulated.tickets
         bookings += simulated.bookings
@@ -186,5 +186,10 @@ def _generate(
         if progress is not None:
             progress(day, simulated.tickets)
         day += timedelta(days=1)
+    # closed and rolled up like a real day (what the server does after midnight)
+    from queue_server.reporting.ranges import roll_up
+    from queue_server.reporting.reports import options_for
+
+    roll_up(store, setup.centre_id, first, last, tz=setup.tz, options=options_for(setup))
     days = (last - first).days + 1
     return HistorySummary(first, last, days, open_days, tickets, bookings, walked_out, seed)

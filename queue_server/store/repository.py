@@ -158,6 +158,92 @@ class Store:
             raise
         self.write_failure = None
 
+    def commit_bulk(self, centre_id: str, events: Sequence[Event]) -> None:
+        """Write many events at once (a generated day, ``walkin history generate``):
+        the same rows in the end as ``commit(events)``, in one transaction, but each
+        table's rows in one statement with many parameter sets, and each ticket,
+        counter, booking and service once, in its last state (``commit`` writes every
+        change in turn: twenty times slower for a day of events). The same errors."""
+        if not events:
+            return
+        issued: dict[str, dict[str, Any]] = {}
+        changed: dict[str, dict[str, Any]] = {}
+        sequences: dict[tuple[str, date], int] = {}
+        counters: dict[str, dict[str, Any]] = {}
+        appointments: dict[str, dict[str, Any]] = {}
+        services: dict[str, dict[str, Any]] = {}
+        audit = []
+        for event in events:
+            ticket = event.ticket
+            if ticket is not None:
+                values = convert.ticket_values(centre_id, ticket)
+                if isinstance(event, TicketIssued):
+                    key = (prefix_of(ticket.number), ticket.day)
+                    sequences[key] = max(sequences.get(key, 0), ticket.seq)
+                    issued[ticket.id] = values
+                elif ticket.id in issued:
+                    issued[ticket.id] = values
+                else:
+                    changed[ticket.id] = values
+            if event.counter is not None:
+                counters[event.counter.name] = convert.counter_values(centre_id, event.counter)
+            if event.appointment is not None:
+                appointments[event.appointment.ref] = convert.appointment_values(
+                    centre_id, event.appointment
+                )
+            if event.service is not None:
+                services[event.service.code] = {
+                    "centre": centre_id,
+                    "code": event.service.code,
+                    "target_wait_seconds": int(event.service.target_wait.total_seconds()),
+                }
+            audit.append(convert.audit_values(centre_id, event))
+        try:
+            with self.engine.begin() as conn:
+                for (prefix, day), seq in sequences.items():
+                    self._advance_sequence(conn, centre_id, prefix, day, seq)
+                if issued:
+                    conn.execute(sa.insert(TicketRow.__table__), list(issued.values()))  # type: ignore[arg-type]
+                for table, rows, keys in (
+                    (TicketRow.__table__, changed, ["id"]),
+                    (CounterRow.__table__, counters, ["centre", "name"]),
+                    (AppointmentRow.__table__, appointments, ["centre", "ref"]),
+                    (ServiceRow.__table__, services, ["centre", "code"]),
+                ):
+                    if rows:
+                        self._upsert_many(conn, table, list(rows.values()), keys)  # type: ignore[arg-type]
+                conn.execute(sa.insert(AuditRow.__table__), audit)  # type: ignore[arg-type]
+        except IntegrityError as exc:
+            self.write_failure = None
+            raise Conflict(
+                "That change clashes with one already stored (a number or key in use).",
+                detail=str(exc.orig),
+            ) from exc
+        except SQLAlchemyError as exc:
+            self._writes_failing(exc)
+            raise Unavailable(
+                "The queue database could not save the change; nothing was changed. "
+                "Try again in a moment.",
+                detail=str(getattr(exc, "orig", exc)),
+            ) from exc
+        self.write_failure = None
+
+    def _upsert_many(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        rows: list[dict[str, Any]],
+        keys: Sequence[str],
+    ) -> None:
+        """Insert or update ``rows`` (each with every column of its kind) in one
+        statement with many parameter sets."""
+        stmt = self._insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={name: stmt.excluded[name] for name in rows[0] if name not in keys},
+        )
+        conn.execute(stmt, rows)
+
     def _writes_failing(self, exc: BaseException) -> None:
         """Note a failed write for ``/healthz``: since when (the first failure of a
         run of them) and why (the database's own words, first line)."""

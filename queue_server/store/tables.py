@@ -292,3 +292,25 @@ class WaitEstimateRow(SQLModel, table=True):
     people_ahead: int | None = None
     low_minutes: int | None = None
     high_minutes: int | None = None
+
+
+class DayRollupRow(SQLModel, table=True):
+    """A closed day's figures for one scope of one centre, rolled up so that reports
+    over weeks, months and years read a few rows per day instead of every ticket
+    (docs/reports.md, "Ranges"). ``scope`` is "centre" (``key`` empty: the centre's
+    whole day), "service" (``key`` a service code) or "counter" (``key`` the counter's
+    name in this centre). ``tally`` is the ``reports.Tally`` as JSON: counts, sums and
+    a histogram of waits, all of which merge by adding. A day with no tickets has its
+    "centre" row all the same (so it is known to be rolled up)."""
+
+    __tablename__ = "day_rollup"
+    __table_args__ = (sa.Index("ix_day_rollup_day", "day"),)
+
+    centre: str = Field(primary_key=True, max_length=64)
+    day: date = Field(primary_key=True)
+    scope: str = Field(primary_key=True, max_length=16)
+    key: str = Field(primary_key=True, max_length=64)
+    tally: str
+    #: when it was built, and the figures' version (a newer Walkin rebuilds older ones)
+    built_at: datetime = Field(sa_column=time_column(nullable=False))
+    version: int = 1

@@ -866,6 +866,7 @@ def test_with_one_service_appointments_are_placed_so(
 
 # ------------------------------------------------------------ starvation while visitors keep coming
 
+
 @pytest.mark.parametrize("policy_name", promising({}, baseline=True))
 def test_a_walk_in_past_twice_target_is_not_overtaken_by_later_walk_ins(
     policy_name: str,

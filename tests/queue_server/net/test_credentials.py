@@ -220,15 +220,19 @@ async def test_a_revoked_kiosk_is_closed_on_every_server(site: Site) -> None:
     # one row per server that closed a connection; each server writes its own
     # in the background, so wait for both before counting
     closed_rows = await audited_rows(site, "connections_closed", 2, who=f"kiosk:{site.kiosk}")
-    assert closed_rows == [
-        {
-            "actor": "system:server",
-            "reason": "revoked",
-            "who": f"kiosk:{site.kiosk}",
-            "why": "revoked",
-            "connections": 1,
-        }
-    ] * 2
+    assert (
+        closed_rows
+        == [
+            {
+                "actor": "system:server",
+                "reason": "revoked",
+                "who": f"kiosk:{site.kiosk}",
+                "why": "revoked",
+                "connections": 1,
+            }
+        ]
+        * 2
+    )
     await asyncio.sleep(0.3)  # and no third row follows
     rows = [r for r in site.stores[0].audit(site.centre) if r.kind == "connections_closed"]
     assert len(rows) == 2
