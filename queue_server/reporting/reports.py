@@ -459,15 +459,16 @@ class Tally:
         return Tally(**values)
 
     def to_data(self) -> dict[str, Any]:
-        """JSON-ready: zero counts and empty histograms left out."""
+        """JSON-ready: zero counts and empty histograms left out (``from_data`` reads
+        them back as zero and empty)."""
         data: dict[str, Any] = {}
         for f in fields(Tally):
             value = getattr(self, f.name)
             if isinstance(value, dict):
                 if value:
                     data[f.name] = {str(k): n for k, n in sorted(value.items())}
-            elif value:
-                data[f.name] = value
+            elif value or (f.name == "wait_max_seconds" and value is not None):
+                data[f.name] = value  # a longest wait of 0 s is not "no waits"
         return data
 
     @classmethod

@@ -155,7 +155,7 @@ def generate_histories(
         stream = "" if number == 0 else f"{centre.centre_id}:"
         summaries.append(
             _generate(store, centre, first, last, seed, stream, profile,
-                      staffing or DEMO_STAFFING, progress)
+                      staffing or DEMO_STAFFING, progress, today)
         )  # fmt: skip
     return summaries
 
@@ -170,6 +170,7 @@ def _generate(
     profile: ArrivalProfile,
     staffing: Staffing,
     progress: Callable[[date, int], None] | None,
+    today: date,
 ) -> HistorySummary:
     store.register_centre(setup)
     tickets = bookings = walked_out = open_days = 0
@@ -186,10 +187,16 @@ def _generate(
         if progress is not None:
             progress(day, simulated.tickets)
         day += timedelta(days=1)
-    # closed and rolled up like a real day (what the server does after midnight)
+    # closed and rolled up like a real day (what the server does after midnight); a
+    # day from today on is not over, so it is left to be read live like a real one
     from queue_server.reporting.ranges import roll_up
     from queue_server.reporting.reports import options_for
 
-    roll_up(store, setup.centre_id, first, last, tz=setup.tz, options=options_for(setup))
+    over = min(last, today - timedelta(days=1))
+    if first <= over:
+        now = max(datetime.now(UTC), datetime.combine(today, time(), tzinfo=setup.tz))
+        roll_up(
+            store, setup.centre_id, first, over, now=now, tz=setup.tz, options=options_for(setup)
+        )
     days = (last - first).days + 1
     return HistorySummary(first, last, days, open_days, tickets, bookings, walked_out, seed)

@@ -1,15 +1,28 @@
-// The manager dashboard's History: a range of past days (up to 92) chosen by date, their
-// figures as tiles and SVG charts (charts.js), and the same figures as a CSV file. The
-// figures are the server's `report` reply, `walkin report`'s own
-// (queue_server/reporting/reports.py); several days are added up by manager-figures.js, and
-// percentiles, which cannot be added up, are shown per day.
+// The manager dashboard's History: a range of past days (up to two years) chosen by date,
+// their figures as tiles and SVG charts (charts.js), and the same figures as a CSV file.
+// The figures are the server's `report` reply with `by`, `walkin report --from --to --by`'s
+// own (queue_server/reporting/ranges.py): over the whole range, per service, per counter
+// and per day, week or month (by the range's length), read from the days' roll-ups. Wait
+// percentiles over a range are exact to the histogram's bucket.
 "use strict";
 
 (function () {
   const W = window.WalkinManager;
   const { state: page, $, el, say, errorText, serviceName, services, timeZone } = W.page;
-  const { fmtShare, fmtSeconds, fmtBias, standardMinutesOf, drawFigures, combine, emptyFigures } = W.figures;
-  const MAX_DAYS = 92;
+  const { fmtShare, fmtSeconds, fmtBias, standardMinutesOf, drawFigures } = W.figures;
+  //: the longest range one report covers (reporting/ranges.py MAX_RANGE_DAYS): two years
+  const MAX_DAYS = 731;
+  //: a range is shown day by day up to this many days, week by week up to a year, then
+  //: month by month
+  const DAILY_DAYS = 92;
+  const WEEKLY_DAYS = 366;
+  //: the words for each grouping: a group's name (table headings), in captions, all of them
+  const PERIODS = {
+    day: { heading: "Day", by: "by day", all: "All days" },
+    week: { heading: "Week", by: "by week", all: "All weeks" },
+    month: { heading: "Month", by: "by month", all: "All months" },
+  };
+  let asked = 0; // the latest request: a slower earlier reply never replaces it
 
   function isoDay(date) { return date.toISOString().slice(0, 10); }
 
@@ -42,8 +55,9 @@
     if (!from || !to) return { error: "Choose both dates, as day, month and year." };
     if (from > to) return { error: "The first date must not be after the last." };
     const days = daysBetween(from, to);
-    if (days > MAX_DAYS) return { error: `Choose at most ${MAX_DAYS} days (that range has ${days}).` };
-    return { from, to, days };
+    if (days > MAX_DAYS) return { error: `Choose at most ${MAX_DAYS} days (two years); that range has ${days}.` };
+    const by = days <= DAILY_DAYS ? "day" : days <= WEEKLY_DAYS ? "week" : "month";
+    return { from, to, days, by };
   }
 
   async function showHistory(event) {
@@ -53,12 +67,15 @@
     const range = chosenRange();
     if (range.error) { say("history-error", range.error); return; }
     say("history-done", "Loading the figures…");
+    const mine = ++asked;
     try {
-      const reply = await page.conn.request("report", { from_day: range.from, to_day: range.to, format: "json" });
+      const reply = await page.conn.request("report", { from_day: range.from, to_day: range.to, by: range.by, format: "json" });
+      if (mine !== asked) return;
       page.historyLoaded = true;
-      drawHistory(reply.reports || [], range);
+      drawHistory(reply.range, range);
       say("history-done", `Showing ${describeRange(range)}.`);
     } catch (error) {
+      if (mine !== asked) return;
       say("history-done", "");
       say("history-error", `The figures could not be loaded: ${errorText(error)}`);
     }
@@ -66,7 +83,35 @@
 
   function describeRange(range) {
     const long = (day) => new Date(`${day}T12:00:00Z`).toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
-    return range.days === 1 ? long(range.from) : `${long(range.from)} to ${long(range.to)} (${range.days} days)`;
+    if (range.days === 1) return long(range.from);
+    const grouped = range.by === "day" ? "" : `, ${PERIODS[range.by].by}`;
+    return `${long(range.from)} to ${long(range.to)} (${range.days} days)${grouped}`;
+  }
+
+  // A group's key as people read it: "3 Jun" (a day), "w/c 3 Jun" (an ISO week, by the
+  // Monday it begins on), "Jun 2024" (a month). Within one grouping's longest range no
+  // two are the same (Mondays a year apart are never on the same date).
+  function periodLabel(by, key) {
+    const short = (date, options) => date.toLocaleDateString("en-GB", { ...options, timeZone: "UTC" });
+    if (by === "week") {
+      const [year, week] = key.split("-W").map(Number);
+      const fourth = new Date(Date.UTC(year, 0, 4)); // always in week 1
+      const monday = new Date(fourth.getTime() + ((week - 1) * 7 - ((fourth.getUTCDay() + 6) % 7)) * 86400000);
+      return `w/c ${short(monday, { day: "numeric", month: "short" })}`;
+    }
+    if (by === "month") return short(new Date(`${key}-15T12:00:00Z`), { month: "short", year: "numeric" });
+    return short(new Date(`${key}T12:00:00Z`), { day: "numeric", month: "short" });
+  }
+
+  // What the figures are made of, quietly: percentiles to the bucket, and how many days
+  // came from the roll-ups and how many were built from their tickets now (today, say).
+  function sourceNote(report) {
+    const days = (n) => `${n} ${n === 1 ? "day" : "days"}`;
+    const parts = [];
+    if (report.percentiles) parts.push(`Wait percentiles are exact ${report.percentiles}.`);
+    const built = report.days_live ? `, ${days(report.days_live)} built from the tickets just now` : "";
+    parts.push(`${days(report.days_rolled_up || 0)} read from the daily roll-ups${built}.`);
+    return parts.join(" ");
   }
 
   async function downloadCsv() {
@@ -75,10 +120,10 @@
     const range = chosenRange();
     if (range.error) { say("history-error", range.error); return; }
     try {
-      const reply = await page.conn.request("report", { from_day: range.from, to_day: range.to, format: "csv" });
+      const reply = await page.conn.request("report", { from_day: range.from, to_day: range.to, by: range.by, format: "csv" });
       const blob = new Blob([reply.csv], { type: "text/csv;charset=utf-8" });
       const url = URL.createObjectURL(blob);
-      const link = el("a", { href: url, download: reply.filename || `walkin-${range.from}-${range.to}.csv`, hidden: true });
+      const link = el("a", { href: url, download: reply.filename || `walkin-${range.from}-${range.to}-by-${range.by}.csv`, hidden: true });
       document.body.append(link);
       link.click();
       link.remove();
@@ -94,19 +139,23 @@
   const axisMinutes = (minutes) => `${minutes} min`;
   const axisShare = (share) => `${Math.round(share * 1000) / 10}%`;
 
-  function drawHistory(reports, range) {
+  // Draw `report` (the reply's `range`) for the range chosen (`chosen`: from, to, days, by).
+  function drawHistory(report, chosen) {
     const C = window.WalkinCharts;
-    const multiDay = reports.length > 1;
-    const overall = reports.length ? combine(reports.map((r) => r.overall)) : emptyFigures();
+    const overall = report.overall;
+    const period = PERIODS[report.by] || PERIODS.day;
+    const groups = Object.entries(report.groups || {});
+    const multi = groups.length > 1;
     $("history-results").hidden = false;
-    $("history-heading").textContent = `Figures for ${describeRange(range)}`;
-    drawFigures($("history-figures"), { overall, report: reports[0] }, { multiDay });
+    $("history-heading").textContent = `Figures for ${describeRange(chosen)}`;
+    say("history-source", sourceNote(report));
+    drawFigures($("history-figures"), { overall, report });
 
-    // scopes: services known to the centre first, then any others the reports name
-    const codes = [...new Set([...services().map((s) => s.code), ...reports.flatMap((r) => Object.keys(r.services || {}))])];
-    const byService = Object.fromEntries(codes.map((code) => [code, combine(reports.map((r) => (r.services || {})[code]))]));
-    const counterNames = [...new Set(reports.flatMap((r) => Object.keys(r.counters || {})))].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
-    const byCounter = Object.fromEntries(counterNames.map((name) => [name, combine(reports.map((r) => (r.counters || {})[name]))]));
+    // scopes: services known to the centre first, then any others the report names
+    const byService = report.services || {};
+    const codes = [...new Set([...services().map((s) => s.code), ...Object.keys(byService)])];
+    const byCounter = report.counters || {};
+    const counterNames = Object.keys(byCounter).sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
     const serviceLabels = codes.map(serviceName);
     // the figures by service leave out services nobody came for (rows of "no data")
     const used = codes.filter((c) => byService[c] && byService[c].issued);
@@ -118,23 +167,25 @@
       ? C.bars({ ...options, horizontal: true, categoryHeading: "Service", categories: usedLabels })
       : nothing(options.id, options.title));
     const of = (table, keys, key) => keys.map((k) => (table[k] ? table[k][key] ?? null : null));
-    const days = reports.map((r) => r.day);
-    const dayLabels = days.map((d) => new Date(`${d}T12:00:00Z`).toLocaleDateString("en-GB", { day: "numeric", month: "short", timeZone: "UTC" }));
-    const perDay = (key) => reports.map((r) => r.overall[key] ?? null);
+    // one bar (or group of bars) a day, week or month, in time order
+    const periodLabels = groups.map(([key]) => periodLabel(report.by, key));
+    const perPeriod = (key) => groups.map(([, figures]) => figures[key] ?? null);
+    const byPeriod = (options) => spaceLabels(C.bars({ ...options, categoryHeading: period.heading, categories: periodLabels }));
     const charts = [];
     const add = (section, figure) => charts.push({ section, figure });
 
     // volumes
-    const hours = Object.keys(overall.by_hour || {}).map(Number);
+    const byHour = overall.by_hour || {};
+    const hours = Object.keys(byHour).map(Number);
     const firstHour = Math.min(8, ...hours);
     const lastHour = Math.max(17, ...hours);
     const hourKeys = [];
     for (let h = firstHour; h <= lastHour; h++) hourKeys.push(String(h).padStart(2, "0"));
-    const busiest = hourKeys.reduce((best, h) => ((overall.by_hour[h] || 0) > (overall.by_hour[best] || 0) ? h : best), hourKeys[0]);
+    const busiest = hourKeys.reduce((best, h) => ((byHour[h] || 0) > (byHour[best] || 0) ? h : best), hourKeys[0]);
     add("Visitors", C.bars({
       id: "chart-by-hour", title: "Tickets issued by hour of the day", categoryHeading: "Hour",
-      summary: overall.issued ? `The busiest hour was ${busiest}:00 with ${overall.by_hour[busiest] || 0} tickets.` : "No tickets were issued.",
-      categories: hourKeys.map((h) => `${h}:00`), series: [{ name: "Tickets issued", values: hourKeys.map((h) => overall.by_hour[h] || 0) }],
+      summary: overall.issued ? `The busiest hour was ${busiest}:00 with ${byHour[busiest] || 0} tickets.` : "No tickets were issued.",
+      categories: hourKeys.map((h) => `${h}:00`), series: [{ name: "Tickets issued", values: hourKeys.map((h) => byHour[h] || 0) }],
       format: (v) => String(v), integer: true,
     }));
     add("Visitors", C.bars({
@@ -144,23 +195,23 @@
         { name: "Visitors served", values: codes.map((c) => (byService[c] ? byService[c].served : 0)) },
       ], format: (v) => String(v), integer: true,
     }));
-    if (multiDay) {
-      add("Visitors", C.bars({
-        id: "chart-by-day", title: "Tickets issued by day", categoryHeading: "Day", categories: dayLabels,
-        series: [{ name: "Tickets issued", values: perDay("issued") }, { name: "Visitors served", values: perDay("served") }],
+    if (multi) {
+      add("Visitors", byPeriod({
+        id: "chart-by-period", title: `Tickets issued ${period.by}`,
+        series: [{ name: "Tickets issued", values: perPeriod("issued") }, { name: "Visitors served", values: perPeriod("served") }],
         format: (v) => String(v), integer: true,
       }));
     }
 
     // waits
-    if (multiDay) {
-      add("Waits and service levels", C.bars({
-        id: "chart-waits", title: "Waits by day (p50, p90 and longest)", categoryHeading: "Day", categories: dayLabels,
-        summary: "Percentiles are per day: they cannot be added up over several days.",
+    if (multi) {
+      add("Waits and service levels", byPeriod({
+        id: "chart-waits", title: `Waits ${period.by} (p50, p90 and longest)`,
+        summary: report.percentiles ? `Percentiles are exact ${report.percentiles}.` : null,
         series: [
-          { name: "Median (p50)", values: perDay("wait_p50_seconds").map(minutesOf) },
-          { name: "90th percentile (p90)", values: perDay("wait_p90_seconds").map(minutesOf) },
-          { name: "Longest", values: perDay("wait_max_seconds").map(minutesOf) },
+          { name: "Median (p50)", values: perPeriod("wait_p50_seconds").map(minutesOf) },
+          { name: "90th percentile (p90)", values: perPeriod("wait_p90_seconds").map(minutesOf) },
+          { name: "Longest", values: perPeriod("wait_max_seconds").map(minutesOf) },
         ], format: fmtChartMinutes, axisFormat: axisMinutes,
       }));
     } else {
@@ -174,7 +225,7 @@
     }
 
     // service levels
-    const standard = standardMinutesOf(reports[0]);
+    const standard = standardMinutesOf(report);
     add("Waits and service levels", perService({
       id: "chart-service-levels", title: `Called in time by service: appointments within ${standard} minutes, walk-ins within target`,
       max: 1, series: [
@@ -182,19 +233,19 @@
         { name: "Walk-ins within target", values: of(byService, used, "walk_ins_within_target_share") },
       ], format: fmtShare,
     }));
-    if (multiDay) {
-      add("Waits and service levels", C.bars({
-        id: "chart-service-levels-by-day", title: "Called in time by day", categoryHeading: "Day", max: 1, categories: dayLabels,
+    if (multi) {
+      add("Waits and service levels", byPeriod({
+        id: "chart-service-levels-by-period", title: `Called in time ${period.by}`, max: 1,
         series: [
-          { name: `Appointments within ${standard} min`, values: perDay("appointments_within_standard_share") },
-          { name: "Walk-ins within target", values: perDay("walk_ins_within_target_share") },
+          { name: `Appointments within ${standard} min`, values: perPeriod("appointments_within_standard_share") },
+          { name: "Walk-ins within target", values: perPeriod("walk_ins_within_target_share") },
         ], format: fmtShare, axisFormat: axisShare,
       }));
     }
 
     // no-shows and abandonment
-    const byScope = (options) => (multiDay
-      ? C.bars({ ...options, title: `${options.title} by day`, categoryHeading: "Day", categories: dayLabels, series: options.series(perDay) })
+    const byScope = (options) => (multi
+      ? byPeriod({ ...options, title: `${options.title} ${period.by}`, series: options.series(perPeriod) })
       : perService({ ...options, title: `${options.title} by service`, series: options.series((key) => of(byService, used, key)) }));
     add("No-shows and abandonment", byScope({
       id: "chart-no-shows", title: "No-shows and cancelled tickets",
@@ -231,11 +282,11 @@
     }));
 
     // wait estimates: how far the minutes given at issue were from the waits that followed
-    if (multiDay) {
-      add("Wait estimates", C.bars({
-        id: "chart-estimate-error", title: "Wait estimates at issue: mean absolute error by day", categoryHeading: "Day",
-        categories: dayLabels, summary: estimateSummary(overall),
-        series: [{ name: "Mean absolute error", values: perDay("estimate_mae_seconds").map(minutesOf) }],
+    if (multi) {
+      add("Wait estimates", byPeriod({
+        id: "chart-estimate-error", title: `Wait estimates at issue: mean absolute error ${period.by}`,
+        summary: estimateSummary(overall),
+        series: [{ name: "Mean absolute error", values: perPeriod("estimate_mae_seconds").map(minutesOf) }],
         format: fmtChartMinutes, axisFormat: axisMinutes,
       }));
     } else {
@@ -246,9 +297,9 @@
       }));
     }
     add("Wait estimates", accuracyTable([
-      ...(multiDay ? reports.map((r, i) => ({ heading: dayLabels[i], figures: r.overall })) : []),
+      ...(multi ? groups.map(([, figures], i) => ({ heading: periodLabels[i], figures })) : []),
       ...used.map((code) => ({ heading: serviceName(code), figures: byService[code] })),
-      { heading: multiDay ? "All days, all services" : "All services", figures: overall, total: true },
+      { heading: multi ? `${period.all}, all services` : "All services", figures: overall, total: true },
     ]));
 
     // counters
@@ -260,7 +311,7 @@
         format: fmtChartMinutes,
       }));
     } else {
-      const none = el("p", { class: "quiet", text: reports.length && !("counters" in reports[0]) ? "This server's report has no figures by counter." : "No visits were completed at any counter." });
+      const none = el("p", { class: "quiet", text: "counters" in report ? "No visits were completed at any counter." : "This server's report has no figures by counter." });
       charts.push({ section: "Counters", figure: el("div", {}, el("p", { class: "chart-caption", text: "Service times by counter" }), none) });
     }
 
@@ -279,6 +330,20 @@
       section.classList.toggle("wide", section.lastChild.children.length > 1);
     }
     $("history-charts").replaceChildren(...sections.values());
+  }
+
+  // charts.js labels every k-th bar of a chart, k chosen for labels of about 34 px ("3 Jun");
+  // "30 Dec", "w/c 27 Jul" and "Nov 2025" are longer, so of the labels it drew keep every
+  // m-th, m chosen for the longest (about 7 px a character at 12 px), so none touch. The
+  // bars, their titles and the table keep every name.
+  function spaceLabels(figure) {
+    const labels = [...figure.querySelectorAll("svg.chart text.chart-tick[text-anchor='middle']")];
+    if (labels.length < 2) return figure;
+    const apart = Number(labels[1].getAttribute("x")) - Number(labels[0].getAttribute("x"));
+    const widest = Math.max(...labels.map((label) => label.textContent.length)) * 7 + 8;
+    const m = Math.max(1, Math.ceil(widest / apart));
+    labels.forEach((label, i) => { if (i % m) label.remove(); });
+    return figure;
   }
 
   function estimateSummary(overall) {
