@@ -8,15 +8,20 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from queue_server.client import QueueClient, RemoteError, new_idempotency_key
+from queue_server.config import load_config
 from queue_server.core import commands as cmd
+from queue_server.net import server
 from queue_server.reporting import reports
 
 PASSWORD = "correct horse battery"
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "centre.toml"
 
 
 @pytest.fixture
@@ -199,3 +204,59 @@ async def test_an_adviser_cannot_see_the_dashboard_or_make_manager_changes(
             await alice.request(message, **fields)
         assert refused.value.code == "forbidden", message
     assert live_clocked.server.centre.services["housing"].target_wait != timedelta(minutes=5)
+
+
+async def test_a_range_by_week_from_the_roll_ups(live_clocked: Any, people: Any) -> None:
+    """History generated for the fortnight before today: the server rolls up the days
+    that closed (at start, and after midnight), and ``report`` with ``by`` reads them —
+    the very figures ``walkin report --from --to --by`` gives."""
+    from queue_server.reporting import ranges
+    from queue_server.simulation.history import generate_history
+    from queue_server.store.tables import DayRollupRow
+
+    store, setup, clock = live_clocked.store, live_clocked.setup, live_clocked.clock
+    today = clock.now.date()
+    first = today - timedelta(days=14)
+    real_hours = load_config(EXAMPLE_CONFIG).to_setup()
+    generate_history(store, real_hours, days=14, end=today - timedelta(days=1), today=today)
+    table = DayRollupRow.__table__  # type: ignore[attr-defined]
+    with store.engine.begin() as conn:
+        conn.execute(sa.delete(table))
+    kiosk = await people(token=live_clocked.kiosk_token)
+    await issue(kiosk)
+
+    # after midnight the server rolls up the days that closed: today's too, now
+    clock.advance(days=1)
+    await live_clocked.server.roll_up_closed_days()
+    mina = await people(username="mina", password=PASSWORD)  # (sessions end with the day)
+    with store.engine.connect() as conn:
+        days = set(conn.scalars(sa.select(table.c.day).where(table.c.scope == "centre")))
+    # the last ROLL_UP_DAYS days that are over, empty ones too (a row of zeros each)
+    assert days == {today - timedelta(days=d) for d in range(server.ROLL_UP_DAYS)}
+
+    reply = await mina.request(
+        "report", from_day=first.isoformat(), to_day=today.isoformat(), by="week"
+    )
+    got = reply["range"]
+    expected = ranges.range_to_dict(
+        ranges.range_report(
+            store, first, today, setup.centre_id, "week", clock.now,
+            centres={setup.centre_id: (setup.tz, reports.options_for(setup))},
+        )
+    )  # fmt: skip
+    assert got == expected
+    assert got["days_rolled_up"] == 15 and got["days_live"] == 0
+    assert got["overall"]["issued"] == sum(g["issued"] for g in got["groups"].values()) > 100
+    assert got["groups"][f"{today.isocalendar()[0]}-W{today.isocalendar()[1]:02d}"]["issued"] >= 1
+
+    reply = await mina.request(
+        "report", from_day=first.isoformat(), to_day=today.isoformat(), by="month", format="csv"
+    )
+    assert reply["filename"] == f"walkin-{setup.centre_id}-{first}-{today}-by-month.csv"
+    rows = list(csv.DictReader(io.StringIO(reply["csv"])))
+    assert rows[0]["scope"] == "all" and int(rows[0]["issued"]) == got["overall"]["issued"]
+
+    with pytest.raises(RemoteError) as refused:
+        await mina.request("report", from_day="2024-01-01", to_day="2026-01-01", by="month")
+    assert refused.value.code == "invalid_request"
+    assert "at most 731 days (two years)" in refused.value.message

@@ -9,7 +9,9 @@ rows the server's own commits would.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 import random
 from collections.abc import Iterator
@@ -26,6 +28,7 @@ from hypothesis import strategies as st
 from queue_server.config import load_config
 from queue_server.core.model import CentreSetup
 from queue_server.reporting import ranges
+from queue_server.reporting.command import report_main
 from queue_server.reporting.reports import (
     CENTRE_SCOPE,
     COUNTER_SCOPE,
@@ -520,3 +523,84 @@ def normalised(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return value
 
     return sorted((tuple(one(v) for v in row) for row in rows), key=repr)
+
+
+# ------------------------------------------------------------------ walkin report --from --to
+
+
+@pytest.fixture(scope="module")
+def two_centres(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Two weeks of two centres (the demo and a copy with the same counter names)."""
+    setup = load_config(EXAMPLE_CONFIG).to_setup()
+    path = tmp_path_factory.mktemp("ranges") / "walkin.db"
+    store = Store(str(path))
+    store.migrate()
+    other = dataclasses.replace(setup, centre_id="abingdon", name="Abingdon One Stop Shop")
+    generate_histories(store, [setup, other], days=14, end=date(2026, 11, 29), seed=5)
+    store.close()
+    return str(path)
+
+
+def run_report(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    status = report_main(argv)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_walkin_report_over_a_range(two_centres: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--db", two_centres, "--config", str(EXAMPLE_CONFIG)]
+    status, out, err = run_report(
+        [*argv, "--from", "2026-11-16", "--to", "2026-11-29", "--by", "week"], capsys
+    )
+    assert status == 0, err
+    data = json.loads(out)
+    assert (data["from"], data["to"], data["by"], data["centre"]) == (
+        "2026-11-16", "2026-11-29", "week", "demo",
+    )  # fmt: skip
+    assert list(data["groups"]) == ["2026-W47", "2026-W48"]
+    assert sum(g["issued"] for g in data["groups"].values()) == data["overall"]["issued"] > 0
+    assert data["days_rolled_up"] == 14 and data["days_live"] == 0
+    assert data["centre_names"] == {"demo": "Riverside Customer Service Centre"}
+    assert "Riverside Customer Service Centre, 16 November 2026 to 29 November 2026" in err
+    days = [
+        json.loads(run_report([*argv, "--date", f"2026-11-{d}"], capsys)[1])["overall"]["issued"]
+        for d in range(16, 30)
+    ]
+    assert sum(days) == data["overall"]["issued"]
+
+    status, out, err = run_report(
+        ["--db", two_centres, "--from", "2026-11-16", "--to", "2026-11-29", "--all-centres",
+         "--by", "counter", "--format", "csv"], capsys,
+    )  # fmt: skip
+    assert status == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert tuple(rows[0]) == ranges.RANGE_CSV_COLUMNS
+    groups = {r["group"] for r in rows if r["scope"] == "counter"}
+    assert {"demo/Counter 1", "abingdon/Counter 1"} <= groups
+    centres = {r["group"]: int(r["issued"]) for r in rows if r["scope"] == "centre"}
+    assert set(centres) == {"demo", "abingdon"}
+    assert sum(centres.values()) == int(rows[0]["issued"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--from", "2026-11-16"], "needs both --from and --to; --to is missing"),
+        (["--to", "2026-11-16"], "--from is missing"),
+        (["--from", "2026-11-16", "--to", "2026-11-20", "--date", "2026-11-16"], "either --date"),
+        (["--by", "week"], "--by groups a range"),
+        (["--from", "2026-11-20", "--to", "2026-11-16"], "ends (2026-11-16) before it starts"),
+        (["--from", "2024-01-01", "--to", "2026-01-01"], "at most 731 days"),
+        (["--from", "2026-11-16", "--to", "2026-11-20", "--by", "year"], "invalid choice"),
+        (["--from", "2026-11-16", "--to", "2026-11-20", "--centre", "demo", "--all-centres"],
+         "either --centre ID or --all-centres"),
+    ],
+)  # fmt: skip
+def test_walkin_report_refuses_a_bad_range(
+    two_centres: str, extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run_report(["--db", two_centres, *extra], capsys)
+    assert status == 2
+    assert out == ""
+    assert message in err
+    assert "Traceback" not in err
