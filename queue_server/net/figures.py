@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, cast
 
 from queue_server.core import Centre
 from queue_server.core.errors import InvalidRequest, Unavailable, WalkinError
@@ -16,6 +16,7 @@ from queue_server.core.model import CentreSetup
 from queue_server.net import protocol as p
 from queue_server.reporting import reports
 from queue_server.reporting.dashboard import live_dashboard
+from queue_server.reporting.worker import ReportWorker
 from queue_server.store import Store
 
 log = logging.getLogger("walkin.server")
@@ -56,11 +57,21 @@ async def dashboard(
 
 
 async def report(
-    store: Store, setup: CentreSetup, message: p.Report, now: datetime
+    store: Store,
+    setup: CentreSetup,
+    message: p.Report,
+    now: datetime,
+    worker: ReportWorker | None = None,
 ) -> dict[str, Any]:
     """The ``report`` reply: each day's report (``walkin report``'s figures), as JSON
     data or one CSV text; with ``by``, the range's figures from the days' roll-ups
-    (``range_report``). ``InvalidRequest`` for a span backwards or too long."""
+    (``ranges.range_report``), the days over and not rolled up yet rolled up and
+    stored first. ``InvalidRequest`` for a span backwards or too long.
+
+    Built by ``worker`` (the server's report process: a year's report never holds
+    the live queue), or in a thread without one."""
+    from queue_server.reporting import ranges
+
     first, last = message.from_day, message.to_day
     if last < first:
         raise InvalidRequest(
@@ -68,64 +79,74 @@ async def report(
             field="to_day",
         )
     days = (last - first).days + 1
-    if message.by is not None:
-        return await range_report(store, setup, message, now)
-    if days > MAX_REPORT_DAYS:
+    limit = MAX_REPORT_DAYS if message.by is None else ranges.MAX_RANGE_DAYS
+    if days > limit:
+        longest = f"{limit} days" + (" (two years)" if message.by is not None else "")
         raise InvalidRequest(
-            f"A report covers at most {MAX_REPORT_DAYS} days; this asks for {days}. "
-            "Choose a shorter span.",
+            f"A report covers at most {longest}; this asks for {days}. Choose a shorter "
+            "span" + (", or a range by week or month." if message.by is None else "."),
             field="to_day",
         )
-    centre_id = setup.centre_id
-    options = reports.options_for(setup)
+    work = (_days_reply, _range_reply)[message.by is not None]
+    args = (setup.centre_id, setup.tz, reports.options_for(setup), first, last, message.by,
+            now, message.format)  # fmt: skip
+    if worker is None:
+        return cast(dict[str, Any], await _read(lambda: work(store, *args)))
+    return cast(dict[str, Any], await _read_in(worker, work, *args))
 
-    def read() -> list[reports.DayReport]:
-        return [
-            reports.load_and_build(store, first + timedelta(days=i), centre_id, now, **options)
-            for i in range(days)
-        ]
 
-    built = await _read(read)
-    if message.format == "csv":
-        return {
-            "csv": reports.to_csv(built),
-            "filename": f"walkin-{centre_id}-{first}-{last}.csv",
-        }
+async def _read_in(worker: ReportWorker, work: Callable[..., Any], *args: Any) -> Any:
+    """``worker.run(work, *args)``; a failure there is ``Unavailable``, as ``_read``."""
+    try:
+        return await worker.run(work, *args)
+    except WalkinError:
+        raise
+    except Exception as exc:
+        log.error("building a report failed: %s", exc)
+        raise Unavailable(
+            "The queue database could not be read for the figures. Try again in a moment."
+        ) from exc
+
+
+def _days_reply(
+    store: Store,
+    centre_id: str,
+    tz: tzinfo,
+    options: dict[str, Any],
+    first: date,
+    last: date,
+    by: str | None,
+    now: datetime,
+    format: str,
+) -> dict[str, Any]:
+    """Each day's report from its tickets: the reply (in the report process)."""
+    built = [
+        reports.load_and_build(store, first + timedelta(days=i), centre_id, now, **options)
+        for i in range((last - first).days + 1)
+    ]
+    if format == "csv":
+        return {"csv": reports.to_csv(built), "filename": f"walkin-{centre_id}-{first}-{last}.csv"}
     return {"reports": [reports.to_dict(r) for r in built]}
 
 
-async def range_report(
-    store: Store, setup: CentreSetup, message: p.Report, now: datetime
+def _range_reply(
+    store: Store,
+    centre_id: str,
+    tz: tzinfo,
+    options: dict[str, Any],
+    first: date,
+    last: date,
+    by: str | None,
+    now: datetime,
+    format: str,
 ) -> dict[str, Any]:
-    """The ``report`` reply with ``by``: the range's figures (``ranges.range_report``),
-    the days over and not rolled up yet rolled up and stored first. Built in a
-    worker thread, off the event loop."""
+    """The range's figures from the days' roll-ups: the reply (in the report process)."""
     from queue_server.reporting import ranges
 
-    first, last = message.from_day, message.to_day
-    days = (last - first).days + 1
-    if days > ranges.MAX_RANGE_DAYS:
-        raise InvalidRequest(
-            f"A report covers at most {ranges.MAX_RANGE_DAYS} days (two years); this asks "
-            f"for {days}. Choose a shorter span.",
-            field="to_day",
-        )
-    centre_id = setup.centre_id
-    options = reports.options_for(setup)
-
-    def read() -> ranges.RangeReport:
-        return ranges.range_report(
-            store,
-            first,
-            last,
-            centre_id,
-            message.by or "day",
-            now,
-            centres={centre_id: (setup.tz, options)},
-        )
-
-    built = await _read(read)
-    if message.format == "csv":
+    built = ranges.range_report(
+        store, first, last, centre_id, by or "day", now, centres={centre_id: (tz, options)}
+    )
+    if format == "csv":
         return {
             "csv": ranges.range_to_csv(built),
             "filename": f"walkin-{centre_id}-{first}-{last}-by-{built.by}.csv",

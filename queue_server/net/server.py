@@ -55,6 +55,7 @@ from queue_server.net.staff_sessions import (
 )
 from queue_server.net.to_commands import TICKET_ID, find_ticket, to_command
 from queue_server.net.wire import error_reply
+from queue_server.reporting.worker import ReportWorker
 from queue_server.store import Store
 
 log = logging.getLogger("walkin.server")
@@ -132,6 +133,9 @@ class QueueServer(Enforcement):
         self._password_checks = ThreadPoolExecutor(
             max_workers=2, thread_name_prefix="walkin-passwords"
         )
+        #: the managers' reports, built in a process of their own (started on the
+        #: first one): a year's report never holds up the live queue
+        self.reports = ReportWorker(store.url, store)
         self._sweeper: asyncio.Task[None] | None = None
         #: closes the connections of a credential withdrawn by another process within
         #: a second (``queue_server.net.credentials``)
@@ -191,6 +195,7 @@ class QueueServer(Enforcement):
 
     async def close(self) -> None:
         self._password_checks.shutdown(wait=False, cancel_futures=True)
+        self.reports.close()
         for task in (self._sweeper, self._credentials_watcher):
             if task is not None:
                 task.cancel()
@@ -457,7 +462,7 @@ class QueueServer(Enforcement):
                     "dashboard": await figures.dashboard(self.store, self.setup, self.centre, now)
                 }
             case p.Report():
-                return await figures.report(self.store, self.setup, message, now)
+                return await figures.report(self.store, self.setup, message, now, self.reports)
             case p.StaffingAdvice():
                 from queue_server.net.staffing import staffing_advice
 

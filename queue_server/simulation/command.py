@@ -12,6 +12,10 @@ from datetime import date
 from queue_server.core.errors import OperatorError
 from queue_server.core.model import CentreSetup
 
+#: a share of walk-outs above this says the counters cannot take the day's visitors
+#: (a real one-stop shop loses a few per cent: docs/history.md)
+WALK_OUT_WARNING = 0.25
+
 
 def iso_date(text: str) -> date:
     try:
@@ -122,4 +126,15 @@ def generate_command(args: argparse.Namespace) -> int:
         f"centre{'s' if len(setups) > 1 else ''}, {first.first} to {first.last}.",
         file=sys.stderr,
     )
+    walked_out = sum(s.walked_out for s in summaries)
+    if visits and walked_out > WALK_OUT_WARNING * visits:
+        counters = len(setups[0].counters)
+        print(
+            f"walkin history generate: warning: {walked_out} of {visits} visitors "
+            f"({walked_out / visits:.0%}) walked out before being seen: {counters} "
+            f"counter{'s' if counters != 1 else ''} cannot serve this many a day. For "
+            "realistic days, add [[counters]] to the configuration or give fewer "
+            "--visitors-per-day.",
+            file=sys.stderr,
+        )
     return 0

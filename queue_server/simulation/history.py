@@ -118,6 +118,7 @@ def generate_histories(
     staffing: Staffing | None = None,
     today: date | None = None,
     progress: Callable[[date, int], None] | None = None,
+    audit: bool = True,
 ) -> list[HistorySummary]:
     """Generate and commit the ``days`` days ending on ``end`` (default: yesterday, the
     first centre's local day) for each centre of ``setups``, a summary each (the first
@@ -127,7 +128,8 @@ def generate_histories(
     days if any of them already has tickets or bookings for any of the centres: history
     is written only into empty days, never over what a server recorded, and then
     nothing at all is written. ``progress(day, tickets)`` is called after each day is
-    committed.
+    committed. ``audit=False`` writes no audit trail (``Store.commit_bulk``: for
+    databases made to measure reports only).
     """
     from queue_server.simulation.profiles import DEMO_STAFFING
 
@@ -155,7 +157,7 @@ def generate_histories(
         stream = "" if number == 0 else f"{centre.centre_id}:"
         summaries.append(
             _generate(store, centre, first, last, seed, stream, profile,
-                      staffing or DEMO_STAFFING, progress, today)
+                      staffing or DEMO_STAFFING, progress, today, audit)
         )  # fmt: skip
     return summaries
 
@@ -171,6 +173,7 @@ def _generate(
     staffing: Staffing,
     progress: Callable[[date, int], None] | None,
     today: date,
+    audit: bool,
 ) -> HistorySummary:
     store.register_centre(setup)
     tickets = bookings = walked_out = open_days = 0
@@ -179,7 +182,7 @@ def _generate(
         rng = random.Random(f"walkin-history:{seed}:{stream}{day.isoformat()}")
         simulated = simulate_day(setup, day, profile, staffing, rng)
         if simulated.events:
-            store.commit_bulk(setup.centre_id, simulated.events)
+            store.commit_bulk(setup.centre_id, simulated.events, audit=audit)
             open_days += 1
         tickets += simulated.tickets
         bookings += simulated.bookings

@@ -158,12 +158,16 @@ class Store:
             raise
         self.write_failure = None
 
-    def commit_bulk(self, centre_id: str, events: Sequence[Event]) -> None:
+    def commit_bulk(self, centre_id: str, events: Sequence[Event], *, audit: bool = True) -> None:
         """Write many events at once (a generated day, ``walkin history generate``):
         the same rows in the end as ``commit(events)``, in one transaction, but each
         table's rows in one statement with many parameter sets, and each ticket,
         counter, booking and service once, in its last state (``commit`` writes every
-        change in turn: twenty times slower for a day of events). The same errors."""
+        change in turn: twenty times slower for a day of events). The same errors.
+
+        ``audit=False`` leaves out the audit rows: only for databases made to measure
+        reports (``bench/bench_history.py``), where the trail would be four fifths of
+        the bytes and nothing reads it."""
         if not events:
             return
         issued: dict[str, dict[str, Any]] = {}
@@ -172,7 +176,7 @@ class Store:
         counters: dict[str, dict[str, Any]] = {}
         appointments: dict[str, dict[str, Any]] = {}
         services: dict[str, dict[str, Any]] = {}
-        audit = []
+        trail = []
         for event in events:
             ticket = event.ticket
             if ticket is not None:
@@ -197,7 +201,8 @@ class Store:
                     "code": event.service.code,
                     "target_wait_seconds": int(event.service.target_wait.total_seconds()),
                 }
-            audit.append(convert.audit_values(centre_id, event))
+            if audit:
+                trail.append(convert.audit_values(centre_id, event))
         try:
             with self.engine.begin() as conn:
                 for (prefix, day), seq in sequences.items():
@@ -212,7 +217,8 @@ class Store:
                 ):
                     if rows:
                         self._upsert_many(conn, table, list(rows.values()), keys)  # type: ignore[arg-type]
-                conn.execute(sa.insert(AuditRow.__table__), audit)  # type: ignore[arg-type]
+                if trail:
+                    conn.execute(sa.insert(AuditRow.__table__), trail)  # type: ignore[arg-type]
         except IntegrityError as exc:
             self.write_failure = None
             raise Conflict(

@@ -260,3 +260,33 @@ async def test_a_range_by_week_from_the_roll_ups(live_clocked: Any, people: Any)
         await mina.request("report", from_day="2024-01-01", to_day="2026-01-01", by="month")
     assert refused.value.code == "invalid_request"
     assert "at most 731 days (two years)" in refused.value.message
+
+
+async def test_reports_are_built_in_a_process_of_their_own(live_clocked: Any, people: Any) -> None:
+    """The report runs in the server's report process, not on its event loop's
+    interpreter; if that process is killed, the report asked of it is refused as
+    unavailable (nothing else breaks) and the next one starts a new process."""
+    import os
+    import signal
+    from concurrent.futures import ProcessPoolExecutor
+
+    mina = await people(username="mina", password=PASSWORD)
+    today = live_clocked.clock.now.date().isoformat()
+    worker = live_clocked.server.reports
+    assert worker._pool is None  # not started until a manager asks
+    first = await mina.request("report", from_day=today, to_day=today, by="day")
+    assert first["range"]["overall"]["issued"] == 0
+    pool = worker._pool
+    assert isinstance(pool, ProcessPoolExecutor)
+    pids = list(pool._processes)  # type: ignore[attr-defined]
+    assert pids and os.getpid() not in pids
+
+    os.kill(pids[0], signal.SIGKILL)
+    with pytest.raises(RemoteError) as refused:
+        await mina.request("report", from_day=today, to_day=today, by="day")
+    assert refused.value.code == "unavailable" and "Try again" in refused.value.message
+    again = await mina.request("report", from_day=today, to_day=today, by="week")
+    assert again["range"] == {**first["range"], "by": "week", "groups": again["range"]["groups"]}
+    assert list(worker._pool._processes) != pids  # type: ignore[union-attr]
+    kiosk = await people(token=live_clocked.kiosk_token)
+    await issue(kiosk)  # the queue never noticed

@@ -109,8 +109,10 @@
     const days = (n) => `${n} ${n === 1 ? "day" : "days"}`;
     const parts = [];
     if (report.percentiles) parts.push(`Wait percentiles are exact ${report.percentiles}.`);
-    const built = report.days_live ? `, ${days(report.days_live)} built from the tickets just now` : "";
-    parts.push(`${days(report.days_rolled_up || 0)} read from the daily roll-ups${built}.`);
+    const read = [];
+    if (report.days_rolled_up) read.push(`${days(report.days_rolled_up)} read from the daily roll-ups`);
+    if (report.days_live) read.push(`${days(report.days_live)} built from ${report.days_live === 1 ? "its" : "their"} tickets just now`);
+    if (read.length) parts.push(`${read.join(", ")}.`);
     return parts.join(" ");
   }
 
@@ -136,7 +138,9 @@
 
   const minutesOf = (seconds) => (seconds === null || seconds === undefined ? null : Math.round((seconds / 60) * 100) / 100);
   const fmtChartMinutes = (minutes) => fmtSeconds(minutes * 60);
-  const axisMinutes = (minutes) => `${minutes} min`;
+  // an axis tick: "50 min", or past the hour "1 h 40" ("100 min" is wider than the axis)
+  const axisMinutes = (minutes) => (minutes < 60 ? `${minutes} min`
+    : `${Math.floor(minutes / 60)} h${minutes % 60 ? ` ${Math.round(minutes % 60)}` : ""}`);
   const axisShare = (share) => `${Math.round(share * 1000) / 10}%`;
 
   // Draw `report` (the reply's `range`) for the range chosen (`chosen`: from, to, days, by).
@@ -197,7 +201,7 @@
     }));
     if (multi) {
       add("Visitors", byPeriod({
-        id: "chart-by-period", title: `Tickets issued ${period.by}`,
+        id: `chart-by-${report.by}`, title: `Tickets issued ${period.by}`,
         series: [{ name: "Tickets issued", values: perPeriod("issued") }, { name: "Visitors served", values: perPeriod("served") }],
         format: (v) => String(v), integer: true,
       }));
@@ -235,7 +239,7 @@
     }));
     if (multi) {
       add("Waits and service levels", byPeriod({
-        id: "chart-service-levels-by-period", title: `Called in time ${period.by}`, max: 1,
+        id: `chart-service-levels-by-${report.by}`, title: `Called in time ${period.by}`, max: 1,
         series: [
           { name: `Appointments within ${standard} min`, values: perPeriod("appointments_within_standard_share") },
           { name: "Walk-ins within target", values: perPeriod("walk_ins_within_target_share") },
@@ -352,9 +356,9 @@
       + `${fmtSeconds(overall.estimate_mae_seconds)} on average; on balance ${fmtBias(overall.estimate_bias_seconds)}.`;
   }
 
-  // The estimates' accuracy as a table: for each day or service, the tickets measured, the
-  // mean absolute error, the bias (negative: told less than they waited) and those left
-  // out because they were never called.
+  // The estimates' accuracy as a table: for each day, week or month and each service, the
+  // tickets measured, the mean absolute error, the bias (negative: told less than they
+  // waited) and those left out because they were never called.
   function accuracyTable(rows) {
     const headings = ["Tickets measured", "Mean absolute error", "Bias", "Not called (left out)", "Later estimates: mean absolute error"];
     const table = el("table", { class: "data", id: "estimate-accuracy" },
