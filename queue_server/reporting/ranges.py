@@ -334,7 +334,8 @@ def range_report(
     def merged(by_key: dict[str, list[Tally]]) -> dict[str, Figures]:
         return {k: figures_of(merge_tallies(v)) for k, v in sorted(by_key.items())}
 
-    standards = {o.get("standard") for _tz, o in centres.values() if o.get("standard") is not None}
+    # a centre without a configured standard was tallied with the default one
+    standards = {o.get("standard") or DEFAULT_STANDARD for _tz, o in centres.values()}
     return RangeReport(
         first=first,
         last=last,

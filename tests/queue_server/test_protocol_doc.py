@@ -72,7 +72,7 @@ WEB_PUSHES = frozenset({"ticket_status", "session_expired", "print_ticket"})
 #: every role a client can have, a visitor's status page included
 ROLES = server_module.EVERYONE | {server_module.VISITOR}
 #: maps keyed by data (service codes, counter names, hours), not by field names
-KEYED_BY_DATA = ("services", "counters", "centres", "by_hour")
+KEYED_BY_DATA = ("services", "counters", "centres", "by_hour", "groups")
 
 
 @dataclass
@@ -762,6 +762,9 @@ async def test_the_web_pages_part_replays_on_a_live_server(live_clocked: Any) ->
         header = csv_example.reply.value["csv"].splitlines()[0]
         assert csv["csv"].splitlines()[0] == header == ",".join(reports.CSV_COLUMNS)
         assert csv["filename"] == csv_example.reply.value["filename"]
+        ranged = (await replay.send(mina, example("report", by="week")))["range"]
+        assert list(ranged["groups"]) == ["2026-W48"]
+        assert ranged["overall"]["issued"] == figures["reports"][0]["overall"]["issued"]
         for e in SENT:
             if e.type == "report" and e.reply and e.reply.value["type"] == "error":
                 await replay.refused(mina, e)

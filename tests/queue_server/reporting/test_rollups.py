@@ -581,6 +581,13 @@ def test_walkin_report_over_a_range(two_centres: str, capsys: pytest.CaptureFixt
     assert set(centres) == {"demo", "abingdon"}
     assert sum(centres.values()) == int(rows[0]["issued"])
 
+    # without --config, the default appointment standard (as the day report has it)
+    status, out, err = run_report(
+        ["--db", two_centres, "--from", "2026-11-16", "--to", "2026-11-16"], capsys
+    )
+    assert status == 0, err
+    assert json.loads(out)["standards"]["appointment_standard_seconds"] == 600
+
 
 @pytest.mark.parametrize(
     ("extra", "message"),

@@ -279,6 +279,16 @@ def test_history_for_several_centres_over_a_range_of_days(tmp_path: Path) -> Non
     for s in summaries:
         shown = walkin("report", "--db", db, "--date", "2026-11-24", "--centre", s["centre"])
         assert json.loads(shown.stdout)["overall"]["issued"] > 20, shown.stderr
+    assert "warning" not in made.stderr
+    # the generated days are rolled up, as a closed day is
+    ranged = walkin("report", "--db", db, "--from", "2026-11-23", "--to", "2026-11-24")
+    assert json.loads(ranged.stdout)["days_rolled_up"] == 4, ranged.stderr
+    # a day too busy for the six counters says so
+    busy = walkin("history", "generate", "--db", db, "--config", str(CONFIG), "--from",
+                  "2026-11-16", "--to", "2026-11-16", "--visitors-per-day", "900")  # fmt: skip
+    assert busy.returncode == 0, busy.stderr
+    assert "walkin history generate: warning:" in busy.stderr
+    assert "6 counters cannot serve this many a day" in busy.stderr
     # a clash at any centre writes nothing, for any centre
     again = walkin("history", "generate", "--db", db, "--config", str(CONFIG), "--from",
                    "2026-11-24", "--to", "2026-11-25", "--centres", "3")  # fmt: skip
