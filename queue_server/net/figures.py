@@ -87,9 +87,18 @@ async def report(
             "span" + (", or a range by week or month." if message.by is None else "."),
             field="to_day",
         )
+    if message.all_centres and message.by is None:
+        raise InvalidRequest(
+            "A report of every centre is a range: give by (day, week, month or centre).",
+            field="all_centres",
+        )
+    if message.by == "centre" and not message.all_centres:
+        raise InvalidRequest(
+            "A report by centre covers every centre: give all_centres true.", field="by"
+        )
     work = (_days_reply, _range_reply)[message.by is not None]
     args = (setup.centre_id, setup.tz, reports.options_for(setup), first, last, message.by,
-            now, message.format)  # fmt: skip
+            now, message.format, message.all_centres)  # fmt: skip
     if worker is None:
         return cast(dict[str, Any], await _read(lambda: work(store, *args)))
     return cast(dict[str, Any], await _read_in(worker, work, *args))
@@ -118,6 +127,7 @@ def _days_reply(
     by: str | None,
     now: datetime,
     format: str,
+    all_centres: bool = False,
 ) -> dict[str, Any]:
     """Each day's report from its tickets: the reply (in the report process)."""
     built = [
@@ -139,16 +149,49 @@ def _range_reply(
     by: str | None,
     now: datetime,
     format: str,
+    all_centres: bool = False,
 ) -> dict[str, Any]:
-    """The range's figures from the days' roll-ups: the reply (in the report process)."""
+    """The range's figures from the days' roll-ups: the reply (in the report process).
+    Every centre's with ``all_centres``: this centre's with its options, the others
+    with the registry's time zones (their own servers roll up their days with their
+    own options; a day none did is rolled up here with the defaults)."""
     from queue_server.reporting import ranges
 
-    built = ranges.range_report(
-        store, first, last, centre_id, by or "day", now, centres={centre_id: (tz, options)}
-    )
+    if all_centres:
+        centres = ranges.centres_for(store, {centre_id: {**options, "tz": tz}}, tz)
+        built = ranges.range_report(store, first, last, None, by or "day", now, centres=centres)
+        names = _centre_names(store)
+    else:
+        built = ranges.range_report(
+            store, first, last, centre_id, by or "day", now, centres={centre_id: (tz, options)}
+        )
+        names = {}
+    scope = "all-centres" if all_centres else centre_id
     if format == "csv":
         return {
             "csv": ranges.range_to_csv(built),
-            "filename": f"walkin-{centre_id}-{first}-{last}-by-{built.by}.csv",
+            "filename": f"walkin-{scope}-{first}-{last}-by-{built.by}.csv",
         }
-    return {"range": ranges.range_to_dict(built)}
+    data = ranges.range_to_dict(built)
+    if all_centres:
+        data["centre_names"] = {c: names.get(c, c) for c in data["centres"]}
+    return {"range": data}
+
+
+def _centre_names(store: Store) -> dict[str, str]:
+    from queue_server.reporting.region import centre_names
+
+    return centre_names(store)
+
+
+async def region(store: Store, setup: CentreSetup, now: datetime) -> dict[str, Any]:
+    """The ``region`` reply: every centre of the database now (``region_live``), this
+    centre's standard and targets from its configuration; read in a worker thread (a
+    few small indexed reads: the report process is kept for long reports)."""
+    from queue_server.reporting.region import region_live
+
+    standards = {setup.centre_id: setup.policy.appointment_standard}
+    targets = {setup.centre_id: {s.code: s.target_wait for s in setup.services}}
+    data = await _read(lambda: region_live(store, now, standards=standards, targets=targets))
+    data["centre"] = setup.centre_id
+    return cast(dict[str, Any], data)

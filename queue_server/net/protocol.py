@@ -227,6 +227,14 @@ class Dashboard(Message):
     type: Literal["dashboard"]
 
 
+class Region(Message):
+    """Managers: every centre that shares this server's database, live (waiting, the
+    longest wait against its target, appointments at risk, counters, devices), read
+    from the rows their servers write (``reporting.region``)."""
+
+    type: Literal["region"]
+
+
 class Report(Message):
     """Managers: the figures of each day from ``from_day`` to ``to_day`` (inclusive),
     the same as ``walkin report``; ``format`` "csv" gives one CSV text for download.
@@ -239,7 +247,10 @@ class Report(Message):
     from_day: date
     to_day: date
     format: Literal["json", "csv"] = "json"
-    by: Literal["day", "week", "month"] | None = None
+    by: Literal["day", "week", "month", "centre"] | None = None
+    #: with ``by``: every centre in the database, each centre's counters kept apart
+    #: (the regional view's history); "centre" groups by centre
+    all_centres: bool = False
 
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -285,6 +296,7 @@ ClientMessage = Annotated[
     | SetServiceTarget
     | SignOut
     | Dashboard
+    | Region
     | Report
     | StaffingAdvice,
     Field(discriminator="type"),

@@ -99,6 +99,7 @@ PERMISSIONS: dict[type[p.Message], frozenset[str]] = {
     p.SetServiceTarget: frozenset({MANAGER}),
     p.SignOut: STAFF,
     p.Dashboard: frozenset({MANAGER}),
+    p.Region: frozenset({MANAGER}),
     p.Report: frozenset({MANAGER}),
     p.StaffingAdvice: frozenset({MANAGER}),
 }
@@ -461,6 +462,8 @@ class QueueServer(Enforcement):
                 return {
                     "dashboard": await figures.dashboard(self.store, self.setup, self.centre, now)
                 }
+            case p.Region():
+                return {"region": await figures.region(self.store, self.setup, now)}
             case p.Report():
                 return await figures.report(self.store, self.setup, message, now, self.reports)
             case p.StaffingAdvice():

@@ -72,7 +72,7 @@ WEB_PUSHES = frozenset({"ticket_status", "session_expired", "print_ticket"})
 #: every role a client can have, a visitor's status page included
 ROLES = server_module.EVERYONE | {server_module.VISITOR}
 #: maps keyed by data (service codes, counter names, hours), not by field names
-KEYED_BY_DATA = ("services", "counters", "centres", "by_hour", "groups")
+KEYED_BY_DATA = ("services", "counters", "centres", "by_hour", "groups", "waiting_by_service")
 
 
 @dataclass
@@ -752,6 +752,8 @@ async def test_the_web_pages_part_replays_on_a_live_server(live_clocked: Any) ->
         kinds = {alert["kind"] for alert in dashboard["alerts"]}
         assert kinds == {"appointment_due", "over_target", "device"}, dashboard["alerts"]
         await alice.ask(failing("forbidden", "dashboard"))
+        region = (await replay.send(mina, example("region")))["region"]
+        assert [c["id"] for c in region["centres"]] == [live.setup.centre_id]
 
         # reports: the documented day is the live one (Tuesday 24 November 2026)
         figures = await replay.send(mina, example("report"))
