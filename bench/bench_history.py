@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--centres", type=int, default=10)
     parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--visitors-per-day", type=int, default=550)
+    parser.add_argument("--visitors-per-day", type=int, default=730)
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--data", default="/var/tmp/walkin-bench-history")
     parser.add_argument("--repeat", type=int, default=3)

@@ -46,7 +46,7 @@ from queue_server.reporting.reports import (
     _figures_dict,
     day_tallies,
     figures_of,
-    merge_tallies,
+    sum_tally_data,
 )
 from queue_server.store import Store
 from queue_server.store.rollups import (
@@ -300,7 +300,9 @@ def range_report(
 
     if write:
         ensure_rolled_up(store, centres, first, last, now=now)
-    rows: list[tuple[str, date, str, str, Tally]] = []
+    # each roll-up as its stored data (only its non-zero figures): added up per
+    # group without a Tally each (``sum_tally_data``)
+    rows: list[tuple[str, date, str, str, dict[str, Any]]] = []
     stored = {(r.centre, r.day) for r in _read(store, centres, first, last, rows)}
     live_days = 0
     for cid, (zone, centre_options) in centres.items():
@@ -314,12 +316,12 @@ def range_report(
             )
             for day, tallies in built.items():
                 for (scope, key), tally in tallies.items():
-                    rows.append((cid, day, scope, key, tally))
+                    rows.append((cid, day, scope, key, tally.to_data()))
 
-    grouped: dict[str, list[Tally]] = {}
-    per_centre: dict[str, list[Tally]] = {}
-    per_service: dict[str, list[Tally]] = {}
-    per_counter: dict[str, list[Tally]] = {}
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    per_centre: dict[str, list[dict[str, Any]]] = {}
+    per_service: dict[str, list[dict[str, Any]]] = {}
+    per_counter: dict[str, list[dict[str, Any]]] = {}
     for cid, day, scope, key, tally in rows:
         if scope == CENTRE_SCOPE:
             per_centre.setdefault(cid, []).append(tally)
@@ -331,8 +333,8 @@ def range_report(
         if group is not None:
             grouped.setdefault(group, []).append(tally)
 
-    def merged(by_key: dict[str, list[Tally]]) -> dict[str, Figures]:
-        return {k: figures_of(merge_tallies(v)) for k, v in sorted(by_key.items())}
+    def merged(by_key: dict[str, list[dict[str, Any]]]) -> dict[str, Figures]:
+        return {k: figures_of(sum_tally_data(v)) for k, v in sorted(by_key.items())}
 
     # a centre without a configured standard was tallied with the default one
     standards = {o.get("standard") or DEFAULT_STANDARD for _tz, o in centres.values()}
@@ -345,7 +347,7 @@ def range_report(
         appointment_standard_seconds=(
             next(iter(standards)).total_seconds() if len(standards) == 1 else None
         ),
-        overall=figures_of(merge_tallies(t for ts in per_centre.values() for t in ts)),
+        overall=figures_of(sum_tally_data(t for ts in per_centre.values() for t in ts)),
         groups=merged(grouped),
         centres=merged(per_centre) if centre is None else {},
         services=merged(per_service),
@@ -360,7 +362,7 @@ def _read(
     centres: Mapping[str, Any],
     first: date,
     last: date,
-    into: list[tuple[str, date, str, str, Tally]],
+    into: list[tuple[str, date, str, str, dict[str, Any]]],
 ) -> list[RollupRow]:
     """The stored roll-ups of the range at the current version, their tallies
     appended to ``into``; the rows returned are the centre-scope ones (one per day)."""
@@ -368,9 +370,7 @@ def _read(
     for row in read_rollups(store, centres, first, last):
         if row.version < ROLLUP_VERSION:
             continue
-        into.append(
-            (row.centre, row.day, row.scope, row.key, Tally.from_data(json.loads(row.tally)))
-        )
+        into.append((row.centre, row.day, row.scope, row.key, json.loads(row.tally)))
         if row.scope == CENTRE_SCOPE:
             found.append(row)
     return found

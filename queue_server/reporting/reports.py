@@ -488,10 +488,34 @@ class Tally:
 
 
 def merge_tallies(tallies: Iterable[Tally]) -> Tally:
-    total = Tally()
-    for tally in tallies:
-        total = total.merge(tally)
-    return total
+    """One tally of them all (``Tally.merge`` of each in turn, done in one pass)."""
+    return sum_tally_data(t.to_data() for t in tallies)
+
+
+_HISTOGRAMS = frozenset({"wait_buckets", "by_hour"})
+
+
+def sum_tally_data(datas: Iterable[Mapping[str, Any]]) -> Tally:
+    """The tally of many ``Tally.to_data()`` dicts added up, without building a tally
+    for each: a stored roll-up holds only its non-zero figures, so adding it costs its
+    handful of keys, not every field (a council's year is 84,000 of them: 4.2 s merging
+    tallies one by one, issue 12)."""
+    total: dict[str, Any] = {}
+    for data in datas:
+        for name, value in data.items():
+            if name in _HISTOGRAMS:
+                into = total.get(name)
+                if into is None:
+                    into = total[name] = {}
+                for key, n in value.items():
+                    into[key] = into.get(key, 0) + n
+            elif name == "wait_max_seconds":
+                if value is not None:
+                    known = total.get(name)
+                    total[name] = value if known is None or value > known else known
+            else:
+                total[name] = total.get(name, 0) + value
+    return Tally.from_data(total)
 
 
 def figures_of(tally: Tally, waits: Sequence[float] | None = None) -> Figures:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from queue_server.core import Centre, prefix_of
 from queue_server.core.errors import Conflict, InvalidRequest, NotFound, Unavailable
 from queue_server.core.events import Event, TicketIssued
-from queue_server.core.model import CentreSetup, Service
+from queue_server.core.model import FINAL_STATES, CentreSetup, Service, TicketState
 
 from . import convert
 from .tables import (
@@ -326,15 +326,23 @@ class Store:
         counters, live service changes, today's and future bookings, sequences."""
         centre_id = setup.centre_id
         today = now.astimezone(setup.tz).date()
-        final = ("done", "no_show", "cancelled")
+        unfinished = sorted(str(state) for state in TicketState if state not in FINAL_STATES)
         with self.engine.connect() as conn:
             t = TicketRow.__table__.c
-            rows = conn.execute(
-                sa.select(TicketRow.__table__).where(
-                    t.centre == centre_id,
-                    sa.or_(t.day >= today, t.state.not_in(final)),
+            # two reads, each by its own index (centre, day) and (centre, state): one
+            # with "day >= today OR state NOT IN final" read every ticket the centre
+            # ever had (128 ms with a year in the table: issue 12)
+            found = {
+                r.id: r
+                for query in (
+                    sa.select(TicketRow.__table__).where(t.centre == centre_id, t.day >= today),
+                    sa.select(TicketRow.__table__).where(
+                        t.centre == centre_id, t.state.in_(unfinished)
+                    ),
                 )
-            ).all()
+                for r in conn.execute(query)
+            }
+            rows = sorted(found.values(), key=lambda r: (r.issued_at, r.id))
             tickets = [convert.ticket_from_row(TicketRow(**r._mapping)) for r in rows]
             c = CounterRow.__table__.c
             counters = [
