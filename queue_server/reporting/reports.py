@@ -939,7 +939,7 @@ class _DayRows:
 
 def appointments_between(
     store: Store, start: datetime, end: datetime, centre: str | None = None
-) -> list[AppointmentRow]:
+) -> list[sa.Row[Any]]:
     """Bookings with ``start <= at < end`` (aware datetimes), any centre if None.
 
     Lives here rather than on ``Store`` until the repository grows a reads-for-reports
@@ -951,7 +951,7 @@ def appointments_between(
     if centre is not None:
         query = query.where(a.centre == centre)
     with store.engine.connect() as conn:
-        return [AppointmentRow(**r._mapping) for r in conn.execute(query.order_by(a.at))]
+        return list(conn.execute(query.order_by(a.at)))  # plain rows, read by column name
 
 
 def centre_time_zones(store: Store) -> dict[str, tzinfo]:

@@ -343,7 +343,8 @@ class Store:
                 for r in conn.execute(query)
             }
             rows = sorted(found.values(), key=lambda r: (r.issued_at, r.id))
-            tickets = [convert.ticket_from_row(TicketRow(**r._mapping)) for r in rows]
+            # plain rows: ticket_from_row reads them by column name (no TicketRow each)
+            tickets = [convert.ticket_from_row(r) for r in rows]  # type: ignore[arg-type]
             c = CounterRow.__table__.c
             counters = [
                 convert.counter_from_row(CounterRow(**r._mapping))
@@ -890,14 +891,14 @@ class Store:
 
     def channel_choices(
         self, centre_id: str | None, start: datetime, end: datetime
-    ) -> list[ChannelChoiceRow]:
+    ) -> list[sa.Row[Any]]:
         """Choices made in ``[start, end)``, any centre if ``centre_id`` is None."""
         c = ChannelChoiceRow.__table__.c
         query = sa.select(ChannelChoiceRow.__table__).where(c.at >= start, c.at < end)
         if centre_id is not None:
             query = query.where(c.centre == centre_id)
         with self.engine.connect() as conn:
-            return [ChannelChoiceRow(**r._mapping) for r in conn.execute(query.order_by(c.at))]
+            return list(conn.execute(query.order_by(c.at)))  # plain rows, as ChannelChoiceRow's
 
     def device_statuses(self, centre_id: str) -> list[DeviceStatusRow]:
         d = DeviceStatusRow.__table__.c
