@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, cast
 
@@ -97,11 +98,26 @@ async def report(
             "A report by centre covers every centre: give all_centres true.", field="by"
         )
     work = (_days_reply, _range_reply)[message.by is not None]
-    args = (setup.centre_id, setup.tz, reports.options_for(setup), first, last, message.by,
-            now, message.format, message.all_centres)  # fmt: skip
+    ask = _Ask(setup.centre_id, setup.tz, reports.options_for(setup), first, last, message.by,
+               now, message.format, message.all_centres)  # fmt: skip
     if worker is None:
-        return cast(dict[str, Any], await _read(lambda: work(store, *args)))
-    return cast(dict[str, Any], await _read_in(worker, work, *args))
+        return cast(dict[str, Any], await _read(lambda: work(store, ask)))
+    return cast(dict[str, Any], await _read_in(worker, work, ask))
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """A ``report`` request as the report process needs it (plain, picklable values)."""
+
+    centre_id: str
+    tz: tzinfo
+    options: dict[str, Any]
+    first: date
+    last: date
+    by: str | None
+    now: datetime
+    format: str
+    all_centres: bool
 
 
 async def _read_in(worker: ReportWorker, work: Callable[..., Any], *args: Any) -> Any:
@@ -117,46 +133,27 @@ async def _read_in(worker: ReportWorker, work: Callable[..., Any], *args: Any) -
         ) from exc
 
 
-def _days_reply(
-    store: Store,
-    centre_id: str,
-    tz: tzinfo,
-    options: dict[str, Any],
-    first: date,
-    last: date,
-    by: str | None,
-    now: datetime,
-    format: str,
-    all_centres: bool = False,
-) -> dict[str, Any]:
+def _days_reply(store: Store, ask: _Ask) -> dict[str, Any]:
     """Each day's report from its tickets: the reply (in the report process)."""
+    centre_id, options, first, last, now = ask.centre_id, ask.options, ask.first, ask.last, ask.now
     built = [
         reports.load_and_build(store, first + timedelta(days=i), centre_id, now, **options)
         for i in range((last - first).days + 1)
     ]
-    if format == "csv":
+    if ask.format == "csv":
         return {"csv": reports.to_csv(built), "filename": f"walkin-{centre_id}-{first}-{last}.csv"}
     return {"reports": [reports.to_dict(r) for r in built]}
 
 
-def _range_reply(
-    store: Store,
-    centre_id: str,
-    tz: tzinfo,
-    options: dict[str, Any],
-    first: date,
-    last: date,
-    by: str | None,
-    now: datetime,
-    format: str,
-    all_centres: bool = False,
-) -> dict[str, Any]:
+def _range_reply(store: Store, ask: _Ask) -> dict[str, Any]:
     """The range's figures from the days' roll-ups: the reply (in the report process).
     Every centre's with ``all_centres``: this centre's with its options, the others
     with the registry's time zones (their own servers roll up their days with their
     own options; a day none did is rolled up here with the defaults)."""
     from queue_server.reporting import ranges
 
+    centre_id, tz, options, first, last = ask.centre_id, ask.tz, ask.options, ask.first, ask.last
+    by, now, format, all_centres = ask.by, ask.now, ask.format, ask.all_centres
     if all_centres:
         centres = ranges.centres_for(store, {centre_id: {**options, "tz": tz}}, tz)
         built = ranges.range_report(store, first, last, None, by or "day", now, centres=centres)

@@ -776,18 +776,9 @@ def build_report(
     tickets that carry no ``target_wait_seconds`` of their own. ``tz`` is the centres' time zone,
     ``centre_tz`` overrides it per centre id. Raises ``ValueError`` for a naive ``now``.
     """
-    day_rows = _DayRows.select(
-        tickets,
-        appointments,
-        choices,
-        estimates,
-        day=day,
-        now=now,
-        centre=centre,
-        tz=tz,
-        centre_tz=centre_tz,
-        options={"standard": standard, "checkin_late": checkin_late, "targets": targets},
-    )
+    options = {"standard": standard, "checkin_late": checkin_late, "targets": targets}
+    where = {"day": day, "now": now, "centre": centre, "tz": tz, "centre_tz": centre_tz}
+    day_rows = _DayRows.select(tickets, appointments, choices, estimates, options=options, **where)
 
     def breakdown(attribute: str) -> dict[str, Figures]:
         return {key: figures_of(*tw) for key, tw in day_rows.tallies_by(attribute).items()}
@@ -830,18 +821,9 @@ def day_tallies(
     same rows and options as ``build_report`` give the same figures: ``figures_of`` of
     each tally is ``build_report``'s but for the wait percentiles, which are exact to
     the histogram's bucket (``bucketed_rank``)."""
-    day_rows = _DayRows.select(
-        tickets,
-        appointments,
-        choices,
-        estimates,
-        day=day,
-        now=now,
-        centre=centre,
-        tz=tz,
-        centre_tz=centre_tz,
-        options={"standard": standard, "checkin_late": checkin_late, "targets": targets},
-    )
+    options = {"standard": standard, "checkin_late": checkin_late, "targets": targets}
+    where = {"day": day, "now": now, "centre": centre, "tz": tz, "centre_tz": centre_tz}
+    day_rows = _DayRows.select(tickets, appointments, choices, estimates, options=options, **where)
     found = {
         (CENTRE_SCOPE, ""): day_rows.tally(
             day_rows.tickets, day_rows.appointments, day_rows.choices

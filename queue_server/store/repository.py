@@ -9,10 +9,11 @@ PostgreSQL (``postgresql+psycopg://``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -136,10 +137,17 @@ class Store:
         """
         if not events:
             return
+        with self._writing() as conn:
+            for event in events:
+                self._write_event(conn, centre_id, event)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sa.Connection]:
+        """One transaction of ``commit`` or ``commit_bulk``: a clash is ``Conflict``,
+        a database that cannot write ``Unavailable`` (noted for ``/healthz``)."""
         try:
             with self.engine.begin() as conn:
-                for event in events:
-                    self._write_event(conn, centre_id, event)
+                yield conn
         except IntegrityError as exc:
             self.write_failure = None
             raise Conflict(
@@ -203,36 +211,21 @@ class Store:
                 }
             if audit:
                 trail.append(convert.audit_values(centre_id, event))
-        try:
-            with self.engine.begin() as conn:
-                for (prefix, day), seq in sequences.items():
-                    self._advance_sequence(conn, centre_id, prefix, day, seq)
-                if issued:
-                    conn.execute(sa.insert(TicketRow.__table__), list(issued.values()))  # type: ignore[arg-type]
-                for table, rows, keys in (
-                    (TicketRow.__table__, changed, ["id"]),
-                    (CounterRow.__table__, counters, ["centre", "name"]),
-                    (AppointmentRow.__table__, appointments, ["centre", "ref"]),
-                    (ServiceRow.__table__, services, ["centre", "code"]),
-                ):
-                    if rows:
-                        self._upsert_many(conn, table, list(rows.values()), keys)  # type: ignore[arg-type]
-                if trail:
-                    conn.execute(sa.insert(AuditRow.__table__), trail)  # type: ignore[arg-type]
-        except IntegrityError as exc:
-            self.write_failure = None
-            raise Conflict(
-                "That change clashes with one already stored (a number or key in use).",
-                detail=str(exc.orig),
-            ) from exc
-        except SQLAlchemyError as exc:
-            self._writes_failing(exc)
-            raise Unavailable(
-                "The queue database could not save the change; nothing was changed. "
-                "Try again in a moment.",
-                detail=str(getattr(exc, "orig", exc)),
-            ) from exc
-        self.write_failure = None
+        with self._writing() as conn:
+            for (prefix, day), seq in sequences.items():
+                self._advance_sequence(conn, centre_id, prefix, day, seq)
+            if issued:
+                conn.execute(sa.insert(TicketRow.__table__), list(issued.values()))  # type: ignore[arg-type]
+            for table, rows, keys in (
+                (TicketRow.__table__, changed, ["id"]),
+                (CounterRow.__table__, counters, ["centre", "name"]),
+                (AppointmentRow.__table__, appointments, ["centre", "ref"]),
+                (ServiceRow.__table__, services, ["centre", "code"]),
+            ):
+                if rows:
+                    self._upsert_many(conn, table, list(rows.values()), keys)  # type: ignore[arg-type]
+            if trail:
+                conn.execute(sa.insert(AuditRow.__table__), trail)  # type: ignore[arg-type]
 
     def _upsert_many(
         self,

@@ -59,6 +59,7 @@
         const several = data.centres.length > 1;
         region.shown = several;
         $("tab-region").hidden = !several;
+        $("tab-region").dataset.centres = String(data.centres.length);
         if (!several) {
           if (region.selected) W.selectTab($("tab-live"), false);
           return;
@@ -101,6 +102,10 @@
     region.shown = false;
     region.loaded = false;
     $("tab-region").hidden = true;
+    delete $("tab-region").dataset.centres;
+    $("region-results").hidden = true;
+    say("region-history-done", "");
+    say("region-history-error", "");
   }
 
   function askForRegion() {
@@ -124,7 +129,13 @@
     return new Date(iso).toLocaleTimeString("en-GB", { timeZone: zone || undefined, hour: "2-digit", minute: "2-digit" });
   }
 
-  function cell(...children) { return el("span", {}, ...children); }
+  // parts of a cell, a space apart (read out as words, not run together)
+  function cell(...children) {
+    const parts = children.filter((c) => c !== null && c !== undefined);
+    const span = el("span");
+    parts.forEach((part, i) => { if (i) span.append(" "); span.append(part); });
+    return span;
+  }
 
   function detail(text) { return el("span", { class: "detail", text }); }
 
@@ -196,8 +207,7 @@
     $("region-updated").hidden = false;
     $("region-count").textContent = plural(data.centres.length, "centre", "centres");
     syncRows($("region-centres"), data.centres, (c) => c.id, newRow, (row, c) => {
-      const name = el("span", {}, el("span", { class: "centre-label", text: c.name }));
-      if (c.id === data.centre) name.append(" ", chip("none", "this centre"));
+      const name = cell(el("span", { class: "centre-label", text: c.name }), c.id === data.centre ? chip("none", "this centre") : null);
       setCell(row, 0, name);
       setCell(row, 1, waiting(c));
       setCell(row, 2, longestWait(c));
@@ -230,7 +240,7 @@
     if (t.counters_paused) more.push(`${t.counters_paused} paused`);
     setCell(row, 5, cell(el("span", { class: "figure-text", text: String(t.counters_open) }), detail(more.join(", "))));
     setCell(row, 6, `${t.issued_today} / ${t.finished_today}`);
-    setCell(row, 7, t.devices_attention ? plural(t.devices_attention, "device part", "device parts") : "none");
+    setCell(row, 7, String(t.devices_attention));
     setCell(row, 8, "");
   }
 

@@ -17,6 +17,7 @@
 //   manager-changes.js  .changes  open and close counters, skills, target waits
 //   manager-history.js  .history  past days' figures, charts and CSV
 //   manager-staffing.js .staffing how many advisers a weekday needs (`staffing_advice`)
+//   manager-region.js   .region   every centre of the database (`region`), live and past
 //   manager.js (this)             tabs, signing in and out, the server's messages, start
 "use strict";
 
@@ -36,13 +37,15 @@
     }
     if (focus) tab.focus();
     if (tab.id === "tab-history" && !page.historyLoaded && page.conn) W.history.showHistory();
+    W.region.onTabSelected(tab.id === "tab-region");
   }
 
   function setUpTabs() {
-    const tabs = [...document.querySelectorAll('[role="tab"]')];
-    for (const tab of tabs) {
+    for (const tab of document.querySelectorAll('[role="tab"]')) {
       tab.addEventListener("click", () => selectTab(tab, false));
       tab.addEventListener("keydown", (event) => {
+        // the tabs shown now (Region is there only for a database of several centres)
+        const tabs = [...document.querySelectorAll('[role="tab"]')].filter((t) => !t.hidden);
         const index = tabs.indexOf(tab);
         const next = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0, End: tabs.length - 1 }[event.key];
         if (next === undefined) return;
@@ -73,6 +76,7 @@
       $("not-manager-name").textContent = welcome.name;
       show("not-manager");
       stopRefreshing();
+      W.region.reset();
     } else {
       show("dashboard");
     }
@@ -90,6 +94,7 @@
     W.history.setDefaultDates(W.history.localDay(snapshot.server_time));
     startRefreshing();
     askForDashboard();
+    W.region.askAtStart();
   }
 
   function onPush(message) {
@@ -100,6 +105,9 @@
   function onSignedOut(reason) {
     page.role = null;
     stopRefreshing();
+    W.region.reset();
+    const selected = document.querySelector('[role="tab"][aria-selected="true"]');
+    if (selected && selected.id === "tab-region") selectTab($("tab-live"), false);
     show("sign-in");
     say("sign-in-message", reason);
     setState("signed-out");
@@ -132,6 +140,7 @@
     W.changes.setUpChanges();
     W.history.setUpHistory();
     W.staffing.setUpStaffing();
+    W.region.setUpRegion();
     page.conn = window.WalkinStaff.connect({
       client: "walkin-manager/1",
       onWelcome,
@@ -142,5 +151,6 @@
     });
   }
 
+  W.selectTab = selectTab;
   start();
 })();
