@@ -26,16 +26,18 @@ from device_drivers.profiles import load_profile  # noqa: E402
 from device_drivers.simulator import PrinterSimulator  # noqa: E402
 
 BAUDS = (9600, 115200)
+LANGUAGES = ("en", "cy", "pl", "ro", "ur", "ar")
 CASES = [
     # (label, profile, paper, language, online QR, qr mode)
-    ("80mm en native", "TM-T20II", None, "en", False, "native"),
     ("80mm en raster", "TM-T20II", None, "en", False, "raster"),
     ("80mm en native +online", "TM-T20II", None, "en", True, "native"),
     ("80mm en raster +online", "TM-T20II", None, "en", True, "raster"),
-    ("58mm en native", None, 58, "en", False, "native"),
-    ("80mm pl native", "TM-T20II", None, "pl", False, "native"),
-    ("80mm ur native", "TM-T20II", None, "ur", False, "native"),
-    ("80mm ar native", "TM-T20II", None, "ar", False, "native"),
+    # every ticket language: an Epson 80 mm (centres images with ESC a) and a generic
+    # 58 mm printer (images padded on the left, since an unknown printer may not centre)
+    *[(f"80mm {lang} native", "TM-T20II", None, lang, False, "native") for lang in LANGUAGES],
+    *[(f"58mm {lang} native", None, 58, lang, False, "native") for lang in LANGUAGES],
+    ("80mm generic ur native", None, 80, "ur", False, "native"),
+    ("80mm ur native +online", "TM-T20II", None, "ur", True, "native"),
     ("TSP100III graphics only", "TSP100III", None, "en", False, "raster"),
 ]
 

@@ -3,7 +3,12 @@
 python-escpos's ``Dummy`` printer does the encoding (code pages, ``GS ( k`` QR, raster
 images); this module decides what goes where. Text goes as text wherever the printer's
 code pages can hold it, because a line of text costs ~1 byte per character and the same
-line as an image ~2 KB. Lines it cannot hold (right-to-left scripts, ŵ, ș) go as images.
+line as an image hundreds of bytes. Lines it cannot hold (right-to-left scripts, ŵ) go as
+images: 1-bit, at the printer's full dot density, cropped to the ink (a blank dot costs
+as much on the wire as a black one) and centred with ``ESC a`` on printers that centre
+images, padded on the left only as far as centring needs on the others. A right-to-left
+line with digits in it ("آپ سے پہلے لوگ: 4") stays one image: cutting out the digits
+would need the bidi order re-done across a text/image boundary, for a few bytes.
 
 Byte budget: a full 80 mm English ticket with a native QR is under 300 bytes (see
 docs/performance.md, section 3), which is why sizes are set with ``GS !`` and bold with
@@ -25,7 +30,7 @@ from PIL import Image
 
 from .errors import LayoutError
 from .profiles import PrinterProfile, load_profile
-from .textimage import has_rtl, render_text_line, wrap_to_width
+from .textimage import has_rtl, render_ink, wrap_to_width
 from .ticket import TicketPrint
 from .translations import labels_for
 
@@ -35,6 +40,9 @@ _MAX_QR_PAYLOAD = 300  # bytes; longer URLs make modules too small to scan on 58
 # Romanian comma-below letters are in no printer code page; the cedilla forms are in
 # CP852 and are what Romanian readers already see on receipts. Used only when needed.
 _LEGACY_FORMS = str.maketrans("șțȘȚ", "şţŞŢ")
+# Around a cropped text image, feed this many dots (ESC J n, 3 bytes) instead of sending
+# blank rows: about the gap a native text line leaves between its letters and the next.
+_IMAGE_GAP = b"\x1bJ\x06"
 
 
 class _TicketWriter:
@@ -81,19 +89,51 @@ class _TicketWriter:
                 self.out.text(row + "\n")
             return
         # Font A is 24 dots high; an image line of the same height keeps the look.
-        px = 24 * size if size > 1 else 24
+        px = 24 * size
         for row in wrap_to_width(
             text, width_px=self.profile.width_px, size=px, bold=bold, language=self.language
         ):
-            image = render_text_line(
-                row, width_px=self.profile.width_px, size=px, bold=bold, language=self.language
-            )
-            self.image(image)
+            ink = render_ink(row, size=px, bold=bold, language=self.language)
+            if ink is not None:
+                self.out._raw(_IMAGE_GAP)
+                self.centred_image(ink, self.profile.width_px)
+                self.out._raw(_IMAGE_GAP)
+
+    def centred_image(self, image: Image.Image, paper_px: int, *, double: bool = False) -> None:
+        """``image`` centred on ``paper_px`` (image) dots, sent in whole bytes per row.
+
+        A printer that centres images gets the image itself under ``ESC a 1``, widened to
+        the next multiple of 8 with the slack split both sides. Any other gets blank
+        columns on the left up to where centring would put it (never on the right), sent
+        left-aligned: then a printer that honours ``ESC a`` after all prints it in the
+        same place as one that does not.
+        """
+        if self.profile.centres_images:
+            width = -(-image.width // 8) * 8
+            left = (width - image.width) // 2
+        else:
+            left = max(0, (paper_px - image.width) // 2)
+            width = -(-(left + image.width) // 8) * 8
+        if width != image.width:
+            canvas = Image.new("1", (width, image.height), 1)
+            canvas.paste(image, (left, 0))
+            image = canvas
+        if self.profile.centres_images:
+            self.image(image, double=double)
+            return
+        self.out.set(align="left")
+        self.image(image, double=double)
+        self.out.set(align="center")
 
     def image(self, image: Image.Image, *, double: bool = False) -> None:
-        """A raster line; ``double`` prints each pixel as 2x2 dots."""
+        """A raster (``GS v 0``); ``double`` prints each pixel as 2x2 dots.
+
+        ``GS v 0`` is the smallest raster command every profile with images has: an
+        8-byte header and 1 bit per dot (``GS ( L`` adds 17 bytes of headers per image,
+        and python-escpos's capability data lists no printer with a compressed raster).
+        """
         # python-escpos print()s a warning to stdout for profiles without a width; our
-        # images are already the paper's width, and a kiosk's stdout is not for chatter.
+        # images fit the paper already, and a kiosk's stdout is not for chatter.
         with contextlib.redirect_stdout(io.StringIO()):
             self.out.image(
                 image,
@@ -125,10 +165,7 @@ class _TicketWriter:
             raise LayoutError(
                 f"QR is {matrix.width * 2} dots wide; paper is {self.profile.width_px}"
             )
-        # Centre by padding: GS v 0 ignores ESC a on some printers.
-        canvas = Image.new("1", (half_width, matrix.height), 1)
-        canvas.paste(matrix, ((half_width - matrix.width) // 2, 0))
-        self.image(canvas, double=True)
+        self.centred_image(matrix, half_width, double=True)
 
     def cut(self) -> None:
         self.style()

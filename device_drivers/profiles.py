@@ -22,6 +22,11 @@ _GRAPHICS_ONLY = {
 # Generic printers: 80 mm paper has 72 mm printable; 512 dots fits the 180 dpi TM-T88
 # as well as 576-dot 203 dpi printers, so an unknown 80 mm printer never clips.
 _GENERIC_WIDTH = {80: (512, 42), 58: (384, 32)}
+# Makers whose printers centre raster images (GS v 0) with ESC a, as they centre text.
+# Epson's ESC/POS does; cheap clones (Zjiang POS-58, Everycom) print them at the left
+# margin whatever ESC a says, and the TSP100III has no alignment at all. For any other
+# printer the layout pads each image on the left instead (see ``centres_images``).
+_CENTRING_VENDORS = {"Epson"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class PrinterProfile:
     native_qr: bool
     graphics_only: bool = False
     can_cut: bool = True
+    #: the printer centres raster images with ``ESC a``; if False the layout pads them
+    centres_images: bool = False
 
 
 def profile_names() -> list[str]:
@@ -84,4 +91,5 @@ def load_profile(name: str | None = None, paper: int | None = None) -> PrinterPr
         columns=columns,
         native_qr=bool(features.get("qrCode")),
         can_cut=bool(features.get("paperFullCut") or features.get("paperPartCut")),
+        centres_images=data.get("vendor") in _CENTRING_VENDORS,
     )

@@ -15,7 +15,7 @@ import os
 import unicodedata
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont, features
+from PIL import Image, ImageDraw, ImageFont, ImageOps, features
 
 _FONT_DIRS = [
     Path(os.environ.get("WALKIN_FONT_DIR", "/nonexistent")),
@@ -63,13 +63,10 @@ def _visual_order(text: str) -> str:
     return str(get_display(arabic_reshaper.reshape(text)))
 
 
-def render_text_line(
-    text: str, *, width_px: int, size: int = 24, bold: bool = False, language: str = "en"
-) -> Image.Image:
-    """One line of text, centred on a ``width_px`` wide 1-bit image (black = ink).
-
-    The caller wraps long text first (see :func:`wrap_to_width`).
-    """
+def _prepare(
+    text: str, size: int, bold: bool, language: str
+) -> tuple[str, ImageFont.FreeTypeFont, dict[str, object]]:
+    """The font, the text as drawn, and the layout arguments for one line."""
     rtl = has_rtl(text)
     script = "urdu" if language.startswith("ur") else "arabic" if rtl else "latin"
     font = _font(script, bold, size)
@@ -78,6 +75,17 @@ def render_text_line(
         kwargs = {"direction": "rtl", "language": language.split("-")[0]}
     elif rtl:
         text = _visual_order(text)
+    return text, font, kwargs
+
+
+def render_text_line(
+    text: str, *, width_px: int, size: int = 24, bold: bool = False, language: str = "en"
+) -> Image.Image:
+    """One line of text, centred on a ``width_px`` wide 1-bit image (black = ink).
+
+    The caller wraps long text first (see :func:`wrap_to_width`).
+    """
+    text, font, kwargs = _prepare(text, size, bold, language)
     left, top, right, bottom = font.getbbox(text, **kwargs)  # type: ignore[arg-type]
     ascent, descent = font.getmetrics()
     height = max(bottom, ascent + descent) - min(top, 0) + 4
@@ -85,6 +93,23 @@ def render_text_line(
     x = (width_px - (right - left)) // 2 - left
     ImageDraw.Draw(image).text((x, 2 - min(top, 0)), text, font=font, fill=0, **kwargs)  # type: ignore[arg-type]
     return image
+
+
+def render_ink(
+    text: str, *, size: int = 24, bold: bool = False, language: str = "en"
+) -> Image.Image | None:
+    """One line of text as a 1-bit image cropped to its ink (black = ink), or None if
+    it has none. Same font and size (in dots) as :func:`render_text_line`, without the
+    blank margins: on paper every blank row and column costs bytes on the wire.
+    """
+    text, font, kwargs = _prepare(text, size, bold, language)
+    left, top, right, bottom = font.getbbox(text, **kwargs)  # type: ignore[arg-type]
+    pad = size  # room for marks the bounding box under-reports (Nastaliq's dots)
+    canvas = Image.new("1", (int(right - left) + 2 * pad, int(bottom - top) + 2 * pad), 1)
+    # drawn on a 1-bit image as render_text_line does: the same (unsmoothed) glyph dots
+    ImageDraw.Draw(canvas).text((pad - left, pad - top), text, font=font, fill=0, **kwargs)  # type: ignore[arg-type]
+    ink = ImageOps.invert(canvas.convert("L")).getbbox()
+    return None if ink is None else canvas.crop(ink)
 
 
 def wrap_to_width(

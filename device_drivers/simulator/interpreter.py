@@ -2,8 +2,9 @@
 
 It understands what :mod:`device_drivers.layout` sends and what common drivers send
 (text, ``ESC !``/``GS !`` sizes, ``ESC E`` bold, ``ESC a`` alignment, ``ESC t`` code
-pages, ``GS ( k`` QR, ``GS v 0`` and ``GS ( L`` rasters, feeds, ``GS V`` cut, ``DLE EOT``
-status). Unknown commands are skipped and counted, so a test can insist on none.
+pages, ``GS ( k`` QR, ``GS v 0`` and ``GS ( L`` rasters, feeds (``ESC d`` in lines,
+``ESC J`` in dots), ``GS V`` cut, ``DLE EOT`` status). Unknown commands are skipped
+and counted, so a test can insist on none.
 Pure: a state machine with no I/O; the server feeds it and sends ``replies``.
 """
 
@@ -55,6 +56,7 @@ class Raster:
 @dataclass
 class Feed:
     lines: int
+    dots: int = 0  # ``ESC J n``: paper fed by n dots rather than by lines
 
 
 Element = TextLine | QrCode | Raster | Feed
@@ -196,6 +198,11 @@ class Interpreter:
                     n -= 1
                 for _ in range(max(0, n)):
                     self._newline()
+            elif cmd == ord("J"):  # print the line, if any, and feed n dots
+                if self._line:
+                    self._emit(TextLine(self._line, self.align))
+                    self._line = []
+                self._emit(Feed(0, dots=n))
             elif cmd == ord("p"):
                 return 5 if len(buf) >= 5 else 0  # drawer kick: m t1 t2
             return 3

@@ -78,7 +78,8 @@ def render_png(ticket: PrintedTicket, width_px: int, path: Path) -> Path:
         elif isinstance(element, Raster):
             blocks.append((element.image, element.align))
         elif isinstance(element, Feed):
-            blocks.append((Image.new("1", (1, CELL_H * element.lines), 1), "left"))
+            height = CELL_H * element.lines + element.dots
+            blocks.append((Image.new("1", (1, max(1, height)), 1), "left"))
     height = sum(b.height for b, _ in blocks) + 2 * _MARGIN
     paper = Image.new("L", (width_px + 2 * _MARGIN, height), 255)
     y = _MARGIN

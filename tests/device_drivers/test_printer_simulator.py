@@ -19,6 +19,7 @@ from device_drivers.layout import ticket_bytes
 from device_drivers.printer import open_printer
 from device_drivers.profiles import load_profile
 from device_drivers.simulator import Interpreter, PrintedTicket, PrinterSimulator
+from device_drivers.simulator.interpreter import QrCode, Raster, TextLine
 from device_drivers.ticket import TicketPrint
 
 pyzbar = pytest.importorskip("pyzbar.pyzbar", reason="needs pyzbar and Debian libzbar0")
@@ -54,6 +55,37 @@ def test_raster_qr_over_the_pty_decodes_too(
     (printed,) = simulator.wait_for_tickets(1)
     assert printed.png_path is not None
     assert decoded_qr_payloads(printed.png_path) == {ticket.status_url}
+
+
+@pytest.mark.parametrize("language", ["ur", "ar"])
+def test_right_to_left_ticket_renders_words_as_images_number_and_qr_native(
+    simulator: PrinterSimulator, tcp_url: str, ticket: TicketPrint, language: str
+) -> None:
+    """Issue 12, item 6: only the Urdu/Arabic words are pictures, cropped to their ink;
+    the number, the Latin lines and both QR codes are the printer's own, and decode."""
+    shifted = dataclasses.replace(
+        ticket, language=language, online_url="https://www.leeds.gov.uk/housing"
+    )
+    with open_printer(tcp_url, profile="TM-T20II") as printer:
+        result = printer.print_ticket(shifted, f"rtl-{language}")
+    (printed,) = simulator.wait_for_tickets(1)
+    assert printed.ticket.unknown_commands == []
+    elements = printed.ticket.elements
+    rasters = [e for e in elements if isinstance(e, Raster)]
+    assert len(rasters) == 5  # your number, ahead, wait, scan to follow, online too
+    assert all(r.image.width < 576 // 1.4 and r.align == "center" for r in rasters)
+    texts = {e.text for e in elements if isinstance(e, TextLine)}
+    assert {"H023", "Leeds Merrion House", "Housing Options", "Please keep this ticket"} <= texts
+    assert [e.data for e in elements if isinstance(e, QrCode)] == [
+        ticket.status_url,
+        "https://www.leeds.gov.uk/housing",
+    ]
+    assert printed.png_path is not None
+    assert decoded_qr_payloads(printed.png_path) == {
+        ticket.status_url,
+        "https://www.leeds.gov.uk/housing",
+    }
+    assert result.bytes_sent <= 8000  # Urdu was 23,767 with full-width images
 
 
 def test_interpreter_copes_with_bytes_split_anywhere(ticket: TicketPrint) -> None:
@@ -148,6 +180,12 @@ def test_write_screenshots(ticket: TicketPrint, tmp_path: Path) -> None:
             {"paper_mm": 58},
             "?paper=58",
             dataclasses.replace(ticket, language="ur"),
+        ),
+        (
+            "ticket-80mm-ar.png",
+            {},
+            "?profile=TM-T20II",
+            dataclasses.replace(ticket, language="ar"),
         ),
     ]:
         with PrinterSimulator(tmp_path / name, **sim_args) as sim:
