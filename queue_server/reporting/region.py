@@ -185,7 +185,11 @@ def region_live(
         if _minutes(waited) > centre["longest_wait_minutes"]:
             centre["longest_wait_minutes"] = _minutes(waited)
             centre["longest_wait_service"] = ticket.service
-            centre["longest_wait_target_minutes"] = None if target is None else _minutes(target)
+            # an appointment's measure is the ten-minute standard, not a walk-in target
+            walk_in_target = None if ticket.origin == "appointment" else target
+            centre["longest_wait_target_minutes"] = (
+                None if walk_in_target is None else _minutes(walk_in_target)
+            )
         booked = _utc(ticket.appointment_at)
         if ticket.origin == "appointment" and booked is not None:
             centre["appointments_waiting"] += 1
