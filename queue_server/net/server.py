@@ -67,6 +67,11 @@ STAFF = frozenset({COUNTER, MANAGER})
 #: how far back the server rolls up days over that were not rolled up (a server that
 #: was down for a while catches up; older days are rolled up when a report asks)
 ROLL_UP_DAYS = 31
+#: a connection with more than this unsent is dropped, to come back for a snapshot
+#: (a board reads a few hundred bytes a change; this is minutes of a stalled reader)
+SLOW_READER_BYTES = 64 * 1024
+#: pushes not written by a request's reply are written this soon after they are made
+PUSH_GRACE_SECONDS = 0.002
 EVERYONE = frozenset({KIOSK, BOARD, COUNTER, MANAGER})
 
 #: which roles may send which message (counters are further limited to their own desk)
@@ -148,6 +153,10 @@ class QueueServer(Enforcement):
         self._background: set[asyncio.Task[Any]] = set()
         #: the day whose earlier days are rolled up (``roll_up_closed_days``)
         self._rolled_up_before: date | None = None
+        #: pushes built and not yet written (``_flush``): (connections, text), or a
+        #: callable (the status pages' turn)
+        self._outbox: list[Any] = []
+        self._flush_timer: asyncio.TimerHandle | None = None
         self._rolling_up = False
         self.centre: Centre = store.load_centre(setup, clock())
         self._lock = asyncio.Lock()
@@ -197,6 +206,9 @@ class QueueServer(Enforcement):
     async def close(self) -> None:
         self._password_checks.shutdown(wait=False, cancel_futures=True)
         self.reports.close()
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
         for task in (self._sweeper, self._credentials_watcher):
             if task is not None:
                 task.cancel()
@@ -266,8 +278,10 @@ class QueueServer(Enforcement):
                     break
                 reply = await self._answer(identity, frame, ws)
                 if reply is None:
+                    self._flush()
                     break
                 await ws.send(json.dumps(reply))
+                self._flush()  # the pushes this request caused, after its reply
         except ConnectionClosed:
             pass
         finally:
@@ -653,11 +667,65 @@ class QueueServer(Enforcement):
         return [ws for ws, who in self._connections.items() if who.role in roles]
 
     def _publish_to(self, roles: frozenset[str], message: dict[str, Any]) -> None:
+        """``message`` to every connection of ``roles`` open now, built now (once,
+        shared by every connection) and written by the next ``_flush``."""
         connections = self._group(roles)
-        if connections:
-            broadcast(connections, json.dumps(message))
+        if not connections:
+            return
+        self._outbox.append((connections, json.dumps(message)))
+        self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        """Write the outbox shortly, if no request's reply does it first: a change
+        that answers no request (a sweep, the end of a day) is still pushed."""
+        if self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(
+                PUSH_GRACE_SECONDS, self._flush
+            )
+
+    def _flush(self) -> None:
+        """Write every push waiting in the outbox, in the order they were made. Called
+        just after a request's reply is written, so the person who pressed the button
+        hears first and never waits behind the fan-out to hundreds of boards (issue 12);
+        the lock is free meanwhile."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        outbox, self._outbox = self._outbox, []
+        for item in outbox:
+            if callable(item):
+                item()
+            else:
+                self._send(*item)
+
+    def _send(self, connections: list[ServerConnection], text: str) -> None:
+        """Write ``text`` to ``connections`` (no waiting: websockets' ``broadcast``),
+        dropping any that has more than ``SLOW_READER_BYTES`` still unsent: a board
+        or page that cannot keep up is not buffered for without bound; it reconnects
+        and starts again from a fresh snapshot (every client does, on a lost
+        connection)."""
+        keeping = []
+        for ws in connections:
+            transport = ws.transport
+            backlog = transport.get_write_buffer_size() if transport is not None else 0
+            if backlog > SLOW_READER_BYTES:
+                who = self._connections.pop(ws, None)
+                log.warning(
+                    "dropped a %s connection that could not keep up (%d KB unsent); it "
+                    "will reconnect for a fresh snapshot",
+                    who.role if who else "closed",
+                    backlog // 1024,
+                )
+                transport.abort()  # type: ignore[union-attr]
+            else:
+                keeping.append(ws)
+        if keeping:
+            broadcast(keeping, text)
 
     def _publish(self, events: tuple[Event, ...], now: datetime) -> None:
+        """The pushes of ``events``, built now (from the state they left, to the
+        connections open now) and written by ``_flush``, after the reply to the
+        request that caused them."""
         for event in events:
             self._publish_to(STAFF, views.event_for_staff(self.centre, event))
             if isinstance(event, TicketCalled | TicketRecalled) and event.ticket is not None:
@@ -666,7 +734,8 @@ class QueueServer(Enforcement):
             self._publish_to(EVERYONE, views.queue_message(self.centre, now))
         if any(e.counter is not None for e in events):
             self._publish_to(frozenset({BOARD, KIOSK}), views.counters_message(self.centre))
-        self.visitors.changed(events)
+        self._outbox.append(lambda: self.visitors.changed(events))
+        self._flush_soon()
 
 
 def _estimate_view(estimate: WaitEstimate) -> dict[str, Any]:

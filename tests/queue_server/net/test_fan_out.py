@@ -1,0 +1,77 @@
+"""Pushes to many screens (issue 12, item 2): the request's own reply is written before
+the pushes it causes, and a board that stops reading is dropped — to come back for a
+fresh snapshot — instead of having the server buffer for it without bound."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import connect
+
+from queue_server.client import QueueClient, new_idempotency_key
+from queue_server.net import server as server_module
+
+TIMEOUT = 10
+
+
+async def hello(ws: Any, token: str) -> None:
+    await ws.send(json.dumps({"type": "hello", "token": token}))
+    assert json.loads(await ws.recv())["type"] == "welcome"
+    assert json.loads(await ws.recv())["type"] == "snapshot"
+
+
+async def test_the_reply_is_written_before_the_pushes_it_causes(live: Any) -> None:
+    """A kiosk that is also a push recipient reads its own reply first, then the queue
+    push of the ticket it issued."""
+    async with connect(live.url) as kiosk:
+        await hello(kiosk, live.kiosk_token)
+        key = new_idempotency_key()
+        await kiosk.send(json.dumps({"type": "issue_ticket", "id": 1, "service": "housing",
+                                     "idempotency_key": key}))  # fmt: skip
+        first = json.loads(await asyncio.wait_for(kiosk.recv(), TIMEOUT))
+        second = json.loads(await asyncio.wait_for(kiosk.recv(), TIMEOUT))
+        assert (first["type"], first.get("re")) == ("ok", 1)
+        assert second["type"] == "queue"
+        assert second["waiting"]["housing"] >= 1
+
+
+async def test_a_board_that_stops_reading_is_dropped_not_buffered(
+    live: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server_module, "SLOW_READER_BYTES", 16 * 1024)
+    # a board whose socket takes almost nothing and which never reads after its snapshot
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    sock.connect(("127.0.0.1", live.port))
+    stalled = await connect(live.url, sock=sock, max_queue=1)
+    await hello(stalled, live.board_token)
+    stalled.transport.pause_reading()
+    # and a slow link: the server's kernel takes a few KB for it, not megabytes
+    [server_side] = [ws for ws, who in live.server._connections.items() if who.role == "board"]
+    server_side.transport.get_extra_info("socket").setsockopt(
+        socket.SOL_SOCKET, socket.SO_SNDBUF, 4096
+    )
+    reader = await QueueClient(live.url, token=live.board_token, reconnect=False).connect()
+    kiosk = await QueueClient(live.url, token=live.kiosk_token, reconnect=False).connect()
+    caplog.set_level(logging.WARNING, logger="walkin.server")
+    try:
+        issued = 0
+        while issued < 600 and not any("could not keep up" in r.message for r in caplog.records):
+            await kiosk.request("issue_ticket", service="housing",
+                                idempotency_key=new_idempotency_key())  # fmt: skip
+            issued += 1
+        assert any("dropped a board connection" in r.message for r in caplog.records), issued
+        # dropped: no longer a push recipient, its buffer let go
+        assert sum(1 for who in live.server._connections.values() if who.role == "board") == 1
+        # the board that reads got every push, in order, and the server still answers
+        snapshot = await reader.request("snapshot")
+        assert snapshot["snapshot"]["queue"]["waiting"]["housing"] >= issued
+    finally:
+        await kiosk.close()
+        await reader.close()
+        stalled.transport.abort()
