@@ -132,6 +132,17 @@ class Result:
     missing: int = 0
     connect_seconds: float = 0.0
     cpu: str = ""
+    #: the server's resident memory (KB): before the boards, with them idle, after
+    rss_kb: dict[str, int] = field(default_factory=dict)
+
+
+def rss_kb(pid: int) -> int:
+    """A process's resident set size in KB (``VmRSS`` of /proc/PID/status)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
 
 
 async def adviser(
@@ -191,6 +202,8 @@ def run(args: argparse.Namespace) -> Result:
             add_staff(db_url, ["adviser-1"])
             pipes: list[Connection] = []
             processes = []
+            time.sleep(1.0)  # the server settled after enrolling
+            result.rss_kb["before"] = rss_kb(server.pid)
             try:
                 for k in range(args.procs):
                     mine, theirs = context.Pipe()
@@ -207,6 +220,8 @@ def run(args: argparse.Namespace) -> Result:
                         raise RuntimeError("a board process did not connect within 120 s")
                     kind, connected, seconds = pipe.recv()
                     result.connect_seconds = max(result.connect_seconds, seconds)
+                time.sleep(2.0)  # every board idle after its snapshot
+                result.rss_kb["idle"] = rss_kb(server.pid)
                 meter = CpuMeter().start()
                 meter.add(server.pid, "server")
                 for k, process in enumerate(processes):
@@ -220,6 +235,7 @@ def run(args: argparse.Namespace) -> Result:
                         meter.add(pid, "postgres backends", whole_life=True)
                 meter.stop()
                 result.cpu = meter.describe()
+                result.rss_kb["after"] = rss_kb(server.pid)
                 received: dict[str, list[float]] = {}
                 for pipe in pipes:
                     pipe.send("stop")
@@ -248,6 +264,18 @@ def run(args: argparse.Namespace) -> Result:
     return result
 
 
+def memory_line(result: Result) -> str:
+    rss = result.rss_kb
+    if len(rss) < 3:
+        return "Server memory: not measured."
+    per_board = (rss["idle"] - rss["before"]) / result.boards
+    return (
+        f"Server memory (RSS): {rss['before'] / 1024:.1f} MB before the boards, "
+        f"{rss['idle'] / 1024:.1f} MB with {result.boards} idle boards "
+        f"({per_board:.1f} KB a board), {rss['after'] / 1024:.1f} MB after the calls."
+    )
+
+
 def report(result: Result, args: argparse.Namespace) -> str:
     every = latency_summary_ms(result.deliveries)
     slowest = latency_summary_ms(result.slowest)
@@ -266,6 +294,7 @@ def report(result: Result, args: argparse.Namespace) -> str:
             f"{args.pause * 1000:g} ms pause between calls; boards connected in "
             f"{result.connect_seconds:.1f} s.",
             f"{result.cpu}.",
+            memory_line(result),
             "",
             markdown_table(
                 ["latency from call_next", "n", "p50 ms", "p90 ms", "p99 ms", "max ms"], rows
