@@ -146,9 +146,13 @@
     const parts = [el("span", { class: "figure-text", text: fmtMinutes(c.longest_wait_minutes) })];
     const target = c.longest_wait_target_minutes;
     const service = c.longest_wait_service ? serviceName(c.longest_wait_service) : null;
-    const about = [service, target === null || target === undefined ? null : `target ${fmtTarget(target)}`].filter(Boolean).join(", ");
-    if (about) parts.push(detail(about));
-    if (target !== null && target !== undefined && c.longest_wait_minutes > target) parts.push(chip("bad", "Past target"));
+    const hasTarget = target !== null && target !== undefined;
+    if (service || hasTarget) {
+      const about = el("span", { class: "detail" }, service && hasTarget ? `${service}, ` : service);
+      if (hasTarget) about.append(el("span", { class: "nowrap", text: `target ${fmtTarget(target)}` }));
+      parts.push(about);
+    }
+    if (hasTarget && c.longest_wait_minutes > target) parts.push(chip("bad", "Past target"));
     return cell(...parts);
   }
 
@@ -191,7 +195,7 @@
     if (!c.last_activity_at) return cell(el("span", { class: "quiet", text: "no activity today" }));
     const ago = Math.max(0, (Date.parse(generatedAt) - Date.parse(c.last_activity_at)) / 60000);
     return cell(el("time", { datetime: c.last_activity_at, text: clockIn(c.last_activity_at, c.timezone) }),
-      detail(ago < 1 ? "just now" : `${fmtMinutes(ago)} ago`));
+      el("span", { class: "detail nowrap", text: ago < 1 ? "just now" : `${fmtMinutes(ago)} ago` }));
   }
 
   function newRow() {
@@ -228,7 +232,9 @@
 
   function drawTotals(t, centres) {
     const row = $("region-totals");
-    const standard = Math.round((centres[0] && centres[0].appointment_standard_minutes) || 10);
+    // the centres' own standards: "past 10 min" when they share one, else "past standard"
+    const standards = new Set(centres.map((c) => Math.round(c.appointment_standard_minutes || 10)));
+    const past = standards.size === 1 ? `past ${[...standards][0]} min` : "past standard";
     setCell(row, 1, String(t.waiting));
     setCell(row, 2, t.waiting ? cell(el("span", { class: "figure-text", text: fmtMinutes(t.longest_wait_minutes) }), detail("the longest anywhere"))
       : cell(el("span", { class: "quiet", text: "no one waiting" })));
@@ -236,7 +242,7 @@
     const appts = [t.appointments_waiting ? el("span", { class: "figure-text", text: `${t.appointments_waiting} waiting` })
       : el("span", { class: "quiet", text: "none waiting" })];
     if (t.appointments_at_risk) appts.push(chip("warn", `${t.appointments_at_risk} at risk`));
-    if (t.appointments_past_standard) appts.push(chip("bad", `${t.appointments_past_standard} past ${standard} min`));
+    if (t.appointments_past_standard) appts.push(chip("bad", `${t.appointments_past_standard} ${past}`));
     setCell(row, 4, cell(...appts));
     const more = [`${t.counters_staffed} staffed`];
     if (t.counters_paused) more.push(`${t.counters_paused} paused`);
@@ -370,12 +376,14 @@
   function drawRegionHistory(report, chosen) {
     const names = report.centre_names || {};
     const standards = report.standards || {};
-    const standard = Math.round((standards.appointment_standard_seconds || 600) / 60);
+    // null when the centres' standards differ (each centre's figures use its own)
+    const standard = standards.appointment_standard_seconds;
     const byCentre = report.groups && Object.keys(report.groups).length ? report.groups : report.centres || {};
     const ids = Object.keys(byCentre).sort(byName(names));
     $("region-results").hidden = false;
     $("region-history-heading").textContent = `Every centre, ${describeRange(chosen)}`;
-    $("region-standard-heading").textContent = `Appointments within ${standard} min`;
+    $("region-standard-heading").textContent = standard
+      ? `Appointments within ${Math.round(standard / 60)} min` : "Appointments within their centre's standard";
     $("region-by-centre").replaceChildren(...ids.map((id) => figuresRow("tr", names[id] || id, centreCells(byCentre[id], standards), id)));
     $("region-overall").replaceChildren(figuresRow("tr", "All centres", centreCells(report.overall, standards), "all"));
 

@@ -10,6 +10,7 @@ centre in the database the tab is not there.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import shutil
 from collections.abc import AsyncIterator
@@ -306,8 +307,17 @@ async def test_every_centre_live_as_the_server_reports_it(
     await page.keyboard.press("End")
     await expect(tab).to_be_focused()
     await expect(page.locator("#region-error")).to_be_empty()
+    updated = page.locator("#region-updated-at")
+    await expect(updated).to_have_text("10:27")
+    # every 15 seconds while the tab is open, with no one touching the page
+    clock.advance(minutes=1)
+    await expect(updated).to_have_text("10:28", timeout=20_000)
     await page.keyboard.press("ArrowRight")
     await expect(page.locator("#tab-live")).to_be_focused()
+    # and not while another tab is
+    clock.advance(minutes=1)
+    await asyncio.sleep(16)
+    assert await updated.text_content() == "10:28"
     for client in (*kiosks, alice):
         await client.close()
 
