@@ -110,7 +110,7 @@ def region_live(
             if days
             else []
         )
-        counters = list(conn.execute(sa.select(k.centre, k.name, k.state, k.staff)))
+        counters = list(conn.execute(sa.select(k.centre, k.name, k.state, k.staff, k.state_since)))
         devices = list(
             conn.execute(
                 sa.select(d.centre, d.device, d.component, d.status, d.detail, d.at).order_by(
@@ -208,6 +208,7 @@ def region_live(
         centre[f"counters_{state}"] += 1
         if counter.staff:
             centre["counters_staffed"] += 1
+        _seen(centre, _utc(counter.state_since), today_of=zones[counter.centre])
     for device in devices:
         centre = centres.get(device.centre)
         if centre is None:
@@ -226,6 +227,7 @@ def region_live(
         )
         if severity is not None:
             centre["devices_attention"] += 1
+        _seen(centre, _utc(device.at), today_of=zones[device.centre])
     for centre in centres.values():
         at = centre["last_activity_at"]
         centre["last_activity_at"] = None if at is None else at.isoformat()
@@ -236,10 +238,19 @@ def region_live(
         for key in ("waiting", "with_adviser", "issued_today", "finished_today", "over_target",
                     "appointments_waiting", "appointments_at_risk",
                     "appointments_past_standard", "counters_open", "counters_paused",
-                    "counters_staffed", "devices_attention")
+                    "counters_closed", "counters_staffed", "devices_attention")
     }  # fmt: skip
     totals["longest_wait_minutes"] = max((x["longest_wait_minutes"] for x in listed), default=0.0)
     return {"generated_at": now.isoformat(), "centres": listed, "totals": totals}
+
+
+def _seen(centre: dict[str, Any], at: datetime | None, *, today_of: tzinfo) -> None:
+    """Note activity at ``at`` (a counter's change, a device's report) if it was
+    today at the centre: ``last_activity_at`` is the latest sign of its server."""
+    if at is None or at.astimezone(today_of).date().isoformat() != centre["today"]:
+        return
+    if centre["last_activity_at"] is None or at > centre["last_activity_at"]:
+        centre["last_activity_at"] = at
 
 
 def centre_names(store: Store) -> dict[str, str]:
