@@ -3,12 +3,13 @@
 python-escpos's ``Dummy`` printer does the encoding (code pages, ``GS ( k`` QR, raster
 images); this module decides what goes where. Text goes as text wherever the printer's
 code pages can hold it, because a line of text costs ~1 byte per character and the same
-line as an image hundreds of bytes. Lines it cannot hold (right-to-left scripts, ŵ) go as
-images: 1-bit, at the printer's full dot density, cropped to the ink (a blank dot costs
-as much on the wire as a black one) and centred with ``ESC a`` on printers that centre
-images, padded on the left only as far as centring needs on the others. A right-to-left
-line with digits in it ("آپ سے پہلے لوگ: 4") stays one image: cutting out the digits
-would need the bidi order re-done across a text/image boundary, for a few bytes.
+line as an image hundreds of bytes. What it cannot hold (right-to-left scripts, ŵ) goes
+as images, row by row of a wrapped paragraph, so the paragraph's other rows stay text:
+1-bit, at the printer's full dot density, cropped to the ink (a blank dot costs as much
+on the wire as a black one) and centred with ``ESC a`` on printers that centre images,
+padded on the left only as far as centring needs on the others. A right-to-left line
+with digits in it ("آپ سے پہلے لوگ: 4") stays one image: cutting out the digits would
+need the bidi order re-done across a text/image boundary, for a few bytes.
 
 Byte budget: a full 80 mm English ticket with a native QR is under 300 bytes (see
 docs/performance.md, section 3), which is why sizes are set with ``GS !`` and bold with
@@ -20,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import io
 import textwrap
+import unicodedata
 from typing import Literal
 
 import qrcode
@@ -43,6 +45,11 @@ _LEGACY_FORMS = str.maketrans("șțȘȚ", "şţŞŢ")
 # Around a cropped text image, feed this many dots (ESC J n, 3 bytes) instead of sending
 # blank rows: about the gap a native text line leaves between its letters and the next.
 _IMAGE_GAP = b"\x1bJ\x06"
+
+
+def _all_left_to_right(text: str) -> bool:
+    """Every character a left-to-right letter (or a space): the row's order is fixed."""
+    return all(ch.isspace() or unicodedata.bidirectional(ch) == "L" for ch in text)
 
 
 class _TicketWriter:
@@ -79,25 +86,40 @@ class _TicketWriter:
             self._size = size
 
     def line(self, text: str, *, bold: bool = False, size: int = 1) -> None:
-        """A centred paragraph, wrapped to the paper; as text if possible, else as image."""
+        """A centred paragraph, wrapped to the paper.
+
+        As text if the printer's code pages hold it all; else wrapped by the image font's
+        measure, each row that they do hold (and that reads left to right) still text and
+        only the other rows images.
+        """
         if not text:
             return
         printable = self._as_text(text)
         if printable is not None:
-            self.style(bold=bold, size=size)
-            for row in textwrap.wrap(printable, self.profile.columns // size) or [""]:
-                self.out.text(row + "\n")
+            self._text_rows(printable, bold=bold, size=size)
             return
         # Font A is 24 dots high; an image line of the same height keeps the look.
         px = 24 * size
+        rtl = has_rtl(text)
         for row in wrap_to_width(
             text, width_px=self.profile.width_px, size=px, bold=bold, language=self.language
         ):
+            # In a right-to-left paragraph only a row of Latin words (no digits or
+            # punctuation, whose place the bidi algorithm decides) reads the same as text.
+            native = None if rtl and not _all_left_to_right(row) else self._as_text(row)
+            if native is not None:
+                self._text_rows(native, bold=bold, size=size)
+                continue
             ink = render_ink(row, size=px, bold=bold, language=self.language)
             if ink is not None:
                 self.out._raw(_IMAGE_GAP)
                 self.centred_image(ink, self.profile.width_px)
                 self.out._raw(_IMAGE_GAP)
+
+    def _text_rows(self, printable: str, *, bold: bool, size: int) -> None:
+        self.style(bold=bold, size=size)
+        for row in textwrap.wrap(printable, self.profile.columns // size) or [""]:
+            self.out.text(row + "\n")
 
     def centred_image(self, image: Image.Image, paper_px: int, *, double: bool = False) -> None:
         """``image`` centred on ``paper_px`` (image) dots, sent in whole bytes per row.
@@ -129,7 +151,7 @@ class _TicketWriter:
         """A raster (``GS v 0``); ``double`` prints each pixel as 2x2 dots.
 
         ``GS v 0`` is the smallest raster command every profile with images has: an
-        8-byte header and 1 bit per dot (``GS ( L`` adds 17 bytes of headers per image,
+        8-byte header and 1 bit per dot (``GS ( L`` adds 14 more header bytes per image,
         and python-escpos's capability data lists no printer with a compressed raster).
         """
         # python-escpos print()s a warning to stdout for profiles without a width; our
