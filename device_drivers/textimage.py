@@ -95,6 +95,25 @@ def _script(text: str, language: str) -> str:
 _Run = tuple[str, ImageFont.FreeTypeFont, str, str | None]
 
 
+def mark_latin(text: str, kinds: list[str], latin: str = "latin") -> None:
+    """Mark in ``kinds`` (one per character of ``text``) the characters of its Latin
+    words as ``latin``. Spaces, digits and in-word punctuation between two Latin words,
+    and digits after one, belong to them (Unicode bidi rules W7 and N1): "Leeds Merrion
+    House" and "Civic Hall 2" are each one left-to-right run. Brackets are left to the
+    line's direction, as the bracket-pair rule (N0) mostly leaves them. The printer's
+    images and the kiosk's labels both cut mixed lines this way."""
+    for match in _LATIN_RUN.finditer(text):
+        if _HAS_LATIN_LETTER.search(match.group()):
+            kinds[match.start() : match.end()] = [latin] * (match.end() - match.start())
+    latin_at = [i for i, kind in enumerate(kinds) if kind == latin]
+    for before, after in zip(latin_at, latin_at[1:], strict=False):
+        if after - before > 1 and _JOINER.fullmatch(text, before + 1, after):
+            kinds[before + 1 : after] = [latin] * (after - before - 1)
+    for end in [i + 1 for i in latin_at if i + 1 < len(text) and kinds[i + 1] != latin]:
+        if trailing := _TRAILING_DIGITS.match(text, end):
+            kinds[end : trailing.end()] = [latin] * (trailing.end() - end)
+
+
 def _mixed_runs(text: str, size: int, bold: bool, language: str) -> list[_Run] | None:
     """An Arabic-script line that one font cannot draw, as (run, font, direction,
     language) left to right; None for a line one font draws (the usual case).
@@ -108,20 +127,7 @@ def _mixed_runs(text: str, size: int, bold: bool, language: str) -> list[_Run] |
     script = "urdu" if language.startswith("ur") else "arabic"
     covered = _coverage(_font_path(script, bold))
     kinds = ["script" if covered is None or ord(ch) in covered else "neutral" for ch in text]
-    for match in _LATIN_RUN.finditer(text):
-        if _HAS_LATIN_LETTER.search(match.group()):
-            kinds[match.start() : match.end()] = ["latin"] * (match.end() - match.start())
-    # Spaces, digits and in-word punctuation between two Latin words, and digits after
-    # one, belong to them (Unicode bidi rules W7 and N1): "Leeds Merrion House" and
-    # "Civic Hall 2" are each one left-to-right run. Brackets are left to the line's
-    # direction, as the bracket-pair rule (N0) mostly leaves them.
-    latin_at = [i for i, kind in enumerate(kinds) if kind == "latin"]
-    for before, after in zip(latin_at, latin_at[1:], strict=False):
-        if after - before > 1 and _JOINER.fullmatch(text, before + 1, after):
-            kinds[before + 1 : after] = ["latin"] * (after - before - 1)
-    for end in [i + 1 for i in latin_at if i + 1 < len(text) and kinds[i + 1] != "latin"]:
-        if trailing := _TRAILING_DIGITS.match(text, end):
-            kinds[end : trailing.end()] = ["latin"] * (trailing.end() - end)
+    mark_latin(text, kinds)
     if all(kind == "script" for kind in kinds):
         return None
     runs: list[tuple[str, str]] = []

@@ -35,6 +35,8 @@ from kivy.core.image import ImageData
 from kivy.core.text import LabelBase
 from PIL import Image, ImageDraw, ImageFont, features
 
+from device_drivers.textimage import mark_latin
+
 HAVE_RAQM = features.check("raqm")
 # Kivy lowers the root logger's level; fontTools would then log every table it reads
 logging.getLogger("fontTools").setLevel(logging.WARNING)
@@ -56,10 +58,6 @@ _FONT_FILES: dict[tuple[str, bool], tuple[str, ...]] = {
 }
 
 _ARABIC_SCRIPT = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
-_LATIN = "A-Za-z\u00c0-\u024f\u1e00-\u1eff"
-#: a word in Latin script inside an Arabic-script line: H001, BK-7Q2M4, www.example.gov.uk/x
-_LATIN_RUN = re.compile(rf"[{_LATIN}0-9](?:[{_LATIN}0-9.:/_@#%+=&?~-]*[{_LATIN}0-9/])?")
-_HAS_LATIN_LETTER = re.compile(rf"[{_LATIN}]")
 
 
 class FontMissing(RuntimeError):
@@ -123,9 +121,8 @@ def _runs(text: str, script_font: str) -> tuple[tuple[str, str], ...]:
         return ((text, LATIN),)
     covered = _coverage(script_font)
     kinds = [SCRIPT if ord(ch) in covered else NEUTRAL for ch in text]
-    for match in _LATIN_RUN.finditer(text):
-        if _HAS_LATIN_LETTER.search(match.group()):
-            kinds[match.start() : match.end()] = [LATIN] * (match.end() - match.start())
+    # as the printer's images cut them: "Leeds Merrion House" is one Latin run
+    mark_latin(text, kinds, LATIN)
     runs: list[tuple[str, str]] = []
     for ch, kind in zip(text, kinds, strict=True):
         if runs and runs[-1][1] == kind:

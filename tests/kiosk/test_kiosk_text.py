@@ -54,6 +54,15 @@ def test_rtl_line_runs_are_in_visual_order() -> None:
     ]
 
 
+def test_latin_words_in_an_rtl_line_stay_one_run_in_their_order() -> None:
+    """A centre's name inside an Arabic label: "Leeds Merrion House" reads left to
+    right as one run (it was cut at its spaces and shown "House Merrion Leeds")."""
+    label = _label("مركز Leeds Merrion House للإسكان", "ar")
+    runs = label._visual_runs(label.text)
+    assert ("Leeds Merrion House", LATIN) in runs
+    assert [kind for _run, kind in runs].count(LATIN) == 1
+
+
 def test_urdu_is_shaped_in_nastaliq() -> None:
     label = _label("خوش آمدید", "ur")
     assert label._script_font().path == font_path("urdu")
