@@ -39,14 +39,16 @@ CASES = [
     ("80mm en raster", "TM-T20II", None, "en", False, "raster"),
     ("80mm en native +online", "TM-T20II", None, "en", True, "native"),
     ("80mm en raster +online", "TM-T20II", None, "en", True, "raster"),
-    # every ticket language: an Epson 80 mm (centres images with ESC a) and a generic
-    # 58 mm printer (images padded on the left, since an unknown printer may not centre)
+    # every ticket language: an Epson 80 mm (centres rasters with ESC a) and a generic
+    # 58 mm printer (an unknown printer may not centre rasters: rows go as ESC * bands,
+    # which ESC a centres as it does text, or as rasters padded on the left)
     *[(f"80mm {lang} native", "TM-T20II", None, lang, False, "native") for lang in LANGUAGES],
     *[(f"58mm {lang} native", None, 58, lang, False, "native") for lang in LANGUAGES],
     ("80mm generic ur native", None, 80, "ur", False, "native"),
     ("80mm ur native +online", "TM-T20II", None, "ur", True, "native"),
     *[(f"80mm {lang} kiosk", "TM-T20II", None, lang, False, "native") for lang in LANGUAGES],
     *[(f"58mm {lang} kiosk", None, 58, lang, False, "native") for lang in ("ur", "ar")],
+    *[(f"80mm generic {lang} kiosk", None, 80, lang, False, "native") for lang in ("ur", "ar")],
     ("80mm cy Tŷ", "TM-T20II", None, "cy", False, "native"),
     ("58mm cy Tŷ", None, 58, "cy", False, "native"),
     ("TSP100III graphics only", "TSP100III", None, "en", False, "raster"),

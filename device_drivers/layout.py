@@ -6,10 +6,13 @@ code pages can hold it, because a line of text costs ~1 byte per character and t
 line as an image hundreds of bytes. What it cannot hold (right-to-left scripts, ŵ) goes
 as images, row by row of a wrapped paragraph, so the paragraph's other rows stay text:
 1-bit, at the printer's full dot density, cropped to the ink (a blank dot costs as much
-on the wire as a black one) and centred with ``ESC a`` on printers that centre images,
-padded on the left only as far as centring needs on the others. A right-to-left line
-with digits in it ("آپ سے پہلے لوگ: 4") stays one image: cutting out the digits would
-need the bidi order re-done across a text/image boundary, for a few bytes.
+on the wire as a black one) and centred: each row goes as whichever is fewer bytes, a
+``GS v 0`` raster (centred by ``ESC a`` on Epson printers, padded on the left only as
+far as centring needs on the others) or ``ESC *`` 24-dot bands, which are content of
+the print line that ``ESC a`` centres as it centres text (docs/printing.md says on what
+evidence). A right-to-left line with digits in it ("آپ سے پہلے لوگ: 4") stays one image:
+cutting out the digits would need the bidi order re-done across a text/image boundary,
+for a few bytes.
 
 Byte budget: a full 80 mm English ticket with a native QR is under 300 bytes (see
 docs/performance.md, section 3), which is why sizes are set with ``GS !`` and bold with
@@ -26,6 +29,7 @@ from typing import Literal
 
 import qrcode
 from escpos.constants import QR_ECLEVEL_M
+from escpos.image import EscposImage
 from escpos.magicencode import Encoder
 from escpos.printer import Dummy
 from PIL import Image
@@ -112,14 +116,31 @@ class _TicketWriter:
                 continue
             ink = render_ink(row, size=px, bold=bold, language=self.language)
             if ink is not None:
-                self.out._raw(_IMAGE_GAP)
-                self.centred_image(ink, self.profile.width_px)
-                self.out._raw(_IMAGE_GAP)
+                self.text_image(ink)
 
     def _text_rows(self, printable: str, *, bold: bool, size: int) -> None:
         self.style(bold=bold, size=size)
         for row in textwrap.wrap(printable, self.profile.columns // size) or [""]:
             self.out.text(row + "\n")
+
+    def text_image(self, ink: Image.Image) -> None:
+        """One row of drawn text (cropped to its ink), centred, in whichever of two forms
+        is fewer bytes: a raster (``GS v 0``) with an ``ESC J`` gap above and below, or
+        24-dot bands of column bit image (``ESC *``) ended by a line feed, whose line
+        spacing makes the gap. ``ESC *`` data is part of the print line, as characters
+        are, so ``ESC a`` centres it even on printers that leave rasters at the left
+        margin (those get the raster padded on the left instead: see
+        :meth:`centred_image`). A row up to 24 dots tall is one band: on a printer that
+        may not centre rasters it is usually the cheaper form, on one that does the
+        raster usually is. Graphics-only printers have no ``ESC a``: raster only.
+        """
+        raster = self._raster_job(ink, self.profile.width_px, gap=_IMAGE_GAP)
+        if not self.profile.graphics_only:
+            columns = column_image(ink)
+            if len(columns) < len(raster):
+                self.out._raw(columns)
+                return
+        self.out._raw(raster)
 
     def centred_image(self, image: Image.Image, paper_px: int, *, double: bool = False) -> None:
         """``image`` centred on ``paper_px`` (image) dots, sent in whole bytes per row.
@@ -130,6 +151,13 @@ class _TicketWriter:
         left-aligned: then a printer that honours ``ESC a`` after all prints it in the
         same place as one that does not.
         """
+        self.out._raw(self._raster_job(image, paper_px, double=double))
+
+    def _raster_job(
+        self, image: Image.Image, paper_px: int, *, double: bool = False, gap: bytes = b""
+    ) -> bytes:
+        """The bytes of :meth:`centred_image`, with ``gap`` before and after; the
+        alignment is ``ESC a 1`` again at the end, as every line of the ticket expects."""
         if self.profile.centres_images:
             width = -(-image.width // 8) * 8
             left = (width - image.width) // 2
@@ -140,29 +168,26 @@ class _TicketWriter:
             canvas = Image.new("1", (width, image.height), 1)
             canvas.paste(image, (left, 0))
             image = canvas
-        if self.profile.centres_images:
-            self.image(image, double=double)
-            return
-        self.out.set(align="left")
-        self.image(image, double=double)
-        self.out.set(align="center")
-
-    def image(self, image: Image.Image, *, double: bool = False) -> None:
-        """A raster (``GS v 0``); ``double`` prints each pixel as 2x2 dots.
-
-        ``GS v 0`` is the smallest raster command every profile with images has: an
-        8-byte header and 1 bit per dot (``GS ( L`` adds 14 more header bytes per image,
-        and python-escpos's capability data lists no printer with a compressed raster).
-        """
-        # python-escpos print()s a warning to stdout for profiles without a width; our
-        # images fit the paper already, and a kiosk's stdout is not for chatter.
+        job = Dummy(profile=self.profile.escpos_name)
+        job._raw(gap)
+        if not self.profile.centres_images:
+            job.set(align="left")
+        # GS v 0: the smallest raster command every profile with images has (an 8-byte
+        # header, 1 bit per dot; GS ( L adds 14 more header bytes per image, and
+        # python-escpos's capability data lists no printer with a compressed raster).
+        # It print()s a warning to stdout for profiles without a width; our images fit
+        # the paper already, and a kiosk's stdout is not for chatter.
         with contextlib.redirect_stdout(io.StringIO()):
-            self.out.image(
+            job.image(
                 image,
                 impl="bitImageRaster",
                 high_density_horizontal=not double,
                 high_density_vertical=not double,
             )
+        if not self.profile.centres_images:
+            job.set(align="center")
+        job._raw(gap)
+        return bytes(job.output)
 
     def qr(self, payload: str, *, native: bool, module_px: int) -> None:
         if len(payload.encode()) > _MAX_QR_PAYLOAD:
@@ -196,6 +221,27 @@ class _TicketWriter:
             self.out.cut(feed=False)
         else:
             self.out.print_and_feed(4)  # tear-off printers: move the last line past the bar
+
+
+def column_image(image: Image.Image) -> bytes:
+    """``image`` (1-bit, black = ink) as ``ESC *`` 24-dot double-density bands (203 x
+    203 dpi on a 203 dpi printer, 3 bytes per column of a band), each ended by a line
+    feed; 5 header bytes per band. Taller than one band: line spacing ``ESC 3 16``
+    while the bands print, so they touch (a line feeds at least its tallest content, as
+    python-escpos and escpos-php rely on), and ``ESC 2`` (the default) before the last
+    band's feed. A lone band is placed at the band's vertical middle.
+    """
+    bands = -(-image.height // 24)
+    if bands == 1 and image.height < 24:
+        canvas = Image.new("1", (image.width, 24), 1)
+        canvas.paste(image, (0, (24 - image.height) // 2))
+        image = canvas
+    header = b"\x1b*\x21" + image.width.to_bytes(2, "little")
+    blobs = list(EscposImage(image).to_column_format(high_density_vertical=True))
+    if bands == 1:
+        return header + blobs[0] + b"\n"
+    middle = b"".join(header + blob + b"\n" for blob in blobs[:-1])
+    return b"\x1b3\x10" + middle + b"\x1b2" + header + blobs[-1] + b"\n"
 
 
 def ticket_bytes(

@@ -33,8 +33,12 @@ _FONTS = {
     # (script, bold) -> candidates, best first
     ("arabic", False): ["NotoNaskhArabic-Regular.ttf", "NotoSansArabic-Regular.ttf"],
     ("arabic", True): ["NotoNaskhArabic-Bold.ttf", "NotoSansArabic-Bold.ttf"],
-    ("urdu", False): ["NotoNastaliqUrdu-Regular.ttf", "NotoNaskhArabic-Regular.ttf"],
-    ("urdu", True): ["NotoNastaliqUrdu-Bold.ttf", "NotoNaskhArabic-Bold.ttf"],
+    # Urdu on paper is set in Naskh, not the Nastaliq the kiosk's screen uses: at 203 dpi
+    # and 1 bit, Nastaliq at this size is 38-56 dots a line (its words cascade on a slant)
+    # and its dots run together; Noto Naskh Arabic has every Urdu letter, is 22-25 dots a
+    # line and prints crisper. Nastaliq stays the fallback. docs/performance.md, section 3.
+    ("urdu", False): ["NotoNaskhArabic-Regular.ttf", "NotoNastaliqUrdu-Regular.ttf"],
+    ("urdu", True): ["NotoNaskhArabic-Bold.ttf", "NotoNastaliqUrdu-Bold.ttf"],
     ("latin", False): ["DejaVuSans.ttf", "NotoSans-Regular.ttf"],
     ("latin", True): ["DejaVuSans-Bold.ttf", "NotoSans-Bold.ttf"],
 }

@@ -2,7 +2,8 @@
 
 The PNG is drawn at printer resolution (one pixel per dot) in a monospaced font with the
 printer's 12 x 24 dot cell, scaled for double width/height the way a printer scales its
-bitmap font, so what you see is what the roll would show.
+bitmap font, with the line spacing a line feed leaves under each line, so what you see
+is what the roll would show.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def render_png(ticket: PrintedTicket, width_px: int, path: Path) -> Path:
             blocks.append((_qr_image(element), element.align))
         elif isinstance(element, Raster):
             blocks.append((element.image, element.align))
+        if isinstance(element, TextLine | Raster) and element.gap:
+            blocks.append((Image.new("1", (1, element.gap), 1), "left"))
         elif isinstance(element, Feed):
             height = CELL_H * element.lines + element.dots
             blocks.append((Image.new("1", (1, max(1, height)), 1), "left"))

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from device_drivers.cli import print_test_main
 from device_drivers.layout import ticket_bytes
@@ -20,7 +20,9 @@ from device_drivers.printer import open_printer
 from device_drivers.profiles import load_profile
 from device_drivers.simulator import Interpreter, PrintedTicket, PrinterSimulator
 from device_drivers.simulator.interpreter import QrCode, Raster, TextLine
+from device_drivers.textimage import render_ink, wrap_to_width
 from device_drivers.ticket import TicketPrint
+from device_drivers.translations import labels_for
 
 pyzbar = pytest.importorskip("pyzbar.pyzbar", reason="needs pyzbar and Debian libzbar0")
 
@@ -196,3 +198,36 @@ def test_write_screenshots(ticket: TicketPrint, tmp_path: Path) -> None:
             assert printed.png_path is not None
             target.mkdir(parents=True, exist_ok=True)
             (target / name).write_bytes(printed.png_path.read_bytes())
+
+
+def test_column_images_over_the_pty_carry_the_letters_dot_for_dot(
+    simulator: PrinterSimulator, ticket: TicketPrint
+) -> None:
+    """On a generic 58 mm printer the Urdu rows go as ESC * bands, centred by ESC a; the
+    simulator, fed over the pseudo-terminal, prints the same dots the font drew."""
+    labels = labels_for("ur")
+    rows = [labels.your_number, labels.people_ahead.format(n=4), labels.estimated_wait.format(n=25)]
+    rows += wrap_to_width(labels.scan_for_status, width_px=384, language="ur")
+    drawn = {ink.tobytes() for row in rows if (ink := render_ink(row, language="ur"))}
+    with open_printer(f"serial://{simulator.pty_path}?baudrate=115200&paper=58") as printer:
+        printer.print_ticket(dataclasses.replace(ticket, language="ur"), "bands-1")
+    (printed,) = simulator.wait_for_tickets(1)
+    assert printed.ticket.unknown_commands == []
+    bands = [
+        e.image for e in printed.ticket.elements if isinstance(e, Raster) and e.align == "center"
+    ]
+    assert bands and all(band.height == 24 for band in bands)
+    found = []
+    while bands:  # a row is one band, or two printed one under the other
+        for count in (1, 2):
+            stacked = Image.new("1", (bands[0].width, 24 * count), 1)
+            for i, band in enumerate(bands[:count]):
+                stacked.paste(band, (0, 24 * i))
+            box = ImageOps.invert(stacked.convert("L")).getbbox()
+            if box and stacked.crop(box).tobytes() in drawn:
+                found.append(stacked.crop(box).tobytes())
+                del bands[:count]
+                break
+        else:
+            pytest.fail("a band that is no row the font drew")
+    assert len(found) >= 4 and set(found) <= drawn
