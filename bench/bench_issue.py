@@ -29,6 +29,8 @@ import asyncio
 import contextlib
 import dataclasses
 import math
+import os
+import re
 import statistics
 import sys
 import tempfile
@@ -94,6 +96,18 @@ class Run:
     #: the queue length when the load ended (None: not asked, the server was behind)
     waiting_at_end: int | None = None
     cpu: str = ""
+    #: the server's CPU seconds over the measured load only (not setup, prefill, warm-up)
+    server_cpu_seconds: float = 0.0
+    #: of which in the kernel (system time: the writes and fsyncs, the sockets)
+    server_system_seconds: float = 0.0
+    #: the people waiting when the measured load began (``--waiting``)
+    waiting_at_start: int = 0
+    #: how long a counter console took to connect (sign-in and snapshot) after the load
+    console_connect_seconds: float | None = None
+
+    @property
+    def cpu_ms_per_ticket(self) -> float | None:
+        return self.server_cpu_seconds / self.answered * 1000 if self.answered else None
 
     @property
     def answered(self) -> int:
@@ -133,6 +147,45 @@ async def _open_counters(url: str, counters: Sequence[str]) -> list[QueueClient]
     return consoles
 
 
+def _server_ticks(pid: int) -> tuple[int, int]:
+    """(user, system) clock ticks of a process, all its threads; (0, 0) if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0, 0
+    return int(fields[11]), int(fields[12])
+
+
+async def _prefill(kiosks: Sequence[QueueClient], services: Sequence[str], count: int) -> None:
+    """Issue ``count`` tickets, every kiosk back to back (before any counter opens, so
+    each reply's estimate is only a count): the queue the measured load starts from."""
+    numbers = iter(range(count))
+
+    async def back_to_back(kiosk: QueueClient) -> None:
+        for i in numbers:
+            await _issue(kiosk, services[i % len(services)], timeout=120.0)
+
+    await asyncio.gather(*(back_to_back(k) for k in kiosks))
+
+
+async def _console_connect_seconds(url: str) -> float:
+    """How long a counter console takes to connect: sign in, hello, the snapshot."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    console = QueueClient(
+        url,
+        username="adviser-late",
+        password=STAFF_PASSWORD,
+        client_name="bench-console-late",
+        reconnect=False,
+    )
+    await console.connect(timeout=60.0)
+    took = loop.time() - started
+    await console.close()
+    return took
+
+
 async def measure(
     url: str,
     tokens: Sequence[str],
@@ -143,6 +196,8 @@ async def measure(
     rate: float | None,
     seconds: float,
     grace: float,
+    waiting: int = 0,
+    server_pid: int | None = None,
 ) -> None:
     """One load against the server at ``url``; fills in ``run``. ``rate=None``: closed loop.
 
@@ -151,19 +206,25 @@ async def measure(
     infinite (shown as "failed"), so the percentiles cover every request sent.
     """
     loop = asyncio.get_running_loop()
-    consoles = await _open_counters(url, counters)
     kiosks = [
         QueueClient(url, token=token, client_name=f"bench-kiosk-{i}", reconnect=False)
         for i, token in enumerate(tokens)
     ]
     await asyncio.gather(*(k.connect() for k in kiosks))
-    drains = [asyncio.create_task(_drain(c)) for c in (*kiosks, *consoles)]
+    drains = [asyncio.create_task(_drain(c)) for c in kiosks]
+    consoles: list[QueueClient] = []
     try:
+        if waiting:
+            await _prefill(kiosks, services, waiting)
+        consoles = await _open_counters(url, counters)
+        drains += [asyncio.create_task(_drain(c)) for c in consoles]
         for round_ in range(WARMUP_PER_CLIENT):
             await asyncio.gather(
                 *(_issue(k, services[(i + round_) % len(services)]) for i, k in enumerate(kiosks))
             )
-        run.expected_stored = WARMUP_PER_CLIENT * len(kiosks)
+        run.expected_stored = waiting + WARMUP_PER_CLIENT * len(kiosks)
+        run.waiting_at_start = run.expected_stored
+        ticks_at_start = _server_ticks(server_pid) if server_pid else (0, 0)
         begun = loop.time()
         give_up = begun + seconds + grace
 
@@ -213,7 +274,13 @@ async def measure(
 
             await asyncio.gather(*(back_to_back(k) for k in kiosks))
         run.seconds = loop.time() - begun
+        if server_pid:
+            user, system = _server_ticks(server_pid)
+            hertz = os.sysconf("SC_CLK_TCK")
+            run.server_cpu_seconds = (user + system - sum(ticks_at_start)) / hertz
+            run.server_system_seconds = (system - ticks_at_start[1]) / hertz
         run.expected_stored += run.answered
+        run.console_connect_seconds = await _console_connect_seconds(url)
         if not run.errors:
             snapshot = await kiosks[0].request("snapshot")
             run.waiting_at_end = int(snapshot["snapshot"]["queue"]["total_waiting"])
@@ -229,12 +296,12 @@ def bench_one(kind: str, load: str, args: argparse.Namespace, profile: str | Non
     offered = f"{args.rate:g}/s" if rate else f"max ({args.clients} × back-to-back)"
     run = Run(kind, "open loop" if rate else "closed loop", offered)
     with tempfile.TemporaryDirectory(prefix="walkin-bench-") as folder:
-        config = always_open_config(folder)
+        config = with_counters(always_open_config(folder), args.counters)
         facts = centre_facts(config)
         counters = list(facts.counters)[: args.open_counters]
         with database(kind, folder) as db_url, running_server(config, db_url, folder) as server:
             tokens = enroll(db_url, "kiosk", [f"kiosk-{i + 1}" for i in range(args.clients)])
-            add_staff(db_url, [f"adviser-{i + 1}" for i in range(len(counters))])
+            add_staff(db_url, [*(f"adviser-{i + 1}" for i in range(len(counters))), "adviser-late"])
             meter = CpuMeter().start()
             meter.add(server.pid, "server")
             with profiling(server.pid, profile, seconds + 5):
@@ -248,6 +315,8 @@ def bench_one(kind: str, load: str, args: argparse.Namespace, profile: str | Non
                         rate=rate,
                         seconds=seconds,
                         grace=args.grace,
+                        waiting=args.waiting,
+                        server_pid=server.pid,
                     )
                 )
             if kind == "postgresql":
@@ -257,6 +326,34 @@ def bench_one(kind: str, load: str, args: argparse.Namespace, profile: str | Non
             run.cpu = meter.describe()
             run.stored = count_tickets(db_url)
     return run
+
+
+def with_counters(config: Path, total: int) -> Path:
+    """``config`` (the example centre's six counters) with counters added up to ``total``,
+    each like the one six before it ("Counter 7" serves what "Counter 1" does)."""
+    text = config.read_text(encoding="utf-8")
+    blocks = re.findall(r"(?ms)^\[\[counters\]\]\n.*?(?=^\[|\Z)", text)
+    if total <= len(blocks):
+        return config
+    extra = []
+    for n in range(len(blocks) + 1, total + 1):
+        model = blocks[(n - 1) % len(blocks)]
+        extra.append(re.sub(r'(?m)^name = ".*"$', f'name = "Counter {n}"', model).rstrip())
+    config.write_text(text.rstrip() + "\n\n" + "\n\n".join(extra) + "\n", encoding="utf-8")
+    return config
+
+
+def _cpu_ms(run: Run) -> str:
+    """CPU per ticket answered, and the kernel's part of it."""
+    value = run.cpu_ms_per_ticket
+    if value is None:
+        return "n/a"
+    return f"{value:.2f} ({run.server_system_seconds / run.answered * 1000:.2f} system)"
+
+
+def _connect_ms(run: Run) -> str:
+    took = run.console_connect_seconds
+    return "n/a" if took is None else f"{took * 1000:.0f}"
 
 
 def report(runs: Sequence[Run], args: argparse.Namespace) -> str:
@@ -278,6 +375,7 @@ def report(runs: Sequence[Run], args: argparse.Namespace) -> str:
                 ms["max"],
                 errors,
                 f"{run.stored}/{run.expected_stored}",
+                _cpu_ms(run),
             ]
         )
     lines = [
@@ -299,6 +397,7 @@ def report(runs: Sequence[Run], args: argparse.Namespace) -> str:
                 "max ms",
                 "errors",
                 "stored/acked",
+                "server CPU ms/ticket",
             ],
             rows,
         ),
@@ -308,7 +407,8 @@ def report(runs: Sequence[Run], args: argparse.Namespace) -> str:
         lag = latency_summary_ms(run.send_lag) if run.load == "open loop" else None
         thirds = _by_third(run)
         lines.append(
-            f"- {run.database}, {run.load}: p99 by third of the run {thirds}; "
+            f"- {run.database}, {run.load}: waiting at the start {run.waiting_at_start}; "
+            f"p99 by third of the run {thirds}; "
             f"queue at the end {'n/a' if run.waiting_at_end is None else run.waiting_at_end}"
             " waiting"
             + (
@@ -316,6 +416,7 @@ def report(runs: Sequence[Run], args: argparse.Namespace) -> str:
                 if lag
                 else ""
             )
+            + f"; a counter console connected in {_connect_ms(run)} ms after the load"
             + f"; {run.cpu}"
         )
         if run.load == "open loop" and args.rate == 50:
@@ -403,6 +504,74 @@ def estimate_curve(sizes: Sequence[int], open_counters: int) -> str:
     )
 
 
+MATRIX_COUNTERS = (0, 6, 12)
+MATRIX_WAITING = (100, 1000, 10000)
+
+
+def matrix(kinds: Sequence[str], args: argparse.Namespace) -> str:
+    """Issue 12's grid: for each database, counters open and people waiting, one
+    open-loop run at ``--rate`` on a new server and database."""
+    rows = []
+    for kind in kinds:
+        for open_counters in MATRIX_COUNTERS:
+            for waiting in MATRIX_WAITING:
+                started = time.monotonic()
+                one = argparse.Namespace(
+                    **{
+                        **vars(args),
+                        "open_counters": open_counters,
+                        "counters": max(args.counters, open_counters),
+                        "waiting": waiting,
+                    }
+                )
+                run = bench_one(kind, "open", one, None)
+                ms = latency_summary_ms(run.latencies)
+                rows.append(
+                    [
+                        kind,
+                        open_counters,
+                        f"{waiting:,}",
+                        f"{run.achieved:.1f}/s",
+                        ms["p50"],
+                        ms["p99"],
+                        ms["max"],
+                        ", ".join(f"{k} {v}" for k, v in run.errors.items()) or "0",
+                        _cpu_ms(run),
+                        _connect_ms(run),
+                    ]
+                )
+                print(
+                    f"... {kind}, {open_counters} open, {waiting} waiting: "
+                    f"p99 {ms['p99']:.1f} ms, {_cpu_ms(run)} ms CPU a ticket "
+                    f"({time.monotonic() - started:.0f} s)",
+                    file=sys.stderr,
+                )
+    return "\n".join(
+        [
+            f"Machine: {machine_summary()}",
+            f"Open loop {args.rate:g} tickets/s for {args.seconds:g} s from "
+            f"{args.clients} kiosks; a new server and database for each row; CPU is the "
+            "server's over the measured load only, per ticket answered.",
+            "",
+            markdown_table(
+                [
+                    "database",
+                    "counters open",
+                    "waiting at start",
+                    "achieved",
+                    "p50 ms",
+                    "p99 ms",
+                    "max ms",
+                    "errors",
+                    "server CPU ms/ticket",
+                    "console connect ms",
+                ],
+                rows,
+            ),
+        ]
+    )
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
@@ -417,6 +586,24 @@ def main(argv: Sequence[str]) -> int:
         type=int,
         default=6,
         help="counters with an adviser signed in and open (the example centre has 6)",
+    )
+    parser.add_argument(
+        "--counters",
+        type=int,
+        default=6,
+        help="counters in the centre: the example's six, or more like them (12: two of each)",
+    )
+    parser.add_argument(
+        "--waiting",
+        type=int,
+        default=0,
+        help="people already waiting when the load begins (issued first, before counters open)",
+    )
+    parser.add_argument(
+        "--matrix",
+        action="store_true",
+        help="open loop only, for 0/6/12 counters open and 100/1,000/10,000 waiting: "
+        "p99, server CPU per ticket and a console's connect time for each",
     )
     parser.add_argument(
         "--grace",
@@ -439,6 +626,9 @@ def main(argv: Sequence[str]) -> int:
         print(estimate_curve((25, 50, 100, 200, 400, 800, 1500), args.open_counters))
         return 0
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    if args.matrix:
+        print(matrix(kinds, args))
+        return 0
     loads = ("open", "closed") if args.closed_seconds > 0 else ("open",)
     runs = []
     for kind in kinds:

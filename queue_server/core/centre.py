@@ -9,8 +9,9 @@ as it was, and the same events replayed rebuild the same centre.
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -103,6 +104,9 @@ class Centre:
         self._queue = QueueIndex()
         #: what the wait estimate learns from the day's tickets, kept likewise
         self.ticket_stats = TicketStats()
+        #: how many tickets not yet final each day has, kept likewise (``needs_closing``
+        #: runs before every command and must not scan every ticket)
+        self.open_by_day: dict[date, int] = {}
         self.appointments: dict[str, Appointment] = {}
         self.sequences: dict[tuple[str, date], int] = dict(sequences or {})
         self.recent_durations: dict[str, deque[timedelta]] = {
@@ -737,8 +741,8 @@ class Centre:
     def needs_closing(self, now: datetime) -> bool:
         """Whether anything from an earlier day is still open (see ``CloseDay``)."""
         today = self.local_day(now)
-        # Runs before every command: a plain scan, no sorting.
-        return any(t.day < today and not t.is_final for t in self.tickets.values()) or any(
+        # Runs before every command: the days with open tickets are kept, not scanned for.
+        return any(day < today for day in self.open_by_day) or any(
             c.state != CounterState.CLOSED
             and c.state_since is not None
             and self.local_day(c.state_since) < today
@@ -844,6 +848,72 @@ class Centre:
             if event.service is not None:
                 self.services[event.service.code] = event.service
 
+    @contextlib.contextmanager
+    def trying(self, events: Sequence[ev.Event]) -> Iterator[None]:
+        """Apply ``events`` for the length of the ``with`` block, then put everything
+        back as it was: what a change would look like (the wait estimate a new ticket's
+        reply shows, written in the same transaction as the ticket) before it is
+        durable. The block must not await: nothing else may see the centre meanwhile.
+        ``tests/queue_server/core/test_core_properties.py`` checks the centre is left
+        exactly as it was, after any command."""
+        tickets = {e.ticket.id: self.tickets.get(e.ticket.id) for e in events if e.ticket}
+        counters = {e.counter.name: self.counters[e.counter.name] for e in events if e.counter}
+        services = {e.service.code: self.services[e.service.code] for e in events if e.service}
+        appointments = {
+            e.appointment.ref: self.appointments.get(e.appointment.ref)
+            for e in events
+            if e.appointment
+        }
+        ref_keys = {
+            reference_key(ref): self._ref_keys.get(reference_key(ref)) for ref in appointments
+        }
+        keys = {
+            e.ticket.idempotency_key: self._by_key.get(e.ticket.idempotency_key)
+            for e in events
+            if e.ticket and e.ticket.idempotency_key
+        }
+        sequences = dict(self.sequences)
+        durations = {code: deque(kept, kept.maxlen) for code, kept in self.recent_durations.items()}
+        self.apply(events)
+        try:
+            yield
+        finally:
+            for ticket_id, was in tickets.items():
+                if was is not None:
+                    self._store_ticket(was)
+                    continue
+                ticket = self.tickets.pop(ticket_id)
+                self._queue.remove(ticket)
+                self.ticket_stats.remove(ticket)
+                if not ticket.is_final:
+                    self._count_open(ticket.day, -1)
+            for key, held in keys.items():
+                if held is None:
+                    del self._by_key[key]
+                else:
+                    self._by_key[key] = held
+            self.sequences = sequences
+            self.recent_durations = durations
+            self.counters.update(counters)
+            self.services.update(services)
+            for ref, appointment in appointments.items():
+                if appointment is not None:
+                    self.appointments[ref] = appointment
+                else:
+                    del self.appointments[ref]
+            for canonical, had in ref_keys.items():
+                if had is None:
+                    del self._ref_keys[canonical]
+                else:
+                    self._ref_keys[canonical] = had
+
+    def _count_open(self, day: date, change: int) -> None:
+        left = self.open_by_day.get(day, 0) + change
+        if left:
+            self.open_by_day[day] = left
+        else:
+            del self.open_by_day[day]
+
     def _store_appointment(self, appointment: Appointment) -> None:
         self.appointments[appointment.ref] = appointment
         self._ref_keys[reference_key(appointment.ref)] = appointment.ref
@@ -854,8 +924,12 @@ class Centre:
         if previous is not None:
             self._queue.remove(previous)
             self.ticket_stats.remove(previous)
+            if not previous.is_final:
+                self._count_open(previous.day, -1)
         self._queue.add(ticket)
         self.ticket_stats.add(ticket)
+        if not ticket.is_final:
+            self._count_open(ticket.day, 1)
         if ticket.idempotency_key:
             self._by_key[ticket.idempotency_key] = ticket.id
         if previous is None:

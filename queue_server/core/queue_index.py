@@ -107,6 +107,11 @@ class QueueIndex:
         queue's order (arrival, number, id)."""
         return bisect_left(self._all.get(ticket.service, []), queue_order(ticket))
 
+    def queued_before(self, service: str, key: Key) -> int:
+        """How many queued tickets of ``service`` stand before ``key`` in the queue's
+        order (arrival, number, id)."""
+        return bisect_left(self._all.get(service, []), key)
+
     def plain(self) -> Mapping[str, Sequence[Key]]:
         """Each service's plain tickets' keys, oldest first: read, never change."""
         return self._plain

@@ -12,11 +12,14 @@ grow with the changes, not with the pushes; each costs a dictionary lookup and a
 append, whatever the queue's length.
 
 Writes are batched (``EstimateLog``): one transaction for everything noted since the
-last, at most ``FLUSH_SECONDS`` after an update. The ``issue`` row is written before
-the reply that shows it (``EstimateLog.issued`` waits for its batch), so an estimate
-a visitor holds is never one the database lacks; issues arriving together share one
-commit. If the database fails, the rows are kept and written again later (the reply
-is not held back for them: the ticket itself is already committed).
+last, at most ``FLUSH_SECONDS`` after an update. The ``issue`` row of a new ticket is
+written in the ticket's own transaction (``EstimateLog.issue_row``: the server
+estimates with the ticket applied for a moment, ``Centre.trying``), so an estimate a
+visitor holds is never one the database lacks, for one commit a ticket instead of
+two; ``EstimateLog.issued`` (an issue row on its own, waiting for its batch) is for
+callers without a commit of their own. If the database fails, the batched rows are
+kept and written again later (the reply is not held back for them: the ticket itself
+is already committed).
 """
 
 from __future__ import annotations
@@ -69,6 +72,33 @@ class EstimateLog:
         """``carry_on`` from the database's estimates for the tickets of ``day``."""
         self.carry_on(await asyncio.to_thread(last_given, self.store, self.centre_id, day))
 
+    def issue_row(
+        self, ticket: Ticket, estimate: WaitEstimate, at: datetime
+    ) -> GivenEstimate | None:
+        """The ``issue`` row of a new ticket's estimate, for the server to write in the
+        ticket's own transaction (then ``issue_written``); None if not waiting."""
+        if ticket.state not in QUEUED_STATES:
+            return None
+        return self._row(ticket, estimate, at, ISSUE)
+
+    def issue_written(self, row: GivenEstimate) -> None:
+        """``row`` (``issue_row``) was committed with its ticket."""
+        self._last[row.ticket_id] = row.minutes
+
+    def _row(self, ticket: Ticket, estimate: WaitEstimate, at: datetime, why: str) -> GivenEstimate:
+        return GivenEstimate(
+            centre=self.centre_id,
+            ticket_id=ticket.id,
+            day=ticket.day,
+            service=ticket.service,
+            at=at,
+            why=why,
+            minutes=estimate.minutes,
+            people_ahead=estimate.people_ahead,
+            low_minutes=estimate.low,
+            high_minutes=estimate.high,
+        )
+
     def given(
         self, ticket: Ticket, estimate: WaitEstimate, at: datetime, why: str = UPDATE
     ) -> bool:
@@ -81,20 +111,7 @@ class EstimateLog:
         if why == UPDATE and self._last.get(ticket.id, _NEVER) == estimate.minutes:
             return False
         self._last[ticket.id] = estimate.minutes
-        self._pending.append(
-            GivenEstimate(
-                centre=self.centre_id,
-                ticket_id=ticket.id,
-                day=ticket.day,
-                service=ticket.service,
-                at=at,
-                why=why,
-                minutes=estimate.minutes,
-                people_ahead=estimate.people_ahead,
-                low_minutes=estimate.low,
-                high_minutes=estimate.high,
-            )
-        )
+        self._pending.append(self._row(ticket, estimate, at, why))
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(FLUSH_SECONDS, self._flush_soon)
         return True

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import sqlalchemy as sa
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -57,6 +58,7 @@ from queue_server.net.to_commands import TICKET_ID, find_ticket, to_command
 from queue_server.net.wire import error_reply
 from queue_server.reporting.worker import ReportWorker
 from queue_server.store import Store
+from queue_server.store.estimates import insert_estimates
 
 log = logging.getLogger("walkin.server")
 
@@ -500,19 +502,18 @@ class QueueServer(Enforcement):
                 )
                 return {}
         command = to_command(self.centre, identity, message, now)
-        decision = await self.execute(command)
-        if not isinstance(message, p.IssueTicket | p.CheckIn) or decision.ticket is None:
+        issuing = isinstance(message, p.IssueTicket | p.CheckIn)
+        decision, estimate = await self.execute_and_estimate(command, estimate=issuing)
+        if not issuing or decision.ticket is None:
             return self._result(identity, message, decision)
-        at = self.clock()
-        estimate = estimate_wait(self.centre, decision.ticket.id, at)
-        result = self._result(identity, message, decision, estimate)
-        ticket = self.centre.tickets.get(decision.ticket.id)
-        if ticket is not None:
-            if decision.events:  # stored before the reply that shows it goes
-                await self.estimates.issued(ticket, estimate, at)
-            else:  # an issue retried with its key: shown again, an update if it moved
+        if estimate is None:
+            # an issue retried with its key (no events): shown again, an update if it moved
+            at = self.clock()
+            estimate = estimate_wait(self.centre, decision.ticket.id, at)
+            ticket = self.centre.tickets.get(decision.ticket.id)
+            if ticket is not None:
                 self.estimates.given(ticket, estimate, at)
-        return result
+        return self._result(identity, message, decision, estimate)
 
     async def _reprint(
         self, identity: Identity, message: p.ReprintTicket, now: datetime
@@ -582,18 +583,39 @@ class QueueServer(Enforcement):
         The work runs as its own task so that a client hanging up mid-commit cannot
         leave a committed change unapplied.
         """
-        return await asyncio.shield(asyncio.ensure_future(self._execute(command)))
+        decision, _ = await self.execute_and_estimate(command)
+        return decision
 
-    async def _execute(self, command: cmd.Command) -> Decision:
+    async def execute_and_estimate(
+        self, command: cmd.Command, *, estimate: bool = False
+    ) -> tuple[Decision, WaitEstimate | None]:
+        """``execute``; with ``estimate``, also the wait estimate of the ticket the
+        command makes (an issue, a check-in), stored in the same transaction as the
+        ticket (None when the command changed nothing: a retried issue)."""
+        return await asyncio.shield(asyncio.ensure_future(self._execute(command, estimate)))
+
+    async def _execute(
+        self, command: cmd.Command, estimate: bool = False
+    ) -> tuple[Decision, WaitEstimate | None]:
         async with self._lock:
             now = self.clock()
             if self.centre.needs_closing(now):
                 await self._commit_and_apply(self._close_day(now), now)
             decision = self.centre.decide(command, now)
             if not decision.events:
-                return decision
-            await self._commit_and_apply(decision, now)
-            return decision
+                return decision, None
+            given = row = None
+            if estimate and decision.ticket is not None:
+                # the ticket's estimate as it will be once applied (nothing awaits
+                # inside: no one else sees the centre meanwhile)
+                with self.centre.trying(decision.events):
+                    given = estimate_wait(self.centre, decision.ticket.id, now)
+                row = self.estimates.issue_row(decision.ticket, given, now)
+            also = None if row is None else partial(insert_estimates, estimates=[row])
+            await self._commit_and_apply(decision, now, also)
+            if row is not None:
+                self.estimates.issue_written(row)
+            return decision, given
 
     def _close_day(self, now: datetime) -> Decision:
         day = self.centre.local_day(now)
@@ -635,13 +657,18 @@ class QueueServer(Enforcement):
         finally:
             self._rolling_up = False
 
-    async def _commit_and_apply(self, decision: Decision, now: datetime) -> None:
-        """Make the events durable, then apply and publish them; the caller holds
-        the lock."""
+    async def _commit_and_apply(
+        self,
+        decision: Decision,
+        now: datetime,
+        also: Callable[[sa.Connection], None] | None = None,
+    ) -> None:
+        """Make the events durable (with what ``also`` writes, in one transaction),
+        then apply and publish them; the caller holds the lock."""
         if not decision.events:
             return
         try:
-            await asyncio.to_thread(self.store.commit, self.setup.centre_id, decision.events)
+            await asyncio.to_thread(self.store.commit, self.setup.centre_id, decision.events, also)
         except WalkinError:
             await self._reload_after_failure()
             raise

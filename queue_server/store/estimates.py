@@ -45,12 +45,14 @@ def record_estimates(store: Store, estimates: Sequence[GivenEstimate]) -> None:
     (nothing is written)."""
     if not estimates:
         return
-    rows = [asdict(e) for e in estimates]
+    store._write("wait estimates", lambda conn: insert_estimates(conn, estimates))
 
-    def work(conn: sa.Connection) -> None:
-        conn.execute(sa.insert(TABLE), rows)
 
-    store._write("wait estimates", work)
+def insert_estimates(conn: sa.Connection, estimates: Sequence[GivenEstimate]) -> None:
+    """Write ``estimates`` in the transaction of ``conn`` (a new ticket's, in
+    ``Store.commit``: the ticket and the estimate its reply shows are stored together)."""
+    if estimates:
+        conn.execute(sa.insert(TABLE), [asdict(e) for e in estimates])
 
 
 def estimates_for_day(store: Store, centre_id: str | None, day: date) -> list[sa.Row[Any]]:

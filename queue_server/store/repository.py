@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -129,8 +129,15 @@ class Store:
         )
         conn.execute(stmt)
 
-    def commit(self, centre_id: str, events: Sequence[Event]) -> None:
-        """Write the events' resulting state and their audit rows, all or nothing.
+    def commit(
+        self,
+        centre_id: str,
+        events: Sequence[Event],
+        also: Callable[[sa.Connection], None] | None = None,
+    ) -> None:
+        """Write the events' resulting state and their audit rows, all or nothing;
+        ``also(conn)`` writes more rows in the same transaction (a new ticket's wait
+        estimate: ``store.estimates.insert_estimates``).
 
         Raises ``Unavailable`` if the database cannot commit (nothing is written),
         ``Conflict`` if a unique rule would be broken (a number already used).
@@ -140,6 +147,8 @@ class Store:
         with self._writing() as conn:
             for event in events:
                 self._write_event(conn, centre_id, event)
+            if also is not None:
+                also(conn)
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[sa.Connection]:

@@ -27,8 +27,10 @@ tickets waiting.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter as Tally
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
@@ -126,6 +128,19 @@ def may_take_now(counter: Counter, ticket: Ticket, now: datetime) -> bool:
 
 
 def build_machine(snapshot):
+    def everything(centre: Centre) -> dict[str, Any]:
+        """``snapshot`` and what the centre keeps as tickets change."""
+        whole = snapshot(centre)
+        # (an emptied service or counter may keep an empty list: not a difference)
+        whole["index"] = {
+            name: {key: copy.deepcopy(value) for key, value in kept.items() if value}
+            for name, kept in vars(centre._queue).items()
+        }
+        whole["stats"] = copy.deepcopy(vars(centre.ticket_stats))
+        whole["open_by_day"] = dict(centre.open_by_day)
+        whole["ref_keys"] = dict(centre._ref_keys)
+        return whole
+
     class CentreMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
@@ -192,12 +207,24 @@ def build_machine(snapshot):
                 return None
             assert snapshot(centre) == before, f"deciding {command} changed the centre"
             assert centre.decide(command, now) == decision, "decide is not deterministic"
+            # the server estimates a new ticket's wait with its events applied "for a
+            # moment" (Centre.trying), to store it in the ticket's own transaction: the
+            # estimate is the one it will have, and the centre is left exactly as it was
+            whole = everything(centre)
+            tried = None
+            with centre.trying(decision.events):
+                if decision.ticket is not None and decision.events:
+                    tried = estimate_wait(centre, decision.ticket.id, now)
+            after = everything(centre)
+            assert after == whole, f"trying {command} left {[k for k in whole if whole[k] != after[k]]} changed"
             for happened in decision.events:
                 assert happened.at == now
                 self.check_event(happened)
                 centre.apply([happened])
                 self.log.append(happened)
                 event(f"event: {happened.kind}")
+            if tried is not None:
+                assert estimate_wait(centre, decision.ticket.id, now) == tried
             if isinstance(command, cmd.CallNext):
                 (called,) = decision.events
                 assert may_take_now(
@@ -307,6 +334,9 @@ def build_machine(snapshot):
             for t in self.centre.tickets.values():
                 afresh.add(t)
             assert vars(self.centre.ticket_stats) == vars(afresh)
+            # the days with tickets still open ("needs_closing" before every command)
+            open_days = Tally(t.day for t in self.centre.tickets.values() if not t.is_final)
+            assert self.centre.open_by_day == dict(open_days)
             # "call next" looks only at the kept offer: the same as the estimate's replay
             # offers, and it chooses as it would from every ticket, at every counter
             floor = self.centre.floor(self.now)
@@ -362,6 +392,11 @@ def build_machine(snapshot):
                 if not able:
                     assert found.minutes is None, (ticket, found)
                 elif found.minutes is None:
+                    # found out of reach without the replay (estimate.PRUNE): the
+                    # replay itself does not reach it either
+                    with patch.object(estimate, "PRUNE", False):
+                        replayed = estimate_wait(centre, ticket.id, self.now)
+                    assert replayed.minutes is None, (ticket, replayed)
                     # only past the estimate's horizon (people ahead, or a counter
                     # busy with a long visit): looking further, it is found later
                     with patch.object(estimate, "HORIZON", timedelta(days=365)):

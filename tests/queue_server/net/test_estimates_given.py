@@ -268,3 +268,33 @@ async def test_estimates_the_database_refuses_are_kept_and_written_once_it_takes
         assert len(estimates_for_day(store, "demo", DAY)) == 3
     finally:
         store.close()
+
+
+async def test_a_ticket_and_the_estimate_its_reply_shows_are_stored_together_or_not_at_all(
+    served: LiveServer,
+) -> None:
+    """One transaction a ticket (issue 12): the estimate is written with the ticket, so
+    if it cannot be, neither is the ticket, and nothing is left half-written."""
+    live = served
+    hall = Hall(live)
+    engine = live.store.engine
+    try:
+        await hall.adviser("alice", "Counter 1")
+        kiosk = await hall.kiosk()
+        with engine.begin() as conn:  # the estimates' table goes away: its insert fails
+            conn.exec_driver_sql("ALTER TABLE wait_estimate RENAME TO wait_estimate_away")
+        refused = await kiosk.refused(
+            "issue_ticket", "unavailable", service="housing", idempotency_key="first-try"
+        )
+        assert "could not save" in refused["message"]
+        assert live.store.tickets_for_day(live.setup.centre_id, DAY) == []
+        assert live.server.centre.tickets == {}
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE wait_estimate_away RENAME TO wait_estimate")
+        issued = await kiosk.ok(
+            "issue_ticket", service="housing", idempotency_key="first-try"
+        )
+        assert issued["ticket"]["number"] == "H001"  # the failed one used no number
+        assert rows(live) == [("H001", "10:00", "issue", 0, 0)]
+    finally:
+        await hall.close()
