@@ -152,6 +152,10 @@ def centre_view(centre: Centre, now: datetime, role: str) -> dict[str, Any]:
     return view
 
 
+#: how many of each service's queue a staff page's snapshot lists, oldest first
+STAFF_WINDOW = 100
+
+
 def snapshot(centre: Centre, now: datetime, role: str) -> dict[str, Any]:
     message: dict[str, Any] = {
         "type": "snapshot",
@@ -162,7 +166,14 @@ def snapshot(centre: Centre, now: datetime, role: str) -> dict[str, Any]:
     if role in ("board", *STAFF_ROLES):
         message["recent_calls"] = recent_calls(centre)
     if role in STAFF_ROLES:
-        message["tickets"] = [ticket_for_staff(centre, t) for t in centre.live_tickets()]
+        # Not the whole queue: a console with 10,000 waiting would be sent megabytes and
+        # draw rows no one reads (issue 12). Each service's oldest STAFF_WINDOW are sent;
+        # "tickets_left_out" says how many more each service has, and the pages show
+        # the count and ask again for a snapshot as the list they hold runs short.
+        tickets, left_out = centre.staff_window(STAFF_WINDOW)
+        message["tickets"] = [ticket_for_staff(centre, t) for t in tickets]
+        message["tickets_window"] = STAFF_WINDOW
+        message["tickets_left_out"] = left_out
     return message
 
 

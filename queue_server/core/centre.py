@@ -29,6 +29,7 @@ from .errors import (
     NothingToCall,
 )
 from .model import (
+    QUEUED_STATES,
     Appointment,
     AppointmentStatus,
     CentreSetup,
@@ -189,6 +190,18 @@ class Centre:
         """The queued tickets "call next" at ``counter`` needs to look at to choose as
         it would from them all (``QueueIndex.offer``)."""
         return self._queue.offer(counter)
+
+    def staff_window(self, per_service: int) -> tuple[list[Ticket], dict[str, int]]:
+        """What a staff page is sent on connecting: every ticket at a counter or parked,
+        each service's first ``per_service`` in the queue (with every ticket pinned to a
+        counter or on the appointment clock), oldest first; and how many of each
+        service's queue were left out (``QueueIndex.window``). One pass over the day's
+        tickets for those not queued, no sort of the queue."""
+        queued, left_out = self._queue.window(per_service)
+        at_counters = [
+            t for t in self.tickets.values() if not t.is_final and t.state not in QUEUED_STATES
+        ]
+        return sorted([*at_counters, *queued], key=queue_order), left_out
 
     def live_tickets(self) -> list[Ticket]:
         """Every ticket not yet final, oldest first."""

@@ -20,7 +20,10 @@ counters that could have taken it. If no open counter can take the ticket, the
 minutes are unknown (None) and the people ahead are the tickets of the same service
 that arrived earlier. The replay looks ``HORIZON`` (4 hours) ahead at most; a ticket
 not called by then has unknown minutes, and its people ahead are those called in the
-replay plus those of its service still before it.
+replay plus those of its service still before it. A ticket the replay cannot reach by
+then is found without it (``_out_of_reach``, O(counters)): unknown minutes, the same as
+the replay's, and as people ahead those queued before it for the services its
+counters take.
 
 What it cannot see: breaks still to come, and walk-ins still to come who will be
 called first (later arrivals go first under "rules" and "standards"); both make it run

@@ -112,6 +112,30 @@ class QueueIndex:
         order (arrival, number, id)."""
         return bisect_left(self._all.get(service, []), key)
 
+    def window(self, per_service: int) -> tuple[list[Ticket], dict[str, int]]:
+        """Each service's first ``per_service`` queued tickets in the queue's order,
+        with every ticket pinned to a counter or on the appointment clock wherever it
+        stands (a counter's own and an appointment due must always be seen); and, for
+        each service with tickets not among them, how many. O(services × per_service
+        + pinned + appointments), whatever the queue's length."""
+        shown: dict[str, Ticket] = {}
+        for service, keys in self._all.items():
+            tickets = self._by_service[service]
+            for key in keys[:per_service]:
+                shown[key[2]] = tickets[key[2]]
+        for pinned in self._pinned.values():
+            shown.update(pinned)
+        shown.update(self._on_clock)
+        per: dict[str, int] = {}
+        for ticket in shown.values():
+            per[ticket.service] = per.get(ticket.service, 0) + 1
+        left_out = {
+            service: len(keys) - per.get(service, 0)
+            for service, keys in self._all.items()
+            if len(keys) > per.get(service, 0)
+        }
+        return list(shown.values()), left_out
+
     def plain(self) -> Mapping[str, Sequence[Key]]:
         """Each service's plain tickets' keys, oldest first: read, never change."""
         return self._plain

@@ -149,5 +149,7 @@
   C.actions = {
     connect, signIn, signOut, settleCounter, leaveCounter, chooseCounter, focusMain, send,
     counterAction, returnParked, reprintTicket,
+    // a request with no buttons to hold (the snapshot the page asks for again)
+    request: (type, fields) => conn.request(type, fields || {}),
   };
 })();

@@ -186,8 +186,14 @@
         })),
         el("td", { class: "call" }, call)));
     }
-    $("waiting-empty").hidden = queue.length > 0;
-    $("queue-count").textContent = `(${queue.length})`;
+    // a long queue is held in part (counter-model.js): say how many more there are
+    const more = counter ? C.model.notHeld([...counter.primary, ...counter.secondary]) : 0;
+    $("waiting-empty").hidden = queue.length + more > 0;
+    $("queue-count").textContent = `(${queue.length + more})`;
+    $("waiting-more").hidden = more === 0;
+    $("waiting-more").textContent = more
+      ? `The oldest ${queue.length} are listed; ${more} more ${more === 1 ? "is" : "are"} waiting for your services.`
+      : "";
     restoreFocus(body, focused);
     lastWaitsDrawn = Date.now();
   }

@@ -13,6 +13,12 @@
     services: new Map(),      // code -> service view
     counters: new Map(),      // name -> counter (staff view)
     tickets: new Map(),       // id -> ticket (staff view), live ones only
+    // A long queue is sent in part: each service's oldest `window`, and how many more
+    // each service had (`leftOut`, {} when the list is whole); `waiting` is each
+    // service's count from the latest queue push, so the page can say how many more.
+    window: 0,
+    leftOut: {},
+    waiting: {},
     clockOffsetMs: 0,         // server time minus this machine's time
     counter: null,            // the counter I am signed in at (a name), once confirmed
     busy: false,              // a request from the buttons is on its way
@@ -62,6 +68,38 @@
     state.counters = new Map(snapshot.centre.counters.map((c) => [c.name, c]));
     state.tickets = new Map();
     for (const ticket of snapshot.tickets || []) keepTicket(ticket);
+    state.window = snapshot.tickets_window || 0;
+    state.leftOut = snapshot.tickets_left_out || {};
+    state.waiting = (snapshot.queue && snapshot.queue.waiting) || {};
+  }
+
+  // Each service's waiting count (a queue push, after every change).
+  function takeQueue(message) {
+    state.waiting = message.waiting || {};
+  }
+
+  // For a list sent in part: how many of `services`' queue the page does not hold
+  // (the server's count less the queued tickets held), 0 when the list is whole.
+  function notHeld(services) {
+    let more = 0;
+    for (const code of services) {
+      if (!state.leftOut[code]) continue;
+      let held = 0;
+      for (const t of state.tickets.values()) if (t.service === code && R.QUEUED.has(t.state)) held += 1;
+      more += Math.max(0, (state.waiting[code] || 0) - held);
+    }
+    return more;
+  }
+
+  // Whether the part held has run short (half the window, or fewer than are waiting):
+  // time to ask for a fresh snapshot.
+  function runningShort() {
+    for (const code of Object.keys(state.leftOut)) {
+      let held = 0;
+      for (const t of state.tickets.values()) if (t.service === code && R.QUEUED.has(t.state)) held += 1;
+      if (held < state.window / 2 && held < (state.waiting[code] || 0)) return true;
+    }
+    return false;
   }
 
   // The ticket, counter and service an event push carries.
@@ -76,6 +114,6 @@
 
   window.WalkinCounter.model = {
     state, now, clockTime, serviceName, myCounter, currentTicket, myQueue, myParked, waitInfo,
-    takeSnapshot, takeEvent,
+    takeSnapshot, takeEvent, takeQueue, notHeld, runningShort,
   };
 })();

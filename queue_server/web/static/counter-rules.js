@@ -194,7 +194,7 @@
   }
 
   (global.WalkinCounter = global.WalkinCounter || {}).rules = {
-    FINAL, OUTCOMES, OUTCOME_NAMES, COUNTER_STATES, TICKET_STATES, counterStateName,
+    FINAL, QUEUED, OUTCOMES, OUTCOME_NAMES, COUNTER_STATES, TICKET_STATES, counterStateName,
     ms, duration, waitInfo, queueFor, parkedAt, legal, suggested,
     occupancy, idleNote, ticketDetails, queueMark,
   };

@@ -43,8 +43,28 @@
     setState("ready");
   }
 
+  // A long queue is held in part: once the part held runs short, ask for it again
+  // (one request at a time; pushes go on being applied meanwhile).
+  let refreshing = false;
+  function refreshIfShort() {
+    if (refreshing || !C.model.runningShort()) return;
+    refreshing = true;
+    actions.request("snapshot")
+      .then((reply) => takeSnapshot(reply.snapshot))
+      .catch(() => {})  // the next push tries again; a reconnection sends one anyway
+      .finally(() => { refreshing = false; });
+  }
+
   function takePush(message) {
-    if (message.type !== "event") return;  // queue, device_status: the tickets say it all
+    if (message.type === "queue") {  // the counts of a list held in part
+      C.model.takeQueue(message);
+      if (Object.keys(model.leftOut).length) {
+        draw();
+        refreshIfShort();
+      }
+      return;
+    }
+    if (message.type !== "event") return;  // device_status etc.: the tickets say it all
     const before = myCounter();
     const beforeTicket = before ? before.current_ticket : null;
     C.model.takeEvent(message);

@@ -71,7 +71,7 @@ from queue_server.core.model import (
     Ticket,
     TicketState,
 )
-from queue_server.core.routing import choose_next
+from queue_server.core.routing import choose_next, on_the_clock, queue_order
 from queue_server.core.transitions import COUNTER_TRANSITIONS, TICKET_TRANSITIONS
 
 #: Friday 25 October 2024, 08:30 BST: the weekend the clocks go back is ahead
@@ -216,7 +216,9 @@ def build_machine(snapshot):
                 if decision.ticket is not None and decision.events:
                     tried = estimate_wait(centre, decision.ticket.id, now)
             after = everything(centre)
-            assert after == whole, f"trying {command} left {[k for k in whole if whole[k] != after[k]]} changed"
+            assert after == whole, (
+                f"trying {command} left {[k for k in whole if whole[k] != after[k]]} changed"
+            )
             for happened in decision.events:
                 assert happened.at == now
                 self.check_event(happened)
@@ -334,6 +336,33 @@ def build_machine(snapshot):
             for t in self.centre.tickets.values():
                 afresh.add(t)
             assert vars(self.centre.ticket_stats) == vars(afresh)
+            # what a staff page is sent on connecting: each service's first two, every
+            # pinned ticket and appointment on the clock, and how many were left out
+            tickets, left_out = self.centre.staff_window(2)
+            expected = {}
+            for code in CODES:
+                of_service = sorted(
+                    (t for t in queued if t.service == code),
+                    key=lambda t: (t.arrival_at, t.seq, t.id),
+                )
+                expected.update((t.id, t) for t in of_service[:2])
+                expected.update(
+                    (t.id, t) for t in of_service if t.pinned_counter is not None or on_the_clock(t)
+                )
+            at_counters = [
+                t
+                for t in self.centre.tickets.values()
+                if not t.is_final and t.state not in QUEUED_STATES
+            ]
+            assert [t.id for t in tickets] == [
+                t.id for t in sorted([*at_counters, *expected.values()], key=queue_order)
+            ]
+            counts = {
+                code: sum(1 for t in queued if t.service == code)
+                - sum(1 for t in expected.values() if t.service == code)
+                for code in CODES
+            }
+            assert left_out == {code: n for code, n in counts.items() if n}
             # the days with tickets still open ("needs_closing" before every command)
             open_days = Tally(t.day for t in self.centre.tickets.values() if not t.is_final)
             assert self.centre.open_by_day == dict(open_days)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
+from queue_server import views
 from queue_server.client import QueueClient, new_idempotency_key
 from queue_server.core import commands as cmd
 from queue_server.core.model import Outcome, TicketState
@@ -626,3 +627,50 @@ async def test_an_advisers_page_cannot_act_for_another_counter_or_as_a_manager(
     }
     assert after == before
     assert {code: s.target_wait for code, s in web.server.centre.services.items()} == targets
+
+
+async def test_a_long_queue_is_held_in_part_and_asked_for_again_as_it_runs_short(
+    web: Any,
+    kiosk: Any,
+    console: Any,
+    staff_password: str,
+    screenshot: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 12: a console is sent each service's oldest ``views.STAFF_WINDOW`` (four
+    here, 100 in service), says how many more wait, and asks for a snapshot again when
+    the part it holds runs short."""
+    monkeypatch.setattr(views, "STAFF_WINDOW", 4)
+    issued = [await kiosk.issue("housing") for _ in range(10)]
+    numbers = [t["number"] for t in issued]
+    page = await console()  # Counter 1: housing first
+    rows = page.locator("#waiting tr")
+    await expect(rows).to_have_count(4)
+    assert await rows.evaluate_all("rows => rows.map((r) => r.dataset.number)") == numbers[:4]
+    await expect(page.locator("#queue-count")).to_have_text("(10)")
+    await expect(page.locator("#waiting-more")).to_have_text(
+        "The oldest 4 are listed; 6 more are waiting for your services."
+    )
+    await screenshot(page, "counter-long-queue")
+
+    # another adviser serves three: the page holds one of housing's queue, asks again
+    bob = await staff_client(web, "bob", staff_password)
+    try:
+        await bob.request("sign_in_counter", counter="Counter 2")
+        await bob.request("open_counter", counter="Counter 2")
+        for _ in range(3):
+            await bob.request("call_next", counter="Counter 2")
+            await bob.request("start_service", counter="Counter 2")
+            await bob.request("complete", counter="Counter 2", outcome="resolved")
+    finally:
+        await bob.close()
+    await expect(page.locator("#queue-count")).to_have_text("(7)")
+    await expect(rows).to_have_count(4)
+    await expect(page.locator(f"#waiting tr[data-number='{numbers[6]}']")).to_have_count(1)
+    assert await rows.evaluate_all("rows => rows.map((r) => r.dataset.number)") == numbers[3:7]
+    await expect(page.locator("#waiting-more")).to_have_text(
+        "The oldest 4 are listed; 3 more are waiting for your services."
+    )
+    # the adviser calls from what is held, as ever
+    await page.click("#act-call-next")
+    await expect(page.locator("#current-number")).to_have_text(numbers[3])
