@@ -291,9 +291,7 @@ async def test_a_ticket_and_the_estimate_its_reply_shows_are_stored_together_or_
         assert live.server.centre.tickets == {}
         with engine.begin() as conn:
             conn.exec_driver_sql("ALTER TABLE wait_estimate_away RENAME TO wait_estimate")
-        issued = await kiosk.ok(
-            "issue_ticket", service="housing", idempotency_key="first-try"
-        )
+        issued = await kiosk.ok("issue_ticket", service="housing", idempotency_key="first-try")
         assert issued["ticket"]["number"] == "H001"  # the failed one used no number
         assert rows(live) == [("H001", "10:00", "issue", 0, 0)]
     finally:
