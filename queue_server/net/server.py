@@ -74,6 +74,12 @@ ROLL_UP_DAYS = 31
 SLOW_READER_BYTES = 64 * 1024
 #: pushes not written by a request's reply are written this soon after they are made
 PUSH_GRACE_SECONDS = 0.002
+#: websockets' keepalive (its defaults, named here): a ping every PING_INTERVAL
+#: seconds; a connection whose pong is not back within PING_TIMEOUT is closed, and
+#: let go if its peer does not answer the close within CLOSE_TIMEOUT
+PING_INTERVAL = 20.0
+PING_TIMEOUT = 20.0
+CLOSE_TIMEOUT = 10.0
 EVERYONE = frozenset({KIOSK, BOARD, COUNTER, MANAGER})
 
 #: which roles may send which message (counters are further limited to their own desk)
@@ -193,6 +199,9 @@ class QueueServer(Enforcement):
             # Frames are small JSON; per-connection deflate cost a third of the server's
             # CPU fanning a call out to 500 boards (docs/performance.md).
             compression=None,
+            ping_interval=PING_INTERVAL,
+            ping_timeout=PING_TIMEOUT,
+            close_timeout=CLOSE_TIMEOUT,
             ssl=ssl,
             # websockets logs every connection at INFO; ours stays about the queue
             # (and never a frame's content, a header's secret or a ticket's id)
@@ -243,36 +252,16 @@ class QueueServer(Enforcement):
     # ------------------------------------------------------------ websocket
 
     async def _serve_connection(self, ws: ServerConnection) -> None:
-        generation = self.credentials.seen
-        hello = await self._hello(ws)
-        if hello is None:
-            return
-        identity, welcome = hello
+        # This coroutine lives as long as the connection, hundreds of them idle (boards,
+        # status pages): it keeps nothing the connection no longer needs (issue 12's
+        # 20 KB a connection; docs/performance.md section 2).
+        _release_handshake(ws)
         try:
-            await ws.send(
-                json.dumps(
-                    {"type": "welcome", "role": identity.role, "name": identity.name, **welcome}
-                )
-            )
-            # No await between taking the snapshot, joining the pushes and writing the
-            # snapshot (send writes before it first yields): every change is either in
-            # the snapshot or pushed after it, never lost and never ahead of it.
-            now = self.clock()
-            if identity.role == VISITOR:
-                for oldest in self.visitors.too_many(identity.name):
-                    self._connections.pop(oldest, None)
-                    self._spawn(oldest.close(1008, "This ticket is open on too many pages."))
-                first = self.visitors.status_for(ws, identity.name, now)
-            else:
-                first = views.snapshot(self.centre, now, identity.role)
-            self._connections[ws] = identity
-            if self.credentials.seen != generation and identity.role != VISITOR:
-                # a credential was withdrawn while this hello was checked: the check
-                # that followed may have run before this connection was in the list
-                self._spawn(self.check_credentials())
-            if first is not None:
-                await ws.send(json.dumps(first))
-            async for frame in ws:
+            identity = await self._join(ws)
+            if identity is None:
+                return
+            while True:
+                frame = await ws.recv()
                 if ws not in self._connections:
                     # the server let go of it (a credential withdrawn, a session ended)
                     # and is closing it: nothing more is answered
@@ -289,6 +278,38 @@ class QueueServer(Enforcement):
         finally:
             self._connections.pop(ws, None)
             self.visitors.forget(ws)
+
+    async def _join(self, ws: ServerConnection) -> Identity | None:
+        """The hello, the welcome and the first snapshot (or ticket status), with ``ws``
+        joining the pushes; who it is, or None once refused. The snapshot is let go
+        when this returns, not held for the connection's life."""
+        generation = self.credentials.seen
+        hello = await self._hello(ws)
+        if hello is None:
+            return None
+        identity, welcome = hello
+        await ws.send(
+            json.dumps({"type": "welcome", "role": identity.role, "name": identity.name, **welcome})
+        )
+        # No await between taking the snapshot, joining the pushes and writing the
+        # snapshot (send writes before it first yields): every change is either in
+        # the snapshot or pushed after it, never lost and never ahead of it.
+        now = self.clock()
+        if identity.role == VISITOR:
+            for oldest in self.visitors.too_many(identity.name):
+                self._connections.pop(oldest, None)
+                self._spawn(oldest.close(1008, "This ticket is open on too many pages."))
+            first = self.visitors.status_for(ws, identity.name, now)
+        else:
+            first = views.snapshot(self.centre, now, identity.role)
+        self._connections[ws] = identity
+        if self.credentials.seen != generation and identity.role != VISITOR:
+            # a credential was withdrawn while this hello was checked: the check
+            # that followed may have run before this connection was in the list
+            self._spawn(self.check_credentials())
+        if first is not None:
+            await ws.send(json.dumps(first))
+        return identity
 
     async def _hello(self, ws: ServerConnection) -> tuple[Identity, dict[str, Any]] | None:
         """Who is connecting, and what their welcome adds; None once refused."""
@@ -763,6 +784,16 @@ class QueueServer(Enforcement):
             self._publish_to(frozenset({BOARD, KIOSK}), views.counters_message(self.centre))
         self._outbox.append(lambda: self.visitors.changed(events))
         self._flush_soon()
+
+
+def _release_handshake(ws: ServerConnection) -> None:
+    """Let go of the opening handshake's headers, which websockets keeps for the
+    connection's whole life (its parser holds the request): about 3 KB a board, more
+    for a browser. Every use of them (``http.process_request``: the Origin check, the
+    pages) is over by now; the request's path stays, for the logs."""
+    if ws.request is not None:
+        ws.request.headers.clear()
+    ws.response = None
 
 
 def _estimate_view(estimate: WaitEstimate) -> dict[str, Any]:
