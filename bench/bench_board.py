@@ -17,6 +17,12 @@ All the processes read ``time.monotonic()``, which on Linux is CLOCK_MONOTONIC: 
 clock for every process on the machine, so times taken in different processes
 compare directly. Boards also get the ``queue`` and ``counters`` pushes every
 call, start and complete cause, as real boards do.
+
+The server runs with ``WALKIN_LOOP_LAG_LOG`` (``queue_server.net.serving.LoopLagLog``):
+how late its event loop ran a 10 ms timer, and its garbage collections, reported
+while the boards connect, within each call's fan-out (from ``call_next`` sent until
+the last board had the call) and over the whole run of calls. Its resident memory
+is read before the boards connect, with them idle, and after the calls.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     STAFF_PASSWORD,
     CpuMeter,
+    LoopLag,
     add_staff,
     always_open_config,
     database,
@@ -50,6 +57,7 @@ from common import (  # noqa: E402
     postgres_backends,
     profiling,
     raise_open_file_limit,
+    read_loop_lag,
     running_server,
 )
 
@@ -132,6 +140,16 @@ class Result:
     missing: int = 0
     connect_seconds: float = 0.0
     cpu: str = ""
+    #: CPU seconds the server used during the calls
+    server_cpu_seconds: float = 0.0
+    #: (start, end) in time.monotonic(): the boards connecting, the calls
+    connect_window: tuple[float, float] = (0.0, 0.0)
+    calls_window: tuple[float, float] = (0.0, 0.0)
+    #: the server's event loop (``WALKIN_LOOP_LAG_LOG``): while the boards connected,
+    #: within each call's fan-out, over the whole run of calls
+    lag_connect: LoopLag | None = None
+    lag_fan_out: LoopLag | None = None
+    lag_calls: LoopLag | None = None
     #: the server's resident memory (KB): before the boards, with them idle, after
     rss_kb: dict[str, int] = field(default_factory=dict)
 
@@ -159,6 +177,7 @@ async def adviser(
         await console.request("sign_in_counter", counter=COUNTER)
         await console.request("open_counter", counter=COUNTER)
         console_drain = asyncio.create_task(_drain(console))
+        started = time.monotonic()
         for _ in range(calls):
             waiting = {id(p) for p in pipes}
             sent = time.monotonic()
@@ -179,6 +198,7 @@ async def adviser(
             await console.request("complete", counter=COUNTER, outcome="resolved")
             result.calls += 1
             await asyncio.sleep(pause)
+        result.calls_window = (started, time.monotonic())
         console_drain.cancel()
 
 
@@ -196,7 +216,12 @@ def run(args: argparse.Namespace) -> Result:
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="walkin-bench-") as folder:
         config = always_open_config(folder)
-        with database(args.db, folder) as db_url, running_server(config, db_url, folder) as server:
+        lag_log = Path(args.lag_log or Path(folder) / "loop-lag.log")
+        env = {"WALKIN_LOOP_LAG_LOG": str(lag_log)}
+        with (
+            database(args.db, folder) as db_url,
+            running_server(config, db_url, folder, env) as server,
+        ):
             board_tokens = enroll(db_url, "board", [f"board-{i + 1}" for i in range(args.boards)])
             (kiosk_token,) = enroll(db_url, "kiosk", ["kiosk-1"])
             add_staff(db_url, ["adviser-1"])
@@ -204,6 +229,7 @@ def run(args: argparse.Namespace) -> Result:
             processes = []
             time.sleep(1.0)  # the server settled after enrolling
             result.rss_kb["before"] = rss_kb(server.pid)
+            connecting = time.monotonic()
             try:
                 for k in range(args.procs):
                     mine, theirs = context.Pipe()
@@ -220,6 +246,7 @@ def run(args: argparse.Namespace) -> Result:
                         raise RuntimeError("a board process did not connect within 120 s")
                     kind, connected, seconds = pipe.recv()
                     result.connect_seconds = max(result.connect_seconds, seconds)
+                result.connect_window = (connecting, time.monotonic())
                 time.sleep(2.0)  # every board idle after its snapshot
                 result.rss_kb["idle"] = rss_kb(server.pid)
                 meter = CpuMeter().start()
@@ -235,6 +262,7 @@ def run(args: argparse.Namespace) -> Result:
                         meter.add(pid, "postgres backends", whole_life=True)
                 meter.stop()
                 result.cpu = meter.describe()
+                result.server_cpu_seconds = meter.seconds["server"]
                 result.rss_kb["after"] = rss_kb(server.pid)
                 received: dict[str, list[float]] = {}
                 for pipe in pipes:
@@ -254,13 +282,19 @@ def run(args: argparse.Namespace) -> Result:
                     if process.is_alive():
                         process.kill()
                         process.join(timeout=5)
-    for number, sent in result.sent_at.items():
-        times = received.get(number, [])
-        result.missing += args.boards - len(times)
-        latencies = [t - sent for t in times]
-        result.deliveries += latencies
-        if latencies:
-            result.slowest.append(max(latencies))
+        # read once the server has stopped (and so written every line)
+        fan_outs = []
+        for number, sent in result.sent_at.items():
+            times = received.get(number, [])
+            result.missing += args.boards - len(times)
+            latencies = [t - sent for t in times]
+            result.deliveries += latencies
+            if latencies:
+                result.slowest.append(max(latencies))
+                fan_outs.append((sent, sent + max(latencies)))
+        result.lag_connect = read_loop_lag(lag_log, [result.connect_window])
+        result.lag_fan_out = read_loop_lag(lag_log, fan_outs)
+        result.lag_calls = read_loop_lag(lag_log, [result.calls_window])
     return result
 
 
@@ -286,6 +320,12 @@ def report(result: Result, args: argparse.Namespace) -> str:
         ["adviser's call_next reply", len(result.call_reply), *reply.values()],
     ]
     verdict = "met" if every["p99"] < TARGET_P99_MS and not result.missing else "NOT met"
+    per_call = result.server_cpu_seconds / max(1, result.calls) * 1000
+    lags = [
+        ("while the boards connected", result.lag_connect),
+        ("within each call's fan-out", result.lag_fan_out),
+        ("over the whole run of calls", result.lag_calls),
+    ]
     return "\n".join(
         [
             f"Machine: {machine_summary()}",
@@ -293,8 +333,11 @@ def report(result: Result, args: argparse.Namespace) -> str:
             f"compression {result.compression}; database {args.db}; {result.calls} calls, "
             f"{args.pause * 1000:g} ms pause between calls; boards connected in "
             f"{result.connect_seconds:.1f} s.",
-            f"{result.cpu}.",
+            f"{result.cpu}. Server CPU per call (call_next, start_service, complete and "
+            f"their pushes): {per_call:.1f} ms.",
             memory_line(result),
+            "Server event loop, lateness of a 10 ms timer:",
+            *(f"- {label}: {lag.summary() if lag else 'not measured'}." for label, lag in lags),
             "",
             markdown_table(
                 ["latency from call_next", "n", "p50 ms", "p90 ms", "p99 ms", "max ms"], rows
@@ -320,6 +363,11 @@ def main(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--pause", type=float, default=0.25, help="seconds between calls")
     parser.add_argument("--profile", metavar="FILE", help="sample the server with py-spy into FILE")
+    parser.add_argument(
+        "--lag-log",
+        metavar="FILE",
+        help="keep the server's loop-lag log (WALKIN_LOOP_LAG_LOG) in FILE (appended to)",
+    )
     args = parser.parse_args(argv)
     result = run(args)
     print(report(result, args))

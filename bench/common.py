@@ -222,9 +222,12 @@ class ServerProcess:
 
 
 @contextlib.contextmanager
-def running_server(config: Path, db_url: str, folder: str | Path) -> Iterator[ServerProcess]:
+def running_server(
+    config: Path, db_url: str, folder: str | Path, env: dict[str, str] | None = None
+) -> Iterator[ServerProcess]:
     """``walkin serve --config --db --port`` on a free loopback port, healthy, stopped
-    on the way out. Its log goes to ``folder/server-PORT.log``."""
+    on the way out. Its log goes to ``folder/server-PORT.log``; ``env``: variables
+    added to this process's environment for it (``WALKIN_LOOP_LAG_LOG``)."""
     port = free_port()
     log_path = Path(folder) / f"server-{port}.log"
     with log_path.open("wb") as log:
@@ -243,6 +246,7 @@ def running_server(config: Path, db_url: str, folder: str | Path) -> Iterator[Se
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=folder,
+            env={**os.environ, **env} if env else None,
         )
     server = ServerProcess(process, port, db_url, log_path)
     try:
@@ -359,6 +363,10 @@ def code_version() -> str:
     return f"{head}{' with uncommitted changes' if dirty else ''}"
 
 
+#: clock ticks a second, the unit of /proc's CPU times
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
 def _machine_jiffies() -> tuple[int, int]:
     """(busy, total) clock ticks of all CPUs since boot."""
     with open("/proc/stat", encoding="ascii") as stat:
@@ -391,6 +399,8 @@ class CpuMeter:
         self._machine_at_start = (0, 0)
         #: label -> percent of one CPU, once stopped
         self.percent: dict[str, float] = {}
+        #: label -> CPU seconds used, once stopped (for CPU per operation)
+        self.seconds: dict[str, float] = {}
 
     def start(self) -> CpuMeter:
         self._machine_at_start = _machine_jiffies()
@@ -411,6 +421,7 @@ class CpuMeter:
             used = _process_jiffies(pid) - at_start
             ours += used
             self.percent[label] = self.percent.get(label, 0.0) + used / per_cpu_ticks * 100
+            self.seconds[label] = self.seconds.get(label, 0.0) + used / CLOCK_TICKS
         self.percent["everything else"] = max(0, busy1 - busy0 - ours) / per_cpu_ticks * 100
 
     def describe(self) -> str:
@@ -438,6 +449,53 @@ def latency_summary_ms(seconds: Sequence[float]) -> dict[str, float]:
         "p99": percentile(values, 99) * 1000,
         "max": (values[-1] if values else math.nan) * 1000,
     }
+
+
+@dataclass
+class LoopLag:
+    """What a server's ``WALKIN_LOOP_LAG_LOG`` recorded within some windows of time:
+    how late each 10 ms tick ran (ms), and the garbage collections, (generation, ms)."""
+
+    lags_ms: list[float]
+    collections: list[tuple[int, float]]
+
+    def summary(self) -> str:
+        lags = sorted(self.lags_ms)
+        full = [ms for generation, ms in self.collections if generation == 2]
+        return (
+            f"{len(lags)} ticks, lag p50 {percentile(lags, 50):.1f} / p99 "
+            f"{percentile(lags, 99):.1f} / max {lags[-1] if lags else math.nan:.1f} ms; "
+            f"{len(self.collections)} collections of 1 ms or more (longest "
+            f"{max((ms for _, ms in self.collections), default=0.0):.1f} ms), "
+            f"{len(full)} full ({sum(full):.0f} ms in all)"
+        )
+
+
+def read_loop_lag(path: str | Path, windows: Sequence[tuple[float, float]]) -> LoopLag:
+    """The ticks and collections of ``path`` (``queue_server.net.serving.LoopLagLog``'s
+    lines) that overlap any of ``windows``, (start, end) in ``time.monotonic()``: a tick
+    from when it was due until it ran, a collection from its start to its end."""
+    lag = LoopLag([], [])
+    spans = sorted(windows)
+    try:
+        text = Path(path).read_text(encoding="ascii")
+    except OSError:
+        return lag
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) != 3:
+            continue  # a line cut short by a write in progress
+        at, kind, ms = float(parts[0]), parts[1], float(parts[2])
+        # a tick or collection counts in a window it overlaps: a tick held up by a
+        # stall runs (and is written) only once the stall is over
+        began = at - ms / 1000
+        if not any(began <= end and at >= start for start, end in spans):
+            continue
+        if kind == "lag":
+            lag.lags_ms.append(ms)
+        elif kind.startswith("gc"):
+            lag.collections.append((int(kind[2:]), ms))
+    return lag
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

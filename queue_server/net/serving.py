@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import os
 import signal
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from queue_server.bookings import BookingsError, read_bookings
 from queue_server.core import commands as cmd
@@ -22,6 +25,9 @@ log = logging.getLogger("walkin.serve")
 
 #: how often a running server makes sure it still holds its centre (docs/operations.md)
 CLAIM_RECHECK_SECONDS = 5.0
+#: ``WALKIN_LOOP_LAG_LOG=FILE``: ``walkin serve`` writes its event loop's lag to FILE
+#: (``LoopLagLog``), for the benchmarks (bench/bench_board.py)
+LOOP_LAG_ENV = "WALKIN_LOOP_LAG_LOG"
 
 
 class StartupError(OperatorError):
@@ -90,6 +96,65 @@ class ClaimedQueueServer(QueueServer):
         finally:
             if self.claim is not None:
                 self.claim.release()
+
+
+class LoopLagLog:
+    """How late the event loop runs a timer due every ``interval`` seconds: a stalled
+    loop holds up every connection at once. Appends one line a tick to ``path``,
+    ``<loop time> lag <ms late>``, and one a garbage collection that took 1 ms or more
+    (or any full one), ``<loop time> gc<generation> <ms>``, so a stall can be told
+    apart from a collection. The loop's time is ``time.monotonic()``, the clock every
+    process on the machine shares, so a benchmark can pick out the ticks of its own
+    window. Written in blocks, flushed about once a second and on ``stop()``."""
+
+    def __init__(self, path: str | Path, interval: float = 0.010) -> None:
+        self.interval = interval
+        self._file: IO[str] = open(path, "a", encoding="ascii")  # noqa: SIM115
+        self._lines: list[str] = []
+        self._flushed = 0.0
+        self._due = 0.0
+        self._handle: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._gc_started = 0.0
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._due = self._flushed = self._loop.time()
+        self._handle = self._loop.call_at(self._due, self._tick)
+        gc.callbacks.append(self._on_gc)
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+        self._write()
+        self._file.close()
+
+    def _tick(self) -> None:
+        assert self._loop is not None
+        now = self._loop.time()
+        self._lines.append(f"{now:.6f} lag {(now - self._due) * 1000:.3f}\n")
+        if now - self._flushed >= 1.0:
+            self._write()
+            self._flushed = now
+        # the next one is due an interval after this one ran: a stall is counted once
+        self._due = now + self.interval
+        self._handle = self._loop.call_at(self._due, self._tick)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+            return
+        took = (time.perf_counter() - self._gc_started) * 1000
+        if took >= 1.0 or info["generation"] == 2:
+            self._lines.append(f"{time.monotonic():.6f} gc{info['generation']} {took:.3f}\n")
+
+    def _write(self) -> None:
+        lines, self._lines = self._lines, []
+        self._file.write("".join(lines))
+        self._file.flush()
 
 
 def import_bookings(
@@ -266,6 +331,10 @@ async def run_server(
         pages,
         pages,
     )
+    lag_log = None
+    if os.environ.get(LOOP_LAG_ENV):
+        lag_log = LoopLagLog(os.environ[LOOP_LAG_ENV])
+        lag_log.start()
     stop = asyncio.Event()
     server.on_claim_lost = stop.set  # the reason is in the log
     loop = asyncio.get_running_loop()
@@ -273,6 +342,8 @@ async def run_server(
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("stopping")
+    if lag_log is not None:
+        lag_log.stop()
     await server.close()
     store.close()
     return 1 if server.claim_lost else 0

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -16,6 +18,7 @@ from websockets.asyncio.server import ServerConnection
 
 from queue_server.core.model import CentreSetup
 from queue_server.net import server as server_module
+from queue_server.net.serving import LoopLagLog
 from queue_server.store import Store
 
 from ...conftest import LiveServer, start_live_server
@@ -106,3 +109,19 @@ async def test_keepalive_still_drops_a_board_that_stopped_answering(
         board.transport.abort()
     finally:
         await live.server.close()
+
+
+async def test_the_loop_lag_log_records_a_stall_and_its_window(tmp_path: Path) -> None:
+    path = tmp_path / "lag.log"
+    lag = LoopLagLog(path, interval=0.01)
+    lag.start()
+    await asyncio.sleep(0.05)
+    time.sleep(0.2)  # the loop held up, as by a long piece of work
+    await asyncio.sleep(0.05)
+    lag.stop()
+    ticks = [line.split() for line in path.read_text().splitlines()]
+    assert all(kind == "lag" or kind.startswith("gc") for _, kind, _ in ticks)
+    lags = [float(ms) for _, kind, ms in ticks if kind == "lag"]
+    # the timer cannot have run while the loop was held: one tick shows the whole stall
+    assert max(lags) >= 190
+    assert sorted(lags)[len(lags) // 2] < 190
