@@ -98,6 +98,17 @@ class ClaimedQueueServer(QueueServer):
                 self.claim.release()
 
 
+def settle_heap() -> None:
+    """Collect once, then move every object the start made (modules, the pages, the
+    centre as loaded) out of the garbage collector's sight for good (``gc.freeze``).
+    A full collection otherwise walks all of them, with the event loop stopped: 60-90
+    ms at 500 boards (docs/performance.md section 2), and more as the heap grows. The
+    frozen objects are still freed when nothing refers to them; only a reference cycle
+    among them would stay, and the start leaves none that is garbage."""
+    gc.collect()
+    gc.freeze()
+
+
 class LoopLagLog:
     """How late the event loop runs a timer due every ``interval`` seconds: a stalled
     loop holds up every connection at once. Appends one line a tick to ``path``,
@@ -315,6 +326,7 @@ async def run_server(
     except WalkinError as exc:
         claim.release()
         raise OperatorError(str(exc), 2) from None
+    settle_heap()
     scheme = "wss" if ssl_context else "ws"
     log.info(
         "Walkin queue server for %s (%s) on %s://%s:%d/ws",
