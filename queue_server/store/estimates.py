@@ -40,6 +40,10 @@ class GivenEstimate:
     high_minutes: int | None = None
 
 
+#: built once (a new statement for every row costs its cache key every time)
+_INSERT = sa.insert(TABLE)
+
+
 def record_estimates(store: Store, estimates: Sequence[GivenEstimate]) -> None:
     """Write ``estimates`` in one transaction; ``Unavailable`` if the database fails
     (nothing is written)."""
@@ -52,7 +56,7 @@ def insert_estimates(conn: sa.Connection, estimates: Sequence[GivenEstimate]) ->
     """Write ``estimates`` in the transaction of ``conn`` (a new ticket's, in
     ``Store.commit``: the ticket and the estimate its reply shows are stored together)."""
     if estimates:
-        conn.execute(sa.insert(TABLE), [asdict(e) for e in estimates])
+        conn.execute(_INSERT, [asdict(e) for e in estimates])
 
 
 def estimates_for_day(store: Store, centre_id: str | None, day: date) -> list[sa.Row[Any]]:

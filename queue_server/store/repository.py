@@ -100,6 +100,8 @@ class Store:
         self._insert = (
             postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         )
+        #: statements built once and kept (``_statement``)
+        self._statements: dict[tuple[Any, ...], Any] = {}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -122,12 +124,31 @@ class Store:
     def _upsert(
         self, conn: sa.Connection, table: sa.Table, values: dict[str, Any], keys: Sequence[str]
     ) -> None:
-        stmt = self._insert(table).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={k: v for k, v in values.items() if k not in keys},
-        )
-        conn.execute(stmt)
+        """Insert ``values`` as a row of ``table``, or update the row with the same
+        ``keys``. The statement is built once per table and columns and reused with
+        new parameters (``_statement``)."""
+        conn.execute(self._upsert_statement(table, keys, tuple(values)), values)
+
+    def _upsert_statement(
+        self, table: sa.Table, keys: Sequence[str], names: tuple[str, ...]
+    ) -> Any:
+        def build() -> Any:
+            stmt = self._insert(table)
+            return stmt.on_conflict_do_update(
+                index_elements=list(keys),
+                set_={name: stmt.excluded[name] for name in names if name not in keys},
+            )
+
+        return self._statement(("upsert", table.name, tuple(keys), names), build)
+
+    def _statement(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """A statement built once and kept: SQLAlchemy then finds its compiled form by a
+        cache key it has already worked out, instead of building and hashing a new
+        statement for every row (a third of a commit's CPU on the issue path)."""
+        stmt = self._statements.get(key)
+        if stmt is None:
+            stmt = self._statements[key] = build()
+        return stmt
 
     def commit(
         self,
@@ -268,7 +289,10 @@ class Store:
                     conn, centre_id, prefix_of(ticket.number), ticket.day, ticket.seq
                 )
                 conn.execute(
-                    sa.insert(TicketRow.__table__),  # type: ignore[arg-type]
+                    self._statement(
+                        ("insert", "ticket"),
+                        lambda: sa.insert(TicketRow.__table__),  # type: ignore[arg-type]
+                    ),
                     convert.ticket_values(centre_id, ticket),
                 )
             else:
@@ -304,7 +328,10 @@ class Store:
                 ["centre", "code"],
             )
         conn.execute(
-            sa.insert(AuditRow.__table__),  # type: ignore[arg-type]
+            self._statement(
+                ("insert", "audit"),
+                lambda: sa.insert(AuditRow.__table__),  # type: ignore[arg-type]
+            ),
             convert.audit_values(centre_id, event),
         )
 
@@ -312,14 +339,20 @@ class Store:
         self, conn: sa.Connection, centre_id: str, prefix: str, day: date, seq: int
     ) -> None:
         table = NumberSequenceRow.__table__
-        stmt = self._insert(table).values(centre=centre_id, prefix=prefix, day=day, last=seq)
-        # Only ever forwards: a number once issued is never issued again that day.
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["centre", "prefix", "day"],
-            set_={"last": seq},
-            where=table.c.last < seq,
+
+        def build() -> Any:
+            stmt = self._insert(table)
+            # Only ever forwards: a number once issued is never issued again that day.
+            return stmt.on_conflict_do_update(
+                index_elements=["centre", "prefix", "day"],
+                set_={"last": stmt.excluded.last},
+                where=table.c.last < stmt.excluded.last,
+            )
+
+        conn.execute(
+            self._statement(("sequence",), build),
+            {"centre": centre_id, "prefix": prefix, "day": day, "last": seq},
         )
-        conn.execute(stmt)
 
     # ------------------------------------------------------------ rebuild
 
