@@ -58,6 +58,7 @@ from common import (  # noqa: E402
     profiling,
     raise_open_file_limit,
     read_loop_lag,
+    rss_kb,
     running_server,
 )
 
@@ -152,15 +153,6 @@ class Result:
     lag_calls: LoopLag | None = None
     #: the server's resident memory (KB): before the boards, with them idle, after
     rss_kb: dict[str, int] = field(default_factory=dict)
-
-
-def rss_kb(pid: int) -> int:
-    """A process's resident set size in KB (``VmRSS`` of /proc/PID/status)."""
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for {pid}")
 
 
 async def adviser(

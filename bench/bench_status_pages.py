@@ -72,6 +72,7 @@ from common import (  # noqa: E402
     postgres_backends,
     profiling,
     raise_open_file_limit,
+    rss_kb,
     running_server,
 )
 
@@ -233,6 +234,8 @@ class Run:
     page_errors: list[str] = field(default_factory=list)
     cpu: str = ""
     server_cpu: float = math.nan
+    #: the server's resident memory (KB): before the pages open, with them open
+    rss_kb: dict[str, int] = field(default_factory=dict)
 
     @property
     def reply(self) -> list[float]:
@@ -349,6 +352,7 @@ def bench_one(kind: str, visitors: int, watch: bool, args: argparse.Namespace) -
 
             def start_visitors(ticket_ids: list[str]) -> tuple[list[Connection], list[Any]]:
                 last_reads = []
+                run.rss_kb["before"] = rss_kb(server.pid)
                 if watch:
                     for k in range(args.procs):
                         mine, theirs = context.Pipe()
@@ -368,6 +372,8 @@ def bench_one(kind: str, visitors: int, watch: bool, args: argparse.Namespace) -
                         _, connected, seconds, errors = pipe.recv()
                         run.connect_seconds = max(run.connect_seconds, seconds)
                         run.connect_errors += errors
+                    time.sleep(2.0)  # every page has had its first status and a push or two
+                    run.rss_kb["open"] = rss_kb(server.pid)
                 meter.start()
                 meter.add(server.pid, "server")
                 for k, process in enumerate(processes):
@@ -529,6 +535,13 @@ def report(runs: Sequence[Run], args: argparse.Namespace) -> str:
             + (f" (e.g. {run.page_errors[0]})" if run.page_errors else "")
             + f"; {run.cpu}"
         )
+        if len(run.rss_kb) == 2 and run.visitors:
+            before, opened = run.rss_kb["before"], run.rss_kb["open"]
+            lines.append(
+                f"  Server memory (RSS): {before / 1024:.1f} MB before the pages, "
+                f"{opened / 1024:.1f} MB with {run.visitors} open "
+                f"({(opened - before) / run.visitors:.1f} KB a page)."
+            )
     for run in runs:
         if run.visitors == max(args.visitors):
             called = latency_summary_ms(run.called)["p99"]

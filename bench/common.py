@@ -430,6 +430,15 @@ class CpuMeter:
         return f"CPU used during the run (100 % = one core of {cpus}): {shares}"
 
 
+def rss_kb(pid: int) -> int:
+    """A process's resident set size in KB (``VmRSS`` of /proc/PID/status)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
 # ---------------------------------------------------------------- results
 
 
