@@ -16,6 +16,7 @@
     │   └── CheckInRefused           check_in_too_early / check_in_too_late /
     │                                check_in_wrong_day / already_checked_in
     ├── Unavailable                  unavailable     ours: the store could not commit; retry
+    │   └── NotActive                                not the centre's active server (any more)
     └── OperatorError                operator_error  the operator's: a file, an argument, the
         ├── ConfigError (config.py)                  database or the machine to put right; never
         ├── BookingsError (bookings.py)              on the wire, shown by ``walkin`` as one line
@@ -101,6 +102,12 @@ class CheckInRefused(Conflict):
 
 class Unavailable(WalkinError):
     code = "unavailable"
+
+
+class NotActive(Unavailable):
+    """This server is not (any more) its centre's active server: another took over
+    (``Store.take_lease``); nothing was written. The server stops; clients go to the
+    active one."""
 
 
 class OperatorError(WalkinError):

@@ -32,6 +32,7 @@ from queue_server.core import Centre, Decision, WaitEstimate, estimate_wait
 from queue_server.core import commands as cmd
 from queue_server.core.errors import (
     Forbidden,
+    NotActive,
     NotAuthenticated,
     Unavailable,
     WalkinError,
@@ -690,6 +691,9 @@ class QueueServer(Enforcement):
             return
         try:
             await asyncio.to_thread(self.store.commit, self.setup.centre_id, decision.events, also)
+        except NotActive as exc:
+            self.lease_lost(exc)  # another server took the centre: nothing was written
+            raise
         except WalkinError:
             await self._reload_after_failure()
             raise
@@ -700,6 +704,10 @@ class QueueServer(Enforcement):
             ) from exc
         self.centre.apply(decision.events)
         self._publish(decision.events, now)
+
+    def lease_lost(self, exc: NotActive) -> None:
+        """Another server became the centre's active one (the store's fencing refused a
+        write). Here nothing more; a ``ClaimedQueueServer`` stops."""
 
     async def _reload_after_failure(self) -> None:
         # A failed commit may still have reached the database (a lost reply to

@@ -7,6 +7,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import IO, Any
 
 from queue_server.bookings import BookingsError, read_bookings
 from queue_server.core import commands as cmd
-from queue_server.core.errors import OperatorError, WalkinError
+from queue_server.core.errors import NotActive, OperatorError, WalkinError
 from queue_server.core.model import CentreSetup
 from queue_server.net.server import QueueServer
 from queue_server.store import Store
@@ -60,6 +61,7 @@ class ClaimedQueueServer(QueueServer):
     claim_lost: OperatorError | None = None
     on_claim_lost: Any = None
     _keeper: asyncio.Task[None] | None = None
+    _stopping: asyncio.Task[None] | None = None
 
     def keep_claim(self) -> None:
         if self.claim is not None and self._keeper is None:
@@ -83,6 +85,23 @@ class ClaimedQueueServer(QueueServer):
         )
         log.error("%s", self.claim_lost)
         self._keeper = None  # this task: close() must not cancel it
+        await self.close()
+        if self.on_claim_lost is not None:
+            self.on_claim_lost()
+
+    def lease_lost(self, exc: NotActive) -> None:
+        """A write was refused by the centre's fencing epoch: another server took the
+        centre while this one was paused or cut off. Stop at once (``on_claim_lost``)."""
+        if self.claim_lost is not None:
+            return
+        self.claim_lost = OperatorError(
+            f"This server stopped: {exc} Only one server may give out numbers for a "
+            "centre; the other carries on. See docs/operations.md."
+        )
+        log.error("%s", self.claim_lost)
+        self._stopping = asyncio.get_running_loop().create_task(self._stop_for_lease())
+
+    async def _stop_for_lease(self) -> None:
         await self.close()
         if self.on_claim_lost is not None:
             self.on_claim_lost()
@@ -255,6 +274,9 @@ async def start_setup(
     if claim is None:
         claim = claim_for_serving(store.url, setup.centre_id)
     try:
+        # the next epoch: from now on every write checks no other server took over
+        epoch = store.take_lease(setup.centre_id, f"{socket.gethostname()} pid {os.getpid()}")
+        log.info("active server for %s, epoch %d", setup.centre_id, epoch)
         store.register_centre(setup)
         server = _queue_server(setup, store, status_url, security)
         server.claim = claim

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from queue_server.core import Centre, prefix_of
-from queue_server.core.errors import Conflict, InvalidRequest, NotFound, Unavailable
+from queue_server.core.errors import Conflict, InvalidRequest, NotActive, NotFound, Unavailable
 from queue_server.core.events import Event, TicketIssued
 from queue_server.core.model import FINAL_STATES, CentreSetup, Service, TicketState
 
@@ -32,6 +32,7 @@ from . import convert
 from .tables import (
     AppointmentRow,
     AuditRow,
+    CentreLeaseRow,
     CentreRow,
     ChannelChoiceRow,
     CounterRow,
@@ -102,6 +103,74 @@ class Store:
         )
         #: statements built once and kept (``_statement``)
         self._statements: dict[tuple[Any, ...], Any] = {}
+        #: (centre, epoch) once this store writes for a centre's active server
+        #: (``take_lease``): every write transaction checks the epoch is still its own
+        self._fence: tuple[str, int] | None = None
+
+    # ------------------------------------------------------------ the active server
+
+    def take_lease(self, centre_id: str, holder: str, now: datetime | None = None) -> int:
+        """Become ``centre_id``'s active server: the next epoch (1 for the first), with
+        ``holder`` (host and process, for the operator), and fence this store's writes
+        with it. Call only while holding the centre's claim (``writer_lock``), so that
+        no two servers take the same epoch."""
+        table = CentreLeaseRow.__table__  # type: ignore[attr-defined]
+        at = now or datetime.now(UTC)
+        with self.engine.begin() as conn:
+            current = conn.execute(
+                sa.select(table.c.epoch).where(table.c.centre == centre_id).with_for_update()
+            ).scalar()
+            epoch = 1 if current is None else current + 1
+            self._upsert(
+                conn,
+                table,
+                {"centre": centre_id, "epoch": epoch, "holder": holder[:200], "since": at},
+                ["centre"],
+            )
+        self._fence = (centre_id, epoch)
+        return epoch
+
+    def lease(self, centre_id: str) -> tuple[int, str, datetime] | None:
+        """The centre's epoch, its holder and since when; None if no server took it."""
+        table = CentreLeaseRow.__table__  # type: ignore[attr-defined]
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(table.c.epoch, table.c.holder, table.c.since).where(
+                    table.c.centre == centre_id
+                )
+            ).first()
+        return None if row is None else (row.epoch, row.holder, convert.must_utc(row.since))
+
+    def _check_fence(self, conn: sa.Connection) -> None:
+        """In a write transaction of a fenced store: ``NotActive`` unless the centre's
+        epoch is still this store's. On PostgreSQL the row is read ``FOR SHARE``, so a
+        takeover's new epoch waits for this transaction to end: a write is either
+        before the takeover or refused, never after it. On SQLite the database's one
+        writer at a time does the same."""
+        if self._fence is None:
+            return
+        centre_id, epoch = self._fence
+
+        def build() -> Any:
+            table = CentreLeaseRow.__table__  # type: ignore[attr-defined]
+            query = sa.select(table.c.epoch, table.c.holder).where(
+                table.c.centre == sa.bindparam("centre")
+            )
+            if self.engine.dialect.name == "postgresql":
+                query = query.with_for_update(read=True)
+            return query
+
+        row = conn.execute(self._statement(("fence",), build), {"centre": centre_id}).first()
+        if row is None or row.epoch != epoch:
+            raise NotActive(
+                f"This server is no longer the active server for centre {centre_id!r}: "
+                f"{'another server took over' if row else 'its lease is gone'}"
+                f"{f' ({row.holder})' if row else ''}. Nothing was saved; connect to the "
+                "active server.",
+                centre=centre_id,
+                epoch=epoch,
+                current_epoch=None if row is None else row.epoch,
+            )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -177,7 +246,10 @@ class Store:
         a database that cannot write ``Unavailable`` (noted for ``/healthz``)."""
         try:
             with self.engine.begin() as conn:
+                self._check_fence(conn)
                 yield conn
+        except NotActive:
+            raise
         except IntegrityError as exc:
             self.write_failure = None
             raise Conflict(
@@ -772,7 +844,10 @@ class Store:
         """Run ``work(conn)`` in one transaction; a database failure is ``Unavailable``."""
         try:
             with self.engine.begin() as conn:
+                self._check_fence(conn)
                 work(conn)
+        except NotActive:
+            raise
         except IntegrityError:
             self.write_failure = None
             raise

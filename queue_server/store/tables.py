@@ -314,3 +314,19 @@ class DayRollupRow(SQLModel, table=True):
     #: when it was built, and the figures' version (a newer Walkin rebuilds older ones)
     built_at: datetime = Field(sa_column=time_column(nullable=False))
     version: int = 1
+
+
+class CentreLeaseRow(SQLModel, table=True):
+    """Which server is a centre's active one, by number: ``epoch`` goes up by one each
+    time a server takes the centre (``Store.take_lease``, once it holds the centre's
+    claim: ``writer_lock``), and every write transaction of that server first checks
+    it is still its own (``Store.fence``), so a server that lost the centre while
+    paused or cut off can never commit after another took over (issue 13)."""
+
+    __tablename__ = "centre_lease"
+
+    centre: str = Field(primary_key=True, max_length=64)
+    epoch: int
+    #: who took it (host, process) and when: for the operator
+    holder: str = Field(max_length=200)
+    since: datetime = Field(sa_column=time_column(nullable=False))

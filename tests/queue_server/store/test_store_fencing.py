@@ -1,0 +1,118 @@
+"""Issue 13, item 1: one writer per centre, enforced by the database. Each server that
+becomes a centre's active one takes the next epoch (``Store.take_lease``), and every
+write transaction it makes first checks the epoch is still its own: a server that lost
+its centre while paused or cut off from the database can never commit after another
+took over. On a SQLite file and a PostgreSQL database of the test's own."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from queue_server.client import QueueClient, RemoteError, new_idempotency_key
+from queue_server.core import Centre
+from queue_server.core import commands as cmd
+from queue_server.core.errors import NotActive
+from queue_server.net.serving import start_setup
+from queue_server.store import Store
+
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def url(empty_url: str) -> str:
+    store = Store(empty_url)
+    store.migrate()
+    store.close()
+    return empty_url
+
+
+def issue_events(store: Store, setup: Any, n: int) -> Any:
+    centre = store.load_centre(setup, NOW)
+    decision = centre.decide(
+        cmd.IssueTicket(
+            actor="kiosk:test", service="housing", ticket_id=f"t{n}", idempotency_key=f"k{n}"
+        ),
+        NOW,
+    )
+    return decision.events
+
+
+def test_each_takeover_takes_the_next_epoch_and_the_old_writer_is_refused(
+    url: str, setup: Any
+) -> None:
+    first, second = Store(url), Store(url)
+    try:
+        assert first.take_lease("demo", "host-a pid 1", NOW) == 1
+        first.commit("demo", issue_events(first, setup, 1))  # its own epoch: written
+        assert second.take_lease("demo", "host-b pid 2", NOW) == 2
+        assert second.lease("demo") == (2, "host-b pid 2", NOW)
+        with pytest.raises(NotActive, match=r"another server took over \(host-b pid 2\)"):
+            first.commit("demo", issue_events(first, setup, 2))
+        with pytest.raises(NotActive):  # any write of the old one, not only tickets
+            first.record_device_status("demo", "kiosk", "printer", "ok", None, NOW, "kiosk:k")
+        assert first.write_failure is None  # the database is fine: no "degraded"
+        assert [t.id for t in second.tickets_for_day("demo", NOW.date())] == ["t1"]
+        second.commit("demo", issue_events(second, setup, 3))  # the new one writes
+        assert [t.id for t in second.tickets_for_day("demo", NOW.date())] == ["t1", "t3"]
+        # another centre's lease is its own
+        assert first.take_lease("north", "host-a pid 1", NOW) == 1
+        assert second.take_lease("demo", "host-b pid 2", NOW) == 3
+    finally:
+        first.close()
+        second.close()
+
+
+def test_an_unfenced_store_writes_as_before(url: str, setup: Any) -> None:
+    """Tools that are not a centre's server (``walkin history generate``, enrolling a
+    kiosk) write without a lease."""
+    store = Store(url)
+    try:
+        store.commit("demo", issue_events(store, setup, 1))
+        assert store.lease("demo") is None
+    finally:
+        store.close()
+
+
+async def test_a_server_whose_centre_was_taken_over_refuses_the_write_and_stops(
+    url: str, setup: Any
+) -> None:
+    """The server's claim on its centre went (its PostgreSQL connection dropped, say)
+    and another server took the centre before this one noticed: its next issue is
+    refused whole, nothing is stored, and it stops."""
+    store = Store(url)
+    token = store.enroll_device("demo", "kiosk", "Lobby kiosk")
+    server, port = await start_setup(setup, store, host="127.0.0.1", port=0)
+    stopped: list[bool] = []
+    server.on_claim_lost = lambda: stopped.append(True)
+    kiosk = await QueueClient(f"ws://127.0.0.1:{port}/ws", token=token, reconnect=False).connect()
+    try:
+        first = await kiosk.request(
+            "issue_ticket", service="housing", idempotency_key=new_idempotency_key()
+        )
+        assert first["ticket"]["number"] == "H001"
+        other = Store(url)
+        assert other.take_lease("demo", "host-b pid 2") == 2  # the takeover
+        other.close()
+        with pytest.raises(RemoteError) as refused:
+            await kiosk.request(
+                "issue_ticket", service="housing", idempotency_key=new_idempotency_key()
+            )
+        assert refused.value.code == "unavailable"
+        assert "no longer the active server for centre 'demo'" in str(refused.value)
+        for _ in range(200):
+            if stopped:
+                break
+            await asyncio.sleep(0.01)
+        assert stopped == [True]
+        assert server.claim_lost is not None
+        assert "This server stopped" in str(server.claim_lost)
+        today = Centre(setup).local_day(datetime.now(UTC))
+        assert [t.number for t in store.tickets_for_day("demo", today)] == ["H001"]
+    finally:
+        await kiosk.close()
+        await server.close()
+        store.close()
