@@ -34,14 +34,33 @@ PASS_THROUGH = ("report", "simulate", "staffing", "print-test", "board", "kiosk"
 def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     # imported only now: a mistake in the file above is reported without the wait
-    from queue_server.net.serving import claim_for_serving, run_server
-
-    # before the database is opened (and migrated): no second server, no damaged file
-    claim = claim_for_serving(args.db, config.centre.id)
-    store = open_store(args.db)
-    ssl_context = _ssl_context(args)
-
     import asyncio
+
+    from queue_server.net.serving import claim_for_serving, run_server, stand_by
+    from queue_server.store.writer_lock import CentreInUse
+
+    ssl_context = _ssl_context(args)
+    # before the database is opened (and migrated): no second server, no damaged file
+    try:
+        claim = claim_for_serving(args.db, config.centre.id)
+    except CentreInUse as busy:
+        if args.role == "active":
+            raise
+        # another server is active for the centre: be its standby until it stops
+        waited = asyncio.run(
+            stand_by(
+                args.db,
+                config.centre.id,
+                host=args.host,
+                port=args.port,
+                ssl_context=ssl_context,
+                busy=busy,
+            )
+        )
+        if waited is None:
+            return 0
+        claim = waited
+    store = open_store(args.db)
 
     return asyncio.run(
         run_server(
@@ -374,6 +393,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument(
         "--bookings", help="a bookings CSV to load on start (see docs/configuration.md)"
+    )
+    serve.add_argument(
+        "--role",
+        choices=("auto", "active", "standby"),
+        default="auto",
+        help="auto (default) and standby: if another server is active for the centre, "
+        "wait as its standby (/healthz answers 503, role standby) and take over when it "
+        "stops; active: refuse to start instead (docs/operations.md)",
     )
     serve.add_argument("--tls-cert", help="certificate file, for HTTPS and WSS")
     serve.add_argument("--tls-key", help="private key file, for HTTPS and WSS")

@@ -82,6 +82,8 @@ async def health(server: QueueServer, connection: ServerConnection) -> Response:
     now = server.clock()
     body = {
         "status": "ok" if healthy else "degraded",
+        # the standby answers 503 with "standby" here (net/serving.py: stand_by)
+        "role": "active",
         "centre": server.setup.centre_id,
         "time": now.isoformat(),
         "database": database,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -35,6 +36,87 @@ class StartupError(OperatorError):
     """The server cannot start; the message says why and what to do."""
 
     exit_status = 2
+
+
+#: how often a standby tries to take its centre (``stand_by``)
+STANDBY_POLL_SECONDS = 0.5
+
+
+async def stand_by(
+    url: str,
+    centre_id: str,
+    *,
+    host: str,
+    port: int,
+    ssl_context: Any = None,
+    busy: CentreInUse,
+) -> CentreClaim | None:
+    """``walkin serve`` for a centre another server is active for (``busy`` says who):
+    the standby (issue 13). It listens on its own address, answering every request
+    503 with ``{"role": "standby", ...}`` (``/healthz`` for a load balancer, and a
+    websocket handshake, so a client moves on to the active server), and tries for
+    the centre's claim every ``STANDBY_POLL_SECONDS``: the claim goes the moment the
+    active server's process ends (a lock file's ``flock``, PostgreSQL's advisory lock
+    with its connection). Returns the claim, to start as the active server; None if
+    stopped (SIGINT, SIGTERM) first."""
+    from http import HTTPStatus
+
+    from websockets.asyncio.server import serve
+
+    from queue_server.net.wire import json_response
+
+    active = holder_text(busy.details.get("holder", {}))
+    since = datetime.now(UTC).isoformat()
+    log.info(
+        "standby for centre %s: the active server is %s; this one takes over when it stops",
+        centre_id,
+        active,
+    )
+
+    def answer(connection: Any, request: Any) -> Any:
+        return json_response(
+            connection,
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            {
+                "status": "standby",
+                "role": "standby",
+                "centre": centre_id,
+                "active": active,
+                "since": since,
+                "message": "This is the centre's standby server; connect to the active one.",
+            },
+        )
+
+    async def never(connection: Any) -> None:  # every request is answered above
+        await connection.close()
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        listener = await serve(never, host, port, process_request=answer, ssl=ssl_context)
+    except OSError as exc:
+        raise StartupError(
+            f"Cannot listen on {host}:{port}: {exc.strerror or exc}. "
+            "Is another server running there? Try --port."
+        ) from None
+    try:
+        while True:
+            try:
+                return await asyncio.to_thread(claim_for_serving, url, centre_id)
+            except CentreInUse as still:
+                active = holder_text(still.details.get("holder", {}))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), STANDBY_POLL_SECONDS)
+            if stop.is_set():
+                log.info("stopping (standby)")
+                return None
+    finally:
+        listener.close()
+        await listener.wait_closed()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 def claim_for_serving(url: str, centre_id: str) -> CentreClaim:

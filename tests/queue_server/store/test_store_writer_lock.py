@@ -55,7 +55,7 @@ def test_a_second_server_for_a_live_centre_refuses_and_a_killed_one_never_blocks
 
     # the second brings bookings: had it touched the database, they would be there
     bookings = bookings_file(tmp_path)
-    second = serve(config, empty_url, "--bookings", str(bookings))
+    second = serve(config, empty_url, "--bookings", str(bookings), "--role", "active")
     assert second.wait_refused() == 1
     message = second.logged
     assert "Another Walkin server is already running for centre 'lockcentre'" in message

@@ -1,0 +1,108 @@
+"""Issue 13, item 2: a hot standby. A second ``walkin serve`` for a centre that has an
+active server waits as its standby (``/healthz`` 503, role standby) and, when the
+active one is killed with SIGKILL, takes over: the claim, the next epoch, the queue
+rebuilt from the database, serving on its own address. Real processes, on a SQLite
+file and a PostgreSQL database of the test's own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from queue_server.client import ClientError, QueueClient, new_idempotency_key
+from queue_server.store import Store
+
+from .conftest import run_walkin
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def health(port: int) -> tuple[int, dict[str, Any]] | None:
+    """(HTTP status, body) of /healthz, or None if nothing answers yet."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
+            return reply.status, dict(json.load(reply))
+    except urllib.error.HTTPError as refused:
+        return refused.code, dict(json.loads(refused.read()))
+    except OSError:
+        return None
+
+
+def wait_for(condition: Callable[[], Any], what: str, seconds: float = 60) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.02)
+    pytest.fail(f"not within {seconds} s: {what}")
+
+
+async def issue(port: int, token: str, n: int) -> list[str]:
+    async with asyncio.timeout(30):
+        kiosk = await QueueClient(
+            f"ws://127.0.0.1:{port}/ws", token=token, reconnect=False
+        ).connect()
+        try:
+            numbers = []
+            for _ in range(n):
+                reply = await kiosk.request(
+                    "issue_ticket", service="housing", idempotency_key=new_idempotency_key()
+                )
+                numbers.append(reply["ticket"]["number"])
+            return numbers
+        finally:
+            await kiosk.close()
+
+
+def test_a_standby_takes_over_when_the_active_server_is_killed(
+    empty_url: str, centre_file: Callable[[str], Path], serve: Any
+) -> None:
+    config = centre_file("failover")
+    port_a, port_b = free_port(), free_port()
+    active = serve(config, empty_url, "--port", str(port_a))
+    assert active.wait_ready()["role"] == "active"
+    standby = serve(config, empty_url, "--port", str(port_b))
+    status, body = wait_for(lambda: health(port_b), "the standby answers")
+    assert status == 503 and body["role"] == "standby" and body["centre"] == "failover"
+    assert f"pid {active.process.pid}" in body["active"]
+    assert "standby for centre failover" in standby.logged
+
+    enrolled = run_walkin(
+        "enroll", "--db", empty_url, "--centre", "failover", "--role", "kiosk", "--name", "k1"
+    )
+    token = json.loads(enrolled.stdout.splitlines()[0])["token"]
+    assert asyncio.run(issue(port_a, token, 3)) == ["H001", "H002", "H003"]
+    # a kiosk that asks the standby is refused at the handshake, not served
+    with pytest.raises(ClientError, match="Could not reach"):
+        asyncio.run(issue(port_b, token, 1))
+
+    active.kill()  # SIGKILL
+    killed_at = time.monotonic()
+    wait_for(lambda: (h := health(port_b)) and h[0] == 200, "the standby is active", 30)
+    numbers = asyncio.run(issue(port_b, token, 1))
+    took = time.monotonic() - killed_at
+    assert numbers == ["H004"]  # the queue carried on: no number given twice
+    assert took < 10, f"{took:.1f} s from kill -9 to a ticket through the standby"
+    status, body = health(port_b) or (0, {})
+    assert body["role"] == "active" and body["waiting"] == 4
+    store = Store(empty_url)
+    try:
+        lease = store.lease("failover")
+        assert lease is not None and lease[0] == 2  # the standby took the next epoch
+        assert f"pid {standby.process.pid}" in lease[1]
+    finally:
+        store.close()
+    assert "Traceback" not in standby.logged
