@@ -57,6 +57,7 @@ from common import (  # noqa: E402
     machine_summary,
     markdown_table,
     postgres_backends,
+    process_ticks,
     profiling,
     running_server,
 )
@@ -147,16 +148,6 @@ async def _open_counters(url: str, counters: Sequence[str]) -> list[QueueClient]
     return consoles
 
 
-def _server_ticks(pid: int) -> tuple[int, int]:
-    """(user, system) clock ticks of a process, all its threads; (0, 0) if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0, 0
-    return int(fields[11]), int(fields[12])
-
-
 async def _prefill(kiosks: Sequence[QueueClient], services: Sequence[str], count: int) -> None:
     """Issue ``count`` tickets, every kiosk back to back (before any counter opens, so
     each reply's estimate is only a count): the queue the measured load starts from."""
@@ -224,7 +215,7 @@ async def measure(
             )
         run.expected_stored = waiting + WARMUP_PER_CLIENT * len(kiosks)
         run.waiting_at_start = run.expected_stored
-        ticks_at_start = _server_ticks(server_pid) if server_pid else (0, 0)
+        ticks_at_start = process_ticks(server_pid) if server_pid else (0, 0)
         begun = loop.time()
         give_up = begun + seconds + grace
 
@@ -275,7 +266,7 @@ async def measure(
             await asyncio.gather(*(back_to_back(k) for k in kiosks))
         run.seconds = loop.time() - begun
         if server_pid:
-            user, system = _server_ticks(server_pid)
+            user, system = process_ticks(server_pid)
             hertz = os.sysconf("SC_CLK_TCK")
             run.server_cpu_seconds = (user + system - sum(ticks_at_start)) / hertz
             run.server_system_seconds = (system - ticks_at_start[1]) / hertz

@@ -375,14 +375,19 @@ def _machine_jiffies() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
-def _process_jiffies(pid: int) -> int:
-    """User + system clock ticks of one process, all its threads; 0 if it is gone."""
+def process_ticks(pid: int) -> tuple[int, int]:
+    """(user, system) clock ticks of one process, all its threads; (0, 0) if it is gone."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
     except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
+        return 0, 0
+    return int(fields[11]), int(fields[12])
+
+
+def _process_jiffies(pid: int) -> int:
+    """User + system clock ticks of one process, all its threads; 0 if it is gone."""
+    return sum(process_ticks(pid))
 
 
 class CpuMeter:

@@ -78,15 +78,19 @@
     state.waiting = message.waiting || {};
   }
 
+  // How many of a service's queued tickets the page holds.
+  function held(code) {
+    let count = 0;
+    for (const t of state.tickets.values()) if (t.service === code && R.QUEUED.has(t.state)) count += 1;
+    return count;
+  }
+
   // For a list sent in part: how many of `services`' queue the page does not hold
   // (the server's count less the queued tickets held), 0 when the list is whole.
   function notHeld(services) {
     let more = 0;
     for (const code of services) {
-      if (!state.leftOut[code]) continue;
-      let held = 0;
-      for (const t of state.tickets.values()) if (t.service === code && R.QUEUED.has(t.state)) held += 1;
-      more += Math.max(0, (state.waiting[code] || 0) - held);
+      if (state.leftOut[code]) more += Math.max(0, (state.waiting[code] || 0) - held(code));
     }
     return more;
   }
@@ -94,12 +98,10 @@
   // Whether the part held has run short (half the window, or fewer than are waiting):
   // time to ask for a fresh snapshot.
   function runningShort() {
-    for (const code of Object.keys(state.leftOut)) {
-      let held = 0;
-      for (const t of state.tickets.values()) if (t.service === code && R.QUEUED.has(t.state)) held += 1;
-      if (held < state.window / 2 && held < (state.waiting[code] || 0)) return true;
-    }
-    return false;
+    return Object.keys(state.leftOut).some((code) => {
+      const count = held(code);
+      return count < state.window / 2 && count < (state.waiting[code] || 0);
+    });
   }
 
   // The ticket, counter and service an event push carries.

@@ -47,6 +47,19 @@ def listening_ports(pid: int) -> set[int]:
     return ports
 
 
+def wait_for(
+    condition: Callable[[], Any], what: str, seconds: float = 30, every: float = 0.001
+) -> Any:
+    """``condition()``'s first truthy value, checked every ``every`` seconds; fails the
+    test after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(every)
+    pytest.fail(f"not within {seconds} s: {what}")
+
+
 class Serve:
     """One ``walkin serve`` process on a port the OS picks (``--port 0``: no two tests,
     or parallel workers, can want the same one), in a session of its own."""

@@ -21,7 +21,7 @@ import pytest
 from queue_server.client import ClientError, QueueClient, new_idempotency_key
 from queue_server.store import Store
 
-from .conftest import run_walkin
+from .conftest import run_walkin, wait_for
 
 
 def free_port() -> int:
@@ -39,15 +39,6 @@ def health(port: int) -> tuple[int, dict[str, Any]] | None:
         return refused.code, dict(json.loads(refused.read()))
     except OSError:
         return None
-
-
-def wait_for(condition: Callable[[], Any], what: str, seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if found := condition():
-            return found
-        time.sleep(0.02)
-    pytest.fail(f"not within {seconds} s: {what}")
 
 
 async def issue(port: int, token: str, n: int) -> list[str]:
@@ -75,7 +66,7 @@ def test_a_standby_takes_over_when_the_active_server_is_killed(
     active = serve(config, empty_url, "--port", str(port_a))
     assert active.wait_ready()["role"] == "active"
     standby = serve(config, empty_url, "--port", str(port_b))
-    status, body = wait_for(lambda: health(port_b), "the standby answers")
+    status, body = wait_for(lambda: health(port_b), "the standby answers", 60, every=0.02)
     assert status == 503 and body["role"] == "standby" and body["centre"] == "failover"
     assert f"pid {active.process.pid}" in body["active"]
     assert "standby for centre failover" in standby.logged
@@ -91,7 +82,7 @@ def test_a_standby_takes_over_when_the_active_server_is_killed(
 
     active.kill()  # SIGKILL
     killed_at = time.monotonic()
-    wait_for(lambda: (h := health(port_b)) and h[0] == 200, "the standby is active", 30)
+    wait_for(lambda: (h := health(port_b)) and h[0] == 200, "the standby is active", 30, 0.02)
     numbers = asyncio.run(issue(port_b, token, 1))
     took = time.monotonic() - killed_at
     assert numbers == ["H004"]  # the queue carried on: no number given twice

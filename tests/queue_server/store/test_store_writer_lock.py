@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import socket
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,6 +24,9 @@ from queue_server.net.serving import StartupError, start_setup
 from queue_server.store import Store
 from queue_server.store.tables import AppointmentRow
 from queue_server.store.writer_lock import CentreInUse, centre_lock_key, claim_centre
+
+# generous (30 s by default): a server rechecks its claim every CLAIM_RECHECK_SECONDS (5 s)
+from .conftest import wait_for
 
 
 def booked_refs(url: str, centre_id: str) -> list[str]:
@@ -132,16 +134,6 @@ def lock_backend(admin: sa.Connection, server_pid: int) -> int | None:
         ),
         {"name": f"walkin serve lockcentre pid {server_pid} %"},
     ).scalar()
-
-
-def wait_for(condition: Callable[[], Any], what: str, seconds: float = 30) -> Any:
-    # generous: a server rechecks its claim every CLAIM_RECHECK_SECONDS (5 s)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if found := condition():
-            return found
-        time.sleep(0.001)
-    pytest.fail(f"not within {seconds} s: {what}")
 
 
 @pytest.mark.parametrize("empty_url", ["postgresql"], indirect=True)
