@@ -37,42 +37,67 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from queue_server.net.serving import claim_for_serving, run_server, stand_by
+    from queue_server.store.repository import CentreTaken
     from queue_server.store.writer_lock import CentreInUse
 
     ssl_context = _ssl_context(args)
     # before the database is opened (and migrated): no second server, no damaged file
+    busy: CentreInUse | None = None
     try:
         claim = claim_for_serving(args.db, config.centre.id)
-    except CentreInUse as busy:
+    except CentreInUse as exc:
         if args.role == "active":
             raise
-        # another server is active for the centre: be its standby until it stops
-        waited = asyncio.run(
-            stand_by(
-                args.db,
-                config.centre.id,
-                host=args.host,
-                port=args.port,
-                ssl_context=ssl_context,
-                busy=busy,
+        busy = exc
+    while True:
+        replaces = None
+        if busy is not None:
+            # another server is active for the centre: be its standby until it stops
+            taken = asyncio.run(
+                stand_by(
+                    args.db,
+                    config.centre.id,
+                    host=args.host,
+                    port=args.port,
+                    ssl_context=ssl_context,
+                    busy=busy,
+                    takeover_after=args.takeover_after,
+                )
             )
-        )
-        if waited is None:
-            return 0
-        claim = waited
-    store = open_store(args.db)
+            if taken is None:
+                return 0
+            claim, replaces = taken.claim, taken.replaces
+        store = open_store(args.db)
+        try:
+            return asyncio.run(
+                run_server(
+                    config,
+                    store,
+                    host=args.host,
+                    port=args.port,
+                    bookings=args.bookings,
+                    ssl_context=ssl_context,
+                    claim=claim,
+                    replaces=replaces,
+                )
+            )
+        except CentreTaken as lost:  # another standby took over first: stand by again
+            store.close()
+            print(f"walkin serve: {lost}", file=sys.stderr)
+            busy = CentreInUse(str(lost))
 
-    return asyncio.run(
-        run_server(
-            config,
-            store,
-            host=args.host,
-            port=args.port,
-            bookings=args.bookings,
-            ssl_context=ssl_context,
-            claim=claim,
-        )
-    )
+
+def _seconds_at_least(least: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not value >= least:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"give at least {least:g} seconds, not {text}")
+        return value
+
+    return parse
 
 
 def _ssl_context(args: argparse.Namespace) -> Any:
@@ -401,6 +426,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto (default) and standby: if another server is active for the centre, "
         "wait as its standby (/healthz answers 503, role standby) and take over when it "
         "stops; active: refuse to start instead (docs/operations.md)",
+    )
+    serve.add_argument(
+        "--takeover-after",
+        type=_seconds_at_least(2.0),
+        default=5.0,
+        metavar="SECONDS",
+        help="a standby takes over from an active server whose heartbeat has stood "
+        "still this long though its process lives on (hung, stopped, cut off from the "
+        "database); default 5, at least 2",
     )
     serve.add_argument("--tls-cert", help="certificate file, for HTTPS and WSS")
     serve.add_argument("--tls-key", help="private key file, for HTTPS and WSS")

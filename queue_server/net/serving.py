@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -21,6 +22,7 @@ from queue_server.core.model import CentreSetup
 from queue_server.net.server import QueueServer
 from queue_server.store import Store
 from queue_server.store.integrity import require_sound
+from queue_server.store.repository import CentreTaken, Lease
 from queue_server.store.writer_lock import CentreClaim, CentreInUse, claim_centre, holder_text
 
 log = logging.getLogger("walkin.serve")
@@ -40,6 +42,47 @@ class StartupError(OperatorError):
 
 #: how often a standby tries to take its centre (``stand_by``)
 STANDBY_POLL_SECONDS = 0.5
+#: how often the active server beats on its lease (``Store.beat_lease``)
+LEASE_BEAT_SECONDS = 1.0
+#: a standby takes over from an active server whose beat stood still this long, though
+#: it still holds the claim (hung, stopped, cut off from the database); ``walkin serve
+#: --takeover-after``
+LEASE_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass
+class Takeover:
+    """What a standby took (``stand_by``): the centre's claim (``claim.held`` False when
+    the active server hung with it), and the epoch it replaces (None when no server
+    took the centre before), for ``Store.take_lease``'s compare-and-set."""
+
+    claim: CentreClaim
+    replaces: int | None
+    why: str
+
+
+class LeaseWatch:
+    """A standby's view of the active server's heartbeat: ``stalled`` once the lease's
+    (epoch, beat) has not moved for ``timeout`` seconds of this process's own clock
+    (never the two machines' clocks against each other). A lease that never beats (a
+    server from before the heartbeat: ``renewed`` None) never stalls."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._seen: tuple[int, int] | None = None
+        self._since = 0.0
+
+    def see(self, lease: Lease | None, now: float) -> None:
+        key = None if lease is None or lease.renewed is None else (lease.epoch, lease.beat)
+        if key != self._seen:
+            self._seen, self._since = key, now
+
+    def still_for(self, now: float) -> float:
+        """Seconds since the beat last moved (0 when there is none to watch)."""
+        return 0.0 if self._seen is None else now - self._since
+
+    def stalled(self, now: float) -> bool:
+        return self._seen is not None and now - self._since >= self.timeout
 
 
 async def stand_by(
@@ -50,15 +93,20 @@ async def stand_by(
     port: int,
     ssl_context: Any = None,
     busy: CentreInUse,
-) -> CentreClaim | None:
+    takeover_after: float = LEASE_TIMEOUT_SECONDS,
+) -> Takeover | None:
     """``walkin serve`` for a centre another server is active for (``busy`` says who):
     the standby (issue 13). It listens on its own address, answering every request
     503 with ``{"role": "standby", ...}`` (``/healthz`` for a load balancer, and a
     websocket handshake, so a client moves on to the active server), and tries for
     the centre's claim every ``STANDBY_POLL_SECONDS``: the claim goes the moment the
     active server's process ends (a lock file's ``flock``, PostgreSQL's advisory lock
-    with its connection). Returns the claim, to start as the active server; None if
-    stopped (SIGINT, SIGTERM) first."""
+    with its connection). Meanwhile it watches the active server's heartbeat on the
+    lease (``LeaseWatch``): a server that is hung, stopped (SIGSTOP) or cut off from the
+    database keeps its claim but stops beating, and after ``takeover_after`` seconds
+    the standby takes over without the claim (the fencing epoch keeps the old server
+    from writing again; it stops when it wakes). Returns what it took, to start as the
+    active server; None if stopped (SIGINT, SIGTERM) first."""
     from http import HTTPStatus
 
     from websockets.asyncio.server import serve
@@ -67,6 +115,8 @@ async def stand_by(
 
     active = holder_text(busy.details.get("holder", {}))
     since = datetime.now(UTC).isoformat()
+    watch = LeaseWatch(takeover_after)
+    state: dict[str, Any] = {"lease": None, "still_for": 0.0}
     log.info(
         "standby for centre %s: the active server is %s; this one takes over when it stops",
         centre_id,
@@ -83,6 +133,9 @@ async def stand_by(
                 "centre": centre_id,
                 "active": active,
                 "since": since,
+                "active_epoch": None if state["lease"] is None else state["lease"].epoch,
+                "active_beat_still_seconds": round(state["still_for"], 1),
+                "takes_over_after_seconds": takeover_after,
                 "message": "This is the centre's standby server; connect to the active one.",
             },
         )
@@ -101,18 +154,64 @@ async def stand_by(
             f"Cannot listen on {host}:{port}: {exc.strerror or exc}. "
             "Is another server running there? Try --port."
         ) from None
+    reader = Store(url)  # kept open: the connection is warm when it takes over
+    warned = False
+    held: CentreClaim | None = None
     try:
         while True:
+            if held is None:
+                try:
+                    held = await asyncio.to_thread(claim_for_serving, url, centre_id)
+                except CentreInUse as still:
+                    active = holder_text(still.details.get("holder", {}))
             try:
-                return await asyncio.to_thread(claim_for_serving, url, centre_id)
-            except CentreInUse as still:
-                active = holder_text(still.details.get("holder", {}))
+                lease = await asyncio.to_thread(reader.lease, centre_id)
+            except Exception as exc:  # no table yet, an older schema, the database away
+                lease = None
+                if not warned:
+                    log.warning(
+                        "standby cannot read the centre's lease (%s); it takes over when "
+                        "the active server's process ends",
+                        exc,
+                    )
+                    warned = True
+            now = loop.time()
+            watch.see(lease, now)
+            state["lease"], state["still_for"] = lease, watch.still_for(now)
+            replaces = None if lease is None else lease.epoch
+            taken: Takeover | None = None
+            if held is not None and (lease is None or lease.claimed or watch.stalled(now)):
+                taken = Takeover(held, replaces, "the active server's process ended")
+            elif held is None and lease is not None and watch.stalled(now):
+                log.warning(
+                    "the active server for %s (%s) has not beaten for %.1f s though it "
+                    "still holds the centre: taking over",
+                    centre_id,
+                    lease.holder,
+                    watch.still_for(now),
+                )
+                taken = Takeover(
+                    CentreClaim(centre_id, "taken over from a hung server"),
+                    replaces,
+                    f"the active server ({lease.holder}) stopped beating",
+                )
+            # else, holding the claim: a server that took over from a hung one beats
+            # without it; it is alive, so keep the claim and wait for its beat to stop
+            if taken is not None:
+                return taken
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), STANDBY_POLL_SECONDS)
             if stop.is_set():
                 log.info("stopping (standby)")
+                if held is not None:
+                    held.release()
                 return None
+    except BaseException:
+        if held is not None:
+            held.release()
+        raise
     finally:
+        reader.close()
         listener.close()
         await listener.wait_closed()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -143,15 +242,56 @@ class ClaimedQueueServer(QueueServer):
     claim_lost: OperatorError | None = None
     on_claim_lost: Any = None
     _keeper: asyncio.Task[None] | None = None
+    _beater: asyncio.Task[None] | None = None
     _stopping: asyncio.Task[None] | None = None
+    #: the claim was taken since the last beat: the next beat records it
+    _newly_claimed = False
 
     def keep_claim(self) -> None:
         if self.claim is not None and self._keeper is None:
             self._keeper = asyncio.create_task(self._keep_claim(self.claim))
+        if self.store.fenced and self._beater is None:
+            self._beater = asyncio.create_task(self._beat())
+
+    async def _beat(self) -> None:
+        """Beat on the lease every ``LEASE_BEAT_SECONDS`` from the event loop, so a
+        standby sees this server is alive (a loop that hangs stops the beat too)."""
+        failing = False
+        while True:
+            await asyncio.sleep(LEASE_BEAT_SECONDS)
+            newly = self._newly_claimed
+            try:
+                await asyncio.to_thread(self.store.beat_lease, claimed=True if newly else None)
+            except NotActive as exc:
+                self._beater = None  # this task: close() must not cancel it
+                self.lease_lost(exc)
+                return
+            except Exception as exc:  # the database is having trouble: beat again soon
+                if not failing:
+                    log.warning("could not beat on the centre's lease: %s", exc)
+                failing = True
+                continue
+            if failing:
+                log.info("beating on the centre's lease again")
+            failing = False
+            if newly:
+                self._newly_claimed = False
 
     async def _keep_claim(self, claim: CentreClaim) -> None:
         while True:
             await asyncio.sleep(CLAIM_RECHECK_SECONDS)
+            if not claim.held:
+                # taken over from a hung server, which holds the claim until its
+                # process ends: take it then, so the next standby waits for this one
+                try:
+                    claim = await asyncio.to_thread(
+                        claim_centre, self.store.url, self.setup.centre_id
+                    )
+                except Exception:  # CentreInUse: it still lives; or database trouble
+                    continue
+                self.claim, self._newly_claimed = claim, True
+                log.info("the server this one took over from has ended; its claim is ours")
+                continue
             try:
                 await asyncio.to_thread(claim.recheck)
             except CentreInUse as exc:
@@ -189,9 +329,10 @@ class ClaimedQueueServer(QueueServer):
             self.on_claim_lost()
 
     async def close(self) -> None:
-        keeper, self._keeper = self._keeper, None
-        if keeper is not None:
-            keeper.cancel()
+        for task in (self._keeper, self._beater):
+            if task is not None:
+                task.cancel()
+        self._keeper = self._beater = None
         try:
             await super().close()
         finally:
@@ -321,6 +462,7 @@ async def start_server(
     port: int,
     ssl_context: Any = None,
     claim: CentreClaim | None = None,
+    replaces: int | None = None,
 ) -> tuple[ClaimedQueueServer, int]:
     setup = config.to_setup() if hasattr(config, "to_setup") else config
     security = getattr(config, "security", None)
@@ -333,6 +475,7 @@ async def start_server(
         status_url=getattr(getattr(config, "urls", None), "ticket_status", None),
         security=security,
         claim=claim,
+        replaces=replaces,
     )
 
 
@@ -346,6 +489,7 @@ async def start_setup(
     status_url: str | None = None,
     security: Any = None,
     claim: CentreClaim | None = None,
+    replaces: int | None = None,
 ) -> tuple[ClaimedQueueServer, int]:
     """Start a queue server with every page; ``security`` is the config's
     ``[security]`` table (``SecurityConfig``), its defaults if None.
@@ -357,7 +501,12 @@ async def start_setup(
         claim = claim_for_serving(store.url, setup.centre_id)
     try:
         # the next epoch: from now on every write checks no other server took over
-        epoch = store.take_lease(setup.centre_id, f"{socket.gethostname()} pid {os.getpid()}")
+        epoch = store.take_lease(
+            setup.centre_id,
+            f"{socket.gethostname()} pid {os.getpid()}",
+            claimed=claim.held,
+            replaces=replaces,
+        )
         log.info("active server for %s, epoch %d", setup.centre_id, epoch)
         store.register_centre(setup)
         server = _queue_server(setup, store, status_url, security)
@@ -412,6 +561,7 @@ async def run_server(
     bookings: str | None = None,
     ssl_context: Any = None,
     claim: CentreClaim | None = None,
+    replaces: int | None = None,
 ) -> int:
     """``walkin serve``: run until SIGINT or SIGTERM. Returns the exit status.
 
@@ -425,8 +575,17 @@ async def run_server(
             added, skipped = import_bookings(store, setup, bookings)
             log.info("bookings from %s: %d added, %d already known", bookings, added, skipped)
         server, bound = await start_server(
-            config, store, host=host, port=port, ssl_context=ssl_context, claim=claim
+            config,
+            store,
+            host=host,
+            port=port,
+            ssl_context=ssl_context,
+            claim=claim,
+            replaces=replaces,
         )
+    except CentreTaken:  # a standby that lost the race to take over: the caller waits
+        claim.release()
+        raise
     except WalkinError as exc:
         claim.release()
         raise OperatorError(str(exc), 2) from None

@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -47,6 +47,25 @@ from .tables import (
 
 ROLES_DEVICE = ("kiosk", "board")
 ROLES_STAFF = ("counter", "manager")
+
+
+class Lease(NamedTuple):
+    """A centre's row in ``centre_lease`` (``Store.lease``)."""
+
+    epoch: int
+    holder: str
+    since: datetime
+    #: the active server's heartbeat count and when it last beat (None: a server that
+    #: does not beat, from before migration 0009)
+    beat: int
+    renewed: datetime | None
+    #: whether the holder holds the centre's claim too (False after a takeover from a
+    #: hung server, until that server's process ends)
+    claimed: bool
+
+
+class CentreTaken(Conflict):
+    """A standby's takeover lost the race to another server (``Store.take_lease``)."""
 
 
 def normalise_url(url: str) -> str:
@@ -109,37 +128,111 @@ class Store:
 
     # ------------------------------------------------------------ the active server
 
-    def take_lease(self, centre_id: str, holder: str, now: datetime | None = None) -> int:
+    def take_lease(
+        self,
+        centre_id: str,
+        holder: str,
+        now: datetime | None = None,
+        *,
+        claimed: bool = True,
+        replaces: int | None = None,
+    ) -> int:
         """Become ``centre_id``'s active server: the next epoch (1 for the first), with
         ``holder`` (host and process, for the operator), and fence this store's writes
-        with it. Call only while holding the centre's claim (``writer_lock``), so that
-        no two servers take the same epoch."""
+        with it. Call while holding the centre's claim (``writer_lock``), so that no two
+        servers take the same epoch; ``claimed`` says so in the row.
+
+        A standby taking over from a *hung* active server (its heartbeat stood still,
+        but it still holds the claim) passes ``claimed=False`` and ``replaces``: the
+        epoch it saw stand still. The lease is taken only if the epoch is still that
+        one (``CentreTaken`` otherwise: another standby was quicker), so two standbys
+        never both take over from one hung server."""
         table = CentreLeaseRow.__table__  # type: ignore[attr-defined]
         at = now or datetime.now(UTC)
         with self.engine.begin() as conn:
             current = conn.execute(
-                sa.select(table.c.epoch).where(table.c.centre == centre_id).with_for_update()
-            ).scalar()
-            epoch = 1 if current is None else current + 1
+                sa.select(table.c.epoch, table.c.holder)
+                .where(table.c.centre == centre_id)
+                .with_for_update()
+            ).first()
+            if replaces is not None and (current is None or current.epoch != replaces):
+                raise CentreTaken(
+                    f"Another server took centre {centre_id!r} first"
+                    f"{f' ({current.holder})' if current else ''}; this one stays standby.",
+                    centre=centre_id,
+                )
+            epoch = 1 if current is None else current.epoch + 1
             self._upsert(
                 conn,
                 table,
-                {"centre": centre_id, "epoch": epoch, "holder": holder[:200], "since": at},
+                {
+                    "centre": centre_id,
+                    "epoch": epoch,
+                    "holder": holder[:200],
+                    "since": at,
+                    "beat": 0,
+                    "renewed": at,
+                    "claimed": claimed,
+                },
                 ["centre"],
             )
         self._fence = (centre_id, epoch)
         return epoch
 
-    def lease(self, centre_id: str) -> tuple[int, str, datetime] | None:
-        """The centre's epoch, its holder and since when; None if no server took it."""
+    @property
+    def fenced(self) -> bool:
+        """Whether this store writes as a centre's active server (``take_lease``)."""
+        return self._fence is not None
+
+    def beat_lease(self, now: datetime | None = None, *, claimed: bool | None = None) -> int:
+        """The active server's heartbeat (``serving.LEASE_BEAT_SECONDS``): one more on
+        its lease row, so a standby can tell it is alive. ``claimed=True`` also records
+        that it now holds the centre's claim (it took over from a hung server, and that
+        server's process has ended since). ``NotActive`` if another server took the
+        centre meanwhile: this one must stop. Returns the new beat."""
+        if self._fence is None:
+            raise NotActive("This server has not taken its centre's lease.")
+        centre_id, epoch = self._fence
+        table = CentreLeaseRow.__table__  # type: ignore[attr-defined]
+        values: dict[str, Any] = {"beat": table.c.beat + 1, "renewed": now or datetime.now(UTC)}
+        if claimed is not None:
+            values["claimed"] = claimed
+        with self.engine.begin() as conn:
+            beat = conn.execute(
+                table.update()
+                .where(table.c.centre == centre_id, table.c.epoch == epoch)
+                .values(**values)
+                .returning(table.c.beat)
+            ).scalar()
+            if beat is None:
+                self._check_fence(conn)  # raises NotActive, saying who has it
+                raise NotActive(f"The lease of centre {centre_id!r} is gone.")
+        return int(beat)
+
+    def lease(self, centre_id: str) -> Lease | None:
+        """The centre's lease: epoch, holder, since, heartbeat; None if no server took it."""
         table = CentreLeaseRow.__table__  # type: ignore[attr-defined]
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(table.c.epoch, table.c.holder, table.c.since).where(
-                    table.c.centre == centre_id
-                )
+                sa.select(
+                    table.c.epoch,
+                    table.c.holder,
+                    table.c.since,
+                    table.c.beat,
+                    table.c.renewed,
+                    table.c.claimed,
+                ).where(table.c.centre == centre_id)
             ).first()
-        return None if row is None else (row.epoch, row.holder, convert.must_utc(row.since))
+        if row is None:
+            return None
+        return Lease(
+            row.epoch,
+            row.holder,
+            convert.must_utc(row.since),
+            row.beat,
+            None if row.renewed is None else convert.must_utc(row.renewed),
+            bool(row.claimed),
+        )
 
     def _check_fence(self, conn: sa.Connection) -> None:
         """In a write transaction of a fenced store: ``NotActive`` unless the centre's

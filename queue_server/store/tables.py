@@ -330,3 +330,12 @@ class CentreLeaseRow(SQLModel, table=True):
     #: who took it (host, process) and when: for the operator
     holder: str = Field(max_length=200)
     since: datetime = Field(sa_column=time_column(nullable=False))
+    #: the active server's heartbeat, one more every ``serving.LEASE_BEAT_SECONDS``: a
+    #: standby that sees it stand still for ``LEASE_TIMEOUT_SECONDS`` takes over (a
+    #: hung or cut-off active server keeps its claim; migration 0009)
+    beat: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    #: when the last beat was written (the active server's clock): for the operator
+    renewed: datetime | None = Field(default=None, sa_column=time_column(nullable=True))
+    #: whether the holder holds the centre's claim too: False after a standby took
+    #: over from a hung server that still holds it (until that server's process ends)
+    claimed: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})

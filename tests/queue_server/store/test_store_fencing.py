@@ -18,6 +18,7 @@ from queue_server.core import commands as cmd
 from queue_server.core.errors import NotActive
 from queue_server.net.serving import start_setup
 from queue_server.store import Store
+from queue_server.store.repository import CentreTaken
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
@@ -49,7 +50,7 @@ def test_each_takeover_takes_the_next_epoch_and_the_old_writer_is_refused(
         assert first.take_lease("demo", "host-a pid 1", NOW) == 1
         first.commit("demo", issue_events(first, setup, 1))  # its own epoch: written
         assert second.take_lease("demo", "host-b pid 2", NOW) == 2
-        assert second.lease("demo") == (2, "host-b pid 2", NOW)
+        assert second.lease("demo")[:3] == (2, "host-b pid 2", NOW)
         with pytest.raises(NotActive, match=r"another server took over \(host-b pid 2\)"):
             first.commit("demo", issue_events(first, setup, 2))
         with pytest.raises(NotActive):  # any write of the old one, not only tickets
@@ -64,6 +65,43 @@ def test_each_takeover_takes_the_next_epoch_and_the_old_writer_is_refused(
     finally:
         first.close()
         second.close()
+
+
+def test_the_heartbeat_counts_and_a_takeover_from_a_hung_server_is_taken_once(
+    url: str,
+) -> None:
+    """The active server beats (``beat_lease``) so a standby can see it is alive. A
+    standby that saw the beat stand still takes over without the claim (the hung server
+    still has it) and only if the epoch is still the one it saw stand still: of two
+    standbys, one wins. The hung server, when it wakes, cannot beat any more."""
+    hung, standby, other = Store(url), Store(url), Store(url)
+    try:
+        assert hung.take_lease("demo", "host-a pid 1", NOW) == 1
+        assert (hung.beat_lease(NOW), hung.beat_lease(NOW)) == (1, 2)
+        lease = hung.lease("demo")
+        assert lease is not None
+        assert (lease.epoch, lease.beat, lease.renewed, lease.claimed) == (1, 2, NOW, True)
+        with pytest.raises(CentreTaken, match="Another server took centre 'demo' first"):
+            standby.take_lease("demo", "host-b pid 2", NOW, claimed=False, replaces=7)
+        assert standby.take_lease("demo", "host-b pid 2", NOW, claimed=False, replaces=1) == 2
+        lease = standby.lease("demo")
+        assert lease is not None
+        assert (lease.epoch, lease.holder, lease.beat, lease.claimed) == (
+            2,
+            "host-b pid 2",
+            0,
+            False,
+        )
+        with pytest.raises(CentreTaken, match=r"\(host-b pid 2\)"):  # saw epoch 1 too: lost
+            other.take_lease("demo", "host-c pid 3", NOW, claimed=False, replaces=1)
+        with pytest.raises(NotActive, match=r"another server took over \(host-b pid 2\)"):
+            hung.beat_lease(NOW)  # it woke up: refused, and stops
+        assert standby.beat_lease(NOW, claimed=True) == 1  # the claim is its own now
+        lease = standby.lease("demo")
+        assert lease is not None and lease.claimed and lease.epoch == 2
+    finally:
+        for store in (hung, standby, other):
+            store.close()
 
 
 def test_an_unfenced_store_writes_as_before(url: str, setup: Any) -> None:

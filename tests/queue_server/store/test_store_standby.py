@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import socket
 import time
 import urllib.error
@@ -97,3 +99,57 @@ def test_a_standby_takes_over_when_the_active_server_is_killed(
     finally:
         store.close()
     assert "Traceback" not in standby.logged
+
+
+def test_a_standby_takes_over_from_a_hung_active_server_which_steps_down_when_it_wakes(
+    empty_url: str, centre_file: Callable[[str], Path], serve: Any
+) -> None:
+    """A hung active server (here SIGSTOP) keeps its claim, so the claim alone would keep
+    the standby waiting for ever; its heartbeat on the lease stops, and after
+    ``--takeover-after`` seconds the standby takes over (the next epoch, without the
+    claim). When the old server wakes (SIGCONT) its next beat or write is refused by the
+    epoch: it stops, never having written after the takeover, and the new active
+    server then takes the claim too."""
+    config = centre_file("hung")
+    port_a, port_b = free_port(), free_port()
+    active = serve(config, empty_url, "--port", str(port_a))
+    assert active.wait_ready()["role"] == "active"
+    standby = serve(config, empty_url, "--port", str(port_b), "--takeover-after", "2")
+    wait_for(lambda: health(port_b), "the standby answers", 60, every=0.02)
+    enrolled = run_walkin(
+        "enroll", "--db", empty_url, "--centre", "hung", "--role", "kiosk", "--name", "k1"
+    )
+    token = json.loads(enrolled.stdout.splitlines()[0])["token"]
+    assert asyncio.run(issue(port_a, token, 2)) == ["H001", "H002"]
+    status, body = health(port_b) or (0, {})
+    assert status == 503 and body["active_epoch"] == 1 and body["takes_over_after_seconds"] == 2
+    assert body["active_beat_still_seconds"] < 2  # the active one beats
+
+    os.kill(active.process.pid, signal.SIGSTOP)  # hung: the claim stays held
+    try:
+        wait_for(lambda: (h := health(port_b)) and h[0] == 200, "the standby is active", 60, 0.05)
+        assert asyncio.run(issue(port_b, token, 1)) == ["H003"]
+        assert "has not beaten for" in standby.logged and "taking over" in standby.logged
+        store = Store(empty_url)
+        try:
+            lease = store.lease("hung")
+            assert lease is not None and lease.epoch == 2 and not lease.claimed
+        finally:
+            store.close()
+    finally:
+        os.kill(active.process.pid, signal.SIGCONT)
+    # awake: refused by the epoch at its next beat, it stops by itself
+    status_code = wait_for(lambda: active.process.poll() is not None, "the old one stops", 60, 0.05)
+    assert status_code and active.process.returncode == 1, active.logged
+    assert "This server stopped" in active.logged and "another server took over" in active.logged
+    assert asyncio.run(issue(port_b, token, 1)) == ["H004"]
+    store = Store(empty_url)
+    try:
+        # its process gone, its claim is free: the new active server takes it
+        wait_for(lambda: (lease := store.lease("hung")) and lease.claimed, "claimed", 60, 0.1)
+        assert asyncio.run(issue(port_b, token, 1)) == ["H005"]
+        status, body = health(port_b) or (0, {})
+        assert body["role"] == "active" and body["waiting"] == 5
+    finally:
+        store.close()
+    assert "Traceback" not in standby.logged + active.logged
