@@ -13,11 +13,12 @@ import contextlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from . import commands as cmd
 from . import events as ev
+from . import offline
 from .durations import TicketStats
 from .errors import (
     CentreClosed,
@@ -35,6 +36,8 @@ from .model import (
     CentreSetup,
     Counter,
     CounterState,
+    NumberBlock,
+    OfflineRun,
     Origin,
     Service,
     Ticket,
@@ -57,6 +60,10 @@ class Decision:
     events: tuple[ev.Event, ...]
     ticket: Ticket | None = None
     counter: Counter | None = None
+    #: a lease's block (``LeaseNumbers``)
+    block: NumberBlock | None = None
+    #: each uploaded ticket's fate, in the upload's order (``UploadOffline``)
+    outcomes: tuple[offline.UploadOutcome, ...] = ()
 
 
 def prefix_of(number: str) -> str:
@@ -81,12 +88,16 @@ class Centre:
         appointments: Iterable[Appointment] = (),
         services: Iterable[Service] = (),
         sequences: Mapping[tuple[str, date], int] | None = None,
+        blocks: Iterable[NumberBlock] = (),
+        offline_runs: Iterable[OfflineRun] = (),
     ) -> None:
         """Build the centre from its setup, overlaid with stored state.
 
         ``counters`` and ``services`` given here replace the configured ones of the
         same name (live changes survive a restart); ``sequences`` are the last number
-        issued per (prefix, local day), which may be higher than any loaded ticket.
+        issued per (prefix, local day), which may be higher than any loaded ticket;
+        ``blocks`` and ``offline_runs`` the kiosks' leased numbers and outages
+        (``offline.py``).
         """
         self.setup = setup
         self.policy = setup.policy
@@ -110,6 +121,16 @@ class Centre:
         self.open_by_day: dict[date, int] = {}
         self.appointments: dict[str, Appointment] = {}
         self.sequences: dict[tuple[str, date], int] = dict(sequences or {})
+        #: (number, day) -> ticket id: whether a number is used, for uploads
+        self.numbers: dict[tuple[str, date], str] = {}
+        #: blocks of numbers leased to kiosks, by the lease's key
+        self.blocks: dict[str, NumberBlock] = {}
+        #: kiosks' offline runs, by (kiosk, since)
+        self.offline_runs: dict[tuple[str, datetime], OfflineRun] = {}
+        for block in blocks:
+            self._store_block(block)
+        for run in offline_runs:
+            self._store_run(run)
         self.recent_durations: dict[str, deque[timedelta]] = {
             code: deque(maxlen=self.policy.recent_visits) for code in self.services
         }
@@ -124,6 +145,10 @@ class Centre:
 
     def local_day(self, now: datetime) -> date:
         return now.astimezone(self.setup.tz).date()
+
+    def start_of_day(self, day: date) -> datetime:
+        """The first moment of the centre's local ``day``, in UTC."""
+        return datetime.combine(day, time.min, tzinfo=self.setup.tz).astimezone(UTC)
 
     def is_open(self, now: datetime) -> bool:
         return self.setup.hours.is_open(now.astimezone(self.setup.tz))
@@ -278,6 +303,8 @@ class Centre:
     def _handlers(self) -> dict[type[Any], Callable[[Any, datetime], Decision]]:
         return {
             cmd.IssueTicket: self._issue,
+            cmd.LeaseNumbers: lambda c, now: offline.decide_lease(self, c, now),
+            cmd.UploadOffline: lambda c, now: offline.decide_upload(self, c, now),
             cmd.CheckIn: self._check_in,
             cmd.BookAppointment: self._book,
             cmd.CallNext: self._call_next,
@@ -860,6 +887,27 @@ class Centre:
                 self._store_appointment(event.appointment)
             if event.service is not None:
                 self.services[event.service.code] = event.service
+            if isinstance(event, ev.NumbersLeased):
+                self._store_block(event.block)
+            elif isinstance(event, ev.OfflineRunRecorded):
+                self._store_run(event.run)
+
+    def _store_block(self, block: NumberBlock) -> None:
+        self.blocks[block.key] = block
+        key = (block.prefix, block.day)
+        self.sequences[key] = max(self.sequences.get(key, 0), block.last)
+
+    def _store_run(self, run: OfflineRun) -> None:
+        """Keep ``run``, in place of the kiosk's runs it overlaps (it covers them)."""
+        for key, kept in list(self.offline_runs.items()):
+            if (
+                kept.kiosk == run.kiosk
+                and kept.day == run.day
+                and kept.since <= run.until
+                and run.since <= kept.until
+            ):
+                del self.offline_runs[key]
+        self.offline_runs[(run.kiosk, run.since)] = run
 
     @contextlib.contextmanager
     def trying(self, events: Sequence[ev.Event]) -> Iterator[None]:
@@ -886,6 +934,10 @@ class Centre:
             if e.ticket and e.ticket.idempotency_key
         }
         sequences = dict(self.sequences)
+        offline_kinds = (ev.NumbersLeased, ev.OfflineRunRecorded)
+        blocks = runs = None
+        if any(isinstance(e, offline_kinds) for e in events):
+            blocks, runs = dict(self.blocks), dict(self.offline_runs)
         durations = {code: deque(kept, kept.maxlen) for code, kept in self.recent_durations.items()}
         self.apply(events)
         try:
@@ -896,6 +948,7 @@ class Centre:
                     self._store_ticket(was)
                     continue
                 ticket = self.tickets.pop(ticket_id)
+                self.numbers.pop((ticket.number, ticket.day), None)
                 self._queue.remove(ticket)
                 self.ticket_stats.remove(ticket)
                 if not ticket.is_final:
@@ -906,6 +959,8 @@ class Centre:
                 else:
                     self._by_key[key] = held
             self.sequences = sequences
+            if blocks is not None and runs is not None:
+                self.blocks, self.offline_runs = blocks, runs
             self.recent_durations = durations
             self.counters.update(counters)
             self.services.update(services)
@@ -946,6 +1001,7 @@ class Centre:
         if ticket.idempotency_key:
             self._by_key[ticket.idempotency_key] = ticket.id
         if previous is None:
+            self.numbers[(ticket.number, ticket.day)] = ticket.id
             # Numbers run per prefix, not per service: a transferred ticket keeps its
             # number, and its old prefix's sequence must not run back over it.
             key = (prefix_of(ticket.number), ticket.day)

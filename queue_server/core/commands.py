@@ -31,6 +31,44 @@ class IssueTicket(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LeaseNumbers(Command):
+    """A block of ``size`` numbers of ``service`` for ``day`` (today), for ``kiosk`` to
+    issue from while offline (``offline.py``); the same ``key`` again gets the same
+    block."""
+
+    kiosk: str
+    service: str
+    day: date
+    size: int
+    key: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfflineTicket:
+    """One ticket a kiosk issued offline, as its journal holds it; ``ticket_id`` is
+    made by the server (unguessable, like every ticket id)."""
+
+    number: str
+    service: str
+    arrival_at: datetime
+    idempotency_key: str
+    ticket_id: str
+    language: str = "en"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UploadOffline(Command):
+    """A kiosk's offline tickets, into the queue at their arrival times, once each;
+    ``offline_since`` and ``back_at``: when its link went down and came back (the
+    kiosk's clock), for the record of the centre's outage."""
+
+    kiosk: str
+    tickets: tuple[OfflineTicket, ...]
+    offline_since: datetime | None = None
+    back_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class CheckIn(Command):
     ref: str
     ticket_id: str

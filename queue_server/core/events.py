@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from .model import Appointment, Counter, Service, Ticket
+from .model import Appointment, Counter, NumberBlock, OfflineRun, Service, Ticket
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +32,30 @@ class Event:
 @dataclass(frozen=True, kw_only=True)
 class TicketIssued(Event):
     kind: ClassVar[str] = "ticket_issued"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketUploaded(TicketIssued):
+    """A ticket a kiosk issued offline from its block, now in the queue at its arrival
+    (``ticket.arrival_at``, before ``at``)."""
+
+    kind: ClassVar[str] = "ticket_uploaded"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NumbersLeased(Event):
+    """A kiosk was granted a block of numbers; the day's sequence moves past it."""
+
+    kind: ClassVar[str] = "numbers_leased"
+    block: NumberBlock
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfflineRunRecorded(Event):
+    """A kiosk ran offline (new, or an earlier run of it longer now)."""
+
+    kind: ClassVar[str] = "offline_run"
+    run: OfflineRun
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,6 +144,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
         TicketIssued,
+        TicketUploaded,
+        NumbersLeased,
+        OfflineRunRecorded,
         AppointmentCheckedIn,
         AppointmentBooked,
         AppointmentMarkedLate,

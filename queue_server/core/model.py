@@ -187,6 +187,34 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class NumberBlock:
+    """Numbers ``first``..``last`` of ``prefix`` on ``day``, leased to one kiosk for
+    ``service`` to issue from while no server answers (``offline.py``)."""
+
+    kiosk: str
+    service: str
+    prefix: str
+    day: date
+    first: int
+    last: int
+    granted_at: datetime
+    #: the lease request's idempotency key: asked again, the same block
+    key: str
+
+
+@dataclass(frozen=True)
+class OfflineRun:
+    """A kiosk ran offline from ``since`` to ``until`` on ``day`` and issued
+    ``tickets`` from its blocks meanwhile (``offline.py``)."""
+
+    kiosk: str
+    day: date
+    since: datetime
+    until: datetime
+    tickets: int = 0
+
+
+@dataclass(frozen=True)
 class OpeningHours:
     """Weekly hours in the centre's local time, and whole days closed.
 

@@ -154,6 +154,9 @@ def snapshot(centre: Centre) -> dict[str, Any]:
         "sequences": dict(centre.sequences),
         "keys": {key: centre.ticket_by_key(key) for key in centre._by_key},
         "durations": {code: list(d) for code, d in centre.recent_durations.items()},
+        "blocks": dict(centre.blocks),
+        "offline_runs": dict(centre.offline_runs),
+        "numbers": dict(centre.numbers),
     }
 
 

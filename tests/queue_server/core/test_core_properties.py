@@ -85,6 +85,7 @@ CODES = [s.code for s in SERVICES]
 COUNTERS = ("1", "2", "3")
 STAFF = ("ann", "bob", "cat")
 REFS = ("R1", "R2", "R3", "R4", "R5")
+KIOSKS = ("K1", "K2")
 WEEKDAYS = OpeningHours(weekly=(((time(9), time(17)),),) * 5 + ((), ()))
 
 TICKET_ACTION: dict[type[ev.Event], str] = {
@@ -148,6 +149,10 @@ def build_machine(snapshot):
             self.stage_starts: Tally[tuple[str, int]] = Tally()
             self.stage: Tally[str] = Tally()
             self.log: list[ev.Event] = []
+            #: each kiosk's offline journal: (service, number, arrival, key)
+            self.journals: dict[str, list[tuple[str, str, datetime, str]]] = {}
+            #: idempotency key -> the ticket its first accepted upload made
+            self.uploaded: dict[str, str] = {}
 
         # ------------------------------------------------------------ plumbing
 
@@ -650,6 +655,130 @@ def build_machine(snapshot):
                     actor="manager", service=service, target_wait=timedelta(minutes=minutes)
                 )
             )
+
+        # ------------------------------------------------------------ kiosks offline
+        # (issue 13 item 4) blocks leased, tickets issued from them "offline" with
+        # arrivals in the past, uploaded in any order, again and again
+
+        @rule(
+            kiosk=st.sampled_from(KIOSKS),
+            service=st.sampled_from([*CODES, "ZZZ"]),
+            size=st.integers(1, 4),
+            reuse=st.integers(0, 5),
+        )
+        def lease_numbers(self, kiosk: str, service: str, size: int, reuse: int) -> None:
+            keys = sorted(self.centre.blocks)
+            key = keys[reuse % len(keys)] if keys and reuse == 0 else f"lease{self.new_id()}"
+            self.execute(
+                cmd.LeaseNumbers(
+                    actor=f"kiosk:{kiosk}",
+                    kiosk=kiosk,
+                    service=service,
+                    day=self.centre.local_day(self.now),
+                    size=size,
+                    key=key,
+                )
+            )
+
+        @rule(data=st.data(), kiosk=st.sampled_from(KIOSKS), count=st.integers(1, 3))
+        def issue_offline(self, data: st.DataObject, kiosk: str, count: int) -> None:
+            for _ in range(count):
+                self.issue_offline_one(data, kiosk, data.draw(st.integers(0, 12)))
+
+        def issue_offline_one(self, data: st.DataObject, kiosk: str, back: int) -> None:
+            """The kiosk's journal gains a ticket: mostly an unused number of one of its
+            blocks; sometimes another kiosk's, or one it already used."""
+            journal = self.journals.setdefault(kiosk, [])
+            mine = [
+                (b.service, format_number(b.prefix, seq))
+                for b in self.centre.blocks.values()
+                if b.kiosk == kiosk
+                for seq in range(b.first, b.last + 1)
+            ]
+            used = {number for _, number, _, _ in journal}
+            fresh = [m for m in mine if m[1] not in used]
+            others = [
+                (b.service, format_number(b.prefix, b.first))
+                for b in self.centre.blocks.values()
+                if b.kiosk != kiosk
+            ]
+            pick = data.draw(st.integers(0, 9))
+            if fresh and pick < 8:
+                service, number = data.draw(st.sampled_from(fresh))
+            elif others and pick == 8:
+                service, number = data.draw(st.sampled_from(others))
+            elif mine:
+                service, number = data.draw(st.sampled_from(mine))
+            else:
+                return
+            arrival = self.now - timedelta(minutes=back)
+            journal.append((service, number, arrival, f"off{self.new_id()}"))
+
+        @rule(data=st.data(), kiosk=st.sampled_from(KIOSKS))
+        def upload_offline(self, data: st.DataObject, kiosk: str) -> None:
+            journal = self.journals.get(kiosk, [])
+            if not journal:
+                return
+            chosen = data.draw(st.lists(st.sampled_from(journal), min_size=1, max_size=6))
+            entries = tuple(
+                cmd.OfflineTicket(
+                    number=number,
+                    service=service,
+                    arrival_at=arrival,
+                    idempotency_key=key,
+                    ticket_id=self.new_id(),
+                )
+                for service, number, arrival, key in chosen
+            )
+            decision = self.execute(
+                cmd.UploadOffline(actor=f"kiosk:{kiosk}", kiosk=kiosk, tickets=entries)
+            )
+            assert decision is not None, "an upload is never refused as a whole"
+            assert len(decision.outcomes) == len(entries)
+            for entry, outcome in zip(entries, decision.outcomes, strict=True):
+                event(f"upload: {outcome.status}")
+                key = entry.idempotency_key
+                if outcome.status == "refused":
+                    assert outcome.code and outcome.message and outcome.ticket is None
+                    assert (
+                        self.uploaded.get(key) is None
+                        or entry.number != self.centre.tickets[self.uploaded[key]].number
+                    )
+                    continue
+                # exactly once: the first acceptance makes the ticket, every later
+                # upload of the same key answers with that same ticket
+                if outcome.status == "accepted":
+                    assert key not in self.uploaded
+                    self.uploaded[key] = outcome.ticket.id
+                else:
+                    assert outcome.ticket.id == self.uploaded[key]
+                ticket = self.centre.tickets[self.uploaded[key]]
+                assert ticket.number == entry.number and ticket.idempotency_key == key
+                assert ticket.arrival_at == min(entry.arrival_at, self.now) or (
+                    outcome.status == "already"
+                )
+
+        @invariant()
+        def block_numbers_go_only_to_their_kiosks_uploads(self) -> None:
+            centre = self.centre
+            blocks = list(centre.blocks.values())
+            for a in blocks:
+                for b in blocks:
+                    if a is not b and (a.prefix, a.day) == (b.prefix, b.day):
+                        assert a.last < b.first or b.last < a.first, f"{a} overlaps {b}"
+            uploaded = set(self.uploaded.values())
+            for ticket in centre.tickets.values():
+                holder = [
+                    b.kiosk
+                    for b in blocks
+                    if (b.prefix, b.day) == (prefix_of(ticket.number), ticket.day)
+                    and b.first <= ticket.seq <= b.last
+                ]
+                if ticket.id in uploaded:
+                    assert len(holder) == 1
+                else:
+                    assert not holder, f"{ticket.number} issued online from a block"
+            assert len(set(self.uploaded.values())) == len(self.uploaded)
 
         # ------------------------------------------------------------ the end of the day
 
