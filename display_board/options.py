@@ -58,7 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="walkin board",
         description="The display board for a waiting hall: full screen, for a TV.",
     )
-    parser.add_argument("--server", required=True, help="the queue server, ws://HOST:8765/ws")
+    parser.add_argument(
+        "--server",
+        required=True,
+        help="the queue server, ws://HOST:8765/ws; a centre with a standby server: both, "
+        "separated by a comma (the board uses whichever is active)",
+    )
     parser.add_argument(
         "--token", help=f"this board's token from 'walkin enroll --role board' (or ${TOKEN_ENV})"
     )
@@ -131,6 +136,13 @@ def websocket_url(server: str) -> str:
     return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
 
 
+def _addresses(value: str) -> list[str]:
+    addresses = [part.strip() for part in value.split(",") if part.strip()]
+    if not addresses:
+        raise BadArguments("give the queue server's address: --server HOST:8765")
+    return addresses
+
+
 def _names(value: str | None, what: str) -> tuple[str, ...] | None:
     if value is None:
         return None
@@ -166,7 +178,7 @@ def parse_args(argv: list[str]) -> BoardOptions:
         size = (int(match.group(1)), int(match.group(2)))
     player = tuple(args.player.split()) if args.player else None
     return BoardOptions(
-        server=websocket_url(args.server),
+        server=",".join(websocket_url(part) for part in _addresses(args.server)),
         token=token.strip(),
         counters=_names(args.counters, "--counters"),
         services=_names(args.services, "--services"),

@@ -58,7 +58,12 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Run the touchscreen kiosk of a Walkin centre.")
-    parser.add_argument("--server", required=True, help="the queue server, ws://HOST:PORT/ws")
+    parser.add_argument(
+        "--server",
+        required=True,
+        help="the queue server, ws://HOST:PORT/ws; a centre with a standby server: both, "
+        "separated by a comma (the kiosk uses whichever is active)",
+    )
     parser.add_argument(
         "--printer",
         required=True,
@@ -92,13 +97,17 @@ def parse_options(argv: Sequence[str], environ: dict[str, str] | None = None) ->
     """The checked options; raises :class:`UsageError` with a one-line reason."""
     environ = dict(os.environ) if environ is None else environ
     args = build_parser().parse_args(list(argv))
-    server = urlsplit(args.server)
-    if server.scheme not in ("ws", "wss") or not server.hostname:
-        raise UsageError(f"--server {args.server!r} is not a ws:// or wss:// address")
-    try:
-        server.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        raise UsageError(f"--server {args.server!r} has a bad port number") from None
+    addresses = [part.strip() for part in args.server.split(",") if part.strip()]
+    if not addresses:
+        raise UsageError("give the queue server's address: --server ws://HOST:PORT/ws")
+    for address in addresses:  # the active server and its standbys, in any order
+        server = urlsplit(address)
+        if server.scheme not in ("ws", "wss") or not server.hostname:
+            raise UsageError(f"--server {address!r} is not a ws:// or wss:// address")
+        try:
+            server.port  # noqa: B018 - raises ValueError for a bad port
+        except ValueError:
+            raise UsageError(f"--server {address!r} has a bad port number") from None
     token = args.token or environ.get("WALKIN_TOKEN")
     if not token:
         raise UsageError("give this kiosk's token: --token TOKEN or WALKIN_TOKEN (walkin enroll)")
@@ -128,7 +137,7 @@ def parse_options(argv: Sequence[str], environ: dict[str, str] | None = None) ->
     except ValueError as exc:
         raise UsageError(f"--speech-player: {exc}") from None
     return KioskOptions(
-        server=args.server,
+        server=",".join(addresses),
         token=token,
         printer=printer,
         scanner=args.scanner,

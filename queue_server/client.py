@@ -15,7 +15,13 @@ and jitter, says hello again, and receives a fresh snapshot (pushed as a message
 type ``snapshot``, and kept in ``client.snapshot``). A request that was in flight
 when the connection dropped raises ``ConnectionLost``: it may or may not have been
 done. Requests that carry an ``idempotency_key`` are safe to send again — the server
-returns the same ticket — and ``request(..., retry=True)`` does that for you.
+returns the same ticket — and ``request(..., retry=True)`` does that for you, also
+after an ``unavailable`` error (nothing was saved).
+
+A centre with a standby server: give both addresses (a list, or one string with
+commas). The client uses whichever accepts it (a standby refuses the handshake with
+503), leaves a server that stops answering its pings within ``2 x keepalive`` seconds,
+and goes round the list at once before it pauses (docs/operations.md, "Clients").
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import json
 import logging
 import random
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -131,10 +137,34 @@ def new_idempotency_key() -> str:
     return secrets.token_urlsafe(16)
 
 
+def server_urls(url: str | Sequence[str]) -> tuple[str, ...]:
+    """The addresses a client may use, in order of preference: a list, or one string
+    of addresses separated by commas (``ws://a:8765/ws,ws://b:8765/ws``: a centre's
+    active server and its standby, in a configuration file or on a command line)."""
+    parts = url.split(",") if isinstance(url, str) else list(url)
+    urls = tuple(part.strip() for part in parts if part.strip())
+    if not urls:
+        raise ValueError("Give the queue server's address, e.g. ws://HOST:8765/ws.")
+    return urls
+
+
 class QueueClient:
+    """A connection to a centre's queue server that stays up.
+
+    ``url`` is one address or several (``server_urls``: the active server and its
+    standbys): the client connects to the first that accepts it, and when that one
+    goes away (its process ended, it hung: no answer to a ping within ``keepalive``
+    seconds, or it became a standby, which refuses the handshake with 503) it tries
+    the next at once, and pauses with backoff only when every address has failed."""
+
+    #: per list of addresses, the one a new client tries first: where the last client
+    #: was served, or the one after the last that failed (a kiosk or board that starts
+    #: a new client after a failed first connection goes on round the list)
+    _next_of: dict[tuple[str, ...], int] = {}
+
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         *,
         token: str | None = None,
         username: str | None = None,
@@ -145,8 +175,12 @@ class QueueClient:
         max_backoff: float = 10.0,
         ssl: Any = None,
         max_pushes: int = 1000,
+        keepalive: float = 5.0,
     ) -> None:
-        self.url = url
+        self.urls = server_urls(url)
+        #: the address in use (or tried last)
+        self.url = self.urls[self._next_of.get(self.urls, 0)]
+        self.keepalive = keepalive
         credentials = {"token": token} if token else {"username": username, "password": password}
         try:
             hello = Hello.model_validate({"type": "hello", "client": client_name, **credentials})
@@ -191,9 +225,8 @@ class QueueClient:
             raise self._fatal
         if not self._connected.is_set():
             await self.close()
-            raise NotConnected(
-                f"Could not reach the queue server at {self.url} within {timeout:g} s."
-            )
+            where = self.url if len(self.urls) == 1 else f"any of {', '.join(self.urls)}"
+            raise NotConnected(f"Could not reach the queue server at {where} within {timeout:g} s.")
         return self
 
     async def close(self) -> None:
@@ -223,18 +256,32 @@ class QueueClient:
 
     async def _run(self) -> None:
         backoff = Backoff(self.min_backoff, self.max_backoff)
+        at = self._next_of.get(self.urls, 0)  # the address to try next
+        failed_in_a_row = 0  # addresses tried since the last good connection
+        loop = asyncio.get_running_loop()
         while not self._closing:
+            self.url = self.urls[at]
+            handshaken = False
+            started = loop.time()
             try:
                 async with connect(
                     self.url,
                     ssl=self.ssl,
-                    open_timeout=10,
+                    # a hung server still accepts TCP connections (the kernel does):
+                    # its handshake times out, and the next address is tried
+                    open_timeout=max(5.0, self.keepalive),
                     max_size=2**22,
+                    # a server that hangs is left within 2 x keepalive seconds
+                    ping_interval=self.keepalive,
+                    ping_timeout=self.keepalive,
                     # frames hold tokens and passwords: logged by kind and length only
                     logger=wire_logger("walkin.client.wire"),
                 ) as ws:
                     await self._handshake(ws)
+                    handshaken = True
+                    self._next_of[self.urls] = at
                     backoff.reset()
+                    failed_in_a_row = 0
                     await self._read(ws)
             except AuthenticationFailed as exc:
                 if exc.code == "rate_limited" and self.connections and self.reconnect:
@@ -261,6 +308,16 @@ class QueueClient:
                 )
             if not self.reconnect or self._closing:
                 return
+            # the next address (the same one if there is only one): at once while
+            # some are untried since the last connection that served a while
+            # (a standby answers 503 at once), with backoff once all have failed
+            at = (at + 1) % len(self.urls)
+            if not handshaken:
+                self._next_of[self.urls] = at
+            served = handshaken and loop.time() - started >= 1.0
+            failed_in_a_row = 0 if served else failed_in_a_row + 1
+            if failed_in_a_row % len(self.urls) or served:
+                continue
             await asyncio.sleep(backoff.next_delay())
 
     async def _handshake(self, ws: ClientConnection) -> None:
@@ -339,6 +396,13 @@ class QueueClient:
             except ConnectionLost:
                 if not retry or loop.time() >= deadline:
                     raise
+            except RemoteError as exc:
+                # "unavailable": nothing was saved (the database could not, or this
+                # server is no longer the centre's active one and is closing): the
+                # same key again, soon, here or at the server that took over
+                if not retry or exc.code != "unavailable" or loop.time() >= deadline:
+                    raise
+                await asyncio.sleep(min(0.5, max(0.0, deadline - loop.time())))
 
     async def _request_once(
         self, type_: str, deadline: float, fields: dict[str, Any]

@@ -57,6 +57,11 @@ def test_server_addresses(url: str, expected: str) -> None:
     assert websocket_url(url) == expected
 
 
+def test_an_active_server_and_its_standby() -> None:
+    options = parse_args(["--server", "a:8765, https://b", "--token", "t"])
+    assert options.server == "ws://a:8765/ws,wss://b/ws"
+
+
 @pytest.mark.parametrize(
     ("argv", "says"),
     [
@@ -64,6 +69,8 @@ def test_server_addresses(url: str, expected: str) -> None:
         (["--server", "ws://h/ws"], "token"),
         (["--server", "ftp://h", "--token", "t"], "ws://"),
         (["--server", "ws://h:99999", "--token", "t"], "port"),
+        (["--server", "ws://h,ftp://b", "--token", "t"], "ftp://b"),
+        (["--server", ",", "--token", "t"], "--server"),
         (["--server", "ws://h", "--token", "t", "--audio", "loud"], "--audio"),
         (["--server", "ws://h", "--token", "t", "--languages", "en,xx"], "xx"),
         (["--server", "ws://h", "--token", "t", "--history", "9"], "--history"),

@@ -20,6 +20,8 @@ GOOD = ["--server", "ws://127.0.0.1:8765/ws", "--printer", "tcp://127.0.0.1:9100
         ([*GOOD, "--token", "t", "--language-default", "fr"], "--language-default"),
         ([*GOOD, "--token", "t", "--idle-reset", "1"], "--idle-reset"),
         (["--printer", "none", "--token", "t"], "--server"),
+        (["--server", " , ", "--printer", "none", "--token", "t"], "--server"),
+        (["--server", "ws://a:1/ws,b:2", "--printer", "none", "--token", "t"], "'b:2'"),
         ([*GOOD, "--token", "t", "--bogus"], "--bogus"),
     ],
 )
@@ -51,3 +53,6 @@ def test_good_arguments() -> None:
     assert options.language_default == "cy" and options.speech_player == ("aplay", "-q")
     assert parse_options([*GOOD[:2], "--printer", "none", "--token", "t"]).printer is None
     assert parse_options([*GOOD, "--token", "t"]).fullscreen
+    # a centre with a standby server: both addresses, the client uses the active one
+    both = ["--server", "ws://a:8765/ws, wss://b:8765/ws", "--printer", "none", "--token", "t"]
+    assert parse_options(both).server == "ws://a:8765/ws,wss://b:8765/ws"
