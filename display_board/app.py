@@ -51,7 +51,18 @@ def main(argv: list[str]) -> int:
     logging.getLogger("walkin").setLevel(os.environ.get("WALKIN_LOG", "INFO").upper())
     logging.getLogger("walkin.client.wire").setLevel(logging.WARNING)
     configure_kivy(options)
+    _tell_systemd()
     return asyncio.run(BoardRunner(options).run())
+
+
+def _tell_systemd() -> None:
+    """Under systemd (deploy/systemd/walkin-board.service): READY=1 on the first frame,
+    then WATCHDOG=1 from Kivy's clock, so a board whose screen froze is restarted."""
+    from kivy.clock import Clock
+
+    from queue_server import sdnotify
+
+    sdnotify.from_kivy(Clock, "board running")
 
 
 def configure_kivy(options: BoardOptions) -> None:

@@ -188,11 +188,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .ui import KioskApp
 
     app = KioskApp(options)
+    _tell_systemd()
     try:
         asyncio.run(app.async_run(async_lib="asyncio"))
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _tell_systemd() -> None:
+    """Under systemd (deploy/systemd/walkin-kiosk.service): READY=1 on the first frame,
+    then WATCHDOG=1 from Kivy's clock, so a kiosk whose screen froze is restarted."""
+    from kivy.clock import Clock
+
+    from queue_server import sdnotify
+
+    sdnotify.from_kivy(Clock, "kiosk running")
 
 
 if __name__ == "__main__":

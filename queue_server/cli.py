@@ -1,7 +1,7 @@
 """The ``walkin`` command.
 
 Server side: ``serve``, ``demo``, ``enroll``, ``devices list|revoke|rotate``,
-``staff add|disable|role``, ``db check|backup``, ``report``, ``simulate``, ``staffing``,
+``staff add|disable|role``, ``db check|backup|restore``, ``report``, ``simulate``, ``staffing``,
 ``history generate``, ``print-test``.
 Client side (print JSON, for scripts and smoke tests): ``issue``, ``check-in``,
 ``call-next``, ``complete``. Every failure is one plain line on stderr and a non-zero
@@ -211,7 +211,8 @@ def cmd_staff_role(args: argparse.Namespace) -> int:
 def cmd_db(args: argparse.Namespace) -> int:
     from queue_server.store import command
 
-    return int(command.db_check(args) if args.db_command == "check" else command.db_backup(args))
+    run = {"check": command.db_check, "backup": command.db_backup, "restore": command.db_restore}
+    return int(run[args.db_command](args))
 
 
 def cmd_report(args: argparse.Namespace, rest: Sequence[str]) -> int:
@@ -522,7 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
     role.add_argument("--centre", help="centre id (default: the database's only centre)")
     role.set_defaults(run=cmd_staff_role)
 
-    db = sub.add_parser("db", help="check or back up a centre's database (docs/operations.md)")
+    db = sub.add_parser(
+        "db", help="check, back up or restore a centre's database (docs/operations.md)"
+    )
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     check = db_sub.add_parser("check", help="is the database sound and its schema current?")
     check.add_argument("--db", default=db_default, help="database URL or SQLite file")
@@ -531,7 +534,12 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--db", default=db_default, help="the SQLite file to copy")
     backup.add_argument("--to", required=True, help="the new file to write")
     backup.add_argument("--force", action="store_true", help="replace --to if it exists")
-    for action in (check, backup):
+    restore = db_sub.add_parser(
+        "restore", help="put a SQLite backup in place of the database (servers stopped)"
+    )
+    restore.add_argument("--db", default=db_default, help="the SQLite file to replace")
+    restore.add_argument("--from", dest="source", required=True, help="the backup file")
+    for action in (check, backup, restore):
         action.set_defaults(run=cmd_db)
 
     issue = sub.add_parser("issue", help="take a ticket, as a kiosk would")

@@ -19,6 +19,8 @@ SHARED = {"qs.config", "qs.bookings", "qs.jsonable", "qs.views", "qs.status_word
 MAY_IMPORT: dict[str, set[str]] = {
     "qs.core": set(),
     "qs.jsonable": set(),
+    # telling systemd READY=1 / WATCHDOG=1 (deploy/systemd): servers, kiosks and boards
+    "qs.sdnotify": set(),
     "qs.config": {"qs.core"},
     "qs.bookings": {"qs.core", "qs.config"},
     "qs.status_words": {"catalogues"},
@@ -31,7 +33,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "qs.simulation": {"qs.core", "qs.store", "qs.launch", "qs.reporting", "qs.command_line"}
     | SHARED,
     "qs.wire": {"qs.core"},  # net/protocol.py and net/redact.py, shared with the client
-    "qs.net": {"qs.core", "qs.store", "qs.reporting", "qs.web", "qs.wire", "speech"} | SHARED,
+    "qs.net": {"qs.core", "qs.store", "qs.reporting", "qs.web", "qs.wire", "qs.sdnotify", "speech"}
+    | SHARED,
     "qs.web": {"qs.core", "qs.store", "qs.net", "speech"} | SHARED,
     "qs.client": {"qs.core", "qs.wire"},
     "qs.launch": {"qs.core", "qs.store", "qs.config"},
@@ -62,8 +65,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "catalogues": set(),
     "speech": {"catalogues"},
     "device_drivers": {"catalogues"},
-    "kiosk": {"qs.client", "qs.core", "device_drivers", "speech", "catalogues"},
-    "display_board": {"qs.client", "speech", "catalogues"},
+    "kiosk": {"qs.client", "qs.core", "qs.sdnotify", "device_drivers", "speech", "catalogues"},
+    "display_board": {"qs.client", "qs.sdnotify", "speech", "catalogues"},
 }
 
 

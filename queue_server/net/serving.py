@@ -154,6 +154,11 @@ async def stand_by(
             f"Cannot listen on {host}:{port}: {exc.strerror or exc}. "
             "Is another server running there? Try --port."
         ) from None
+    from queue_server import sdnotify
+
+    # a standby is a started service too: systemd watches it and restarts it if it hangs
+    stop_pings = sdnotify.start_watchdog()
+    sdnotify.ready(f"standby for centre {centre_id}; the active server is {active}")
     reader = Store(url)  # kept open: the connection is warm when it takes over
     warned = False
     held: CentreClaim | None = None
@@ -198,11 +203,13 @@ async def stand_by(
             # else, holding the claim: a server that took over from a hung one beats
             # without it; it is alive, so keep the claim and wait for its beat to stop
             if taken is not None:
+                sdnotify.status(f"taking over centre {centre_id}: {taken.why}")
                 return taken
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), STANDBY_POLL_SECONDS)
             if stop.is_set():
                 log.info("stopping (standby)")
+                sdnotify.stopping()
                 if held is not None:
                     held.release()
                 return None
@@ -212,6 +219,7 @@ async def stand_by(
         raise
     finally:
         reader.close()
+        stop_pings()
         listener.close()
         await listener.wait_closed()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -615,8 +623,15 @@ async def run_server(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    from queue_server import sdnotify
+
+    # systemd (deploy/systemd): started once listening; restarted if the loop hangs
+    stop_pings = sdnotify.start_watchdog()
+    sdnotify.ready(f"active server for centre {setup.centre_id} on port {bound}")
     await stop.wait()
     log.info("stopping")
+    sdnotify.stopping()
+    stop_pings()
     if lag_log is not None:
         lag_log.stop()
     await server.close()

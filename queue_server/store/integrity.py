@@ -1,5 +1,5 @@
-"""Is the database sound, and a safe copy of it: ``walkin db check``, ``walkin db backup``
-and the check a server runs before it starts.
+"""Is the database sound: ``walkin db check`` and the check a server runs before it
+starts (``walkin db backup`` and ``restore`` check their copies with it: backup.py).
 
 A SQLite file damaged on disk (a bad sector, a copy taken mid-write, a restore gone
 wrong) can still open and answer queries while some of its pages are garbage: a server
@@ -8,16 +8,10 @@ on it would issue tickets into a broken queue. So a server runs SQLite's
 what to do (docs/operations.md). ``quick_check`` reads every page, so it costs about
 as long as reading the file once; ``integrity_check`` (``walkin db check --full``)
 also checks that every index matches its table, and takes longer.
-
-Backups use SQLite's online backup API (:meth:`sqlite3.Connection.backup`): a
-consistent copy even while a server writes, taken in one step under a read
-transaction, which in WAL mode never blocks the server.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,89 +172,3 @@ def schema_revision(normalised_url: str) -> tuple[str, list[str]]:
         f"schema revision {now} is behind this Walkin's {wanted}: take a backup, then "
         "start 'walkin serve' once (it upgrades the schema on start)"
     ]
-
-
-@dataclass
-class BackupReport:
-    source: Path
-    target: Path
-    pages: int
-    size: int
-
-
-def backup_sqlite(url: str, to: str | Path, *, force: bool = False) -> BackupReport:
-    """Copy the SQLite database at ``url`` to the file ``to`` with the online backup
-    API (safe while a server runs), check the copy with ``quick_check``, and only then
-    put it in place. Refuses an existing ``to`` unless ``force``; never leaves a
-    half-written copy under the name ``to``."""
-    from .repository import normalise_url
-
-    normalised = normalise_url(url)
-    if not normalised.startswith("sqlite"):
-        raise OperatorError(
-            f"{shown(url)} is not a SQLite file: back up PostgreSQL with its own "
-            "tools, e.g. 'pg_dump --format=custom --file=walkin.dump DBNAME' (restore with "
-            "pg_restore). See docs/operations.md.",
-            2,
-        )
-    source = sqlite_file(normalised)
-    if source is None or not source.is_file():
-        raise OperatorError(f"No SQLite database at {source or normalised}: check --db.", 2)
-    target = Path(to).expanduser().resolve()
-    if target == source:
-        raise OperatorError("--to is the database itself: give another file.", 2)
-    if not target.parent.is_dir():
-        raise OperatorError(f"No folder {target.parent} for the backup: create it first.", 2)
-    if target.exists() and not force:
-        raise OperatorError(
-            f"{target} already exists: choose a new name (e.g. with the date), or pass "
-            "--force to replace it.",
-            2,
-        )
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    with contextlib.suppress(FileNotFoundError):
-        partial.unlink()  # left by a backup that was killed
-    try:
-        pages = _copy(source, partial)
-        problems = sqlite_problems(partial)
-        if problems:
-            raise DatabaseDamaged(
-                f"The copy of {source} fails SQLite's quick_check ({_listed(problems)}), so "
-                f"the database itself is damaged. No backup was written to {target}; keep "
-                "your earlier backups. See docs/operations.md.",
-                1,
-            )
-        _fsync(partial)
-        if force:
-            os.replace(partial, target)
-        else:
-            os.link(partial, target)  # fails if someone made ``target`` meanwhile
-        _fsync(target.parent)
-    except FileExistsError:
-        raise OperatorError(f"{target} appeared while copying: nothing replaced.", 2) from None
-    except OSError as exc:
-        raise OperatorError(
-            f"Cannot write the backup {target}: {exc.strerror or exc}.", 1
-        ) from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            partial.unlink()
-    return BackupReport(source, target, pages, target.stat().st_size)
-
-
-def _copy(source: Path, target: Path) -> int:
-    """The online backup, in one step (a consistent snapshot), into a rollback-journal
-    file: a backup is one self-contained file, readable from read-only media."""
-    with contextlib.closing(_connect_existing(source)) as src:
-        with contextlib.closing(sqlite3.connect(target)) as dst:
-            src.backup(dst)
-            dst.execute("PRAGMA journal_mode=DELETE")
-            return int(dst.execute("PRAGMA page_count").fetchone()[0])
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
