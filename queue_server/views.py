@@ -22,6 +22,7 @@ from queue_server.core.model import (
     Ticket,
     TicketState,
 )
+from queue_server.core.offline import offline_summary
 from queue_server.core.routing import may_take
 from queue_server.jsonable import plain
 from queue_server.status_words import status_words
@@ -165,6 +166,10 @@ def snapshot(centre: Centre, now: datetime, role: str) -> dict[str, Any]:
     }
     if role in ("board", *STAFF_ROLES):
         message["recent_calls"] = recent_calls(centre)
+        # the centre ran offline today (kiosks issued from leased numbers): how long
+        ran_offline = offline_summary(centre, now)
+        if ran_offline is not None:
+            message["offline"] = ran_offline
     if role in STAFF_ROLES:
         # Not the whole queue: a console with 10,000 waiting would be sent megabytes and
         # draw rows no one reads (issue 12). Each service's oldest STAFF_WINDOW are sent;
@@ -197,6 +202,9 @@ def event_for_staff(centre: Centre, event: ev.Event) -> dict[str, Any]:
     for extra in ("override", "from_service", "from_counter", "action"):
         if hasattr(event, extra):
             data[extra] = getattr(event, extra)
+    for value in ("block", "run"):  # a kiosk's leased numbers, its offline run
+        if hasattr(event, value):
+            data[value] = plain(getattr(event, value))
     return data
 
 

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -124,6 +125,63 @@ class ReprintTicket(Message):
     reason: Literal["print_failed", "visitor_asked", "other"] = "visitor_asked"
     #: staff only: the name of the kiosk to print on
     kiosk: Name | None = None
+
+
+#: the most tickets one ``upload_offline`` carries (a kiosk sends more in turn): 50
+#: tickets of about 200 bytes fit well inside ``MAX_FRAME``
+MAX_UPLOAD = 50
+#: the most numbers one ``lease_numbers`` asks for (``core.offline.MAX_BLOCK``)
+MAX_LEASE = 200
+
+
+class LeaseNumbers(Message):
+    """A kiosk: a block of ``size`` numbers of ``service`` for ``day`` (today), to
+    issue from while no server answers (docs/kiosk.md, "Through an outage"); the same
+    ``idempotency_key`` again gets the same block."""
+
+    type: Literal["lease_numbers"]
+    service: Name
+    day: date
+    size: int = Field(ge=1, le=MAX_LEASE)
+    idempotency_key: Key
+
+
+class OfflineTicket(BaseModel):
+    """One ticket of an ``upload_offline``, as the kiosk's journal holds it. Checked
+    one by one (``offline_ticket``): one malformed is refused alone."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=16)]
+    service: Name
+    arrival_at: AwareDatetime
+    idempotency_key: Key
+    language: Language = "en"
+
+
+class UploadOffline(Message):
+    """A kiosk: the tickets it issued while offline, each put into the queue at its
+    arrival, once; ``offline_since``/``back_at``: when its link went down and came
+    back, for the record of the outage."""
+
+    type: Literal["upload_offline"]
+    tickets: list[dict[str, Any]] = Field(default_factory=list, max_length=MAX_UPLOAD)
+    offline_since: AwareDatetime | None = None
+    back_at: AwareDatetime | None = None
+
+
+_OFFLINE_TICKET: TypeAdapter[OfflineTicket] = TypeAdapter(OfflineTicket)
+
+
+def offline_ticket(raw: dict[str, Any]) -> OfflineTicket:
+    """One uploaded ticket, checked; ``InvalidRequest`` saying what is wrong with it."""
+    try:
+        return _OFFLINE_TICKET.validate_python(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'ticket'}: {e['msg'].lower()}"
+            for e in exc.errors()
+        )
+        raise InvalidRequest(f"Bad offline ticket: {problems}.") from None
 
 
 class CounterMessage(Message):
@@ -276,6 +334,8 @@ ClientMessage = Annotated[
     | ChannelChoice
     | DeviceStatus
     | ReprintTicket
+    | LeaseNumbers
+    | UploadOffline
     | SignInCounter
     | SignOutCounter
     | OpenCounter

@@ -28,7 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from queue_server import views
-from queue_server.core import Centre, Decision, WaitEstimate, estimate_wait
+from queue_server.core import Centre, Decision, WaitEstimate, estimate_wait, format_number
 from queue_server.core import commands as cmd
 from queue_server.core.errors import (
     Forbidden,
@@ -37,8 +37,9 @@ from queue_server.core.errors import (
     Unavailable,
     WalkinError,
 )
-from queue_server.core.events import Event, TicketCalled, TicketRecalled
+from queue_server.core.events import Event, OfflineRunRecorded, TicketCalled, TicketRecalled
 from queue_server.core.model import CentreSetup, counter_called
+from queue_server.core.offline import UploadOutcome, offline_summary
 from queue_server.net import figures, http, wire
 from queue_server.net import protocol as p
 from queue_server.net.auth import BOARD, COUNTER, KIOSK, MANAGER, VISITOR, Identity, authenticate
@@ -55,7 +56,7 @@ from queue_server.net.staff_sessions import (
     close_with,
     is_keepalive,
 )
-from queue_server.net.to_commands import TICKET_ID, find_ticket, to_command
+from queue_server.net.to_commands import TICKET_ID, find_ticket, to_command, upload_command
 from queue_server.net.wire import error_reply
 from queue_server.reporting.worker import ReportWorker
 from queue_server.store import Store
@@ -93,6 +94,8 @@ PERMISSIONS: dict[type[p.Message], frozenset[str]] = {
     p.DeviceStatus: frozenset({KIOSK, BOARD}),
     p.ReprintTicket: frozenset({KIOSK, COUNTER, MANAGER}),
     p.ChannelChoice: frozenset({KIOSK}),
+    p.LeaseNumbers: frozenset({KIOSK}),
+    p.UploadOffline: frozenset({KIOSK}),
     p.SignInCounter: STAFF,
     p.SignOutCounter: STAFF,
     p.OpenCounter: STAFF,
@@ -141,6 +144,9 @@ class QueueServer(Enforcement):
         self.store = store
         self.clock = clock
         self.status_url_template = status_url_template
+        #: where browsers reach the centre's servers (config ``[servers] pages``): in
+        #: ``/healthz`` for the pages, which move to the active one (failover.js)
+        self.peer_pages: tuple[str, ...] = ()
         #: staff sessions: one ends after ``session_idle`` without a person's message
         #: from its page, or ``session_lifetime`` after its sign-in
         self.sessions = SessionKeeper(store, setup.centre_id, session_idle, session_lifetime)
@@ -510,6 +516,8 @@ class QueueServer(Enforcement):
                 return await staffing_advice(self.store, self.setup, message, now)
             case p.ReprintTicket():
                 return await self._reprint(identity, message, now)
+            case p.UploadOffline():
+                return await self._upload_offline(identity, message)
             case p.ChannelChoice():
                 self.centre.service(message.service)  # NotFound for an unknown code
                 await asyncio.to_thread(
@@ -536,6 +544,39 @@ class QueueServer(Enforcement):
             if ticket is not None:
                 self.estimates.given(ticket, estimate, at)
         return self._result(identity, message, decision, estimate)
+
+    async def _upload_offline(self, identity: Identity, message: p.UploadOffline) -> dict[str, Any]:
+        """A kiosk's offline tickets into the queue (``core.offline``): one transaction,
+        and each ticket's fate in the reply, in the upload's order."""
+        command, malformed = upload_command(identity, message)
+        decision = await self.execute(command)
+        judged = iter(decision.outcomes)
+        results = []
+        for place, raw in enumerate(message.tickets):
+            error = malformed.get(place)
+            if error is None:
+                results.append(_outcome_view(next(judged)))
+                continue
+            key, number = raw.get("idempotency_key"), raw.get("number")
+            results.append(
+                {
+                    "idempotency_key": key if isinstance(key, str) else None,
+                    "number": number if isinstance(number, str) else None,
+                    "status": "refused",
+                    "code": error.code,
+                    "message": error.message,
+                }
+            )
+        summary = offline_summary(self.centre, self.clock())
+        if summary is not None and any(isinstance(e, OfflineRunRecorded) for e in decision.events):
+            self._publish_to(EVERYONE, {"type": "offline", **summary})
+        return {
+            "tickets": results,
+            **{
+                status: sum(1 for r in results if r["status"] == status)
+                for status in ("accepted", "already", "refused")
+            },
+        }
 
     async def _reprint(
         self, identity: Identity, message: p.ReprintTicket, now: datetime
@@ -595,6 +636,18 @@ class QueueServer(Enforcement):
                 result["replayed"] = not decision.events
         if decision.counter is not None and identity.role in STAFF:
             result["counter"] = views.counter_for_staff(self.centre, decision.counter)
+        if decision.block is not None:
+            block = decision.block
+            result["block"] = {
+                "service": block.service,
+                "day": block.day.isoformat(),
+                "first": block.first,
+                "last": block.last,
+                "numbers": [
+                    format_number(block.prefix, block.first),
+                    format_number(block.prefix, block.last),
+                ],
+            }
         return result
 
     # ------------------------------------------------------------ execute
@@ -802,6 +855,19 @@ def _release_handshake(ws: ServerConnection) -> None:
     if ws.request is not None:
         ws.request.headers.clear()
     ws.response = None
+
+
+def _outcome_view(outcome: UploadOutcome) -> dict[str, Any]:
+    """One uploaded ticket's fate as the ``upload_offline`` reply gives it (never the
+    ticket's id: the kiosk printed it without one, and it is a visitor's secret)."""
+    view: dict[str, Any] = {
+        "idempotency_key": outcome.key,
+        "number": outcome.number,
+        "status": outcome.status,
+    }
+    if outcome.code is not None:
+        view["code"], view["message"] = outcome.code, outcome.message
+    return view
 
 
 def _estimate_view(estimate: WaitEstimate) -> dict[str, Any]:

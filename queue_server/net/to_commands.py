@@ -38,6 +38,39 @@ def find_ticket(centre: Centre, ref: str, now: datetime) -> Ticket:
     raise NotFound(f"No ticket {ref} today.", ticket=ref)
 
 
+def upload_command(
+    identity: Identity, m: p.UploadOffline
+) -> tuple[cmd.UploadOffline, dict[int, InvalidRequest]]:
+    """The core command for an upload, of its well-formed tickets; and the malformed
+    ones' errors by their place in the upload (each refused alone, never the rest)."""
+    entries = []
+    malformed: dict[int, InvalidRequest] = {}
+    for place, raw in enumerate(m.tickets):
+        try:
+            entry = p.offline_ticket(raw)
+        except InvalidRequest as exc:
+            malformed[place] = exc
+            continue
+        entries.append(
+            cmd.OfflineTicket(
+                number=entry.number,
+                service=entry.service,
+                arrival_at=entry.arrival_at,
+                idempotency_key=entry.idempotency_key,
+                ticket_id=new_ticket_id(),
+                language=entry.language,
+            )
+        )
+    command = cmd.UploadOffline(
+        actor=identity.actor,
+        kiosk=identity.name,
+        tickets=tuple(entries),
+        offline_since=m.offline_since,
+        back_at=m.back_at,
+    )
+    return command, malformed
+
+
 def to_command(centre: Centre, identity: Identity, m: p.Message, now: datetime) -> cmd.Command:
     """The core command a request asks for, with the checks on an adviser the core
     cannot make (whose counter a named ticket is at); ``NotFound`` for an unknown
@@ -52,6 +85,15 @@ def to_command(centre: Centre, identity: Identity, m: p.Message, now: datetime) 
                 idempotency_key=m.idempotency_key,
                 language=m.language,
                 late_appointment_ref=m.late_appointment_ref,
+            )
+        case p.LeaseNumbers():
+            return cmd.LeaseNumbers(
+                actor=actor,
+                kiosk=identity.name,
+                service=m.service,
+                day=m.day,
+                size=m.size,
+                key=m.idempotency_key,
             )
         case p.CheckIn():
             return cmd.CheckIn(

@@ -29,6 +29,7 @@ from queue_server.core.events import Event, TicketIssued
 from queue_server.core.model import FINAL_STATES, CentreSetup, Service, TicketState
 
 from . import convert
+from . import offline as offline_rows
 from .tables import (
     AppointmentRow,
     AuditRow,
@@ -332,6 +333,8 @@ class Store:
                 self._write_event(conn, centre_id, event)
             if also is not None:
                 also(conn)
+            # kiosks' blocks and offline runs (issue 13 item 4), in the same transaction
+            offline_rows.write(self, conn, centre_id, events)
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[sa.Connection]:
@@ -574,6 +577,7 @@ class Store:
                     )
                 )
             }
+            blocks, offline_runs = offline_rows.load(conn, centre_id, today)
         services = [
             Service(**{**svc.__dict__, "target_wait": timedelta(seconds=targets[svc.code])})
             for svc in setup.services
@@ -586,6 +590,8 @@ class Store:
             appointments=appointments,
             services=services,
             sequences=sequences,
+            blocks=blocks,
+            offline_runs=offline_runs,
         )
 
     # ------------------------------------------------------------ reads for reports

@@ -339,3 +339,39 @@ class CentreLeaseRow(SQLModel, table=True):
     #: whether the holder holds the centre's claim too: False after a standby took
     #: over from a hung server that still holds it (until that server's process ends)
     claimed: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+
+
+class NumberBlockRow(SQLModel, table=True):
+    """A block of numbers leased to a kiosk, to issue from while no server answers
+    (``core/offline.py``; migration 0010). Written in the transaction that moves the
+    day's ``number_sequence`` past it, so no other ticket or block gets its numbers."""
+
+    __tablename__ = "number_block"
+    __table_args__ = (sa.Index("ix_number_block_centre_day", "centre", "day"),)
+
+    centre: str = Field(primary_key=True, max_length=64)
+    #: the lease request's idempotency key: asked again, the same block
+    key: str = Field(primary_key=True, max_length=128)
+    kiosk: str = Field(max_length=128)
+    service: str = Field(max_length=32)
+    prefix: str = Field(max_length=8)
+    day: date
+    first: int
+    last: int
+    granted_at: datetime = Field(sa_column=time_column(nullable=False))
+
+
+class OfflineRunRow(SQLModel, table=True):
+    """A kiosk ran offline from ``since`` to ``until`` and issued ``tickets`` from its
+    blocks meanwhile (from its uploads; ``core/offline.py``; migration 0010). One row
+    per run, keyed by when it began; a longer run replaces the ones it covers."""
+
+    __tablename__ = "offline_run"
+    __table_args__ = (sa.Index("ix_offline_run_centre_day", "centre", "day"),)
+
+    centre: str = Field(primary_key=True, max_length=64)
+    kiosk: str = Field(primary_key=True, max_length=128)
+    since: datetime = Field(sa_column=sa.Column(UTCDateTime(timezone=True), primary_key=True))
+    day: date
+    until: datetime = Field(sa_column=time_column(nullable=False))
+    tickets: int = 0

@@ -64,6 +64,7 @@ PUSH_TYPES = (
     "ticket_status",
     "session_expired",
     "print_ticket",
+    "offline",
 )
 #: pushes checked apart, not by the morning: the web pages' (a visitor's status page,
 #: staff sessions: ``test_the_web_pages_part_replays_on_a_live_server``) and a reprint's
@@ -475,6 +476,26 @@ async def test_the_documented_morning_replays_on_a_live_server(live_clocked: Any
         await send(mina, example("set_counter_skills"))
         await send(mina, example("set_service_target"))
         await send(kiosk, example("device_status"))
+        # a kiosk leases numbers, runs offline a minute and uploads (issue 13 item 4)
+        day = live.server.centre.local_day(clock.now).isoformat()
+        block = (await send(kiosk, example("lease_numbers"), day=day))["block"]
+        went = clock.now
+        clock.advance(minutes=1)
+        journal = [
+            {
+                "number": block["numbers"][0],
+                "service": "housing",
+                "arrival_at": (went + timedelta(seconds=20)).isoformat(),
+                "idempotency_key": "doc-offline-0001",
+            }
+        ]
+        await send(
+            kiosk,
+            example("upload_offline"),
+            tickets=journal,
+            offline_since=went.isoformat(),
+            back_at=clock.now.isoformat(),
+        )
         # a request answered on each connection means every push before it has arrived
         for client in clients.values():
             await client.request("ping")
