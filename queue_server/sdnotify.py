@@ -35,6 +35,12 @@ NOTIFY_SOCKET = "NOTIFY_SOCKET"
 WATCHDOG_USEC = "WATCHDOG_USEC"
 WATCHDOG_PID = "WATCHDOG_PID"
 
+#: when the pings stop on purpose, systemd waits this long for them to start again
+#: (``start_watchdog``'s ``stop``): a standby that takes over stops its pings, then
+#: opens and migrates the database and rebuilds the queue before the active server's
+#: pings start, and a migration may take longer than ``WatchdogSec``
+HANDOVER_SECONDS = 300
+
 _complained = False
 
 
@@ -98,8 +104,10 @@ def stopping(status: str = "") -> bool:
 
 def start_watchdog(environ: dict[str, str] | None = None) -> Callable[[], None]:
     """Ping ``WATCHDOG=1`` from the running asyncio loop every
-    :func:`watchdog_interval` seconds, the first at once. Returns the function that
-    stops the pings (harmless to call twice). Nothing is scheduled when systemd
+    :func:`watchdog_interval` seconds, the first at once (with the unit's own
+    ``WATCHDOG_USEC=``, restoring it after a hand-over). Returns the function that
+    stops the pings (harmless to call twice); stopping them also gives systemd
+    ``HANDOVER_SECONDS`` before it expects the next. Nothing is scheduled when systemd
     wants no pings. Must be called with a running loop."""
     interval = watchdog_interval(environ)
     if interval is None:
@@ -107,15 +115,22 @@ def start_watchdog(environ: dict[str, str] | None = None) -> Callable[[], None]:
     env = dict(os.environ if environ is None else environ)
 
     async def ping() -> None:
+        notify("WATCHDOG=1", f"WATCHDOG_USEC={env[WATCHDOG_USEC]}", environ=env)
         while True:
-            notify("WATCHDOG=1", environ=env)
             await asyncio.sleep(interval)
+            notify("WATCHDOG=1", environ=env)
 
     task = asyncio.get_running_loop().create_task(ping(), name="systemd watchdog")
+    stopped = False
 
     def stop() -> None:
+        nonlocal stopped
+        if stopped:
+            return
+        stopped = True
         with contextlib.suppress(RuntimeError):  # the loop already closed
             task.cancel()
+        notify("WATCHDOG=1", f"WATCHDOG_USEC={HANDOVER_SECONDS * 1_000_000}", environ=env)
 
     return stop
 

@@ -114,6 +114,8 @@ async def test_the_watchdog_pings_from_the_loop_until_stopped(
     env = {"NOTIFY_SOCKET": systemd.address, "WATCHDOG_USEC": "20000"}  # every 10 ms
     stop = sdnotify.start_watchdog(env)
     try:
+        # the first restores the unit's own timeout (after a hand-over, below)
+        assert await asyncio.to_thread(systemd.next) == {"WATCHDOG": "1", "WATCHDOG_USEC": "20000"}
         for _ in range(3):
             assert await asyncio.to_thread(systemd.next) == {"WATCHDOG": "1"}
     finally:
@@ -121,6 +123,12 @@ async def test_the_watchdog_pings_from_the_loop_until_stopped(
     stop()  # harmless twice
     await asyncio.sleep(0)  # the task sees its cancellation
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "systemd watchdog"]
+    # stopped on purpose: systemd gives the process HANDOVER_SECONDS before the next ping
+    handover = {"WATCHDOG": "1", "WATCHDOG_USEC": str(sdnotify.HANDOVER_SECONDS * 1_000_000)}
+    assert systemd.until(lambda m: "WATCHDOG_USEC" in m) == handover
+    systemd.sock.settimeout(0.5)  # only to show nothing else comes: not a timing claim
+    with pytest.raises(TimeoutError):
+        systemd.next()
 
 
 def test_a_kivy_style_clock_gets_the_ping(listener: Callable[[str], Listener]) -> None:
@@ -187,6 +195,7 @@ def test_walkin_serve_says_ready_then_pings_then_stopping(
     first = systemd.next()
     assert first["READY"] == "1", server.log.read_text()
     assert first["STATUS"].startswith("active server for centre demo on port ")
+    assert systemd.next() == {"WATCHDOG": "1", "WATCHDOG_USEC": "100000"}
     for _ in range(3):
         assert systemd.next() == {"WATCHDOG": "1"}
     assert server.stop(signal.SIGTERM) == 0
@@ -208,14 +217,21 @@ def test_a_standby_is_ready_as_standby_pings_and_takes_over(
     ready = standby_systemd.next()
     assert ready["READY"] == "1", standby.log.read_text()
     assert ready["STATUS"].startswith("standby for centre demo; the active server is pid ")
+    assert standby_systemd.next() == {"WATCHDOG": "1", "WATCHDOG_USEC": "100000"}
     for _ in range(3):
         assert standby_systemd.next() == {"WATCHDOG": "1"}
 
     active.stop(signal.SIGKILL)
     taking_over = standby_systemd.until(lambda m: "STATUS" in m)
     assert taking_over["STATUS"].startswith("taking over centre demo")
-    now_active = standby_systemd.until(lambda m: "READY" in m)
+    # the pings stop while it opens the database and rebuilds the queue: systemd is
+    # told to wait HANDOVER_SECONDS, then the active server's first ping restores it
+    handover = str(sdnotify.HANDOVER_SECONDS * 1_000_000)
+    assert standby_systemd.next() == {"WATCHDOG": "1", "WATCHDOG_USEC": handover}
+    now_active = standby_systemd.next()
+    assert now_active["READY"] == "1"
     assert now_active["STATUS"].startswith("active server for centre demo on port ")
+    assert standby_systemd.next() == {"WATCHDOG": "1", "WATCHDOG_USEC": "100000"}
     assert standby_systemd.next() == {"WATCHDOG": "1"}
 
 
