@@ -178,6 +178,21 @@ def _status_template(text: str) -> str:
     return text
 
 
+def _page_origin(text: str) -> str:
+    """ "https://queue-a.example.gov.uk:8765/" -> "https://queue-a.example.gov.uk:8765":
+    where a browser reaches one of the centre's servers (scheme, host, port only)."""
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be a web address like https://queue-a.example.gov.uk:8765")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ValueError("has a bad port number") from None
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ValueError("must be only the server's address (no path, query or user)")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
 def _day(value: object) -> object:
     # TOML has dates of its own (2025-12-25); a quoted "2025-12-25" is accepted too.
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
@@ -248,6 +263,16 @@ class UrlsConfig(_Table):
         if self.ticket_status is None:
             return None
         return self.ticket_status.replace("{ticket_id}", quote(ticket_id, safe=""))
+
+
+class ServersConfig(_Table):
+    """``[servers]``: the centre's queue servers, the active one and its standbys
+    (docs/operations.md, "A standby server")."""
+
+    #: each server's address as the pages (board, counter, dashboard, ticket status)
+    #: reach it, e.g. ["https://queue-a.example.gov.uk", "https://queue-b.example.gov.uk"]:
+    #: a page whose server stops answering asks these which is active and moves there
+    pages: list[Annotated[str, AfterValidator(_page_origin)]] = []
 
 
 class KioskConfig(_Table):
@@ -448,6 +473,7 @@ class CentreConfig(_Table):
 
     centre: CentreInfo
     urls: UrlsConfig = UrlsConfig()
+    servers: ServersConfig = ServersConfig()
     kiosk: KioskConfig = KioskConfig()
     policy: PolicyConfig = PolicyConfig()
     security: SecurityConfig = SecurityConfig()

@@ -91,6 +91,8 @@ async def health(server: QueueServer, connection: ServerConnection) -> Response:
         "connections": server.connection_count,
         "waiting": len(server.centre.queued()),
         "open": server.centre.is_open(now),
+        # the centre's servers, for the pages to find the active one (failover.js)
+        "servers": list(server.peer_pages),
     }
     status = HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE
-    return json_response(connection, status, body)
+    return wire.for_any_page(json_response(connection, status, body))

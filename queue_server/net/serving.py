@@ -111,7 +111,7 @@ async def stand_by(
 
     from websockets.asyncio.server import serve
 
-    from queue_server.net.wire import json_response
+    from queue_server.net.wire import for_any_page, json_response
 
     active = holder_text(busy.details.get("holder", {}))
     since = datetime.now(UTC).isoformat()
@@ -124,20 +124,22 @@ async def stand_by(
     )
 
     def answer(connection: Any, request: Any) -> Any:
-        return json_response(
-            connection,
-            HTTPStatus.SERVICE_UNAVAILABLE,
-            {
-                "status": "standby",
-                "role": "standby",
-                "centre": centre_id,
-                "active": active,
-                "since": since,
-                "active_epoch": None if state["lease"] is None else state["lease"].epoch,
-                "active_beat_still_seconds": round(state["still_for"], 1),
-                "takes_over_after_seconds": takeover_after,
-                "message": "This is the centre's standby server; connect to the active one.",
-            },
+        return for_any_page(
+            json_response(
+                connection,
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                {
+                    "status": "standby",
+                    "role": "standby",
+                    "centre": centre_id,
+                    "active": active,
+                    "since": since,
+                    "active_epoch": None if state["lease"] is None else state["lease"].epoch,
+                    "active_beat_still_seconds": round(state["still_for"], 1),
+                    "takes_over_after_seconds": takeover_after,
+                    "message": "This is the centre's standby server; connect to the active one.",
+                },
+            )
         )
 
     async def never(connection: Any) -> None:  # every request is answered above
@@ -484,6 +486,7 @@ async def start_server(
         security=security,
         claim=claim,
         replaces=replaces,
+        peer_pages=tuple(getattr(getattr(config, "servers", None), "pages", ())),
     )
 
 
@@ -498,6 +501,7 @@ async def start_setup(
     security: Any = None,
     claim: CentreClaim | None = None,
     replaces: int | None = None,
+    peer_pages: tuple[str, ...] = (),
 ) -> tuple[ClaimedQueueServer, int]:
     """Start a queue server with every page; ``security`` is the config's
     ``[security]`` table (``SecurityConfig``), its defaults if None.
@@ -518,6 +522,7 @@ async def start_setup(
         log.info("active server for %s, epoch %d", setup.centre_id, epoch)
         store.register_centre(setup)
         server = _queue_server(setup, store, status_url, security)
+        server.peer_pages = peer_pages
         server.claim = claim
         try:
             bound = await server.start(host, port, ssl=ssl_context)

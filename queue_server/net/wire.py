@@ -137,6 +137,13 @@ def json_response(
     return Response(response.status_code, response.reason_phrase, headers, response.body)
 
 
+def for_any_page(response: Response) -> Response:
+    """``response`` readable by a page of any site (``/healthz``: a page of the
+    centre's other server asks which server is active; it says nothing secret)."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 def peer_address(ws: ServerConnection) -> str:
     """The peer's IP address (for rate limits), or "unknown"."""
     try:

@@ -27,6 +27,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from email.utils import formatdate
 from html import escape
@@ -113,24 +114,31 @@ class StaticFiles:
         return respond(HTTPStatus.OK, body, content_type, {"Cache-Control": "no-cache"})
 
 
-def page_policy(host: str) -> str:
+def page_policy(host: str, peers: Sequence[str] = ()) -> str:
     """The Content-Security-Policy of every page: nothing but this server's own files,
-    and its websocket."""
+    and its websocket; and the centre's other servers (``peers``, config ``[servers]
+    pages``), whose ``/healthz`` a page asks when its own server stops (failover.js)."""
+    others = "".join(f" {peer}" for peer in peers)
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"media-src 'self' blob:; connect-src 'self' ws://{host} wss://{host}; "
+        f"media-src 'self' blob:; connect-src 'self' ws://{host} wss://{host}{others}; "
         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 
 
-def html_page(request: Request, body: bytes, status: HTTPStatus = HTTPStatus.OK) -> Response:
+def html_page(
+    request: Request,
+    body: bytes,
+    status: HTTPStatus = HTTPStatus.OK,
+    peers: Sequence[str] = (),
+) -> Response:
     """An HTML page under ``page_policy``, never cached (it may carry live figures)."""
     return respond(
         status,
         body,
         "text/html; charset=utf-8",
         {
-            "Content-Security-Policy": page_policy(request.headers.get("Host", "")),
+            "Content-Security-Policy": page_policy(request.headers.get("Host", ""), peers),
             "Cache-Control": "no-store",
         },
     )
@@ -175,7 +183,7 @@ class BoardPages:
             b"<body>",
             f"<body data-words='{escape(json.dumps(words), quote=True)}'>".encode(),
         )
-        return html_page(request, page)
+        return html_page(request, page, peers=self.server.peer_pages)
 
     def chime(self, connection: ServerConnection, request: Request) -> Response:
         return respond(

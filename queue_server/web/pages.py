@@ -38,4 +38,5 @@ class StaffPages:
             self.server.http_routes[path] = self.page
 
     def page(self, connection: ServerConnection, request: Request) -> Response:
-        return html_page(request, self._pages[request.path.split("?", 1)[0]])
+        page = self._pages[request.path.split("?", 1)[0]]
+        return html_page(request, page, peers=self.server.peer_pages)

@@ -65,14 +65,14 @@ class TicketPage:
         if ticket is None:
             response = html_page(
                 request, not_found_page(centre.setup.name).encode(), HTTPStatus.NOT_FOUND
-            )
+            )  # no script: nothing to move
         else:
             now = self.server.clock()
             status = views.ticket_status(centre, ticket, now)
             # the estimate drawn into the page is one given (docs/reports.md)
             self.server.estimates.status_shown(ticket, status, now)
             html = status_page(status, centre.setup.tz)
-            response = html_page(request, html.encode())
+            response = html_page(request, html.encode(), peers=self.server.peer_pages)
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
         return response
 
@@ -98,6 +98,7 @@ def page(
     )
     script = (
         '<script src="/static/backoff.js" defer></script>\n'
+        '<script src="/static/failover.js" defer></script>\n'
         '<script src="/static/ticket.js" defer></script>\n'
         if tz is not None
         else ""

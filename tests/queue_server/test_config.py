@@ -397,3 +397,19 @@ def test_legal_but_odd_choices_are_warnings() -> None:
         'services[0].names.fr: "fr" is not in centre.languages, so this name is never shown',
         'counters[3]: "Counter 4" has no skills and can call no one until a manager gives it some',
     ]
+
+
+def test_the_centres_servers_for_the_pages() -> None:
+    """``[servers] pages``: where browsers reach the active server and its standbys."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    servers = '\n[servers]\npages = ["https://Queue-A.example.gov.uk/", "http://10.0.0.2:8765"]\n'
+    config = parse_config(text + servers, "centre.toml")
+    assert config.servers.pages == ["https://queue-a.example.gov.uk", "http://10.0.0.2:8765"]
+    assert load_config(EXAMPLE).servers.pages == []
+    for bad, says in (
+        ('"queue-a.example.gov.uk"', "must be a web address like https://"),
+        ('"https://a.example:99999"', "has a bad port number"),
+        ('"https://a.example/board"', "must be only the server's address"),
+    ):
+        (problem,) = problems_of(text + f"\n[servers]\npages = [{bad}]\n")
+        assert problem.startswith(f"centre.toml: servers.pages[0]: {says}"), problem

@@ -36,6 +36,10 @@
       this.services = clean(options.services);
       this.history = options.history === undefined ? 6 : options.history;
       this.announceWindowMs = 1000 * (options.announceWindowSeconds === undefined ? 60 : options.announceWindowSeconds);
+      // a board that moved from another of the centre's servers (failover.js): it has
+      // announced every call up to this time, and announces newer ones in its first
+      // snapshot as after any reconnection
+      this.announcedUpToMs = options.announcedUpToMs || null;
       this.view = {
         latest: null, previous: [], waiting: {}, serviceNames: {}, counters: {},
         centreName: "", timezone: "", connected: false, unknownServices: [],
@@ -73,8 +77,14 @@
       return true;
     }
 
+    // The time of the newest call this board has shown (ms), or null.
+    newestCallMs() {
+      const calls = (this.view.latest ? [this.view.latest] : []).concat(this.view.previous);
+      return calls.length ? Math.max(...calls.map((c) => c.atMs)) : (this.announcedUpToMs || null);
+    }
+
     snapshot(message) {
-      const first = this.snapshots === 0;
+      const first = this.snapshots === 0 && this.announcedUpToMs === null;
       this.snapshots += 1;
       const centre = message.centre || {};
       this.view.centreName = String(centre.name || "");
@@ -95,6 +105,7 @@
       for (const call of shown.slice().reverse()) {
         if (this.seen.has(call.call_id)) continue;
         this.remember(call.call_id);
+        if (this.announcedUpToMs !== null && call.atMs <= this.announcedUpToMs) continue;
         const recent = !Number.isNaN(serverTime) && serverTime - call.atMs <= this.announceWindowMs;
         if (!first && recent) announce.push(call);
       }

@@ -72,7 +72,8 @@
   function takeToken() {
     const url = new URL(location.href);
     const hash = new URLSearchParams(url.hash.slice(1));
-    const fromUrl = hash.get("token") || url.searchParams.get("token");
+    // or carried here from the centre's other server (failover.js)
+    const fromUrl = hash.get("token") || url.searchParams.get("token") || WalkinFailover.carried("token");
     if (fromUrl) {
       sessionStorage.setItem(TOKEN_KEY, fromUrl);
       url.searchParams.delete("token");
@@ -305,6 +306,7 @@
         if (message.type === "snapshot") {
           everConnected = true;
           backoff.reset();
+          WalkinFailover.served();
         }
         apply(message);
       };
@@ -317,6 +319,9 @@
           render(state.view, options);
           record("reconnecting");
         }
+        // another of the centre's servers may have taken over: the board moves there,
+        // with its token and the newest call it has seen (announced there only if newer)
+        if (WalkinFailover.failed({ token, announced: state.newestCallMs() })) return;
         setTimeout(connect, backoff.nextDelay());
       };
       pingTimer = {
@@ -394,6 +399,9 @@
     }
     tickClock();
     setInterval(tickClock, 1000);
+    WalkinFailover.learn();
+    const announced = Number(WalkinFailover.carried("announced"));
+    if (announced > 0) options.announcedUpToMs = announced;  // moved here from another server
     const state = new window.WalkinBoardState.BoardState(options);
     render(state.view, options);
     window.walkinBoard = { trace, state, options };

@@ -72,6 +72,7 @@
             if (message.type === "welcome") {
               welcomed = true;
               backoff.reset();
+              WalkinFailover.served();
               if (message.session) sessionStorage.setItem(SESSION_KEY, message.session);
               signedIn = true;
               on.onStatus("");
@@ -123,6 +124,9 @@
         return;
       }
       if (!sessionStorage.getItem(SESSION_KEY)) return;
+      // another of the centre's servers may have taken over: the page moves there with
+      // its session (sessions are kept in the database, so it carries on signed in)
+      if (WalkinFailover.failed({ session: sessionStorage.getItem(SESSION_KEY) })) return;
       const delay = backoff.nextDelay();
       on.onStatus(`Reconnecting to the queue server… (retrying in ${Math.round(delay / 1000) || 1} s)`);
       retryTimer = setTimeout(resume, delay);
@@ -191,6 +195,10 @@
     }
 
     on.client = handlers.client || "walkin-staff-page/1";
+    // a session carried here from the centre's other server (failover.js)
+    const carried = WalkinFailover.carried("session");
+    if (carried) sessionStorage.setItem(SESSION_KEY, carried);
+    WalkinFailover.learn();
     // start: resume a session this tab already has, or ask for a sign-in
     setTimeout(resume, 0);
     return { signIn, signOut, request, get signedIn() { return signedIn; } };

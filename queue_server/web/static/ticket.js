@@ -107,6 +107,7 @@
         if (message.type === "welcome") {
           welcomed = true;
           backoff.reset();
+          WalkinFailover.served();
           setLive("live", liveText("live"));
           startPinging(ws);
         } else if (message.type === "ticket_status") {
@@ -124,6 +125,7 @@
         stopPinging();
         if (stopped) return;
         setLive("reconnecting", liveText("reconnecting"));
+        if (WalkinFailover.failed()) return;  // moving to the server that took over
         retryTimer = setTimeout(open, backoff.nextDelay());
       };
     }
@@ -183,5 +185,6 @@
     body.dataset.live = "stopped";
     return;
   }
+  WalkinFailover.learn();
   connect(ticketId);
 })();
