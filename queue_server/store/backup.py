@@ -140,16 +140,9 @@ def backup_sqlite(url: str, to: str | Path, *, force: bool = False) -> BackupRep
     API (safe while a server runs), check the copy (``quick_check``, a Walkin
     schema), and only then put it in place. Refuses an existing ``to`` unless
     ``force``; never leaves a half-written copy under the name ``to``."""
-    from .repository import normalise_url
-
-    normalised = normalise_url(url)
-    if normalised.startswith("postgresql"):
-        raise _postgresql_refusal(url, restoring=False)
-    if not normalised.startswith("sqlite"):
-        raise OperatorError(f"{shown(url)} is not a SQLite file or a PostgreSQL URL.", 2)
-    source = sqlite_file(normalised)
+    source = _sqlite_path(url, restoring=False)
     if source is None or not source.is_file():
-        raise OperatorError(f"No SQLite database at {source or normalised}: check --db.", 2)
+        raise OperatorError(f"No SQLite database at {source or url}: check --db.", 2)
     target = Path(to).expanduser().resolve()
     if target == source:
         raise OperatorError("--to is the database itself: give another file.", 2)
@@ -164,13 +157,9 @@ def backup_sqlite(url: str, to: str | Path, *, force: bool = False) -> BackupRep
             2,
         )
     with _partial(target) as partial:
-        try:
-            pages = _copy(source, partial, "rw")
-        except sqlite3.DatabaseError as exc:
-            raise OperatorError(
-                f"{source} is not a SQLite database ({exc}): check --db.", 2
-            ) from None
-        problems = sqlite_problems(partial)
+        pages, problems, revision, _state = _copy_checked(
+            source, partial, "rw", f"check --db. No backup was written to {target}."
+        )
         if problems:
             raise DatabaseDamaged(
                 f"The copy of {source} fails SQLite's quick_check ({_listed(problems)}), so "
@@ -178,15 +167,45 @@ def backup_sqlite(url: str, to: str | Path, *, force: bool = False) -> BackupRep
                 "your earlier backups. See docs/operations.md.",
                 1,
             )
-        revision, state = schema_state(partial)
-        if state == "none":
-            raise OperatorError(
-                f"{source} is a SQLite file but not a Walkin database (no Walkin schema in "
-                "it): check --db. Nothing was written.",
-                2,
-            )
         _put_in_place(partial, target, replace=force)
     return BackupReport(source, target, pages, target.stat().st_size, revision)
+
+
+def _sqlite_path(url: str, *, restoring: bool) -> Path | None:
+    """The SQLite file behind ``url`` (None: in memory); a PostgreSQL URL is refused
+    with the command to run instead, anything else as unknown."""
+    from .repository import normalise_url
+
+    normalised = normalise_url(url)
+    if normalised.startswith("postgresql"):
+        raise _postgresql_refusal(url, restoring=restoring)
+    if not normalised.startswith("sqlite"):
+        raise OperatorError(f"{shown(url)} is not a SQLite file or a PostgreSQL URL.", 2)
+    return sqlite_file(normalised)
+
+
+def _copy_checked(
+    source: Path, partial: Path, mode: str, otherwise: str
+) -> tuple[int, list[str], str, str]:
+    """Copy ``source`` (opened ``mode``) into ``partial`` and check the copy: its pages,
+    ``quick_check``'s problems, its schema revision and state (``schema_state``).
+    Refuses, ending with ``otherwise``, a file that is not SQLite or has no Walkin
+    schema; a damaged copy is the caller's to word (its problems are returned)."""
+    try:
+        pages = _copy(source, partial, mode)
+    except sqlite3.DatabaseError as exc:
+        raise OperatorError(f"{source} is not a SQLite database ({exc}): {otherwise}", 2) from None
+    problems = sqlite_problems(partial)
+    if problems:
+        return pages, problems, "unknown", "damaged"
+    revision, state = schema_state(partial)
+    if state == "none":
+        raise OperatorError(
+            f"{source} is a SQLite file but not a Walkin database (no Walkin schema in it): "
+            f"{otherwise}",
+            2,
+        )
+    return pages, [], revision, state
 
 
 @contextlib.contextmanager
@@ -255,14 +274,7 @@ def restore_sqlite(url: str, source: str | Path, *, now: datetime | None = None)
     ``<db>.before-restore-<time>`` with its ``-wal`` and ``-shm``; a backup from an
     older Walkin is migrated first. The new file is checked before it gets the
     database's name."""
-    from .repository import normalise_url
-
-    normalised = normalise_url(url)
-    if normalised.startswith("postgresql"):
-        raise _postgresql_refusal(url, restoring=True)
-    if not normalised.startswith("sqlite"):
-        raise OperatorError(f"{shown(url)} is not a SQLite file or a PostgreSQL URL.", 2)
-    target = sqlite_file(normalised)
+    target = _sqlite_path(url, restoring=True)
     if target is None:
         raise OperatorError("An in-memory database cannot be restored: give a file.", 2)
     backup = Path(source).expanduser().resolve()
@@ -276,24 +288,13 @@ def restore_sqlite(url: str, source: str | Path, *, now: datetime | None = None)
         raise OperatorError(f"{target} is a folder, not a database file: check --db.", 2)
 
     with _every_claim(target), _partial(target) as partial:
-        try:
-            _copy(backup, partial, "ro")
-        except sqlite3.DatabaseError as exc:
-            raise OperatorError(
-                f"{backup} is not a SQLite database ({exc}): nothing was restored.", 2
-            ) from None
-        problems = sqlite_problems(partial)
+        _pages, problems, revision, state = _copy_checked(
+            backup, partial, "ro", "nothing was restored."
+        )
         if problems:
             raise DatabaseDamaged(
                 f"The backup {backup} fails SQLite's quick_check ({_listed(problems)}): "
                 "nothing was restored. Try an earlier backup.",
-                2,
-            )
-        revision, state = schema_state(partial)
-        if state == "none":
-            raise OperatorError(
-                f"{backup} is a SQLite file but not a Walkin database (no Walkin schema in "
-                "it): nothing was restored.",
                 2,
             )
         if state == "newer":
@@ -388,16 +389,14 @@ def _move_aside(database: Path, now: datetime) -> Path | None:
                     2,
                 )
         return None
-    # empty the write-ahead log into the file first: nothing then depends on the
-    # -wal staying with it (a damaged file may refuse; its -wal is moved with it)
-    with contextlib.suppress(sqlite3.Error):
-        with contextlib.closing(_open(database, "rw")) as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     kept = database.with_name(
         f"{database.name}.before-restore-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
     )
     if kept.exists():
         raise OperatorError(f"{kept} exists already: try again in a second.", 1)
+    # not checkpointed first: a damaged file is kept exactly as it was. The companions
+    # go first, so that no moment leaves a -wal beside a missing database (a new one
+    # made there would have it replayed into it)
     try:
         for companion in _companions(database):
             if companion.exists():

@@ -120,6 +120,10 @@ async def test_a_backup_taken_while_issuing_restores_after_the_server_stops(
     assert schema_state(backup)[1] == "current"
     in_backup = tickets_in(backup)
     assert {i: n for i, n in before if in_backup.get(i) != n} == {}
+    # one consistent moment: each service's numbers run 1..n with no hole
+    for prefix in {n[0] for n in in_backup.values()}:
+        numbers = sorted(int(n[1:]) for n in in_backup.values() if n[0] == prefix)
+        assert numbers == list(range(1, len(numbers) + 1)), prefix
     assert not backup.with_name(backup.name + "-wal").exists()  # one self-contained file
     assert not [p for p in backup.parent.iterdir() if p.name != backup.name]  # no partial
 
@@ -142,7 +146,8 @@ async def test_a_backup_taken_while_issuing_restores_after_the_server_stops(
     restored = walkin("db", "restore", "--db", str(db), "--from", str(backup))
     assert restored.returncode == 0, restored.stderr
     assert restored.stdout.startswith(f"ok: restored {backup} to {db}; schema at revision ")
-    (kept,) = db.parent.glob("walkin.db.before-restore-*")
+    (kept,) = db.parent.glob("walkin.db.before-restore-*Z")  # its -wal, -shm beside it
+    assert not db.with_name("walkin.db-wal").exists()  # nothing of the old one to replay
     assert f"kept as {kept}" in restored.stdout
     assert kept.name.endswith("Z") and len(kept.name) == len("walkin.db.before-restore-") + 16
     assert "numbering carries on from the backup's last number" in restored.stderr
