@@ -344,6 +344,8 @@ def _every_claim(database: Path) -> Iterator[None]:
     held: list[int] = []
     try:
         for path in sorted(database.parent.glob(f"{_glob_escape(database.name)}.*.lock")):
+            if "." in path.name[len(database.name) + 1 : -len(".lock")]:
+                continue  # another file's lock (a centre id has no dot: writer_lock.py)
             try:
                 fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
             except OSError as exc:

@@ -289,3 +289,31 @@ def test_backup_refuses_what_is_not_a_walkin_database(
     made = walkin("db", "backup", "--db", str(sound_backup), "--to", str(target))
     assert made.returncode == 0, made.stderr
     assert json.dumps(str(target)) and integrity(target) == ["ok"]
+
+
+def test_restore_waits_for_no_lock_but_its_own_databases(
+    walkin: Any, tmp_path: Path, sound_backup: Path
+) -> None:
+    """Only ``<db>.<centre>.lock`` files count: a server running on a kept
+    ``.before-restore-`` copy does not block a restore; one on the database does."""
+    from queue_server.store.writer_lock import claim_centre
+
+    db = tmp_path / "live" / "walkin.db"
+    db.parent.mkdir()
+    kept = db.with_name("walkin.db.before-restore-20260101T000000Z")
+    kept.write_bytes(sound_backup.read_bytes())
+    elsewhere = claim_centre(str(kept), "demo")  # held by this process, as a server would
+    try:
+        restored = walkin("db", "restore", "--db", str(db), "--from", str(sound_backup))
+        assert restored.returncode == 0, restored.stderr
+        mine = claim_centre(str(db), "demo")
+        try:
+            refused = walkin("db", "restore", "--db", str(db), "--from", str(sound_backup))
+        finally:
+            mine.release()
+    finally:
+        elsewhere.release()
+    assert refused.returncode == 1
+    assert f"for centre 'demo' (pid {os.getpid()}, on host " in refused.stderr
+    again = walkin("db", "restore", "--db", str(db), "--from", str(sound_backup))
+    assert again.returncode == 0, again.stderr  # the claim given up: restored once more
