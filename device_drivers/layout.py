@@ -275,7 +275,9 @@ def ticket_bytes(
     if ticket.appointment_at is not None:
         w.line(labels.appointment.format(time=f"{ticket.appointment_at:%H:%M}"), bold=True)
     w.line(ticket.issued_at.strftime(_DATE_FORMAT))
-    if ticket.people_ahead is not None:
+    if ticket.estimate_unavailable:
+        w.line(labels.estimate_unavailable)
+    elif ticket.people_ahead is not None:
         w.line(labels.people_ahead.format(n=ticket.people_ahead))
     if ticket.estimated_wait_minutes is not None and ticket.estimated_wait_range is not None:
         low, high = ticket.estimated_wait_range

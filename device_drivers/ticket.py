@@ -23,6 +23,8 @@ class TicketPrint:
     top and bottom, so staff can tell it from the first. ``appointment_at``, for a booked
     visitor, adds "Appointment 14:30" under the service (printed in its own zone, like
     ``issued_at``), as the kiosk's screen and the status page say it.
+    ``estimate_unavailable`` (a ticket issued offline) prints that the wait estimate
+    is not available, in place of the people ahead and the wait.
     """
 
     centre_name: str
@@ -39,6 +41,9 @@ class TicketPrint:
     footer: str = ""
     reprint: bool = False
     appointment_at: datetime | None = None
+    #: issued by a kiosk while no server answered (issue 13): no estimate exists, and
+    #: the ticket says so rather than leave the visitor wondering
+    estimate_unavailable: bool = False
 
     def __post_init__(self) -> None:
         for name in ("issued_at", "appointment_at"):

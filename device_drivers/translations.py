@@ -26,6 +26,7 @@ class TicketLabels:
     online_too: str
     reprint: str  # marks a second copy printed on purpose
     appointment: str  # a booked visitor's time: ``{time}``
+    estimate_unavailable: str  # a ticket issued while the kiosk was offline
     right_to_left: bool = False
 
 
@@ -39,6 +40,7 @@ ENGLISH = TicketLabels(
     online_too=N_("You can also do this online"),
     reprint=N_("REPRINT"),
     appointment=N_("Appointment {time}"),
+    estimate_unavailable=N_("Wait estimate not available (issued offline)"),
 )
 _PHRASES = [f.name for f in fields(TicketLabels) if f.name != "right_to_left"]
 

@@ -49,6 +49,9 @@ class KioskOptions:
     idle_reset_seconds: float | None = None
     #: seconds between printer status checks (0: only when printing)
     printer_monitor_every: float = 15.0
+    #: the offline journal (SQLite): with it, the kiosk leases numbers ahead and issues
+    #: through an outage (docs/kiosk.md, "Through an outage"); None: it does not
+    offline_journal: str | None = None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
         help='play speech through this command (reads WAV on stdin), e.g. "aplay -q"',
     )
     parser.add_argument("--print-journal", help="file remembering printed tickets across restarts")
+    parser.add_argument(
+        "--offline-journal",
+        help="SQLite file of numbers leased ahead and tickets issued while the server "
+        "is away (turns offline issuing on)",
+    )
     parser.add_argument(
         "--idle-reset", type=float, help="seconds without a touch before starting again"
     )
@@ -148,6 +156,7 @@ def parse_options(argv: Sequence[str], environ: dict[str, str] | None = None) ->
         speech_player=player,
         print_journal=args.print_journal,
         idle_reset_seconds=args.idle_reset,
+        offline_journal=args.offline_journal,
     )
 
 

@@ -13,6 +13,11 @@ live here:
 * **No half-issued ticket.** Nothing is sent while the server is away: the visitor
   sees "Please ask at reception". A request whose connection drops is retried with
   its key until its timeout; only a ticket the server confirmed is shown or printed.
+* **Through an outage** (``kiosk.offline``): with an offline journal and numbers
+  leased in hand, a walk-in ticket is issued while the server is away from the next
+  number, journaled (fsynced) before it prints, marked on paper and screen as having
+  no wait estimate, and uploaded when the server answers again. With no number left
+  the kiosk says so and prints nothing. Check-in needs the server.
 * **Idle reset.** After the centre's ``idle_reset_seconds`` without a touch (sooner on
   the ticket and thank-you screens) the kiosk starts again: welcome screen, default
   language and settings, typed reference forgotten, speech stopped, new key.
@@ -41,7 +46,7 @@ from device_drivers import TicketPrint
 from queue_server.client import ConnectionLost, NotConnected, RemoteError, new_idempotency_key
 
 from .centre import CentreView, ServiceView
-from .i18n import translator
+from .i18n import N_, translator
 from .printing import PrintOutcome, TicketPrinter
 from .scanning import booking_reference
 
@@ -78,6 +83,8 @@ class Visit:
     next_opening: datetime | None = None
     #: the screens visited, for the Back button
     trail: list[str] = field(default_factory=list)
+    #: the server is away and this kiosk has no number left for the service
+    no_numbers: bool = False
 
 
 class KioskController:
@@ -131,6 +138,17 @@ class KioskController:
     @property
     def online(self) -> bool:
         return self.app.link is not None and self.app.link.online
+
+    @property
+    def working_offline(self) -> bool:
+        """The server is away, and this kiosk can still issue from its leased numbers."""
+        offline = self.app.offline
+        return (
+            offline is not None
+            and self._server_missing()
+            and self.centre is not None
+            and offline.can_issue()
+        )
 
     def service(self, code: str | None) -> ServiceView | None:
         centre = self.centre
@@ -189,7 +207,7 @@ class KioskController:
         self.app.high_contrast = False
         self.app.speech_on = self.app.options.speech
         self.last_touch = self.clock()
-        self.show("offline" if self._server_missing() else "welcome", remember=False)
+        self.show("offline" if self._stranded() else "welcome", remember=False)
 
     def tick(self) -> None:
         """Twice a second: the idle timeout."""
@@ -206,10 +224,21 @@ class KioskController:
         link = self.app.link
         return link is not None and link.state in ("offline", "refused") and not link.online
 
+    def _stranded(self) -> bool:
+        """The server is away and no ticket can be given here without it."""
+        return self._server_missing() and not self.working_offline
+
     def link_changed(self) -> None:
         """The server link changed state or the centre changed."""
         current = self.root.current
-        if self._server_missing() and current in SERVER_SCREENS and not self.busy:
+        if self.app.offline is not None:
+            self.app.offline.poke()
+        if self._server_missing() and self.working_offline and not self.busy:
+            if current in ("checkin", "problem"):  # check-in needs the server
+                self.show("offline", remember=False)
+            else:
+                self.root.current_screen.refresh(self)
+        elif self._server_missing() and current in SERVER_SCREENS and not self.busy:
             self.show("offline", remember=False)
         elif self.online and current == "offline":
             self.reset()
@@ -236,7 +265,7 @@ class KioskController:
         self.app.language = code
         self.visit.language = code
         centre = self.centre
-        if self._server_missing() or centre is None:
+        if self._stranded() or centre is None:
             self.show("offline")
         elif not centre.open:
             self.visit.next_opening = centre.next_opening
@@ -272,7 +301,38 @@ class KioskController:
         fields: dict[str, Any] = {"service": self.visit.service}
         if late_reference:
             fields["late_appointment_ref"] = late_reference
+        if self._server_missing() and self.app.offline is not None and not late_reference:
+            self._issue_offline(self.visit.service)
+            return
         self._send("issue_ticket", fields)
+
+    def _issue_offline(self, service: str) -> None:
+        """A ticket from the numbers in hand, journaled before it prints; or, with none
+        left, the offline screen saying so (nothing printed)."""
+        visit = self.visit
+        offline = self.app.offline
+        assert offline is not None
+        self.ticket_requests.append(("offline", visit.key))
+        issued = offline.issue(service, visit.language, visit.key)
+        if issued is None:
+            visit.no_numbers = True
+            self.show("offline", remember=False)
+            return
+        log.info("ticket %s issued offline", issued.number)
+        visit.ticket = {
+            "ticket": {
+                # no id until the server has it: the print request id is the key
+                "id": f"offline-{issued.key}",
+                "number": issued.number,
+                "service": issued.service,
+                "issued_at": issued.arrival_at.isoformat(),
+                "status_url": self._server_home() + "board",
+                "language": issued.language,
+            },
+            "offline": True,
+        }
+        self.show("confirm")
+        self._spawn(self._print(visit))
 
     def take_late_ticket(self) -> None:
         problem = self.visit.problem
@@ -505,9 +565,10 @@ class KioskController:
             people_ahead=estimate.get("people_ahead") if show_wait else None,
             estimated_wait_minutes=estimate.get("minutes") if show_wait else None,
             estimated_wait_range=_wait_range(estimate) if show_wait else None,
+            estimate_unavailable=bool(reply.get("offline")),
             online_url=service.online_url if service else None,
             language=language,
-            footer=translator(language)("Please keep this ticket"),
+            footer=translator(language)(N_("Please keep this ticket")),
             appointment_at=self._centre_time(ticket.get("appointment_at")),
         )
 

@@ -129,13 +129,20 @@ class ServicesScreen(KioskScreen):
         centre = controller.centre
         self.title = t("What do you need help with?")
         self.message = t("Touch a service to take a ticket.")
+        offline = controller.working_offline
+        if offline:
+            # the queue's length is as last seen: not shown, and the visitor told why
+            self.message = t(
+                "This kiosk is working offline: you can still take a ticket, "
+                "but we cannot tell you how long the wait is."
+            )
         self.appointment = t("I have an appointment")
         self.services = [
             (
                 s.code,
                 controller.service_name(s),
                 s.icon,
-                t("People waiting: {n}", n=s.waiting),
+                "" if offline else t("People waiting: {n}", n=s.waiting),
             )
             for s in (centre.services if centre else ())
         ]
@@ -366,7 +373,9 @@ class ConfirmScreen(KioskScreen):
         )
         self.wait = ""
         low, high = estimate.get("minutes_low"), estimate.get("minutes_high")
-        if show_wait and minutes is not None and low is not None and high is not None:
+        if reply.get("offline"):
+            self.wait = t("The wait estimate is not available: this kiosk is working offline.")
+        elif show_wait and minutes is not None and low is not None and high is not None:
             # an uncertain wait, shown as the range it will likely fall in
             self.wait = t.plural(
                 "Estimated wait: about {low}–{high} minute",
@@ -454,6 +463,11 @@ class OfflineScreen(KioskScreen):
         t = _t()
         self.title = t("Please ask at reception")
         self.message = t("This machine cannot give out tickets at the moment.")
+        if controller.visit.no_numbers:
+            # offline, and the numbers leased for this service are all used
+            self.message = t(
+                "This machine has no ticket numbers left until it can reach the server again."
+            )
         self.hint = t("It will start working again by itself.")
         link = controller.app.link
         # for staff, in English: what is wrong

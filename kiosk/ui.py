@@ -34,7 +34,9 @@ from . import theme
 from .app import KioskOptions
 from .controller import KioskController
 from .i18n import Translator, language, translator
+from .journal import OfflineJournal
 from .link import ServerLink
+from .offline import OfflineSync
 from .printing import TicketPrinter
 from .scanning import ScannerReader
 from .speech import Speaker
@@ -117,6 +119,8 @@ class KioskApp(App):
             )
         self._stopped = False
         self.link: ServerLink | None = None
+        #: issuing through an outage, with ``--offline-journal`` (``kiosk.offline``)
+        self.offline: OfflineSync | None = None
         self.scanner: ScannerReader | None = None
         self._keys = ""
 
@@ -141,6 +145,9 @@ class KioskApp(App):
             self.options.server, self.options.token, on_change=self._on_link_change
         )
         self.link.start()
+        if self.options.offline_journal:
+            self.offline = OfflineSync(self.link, OfflineJournal(self.options.offline_journal))
+            self.offline.start()
         if self.printer is not None:
             self.printer.report_to(self.link, loop)
         if self.options.scanner:
@@ -165,6 +172,10 @@ class KioskApp(App):
         if not self._stopped:
             self._stopped = True
             self.dispatch("on_stop")
+        if self.offline is not None:
+            await self.offline.close()
+            self.offline.journal.close()
+            self.offline = None
         if self.link is not None:
             await self.link.close()
 

@@ -336,6 +336,13 @@
     }
 
     function apply(message) {
+      if (message.type === "offline" || (message.type === "snapshot" && message.offline)) {
+        // the centre ran offline today: when, and for how long (issue 13)
+        const note = WalkinOffline.sentence(message.type === "offline" ? message : message.offline,
+          message.centre ? message.centre.timezone : timeZone);
+        $("offline-note").textContent = note;
+        $("offline-note").hidden = !note;
+      }
       const update = state.apply(message);
       if (message.type === "snapshot") {
         record("snapshot", {

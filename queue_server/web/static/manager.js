@@ -88,6 +88,7 @@
       services: snapshot.centre.services.map((s) => ({ ...s })),
     };
     $("centre-name").textContent = snapshot.centre.name;
+    showOffline(snapshot.offline);
     if (page.role !== "manager") { setState("ready"); return; }
     $("dashboard-heading").textContent = `Manager dashboard: ${snapshot.centre.name}`;
     document.title = `Manager dashboard – ${snapshot.centre.name}`;
@@ -97,7 +98,16 @@
     W.region.askAtStart();
   }
 
+  // the centre ran offline today (kiosks issued from leased numbers): when, how long
+  function showOffline(summary) {
+    const timeZone = page.centre ? page.centre.timezone : undefined;
+    const note = window.WalkinOffline ? WalkinOffline.sentence(summary, timeZone) : "";
+    $("offline-note").textContent = note;
+    $("offline-note").hidden = !note;
+  }
+
   function onPush(message) {
+    if (message.type === "offline") showOffline(message);
     if (page.role !== "manager") return;
     if (["event", "queue", "device_status"].includes(message.type)) afterPush();
   }
