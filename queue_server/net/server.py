@@ -673,6 +673,7 @@ class QueueServer(Enforcement):
         self, command: cmd.Command, estimate: bool = False
     ) -> tuple[Decision, WaitEstimate | None]:
         async with self._lock:
+            await self._reload_if_stale()
             now = self.clock()
             if self.centre.needs_closing(now):
                 await self._commit_and_apply(self._close_day(now), now)
@@ -762,13 +763,34 @@ class QueueServer(Enforcement):
         """Another server became the centre's active one (the store's fencing refused a
         write). Here nothing more; a ``ClaimedQueueServer`` stops."""
 
+    #: the centre in memory may lack a commit whose reply was lost, and the database
+    #: could not be read since: nothing is decided until it is (``_reload_if_stale``)
+    _stale = False
+
     async def _reload_after_failure(self) -> None:
         # A failed commit may still have reached the database (a lost reply to
         # COMMIT): believe the database, not our memory.
         try:
             self.centre = await asyncio.to_thread(self.store.load_centre, self.setup, self.clock())
-        except Exception:
-            log.exception("could not reload the centre after a failed commit")
+        except Exception as exc:
+            if not self._stale:
+                log.warning("cannot reload the centre after a failed commit yet: %s", exc)
+            self._stale = True
+        else:
+            self._stale = False
+
+    async def _reload_if_stale(self) -> None:
+        """Before deciding anything (the caller holds the lock): if a failed commit's
+        reload failed too (a PostgreSQL failover, a cut network), reload now, or refuse
+        (``Unavailable``: the kiosk retries with the same key). Deciding from a memory
+        that lacks a ticket the database has would give its number again (refused by
+        the database as a clash) or, for a retried issue, miss its key."""
+        if self._stale:
+            await self._reload_after_failure()
+            if self._stale:
+                raise Unavailable(
+                    "The queue database is not answering; nothing was saved. Try again in a moment."
+                )
 
     # ------------------------------------------------------------ publish
 

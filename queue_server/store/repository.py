@@ -70,12 +70,81 @@ class CentreTaken(Conflict):
 
 
 def normalise_url(url: str) -> str:
-    """Accept a plain file path for SQLite and plain ``postgresql://`` for psycopg 3."""
+    """Accept a plain file path for SQLite and plain ``postgresql://`` for psycopg 3.
+
+    A PostgreSQL URL may name several servers, libpq's way: a primary and its standby,
+    ``postgresql://walkin@db1:5432,db2:5432/walkin?target_session_attrs=read-write``
+    (docs/operations.md, "PostgreSQL primary and standby"). SQLAlchemy reads that as
+    one host with a bad port, so the hosts move into its own form, one ``host=h:p``
+    each in the query; libpq then tries them in turn for every new connection."""
     if "://" not in url:
         return f"sqlite:///{Path(url).expanduser().resolve()}"
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
+    scheme, rest = url.split("://", 1)
+    if scheme in ("postgresql", "postgres"):
+        scheme = "postgresql+psycopg"
+    if scheme.startswith("postgresql"):
+        rest = _hosts_into_query(rest)
+    return f"{scheme}://{rest}"
+
+
+def _hosts_into_query(rest: str) -> str:
+    """``user@h1:p1,h2:p2/db?q`` -> ``user@/db?host=h1:p1&host=h2:p2&q``; anything
+    with one host unchanged."""
+    before, question, query = rest.partition("?")
+    authority, slash, path = before.partition("/")
+    userinfo, at, hosts = authority.rpartition("@")
+    if "," not in hosts:
+        return rest
+    names = hosts.split(",")
+    if any(not name or name.startswith("[") for name in names):
+        raise InvalidRequest(
+            f"The database URL's host list {hosts!r} is not one this server can read: "
+            "write it as name:port,name:port (host names or IPv4 addresses, no empty "
+            "entries; for IPv6 addresses give each a host name)."
+        )
+    if any(":" in name for name in names):  # libpq's default port for those without
+        names = [name if ":" in name else f"{name}:5432" for name in names]
+    extra = "&".join(f"host={name}" for name in names)
+    return f"{userinfo}{at}{slash}{path}?{extra}{'&' if query else ''}{query}"
+
+
+#: libpq settings of the store's connections. ``connect_timeout``: a host of a
+#: multi-host URL that does not answer (a dead primary's machine) costs at most this
+#: before libpq tries the next. ``tcp_user_timeout`` (ms) and the keepalives: a
+#: connection to a machine that vanished from the network (no reset ever comes) is
+#: given up within about 30 s, not the kernel's 15 minutes, so a write in flight ends
+#: as "unavailable" (the kiosk retries) instead of holding the queue for good.
+_PG_CONNECT = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
+#: what libpq must be told to connect only to the primary of several servers
+_WRITABLE_SESSIONS = ("read-write", "primary")
+
+
+def require_writable_hosts(url: str) -> None:
+    """A URL naming several PostgreSQL servers must say to connect only to the one
+    that takes writes: libpq otherwise takes the first that answers, a standby too,
+    and every write there fails ("read-only transaction")."""
+    parsed = sa.engine.make_url(url)
+    hosts = parsed.query.get("host")
+    if not isinstance(hosts, tuple) and "," not in (hosts or ""):
+        return
+    wanted = parsed.query.get("target_session_attrs")
+    if wanted not in _WRITABLE_SESSIONS:
+        raise InvalidRequest(
+            f"The database URL names several PostgreSQL servers "
+            f"({', '.join(hosts if isinstance(hosts, tuple) else [hosts or ''])}) but "
+            f"target_session_attrs is {wanted or 'not set'}: add target_session_attrs="
+            "read-write to the URL's settings (postgresql://USER@HOST1:PORT,HOST2:PORT/"
+            "DBNAME?target_session_attrs=read-write) so that Walkin connects only to the "
+            "primary, never to a read-only standby."
+        )
 
 
 def make_engine(url: str) -> Engine:
@@ -95,7 +164,10 @@ def make_engine(url: str) -> Engine:
 
         return engine
     if url.startswith("postgresql"):
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        require_writable_hosts(url)
+        return sa.create_engine(
+            url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=_PG_CONNECT
+        )
     raise InvalidRequest(
         f"Unsupported database URL {url!r}: use a file path, sqlite:///FILE or "
         "postgresql+psycopg://user@host/dbname."

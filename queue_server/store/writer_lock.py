@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from queue_server.core.errors import OperatorError
+from queue_server.core.errors import OperatorError, WalkinError
 
 log = logging.getLogger("walkin.serve")
 
@@ -210,15 +210,25 @@ def shown(url: str) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
+    from .repository import normalise_url
+
     if "://" not in url:
         return url
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        make_url(normalise_url(url))  # a URL SQLAlchemy cannot read is shown cut short
+    except (ArgumentError, ValueError, WalkinError):
         return url.split("://", 1)[0] + "://…"
+    # the operator's own spelling (several hosts stay "h1:p1,h2:p2"), password hidden
+    return re.sub(r"(://[^:/@?]*):[^@/?]*@", r"\1:***@", url, count=1)
 
 
 def _claim_postgresql(url: str, centre_id: str, shown_as: str) -> CentreClaim:
+    from .repository import require_writable_hosts
+
+    try:
+        require_writable_hosts(url)
+    except WalkinError as exc:
+        raise OperatorError(str(exc), 2) from None
     lock = _AdvisoryLock(url, centre_id, shown_as)
     try:
         lock.take()
@@ -258,8 +268,9 @@ class _AdvisoryLock:
         try:
             conn = self.engine.connect()
         except Exception as exc:
-            first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
-            raise OperatorError(f"Cannot open the database {self.shown_as}: {first}") from None
+            raise OperatorError(
+                f"Cannot open the database {self.shown_as}: {connect_failure(exc)}"
+            ) from None
         try:
             for setting, value in (
                 ("tcp_keepalives_idle", KEEPALIVE_IDLE),
@@ -317,6 +328,24 @@ class _AdvisoryLock:
                     self.conn.close()
                 self.conn = None
             self.engine.dispose()
+
+
+def connect_failure(exc: BaseException) -> str:
+    """Why a connection failed, in a line. For a URL with several hosts, libpq lists
+    each host's reason ("- host: 'h', port: 'p', ...: connection failed: ...: session
+    is read-only"): each is named, and when none took a read-write session, the likely
+    cause and what to do (a failover under way, or a standby never promoted)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    lines = text.splitlines() or ["?"]
+    tried = re.findall(r"^- host: '([^']*)', port: '([^']*)'.*failed: (.*)$", text, re.M)
+    if not tried:
+        return lines[0]
+    each = "; ".join(f"{host}:{port} {why.strip()}" for host, port, why in tried)
+    return (
+        f"no server in the URL took a read-write session ({each}). If the primary has "
+        "failed, promote the standby (pg_ctl promote); Walkin connects to it by itself "
+        '(docs/operations.md, "PostgreSQL primary and standby").'
+    )
 
 
 def _postgresql_holder(conn: Any, key: int) -> dict[str, Any]:

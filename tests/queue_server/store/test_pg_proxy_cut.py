@@ -1,0 +1,151 @@
+"""Issue 13: the network between a server and PostgreSQL cut. A TCP proxy of the
+test's own (asyncio, loopback) stands between a real ``walkin serve`` and the test
+PostgreSQL server; twenty kiosks issue through the server; the proxy drops every
+connection (both ends reset) and refuses new ones for a few seconds, then lets them
+through again.
+
+What is right (docs/operations.md, "PostgreSQL primary and standby"): with no other
+server for the centre, the server **carries on**: while the database cannot be
+reached each kiosk is told "unavailable" (nothing saved for sure) and sends the same
+idempotency key again; a commit whose reply was lost in the cut is found in the
+database, not given out twice; the claim connection (its advisory lock went with the
+cut: PostgreSQL ends the session) reconnects and takes the lock again, and the
+fencing epoch, untouched, still holds. Were another server to take the centre during
+the cut, this one would step down instead: its lock is then held (``CentreInUse``) or
+its next write refused by the epoch (``NotActive``), and it stops
+(test_store_fencing.py, test_store_standby.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from .conftest import wait_for
+from .test_pg_failover import KIOSKS, Load, check_tickets, enrol_kiosks, kiosk, lock_holder
+
+
+class CutProxy:
+    """A TCP proxy on 127.0.0.1 to ``target``, run by a thread of its own; :meth:`cut`
+    resets every connection and closes the listening socket (a new connection is
+    refused), :meth:`restore` listens again on the same port."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.port = 0
+        self.listener: asyncio.Server | None = None
+        self.links: set[asyncio.StreamWriter] = set()
+        self.cuts = 0
+        self._call(self._listen())
+
+    def _call(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
+
+    async def _listen(self) -> None:
+        self.listener = await asyncio.start_server(self._link, "127.0.0.1", self.port)
+        self.port = self.listener.sockets[0].getsockname()[1]
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self.links |= {writer, up_writer}
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, ConnectionError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.transport.abort()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+        self.links -= {writer, up_writer}
+
+    async def _cut(self) -> None:
+        assert self.listener is not None
+        self.listener.close()
+        for writer in list(self.links):
+            writer.transport.abort()  # an RST to the server, EOF to PostgreSQL
+        self.links.clear()
+        await self.listener.wait_closed()
+        self.cuts += 1
+
+    def cut(self) -> None:
+        self._call(self._cut())
+
+    def restore(self) -> None:
+        self._call(self._listen())
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._call(self._cut())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture
+def proxy(pg_url: str) -> Iterator[CutProxy]:
+    url = sa.engine.make_url(pg_url)
+    made = CutProxy((url.host or "127.0.0.1", url.port or 5432))
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def test_the_server_carries_on_after_the_network_to_postgresql_is_cut(
+    pg_url: str, proxy: CutProxy, centre_file: Callable[[str], Path], serve: Any
+) -> None:
+    centre = f"pgcut{int(time.time() * 1000) % 10**9}"  # its own in the session's database
+    config = centre_file(centre)
+    direct = sa.engine.make_url(pg_url)
+    through = direct.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    server = serve(config, through)
+    assert server.wait_ready()["role"] == "active"
+    tokens = enrol_kiosks(pg_url, KIOSKS, centre)
+
+    async def run() -> tuple[Load, float]:
+        load = Load()
+        kiosks = [
+            asyncio.create_task(kiosk(server.url, token, n, load)) for n, token in enumerate(tokens)
+        ]
+        try:
+            while len(load.acknowledged) < 100 and not load.errors:
+                await asyncio.sleep(0.02)
+            await asyncio.to_thread(proxy.cut)
+            await asyncio.sleep(3)
+            await asyncio.to_thread(proxy.restore)
+            restored = time.monotonic()
+            while len(load.after(restored)) < 100 and not load.errors:
+                await asyncio.sleep(0.02)
+                assert all(not task.done() for task in kiosks), "a kiosk stopped"
+        finally:
+            load.stop.set()
+            await asyncio.gather(*kiosks, return_exceptions=True)
+        return load, restored
+
+    load, restored = asyncio.run(asyncio.wait_for(run(), 120))
+    assert not load.errors, load.errors[:5]
+    check_tickets(load, pg_url, centre)
+    assert server.process.poll() is None, server.logged
+    assert server.wait_ready()["role"] == "active"
+    # the claim's connection went with the cut; the server took the lock again
+    holders = wait_for(lambda: lock_holder(pg_url, centre), "the lock retaken", 30, 0.1)
+    assert f"pid {server.process.pid}" in holders[0].application_name
+    assert "claimed again on a new connection" in server.logged
+    print(
+        f"\n{len(load.acknowledged)} tickets acknowledged, {len(load.after(restored))} "
+        f"after the network came back; {load.retries} requests sent again"
+    )
