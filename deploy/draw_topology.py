@@ -150,7 +150,7 @@ def draw(out: Path) -> None:
         380,
         96,
         DB,
-        ("streaming replica, hot standby", "promoted if db1 dies (item 5)"),
+        ("streaming replica, hot standby", "promoted (pg_ctl promote) if db1 dies"),
     )
     box(d, primary)
     box(d, standby_db)
@@ -227,7 +227,7 @@ def draw(out: Path) -> None:
         line(d, group.at(0.3), active_host.at(0.3 if n == 0 else 0.7, "bottom"))
         line(d, group.at(0.7), other_host.at(0.15 if n == 0 else 0.85, "bottom"), dashed=True)
         label(d, (x + 20, top + 450), "a kiosk issues from leased number blocks")
-        label(d, (x + 20, top + 470), "while no server answers (planned: item 4)")
+        label(d, (x + 20, top + 470), "while no server answers (--offline-journal)")
 
     label(
         d,
