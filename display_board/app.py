@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from display_board.offline import offline_sentence
 from display_board.options import BadArguments, BoardOptions, parse_args
 
 log = logging.getLogger("walkin.board")
@@ -290,6 +291,13 @@ class BoardRunner:
         """One push from the server: update the state, the screen and the announcer."""
         received = time.time()
         kind = push.get("type")
+        if kind == "offline" or (kind == "snapshot" and push.get("offline")):
+            summary = push if kind == "offline" else push.get("offline")
+            zone = (push.get("centre") or {}).get("timezone") or self.screen.timezone
+            self.screen.offline_note = offline_sentence(summary, zone)
+            self.trace("offline_note", text=self.screen.offline_note)
+            if self.state.view.connected and kind == "offline":
+                self.screen.status_text = self.screen.offline_note
         update = self.state.apply(push)
         view = self.state.view
         if kind == "snapshot":

@@ -119,6 +119,9 @@ class BoardScreen(Widget):
         self.ticket_heading = self.words["ticket"]
         self.counter_heading = self.words["counter"]
         self.latest_heading = self.words["take_a_seat"]
+        #: the centre ran offline today (``display_board.offline``): shown in the
+        #: header's status place while connected
+        self.offline_note = ""
         self._rows: dict[str, CallRow] = {}
         self._footer_drawn: tuple[object, ...] = ()
         self._footer_lines: list[BoardText] = []
@@ -155,7 +158,7 @@ class BoardScreen(Widget):
         self.centre_name = view.centre_name
         self.timezone = view.timezone
         if view.connected:
-            self.status_text = ""
+            self.status_text = self.offline_note
         else:
             self.status_text = self.words["reconnecting" if view.centre_name else "connecting"]
         if view.latest is not None:
