@@ -5,6 +5,18 @@ tickets in the table.
 Run (from the repository root)::
 
     .venv/bin/python bench/bench_failover.py --db both --kills 10 --tickets 2000
+    .venv/bin/python bench/bench_failover.py --db both --kills 10 --load --how kill
+    .venv/bin/python bench/bench_failover.py --db both --kills 10 --load --how hang
+
+``--load`` (issue 13's fault test): while the active server is killed (``--how kill``:
+SIGKILL) or hung (``--how hang``: SIGSTOP until the standby has taken over, then
+SIGCONT, and it must stop by itself), 20 kiosks issue a ticket a second each and two
+advisers call, start and complete tickets, all through clients given both servers'
+addresses; the time from the kill (or stop) to the next ticket acknowledged to any
+kiosk is the takeover. Afterwards the database is checked: every ticket acknowledged
+to a kiosk is there (lost), no number given twice (duplicates), no ticket called twice
+(double calls: its ``ticket_called`` rows in the audit), and a hung server never wrote
+after the takeover.
 
 For each database (a SQLite file in a temporary folder; a fresh PostgreSQL database,
 dropped afterwards): a server on port A issues ``--tickets`` tickets from ten kiosks (a
@@ -37,6 +49,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
+    STAFF_PASSWORD,
+    add_staff,
     always_open_config,
     database,
     enroll,
@@ -47,7 +61,12 @@ from common import (  # noqa: E402
     walkin_command,
 )
 
-from queue_server.client import ClientError, QueueClient, new_idempotency_key  # noqa: E402
+from queue_server.client import (  # noqa: E402
+    ClientError,
+    QueueClient,
+    RemoteError,
+    new_idempotency_key,
+)
 
 #: the takeover goal (issue 13): kill -9 to the first ticket through the standby
 TAKEOVER_GOAL_S = 10.0
@@ -56,7 +75,9 @@ RESTART_GOAL_S = 2.0
 
 
 class Server:
-    def __init__(self, config: Path, db_url: str, port: int, folder: Path, n: int) -> None:
+    def __init__(
+        self, config: Path, db_url: str, port: int, folder: Path, n: int, *extra: str
+    ) -> None:
         self.port = port
         self.log = folder / f"server-{n}.log"
         with self.log.open("wb") as out:
@@ -70,6 +91,7 @@ class Server:
                     db_url,
                     "--port",
                     str(port),
+                    *extra,
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -182,6 +204,241 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+class Load:
+    """20 kiosks and two advisers working through clients that know both servers."""
+
+    def __init__(self, ports: Sequence[int], tokens: Sequence[str]) -> None:
+        self.urls = ",".join(f"ws://127.0.0.1:{p}/ws" for p in ports)
+        self.tokens = tokens
+        #: (monotonic time of the reply, ticket id, number) of every acknowledged ticket
+        self.acknowledged: list[tuple[float, str, str]] = []
+        self.calls = 0
+        self.errors: dict[str, int] = {}
+        self.running = True
+
+    def note(self, what: str) -> None:
+        self.errors[what] = self.errors.get(what, 0) + 1
+
+    async def kiosk(self, token: str) -> None:
+        # as the kiosk app's link does (kiosk/link.py: backoff up to 3 s)
+        client = await QueueClient(self.urls, token=token, keepalive=1.0, max_backoff=3.0).connect(
+            timeout=30
+        )
+        try:
+            while self.running:
+                started = time.monotonic()
+                try:
+                    reply = await client.request(
+                        "issue_ticket",
+                        service="housing",
+                        idempotency_key=new_idempotency_key(),
+                        retry=True,
+                        timeout=60,
+                    )
+                    ticket = reply["ticket"]
+                    self.acknowledged.append((time.monotonic(), ticket["id"], ticket["number"]))
+                except ClientError as exc:
+                    self.note(f"kiosk {type(exc).__name__} {getattr(exc, 'code', '')}".strip())
+                await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
+        finally:
+            await client.close()
+
+    async def adviser(self, username: str, counter: str) -> None:
+        client = await QueueClient(
+            self.urls, username=username, password=STAFF_PASSWORD, keepalive=1.0, max_backoff=3.0
+        ).connect(timeout=30)
+        steps = ("sign_in_counter", "open_counter")
+        try:
+            while self.running:
+                try:
+                    for step in steps:
+                        with contextlib.suppress(RemoteError):
+                            await client.request(step, counter=counter)
+                    steps = ()
+                    reply = await client.request("call_next", counter=counter)
+                    if reply.get("ticket") is None:
+                        await asyncio.sleep(0.2)
+                        continue
+                    self.calls += 1
+                    await client.request("start_service", counter=counter)
+                    await client.request("complete", counter=counter, outcome="resolved")
+                except RemoteError as exc:
+                    if exc.code == "nothing_to_call":  # the queue is empty for now
+                        await asyncio.sleep(0.2)
+                        continue
+                    self.note(f"adviser {exc.code}")
+                    if exc.code == "forbidden":  # signed out of the counter: again
+                        steps = ("sign_in_counter", "open_counter")
+                    else:  # a call whose reply was lost: finish what the counter has
+                        for step, extra in (
+                            ("start_service", {}),
+                            ("complete", {"outcome": "resolved"}),
+                        ):
+                            with contextlib.suppress(ClientError):
+                                await client.request(step, counter=counter, **extra)
+                    await asyncio.sleep(0.1)
+                except ClientError as exc:
+                    self.note(f"adviser {type(exc).__name__}")
+                    await asyncio.sleep(0.1)
+        finally:
+            await client.close()
+
+    def first_after(self, moment: float) -> float | None:
+        later = [at for at, _, _ in self.acknowledged if at > moment]
+        return min(later) - moment if later else None
+
+
+def check_database(db_url: str, acknowledged: Sequence[tuple[float, str, str]]) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT id, number FROM ticket")).all()
+            called = conn.execute(
+                sa.text(
+                    "SELECT ticket_id, COUNT(*) AS n FROM audit WHERE kind = 'ticket_called'"
+                    " GROUP BY ticket_id HAVING COUNT(*) > 1"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    stored = {r.id for r in rows}
+    numbers = [r.number for r in rows]
+    return {
+        "stored": len(rows),
+        "lost": sum(1 for _, ticket_id, _ in acknowledged if ticket_id not in stored),
+        "duplicates": len(numbers) - len(set(numbers)),
+        "double_calls": len(called),
+    }
+
+
+def bench_load(kind: str, args: argparse.Namespace) -> dict[str, object]:
+    """Kills (or hangs) of the active server under 20 kiosks and two advisers."""
+    import os
+    import signal
+
+    extra = ("--takeover-after", str(args.takeover_after))
+    with tempfile.TemporaryDirectory(prefix="walkin-failover-") as tmp:
+        folder = Path(tmp)
+        config = always_open_config(folder)
+        with database(kind, folder) as db_url:
+            ports = [free_port(), free_port()]
+            servers = [Server(config, db_url, ports[0], folder, 0, *extra)]
+            servers[0].wait_role("active")
+            tokens = enroll(db_url, "kiosk", [f"kiosk-{i}" for i in range(20)])
+            add_staff(db_url, ["adviser1", "adviser2"])
+            servers.append(Server(config, db_url, ports[1], folder, 1, *extra))
+            servers[1].wait_role("standby")
+            load = Load(ports, tokens)
+            takeovers: list[float] = []
+            stepped_down: list[int | None] = []
+            serving: list[float] = []  # to the standby's /healthz saying active
+
+            async def run() -> None:
+                workers = [asyncio.create_task(load.kiosk(t)) for t in tokens]
+                workers += [
+                    asyncio.create_task(load.adviser(f"adviser{n}", f"Counter {n}")) for n in (1, 2)
+                ]
+                await asyncio.sleep(5)  # the load settles
+                for round_ in range(args.kills):
+                    active, standby = servers[round_ % 2], servers[(round_ + 1) % 2]
+                    moment = time.monotonic()
+                    if args.how == "kill":
+                        await asyncio.to_thread(active.kill)
+                    else:
+                        os.kill(active.process.pid, signal.SIGSTOP)
+                    await asyncio.to_thread(standby.wait_role, "active", 120)
+                    serving.append(time.monotonic() - moment)
+                    while load.first_after(moment) is None:
+                        await asyncio.sleep(0.01)
+                    takeovers.append(load.first_after(moment) or 0.0)
+                    if args.how == "hang":  # woken, it must stop by itself
+                        os.kill(active.process.pid, signal.SIGCONT)
+                        status = await asyncio.to_thread(active.process.wait, 60)
+                        stepped_down.append(status)
+                    servers[round_ % 2] = Server(
+                        config, db_url, active.port, folder, round_ + 2, *extra
+                    )
+                    await asyncio.to_thread(servers[round_ % 2].wait_role, "standby")
+                    await asyncio.sleep(3)
+                load.running = False
+                await asyncio.gather(*workers, return_exceptions=True)
+
+            asyncio.run(run())
+            for server in servers:
+                server.kill()
+            checked = check_database(db_url, load.acknowledged)
+    return {
+        "kind": kind,
+        "how": args.how,
+        "takeovers": takeovers,
+        "serving": serving,
+        "acknowledged": len(load.acknowledged),
+        "calls": load.calls,
+        "stepped_down": stepped_down,
+        "errors": load.errors,
+        **checked,
+    }
+
+
+def report_load(results: Sequence[dict[str, object]], args: argparse.Namespace) -> str:
+    rows = []
+    for r in results:
+        takeovers = sorted(r["takeovers"])  # type: ignore[arg-type]
+        rows.append(
+            [
+                "SQLite" if r["kind"] == "sqlite" else "PostgreSQL",
+                f"{r['how']} x {len(takeovers)}",
+                f"{statistics.median(takeovers):.2f}",
+                f"{percentile(takeovers, 99):.2f}",
+                f"{max(takeovers):.2f}",
+                f"{r['acknowledged']:,}",
+                r["lost"],
+                r["duplicates"],
+                f"{r['calls']:,}",
+                r["double_calls"],
+            ]
+        )
+    worst = max(max(r["takeovers"]) for r in results)  # type: ignore[type-var]
+    lines = [
+        f"Machine: {machine_summary()}",
+        "20 kiosks (a ticket a second each) and two advisers (call, start, complete) "
+        "through clients given both addresses; --takeover-after "
+        f"{args.takeover_after:g} s. Takeover: from the kill (or SIGSTOP) to the next "
+        "ticket acknowledged to any kiosk.",
+        "",
+        markdown_table(
+            [
+                "database",
+                "failures",
+                "takeover p50 s",
+                "p99 s",
+                "max s",
+                "tickets acknowledged",
+                "lost",
+                "numbers given twice",
+                "calls",
+                "tickets called twice",
+            ],
+            rows,
+        ),
+        "",
+        f"takeover ≤ {TAKEOVER_GOAL_S:g} s (p99): "
+        f"{'met' if worst <= TAKEOVER_GOAL_S else 'NOT met'} (worst {worst:.2f} s)",
+    ]
+    for r in results:
+        lines.append(
+            f"{r['kind']}: the standby said active after "
+            + ", ".join(f"{t:.2f}" for t in r["serving"])  # type: ignore[attr-defined]
+            + " s"
+        )
+        if r["stepped_down"]:
+            lines.append(f"{r['kind']}: exit status of each woken server: {r['stepped_down']}")
+        lines.append(f"{r['kind']}: client errors seen (then retried): {r['errors']}")
+    return "\n".join(lines)
+
+
 def report(results: Sequence[dict[str, object]], args: argparse.Namespace) -> str:
     rows = []
     for r in results:
@@ -238,8 +495,16 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--tickets", type=int, default=2000)
     parser.add_argument("--restarts", type=int, default=5)
+    parser.add_argument(
+        "--load", action="store_true", help="fail the active server under 20 kiosks"
+    )
+    parser.add_argument("--how", choices=("kill", "hang"), default="kill")
+    parser.add_argument("--takeover-after", type=float, default=5.0)
     args = parser.parse_args(argv)
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    if args.load:
+        print(report_load([bench_load(kind, args) for kind in kinds], args))
+        return 0
     results = [bench(kind, args) for kind in kinds]
     print(report(results, args))
     return 0

@@ -36,19 +36,33 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # imported only now: a mistake in the file above is reported without the wait
     import asyncio
 
-    from queue_server.net.serving import claim_for_serving, run_server, stand_by
+    from queue_server.net.serving import (
+        active_without_claim,
+        claim_for_serving,
+        run_server,
+        stand_by,
+    )
     from queue_server.store.repository import CentreTaken
     from queue_server.store.writer_lock import CentreInUse
 
     ssl_context = _ssl_context(args)
     # before the database is opened (and migrated): no second server, no damaged file
     busy: CentreInUse | None = None
+    held = None
     try:
         claim = claim_for_serving(args.db, config.centre.id)
     except CentreInUse as exc:
         if args.role == "active":
             raise
         busy = exc
+    else:
+        # the claim is free, yet a server that took over from a hung one may be active
+        busy = active_without_claim(args.db, config.centre.id)
+        if busy is not None:
+            if args.role == "active":
+                claim.release()
+                raise busy
+            held = claim  # kept while standing by: the active one cannot take it now
     while True:
         replaces = None
         if busy is not None:
@@ -62,8 +76,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     ssl_context=ssl_context,
                     busy=busy,
                     takeover_after=args.takeover_after,
+                    held=held,
                 )
             )
+            held = None
             if taken is None:
                 return 0
             claim, replaces = taken.claim, taken.replaces

@@ -38,13 +38,21 @@ from typing import Any
 
 from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import (
+    ConnectionClosed,
+    ConnectionClosedError,
+    InvalidHandshake,
+    InvalidURI,
+)
 
 from queue_server.core.errors import InvalidRequest
 from queue_server.net.protocol import Hello, read_server_message, request_frame
 from queue_server.net.redact import wire_logger
 
 log = logging.getLogger("walkin.client")
+
+#: how long an address that hung or died is passed over while another may answer
+SUSPECT_SECONDS = 10.0
 
 
 class ClientError(Exception):
@@ -176,11 +184,15 @@ class QueueClient:
         ssl: Any = None,
         max_pushes: int = 1000,
         keepalive: float = 5.0,
+        open_timeout: float = 3.0,
     ) -> None:
         self.urls = server_urls(url)
         #: the address in use (or tried last)
         self.url = self.urls[self._next_of.get(self.urls, 0)]
         self.keepalive = keepalive
+        #: a handshake takes milliseconds; one that takes this long is a hung server
+        #: (whose kernel still accepts connections): the next address is tried
+        self.open_timeout = open_timeout
         credentials = {"token": token} if token else {"username": username, "password": password}
         try:
             hello = Hello.model_validate({"type": "hello", "client": client_name, **credentials})
@@ -258,6 +270,9 @@ class QueueClient:
         backoff = Backoff(self.min_backoff, self.max_backoff)
         at = self._next_of.get(self.urls, 0)  # the address to try next
         failed_in_a_row = 0  # addresses tried since the last good connection
+        #: address index -> until when it is tried only if no other is left: it hung
+        #: (no handshake in time) or dropped without a word
+        suspects: dict[int, float] = {}
         loop = asyncio.get_running_loop()
         while not self._closing:
             self.url = self.urls[at]
@@ -267,13 +282,13 @@ class QueueClient:
                 async with connect(
                     self.url,
                     ssl=self.ssl,
-                    # a hung server still accepts TCP connections (the kernel does):
-                    # its handshake times out, and the next address is tried
-                    open_timeout=max(5.0, self.keepalive),
+                    open_timeout=self.open_timeout,
                     max_size=2**22,
                     # a server that hangs is left within 2 x keepalive seconds
                     ping_interval=self.keepalive,
                     ping_timeout=self.keepalive,
+                    # and not kept waiting for its closing handshake (10 s by default)
+                    close_timeout=1.0,
                     # frames hold tokens and passwords: logged by kind and length only
                     logger=wire_logger("walkin.client.wire"),
                 ) as ws:
@@ -293,7 +308,12 @@ class QueueClient:
                     continue
                 self._fatal = exc
                 return
-            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
+            except TimeoutError:  # no handshake in time: hung (its kernel still accepts)
+                suspects[at] = loop.time() + SUSPECT_SECONDS
+            except ConnectionClosedError as exc:
+                if exc.rcvd is None:  # no closing frame: it died or hung (pings unanswered)
+                    suspects[at] = loop.time() + SUSPECT_SECONDS
+            except (OSError, ConnectionClosed, InvalidHandshake):
                 pass
             except ProtocolViolation as exc:
                 log.warning("%s; reconnecting", exc)
@@ -308,16 +328,27 @@ class QueueClient:
                 )
             if not self.reconnect or self._closing:
                 return
-            # the next address (the same one if there is only one): at once while
-            # some are untried since the last connection that served a while
-            # (a standby answers 503 at once), with backoff once all have failed
-            at = (at + 1) % len(self.urls)
+            # the next address (the same one if there is only one), passing over those
+            # that just hung or died while others may answer: at once while some are
+            # untried since the last connection that served a while (a standby
+            # answers 503 at once), with backoff once all have failed
+            now = loop.time()
+            live = [i for i in range(len(self.urls)) if suspects.get(i, 0.0) <= now]
+            at = next(
+                (
+                    (at + step) % len(self.urls)
+                    for step in range(1, len(self.urls) + 1)
+                    if (at + step) % len(self.urls) in live
+                ),
+                (at + 1) % len(self.urls),
+            )
             if not handshaken:
                 self._next_of[self.urls] = at
-            served = handshaken and loop.time() - started >= 1.0
+            served = handshaken and now - started >= 1.0
             failed_in_a_row = 0 if served else failed_in_a_row + 1
-            if failed_in_a_row % len(self.urls) or served:
+            if served or failed_in_a_row < max(1, len(live)):
                 continue
+            failed_in_a_row = 0
             await asyncio.sleep(backoff.next_delay())
 
     async def _handshake(self, ws: ClientConnection) -> None:

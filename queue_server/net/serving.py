@@ -22,7 +22,13 @@ from queue_server.core.model import CentreSetup
 from queue_server.net.server import QueueServer
 from queue_server.store import Store
 from queue_server.store.integrity import require_sound
-from queue_server.store.repository import CentreTaken, Lease
+from queue_server.store.repository import (
+    HOLDER,
+    CentreTaken,
+    Lease,
+    TakeoverBlocked,
+    process_name,
+)
 from queue_server.store.writer_lock import CentreClaim, CentreInUse, claim_centre, holder_text
 
 log = logging.getLogger("walkin.serve")
@@ -94,6 +100,7 @@ async def stand_by(
     ssl_context: Any = None,
     busy: CentreInUse,
     takeover_after: float = LEASE_TIMEOUT_SECONDS,
+    held: CentreClaim | None = None,
 ) -> Takeover | None:
     """``walkin serve`` for a centre another server is active for (``busy`` says who):
     the standby (issue 13). It listens on its own address, answering every request
@@ -163,7 +170,6 @@ async def stand_by(
     sdnotify.ready(f"standby for centre {centre_id}; the active server is {active}")
     reader = Store(url)  # kept open: the connection is warm when it takes over
     warned = False
-    held: CentreClaim | None = None
     try:
         while True:
             if held is None:
@@ -228,6 +234,67 @@ async def stand_by(
             loop.remove_signal_handler(sig)
 
 
+def active_without_claim(url: str, centre_id: str) -> CentreInUse | None:
+    """After taking the centre's claim at start: whether a server is active for the
+    centre all the same, one that took over from a hung server and has not got the
+    claim yet (the lease says ``claimed`` false). Then this one must be its standby,
+    not take the next epoch from under it; the refusal to hand ``stand_by`` is
+    returned. None when the centre has no such server (or no lease to read yet)."""
+    reader = Store(url)
+    try:
+        lease = reader.lease(centre_id)
+    except Exception:  # no lease table yet (a new or older database): nobody is active
+        return None
+    finally:
+        reader.close()
+    if lease is None or lease.claimed:
+        return None
+    return CentreInUse(
+        f"Another Walkin server is active for centre {centre_id!r} ({lease.holder}): it "
+        "took over from a server that hung, and holds the centre by its lease until that "
+        "server's lock is free. This one did not start as the active server and wrote "
+        'nothing. (See docs/operations.md, "A hung active server".)',
+        holder={"host": lease.holder},
+    )
+
+
+def end_hung_server(store: Store, centre_id: str, wait: float = 5.0) -> None:
+    """A takeover from a hung server is blocked by a lock that server holds: end what
+    holds it. PostgreSQL: the server's sessions (``Store.end_sessions_of``; its claim's
+    advisory lock goes too). SQLite: the database is on this machine's disk, so the
+    hung server runs here: its process is killed (SIGKILL), after checking from
+    /proc that the pid is a ``walkin`` process of this host; a restart by systemd makes
+    it a standby. Waits up to ``wait`` seconds for its locks to go."""
+    lease = store.lease(centre_id)
+    found = HOLDER.match(lease.holder) if lease is not None else None
+    if lease is None or found is None:
+        return
+    if store.engine.dialect.name == "postgresql":
+        ended = store.end_sessions_of(lease.holder)
+        log.warning("ended %d database sessions of the hung server %s", ended, lease.holder)
+        return
+    pid = int(found["pid"])
+    if found["host"] != socket.gethostname() or pid == os.getpid():
+        return
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return  # gone already
+    if b"walkin" not in command:
+        return  # the pid was reused: not ours to end
+    log.warning("ending the hung server %s (SIGKILL): it holds the database's lock", lease.holder)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:  # gone, or a zombie: either way its locks are released
+            if Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z"):
+                return
+        except (OSError, IndexError):
+            return
+        time.sleep(0.02)
+
+
 def claim_for_serving(url: str, centre_id: str) -> CentreClaim:
     """What every server does first, before it opens, migrates or writes the database:
     claim the centre (``CentreInUse`` if another live server has it), then check a
@@ -289,7 +356,9 @@ class ClaimedQueueServer(QueueServer):
 
     async def _keep_claim(self, claim: CentreClaim) -> None:
         while True:
-            await asyncio.sleep(CLAIM_RECHECK_SECONDS)
+            # without the claim, try for it every beat: a server starting meanwhile
+            # would get it and have to stand by (``active_without_claim``)
+            await asyncio.sleep(CLAIM_RECHECK_SECONDS if claim.held else LEASE_BEAT_SECONDS)
             if not claim.held:
                 # taken over from a hung server, which holds the claim until its
                 # process ends: take it then, so the next standby waits for this one
@@ -513,12 +582,19 @@ async def start_setup(
         claim = claim_for_serving(store.url, setup.centre_id)
     try:
         # the next epoch: from now on every write checks no other server took over
-        epoch = store.take_lease(
-            setup.centre_id,
-            f"{socket.gethostname()} pid {os.getpid()}",
-            claimed=claim.held,
-            replaces=replaces,
-        )
+        try:
+            epoch = store.take_lease(
+                setup.centre_id, process_name(), claimed=claim.held, replaces=replaces
+            )
+        except TakeoverBlocked:
+            if replaces is None:
+                raise
+            # the hung server stopped inside a write and holds its lock: end it
+            # (its database sessions, or on SQLite its process here), then once more
+            end_hung_server(store, setup.centre_id)
+            epoch = store.take_lease(
+                setup.centre_id, process_name(), claimed=claim.held, replaces=replaces
+            )
         log.info("active server for %s, epoch %d", setup.centre_id, epoch)
         store.register_centre(setup)
         server = _queue_server(setup, store, status_url, security)

@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import re
 import secrets
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -67,6 +70,22 @@ class Lease(NamedTuple):
 
 class CentreTaken(Conflict):
     """A standby's takeover lost the race to another server (``Store.take_lease``)."""
+
+
+class TakeoverBlocked(CentreTaken):
+    """A standby's takeover from a hung server waited in vain for a lock that server
+    holds (stopped inside a write): ``Store.end_sessions_of`` (PostgreSQL) or ending
+    its process (SQLite, same machine) frees it."""
+
+
+def process_name() -> str:
+    """This process as a lease's holder and its PostgreSQL sessions' name ends:
+    ``queue-pc pid 4242``."""
+    return f"{socket.gethostname()} pid {os.getpid()}"
+
+
+#: a lease holder's text -> (host, pid)
+HOLDER = re.compile(r"^(?P<host>.+) pid (?P<pid>\d+)$")
 
 
 def normalise_url(url: str) -> str:
@@ -198,6 +217,16 @@ class Store:
         #: (centre, epoch) once this store writes for a centre's active server
         #: (``take_lease``): every write transaction checks the epoch is still its own
         self._fence: tuple[str, int] | None = None
+        if self.engine.dialect.name == "postgresql":
+            # the sessions of a server that hangs can be told apart and ended by the
+            # standby taking over (``end_sessions_of``)
+            name = f"walkin {process_name()}"[:63]
+
+            @sa.event.listens_for(self.engine, "connect")
+            def _name_session(dbapi_connection: Any, _record: Any) -> None:
+                with dbapi_connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('application_name', %s, false)", (name,))
+                dbapi_connection.commit()
 
     # ------------------------------------------------------------ the active server
 
@@ -220,37 +249,94 @@ class Store:
         epoch it saw stand still. The lease is taken only if the epoch is still that
         one (``CentreTaken`` otherwise: another standby was quicker), so two standbys
         never both take over from one hung server."""
-        table = CentreLeaseRow.__table__  # type: ignore[attr-defined]
         at = now or datetime.now(UTC)
-        with self.engine.begin() as conn:
-            current = conn.execute(
-                sa.select(table.c.epoch, table.c.holder)
-                .where(table.c.centre == centre_id)
-                .with_for_update()
-            ).first()
-            if replaces is not None and (current is None or current.epoch != replaces):
-                raise CentreTaken(
-                    f"Another server took centre {centre_id!r} first"
-                    f"{f' ({current.holder})' if current else ''}; this one stays standby.",
-                    centre=centre_id,
-                )
-            epoch = 1 if current is None else current.epoch + 1
-            self._upsert(
-                conn,
-                table,
-                {
-                    "centre": centre_id,
-                    "epoch": epoch,
-                    "holder": holder[:200],
-                    "since": at,
-                    "beat": 0,
-                    "renewed": at,
-                    "claimed": claimed,
-                },
-                ["centre"],
-            )
+        sqlite_wait = replaces is not None and self.engine.dialect.name == "sqlite"
+        try:
+            with self.engine.connect() as conn:
+                if sqlite_wait:  # the hung server may hold the write lock: not 30 s
+                    conn.exec_driver_sql("PRAGMA busy_timeout=3000")
+                    conn.commit()
+                try:
+                    with conn.begin():
+                        if replaces is not None and self.engine.dialect.name == "postgresql":
+                            conn.exec_driver_sql("SET LOCAL lock_timeout = '3s'")
+                        epoch = self._next_epoch(conn, centre_id, holder, at, claimed, replaces)
+                finally:
+                    if sqlite_wait:
+                        conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+                        conn.commit()
+        except OperationalError as exc:
+            if replaces is None:
+                raise
+            raise TakeoverBlocked(
+                f"Could not take centre {centre_id!r} over: the database is locked "
+                f"({type(exc.orig).__name__}), most likely by the server that hung while "
+                "writing.",
+                centre=centre_id,
+            ) from None
         self._fence = (centre_id, epoch)
         return epoch
+
+    def _next_epoch(
+        self,
+        conn: sa.Connection,
+        centre_id: str,
+        holder: str,
+        at: datetime,
+        claimed: bool,
+        replaces: int | None,
+    ) -> int:
+        table = CentreLeaseRow.__table__  # type: ignore[attr-defined]
+        current = conn.execute(
+            sa.select(table.c.epoch, table.c.holder)
+            .where(table.c.centre == centre_id)
+            .with_for_update()
+        ).first()
+        if replaces is not None and (current is None or current.epoch != replaces):
+            raise CentreTaken(
+                f"Another server took centre {centre_id!r} first"
+                f"{f' ({current.holder})' if current else ''}; this one stays standby.",
+                centre=centre_id,
+            )
+        epoch = 1 if current is None else current.epoch + 1
+        self._upsert(
+            conn,
+            table,
+            {
+                "centre": centre_id,
+                "epoch": epoch,
+                "holder": holder[:200],
+                "since": at,
+                "beat": 0,
+                "renewed": at,
+                "claimed": claimed,
+            },
+            ["centre"],
+        )
+        return epoch
+
+    def end_sessions_of(self, holder: str) -> int:
+        """PostgreSQL: end every session of the server ``holder`` (a lease's holder,
+        ``host pid N``: its sessions are named after it), which hung holding locks the
+        takeover needs; its claim's advisory lock goes with them. Returns how many were
+        ended. SQLite: 0 (a process there is ended by its pid: ``serving``)."""
+        found = HOLDER.match(holder)
+        if self.engine.dialect.name != "postgresql" or found is None:
+            return 0
+        ending = f"pid {found['pid']} {found['host']}"
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND (application_name = :pool OR application_name LIKE :claim)"
+                ),
+                {
+                    "pool": f"walkin {found['host']} pid {found['pid']}"[:63],
+                    "claim": f"walkin serve % {ending}",
+                },
+            ).all()
+        return sum(1 for row in rows if row[0])
 
     @property
     def fenced(self) -> bool:

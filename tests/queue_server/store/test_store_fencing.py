@@ -7,6 +7,7 @@ took over. On a SQLite file and a PostgreSQL database of the test's own."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from queue_server.core import commands as cmd
 from queue_server.core.errors import NotActive
 from queue_server.net.serving import start_setup
 from queue_server.store import Store
-from queue_server.store.repository import CentreTaken
+from queue_server.store.repository import CentreTaken, TakeoverBlocked
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
@@ -154,3 +155,53 @@ async def test_a_server_whose_centre_was_taken_over_refuses_the_write_and_stops(
         await kiosk.close()
         await server.close()
         store.close()
+
+
+def test_a_takeover_blocked_by_a_hung_writer_says_so_and_its_sessions_can_be_ended(
+    url: str,
+) -> None:
+    """A server that hung inside a write holds the lease row (PostgreSQL: its fence
+    check's share lock) or the whole database (SQLite: the write lock). The takeover
+    gives up after a few seconds with ``TakeoverBlocked`` (not after 30 s, and not
+    with a traceback); on PostgreSQL the standby then ends the hung server's sessions
+    (named after it) and takes over; on SQLite ``serving.end_hung_server`` kills the
+    process (tested with real processes in test_store_standby.py)."""
+    import sqlalchemy as sa
+
+    hung, standby = Store(url), Store(url)
+    try:
+        assert hung.take_lease("demo", "queue-pc pid 999999", NOW) == 1
+        name = "walkin queue-pc pid 999999"
+        if hung.engine.dialect.name == "postgresql":
+            engine = sa.create_engine(url, connect_args={"application_name": name})
+        else:
+            engine = sa.create_engine(url)
+        held = engine.connect()
+        held.exec_driver_sql(
+            "BEGIN" if hung.engine.dialect.name == "postgresql" else "BEGIN IMMEDIATE"
+        )
+        if hung.engine.dialect.name == "postgresql":
+            held.exec_driver_sql("SELECT epoch FROM centre_lease FOR SHARE")
+        try:
+            with pytest.raises(TakeoverBlocked, match="the database is locked"):
+                standby.take_lease("demo", "queue-pc-2 pid 2", NOW, claimed=False, replaces=1)
+            if hung.engine.dialect.name == "postgresql":
+                assert standby.end_sessions_of("queue-pc pid 999999") == 1
+                assert standby.end_sessions_of("queue-pc pid 999999") == 0
+                assert (
+                    standby.take_lease("demo", "queue-pc-2 pid 2", NOW, claimed=False, replaces=1)
+                    == 2
+                )
+            else:
+                assert standby.end_sessions_of("queue-pc pid 999999") == 0  # by its pid
+        finally:
+            with contextlib.suppress(Exception):
+                held.close()
+            engine.dispose()
+        if hung.engine.dialect.name == "sqlite":  # the lock gone, the takeover goes on
+            assert (
+                standby.take_lease("demo", "queue-pc-2 pid 2", NOW, claimed=False, replaces=1) == 2
+            )
+    finally:
+        hung.close()
+        standby.close()
