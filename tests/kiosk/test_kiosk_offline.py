@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -258,6 +259,13 @@ async def test_screenshots_of_the_kiosk_working_offline(
     await kiosk.wait_screen("confirm")
     await kiosk.until(lambda: kiosk.controller.visit.printed is not None, "the print")
     shots.append(await kiosk.screenshot(out / "offline_confirm-en.png", final=final))
+    (paper,) = printer_sim.wait_for_tickets(1)
+    assert "Wait estimate not available" in paper.text, paper.text
+    assert paper.png_path is not None
+    if final:  # the paper as the simulator rendered it
+        shutil.copyfile(
+            paper.png_path, ROOT / "docs" / "screenshots" / "printer" / "offline-en.png"
+        )
     kiosk.controller.reset()
     while sync.issue("housing", "en", new_idempotency_key()) is not None:
         pass
