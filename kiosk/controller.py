@@ -312,6 +312,10 @@ class KioskController:
         visit = self.visit
         offline = self.app.offline
         assert offline is not None
+        if any(key == visit.key for _kind, key in self.ticket_requests):
+            # this visit's key went to the server, which may have made a ticket with it
+            # before it went away: that one goes unclaimed, this one needs its own key
+            visit.key = new_idempotency_key()
         self.ticket_requests.append(("offline", visit.key))
         issued = offline.issue(service, visit.language, visit.key)
         if issued is None:

@@ -276,3 +276,35 @@ async def test_screenshots_of_the_kiosk_working_offline(
     await kiosk.saved()
     assert all(path.stat().st_size > 10_000 for path in shots)
     await restart(live)
+
+
+async def test_a_visit_whose_request_reached_the_server_issues_offline_under_a_new_key(
+    live, printer_url, start_kiosk_app, tmp_path: Path
+) -> None:
+    """The server may have made a ticket with the key before it went away (its reply
+    lost): the offline ticket must not carry that key, or its upload would clash."""
+    kiosk = await start_kiosk_app(
+        live.url, live.kiosk_token, printer_url, offline_journal=str(tmp_path / "one.db")
+    )
+    sync = kiosk.app.offline
+    services = [s.code for s in kiosk.app.link.centre.services]
+    await kiosk.until(lambda: all(sync.can_issue(c) for c in services), "a block of each")
+    await kiosk.tap("en")
+    await kiosk.wait_screen("services")
+    sent = kiosk.controller.visit.key
+    made = await kiosk.app.link.request(
+        "issue_ticket", service="housing", idempotency_key=sent, language="en"
+    )
+    kiosk.controller.ticket_requests.append(("issue_ticket", sent))  # its reply "lost"
+    await live.server.close()
+    await kiosk.until(lambda: kiosk.controller.working_offline, "the kiosk to work offline")
+    await kiosk.tap("housing")
+    await kiosk.wait_screen("confirm")
+    offline_key = kiosk.controller.visit.key
+    assert offline_key != sent
+    server = await restart(live)
+    await kiosk.until(lambda: not sync.journal.pending(), "the upload")
+    assert [t.state for t in sync.journal.tickets()] == ["accepted"]
+    keys = {t.idempotency_key: t.number for t in server.centre.tickets.values()}
+    assert keys[sent] == made["ticket"]["number"]
+    assert keys[offline_key] == kiosk.controller.visit.ticket["ticket"]["number"]
