@@ -205,3 +205,36 @@ def test_a_takeover_blocked_by_a_hung_writer_says_so_and_its_sessions_can_be_end
     finally:
         hung.close()
         standby.close()
+
+
+def test_a_call_has_the_same_id_on_the_server_that_takes_over(url: str, setup: Any) -> None:
+    """Boards know a call by its id (number, time called, recalls): the server that
+    takes over rebuilds the queue from the database, and its snapshot must name each
+    call as the old server did, or a board (``display_board``) that moves to it would
+    announce a call twice."""
+    from queue_server import views
+
+    store = Store(url)
+    try:
+        centre = store.load_centre(setup, NOW)
+        for command in (
+            cmd.IssueTicket(
+                actor="kiosk:k", service="housing", ticket_id="t1", idempotency_key="k1"
+            ),
+            cmd.SignIn(actor="staff:alice", counter="Counter 1", staff="alice"),
+            cmd.OpenCounter(actor="staff:alice", counter="Counter 1"),
+            cmd.CallNext(actor="staff:alice", counter="Counter 1"),
+        ):
+            decision = centre.decide(command, NOW.replace(microsecond=123456))
+            store.commit("demo", decision.events)
+            centre.apply(decision.events)
+        called = views.call_id(centre.tickets["t1"])
+        other = Store(url)  # the standby's
+        try:
+            rebuilt = other.load_centre(setup, NOW)
+        finally:
+            other.close()
+        assert views.call_id(rebuilt.tickets["t1"]) == called
+        assert called.startswith("H001@2026-11-24T10:00:00.123456+00:00")
+    finally:
+        store.close()
