@@ -85,7 +85,11 @@ async def book_and_check_in(
     web: Any, kiosk: Any, ref: str, service: str, minutes_ahead: int
 ) -> dict[str, Any]:
     """A booking ``minutes_ahead`` from now, checked in at the kiosk; its ticket."""
-    at = datetime.now(UTC) + timedelta(minutes=minutes_ahead)
+    now = datetime.now(UTC)
+    at = now + timedelta(minutes=minutes_ahead)
+    tz = web.server.setup.tz
+    if at.astimezone(tz).date() != now.astimezone(tz).date():  # checked in only on its day
+        pytest.skip(f"a booking {minutes_ahead} minutes ahead would be tomorrow's")
     await web.server.execute(
         cmd.BookAppointment(actor="system:test", ref=ref, service=service, at=at)
     )
