@@ -257,12 +257,13 @@ def main() -> int:
 
 def next_tickets(timings: list[dict[str, Any]], load: Load, issued: dict[str, float]) -> None:
     """Each round's time from the kill to the next ticket: the first acknowledgement of
-    a ticket the server decided after the kill (its ``issued_at``; a reply to a ticket
-    committed just before the kill can arrive after it, and is not the next one)."""
+    a ticket the server decided once every process of the old primary was gone (its
+    ``issued_at``), so committed on the new one: a reply to a ticket committed just
+    before the kill can arrive after it, and is not the next one."""
     for timing in timings:
         later = [
             at for _, ticket_id, _, at in load.acknowledged
-            if issued.get(ticket_id, 0.0) > timing["killed_wall"]
+            if issued.get(ticket_id, 0.0) > timing["dead_wall"]
         ]  # fmt: skip
         timing["next"] = min(later) - timing["killed"] if later else None
 
@@ -285,8 +286,9 @@ async def rounds(
             while load.count_after(mark) < args.between:
                 await asyncio.sleep(0.05)
             await asyncio.to_thread(pg._sample)
-            killed, killed_wall = time.monotonic(), time.time()
+            killed = time.monotonic()
             await asyncio.to_thread(pair.kill_primary)
+            dead_wall = time.time()  # no process of the old primary left
             await asyncio.to_thread(pair.promote)
             promoted = time.monotonic()
             while load.count_after(promoted) < 20:
@@ -298,7 +300,7 @@ async def rounds(
             await asyncio.to_thread(pair.rebuild_old_primary, rewind=args.rebuild == "rewind")
             timings.append({
                 "killed": killed,
-                "killed_wall": killed_wall,
+                "dead_wall": dead_wall,
                 "promote": promoted - killed,
                 "next": None,  # from the database at the end (``next_tickets``)
                 "rebuild": time.monotonic() - rebuilding,

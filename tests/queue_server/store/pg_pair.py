@@ -159,6 +159,9 @@ class PgPair:
             "max_wal_senders": 5,
             "wal_keep_size": "'256MB'",
             "hot_standby": "on",
+            # a promotion asked for while the standby waits to retry its lost primary
+            # waits this out first (5 s by default: kill -> promoted took 5.1 s then)
+            "wal_retrieve_retry_interval": "'1s'",
             "wal_log_hints": "on",
             "synchronous_commit": "on",
             "synchronous_standby_names": "'*'" if synchronous else "''",
