@@ -240,7 +240,10 @@ def active_without_claim(url: str, centre_id: str) -> CentreInUse | None:
     claim yet (the lease says ``claimed`` false). Then this one must be its standby,
     not take the next epoch from under it; the refusal to hand ``stand_by`` is
     returned. None when the centre has no such server (or no lease to read yet)."""
-    reader = Store(url)
+    try:
+        reader = Store(url)
+    except WalkinError:  # a URL the server cannot use: opening the store says why
+        return None
     try:
         lease = reader.lease(centre_id)
     except Exception:  # no lease table yet (a new or older database): nobody is active
