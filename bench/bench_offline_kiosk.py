@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,14 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from common import (
-    ServerProcess,
     always_open_config,
     database,
     enroll,
     free_port,
     machine_summary,
     markdown_table,
-    walkin_command,
+    start_server,
 )
 
 from kiosk.journal import OfflineJournal
@@ -49,30 +47,6 @@ from kiosk.offline import OfflineSync
 from queue_server.client import ClientError, new_idempotency_key
 from queue_server.config import load_config
 from queue_server.store import Store
-
-
-def start_server(config: Path, db_url: str, folder: str, port: int) -> ServerProcess:
-    log_path = Path(folder) / f"server-{port}-{time.monotonic_ns()}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                *walkin_command(),
-                "serve",
-                "--config",
-                str(config),
-                "--db",
-                db_url,
-                "--port",
-                str(port),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=folder,
-        )
-    server = ServerProcess(process, port, db_url, log_path)
-    server.wait_healthy()
-    return server
 
 
 class Kiosk:

@@ -221,15 +221,18 @@ class ServerProcess:
                 self.process.wait(timeout=10)
 
 
-@contextlib.contextmanager
-def running_server(
-    config: Path, db_url: str, folder: str | Path, env: dict[str, str] | None = None
-) -> Iterator[ServerProcess]:
-    """``walkin serve --config --db --port`` on a free loopback port, healthy, stopped
-    on the way out. Its log goes to ``folder/server-PORT.log``; ``env``: variables
-    added to this process's environment for it (``WALKIN_LOOP_LAG_LOG``)."""
-    port = free_port()
-    log_path = Path(folder) / f"server-{port}.log"
+def start_server(
+    config: Path,
+    db_url: str,
+    folder: str | Path,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+) -> ServerProcess:
+    """``walkin serve --config --db --port`` (a free loopback port if None), once it is
+    healthy. Its log goes to ``folder/server-PORT-N.log``; ``env``: variables added to
+    this process's environment for it (``WALKIN_LOOP_LAG_LOG``). The caller stops it."""
+    port = free_port() if port is None else port
+    log_path = Path(folder) / f"server-{port}-{time.monotonic_ns()}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
@@ -251,6 +254,19 @@ def running_server(
     server = ServerProcess(process, port, db_url, log_path)
     try:
         server.wait_healthy()
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+@contextlib.contextmanager
+def running_server(
+    config: Path, db_url: str, folder: str | Path, env: dict[str, str] | None = None
+) -> Iterator[ServerProcess]:
+    """``start_server`` on a free port, stopped on the way out."""
+    server = start_server(config, db_url, folder, env=env)
+    try:
         yield server
     finally:
         server.stop()
