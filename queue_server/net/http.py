@@ -6,7 +6,8 @@ for anything else (docs/protocol.md, "Connecting")."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,11 @@ if TYPE_CHECKING:
 #: the websocket endpoint's paths
 WS_PATHS = ("/", "/ws")
 
-HttpHandler = Callable[[ServerConnection, Request], Response | None]
+#: a page's handler: the response, or (for one that must commit, such as a posted
+#: form) an awaitable of it
+HttpHandler = Callable[[ServerConnection, Request], Response | None | Awaitable[Response | None]]
+#: the methods a page may be asked with (a form posts; nothing else is served)
+METHODS = ("GET", "HEAD", "POST")
 
 
 async def process_request(
@@ -35,6 +40,12 @@ async def process_request(
         return await health(server, connection)
     if path in WS_PATHS and upgrade:
         return wire.foreign_origin(connection, request)
+    if request.method not in METHODS:
+        return json_response(
+            connection,
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            {"error": "method_not_allowed", "message": f"{request.method} is not served here."},
+        )
     route = server.http_routes.get(path) or prefix_route(server.http_prefix_routes, path)
     if route is not None:
         if upgrade:
@@ -43,7 +54,10 @@ async def process_request(
                 HTTPStatus.BAD_REQUEST,
                 {"error": "not_websocket", "message": f"{path} is a page; use /ws."},
             )
-        return route(connection, request)
+        response = route(connection, request)
+        if inspect.isawaitable(response):
+            response = await response
+        return response
     if path in WS_PATHS:
         return json_response(
             connection,

@@ -40,7 +40,7 @@ from queue_server.core.errors import (
 from queue_server.core.events import Event, OfflineRunRecorded, TicketCalled, TicketRecalled
 from queue_server.core.model import CentreSetup, counter_called
 from queue_server.core.offline import UploadOutcome, offline_summary
-from queue_server.net import figures, http, wire
+from queue_server.net import figures, forms, http, wire
 from queue_server.net import protocol as p
 from queue_server.net.auth import BOARD, COUNTER, KIOSK, MANAGER, VISITOR, Identity, authenticate
 from queue_server.net.credentials import GenerationWatch
@@ -202,6 +202,8 @@ class QueueServer(Enforcement):
             host,
             port,
             process_request=self._process_request,
+            # visitors' pages post plain HTML forms (net/forms.py)
+            create_connection=forms.create_connection,
             max_size=p.HARD_MAX_FRAME,
             # Frames are small JSON; per-connection deflate cost a third of the server's
             # CPU fanning a call out to 500 boards (docs/performance.md).
