@@ -87,6 +87,15 @@ class TicketRow(SQLModel, table=True):
     transfers: int = 0
     #: the service's target wait when the ticket was issued or last transferred
     target_wait_seconds: int | None = None
+    #: how the ticket was taken: "kiosk" (also the console, offline kiosks) or "remote"
+    #: (joined from a phone); migration 0011
+    channel: str = Field(
+        default="kiosk", max_length=16, sa_column_kwargs={"server_default": "kiosk"}
+    )
+    #: False while a ticket joined remotely waits for its visitor to say "I'm here"
+    here: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    #: when the ticket was passed over because its visitor was not here yet
+    skipped_at: datetime | None = Field(default=None, sa_column=time_column())
 
 
 class CounterRow(SQLModel, table=True):
