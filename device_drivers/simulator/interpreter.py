@@ -4,8 +4,10 @@ It understands what :mod:`device_drivers.layout` sends and what common drivers s
 (text, ``ESC !``/``GS !`` sizes, ``ESC E`` bold, ``ESC a`` alignment, ``ESC t`` code
 pages, ``GS ( k`` QR, ``GS v 0`` and ``GS ( L`` rasters, ``ESC *`` column images (part
 of a print line, as on a printer), line spacing (``ESC 2``, ``ESC 3``), feeds (``ESC d``
-in lines, ``ESC J`` in dots), ``GS V`` cut, ``DLE EOT`` status). Unknown commands are skipped
-and counted, so a test can insist on none.
+in lines, ``ESC J`` in dots), ``GS V`` cut, ``DLE EOT`` status), and the printer's
+download graphics (``GS ( L`` / ``GS 8 L`` functions 80-85: define, print by key, list
+the keys, delete; see :class:`DownloadGraphics`). Unknown commands are skipped and
+counted, so a test can insist on none.
 Pure: a state machine with no I/O; the server feeds it and sends ``replies``.
 """
 
@@ -19,6 +21,7 @@ from escpos.magicencode import Encoder
 from PIL import Image
 
 ESC, GS, DLE, LF = 0x1B, 0x1D, 0x10, 0x0A
+ACK, CAN = 0x06, 0x18
 _CODE_PAGES = {int(v): k for k, v in get_profile("TM-T20II").get_code_pages().items()}
 
 
@@ -80,6 +83,59 @@ class PrintedTicket:
     unknown_commands: list[str] = field(default_factory=list)
     # False when paper ran out (or the printer was offline) while it was printing.
     complete: bool = True
+    #: key codes that ``GS ( L`` function 85 asked for and the printer did not hold: a
+    #: real printer prints nothing for them, so the phrase is missing from the paper
+    undefined_graphics: list[str] = field(default_factory=list)
+    #: key codes whose definition (function 83) did not fit the memory left, so it was
+    #: ignored, as a printer does
+    refused_graphics: list[str] = field(default_factory=list)
+
+
+#: bytes a definition costs beyond its dots (its key, size and colour): an assumption,
+#: Epson counts "control information" in the capacity used without saying how much
+DOWNLOAD_OVERHEAD = 16
+#: the simulator's download graphics memory in bytes, an assumption too (the references
+#: seen do not give the TM-T20II's); ``PrinterSimulator(download_capacity=...)``
+DEFAULT_DOWNLOAD_CAPACITY = 16 * 1024
+
+
+class DownloadGraphics:
+    """A printer's download graphics memory: images by two-byte key code, in RAM.
+
+    Shared by every connection to one printer; :meth:`clear` is what a power cycle does.
+    A definition that does not fit what is left is ignored: the printer has no way to
+    say so but its key list, which then lacks the key.
+    """
+
+    def __init__(self, capacity: int = DEFAULT_DOWNLOAD_CAPACITY) -> None:
+        if capacity < 0:
+            raise ValueError("download graphics capacity cannot be negative")
+        self.capacity = capacity
+        self.images: dict[bytes, Image.Image] = {}
+
+    @staticmethod
+    def cost(image: Image.Image) -> int:
+        return -(-image.width // 8) * image.height + DOWNLOAD_OVERHEAD
+
+    @property
+    def remaining(self) -> int:
+        return self.capacity - sum(self.cost(image) for image in self.images.values())
+
+    def define(self, key: bytes, image: Image.Image) -> bool:
+        """Store ``image`` under ``key``, replacing what was there; False if no room."""
+        old = self.images.pop(key, None)
+        if self.cost(image) > self.remaining:
+            if old is not None:
+                self.images[key] = old
+            return False
+        self.images[key] = image
+        return True
+
+    def delete(self, key: bytes) -> None:
+        self.images.pop(key, None)
+
+    def clear(self) -> None:
+        self.images.clear()
 
 
 class Interpreter:
@@ -94,10 +150,23 @@ class Interpreter:
         on_ticket: Callable[[PrintedTicket], None],
         status_reply: Callable[[int], bytes],
         can_print: Callable[[], bool] = lambda: True,
+        download: DownloadGraphics | None = None,
+        *,
+        init_clears_downloads: bool = False,
+        download_graphics: bool = True,
     ) -> None:
         self._on_ticket = on_ticket
         self._status_reply = status_reply
         self._can_print = can_print
+        #: the printer's download graphics (shared with its other connections)
+        self.download = download if download is not None else DownloadGraphics()
+        # Whether ESC @ also forgets download graphics: references can be read both ways,
+        # so the simulator can play either printer and the driver must cope with both.
+        self._init_clears_downloads = init_clears_downloads
+        # False: a printer without functions 80-85, which skips them and says nothing
+        self._download_graphics = download_graphics
+        # key list blocks still to send, each after the host's ACK (function 80)
+        self._key_blocks: list[bytes] = []
         self._buffer = bytearray()
         self.replies = bytearray()
         self.ticket = PrintedTicket()
@@ -113,6 +182,14 @@ class Interpreter:
         self.line_spacing = DEFAULT_LINE_SPACING
         self._line: list[Segment] = []
         self._line_images: list[Image.Image] = []
+
+    def power_on(self) -> None:
+        """What switching the printer off and on does to this link's side of it: the
+        half-received command, the line being built and every mode are gone."""
+        self._buffer.clear()
+        self._key_blocks.clear()
+        self._graphics = b""
+        self._reset()
 
     # -- input ---------------------------------------------------------------------
 
@@ -196,6 +273,10 @@ class Interpreter:
             return self._gs(buf)
         if first == DLE:
             return self._dle(buf)
+        if first == ACK and self._key_blocks:  # the host wants the next block of keys
+            self.replies += self._key_blocks.pop(0)
+        elif first == CAN:  # the host wants no more blocks
+            self._key_blocks.clear()
         return 1  # CR, HT and other controls print nothing here
 
     def _esc(self, buf: bytes) -> int:
@@ -204,6 +285,8 @@ class Interpreter:
         cmd = buf[1]
         if cmd == ord("@"):
             self._reset()
+            if self._init_clears_downloads:
+                self.download.clear()
             return 2
         if cmd == ord("2"):  # default line spacing: no argument
             self.line_spacing = DEFAULT_LINE_SPACING
@@ -279,7 +362,16 @@ class Interpreter:
             else:
                 self.ticket.unknown_commands.append(f"GS ( {chr(buf[2])}")
             return size
-        if cmd == ord("(") or cmd == ord("v"):
+        if cmd == ord("8") and len(buf) >= 7:  # GS 8 L: GS ( L with a 4-byte length
+            size = 7 + int.from_bytes(buf[3:7], "little")
+            if len(buf) < size:
+                return 0
+            if buf[2] == ord("L"):
+                self._graphics_cmd(buf[7:size])
+            else:
+                self.ticket.unknown_commands.append(f"GS 8 {chr(buf[2])}")
+            return size
+        if cmd in (ord("("), ord("v"), ord("8")):
             if cmd == ord("v") and len(buf) >= 8:
                 width_bytes, height = buf[4] | buf[5] << 8, buf[6] | buf[7] << 8
                 size = 8 + width_bytes * height
@@ -338,10 +430,70 @@ class Interpreter:
         self._line_images.append(image)
 
     def _graphics_cmd(self, body: bytes) -> None:
-        if len(body) >= 2 and body[1] == 112 and len(body) >= 10:  # store raster
+        """``GS ( L`` / ``GS 8 L``: ``body`` is ``m fn [parameters]``."""
+        fn = body[1] if len(body) >= 2 and body[0] in (0, 48) else None
+        if fn == 112 and len(body) >= 10:  # store a raster in the print buffer
             self._graphics = body
-        elif len(body) >= 2 and body[1] == 50 and self._graphics:  # print stored
+        elif fn == 50 and self._graphics:  # print the print buffer's raster
             g = self._graphics
             width, height = g[6] | g[7] << 8, g[8] | g[9] << 8
             self._raster(g[10:], (width + 7) // 8 * 8, height, g[3] == 2, g[4] == 2)
             self._graphics = b""
+        elif fn in (80, 81, 82, 83, 85) and not self._download_graphics:
+            self.ticket.unknown_commands.append(f"GS ( L fn {fn}")
+        elif fn == 80 and body[2:] == b"KC":
+            self._send_key_list()
+        elif fn == 81 and body[2:] == b"CLR":
+            self.download.clear()
+        elif fn == 82 and len(body) == 4:
+            self.download.delete(body[2:4])
+        elif fn == 83 and len(body) >= 12:
+            self._define_download(body)
+        elif fn == 85 and len(body) == 6:
+            self._print_download(body[2:4], body[4], body[5])
+        else:
+            self.ticket.unknown_commands.append(f"GS ( L fn {fn} ({len(body)} bytes)")
+
+    def _send_key_list(self) -> None:
+        """Function 80's answer: ``37h 73h`` status, key codes, ``NUL``; 40 keys a block,
+        status ``41h`` when more follow (each after the host's ``ACK``), ``40h`` last."""
+        keys = sorted(self.download.images)
+        chunks = [keys[i : i + 40] for i in range(0, len(keys), 40)] or [[]]
+        blocks = [
+            b"\x37\x73" + (b"\x41" if i < len(chunks) - 1 else b"\x40") + b"".join(c) + b"\x00"
+            for i, c in enumerate(chunks)
+        ]
+        self.replies += blocks[0]
+        self._key_blocks = blocks[1:]
+
+    def _define_download(self, body: bytes) -> None:
+        """Function 83, ``m fn a kc1 kc2 b xL xH yL yH c d...``: monochrome raster only."""
+        tone, key, colours = body[2], body[3:5], body[5]
+        width, height = body[6] | body[7] << 8, body[8] | body[9] << 8
+        colour, data = body[10], body[11:]
+        if (
+            tone != 48
+            or colours != 1
+            or colour != 49
+            or not all(32 <= k <= 126 for k in key)
+            or not (1 <= width <= 8192 and 1 <= height <= 2304)
+            or len(data) != (width + 7) // 8 * height
+        ):
+            self.ticket.unknown_commands.append(f"GS ( L fn 83 malformed ({len(body)} bytes)")
+            return
+        whole = Image.frombytes("1", ((width + 7) // 8 * 8, height), bytes(b ^ 0xFF for b in data))
+        if not self.download.define(key, whole.crop((0, 0, width, height))):
+            self.ticket.refused_graphics.append(key.decode("ascii"))
+
+    def _print_download(self, key: bytes, wide: int, tall: int) -> None:
+        """Function 85: the graphic stored under ``key``, scaled 1 or 2 times each way, on
+        a line of its own and placed by ``ESC a`` as a raster is (an assumption, as for
+        ``GS v 0``: docs/performance.md, section 3). An unknown key prints nothing."""
+        self._end_line()
+        image = self.download.images.get(key)
+        if image is None or wide not in (1, 2) or tall not in (1, 2):
+            self.ticket.undefined_graphics.append(key.decode("ascii", "replace"))
+            return
+        if (wide, tall) != (1, 1):
+            image = image.resize((image.width * wide, image.height * tall))
+        self._emit(Raster(image, self.align))

@@ -21,6 +21,8 @@ Control channel: a TCP line protocol, one command per line, one JSON reply per l
     paper 5                  -> paper runs out after 5 more printed lines
     slow 1.5                 -> status answers that follow a ticket come 1.5 s late
     status                   -> {"ok": true, "state": "ok", "tickets": 2, "bytes": 570}
+    power-cycle              -> the printer is switched off and on: its download
+                                graphics are gone (``GS ( L`` functions 80-85)
     tickets                  -> {"ok": true, "tickets": [{"png": ..., "txt": ...}, ...]}
 """
 
@@ -38,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..status import PaperLevel, encode_status_reply
-from .interpreter import Interpreter, PrintedTicket
+from .interpreter import DEFAULT_DOWNLOAD_CAPACITY, DownloadGraphics, Interpreter, PrintedTicket
 from .render import render_png, render_text
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,11 @@ class PrinterSimulator:
     ``tcp`` and ``control`` are ``(host, port)`` to listen on (port 0 picks a free one;
     ``None`` disables); ``pty=True`` also opens a pseudo-terminal whose path is
     :attr:`pty_path`. With ``out_dir`` set, tickets are written there as text and PNG.
+    ``download_capacity`` is the bytes of download graphics memory the printer has, and
+    ``init_clears_downloads`` makes ``ESC @`` forget them too (a printer read that way);
+    ``download_graphics=False`` plays a printer without them (it skips the commands and
+    never answers the key list). ``keep_input`` keeps every byte received in
+    :attr:`received`, for golden-byte tests.
     """
 
     def __init__(
@@ -73,11 +80,16 @@ class PrinterSimulator:
         control: tuple[str, int] | None = None,
         paper_mm: int = 80,
         state: str = "ok",
+        download_capacity: int = DEFAULT_DOWNLOAD_CAPACITY,
+        init_clears_downloads: bool = False,
+        download_graphics: bool = True,
+        keep_input: bool = False,
     ) -> None:
         self.out_dir = Path(out_dir) if out_dir else None
         self.width_px, self.columns = _PAPER_WIDTH[paper_mm]
         self._tcp_bind, self._control_bind, self._want_pty = tcp, control, pty
         self._lock = threading.Lock()
+        self._power = threading.Lock()  # held while bytes are fed and by a power cycle
         self._changed = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -95,6 +107,14 @@ class PrinterSimulator:
         self._pty_fds: tuple[int, int] | None = None
         # per connection: how many tickets there were when it was last answered
         self._answered_up_to: dict[int, int] = {}
+        #: the printer's download graphics memory, shared by all its connections
+        self.download = DownloadGraphics(download_capacity)
+        self._init_clears_downloads = init_clears_downloads
+        self._download_graphics = download_graphics
+        self._keep_input = keep_input
+        #: every byte received, in order, when ``keep_input`` (else stays empty)
+        self.received = bytearray()
+        self._interpreters: list[Interpreter] = []
 
     # -- state -----------------------------------------------------------------------
 
@@ -108,6 +128,15 @@ class PrinterSimulator:
         self._state = state
         if state in ("ok", "near-end"):
             self._paper_lines_left = None
+
+    def power_cycle(self) -> None:
+        """Switch the printer off and on: download graphics and any half-received
+        command are lost, every mode is back to its default (the links stay up, as a
+        USB-serial adapter or a print server in front of the printer would)."""
+        with self._power:
+            self.download.clear()
+            for interpreter in self._interpreters:
+                interpreter.power_on()
 
     def paper_runs_out_after(self, lines: int) -> None:
         """Print ``lines`` more elements, then behave as ``paper-out`` (mid-ticket tests)."""
@@ -172,7 +201,16 @@ class PrinterSimulator:
             return list(self.tickets)
 
     def _interpreter(self) -> Interpreter:
-        return Interpreter(self._on_ticket, self._status_reply, self._can_print)
+        interpreter = Interpreter(
+            self._on_ticket,
+            self._status_reply,
+            self._can_print,
+            self.download,
+            init_clears_downloads=self._init_clears_downloads,
+            download_graphics=self._download_graphics,
+        )
+        self._interpreters.append(interpreter)
+        return interpreter
 
     # -- servers ---------------------------------------------------------------------
 
@@ -267,7 +305,10 @@ class PrinterSimulator:
     def _consume(self, interpreter: Interpreter, data: bytes, send: object) -> None:
         with self._lock:
             self.bytes_received += len(data)
-        interpreter.feed(data)
+            if self._keep_input:
+                self.received += data
+        with self._power:  # a power cycle lands between two reads, never inside one
+            interpreter.feed(data)
         replies = interpreter.take_replies()
         if not replies:
             return
@@ -321,6 +362,9 @@ class PrinterSimulator:
             if words[:1] == ["slow"] and len(words) == 2:
                 self.answer_late_after_tickets(float(words[1]))
                 return {"ok": True, "answer_delay_after_ticket": float(words[1])}
+            if words == ["power-cycle"]:
+                self.power_cycle()
+                return {"ok": True, "download_graphics": 0}
             if words == ["status"]:
                 return {
                     "ok": True,
