@@ -50,6 +50,7 @@ from queue_server.core.errors import OperatorError
 from queue_server.core.model import (
     CentreSetup,
     Counter,
+    FeedbackSettings,
     KioskSettings,
     LateCheckIn,
     OpeningHours,
@@ -286,6 +287,25 @@ class KioskConfig(_Table):
     show_wait_estimate: bool = True
 
 
+class FeedbackConfig(_Table):
+    """``[feedback]``: asking visitors how it went, on their ticket's status page once
+    the visit is completed (``core/feedback.py``; docs/ticket-status.md)."""
+
+    #: ask at all
+    open: bool = True
+    #: how long after the visit's end the question stays open (1 hour to 7 days)
+    window_hours: Annotated[int, Field(ge=1, le=7 * 24)] = 24
+    #: a comment's text is erased this many days after it was given (its answer stays)
+    comment_retention_days: Annotated[int, Field(ge=1, le=3 * 366)] = 180
+
+    def to_settings(self) -> FeedbackSettings:
+        return FeedbackSettings(
+            open=self.open,
+            window=timedelta(hours=self.window_hours),
+            comment_retention=timedelta(days=self.comment_retention_days),
+        )
+
+
 class SecurityConfig(_Table):
     """``[security]``: staff sign-in on the web pages (docs/console.md)."""
 
@@ -477,6 +497,7 @@ class CentreConfig(_Table):
     kiosk: KioskConfig = KioskConfig()
     policy: PolicyConfig = PolicyConfig()
     security: SecurityConfig = SecurityConfig()
+    feedback: FeedbackConfig = FeedbackConfig()
     hours: HoursConfig
     services: Annotated[list[ServiceConfig], Field(min_length=1)]
     counters: Annotated[list[CounterConfig], Field(min_length=1)]
@@ -500,6 +521,7 @@ class CentreConfig(_Table):
             policy=self.policy.to_policy(),
             languages=tuple(self.centre.languages),
             kiosk=KioskSettings(**self.kiosk.model_dump()),
+            feedback=self.feedback.to_settings(),
         )
 
     def service_name(self, code: str, language: str) -> str:

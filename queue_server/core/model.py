@@ -106,6 +106,18 @@ class KioskSettings:
 
 
 @dataclass(frozen=True)
+class FeedbackSettings:
+    """Asking visitors how their visit went (``[feedback]``; ``core/feedback.py``)."""
+
+    #: the status page asks once the visit is completed
+    open: bool = True
+    #: for this long after the visit's end
+    window: timedelta = timedelta(hours=24)
+    #: a comment's text is erased this long after it was given (its answer stays)
+    comment_retention: timedelta = timedelta(days=180)
+
+
+@dataclass(frozen=True)
 class Counter:
     name: str
     primary: frozenset[str] = frozenset()
@@ -315,3 +327,4 @@ class CentreSetup:
     policy: Policy = field(default_factory=Policy)
     languages: tuple[str, ...] = ("en",)
     kiosk: KioskSettings = field(default_factory=KioskSettings)
+    feedback: FeedbackSettings = field(default_factory=FeedbackSettings)

@@ -41,8 +41,10 @@ from .tables import (
     ChannelChoiceRow,
     CounterRow,
     CredentialsGenerationRow,
+    DayRollupRow,
     DeviceRow,
     DeviceStatusRow,
+    FeedbackRow,
     NumberSequenceRow,
     ServiceRow,
     StaffRow,
@@ -1276,3 +1278,83 @@ class Store:
                     sa.select(DeviceStatusRow.__table__).where(d.centre == centre_id)
                 )
             ]
+
+    # ------------------------------------------------------------ feedback
+
+    def record_feedback(self, answer: FeedbackRow, number: str) -> None:
+        """Store a visitor's answer after their visit (``FeedbackRow``, its comment
+        already screened), with an audit row ``feedback_given`` (the score and the kinds
+        of personal data taken out; never the comment). ``AlreadyAnswered`` if the
+        ticket has an answer, however near together the two came. If the ticket's day
+        is rolled up already, its roll-ups go in the same transaction, to be built
+        again with this answer by the next report over it (``reporting.ranges``)."""
+        from queue_server.core.feedback import AlreadyAnswered
+
+        table: sa.Table = FeedbackRow.__table__  # type: ignore[attr-defined]
+        rollups: sa.Table = DayRollupRow.__table__  # type: ignore[attr-defined]
+
+        def work(conn: sa.Connection) -> None:
+            if conn.execute(
+                sa.select(table.c.ticket_id).where(table.c.ticket_id == answer.ticket_id)
+            ).first():
+                raise AlreadyAnswered("This visit's feedback has been given already.")
+            conn.execute(sa.insert(table), answer.model_dump())
+            r = rollups.c
+            conn.execute(sa.delete(rollups).where(r.centre == answer.centre, r.day == answer.day))
+            self._audit_note(
+                conn,
+                answer.centre,
+                answer.answered_at,
+                "visitor",
+                "feedback_given",
+                {"score": answer.score, "redacted": answer.redacted},
+                ticket=(answer.ticket_id, number),
+            )
+
+        try:
+            self._write("feedback", work)
+        except IntegrityError:  # the same ticket's answer committed in between
+            raise AlreadyAnswered("This visit's feedback has been given already.") from None
+
+    def feedback_of(self, centre_id: str, ticket_id: str) -> FeedbackRow | None:
+        """The ticket's answer, if it has given one."""
+        table: sa.Table = FeedbackRow.__table__  # type: ignore[attr-defined]
+        c = table.c
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(table).where(c.centre == centre_id, c.ticket_id == ticket_id)
+            ).first()
+        return None if row is None else FeedbackRow(**row._mapping)
+
+    def feedback_between(self, centre_id: str | None, first: date, last: date) -> list[sa.Row[Any]]:
+        """The answers of the tickets of days ``first`` to ``last`` (the ticket's day,
+        not the answer's), any centre if ``centre_id`` is None."""
+        table: sa.Table = FeedbackRow.__table__  # type: ignore[attr-defined]
+        c = table.c
+        query = sa.select(table).where(c.day >= first, c.day <= last)
+        if centre_id is not None:
+            query = query.where(c.centre == centre_id)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query.order_by(c.day, c.answered_at)))
+
+    def erase_feedback_comments(self, centre_id: str, given_before: datetime, now: datetime) -> int:
+        """Erase the text of the centre's comments given before ``given_before`` (their
+        retention is over); the answers stay. Returns how many were erased."""
+        table: sa.Table = FeedbackRow.__table__  # type: ignore[attr-defined]
+        c = table.c
+        erased = 0
+
+        def work(conn: sa.Connection) -> None:
+            nonlocal erased
+            erased = conn.execute(
+                sa.update(table)
+                .where(c.centre == centre_id, c.answered_at < given_before, c.comment.is_not(None))
+                .values(comment=None, comment_erased_at=now)
+            ).rowcount
+            if erased:
+                self._audit_note(
+                    conn, centre_id, now, "system", "feedback_comments_erased", {"count": erased}
+                )
+
+        self._write("feedback comments' erasure", work)
+        return erased

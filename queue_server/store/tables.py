@@ -384,3 +384,35 @@ class OfflineRunRow(SQLModel, table=True):
     day: date
     until: datetime = Field(sa_column=time_column(nullable=False))
     tickets: int = 0
+
+
+class FeedbackRow(SQLModel, table=True):
+    """A visitor's answer to "How satisfied were you with the service today?" after
+    their visit (issue 14 item 3; ``core/feedback.py``; migration 0012). One per ticket
+    (its key), with what the reports group it by as the visit ended: the ticket's day,
+    service, counter and outcome. ``score`` is 5 (very satisfied) to 1 (very
+    dissatisfied). ``comment`` is what the visitor wrote with the personal data taken
+    out (``net.redact.redact_personal_data``; ``redacted`` lists the kinds taken out):
+    the text as typed is never stored. It is erased (None, ``comment_erased_at`` set)
+    after the centre's ``[feedback] comment_retention_days``."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        sa.Index("ix_feedback_centre_day", "centre", "day"),
+        sa.Index("ix_feedback_answered_at", "answered_at"),
+    )
+
+    ticket_id: str = Field(primary_key=True, max_length=64)
+    centre: str = Field(max_length=64)
+    day: date
+    service: str = Field(max_length=32)
+    counter: str | None = Field(default=None, max_length=64)
+    outcome: str | None = Field(default=None, max_length=32)
+    language: str = Field(max_length=16)
+    visit_ended_at: datetime = Field(sa_column=time_column(nullable=False))
+    answered_at: datetime = Field(sa_column=time_column(nullable=False))
+    score: int
+    comment: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    #: the kinds of personal data taken out of the comment, comma-separated ("" if none)
+    redacted: str = Field(default="", max_length=200)
+    comment_erased_at: datetime | None = Field(default=None, sa_column=time_column())
