@@ -55,6 +55,7 @@ from queue_server.core.model import (
     LateCheckIn,
     OpeningHours,
     Policy,
+    RemoteJoining,
     Service,
 )
 from queue_server.core.routing import ROUTING_POLICIES
@@ -306,6 +307,37 @@ class FeedbackConfig(_Table):
         )
 
 
+class RemoteConfig(_Table):
+    """``[remote]``: joining the queue from a phone (``/join/<centre id>``;
+    docs/joining.md)."""
+
+    #: offered at all (off unless the centre turns it on)
+    open: bool = False
+    #: the service codes one may join remotely; empty: every service
+    services: list[Slug] = []
+    #: joining stops this long before the centre closes
+    stop_before_closing_minutes: Annotated[int, Field(ge=0, le=8 * 60)] = 30
+    #: at most this many remote tickets waiting at once
+    max_waiting: Annotated[int, Field(ge=1, le=10_000)] = 20
+    #: a remote ticket is called only once its visitor says "I'm here"
+    confirm: bool = True
+    #: passed over at its turn while not here: kept this long, then a no-show
+    grace_minutes: Annotated[int, Field(ge=1, le=4 * 60)] = 15
+    #: joins allowed from one address, and from one phone (its cookie), per hour
+    joins_per_address_per_hour: Annotated[int, Field(ge=1, le=10_000)] = 20
+    joins_per_device_per_hour: Annotated[int, Field(ge=1, le=100)] = 3
+
+    def to_remote(self) -> RemoteJoining:
+        return RemoteJoining(
+            open=self.open,
+            services=frozenset(self.services),
+            stop_before_closing=timedelta(minutes=self.stop_before_closing_minutes),
+            max_waiting=self.max_waiting,
+            confirm=self.confirm,
+            grace=timedelta(minutes=self.grace_minutes),
+        )
+
+
 class SecurityConfig(_Table):
     """``[security]``: staff sign-in on the web pages (docs/console.md)."""
 
@@ -497,6 +529,7 @@ class CentreConfig(_Table):
     kiosk: KioskConfig = KioskConfig()
     policy: PolicyConfig = PolicyConfig()
     security: SecurityConfig = SecurityConfig()
+    remote: RemoteConfig = RemoteConfig()
     feedback: FeedbackConfig = FeedbackConfig()
     hours: HoursConfig
     services: Annotated[list[ServiceConfig], Field(min_length=1)]
@@ -521,6 +554,7 @@ class CentreConfig(_Table):
             policy=self.policy.to_policy(),
             languages=tuple(self.centre.languages),
             kiosk=KioskSettings(**self.kiosk.model_dump()),
+            remote=self.remote.to_remote(),
             feedback=self.feedback.to_settings(),
         )
 
@@ -578,6 +612,14 @@ def _cross_check(config: CentreConfig) -> list[Problem]:
     ]
 
     codes = {s.code for s in services}
+    for k, code in enumerate(config.remote.services):
+        if code not in codes:
+            problems.append(
+                Problem(
+                    f"remote.services[{k}]",
+                    f'"{code}" is not a service code{_suggest(code, codes)}',
+                )
+            )
     for i, counter in enumerate(counters):
         for skill in ("primary", "secondary"):
             for k, code in enumerate(getattr(counter, skill)):

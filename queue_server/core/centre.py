@@ -26,6 +26,7 @@ from .errors import (
     Conflict,
     CounterBusy,
     InvalidRequest,
+    JoinRefused,
     NotFound,
     NothingToCall,
 )
@@ -34,6 +35,7 @@ from .model import (
     Appointment,
     AppointmentStatus,
     CentreSetup,
+    Channel,
     Counter,
     CounterState,
     NumberBlock,
@@ -318,6 +320,8 @@ class Centre:
             cmd.ReturnParked: self._return,
             cmd.Cancel: self._cancel,
             cmd.CloseDay: self._close_day,
+            cmd.ConfirmHere: self._confirm_here,
+            cmd.ExpireAway: self._expire_away,
             cmd.OpenCounter: self._counter_action("open"),
             cmd.PauseCounter: self._counter_action("pause"),
             cmd.ResumeCounter: self._counter_action("resume"),
@@ -348,6 +352,7 @@ class Centre:
         now: datetime,
         origin: Origin = Origin.WALK_IN,
         appointment: Appointment | None = None,
+        channel: Channel = Channel.KIOSK,
     ) -> Ticket:
         if ticket_id in self.tickets:
             raise Conflict("That ticket id is already taken.", ticket_id=ticket_id)
@@ -369,15 +374,55 @@ class Centre:
             appointment_ref=appointment.ref if appointment else None,
             appointment_at=appointment.at if appointment else None,
             target_wait=service.target_wait,
+            channel=channel,
+            here=channel != Channel.REMOTE or not self.setup.remote.confirm,
         )
+
+    def _refuse_remote(self, service: Service, now: datetime) -> None:
+        """Raise ``JoinRefused`` unless ``service`` may be joined from a phone now."""
+        remote = self.setup.remote
+        if not remote.open:
+            raise JoinRefused(
+                "remote_closed",
+                "You can't join this centre's queue from a phone. Please come in and "
+                "take a ticket at the kiosk.",
+            )
+        if not remote.offers(service.code):
+            raise JoinRefused(
+                "remote_service",
+                f"You can't join the queue for {service.name} from a phone. Please come "
+                "in and take a ticket at the kiosk.",
+                service=service.code,
+            )
+        self._refuse_if_closed(now)
+        if not self.is_open(now + remote.stop_before_closing):
+            minutes = int(remote.stop_before_closing / timedelta(minutes=1))
+            raise JoinRefused(
+                "remote_too_late",
+                f"Joining from a phone stops {minutes} minutes before the centre closes. "
+                "Please come in and take a ticket at the kiosk.",
+                minutes=minutes,
+            )
+        if len(self._queue.remote()) >= remote.max_waiting:
+            raise JoinRefused(
+                "remote_full",
+                "The queue is full for people joining from a phone just now. Please try "
+                "again later, or come in and take a ticket at the kiosk.",
+                max_waiting=remote.max_waiting,
+            )
 
     def _issue(self, c: cmd.IssueTicket, now: datetime) -> Decision:
         existing = self.ticket_by_key(c.idempotency_key)
         if existing is not None:
             return Decision((), existing)
-        self._refuse_if_closed(now)
         service = self.service(c.service)
-        ticket = self._new_ticket(service, c.ticket_id, c.idempotency_key, c.language, now)
+        if c.channel == Channel.REMOTE:
+            self._refuse_remote(service, now)
+        else:
+            self._refuse_if_closed(now)
+        ticket = self._new_ticket(
+            service, c.ticket_id, c.idempotency_key, c.language, now, channel=c.channel
+        )
         events: list[ev.Event] = [ev.TicketIssued(at=now, actor=c.actor, ticket=ticket)]
         if c.late_appointment_ref:
             # found as CheckIn finds it, so the ref the kiosk was refused with finds
@@ -576,7 +621,60 @@ class Centre:
                 f"Nobody is waiting for {counter_called(counter.name)}'s services just now.",
                 counter=counter.name,
             )
-        return self._take(counter, chosen, c, now, override=False, reason=None)
+        taken = self._take(counter, chosen, c, now, override=False, reason=None)
+        passed = self._passed_over(chosen, c, now)
+        if not passed:
+            return taken
+        return Decision(taken.events + passed, taken.ticket, taken.counter)
+
+    def _passed_over(self, chosen: Ticket, c: cmd.Command, now: datetime) -> tuple[ev.Event, ...]:
+        """A remote ticket of ``chosen``'s service queued before it, whose visitor is
+        not here yet, had its turn now: note it once (its grace period starts)."""
+        key = queue_order(chosen)
+        return tuple(
+            ev.TicketPassedOver(at=now, actor=c.actor, ticket=replace(t, skipped_at=now))
+            for t in self._queue.away().values()
+            if t.service == chosen.service and t.skipped_at is None and queue_order(t) < key
+        )
+
+    def _confirm_here(self, c: cmd.ConfirmHere, now: datetime) -> Decision:
+        ticket = self.ticket(c.ticket_id)
+        if ticket.here:
+            return Decision((), ticket)
+        if ticket.state not in QUEUED_STATES:
+            raise Conflict(
+                f"Ticket {ticket.number} is no longer in the queue: its turn passed while "
+                "you were not here. Please take a new ticket at the kiosk.",
+                ticket=ticket.number,
+                state=ticket.state.value,
+            )
+        here = replace(ticket, here=True)
+        return Decision((ev.VisitorHere(at=now, actor=c.actor, ticket=here),), here)
+
+    def away_expired(self, now: datetime) -> list[Ticket]:
+        """Remote tickets passed over whose grace period is over (``ExpireAway``)."""
+        grace = self.setup.remote.grace
+        return [
+            t
+            for t in self._queue.away().values()
+            if t.skipped_at is not None and t.skipped_at + grace <= now
+        ]
+
+    def _expire_away(self, c: cmd.ExpireAway, now: datetime) -> Decision:
+        minutes = int(self.setup.remote.grace / timedelta(minutes=1))
+        events: list[ev.Event] = []
+        for ticket in self.away_expired(now):
+            state = ticket_transition(ticket.number, ticket.state, "not_here")
+            gone = replace(ticket, state=state, state_since=now, finished_at=now)
+            events.append(
+                ev.TicketNoShow(
+                    at=now,
+                    actor=c.actor,
+                    ticket=gone,
+                    reason=f"joined from a phone; not here within {minutes} minutes of their turn",
+                )
+            )
+        return Decision(tuple(events))
 
     def _call_ticket(self, c: cmd.CallTicket, now: datetime) -> Decision:
         counter = self.counter(c.counter)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from .model import Outcome
+from .model import Channel, Outcome
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,6 +28,8 @@ class IssueTicket(Command):
     language: str = "en"
     #: a visitor too late for their booking, who takes a walk-in ticket instead
     late_appointment_ref: str | None = None
+    #: a kiosk's, or joined from a phone (``RemoteJoining``'s rules apply)
+    channel: Channel = Channel.KIOSK
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,6 +196,20 @@ class SetCounterSkills(Command):
 class SetServiceTarget(Command):
     service: str
     target_wait: timedelta
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmHere(Command):
+    """The visitor of a ticket joined from a phone says "I'm here" (on its status page,
+    or by scanning its QR code at a kiosk). Saying it twice changes nothing."""
+
+    ticket_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpireAway(Command):
+    """End, as no-shows, the remote tickets passed over whose grace period is over
+    (``RemoteJoining.grace``). The server sends it from its periodic sweep."""
 
 
 @dataclass(frozen=True, kw_only=True)

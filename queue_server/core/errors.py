@@ -100,6 +100,17 @@ class CheckInRefused(Conflict):
         self.code = code
 
 
+class JoinRefused(Conflict):
+    """Joining the queue from a phone is not possible now; ``code`` is set per
+    instance: ``remote_closed`` (not offered, or not now), ``remote_service`` (not for
+    this service), ``remote_too_late`` (too near closing), ``remote_full`` (as many
+    remote tickets waiting as the centre allows)."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.code = code
+
+
 class Unavailable(WalkinError):
     code = "unavailable"
 

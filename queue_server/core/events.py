@@ -101,6 +101,21 @@ class TicketNoShow(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class VisitorHere(Event):
+    """A visitor who joined from a phone said "I'm here": their ticket may be called."""
+
+    kind: ClassVar[str] = "visitor_here"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketPassedOver(Event):
+    """A ticket joined remotely was passed over at its turn: its visitor was not here
+    (``ticket.skipped_at``); it keeps its place for the grace period."""
+
+    kind: ClassVar[str] = "ticket_passed_over"
+
+
+@dataclass(frozen=True, kw_only=True)
 class TicketTransferred(Event):
     kind: ClassVar[str] = "ticket_transferred"
     from_service: str
@@ -155,6 +170,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ServiceStarted,
         TicketCompleted,
         TicketNoShow,
+        VisitorHere,
+        TicketPassedOver,
         TicketTransferred,
         TicketParked,
         TicketReturned,

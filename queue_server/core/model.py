@@ -46,6 +46,15 @@ class Origin(enum.StrEnum):
     APPOINTMENT = "appointment"
 
 
+class Channel(enum.StrEnum):
+    """How a ticket was taken."""
+
+    #: at a kiosk (or issued for the visitor at the console; offline kiosks too)
+    KIOSK = "kiosk"
+    #: joined from a phone, before or on arriving (``/join/<centre>``)
+    REMOTE = "remote"
+
+
 class Outcome(enum.StrEnum):
     """How a visit ended (the seeds' first-contact-resolution measure)."""
 
@@ -182,6 +191,18 @@ class Ticket:
     #: the service's target wait when the ticket was issued or last transferred,
     #: kept for reports (routing uses the service's current target)
     target_wait: timedelta | None = None
+    channel: Channel = Channel.KIOSK
+    #: False while a ticket joined remotely waits for its visitor to say "I'm here"
+    #: (``RemoteJoining.confirm``): it keeps its place but is not called until then
+    here: bool = True
+    #: when the ticket was first passed over because its visitor was not here yet;
+    #: ``RemoteJoining.grace`` later it ends as a no-show
+    skipped_at: datetime | None = None
+
+    @property
+    def away(self) -> bool:
+        """Queued, joined remotely, and not here yet: not called by "call next"."""
+        return not self.here and self.state in QUEUED_STATES
 
     @property
     def due_at(self) -> datetime | None:
@@ -314,6 +335,29 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class RemoteJoining:
+    """Joining the queue from a phone (``/join/<centre>``): whether, for which services,
+    until when, how many at once, and whether the visitor must say "I'm here"."""
+
+    open: bool = False
+    #: the services one may join remotely; empty: every service
+    services: frozenset[str] = frozenset()
+    #: joining stops this long before the centre closes (a visit must fit in the day)
+    stop_before_closing: timedelta = timedelta(minutes=30)
+    #: at most this many remote tickets waiting at once
+    max_waiting: int = 20
+    #: a remote ticket is called only once its visitor says "I'm here" (on the status
+    #: page, or by scanning its QR code at a kiosk)
+    confirm: bool = True
+    #: a remote ticket passed over at its turn because its visitor was not here keeps
+    #: its place this long, then ends as a no-show
+    grace: timedelta = timedelta(minutes=15)
+
+    def offers(self, service: str) -> bool:
+        return self.open and (not self.services or service in self.services)
+
+
+@dataclass(frozen=True)
 class CentreSetup:
     """What a centre is, from its configuration file: fixed while the server runs,
     except for what managers change live (skills, targets) through events."""
@@ -328,3 +372,4 @@ class CentreSetup:
     languages: tuple[str, ...] = ("en",)
     kiosk: KioskSettings = field(default_factory=KioskSettings)
     feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
+    remote: RemoteJoining = field(default_factory=RemoteJoining)

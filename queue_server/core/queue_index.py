@@ -19,6 +19,11 @@ removing a ticket is a bisection and a move of the list's tail (C speed: a few
 microseconds at 10,000); reading the queue's shape, or each service's oldest, is
 O(services).
 
+Tickets joined from a phone whose visitor has not said "I'm here" (``Ticket.away``)
+stay among the plain ones, in their place (the wait estimate's replay expects them to
+come, as it expects bookings), but ``offer`` passes over them: "call next" never calls
+one. They are few (``RemoteJoining.max_waiting``), so passing over them costs little.
+
 ``offer`` rests on the contract every routing policy keeps (``routing.RoutingPolicy``):
 among one service's plain tickets a policy never prefers one over an older one, so
 each service's oldest plain ticket, every ticket pinned to the counter and every ticket
@@ -33,7 +38,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from .model import QUEUED_STATES, Counter, Ticket
+from .model import QUEUED_STATES, Channel, Counter, Ticket
 from .routing import on_the_clock, queue_order
 
 Key = tuple[datetime, int, str]
@@ -58,6 +63,9 @@ class QueueIndex:
         self._pinned: dict[str, dict[str, Ticket]] = {}
         #: id -> tickets on the appointment clock
         self._on_clock: dict[str, Ticket] = {}
+        #: id -> queued tickets joined remotely; of them, those not here yet
+        self._remote: dict[str, Ticket] = {}
+        self._away: dict[str, Ticket] = {}
 
     def add(self, ticket: Ticket) -> None:
         """Note ``ticket`` as it now is (nothing if it is not queued)."""
@@ -65,6 +73,10 @@ class QueueIndex:
             return
         self._by_service.setdefault(ticket.service, {})[ticket.id] = ticket
         insort(self._all.setdefault(ticket.service, []), queue_order(ticket))
+        if ticket.channel == Channel.REMOTE:
+            self._remote[ticket.id] = ticket
+            if ticket.away:
+                self._away[ticket.id] = ticket
         if on_the_clock(ticket):
             self._on_clock[ticket.id] = ticket
         elif ticket.pinned_counter is not None:
@@ -78,6 +90,8 @@ class QueueIndex:
             return
         key = queue_order(ticket)
         self._by_service[ticket.service].pop(ticket.id, None)
+        self._remote.pop(ticket.id, None)
+        self._away.pop(ticket.id, None)
         _discard(self._all[ticket.service], key)
         if self._on_clock.pop(ticket.id, None) is None:
             if ticket.pinned_counter is not None:
@@ -146,16 +160,28 @@ class QueueIndex:
     def on_clock(self) -> Mapping[str, Ticket]:
         return self._on_clock
 
+    def remote(self) -> Mapping[str, Ticket]:
+        """Queued tickets joined from a phone, by id."""
+        return self._remote
+
+    def away(self) -> Mapping[str, Ticket]:
+        """Queued tickets joined from a phone whose visitor is not here yet, by id."""
+        return self._away
+
     def offer(self, counter: Counter) -> list[Ticket]:
         """What "call next" at ``counter`` needs to see to choose as it would from the
         whole queue: each of its services' oldest plain ticket, the tickets pinned to it
         and every ticket on the appointment clock (the ``standards`` plan places them
         all, whichever counter can take them)."""
-        offered = [
-            self._by_service[code][keys[0][2]]
-            for code, keys in self._plain.items()
-            if keys and counter.skilled_for(code)
-        ]
+        offered = []
+        for code, keys in self._plain.items():
+            if not keys or not counter.skilled_for(code):
+                continue
+            tickets = self._by_service[code]
+            for key in keys:  # past the few not here yet
+                if key[2] not in self._away:
+                    offered.append(tickets[key[2]])
+                    break
         offered.extend(self._pinned.get(counter.name, {}).values())
         offered.extend(self._on_clock.values())
         return offered

@@ -24,6 +24,9 @@ TICKET_TRANSITIONS: dict[tuple[TicketState, str], TicketState] = {
     (C, "recall"): C,
     (C, "start"): S,
     (C, "no_show"): N,
+    # joined from a phone, passed over at their turn and not here by the end of the
+    # grace period (``RemoteJoining.grace``)
+    (W, "not_here"): N,
     (S, "complete"): D,
     (W, "transfer"): T,
     (T, "transfer"): T,

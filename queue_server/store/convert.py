@@ -10,6 +10,7 @@ from queue_server.core.events import Event
 from queue_server.core.model import (
     Appointment,
     AppointmentStatus,
+    Channel,
     Counter,
     CounterState,
     Origin,
@@ -61,6 +62,9 @@ def ticket_values(centre: str, t: Ticket) -> dict[str, Any]:
         "target_wait_seconds": (
             int(t.target_wait.total_seconds()) if t.target_wait is not None else None
         ),
+        "channel": t.channel.value,
+        "here": t.here,
+        "skipped_at": t.skipped_at,
     }
 
 
@@ -93,6 +97,9 @@ def ticket_from_row(r: TicketRow) -> Ticket:
         target_wait=(
             timedelta(seconds=r.target_wait_seconds) if r.target_wait_seconds is not None else None
         ),
+        channel=Channel(r.channel),
+        here=r.here,
+        skipped_at=utc(r.skipped_at),
     )
 
 
