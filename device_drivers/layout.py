@@ -14,6 +14,11 @@ evidence). A right-to-left line with digits in it ("آپ سے پہلے لوگ: 4
 cutting out the digits would need the bidi order re-done across a text/image boundary,
 for a few bytes.
 
+Fixed phrases (the labels, the service, the footer: the same on every ticket) can be left
+open as :class:`~device_drivers.phrases.StoredRow` rows (:func:`ticket_job`), for a printer
+that keeps them as download graphics and prints them by key (:mod:`device_drivers.phrases`);
+:func:`ticket_bytes` is the same job with every row sent as its picture.
+
 Byte budget: a full 80 mm English ticket with a native QR is under 300 bytes (see
 docs/performance.md, section 3), which is why sizes are set with ``GS !`` and bold with
 ``ESC E`` only when they change, and the QR uses the printer's defaults where they match.
@@ -35,6 +40,7 @@ from escpos.printer import Dummy
 from PIL import Image
 
 from .errors import LayoutError
+from .phrases import StoredRow, TicketJob
 from .profiles import PrinterProfile, load_profile
 from .textimage import has_rtl, render_ink, wrap_to_width
 from .ticket import TicketPrint
@@ -59,7 +65,7 @@ def _all_left_to_right(text: str) -> bool:
 class _TicketWriter:
     """Wraps a ``Dummy`` and remembers bold/size so each change is sent once."""
 
-    def __init__(self, profile: PrinterProfile, language: str) -> None:
+    def __init__(self, profile: PrinterProfile, language: str, *, stored: bool = False) -> None:
         # After ESC @ the printer is on code page 0 (CP437); telling MagicEncode so saves
         # the 3-byte ESC t 0 it would otherwise send before the first letter.
         self.out = Dummy(profile=profile.escpos_name, magic_encode_args={"encoding": "CP437"})
@@ -68,6 +74,20 @@ class _TicketWriter:
         self._encoder = Encoder(profile.escpos_profile.get_code_pages())
         self._bold = False
         self._size = 1
+        # fixed phrases' drawn rows become StoredRows (only where rasters centre by ESC a,
+        # as a stored graphic is placed like one)
+        self._stored = stored and profile.centres_images and not profile.graphics_only
+        self._parts: list[bytes | StoredRow] = []
+
+    def job(self) -> TicketJob:
+        """Everything written so far, after ``ESC @``."""
+        self._flush()
+        return TicketJob(tuple(self._parts))
+
+    def _flush(self) -> None:
+        if self.out.output:
+            self._parts.append(self.out.output)
+            self.out.clear()
 
     def _as_text(self, text: str) -> str | None:
         """The text in a form the printer's code pages hold, or None if there is none."""
@@ -89,12 +109,13 @@ class _TicketWriter:
             self.out.set(custom_size=True, width=size, height=size)
             self._size = size
 
-    def line(self, text: str, *, bold: bool = False, size: int = 1) -> None:
+    def line(self, text: str, *, bold: bool = False, size: int = 1, fixed: bool = False) -> None:
         """A centred paragraph, wrapped to the paper.
 
         As text if the printer's code pages hold it all; else wrapped by the image font's
         measure, each row that they do hold (and that reads left to right) still text and
-        only the other rows images.
+        only the other rows images. ``fixed``: the same words on every ticket, so its
+        image rows may be stored in the printer (see :func:`ticket_job`).
         """
         if not text:
             return
@@ -115,7 +136,12 @@ class _TicketWriter:
                 self._text_rows(native, bold=bold, size=size)
                 continue
             ink = render_ink(row, size=px, bold=bold, language=self.language)
-            if ink is not None:
+            if ink is None:
+                continue
+            if fixed and self._stored:
+                self._flush()
+                self._parts.append(self._stored_row(ink))
+            else:
                 self.text_image(ink)
 
     def _text_rows(self, printable: str, *, bold: bool, size: int) -> None:
@@ -141,6 +167,24 @@ class _TicketWriter:
                 self.out._raw(columns)
                 return
         self.out._raw(raster)
+
+    def _stored_row(self, ink: Image.Image) -> StoredRow:
+        """The row :meth:`text_image` would send, with the picture it leaves on paper
+        (a printer that centres rasters: the raster widened to whole bytes, or the
+        ``ESC *`` bands, blank rows and all) and the gaps around it."""
+        raster = self._raster_job(ink, self.profile.width_px, gap=_IMAGE_GAP)
+        columns = column_image(ink)
+        if len(columns) < len(raster):
+            bands = -(-ink.height // 24)
+            picture = Image.new("1", (ink.width, 24 * bands), 1)
+            top = (24 - ink.height) // 2 if bands == 1 else 0  # as column_image places it
+            picture.paste(ink, (0, top))
+            # the band's line feed leaves the line spacing (ESC 2, 30 dots) less 24
+            return StoredRow(picture, columns, above=b"", below=_IMAGE_GAP)
+        width = -(-ink.width // 8) * 8
+        picture = Image.new("1", (width, ink.height), 1)
+        picture.paste(ink, ((width - ink.width) // 2, 0))
+        return StoredRow(picture, raster, above=_IMAGE_GAP, below=_IMAGE_GAP)
 
     def centred_image(self, image: Image.Image, paper_px: int, *, double: bool = False) -> None:
         """``image`` centred on ``paper_px`` (image) dots, sent in whole bytes per row.
@@ -250,11 +294,28 @@ def ticket_bytes(
     *,
     qr_mode: QrMode = "auto",
 ) -> bytes:
-    """The complete print job for one ticket, from ``ESC @`` to the cut.
+    """The complete print job for one ticket, from ``ESC @`` to the cut, every drawn
+    row sent as its picture.
 
     ``qr_mode="auto"`` uses the printer's native QR when the profile has one and a raster
     image otherwise; ``"native"`` on a profile without QR raises :class:`LayoutError`.
     Raises :class:`LayoutError` for payloads that cannot be printed.
+    """
+    return ticket_job(ticket, profile, qr_mode=qr_mode).as_images()
+
+
+def ticket_job(
+    ticket: TicketPrint,
+    profile: PrinterProfile | None = None,
+    *,
+    qr_mode: QrMode = "auto",
+    stored: bool = False,
+) -> TicketJob:
+    """The ticket's print job after ``ESC @``. With ``stored`` (and a profile whose
+    printer centres rasters), the drawn rows of the phrases that are the same on every
+    ticket (labels, centre, service, footer) are :class:`StoredRow` rows, to be printed
+    by key from the printer's download graphics; the rest is as :func:`ticket_bytes`.
+    Raises as :func:`ticket_bytes` does.
     """
     profile = profile or load_profile()
     if qr_mode == "native" and not profile.native_qr:
@@ -262,21 +323,20 @@ def ticket_bytes(
     native = profile.native_qr if qr_mode == "auto" else qr_mode == "native"
     narrow = profile.width_px < 500
     labels = labels_for(ticket.language)
-    w = _TicketWriter(profile, ticket.language)
+    w = _TicketWriter(profile, ticket.language, stored=stored)
 
-    w.out.hw("INIT")
     w.out.set(align="center")
     if ticket.reprint:
-        w.line(labels.reprint, bold=True, size=2)
-    w.line(ticket.centre_name, bold=True)
-    w.line(labels.your_number)
+        w.line(labels.reprint, bold=True, size=2, fixed=True)
+    w.line(ticket.centre_name, bold=True, fixed=True)
+    w.line(labels.your_number, fixed=True)
     w.line(ticket.ticket_number, bold=True, size=3 if narrow else 4)
-    w.line(ticket.service_name, bold=True)
+    w.line(ticket.service_name, bold=True, fixed=True)
     if ticket.appointment_at is not None:
         w.line(labels.appointment.format(time=f"{ticket.appointment_at:%H:%M}"), bold=True)
     w.line(ticket.issued_at.strftime(_DATE_FORMAT))
     if ticket.estimate_unavailable:
-        w.line(labels.estimate_unavailable)
+        w.line(labels.estimate_unavailable, fixed=True)
     elif ticket.people_ahead is not None:
         w.line(labels.people_ahead.format(n=ticket.people_ahead))
     if ticket.estimated_wait_minutes is not None and ticket.estimated_wait_range is not None:
@@ -286,14 +346,14 @@ def ticket_bytes(
         w.line(labels.estimated_wait.format(n=ticket.estimated_wait_minutes))
     w.style()
     w.qr(ticket.status_url, native=native, module_px=5 if narrow else 6)
-    w.line(labels.scan_for_status)
+    w.line(labels.scan_for_status, fixed=True)
     if ticket.online_url:
         w.out.text("\n")
-        w.line(labels.online_too, bold=True)
+        w.line(labels.online_too, bold=True, fixed=True)
         w.style()
         w.qr(ticket.online_url, native=native, module_px=4 if narrow else 5)
-    w.line(ticket.footer)
+    w.line(ticket.footer, fixed=True)
     if ticket.reprint:  # top and bottom: whichever end a torn-off ticket keeps
-        w.line(labels.reprint, bold=True, size=2)
+        w.line(labels.reprint, bold=True, size=2, fixed=True)
     w.cut()
-    return w.out.output
+    return w.job()

@@ -35,6 +35,14 @@ a printer that comes back (the same path, address or USB id) reads READY again.
 
 Status changes, from any read, reach every listener added with
 :meth:`Printer.add_status_listener` as ``listener(previous, current)``.
+
+On a printer whose profile keeps download graphics (``PrinterProfile.download_graphics``,
+URL option ``phrases=auto``, the default), a ticket's fixed phrases are printed by key
+(:mod:`device_drivers.phrases`): after the status check the printer is sent ``ESC @`` and
+asked which keys it holds, phrases it lacks are defined and the list asked for again,
+and only keys it has confirmed are used; anything else goes as images, as before. None
+of that prints, so a failure during it leaves the request free to retry. A printer that
+answers status but not the key list is not asked again for ``key_list_backoff`` seconds.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +68,16 @@ from .errors import (
     PrintFailed,
     WriteTimeout,
 )
-from .layout import ticket_bytes
+from .layout import ticket_bytes, ticket_job
+from .phrases import (
+    ACK,
+    INIT,
+    KEY_LIST_QUERY,
+    KeyListError,
+    PhraseMemory,
+    TicketJob,
+    parse_key_list_block,
+)
 from .profiles import PrinterProfile, load_profile
 from .status import (
     STATUS_QUERY,
@@ -91,6 +109,9 @@ class PrintResult:
     status: PrinterStatus  # as read after printing; UNKNOWN if the printer never answers
     duplicate: bool = False
     seconds: float = 0.0
+    #: bytes sent before the ticket to print its fixed phrases by key: ``ESC @``, the key
+    #: list questions and any definitions (0 where the printer keeps no phrases)
+    setup_bytes: int = 0
 
 
 class PrintJournal:
@@ -148,6 +169,7 @@ class Printer:
         *,
         journal: PrintJournal | None = None,
         unknown_backoff: float = 30.0,
+        key_list_backoff: float = 600.0,
     ) -> None:
         self.config = config
         self.profile: PrinterProfile = load_profile(config.profile, config.paper)
@@ -158,6 +180,12 @@ class Printer:
         self._listeners: list[StatusListener] = []
         self._last_status: PrinterStatus | None = None
         self._results: dict[str, PrintResult] = {}
+        #: what this printer holds of our fixed phrases; None: every row as an image
+        self.phrases: PhraseMemory | None = (
+            PhraseMemory() if self.profile.download_graphics and config.phrases == "auto" else None
+        )
+        self._key_list_backoff = key_list_backoff
+        self._no_key_list_until = 0.0
 
     # -- connection ------------------------------------------------------------------
 
@@ -254,6 +282,9 @@ class Printer:
         whether bytes may have reached the paper) or :class:`DeviceUnavailable` if the
         printer cannot be opened at all.
         """
+        if self.phrases is not None:
+            job = ticket_job(ticket, self.profile, qr_mode=self.config.qr, stored=True)
+            return self._print(request_id, lambda link, before: self._by_key(link, before, job))
         payload = ticket_bytes(ticket, self.profile, qr_mode=self.config.qr)
         return self.print_bytes(payload, request_id)
 
@@ -267,12 +298,23 @@ class Printer:
         :meth:`print_ticket` does; a reprint that wrote nothing may simply be called again.
         """
         marked = dataclasses.replace(ticket, reprint=True)
-        payload = ticket_bytes(marked, self.profile, qr_mode=self.config.qr)
         with self._lock:
-            return self.print_bytes(payload, self._journal.next_reprint_id(request_id))
+            reprint_id = self._journal.next_reprint_id(request_id)
+            if self.phrases is not None:
+                job = ticket_job(marked, self.profile, qr_mode=self.config.qr, stored=True)
+                return self._print(reprint_id, lambda link, before: self._by_key(link, before, job))
+            payload = ticket_bytes(marked, self.profile, qr_mode=self.config.qr)
+            return self.print_bytes(payload, reprint_id)
 
     def print_bytes(self, payload: bytes, request_id: str) -> PrintResult:
         """Send a ready print job under the same once-only contract as tickets."""
+        return self._print(request_id, lambda link, before: (payload, 0))
+
+    def _print(
+        self, request_id: str, prepare: Callable[[Connector, PrinterStatus], tuple[bytes, int]]
+    ) -> PrintResult:
+        """The once-only contract around one job; ``prepare(link, status_before)`` gives
+        the bytes to send, and how many it sent itself first (nothing that prints)."""
         with self._lock:
             seen = self._journal.get(request_id)
             if seen is not None and seen["outcome"] == "printed":
@@ -304,6 +346,14 @@ class Printer:
             except DeviceUnavailable as exc:
                 self._publish(unreachable(exc.message, read_at=time.monotonic()))
                 raise
+            try:
+                payload, setup_bytes = prepare(connection, before)
+            except SendFailed as exc:
+                # Only questions and definitions went: nothing of the ticket is on paper.
+                nothing = SendFailed(exc.cause, accepted=0, timed_out=exc.timed_out)
+                raise self._send_failed(request_id, 0, nothing) from exc.cause
+            except LINK_ERRORS as exc:
+                raise self._send_failed(request_id, 0, SendFailed(exc, accepted=0)) from exc
             self._journal.record(request_id, "sending", 0)
             try:
                 connection.send(payload)
@@ -350,9 +400,66 @@ class Printer:
                 bytes_sent=len(payload),
                 status=after,
                 seconds=time.monotonic() - started,
+                setup_bytes=setup_bytes,
             )
             self._results[request_id] = result
             return result
+
+    # -- fixed phrases by key ------------------------------------------------------------
+
+    def _by_key(
+        self, connection: Connector, before: PrinterStatus, job: TicketJob
+    ) -> tuple[bytes, int]:
+        """The job with its fixed phrases printed by keys the printer has confirmed, and
+        the bytes sent to get there; the job as images where it cannot be."""
+        assert self.phrases is not None
+        if not job.rows or not before.answered or time.monotonic() < self._no_key_list_until:
+            return job.as_images(), 0
+        held, sent = self._key_list(connection, INIT)
+        if held is None:
+            return job.as_images(), sent
+        plan = self.phrases.plan(job.rows, held)
+        keys, complete = self.phrases.confirm(plan, held) if not plan.setup else ({}, False)
+        for _ in range(2):  # the plan, then once more from a cleared memory if it fell short
+            if not plan.setup:
+                break
+            connection.send(plan.setup)
+            held, asked = self._key_list(connection, b"")
+            sent += len(plan.setup) + asked
+            if held is None:
+                return job.as_images(), sent
+            keys, complete = self.phrases.confirm(plan, held)
+            if complete or plan.cleared:
+                break
+            log.warning(
+                "the printer kept %d of %d phrases; clearing its graphics", len(keys), len(job.rows)
+            )
+            plan = self.phrases.plan(job.rows, held, clear=True)
+        return job.by_key(keys), sent
+
+    def _key_list(self, connection: Connector, prefix: bytes) -> tuple[set[bytes] | None, int]:
+        """Send ``prefix`` and function 80; the keys the printer holds (None if it gave no
+        proper answer, and then it is not asked for a while), and the bytes sent."""
+        connection.discard_input()
+        connection.send(prefix + KEY_LIST_QUERY)
+        sent = len(prefix) + len(KEY_LIST_QUERY)
+        deadline = time.monotonic() + self.config.after_print_timeout
+        keys: set[bytes] = set()
+        while True:
+            block = _read_key_list_block(connection, deadline)
+            try:
+                if block is None:
+                    raise KeyListError("no answer to the key list question")
+                found, more = parse_key_list_block(block)
+            except KeyListError as exc:
+                log.warning("printing fixed phrases as images: %s", exc)
+                self._no_key_list_until = time.monotonic() + self._key_list_backoff
+                return None, sent
+            keys |= found
+            if not more:
+                return keys, sent
+            connection.send(ACK)
+            sent += len(ACK)
 
     def _send_failed(self, request_id: str, size: int, exc: SendFailed) -> PrintFailed:
         """Journal a failed write, publish what it says about the printer, and build
@@ -380,6 +487,27 @@ class Printer:
             bytes_sent=exc.accepted,
             maybe_printed=not nothing,
         )
+
+
+def _read_key_list_block(connection: Connector, deadline: float) -> bytes | None:
+    """One block of a key list (``37h 73h`` status keys ``NUL``) read by ``deadline``;
+    bytes before its header (a late status answer) are skipped. None if none came; a
+    block longer than any key list's is returned as it is, for the parser to refuse."""
+    buffer = b""
+    while (remaining := deadline - time.monotonic()) > 0:
+        byte = connection.read_reply(1, remaining)
+        if not byte:
+            continue
+        buffer += byte
+        start = buffer.find(b"\x37\x73")
+        if start < 0:
+            buffer = buffer[-1:]  # it may be the header's first byte
+            continue
+        block = buffer[start:]
+        # key codes are 32-126 and the status 40h or 41h: the first NUL ends the block
+        if (len(block) >= 4 and block.endswith(b"\x00")) or len(block) > 3 + 80 + 1:
+            return block
+    return None
 
 
 def _describe_error(exc: BaseException) -> str:

@@ -27,6 +27,13 @@ _GENERIC_WIDTH = {80: (512, 42), 58: (384, 32)}
 # margin whatever ESC a says, and the TSP100III has no alignment at all. For any other
 # printer the layout pads each image on the left instead (see ``centres_images``).
 _CENTRING_VENDORS = {"Epson"}
+# Printers that keep download graphics (GS ( L / GS 8 L functions 80-85: define, list the
+# keys, print by key) for device_drivers.phrases. python-escpos's capability data has no
+# key for them (its "graphics" means GS ( L at all, and it is set for the generic profile
+# and for 1990s TM-T88s too), so this is our list: the Epson models whose ESC/POS
+# references document the functions. Every use is still checked with the printer (the
+# key list is asked for before each ticket), so a wrong entry costs bytes, not phrases.
+_DOWNLOAD_GRAPHICS = {"TM-T20II", "TM-T20II-42col", "TM-T88V"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,9 @@ class PrinterProfile:
     can_cut: bool = True
     #: the printer centres raster images with ``ESC a``; if False the layout pads them
     centres_images: bool = False
+    #: the printer keeps download graphics: fixed phrases are sent once and printed by
+    #: key (``device_drivers.phrases``); the generic profile never claims it
+    download_graphics: bool = False
 
 
 def profile_names() -> list[str]:
@@ -92,4 +102,5 @@ def load_profile(name: str | None = None, paper: int | None = None) -> PrinterPr
         native_qr=bool(features.get("qrCode")),
         can_cut=bool(features.get("paperFullCut") or features.get("paperPartCut")),
         centres_images=data.get("vendor") in _CENTRING_VENDORS,
+        download_graphics=escpos_name in _DOWNLOAD_GRAPHICS and bool(features.get("graphics")),
     )

@@ -62,6 +62,9 @@ class DeviceConfig(BaseModel):
     profile: str | None = None
     paper: Literal[58, 80] | None = None
     qr: Literal["auto", "native", "raster"] = "auto"
+    # Fixed phrases kept in the printer and printed by key where the profile supports it
+    # ("auto"), or every drawn row sent as an image on every ticket ("images").
+    phrases: Literal["auto", "images"] = "auto"
 
     @field_validator("baudrate")
     @classmethod

@@ -1,0 +1,393 @@
+"""Fixed phrases printed by key from the printer's download graphics (issue 12, item 6).
+
+Through the real driver (``open_printer``) to the simulator over a pseudo-terminal or
+TCP: the bytes on the wire, the printer's state kept honest (asked before each ticket,
+a power cycle, keys it holds from before, no room, no answer), the same paper dot for
+dot as the ticket sent as images, and profiles that keep today's path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops
+
+from catalogues import translator
+from device_drivers.layout import ticket_bytes, ticket_job
+from device_drivers.phrases import (
+    KeyListError,
+    PhraseMemory,
+    StoredRow,
+    define_command,
+    key_for,
+    parse_key_list_block,
+    print_command,
+)
+from device_drivers.printer import open_printer
+from device_drivers.profiles import load_profile
+from device_drivers.simulator import PrinterSimulator
+from device_drivers.textimage import render_ink
+from device_drivers.ticket import TicketPrint
+
+ESC, GS = b"\x1b", b"\x1d"
+STATUS = b"\x10\x04\x01\x10\x04\x02\x10\x04\x04"  # DLE EOT 1, 2, 4: before and after
+KEY_LIST = GS + b"(L\x04\x000PKC"
+
+
+def kiosk_ticket(ticket: TicketPrint, language: str, **changes: object) -> TicketPrint:
+    """The service and the footer in the visitor's language, as kiosk.controller does."""
+    t = translator("kiosk", language)
+    return dataclasses.replace(
+        ticket,
+        language=language,
+        service_name=t("Housing and benefits"),
+        footer=t("Please keep this ticket"),
+        **changes,  # type: ignore[arg-type]
+    )
+
+
+def serial_url(sim: PrinterSimulator, options: str = "profile=TM-T20II") -> str:
+    return f"serial://{sim.pty_path}?baudrate=115200&{options}"
+
+
+def paper(png: Path | None) -> Image.Image:
+    assert png is not None
+    return Image.open(png).convert("L")
+
+
+def same_dots(a: Image.Image, b: Image.Image) -> bool:
+    return a.size == b.size and ImageChops.difference(a, b).getbbox() is None
+
+
+def as_images(ticket: TicketPrint, tmp_path: Path, profile: str = "TM-T20II") -> Image.Image:
+    """The ticket's paper when every row goes as an image (today's path)."""
+    with PrinterSimulator(tmp_path / "as-images", tcp=None, pty=True) as sim:
+        with open_printer(serial_url(sim, f"profile={profile}&phrases=images")) as printer:
+            result = printer.print_ticket(ticket, "as-images")
+        (printed,) = sim.wait_for_tickets(1)
+    assert result.setup_bytes == 0
+    assert printed.ticket.unknown_commands == []
+    return paper(printed.png_path)
+
+
+def expected_key(picture: Image.Image) -> bytes:
+    """The key the contract promises, computed here from the picture: SHA-256 of
+    "WxH:" and the 1-bit rows, its first 8 bytes mod 95 * 95, as two bytes from 32."""
+    digest = hashlib.sha256(f"{picture.width}x{picture.height}:".encode() + picture.tobytes())
+    index = int.from_bytes(digest.digest()[:8], "big") % (95 * 95)
+    return bytes((32 + index // 95, 32 + index % 95))
+
+
+# -- golden bytes ---------------------------------------------------------------------
+
+
+def test_golden_bytes_first_and_following_ticket_over_the_pty(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    """A Welsh ticket whose service has ŷ (no code page has it): the one drawn row is
+    sent once as download graphics and then printed by key; the rest is today's text."""
+    welsh = dataclasses.replace(ticket, language="cy", service_name="Gwasanaethau Tŷ")
+    ink = render_ink("Gwasanaethau Tŷ", size=24, bold=True, language="cy")
+    assert ink is not None and ink.height <= 24
+    band = Image.new("1", (ink.width, 24), 1)  # one ESC * band, the ink in its middle
+    band.paste(ink, (0, (24 - ink.height) // 2))
+    key = expected_key(band)
+    whole_bytes = Image.new("1", (-(-ink.width // 8) * 8, 24), 1)  # rows padded blank
+    whole_bytes.paste(band, (0, 0))
+    rows = bytes(b ^ 0xFF for b in whole_bytes.tobytes())
+    body = b"0S0" + key + b"\x01" + ink.width.to_bytes(2, "little") + b"\x18\x00" + b"1" + rows
+    definition = GS + b"(L" + len(body).to_bytes(2, "little") + body
+    after_init = (
+        ESC + b"a\x01" + ESC + b"E\x01" + b"Leeds Merrion House\n"
+        + ESC + b"E\x00" + b"Eich rhif\n"
+        + ESC + b"E\x01" + GS + b"!\x33" + b"H023\n"
+        + GS + b"(L\x06\x000U" + key + b"\x01\x01" + ESC + b"J\x06"  # the service, by key
+        + ESC + b"E\x00" + GS + b"!\x00" + b"12/03/2026 10:42\n"
+        + b"Pobl o'ch blaen: 4\n"
+        + b"Amser aros tebygol: 25 munud\n"
+        + b"\n"
+        + GS + b"(k\x04\x001A2\x00" + GS + b"(k\x03\x001C\x06" + GS + b"(k\x03\x001E1"
+        + GS + b"(k$\x001P0https://q.leeds.gov.uk/t/7Kq2xW9p" + GS + b"(k\x03\x001Q0"
+        + b"\n"
+        + b"Sganiwch i ddilyn eich lle yn y ciw\n"
+        + b"Please keep this ticket\n"
+        + GS + b"VB\x00"
+    )  # fmt: skip
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True, keep_input=True) as sim:
+        with open_printer(serial_url(sim)) as printer:
+            first = printer.print_ticket(welsh, "first")
+            on_the_wire = len(sim.received)
+            following = printer.print_ticket(welsh, "following")
+        sim.wait_for_tickets(2)
+        received = bytes(sim.received)
+    assert received[:on_the_wire] == (
+        STATUS + ESC + b"@" + KEY_LIST + definition + KEY_LIST + after_init + STATUS
+    )
+    assert received[on_the_wire:] == STATUS + ESC + b"@" + KEY_LIST + after_init + STATUS
+    assert (first.bytes_sent, first.setup_bytes) == (len(after_init), 11 + len(definition) + 9)
+    assert (following.bytes_sent, following.setup_bytes) == (len(after_init), 11)
+
+
+# -- the same paper, fewer bytes ------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["ur", "ar"])
+def test_the_kiosks_right_to_left_tickets_by_key_are_the_same_paper_and_under_3_kb(
+    tmp_path: Path, ticket: TicketPrint, language: str
+) -> None:
+    shown = kiosk_ticket(ticket, language)
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True) as sim:
+        with open_printer(serial_url(sim)) as printer:
+            results = [printer.print_ticket(shown, f"t{i}") for i in range(3)]
+        printed = sim.wait_for_tickets(3)
+    reference = as_images(shown, tmp_path)
+    for one in printed:
+        assert one.ticket.undefined_graphics == one.ticket.unknown_commands == []
+        assert same_dots(paper(one.png_path), reference)
+    first, *following = results
+    assert first.setup_bytes > 2000  # the phrases, once
+    for result in following:
+        assert result.setup_bytes == 11  # ESC @ and the key list question
+        assert result.bytes_sent + result.setup_bytes <= 3000
+    assert first.bytes_sent == following[0].bytes_sent
+
+
+def test_the_paper_is_the_same_on_a_58_mm_roll_in_an_epson(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    shown = kiosk_ticket(ticket, "ur")
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True, paper_mm=58) as sim:
+        with open_printer(serial_url(sim, "profile=TM-T20II&paper=58")) as printer:
+            printer.print_ticket(shown, "one")
+            second = printer.print_ticket(shown, "two")
+        printed = sim.wait_for_tickets(2)
+    assert second.setup_bytes == 11
+    with PrinterSimulator(tmp_path / "images", tcp=None, pty=True, paper_mm=58) as sim:
+        with open_printer(serial_url(sim, "profile=TM-T20II&paper=58&phrases=images")) as p:
+            p.print_ticket(shown, "images")
+        (reference,) = sim.wait_for_tickets(1)
+    for one in printed:
+        assert same_dots(paper(one.png_path), paper(reference.png_path))
+
+
+# -- the printer's state, kept honest -------------------------------------------------
+
+
+def test_a_power_cycle_between_tickets_means_the_phrases_are_sent_again(
+    tmp_path: Path, ticket: TicketPrint, tcp_url: str, simulator: PrinterSimulator
+) -> None:
+    shown = kiosk_ticket(ticket, "ar")
+    with open_printer(tcp_url, profile="TM-T20II") as printer:
+        before = printer.print_ticket(shown, "before")
+        kept = printer.print_ticket(shown, "kept")
+        simulator.power_cycle()
+        after = printer.print_ticket(shown, "after")
+        again = printer.print_ticket(shown, "again")
+    printed = simulator.wait_for_tickets(4)
+    assert [r.setup_bytes for r in (kept, again)] == [11, 11]
+    assert after.setup_bytes == before.setup_bytes > 2000
+    reference = as_images(shown, tmp_path)
+    for one in printed:
+        assert one.ticket.undefined_graphics == []
+        assert same_dots(paper(one.png_path), reference)
+
+
+def test_a_printer_whose_esc_at_clears_its_graphics_gets_them_with_every_ticket(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    shown = kiosk_ticket(ticket, "ur")
+    with PrinterSimulator(tmp_path / "out", pty=True, init_clears_downloads=True) as sim:
+        with open_printer(serial_url(sim)) as printer:
+            results = [printer.print_ticket(shown, f"t{i}") for i in range(2)]
+        printed = sim.wait_for_tickets(2)
+    assert results[0].setup_bytes == results[1].setup_bytes > 2000
+    reference = as_images(shown, tmp_path)
+    for one in printed:
+        assert one.ticket.undefined_graphics == []
+        assert same_dots(paper(one.png_path), reference)
+
+
+def test_keys_the_printer_held_before_are_cleared_not_trusted(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    """A key this kiosk did not define in this session may hold another picture (an
+    older translation, another program's logo): it is never printed by."""
+    shown = kiosk_ticket(ticket, "ar")
+    rows = ticket_job(shown, load_profile("TM-T20II"), stored=True).rows
+    keys = [key_for(row.digest) for row in rows]
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True, keep_input=True) as sim:
+        for key in keys:  # the very keys the driver will want, holding a wrong picture
+            assert sim.download.define(key, Image.new("1", (64, 24), 0))
+        with open_printer(serial_url(sim)) as printer:
+            first = printer.print_ticket(shown, "first")
+        (printed,) = sim.wait_for_tickets(1)
+        received = bytes(sim.received)
+    assert GS + b"(L\x05\x000QCLR" in received  # function 81: delete them all first
+    assert first.setup_bytes > 2000
+    assert same_dots(paper(printed.png_path), as_images(shown, tmp_path))
+
+
+def test_a_changed_translation_is_a_new_key_never_the_old_picture(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    old = kiosk_ticket(ticket, "ar")
+    new = dataclasses.replace(old, footer="يرجى الاحتفاظ بهذه التذكرة معك")
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True) as sim:
+        with open_printer(serial_url(sim)) as printer:
+            printer.print_ticket(old, "old")
+            changed = printer.print_ticket(new, "new")
+        _, printed = sim.wait_for_tickets(2)
+    assert 11 + 9 < changed.setup_bytes < 1500  # the new footer only, and a check
+    assert same_dots(paper(printed.png_path), as_images(new, tmp_path))
+
+
+def test_no_room_in_the_printer_prints_the_phrases_as_images(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    shown = kiosk_ticket(ticket, "ur")
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True, download_capacity=0) as sim:
+        with open_printer(serial_url(sim)) as printer:
+            results = [printer.print_ticket(shown, f"t{i}") for i in range(2)]
+        printed = sim.wait_for_tickets(2)
+    today = ticket_bytes(shown, load_profile("TM-T20II"))
+    # ESC @ went with the key list question; the phrases are refused once, then left be
+    assert [r.bytes_sent for r in results] == [len(today) - 2] * 2
+    assert results[0].setup_bytes > 2 * 2000 and results[1].setup_bytes == 11
+    for one in printed:
+        assert one.ticket.undefined_graphics == []
+        assert same_dots(paper(one.png_path), as_images(shown, tmp_path))
+
+
+def test_a_printer_that_never_answers_the_key_list_gets_images_and_is_not_asked_again(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    """Its profile says it keeps download graphics, the printer does not: it answers
+    status but not the key list. One wait, then images, and no more questions."""
+    shown = kiosk_ticket(ticket, "ar")
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True, download_graphics=False) as sim:
+        with open_printer(serial_url(sim, "profile=TM-T20II&after_print_timeout=0.3")) as p:
+            first = p.print_ticket(shown, "first")
+            second = p.print_ticket(shown, "second")
+        printed = sim.wait_for_tickets(2)
+    today = ticket_bytes(shown, load_profile("TM-T20II"))
+    assert (first.bytes_sent, first.setup_bytes) == (len(today), 11)
+    assert (second.bytes_sent, second.setup_bytes) == (len(today), 0)
+    for one in printed:
+        assert same_dots(paper(one.png_path), as_images(shown, tmp_path))
+
+
+def test_a_reprint_prints_its_mark_by_key_as_well(tmp_path: Path, ticket: TicketPrint) -> None:
+    shown = kiosk_ticket(ticket, "ur")
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True) as sim:
+        with open_printer(serial_url(sim)) as printer:
+            printer.print_ticket(shown, "first")
+            again = printer.reprint_ticket(shown, "first")
+        _, printed = sim.wait_for_tickets(2)
+    assert again.request_id == "first:reprint-1"
+    assert printed.ticket.undefined_graphics == []
+    assert same_dots(
+        paper(printed.png_path), as_images(dataclasses.replace(shown, reprint=True), tmp_path)
+    )
+
+
+# -- profiles that keep today's path --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "paper_mm"),
+    [
+        ("paper=58", 58),  # the generic profile: an unknown printer
+        ("paper=80", 80),
+        ("profile=TM-T88IV", 80),  # an Epson not on the list
+        ("profile=TM-T20II&phrases=images", 80),  # turned off
+    ],
+)
+def test_a_profile_without_download_graphics_sends_todays_bytes(
+    tmp_path: Path, ticket: TicketPrint, options: str, paper_mm: int
+) -> None:
+    shown = kiosk_ticket(ticket, "ur")
+    with PrinterSimulator(None, tcp=None, pty=True, keep_input=True, paper_mm=paper_mm) as sim:
+        with open_printer(serial_url(sim, options)) as printer:
+            result = printer.print_ticket(shown, "one")
+            today = ticket_bytes(shown, printer.profile)
+        sim.wait_for_tickets(1)
+        received = bytes(sim.received)
+    assert received == STATUS + today + STATUS
+    assert result.setup_bytes == 0 and KEY_LIST not in received
+
+
+def test_only_the_listed_epson_profiles_claim_download_graphics() -> None:
+    assert load_profile("TM-T20II").download_graphics
+    assert load_profile("TM-T88V").download_graphics
+    for name in (None, "TM-T88IV", "TM-T88II", "TSP100III", "TM-P80"):
+        assert not load_profile(name).download_graphics
+
+
+# -- the pieces -----------------------------------------------------------------------
+
+
+def test_print_and_define_commands_are_epsons_layout() -> None:
+    assert print_command(b"A~") == GS + b"(L\x06\x000UA~\x01\x01"
+    dot = Image.new("1", (9, 1), 1)
+    dot.putpixel((0, 0), 0)
+    dot.putpixel((8, 0), 0)
+    assert define_command(b"k1", dot) == GS + b"(L\x0d\x000S0k1\x01\x09\x00\x01\x001\x80\x80"
+    big = Image.new("1", (8192, 70), 1)  # 71,680 bytes of dots: past GS ( L's 65,535
+    assert define_command(b"k1", big)[:7] == GS + b"8L" + (11 + 8192 // 8 * 70).to_bytes(
+        4, "little"
+    )
+    for bad in (b"k", b"k\x1f", b"k\x7f", b"abc"):
+        with pytest.raises(ValueError, match="key code"):
+            print_command(bad)
+
+
+def test_keys_are_printable_pairs_and_never_shared() -> None:
+    digest = hashlib.sha256(b"phrase").digest()
+    first = key_for(digest)
+    assert all(32 <= b <= 126 for b in first)
+    second = key_for(digest, {first})
+    assert second != first and all(32 <= b <= 126 for b in second)
+    last = bytes((126, 126))
+    assert key_for(b"\x00" * 6 + (95 * 95 - 1).to_bytes(2, "big")) == last
+    assert key_for(b"\x00" * 6 + (95 * 95 - 1).to_bytes(2, "big"), {last}) == b"  "  # wraps
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [b"", b"\x37\x73", b"\x37\x72\x40\x00", b"\x37\x73\x42\x00", b"\x37\x73\x40A\x00",
+     b"\x37\x73\x40A\x1f\x00", b"\x37\x73\x40AB"],
+)  # fmt: skip
+def test_a_reply_that_is_not_a_key_list_is_refused(reply: bytes) -> None:
+    with pytest.raises(KeyListError):
+        parse_key_list_block(reply)
+
+
+def test_a_key_list_block_says_its_keys_and_whether_more_follow() -> None:
+    assert parse_key_list_block(b"\x37\x73\x40\x00") == (set(), False)
+    assert parse_key_list_block(b"\x37\x73\x41AbC~\x00") == ({b"Ab", b"C~"}, True)
+
+
+def test_a_stored_row_must_fit_the_printers_limits() -> None:
+    with pytest.raises(ValueError, match="8192"):
+        StoredRow(Image.new("1", (8193, 1)), b"", b"", b"")
+
+
+def test_the_phrase_memory_trusts_only_what_it_defined_and_the_printer_still_holds(
+    ticket: TicketPrint,
+) -> None:
+    rows = ticket_job(kiosk_ticket(ticket, "ar"), load_profile("TM-T20II"), stored=True).rows
+    memory = PhraseMemory()
+    plan = memory.plan(rows, set())
+    assert not plan.cleared and plan.trusted == {} and len(plan.defining) == len(rows)
+    keys, complete = memory.confirm(plan, set(plan.defining.values()))
+    assert complete and len(keys) == len(rows)
+    again = memory.plan(rows, set(keys.values()))
+    assert again.setup == b"" and again.trusted == keys
+    lost = next(iter(keys.values()))  # the printer lost one: only that one is sent again
+    partly = memory.plan(rows, set(keys.values()) - {lost})
+    assert list(partly.defining.values()) == [lost] and not partly.cleared
+    stranger = memory.plan(rows, set(keys.values()) | {b"zz"})  # a key it never defined
+    assert stranger.cleared and stranger.trusted == {} and len(stranger.defining) == len(rows)
