@@ -11,16 +11,28 @@ The wire time is computed (10 bits per byte at 8N1) because that is what a real 
 at that baud rate costs; ``--measure`` also times the whole print path (layout, status
 check, send, status check) against the simulator over a pseudo-terminal, which has no
 baud-rate limit, so it shows our own overhead.
+
+The second table is fixed phrases printed by key from the printer's download graphics
+(``device_drivers.phrases``): three tickets through the real driver to the simulator over
+a pseudo-terminal, per profile and language, with a power cycle before the third. "set-up"
+is what goes before the ticket (``ESC @``, the key list questions, the definitions),
+"answers" the key lists the printer sends back (waited for, so they count on the wire);
+the two status reads every ticket has (9 bytes out, 3 back, either way) are left out, as
+in the first table. Every ticket's picture is checked against the one sent as images.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -30,6 +42,7 @@ from device_drivers.layout import ticket_bytes  # noqa: E402
 from device_drivers.printer import open_printer  # noqa: E402
 from device_drivers.profiles import load_profile  # noqa: E402
 from device_drivers.simulator import PrinterSimulator  # noqa: E402
+from device_drivers.ticket import TicketPrint  # noqa: E402
 
 BAUDS = (9600, 115200)
 LANGUAGES = ("en", "cy", "pl", "ro", "ur", "ar")
@@ -53,6 +66,84 @@ CASES = [
     ("58mm cy Tŷ", None, 58, "cy", False, "native"),
     ("TSP100III graphics only", "TSP100III", None, "en", False, "raster"),
 ]
+#: fixed phrases by key: (label, URL options, simulator paper, language, wording)
+STORED_CASES = [
+    *[
+        (f"{name} {lang} {wording}", options, paper, lang, wording)
+        for name, options, paper in (
+            ("TM-T20II 80mm", "profile=TM-T20II", 80),
+            ("TM-T20II 58mm", "profile=TM-T20II&paper=58", 58),
+            ("TM-T88V 80mm", "profile=TM-T88V", 80),
+            ("generic 58mm", "paper=58", 58),
+            ("generic 80mm", "paper=80", 80),
+        )
+        for wording in ("kiosk", "sample")
+        for lang in ("ur", "ar")
+    ],
+    ("TM-T20II 80mm cy Tŷ", "profile=TM-T20II", 80, "cy", "Tŷ"),
+]
+#: the answers to the two status reads of every ticket (DLE EOT 1, 2, 4; before and after)
+_STATUS_ANSWERS = 6
+
+
+def worded(base: TicketPrint, language: str, wording: str) -> TicketPrint:
+    """The sample ticket in ``language``: "kiosk" with the kiosk's own service and footer,
+    "Tŷ" with a Welsh service name no code page holds, "sample" as it is."""
+    ticket = dataclasses.replace(base, language=language)
+    if wording == "kiosk":
+        t = translator("kiosk", language)
+        return dataclasses.replace(
+            ticket, service_name=t("Housing and benefits"), footer=t("Please keep this ticket")
+        )
+    if wording == "Tŷ":
+        return dataclasses.replace(ticket, service_name="Gwasanaethau Tŷ")
+    return ticket
+
+
+def stored_phrases(base: TicketPrint) -> None:
+    """Three tickets per case through the driver, a power cycle before the third."""
+    print()
+    print("fixed phrases by key (download graphics); bytes to the printer and back")
+    print(
+        f"{'case':24} {'which ticket':17} {'ticket':>6} {'set-up':>6} {'answers':>7}"
+        f" {'total':>6} {'9600 baud':>10} {'115200':>8}  paper"
+    )
+    for label, options, paper, language, wording in STORED_CASES:
+        ticket = worded(base, language, wording)
+        folder = Path(tempfile.mkdtemp(prefix="bench-printer-"))
+        with PrinterSimulator(folder, tcp=None, pty=True, paper_mm=paper) as sim:
+            url = f"serial://{sim.pty_path}?baudrate=115200&{options}&phrases=images"
+            with open_printer(url) as printer:
+                printer.print_ticket(ticket, "as-images")
+            url = f"serial://{sim.pty_path}?baudrate=115200&{options}"
+            rows = []
+            with open_printer(url) as printer:
+                for i, name in enumerate(("first", "following", "after power cycle")):
+                    if i == 2:
+                        sim.power_cycle()
+                    answered = sim.bytes_answered
+                    result = printer.print_ticket(ticket, name)
+                    sim.wait_for_tickets(i + 2)
+                    answers = sim.bytes_answered - answered - _STATUS_ANSWERS
+                    rows.append((name, result.bytes_sent, result.setup_bytes, answers))
+            reference, *printed = sim.wait_for_tickets(4)
+        expected = _dots(reference.png_path)
+        for (name, sent, setup, answers), one in zip(rows, printed, strict=True):
+            same = _dots(one.png_path) == expected and not one.ticket.undefined_graphics
+            total = sent + setup + answers
+            print(
+                f"{label:24} {name:17} {sent:>6} {setup:>6} {answers:>7} {total:>6}"
+                f" {total * 10 / BAUDS[0]:>8.3f} s {total * 10 / BAUDS[1]:>6.3f} s"
+                f"  {'same as images' if same else 'DIFFERENT'}"
+            )
+        shutil.rmtree(folder)
+
+
+def _dots(png: Path | None) -> tuple[tuple[int, int], bytes]:
+    """A rendered ticket's size and pixels, to compare two pictures dot for dot."""
+    assert png is not None
+    with Image.open(png) as image:
+        return image.size, image.convert("L").tobytes()
 
 
 def main(argv: list[str]) -> int:
@@ -79,6 +170,7 @@ def main(argv: list[str]) -> int:
         size = len(ticket_bytes(ticket, load_profile(profile, paper), qr_mode=qr))  # type: ignore[arg-type]
         wire = " ".join(f"{size * 10 / baud:>12.3f} s" for baud in BAUDS)
         print(f"{label:28} {size:>7} {wire}")
+    stored_phrases(base)
     if args.measure:
         with PrinterSimulator(None, tcp=None, pty=True) as sim:
             for qr in ("native", "raster"):

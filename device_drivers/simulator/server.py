@@ -101,6 +101,8 @@ class PrinterSimulator:
         self.answer_delay_after_ticket = 0.0
         self.tickets: list[RenderedTicket] = []
         self.bytes_received = 0
+        #: bytes of answers sent back (status, key lists): they cross the line too
+        self.bytes_answered = 0
         self.tcp_address: tuple[str, int] | None = None
         self.control_address: tuple[str, int] | None = None
         self.pty_path: str | None = None
@@ -312,6 +314,8 @@ class PrinterSimulator:
         replies = interpreter.take_replies()
         if not replies:
             return
+        with self._lock:
+            self.bytes_answered += len(replies)
         tickets = len(self.tickets)
         after_ticket = tickets > self._answered_up_to.get(id(interpreter), tickets)
         self._answered_up_to[id(interpreter)] = tickets
