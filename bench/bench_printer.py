@@ -80,6 +80,7 @@ STORED_CASES = [
         for wording in ("kiosk", "sample")
         for lang in ("ur", "ar")
     ],
+    ("TM-T20II 80mm ur +online", "profile=TM-T20II", 80, "ur", "online"),
     ("TM-T20II 80mm cy Tŷ", "profile=TM-T20II", 80, "cy", "Tŷ"),
 ]
 #: the answers to the two status reads of every ticket (DLE EOT 1, 2, 4; before and after)
@@ -88,7 +89,8 @@ _STATUS_ANSWERS = 6
 
 def worded(base: TicketPrint, language: str, wording: str) -> TicketPrint:
     """The sample ticket in ``language``: "kiosk" with the kiosk's own service and footer,
-    "Tŷ" with a Welsh service name no code page holds, "sample" as it is."""
+    "Tŷ" with a Welsh service name no code page holds, "online" with the channel-shift
+    QR, "sample" as it is."""
     ticket = dataclasses.replace(base, language=language)
     if wording == "kiosk":
         t = translator("kiosk", language)
@@ -97,6 +99,8 @@ def worded(base: TicketPrint, language: str, wording: str) -> TicketPrint:
         )
     if wording == "Tŷ":
         return dataclasses.replace(ticket, service_name="Gwasanaethau Tŷ")
+    if wording == "online":
+        return dataclasses.replace(ticket, online_url="https://www.leeds.gov.uk/housing")
     return ticket
 
 
@@ -151,6 +155,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--measure", action="store_true", help="also time prints to the simulator")
     args = parser.parse_args(argv)
     base = sample_ticket()
+    print(
+        "every drawn row as an image (ticket_bytes), as printers without download graphics get it"
+    )
     print(f"{'case':28} {'bytes':>7} " + " ".join(f"{b:>9} baud" for b in BAUDS))
     for label, profile, paper, language, online, qr in CASES:
         ticket = dataclasses.replace(
