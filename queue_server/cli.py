@@ -63,6 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 claim.release()
                 raise busy
             held = claim  # kept while standing by: the active one cannot take it now
+    resigned = None  # the epoch this process gave up when it stepped down
     while True:
         replaces = None
         if busy is not None:
@@ -77,9 +78,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     busy=busy,
                     takeover_after=args.takeover_after,
                     held=held,
+                    resigned=resigned,
                 )
             )
-            held = None
+            held = resigned = None
             if taken is None:
                 return 0
             claim, replaces = taken.claim, taken.replaces
@@ -95,12 +97,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     ssl_context=ssl_context,
                     claim=claim,
                     replaces=replaces,
+                    lease_timeout=args.takeover_after,
                 )
             )
-        except CentreTaken as lost:  # another standby took over first: stand by again
+        except CentreTaken as lost:
+            # another standby took over first, or this server stepped down (LeaseLapsed:
+            # its database did not answer for the takeover timeout): stand by again
             store.close()
             print(f"walkin serve: {lost}", file=sys.stderr)
             busy = CentreInUse(str(lost))
+            resigned = lost.details.get("resigned_epoch")
 
 
 def _seconds_at_least(least: float) -> Callable[[str], float]:

@@ -219,6 +219,8 @@ class QueueClient:
         self._fatal: BaseException | None = None
         #: how many times the connection was (re-)established
         self.connections = 0
+        #: the code and reason of the last close the server sent (None: none yet)
+        self.last_close: tuple[int, str] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -298,6 +300,7 @@ class QueueClient:
                     backoff.reset()
                     failed_in_a_row = 0
                     await self._read(ws)
+                    self._closed_by_server(ws)
             except AuthenticationFailed as exc:
                 if exc.code == "rate_limited" and self.connections and self.reconnect:
                     # someone else's failed sign-ins from our address: wait it out
@@ -313,6 +316,8 @@ class QueueClient:
             except ConnectionClosedError as exc:
                 if exc.rcvd is None:  # no closing frame: it died or hung (pings unanswered)
                     suspects[at] = loop.time() + SUSPECT_SECONDS
+                else:
+                    self._closed_by_server(exc)
             except (OSError, ConnectionClosed, InvalidHandshake):
                 pass
             except ProtocolViolation as exc:
@@ -350,6 +355,17 @@ class QueueClient:
                 continue
             failed_in_a_row = 0
             await asyncio.sleep(backoff.next_delay())
+
+    def _closed_by_server(self, closed: ClientConnection | ConnectionClosed) -> None:
+        """Note why the server closed the connection (``last_close``), if it said: a
+        server stepping down says so, and the client goes on to the next address."""
+        frame = closed.protocol.close_rcvd if isinstance(closed, ClientConnection) else closed.rcvd
+        if frame is None or self._closing:
+            return
+        self.last_close = (int(frame.code), frame.reason)
+        log.info(
+            "the server at %s closed the connection: %s %s", self.url, frame.code, frame.reason
+        )
 
     async def _handshake(self, ws: ClientConnection) -> None:
         await ws.send(json.dumps(self._hello))

@@ -33,6 +33,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 
 from queue_server.core import Centre, WaitEstimate
+from queue_server.core.errors import NotActive
 from queue_server.core.model import QUEUED_STATES, Ticket
 from queue_server.net.auth import Identity
 from queue_server.net.visitors import TicketWatchers
@@ -185,6 +186,13 @@ class EstimateLog:
             self._pending, self._batch_written = [], None
             try:
                 await asyncio.to_thread(record_estimates, self.store, batch)
+            except NotActive as exc:  # another server has the centre, or this one stepped down
+                log.warning("%d wait estimate(s) not written: %s", len(batch), exc)
+                for waiting in (written, self._batch_written):
+                    if waiting is not None and not waiting.done():
+                        waiting.set_result(False)
+                self._pending, self._batch_written = [], None
+                return
             except Exception:
                 log.exception("could not write %d wait estimate(s); trying again", len(batch))
                 self._pending = (batch + self._pending)[-MAX_PENDING:]

@@ -84,20 +84,25 @@ async def health(server: QueueServer, connection: ServerConnection) -> Response:
     """``ok`` (200) while the database answers and the last write succeeded;
     ``degraded`` (503) with the reason while it does not answer, or while writes fail
     (a full disk, a read-only database: reads alone would still say ok), until the
-    next good commit (``Store.write_failure``)."""
-    database = "ok"
-    try:
-        await asyncio.wait_for(asyncio.to_thread(server.store.ping), timeout=3)
-    except Exception as exc:  # any failure means unhealthy; say which
-        database = f"error: {type(exc).__name__}"
+    next good commit (``Store.write_failure``). ``stepping_down`` (503, role
+    ``standby``) from the moment a server that lost its database steps down
+    (``serving.ClaimedQueueServer.step_down``)."""
+    # "standby" once a ClaimedQueueServer stepped down: the database is not asked
+    role = getattr(server, "role", "active")
+    database = "ok" if role == "active" else "not asked: this server stepped down"
+    if role == "active":
+        try:
+            await asyncio.wait_for(asyncio.to_thread(server.store.ping), timeout=3)
+        except Exception as exc:  # any failure means unhealthy; say which
+            database = f"error: {type(exc).__name__}"
     failure = server.store.write_failure
     writes = "ok" if failure is None else f"failing since {failure[0].isoformat()}: {failure[1]}"
-    healthy = database == "ok" and failure is None
+    healthy = role == "active" and database == "ok" and failure is None
     now = server.clock()
     body = {
-        "status": "ok" if healthy else "degraded",
+        "status": "ok" if healthy else "degraded" if role == "active" else "stepping_down",
         # the standby answers 503 with "standby" here (net/serving.py: stand_by)
-        "role": "active",
+        "role": role,
         "centre": server.setup.centre_id,
         "time": now.isoformat(),
         "database": database,

@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -54,6 +55,25 @@ LEASE_BEAT_SECONDS = 1.0
 #: it still holds the claim (hung, stopped, cut off from the database); ``walkin serve
 #: --takeover-after``
 LEASE_TIMEOUT_SECONDS = 5.0
+
+
+class LeaseLapsed(CentreTaken):
+    """The active server could not renew its lease for the takeover timeout (the
+    database did not answer: a network cut, the database's machine gone): as far as
+    anyone else can tell it has lost the centre, and a standby may be taking over. It
+    stepped down (its clients told to move, nothing more written) and stands by again
+    (``walkin serve``); ``details["resigned_epoch"]`` is the epoch it gave up."""
+
+
+#: the close code and reason a stepping-down server gives its clients (at most 123
+#: bytes): 1012, "service restart", and the client moves on to the next address
+STEP_DOWN_CLOSE = (
+    1012,
+    "This server lost its database and is no longer the centre's active one; connect to another.",
+)
+#: how long a server stepping down waits for its connections to close and its
+#: requests to end (one may hang on the database) before it stands by regardless
+STEP_DOWN_WAIT_SECONDS = 1.0
 
 
 @dataclass
@@ -101,6 +121,7 @@ async def stand_by(
     busy: CentreInUse,
     takeover_after: float = LEASE_TIMEOUT_SECONDS,
     held: CentreClaim | None = None,
+    resigned: int | None = None,
 ) -> Takeover | None:
     """``walkin serve`` for a centre another server is active for (``busy`` says who):
     the standby (issue 13). It listens on its own address, answering every request
@@ -112,8 +133,11 @@ async def stand_by(
     lease (``LeaseWatch``): a server that is hung, stopped (SIGSTOP) or cut off from the
     database keeps its claim but stops beating, and after ``takeover_after`` seconds
     the standby takes over without the claim (the fencing epoch keeps the old server
-    from writing again; it stops when it wakes). Returns what it took, to start as the
-    active server; None if stopped (SIGINT, SIGTERM) first."""
+    from writing again; it stops when it wakes). ``resigned``: the epoch this process
+    held before it stepped down (``LeaseLapsed``); while the lease still has it, no
+    other server took over, and this one takes its centre back as soon as the database
+    answers again. Returns what it took, to start as the active server; None if
+    stopped (SIGINT, SIGTERM) first. The database not answering is waited out."""
     from http import HTTPStatus
 
     from websockets.asyncio.server import serve
@@ -169,16 +193,42 @@ async def stand_by(
     stop_pings = sdnotify.start_watchdog()
     sdnotify.ready(f"standby for centre {centre_id}; the active server is {active}")
     reader = Store(url)  # kept open: the connection is warm when it takes over
-    warned = False
+    warned = unreachable = False
+
+    async def unless_stopped(call: Any, *args: Any) -> Any:
+        """``call(*args)`` in a thread; ``_Stopped`` if told to stop first (a call
+        hanging on a database cut off is left to its thread, which ends with the
+        connection's timeouts)."""
+        work = asyncio.ensure_future(asyncio.to_thread(call, *args))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not work.done():
+            work.add_done_callback(lambda done: done.cancelled() or done.exception())
+            raise _Stopped
+        return work.result()
+
     try:
-        while True:
+        while not stop.is_set():
             if held is None:
                 try:
-                    held = await asyncio.to_thread(claim_for_serving, url, centre_id)
+                    held = await unless_stopped(claim_for_serving, url, centre_id)
+                    unreachable = False
                 except CentreInUse as still:
                     active = holder_text(still.details.get("holder", {}))
+                    unreachable = False
+                except _Stopped:
+                    break
+                except OperatorError as exc:  # the database does not answer (yet)
+                    if not unreachable:
+                        log.warning("standby cannot reach the database: %s", exc)
+                    unreachable = True
             try:
-                lease = await asyncio.to_thread(reader.lease, centre_id)
+                lease = await unless_stopped(reader.lease, centre_id)
+            except _Stopped:
+                break
             except Exception as exc:  # no table yet, an older schema, the database away
                 lease = None
                 if not warned:
@@ -193,7 +243,16 @@ async def stand_by(
             state["lease"], state["still_for"] = lease, watch.still_for(now)
             replaces = None if lease is None else lease.epoch
             taken: Takeover | None = None
-            if held is not None and (lease is None or lease.claimed or watch.stalled(now)):
+            if resigned is not None and lease is not None and lease.epoch == resigned:
+                # its own lease from before it stepped down: nobody took the centre
+                # meanwhile (the epoch would have moved), so it takes it back at once
+                log.warning("the database answers again and no other server took %s", centre_id)
+                taken = Takeover(
+                    held or CentreClaim(centre_id, "its own lease, from before it stepped down"),
+                    replaces,
+                    "the database answers again; no other server took over",
+                )
+            elif held is not None and (lease is None or lease.claimed or watch.stalled(now)):
                 taken = Takeover(held, replaces, "the active server's process ended")
             elif held is None and lease is not None and watch.stalled(now):
                 log.warning(
@@ -215,12 +274,11 @@ async def stand_by(
                 return taken
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), STANDBY_POLL_SECONDS)
-            if stop.is_set():
-                log.info("stopping (standby)")
-                sdnotify.stopping()
-                if held is not None:
-                    held.release()
-                return None
+        log.info("stopping (standby)")
+        sdnotify.stopping()
+        if held is not None:
+            held.release()
+        return None
     except BaseException:
         if held is not None:
             held.release()
@@ -232,6 +290,10 @@ async def stand_by(
         await listener.wait_closed()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+class _Stopped(Exception):
+    """``stand_by`` was told to stop while it waited on the database."""
 
 
 def active_without_claim(url: str, centre_id: str) -> CentreInUse | None:
@@ -316,14 +378,29 @@ class ClaimedQueueServer(QueueServer):
     """A queue server that holds its centre's claim until it closes, and checks every
     CLAIM_RECHECK_SECONDS that it still does: a PostgreSQL claim goes with its
     connection. Retaken if free; if another server took it meanwhile, this one closes
-    (``claim_lost`` says why) and calls ``on_claim_lost``."""
+    (``claim_lost`` says why) and calls ``on_claim_lost``.
+
+    It beats on its lease every LEASE_BEAT_SECONDS. A beat refused by the epoch means
+    another server has the centre: it stops (``lease_lost``). No beat through for
+    ``lease_timeout`` seconds (the database cut off, gone or hanging) means a standby
+    may be taking over: it steps down (``step_down``: ``lapsed`` says why)."""
 
     claim: CentreClaim | None = None
     claim_lost: OperatorError | None = None
     on_claim_lost: Any = None
+    #: a standby takes over from a server whose beat stood still this long
+    #: (``walkin serve --takeover-after``, the same on every server of a centre)
+    lease_timeout = LEASE_TIMEOUT_SECONDS
+    #: ``/healthz``'s role: "active", or "standby" from the moment it steps down
+    role = "active"
+    #: why it stepped down, once it did
+    lapsed: LeaseLapsed | None = None
+    #: the loop's time when the lease was taken (``start_setup``), the first "renewed"
+    lease_sent_at: float | None = None
     _keeper: asyncio.Task[None] | None = None
     _beater: asyncio.Task[None] | None = None
     _stopping: asyncio.Task[None] | None = None
+    _closed: asyncio.Future[None] | None = None
     #: the claim was taken since the last beat: the next beat records it
     _newly_claimed = False
 
@@ -335,27 +412,53 @@ class ClaimedQueueServer(QueueServer):
 
     async def _beat(self) -> None:
         """Beat on the lease every ``LEASE_BEAT_SECONDS`` from the event loop, so a
-        standby sees this server is alive (a loop that hangs stops the beat too)."""
+        standby sees this server is alive (a loop that hangs stops the beat too).
+
+        A standby takes over once the beat has stood still for ``lease_timeout`` of
+        its own clock, counted from when it saw the last beat, which was committed
+        after it was sent. So once no beat has gone through for ``lease_timeout``
+        since the last good one was *sent*, a standby may be taking over: this server
+        steps down then, without waiting for the database to answer (a beat hanging
+        on a database cut off is left to its thread)."""
+        loop = asyncio.get_running_loop()
+        renewed = self.lease_sent_at if self.lease_sent_at is not None else loop.time()
         failing = False
         while True:
             await asyncio.sleep(LEASE_BEAT_SECONDS)
             newly = self._newly_claimed
+            sent = loop.time()
+            beat = asyncio.ensure_future(
+                asyncio.to_thread(self.store.beat_lease, claimed=True if newly else None)
+            )
             try:
-                await asyncio.to_thread(self.store.beat_lease, claimed=True if newly else None)
+                await asyncio.wait_for(
+                    asyncio.shield(beat), max(0.0, renewed + self.lease_timeout - sent)
+                )
             except NotActive as exc:
                 self._beater = None  # this task: close() must not cancel it
                 self.lease_lost(exc)
                 return
+            except TimeoutError:  # hanging: the database does not answer
+                beat.add_done_callback(lambda done: done.cancelled() or done.exception())
+                if not failing:
+                    log.warning("the beat on the centre's lease gets no answer")
+                failing = True
             except Exception as exc:  # the database is having trouble: beat again soon
                 if not failing:
                     log.warning("could not beat on the centre's lease: %s", exc)
                 failing = True
+            else:
+                renewed = sent
+                if failing:
+                    log.info("beating on the centre's lease again")
+                failing = False
+                if newly:
+                    self._newly_claimed = False
                 continue
-            if failing:
-                log.info("beating on the centre's lease again")
-            failing = False
-            if newly:
-                self._newly_claimed = False
+            if loop.time() - renewed >= self.lease_timeout:
+                self._beater = None  # this task: close() must not cancel it
+                self.step_down(loop.time() - renewed)
+                return
 
     async def _keep_claim(self, claim: CentreClaim) -> None:
         while True:
@@ -405,21 +508,64 @@ class ClaimedQueueServer(QueueServer):
         log.error("%s", self.claim_lost)
         self._stopping = asyncio.get_running_loop().create_task(self._stop_for_lease())
 
+    def step_down(self, silent_for: float) -> None:
+        """No beat on the lease went through for ``silent_for`` (at least the
+        takeover timeout) seconds: as far as anyone else knows, this server has lost
+        the centre. At once: no more writes (``Store.resign``), ``/healthz`` 503 with
+        role standby, every client told to move (``STEP_DOWN_CLOSE``), the claim let
+        go; then ``on_claim_lost``, and ``walkin serve`` stands by again
+        (``LeaseLapsed``): the active server once more if nobody took over."""
+        if self.claim_lost is not None:
+            return
+        centre_id = self.setup.centre_id
+        why = (
+            f"This server stepped down: it could not renew its lease on centre "
+            f"{centre_id!r} for {silent_for:.1f} s (the database did not answer), so a "
+            "standby may have taken over. Nothing more is saved here; connect to the "
+            "active server."
+        )
+        epoch = self.store.resign(why)
+        self.role = "standby"
+        self.lapsed = LeaseLapsed(why, centre=centre_id, resigned_epoch=epoch)
+        self.claim_lost = OperatorError(why)
+        log.error("%s Its clients are told to move; it stands by.", why)
+        if self._server is not None:
+            code, reason = STEP_DOWN_CLOSE
+            self._server.close(code=code, reason=reason)
+        self._stopping = asyncio.get_running_loop().create_task(self._stop_for_lease())
+
     async def _stop_for_lease(self) -> None:
         await self.close()
         if self.on_claim_lost is not None:
             self.on_claim_lost()
 
     async def close(self) -> None:
+        """Close once; a second call (``run_server`` after a step-down) waits for it."""
+        if self._closed is None:
+            self._closed = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closed)
+
+    async def _close(self) -> None:
         for task in (self._keeper, self._beater):
             if task is not None:
                 task.cancel()
         self._keeper = self._beater = None
         try:
-            await super().close()
+            if self.lapsed is None:
+                await super().close()
+            else:
+                # a request may hang on the database, and its connection's handler
+                # with it: not waited for beyond a moment
+                try:
+                    await asyncio.wait_for(super().close(), STEP_DOWN_WAIT_SECONDS)
+                except TimeoutError:
+                    log.warning("requests still waiting on the database are left behind")
         finally:
             if self.claim is not None:
-                self.claim.release()
+                if self.lapsed is None:
+                    self.claim.release()
+                else:
+                    self.claim.abandon()
 
 
 def settle_heap() -> None:
@@ -585,6 +731,7 @@ async def start_setup(
         claim = claim_for_serving(store.url, setup.centre_id)
     try:
         # the next epoch: from now on every write checks no other server took over
+        lease_sent_at = asyncio.get_running_loop().time()
         try:
             epoch = store.take_lease(
                 setup.centre_id, process_name(), claimed=claim.held, replaces=replaces
@@ -603,6 +750,7 @@ async def start_setup(
         server = _queue_server(setup, store, status_url, security)
         server.peer_pages = peer_pages
         server.claim = claim
+        server.lease_sent_at = lease_sent_at
         try:
             bound = await server.start(host, port, ssl=ssl_context)
         except OSError as exc:
@@ -654,12 +802,53 @@ async def run_server(
     ssl_context: Any = None,
     claim: CentreClaim | None = None,
     replaces: int | None = None,
+    lease_timeout: float = LEASE_TIMEOUT_SECONDS,
 ) -> int:
     """``walkin serve``: run until SIGINT or SIGTERM. Returns the exit status.
 
     ``claim``: from :func:`claim_for_serving`, best taken before the store is opened;
-    taken here, before the bookings are loaded, when not given."""
+    taken here, before the bookings are loaded, when not given. ``lease_timeout``: the
+    centre's takeover timeout (``--takeover-after``). Raises ``LeaseLapsed`` once the
+    server stepped down for a lease it could not renew: the caller stands by."""
     setup = config.to_setup()
+    loop = asyncio.get_running_loop()
+    # the database's calls run in threads of this run's own: when the server steps
+    # down, one hanging on a database cut off is left behind, not waited for (as
+    # asyncio.run waits for its default executor's threads); it ends with its
+    # connection's timeouts (repository.PG_CONNECT)
+    database_threads = ThreadPoolExecutor(thread_name_prefix="walkin-db")
+    loop.set_default_executor(database_threads)
+    try:
+        return await _run_server(
+            config,
+            store,
+            setup,
+            host=host,
+            port=port,
+            bookings=bookings,
+            ssl_context=ssl_context,
+            claim=claim,
+            replaces=replaces,
+            lease_timeout=lease_timeout,
+        )
+    finally:
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
+        database_threads.shutdown(wait=False, cancel_futures=True)
+
+
+async def _run_server(
+    config: Any,
+    store: Store,
+    setup: CentreSetup,
+    *,
+    host: str,
+    port: int,
+    bookings: str | None,
+    ssl_context: Any,
+    claim: CentreClaim | None,
+    replaces: int | None,
+    lease_timeout: float,
+) -> int:
     if claim is None:
         claim = claim_for_serving(store.url, setup.centre_id)
     try:
@@ -681,6 +870,7 @@ async def run_server(
     except WalkinError as exc:
         claim.release()
         raise OperatorError(str(exc), 2) from None
+    server.lease_timeout = lease_timeout
     settle_heap()
     scheme = "wss" if ssl_context else "ws"
     log.info(
@@ -704,20 +894,27 @@ async def run_server(
         lag_log.start()
     stop = asyncio.Event()
     server.on_claim_lost = stop.set  # the reason is in the log
+    signalled = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, lambda: (signalled.set(), stop.set()))
     from queue_server import sdnotify
 
     # systemd (deploy/systemd): started once listening; restarted if the loop hangs
     stop_pings = sdnotify.start_watchdog()
     sdnotify.ready(f"active server for centre {setup.centre_id} on port {bound}")
     await stop.wait()
-    log.info("stopping")
-    sdnotify.stopping()
+    stopped_by_signal = signalled.is_set()
+    if server.lapsed is None or stopped_by_signal:
+        log.info("stopping")
+        sdnotify.stopping()
+    else:  # the process carries on, as a standby: no STOPPING=1 for systemd
+        sdnotify.status(f"stepped down for centre {setup.centre_id}; standing by again")
     stop_pings()
     if lag_log is not None:
         lag_log.stop()
     await server.close()
     store.close()
+    if server.lapsed is not None and not stopped_by_signal:
+        raise server.lapsed
     return 1 if server.claim_lost else 0

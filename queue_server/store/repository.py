@@ -129,19 +129,30 @@ def _hosts_into_query(rest: str) -> str:
     return f"{userinfo}{at}{slash}{path}?{extra}{'&' if query else ''}{query}"
 
 
-#: libpq settings of the store's connections. ``connect_timeout``: a host of a
-#: multi-host URL that does not answer (a dead primary's machine) costs at most this
-#: before libpq tries the next. ``tcp_user_timeout`` (ms) and the keepalives: a
-#: connection to a machine that vanished from the network (no reset ever comes) is
-#: given up within about 30 s, not the kernel's 15 minutes, so a write in flight ends
-#: as "unavailable" (the kiosk retries) instead of holding the queue for good.
-_PG_CONNECT = {
+#: libpq settings of every PostgreSQL connection Walkin makes (the store's pool and the
+#: claim's connection, ``writer_lock``), so that a database machine that vanished from
+#: the network (power cut, cable pulled: no reset ever comes) is noticed in seconds, not
+#: after the kernel's 15 minutes of retransmissions, well within a standby's takeover
+#: timeout (``walkin serve --takeover-after``, 5 s by default):
+#:
+#: - ``connect_timeout`` (s): a host of a multi-host URL that does not answer (a dead
+#:   primary's machine) costs at most this before libpq tries the next;
+#: - ``tcp_user_timeout`` (ms): a query or commit sent and not acknowledged by the peer's
+#:   machine within this ends in an error (``unavailable``: the kiosk retries), instead
+#:   of holding the queue;
+#: - ``keepalives_*`` (s): an idle connection (the claim's, or one in the pool) is probed
+#:   after IDLE s, every INTERVAL s; with ``tcp_user_timeout`` set, the kernel gives it
+#:   up once the probes go unanswered that long.
+#:
+#: A slow query is not cut short by any of these: the peer's kernel acknowledges it at
+#: once, however long PostgreSQL then takes.
+PG_CONNECT: dict[str, int] = {
     "connect_timeout": 5,
     "keepalives": 1,
-    "keepalives_idle": 10,
-    "keepalives_interval": 5,
+    "keepalives_idle": 2,
+    "keepalives_interval": 1,
     "keepalives_count": 3,
-    "tcp_user_timeout": 30_000,
+    "tcp_user_timeout": 4_000,
 }
 
 #: what libpq must be told to connect only to the primary of several servers
@@ -187,7 +198,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql"):
         require_writable_hosts(url)
         return sa.create_engine(
-            url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=_PG_CONNECT
+            url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=PG_CONNECT
         )
     raise InvalidRequest(
         f"Unsupported database URL {url!r}: use a file path, sqlite:///FILE or "
@@ -219,6 +230,8 @@ class Store:
         #: (centre, epoch) once this store writes for a centre's active server
         #: (``take_lease``): every write transaction checks the epoch is still its own
         self._fence: tuple[str, int] | None = None
+        #: why this store no longer writes, once its server stepped down (``resign``)
+        self._resigned: str | None = None
         if self.engine.dialect.name == "postgresql":
             # the sessions of a server that hangs can be told apart and ended by the
             # standby taking over (``end_sessions_of``)
@@ -340,6 +353,19 @@ class Store:
             ).all()
         return sum(1 for row in rows if row[0])
 
+    def resign(self, why: str) -> int | None:
+        """Stop writing as the centre's active server, without asking the database
+        (its server steps down because the database has not answered for the takeover
+        timeout: ``serving.ClaimedQueueServer``): from now on every write that checks
+        the fence raises ``NotActive`` (``why``) before it sends anything. Returns the
+        epoch given up (None if this store never took a lease)."""
+        self._resigned = why
+        return None if self._fence is None else self._fence[1]
+
+    def _require_not_resigned(self) -> None:
+        if self._resigned is not None:
+            raise NotActive(self._resigned, centre=self._fence[0] if self._fence else None)
+
     @property
     def fenced(self) -> bool:
         """Whether this store writes as a centre's active server (``take_lease``)."""
@@ -353,6 +379,7 @@ class Store:
         centre meanwhile: this one must stop. Returns the new beat."""
         if self._fence is None:
             raise NotActive("This server has not taken its centre's lease.")
+        self._require_not_resigned()
         centre_id, epoch = self._fence
         table = CentreLeaseRow.__table__  # type: ignore[attr-defined]
         values: dict[str, Any] = {"beat": table.c.beat + 1, "renewed": now or datetime.now(UTC)}
@@ -501,6 +528,7 @@ class Store:
         """One transaction of ``commit`` or ``commit_bulk``: a clash is ``Conflict``,
         a database that cannot write ``Unavailable`` (noted for ``/healthz``)."""
         try:
+            self._require_not_resigned()
             with self.engine.begin() as conn:
                 self._check_fence(conn)
                 yield conn
@@ -1102,6 +1130,7 @@ class Store:
     def _write(self, what: str, work: Any) -> None:
         """Run ``work(conn)`` in one transaction; a database failure is ``Unavailable``."""
         try:
+            self._require_not_resigned()
             with self.engine.begin() as conn:
                 self._check_fence(conn)
                 work(conn)

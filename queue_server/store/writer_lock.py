@@ -16,8 +16,10 @@ takes over by lease, a server claims its centre for its whole life:
   ``"walkin centre " + centre id``, read as a signed big-endian 64-bit integer, so it
   is the same on every machine and every Python. Advisory locks belong to one
   database, so two centres sharing a database each take their own. PostgreSQL drops
-  the lock when the connection ends: at once when the process dies, and within about a
-  minute (the keepalive settings below) when its machine vanishes from the network.
+  the lock when the connection ends: at once when the process dies, and within about
+  10 s (the keepalive settings below) when its machine vanishes from the network. The
+  server notices a connection to a vanished database in seconds too
+  (``repository.PG_CONNECT``).
 
 Usage::
 
@@ -47,10 +49,14 @@ from queue_server.core.errors import OperatorError, WalkinError
 
 log = logging.getLogger("walkin.serve")
 
-#: PostgreSQL: how soon a lock held by a machine that vanished (power cut, cable pulled)
-#: is dropped: the server probes an idle connection after IDLE s, every INTERVAL s,
-#: COUNT times. Ignored on a Unix-socket connection, where it cannot happen.
-KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 30, 10, 3
+#: PostgreSQL: how soon PostgreSQL itself drops the lock of a server whose machine
+#: vanished (power cut, cable pulled): it probes the idle claim connection after IDLE s,
+#: every INTERVAL s, COUNT times, and gives up on data unacknowledged for USER_TIMEOUT
+#: ms; so the lock goes in about 10 s. (The standby does not wait for that: it takes
+#: over once the active server's heartbeat has stood still for ``--takeover-after``.)
+#: Ignored on a Unix-socket connection, where it cannot happen.
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3
+SERVER_TCP_USER_TIMEOUT_MS = 10_000
 
 
 class CentreInUse(OperatorError):
@@ -111,6 +117,7 @@ class CentreClaim:
     where: str
     _release: Callable[[], None] | None = None
     _recheck: Callable[[], None] | None = None
+    _abandon: Callable[[], None] | None = None
 
     @property
     def held(self) -> bool:
@@ -128,6 +135,19 @@ class CentreClaim:
         """Give the centre up; harmless to call twice."""
         release, self._release = self._release, None
         if release is not None:
+            release()
+
+    def abandon(self) -> None:
+        """Give the centre up without waiting on the database (a server stepping down
+        because it does not answer): a PostgreSQL claim's connection is closed in a
+        thread of its own, and PostgreSQL drops the lock when it sees the session end
+        (at once, or once the network is back). A lock file is let go at once."""
+        release, self._release = self._release, None
+        if release is None:
+            return
+        if self._abandon is not None:
+            self._abandon()
+        else:
             release()
 
 
@@ -235,7 +255,7 @@ def _claim_postgresql(url: str, centre_id: str, shown_as: str) -> CentreClaim:
     except BaseException:
         lock.engine.dispose()
         raise
-    return CentreClaim(centre_id, shown_as, lock.release, lock.recheck)
+    return CentreClaim(centre_id, shown_as, lock.release, lock.recheck, lock.abandon)
 
 
 class _AdvisoryLock:
@@ -244,6 +264,8 @@ class _AdvisoryLock:
     def __init__(self, url: str, centre_id: str, shown_as: str) -> None:
         import sqlalchemy as sa
         from sqlalchemy.pool import NullPool
+
+        from .repository import PG_CONNECT
 
         self.centre_id, self.shown_as = centre_id, shown_as
         self.key = centre_lock_key(centre_id)
@@ -254,7 +276,8 @@ class _AdvisoryLock:
             url,
             poolclass=NullPool,
             isolation_level="AUTOCOMMIT",  # no transaction left open for the server's life
-            connect_args={"application_name": name, "connect_timeout": 10},
+            # a database gone from the network is noticed in seconds (the store's own)
+            connect_args={**PG_CONNECT, "application_name": name},
         )
         self.conn: Any = None
         self.released = False
@@ -276,6 +299,7 @@ class _AdvisoryLock:
                 ("tcp_keepalives_idle", KEEPALIVE_IDLE),
                 ("tcp_keepalives_interval", KEEPALIVE_INTERVAL),
                 ("tcp_keepalives_count", KEEPALIVE_COUNT),
+                ("tcp_user_timeout", SERVER_TCP_USER_TIMEOUT_MS),
             ):
                 conn.execute(sa.text(f"SET {setting} = {int(value)}"))
             if not conn.execute(sa.select(sa.func.pg_try_advisory_lock(self.key))).scalar():
@@ -307,6 +331,8 @@ class _AdvisoryLock:
                         self.conn.close()
                     self.conn = None
                     log.warning("lost the lock connection for centre %r", self.centre_id)
+            if self.released:  # given up (``abandon``) while the check above hung
+                return
             try:
                 self.take()
             except CentreInUse:
@@ -315,6 +341,23 @@ class _AdvisoryLock:
                 log.warning("cannot take the centre's lock again yet: %s", exc)
                 return
             log.warning("centre %r claimed again on a new connection", self.centre_id)
+
+    def abandon(self) -> None:
+        """``release`` without waiting: marked released at once (no recheck takes the
+        lock again), the connection closed by a thread of its own once any recheck
+        hanging on it has ended (a closed connection ends the session, and with it
+        the lock, without a word to PostgreSQL that could hang too)."""
+        self.released = True
+
+        def close() -> None:
+            with self.guard:
+                conn, self.conn = self.conn, None
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.invalidate()
+                self.engine.dispose()
+
+        threading.Thread(target=close, name="walkin-claim-abandon", daemon=True).start()
 
     def release(self) -> None:
         import sqlalchemy as sa
