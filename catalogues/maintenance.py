@@ -44,7 +44,9 @@ class Sources:
 DOMAINS: dict[str, Sources] = {
     "ticket": Sources(ROOT / "device_drivers", [("translations.py", "python")]),
     "board": Sources(ROOT / "speech", [("phrases.py", "python"), ("board_words.py", "python")]),
-    "status": Sources(ROOT / "queue_server", [("status_words.py", "python")]),
+    "status": Sources(
+        ROOT / "queue_server", [("status_words.py", "python"), ("feedback_words.py", "python")]
+    ),
     "kiosk": Sources(
         ROOT / "kiosk", [("**.py", "python"), ("**.kv", "catalogues.maintenance:extract_kv")]
     ),

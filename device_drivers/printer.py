@@ -424,7 +424,7 @@ class Printer:
             if not plan.setup:
                 break
             connection.send(plan.setup)
-            held, asked = self._key_list(connection, b"")
+            held, asked = self._key_list(connection, b"", queued=len(plan.setup))
             sent += len(plan.setup) + asked
             if held is None:
                 return job.as_images(), sent
@@ -437,13 +437,23 @@ class Printer:
             plan = self.phrases.plan(job.rows, held, clear=True)
         return job.by_key(keys), sent
 
-    def _key_list(self, connection: Connector, prefix: bytes) -> tuple[set[bytes] | None, int]:
+    def _key_list(
+        self, connection: Connector, prefix: bytes, *, queued: int = 0
+    ) -> tuple[set[bytes] | None, int]:
         """Send ``prefix`` and function 80; the keys the printer holds (None if it gave no
-        proper answer, and then it is not asked for a while), and the bytes sent."""
+        proper answer, and then it is not asked for a while), and the bytes sent.
+
+        The printer answers once it has taken everything before the question: on a
+        serial line the ``queued`` bytes sent just before (definitions: seconds at 9600
+        baud) are allowed for, as the status read after a ticket allows for the ticket.
+        """
         connection.discard_input()
         connection.send(prefix + KEY_LIST_QUERY)
         sent = len(prefix) + len(KEY_LIST_QUERY)
-        deadline = time.monotonic() + self.config.after_print_timeout
+        transmit = 0.0
+        if self.config.kind == "serial":
+            transmit = (queued + sent) * 10 / self.config.baudrate
+        deadline = time.monotonic() + self.config.after_print_timeout + transmit
         keys: set[bytes] = set()
         while True:
             block = _read_key_list_block(connection, deadline)

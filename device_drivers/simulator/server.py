@@ -68,7 +68,9 @@ class PrinterSimulator:
     ``init_clears_downloads`` makes ``ESC @`` forget them too (a printer read that way);
     ``download_graphics=False`` plays a printer without them (it skips the commands and
     never answers the key list). ``keep_input`` keeps every byte received in
-    :attr:`received`, for golden-byte tests.
+    :attr:`received`, for golden-byte tests. ``line_baud`` takes bytes in no faster than
+    a serial line at that rate would bring them (10 bits a byte), answers included: a
+    pseudo-terminal has no rate of its own.
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class PrinterSimulator:
         init_clears_downloads: bool = False,
         download_graphics: bool = True,
         keep_input: bool = False,
+        line_baud: int | None = None,
     ) -> None:
         self.out_dir = Path(out_dir) if out_dir else None
         self.width_px, self.columns = _PAPER_WIDTH[paper_mm]
@@ -114,6 +117,9 @@ class PrinterSimulator:
         self._init_clears_downloads = init_clears_downloads
         self._download_graphics = download_graphics
         self._keep_input = keep_input
+        if line_baud is not None and line_baud <= 0:
+            raise ValueError("a line's baud rate must be positive")
+        self._line_baud = line_baud
         #: every byte received, in order, when ``keep_input`` (else stays empty)
         self.received = bytearray()
         self._interpreters: list[Interpreter] = []
@@ -305,6 +311,8 @@ class PrinterSimulator:
             self._consume(interpreter, data, lambda reply: os.write(master, reply))
 
     def _consume(self, interpreter: Interpreter, data: bytes, send: object) -> None:
+        if self._line_baud:
+            time.sleep(len(data) * 10 / self._line_baud)
         with self._lock:
             self.bytes_received += len(data)
             if self._keep_input:

@@ -103,3 +103,39 @@ class SignInLimiter:
         if len(self._failures) > 10_000:  # a flood of addresses: keep memory bounded
             for key in list(self._failures):
                 self._recent(key, now)
+
+
+class RequestLimiter:
+    """Requests from one key (an address) counted over ``window`` seconds: up to
+    ``limit`` pass, more are refused (``RateLimited``, with the seconds until the oldest
+    leaves the window). For visitors' forms, which need no password to guess but must
+    not be a way to flood the database. In memory, bounded, forgotten on restart."""
+
+    def __init__(
+        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._seen: dict[str, deque[float]] = {}
+
+    def hit(self, key: str) -> None:
+        """Count one request from ``key``; ``RateLimited`` if it is over the limit (a
+        refused request is not counted)."""
+        now = self.clock()
+        times = self._seen.setdefault(key, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if len(times) >= self.limit:
+            wait = max(1, round(times[0] + self.window - now))
+            raise RateLimited(
+                f"Too many requests; try again in {wait} seconds.", retry_after_seconds=wait
+            )
+        times.append(now)
+        if len(self._seen) > 10_000:  # a flood of addresses: keep memory bounded
+            for other in list(self._seen):
+                recent = self._seen[other]
+                while recent and recent[0] <= now - self.window:
+                    recent.popleft()
+                if not recent:
+                    del self._seen[other]

@@ -19,15 +19,19 @@ cached, and sends no referrer (``html_page``). docs/ticket-status.md has the res
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import tzinfo
 from html import escape
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from queue_server import views
+from queue_server.core.feedback import why_closed
+from queue_server.core.model import Ticket, TicketState
 from queue_server.net.to_commands import TICKET_ID
 from queue_server.status_words import not_found_words, page_words
 from queue_server.web import html_page
+from queue_server.web.feedback_page import SENT_QUERY, FeedbackPages
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
@@ -56,25 +60,66 @@ def ticket_id_from(path: str) -> str | None:
 class TicketPage:
     def __init__(self, server: QueueServer) -> None:
         self.server = server
+        #: the feedback question, once the visit is completed (``feedback_page``)
+        self.feedback = FeedbackPages(server)
 
-    def serve(self, connection: ServerConnection, request: Request) -> Response:
-        """The status page of the ticket the path names, or the 404 page."""
+    def serve(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | Awaitable[Response]:
+        """The status page of the ticket the path names, or the 404 page; a form posted
+        to it is the visit's feedback (``FeedbackPages.answer``)."""
         ticket_id = ticket_id_from(request.path)
         centre = self.server.centre
         ticket = centre.tickets.get(ticket_id) if ticket_id else None
+        if request.method == "POST" and FeedbackPages.posted(request):
+            return self.feedback.answer(
+                connection, request, ticket, lambda: self.not_found(request)
+            )
         if ticket is None:
-            response = html_page(
-                request, not_found_page(centre.setup.name).encode(), HTTPStatus.NOT_FOUND
-            )  # no script: nothing to move
-        else:
-            now = self.server.clock()
-            status = views.ticket_status(centre, ticket, now)
-            # the estimate drawn into the page is one given (docs/reports.md)
-            self.server.estimates.status_shown(ticket, status, now)
-            html = status_page(status, centre.setup.tz)
-            response = html_page(request, html.encode(), peers=self.server.peer_pages)
+            return self.not_found(request)
+        if (
+            ticket.state is TicketState.DONE
+            and why_closed(ticket, self.server.clock(), self.server.setup.feedback) is None
+        ):
+            return self.finished_page(request, ticket)
+        return self.status_response(request, ticket)
+
+    def not_found(self, request: Request) -> Response:
+        response = html_page(
+            request,
+            not_found_page(self.server.centre.setup.name).encode(),
+            HTTPStatus.NOT_FOUND,
+        )  # no script: nothing to move
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
         return response
+
+    def status_response(self, request: Request, ticket: Ticket, feedback: str = "") -> Response:
+        centre = self.server.centre
+        now = self.server.clock()
+        status = views.ticket_status(centre, ticket, now)
+        # the estimate drawn into the page is one given (docs/reports.md)
+        self.server.estimates.status_shown(ticket, status, now)
+        # a page drawn before the visit ends asks again once it has (ticket.js reloads)
+        ask = self.server.setup.feedback.open and not ticket.is_final
+        html = status_page(status, centre.setup.tz, feedback, ask_when_done=ask)
+        response = html_page(request, html.encode(), peers=self.server.peer_pages)
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    async def finished_page(self, request: Request, ticket: Ticket) -> Response:
+        """A completed visit's page, while it may give feedback: the status with the
+        question under it, or once answered a line saying so (and the thank-you page
+        right after sending, ``?feedback=sent``)."""
+        answered = await self.feedback.answered(ticket)
+        if answered:
+            if request.path.partition("?")[2] == SENT_QUERY:
+                return self.feedback.outcome_page(request, "thanks", ticket.language)
+            return self.status_response(
+                request, ticket, self.feedback.answered_section(ticket.language)
+            )
+        if answered is None:  # the database did not say: no form to fail on sending
+            return self.status_response(request, ticket)
+        return self.status_response(request, ticket, self.feedback.form_section(ticket.language))
 
 
 # ---------------------------------------------------------------- the HTML
@@ -88,14 +133,17 @@ def page(
     lang: str = "en",
     direction: str = "ltr",
     live_texts: dict[str, str] | None = None,
+    ask_when_done: bool = False,
 ) -> str:
     """A whole page in the ticket pages' style; every argument already escaped. With
     ``tz`` the page follows the ticket live (its script, and the connection line's words
-    in the visitor's language as ``data-live-*`` attributes)."""
+    in the visitor's language as ``data-live-*`` attributes); ``ask_when_done``: the
+    script reloads it when the visit ends, for the feedback question."""
     timezone = f' data-timezone="{escape(str(tz))}"' if tz is not None else ""
     texts = "".join(
         f' data-live-{key}="{escape(text)}"' for key, text in (live_texts or {}).items()
     )
+    feedback = ' data-feedback="ask"' if ask_when_done else ""
     script = (
         '<script src="/static/backoff.js" defer></script>\n'
         '<script src="/static/failover.js" defer></script>\n'
@@ -115,16 +163,19 @@ def page(
 <link rel="stylesheet" href="/static/ticket.css">
 <link rel="icon" href="/static/icon.svg" type="image/svg+xml">
 {script}</head>
-<body class="ticket-page" data-state="{state}"{timezone}{texts}>
+<body class="ticket-page" data-state="{state}"{timezone}{texts}{feedback}>
 {body}
 </body>
 </html>
 """
 
 
-def status_page(status: dict[str, Any], tz: tzinfo) -> str:
+def status_page(
+    status: dict[str, Any], tz: tzinfo, feedback: str = "", *, ask_when_done: bool = False
+) -> str:
     """The status page for one ``views.ticket_status`` message, in the words it carries
-    (the visitor's language)."""
+    (the visitor's language); ``feedback``: the feedback section's HTML (drawn under
+    the ticket), if any."""
     said = status["words"]
     fixed = page_words(said["lang"])
     e = escape
@@ -152,11 +203,12 @@ def status_page(status: dict[str, Any], tz: tzinfo) -> str:
   <noscript><p class="as-of">{e(fixed["no_script"])}
     <a href="">{e(fixed["refresh"])}</a></p></noscript>
   <p class="advice">{e(fixed["advice"])}</p>
-</main>""",
+{feedback}</main>""",
         tz,
         lang=fixed["lang"],
         direction=fixed["dir"],
         live_texts={k: fixed[k] for k in ("connecting", "live", "reconnecting", "stopped")},
+        ask_when_done=ask_when_done,
     )
 
 

@@ -195,6 +195,28 @@ def test_a_power_cycle_between_tickets_means_the_phrases_are_sent_again(
         assert same_dots(paper(one.png_path), reference)
 
 
+def test_on_a_slow_serial_line_the_key_list_waits_for_the_definitions_to_arrive(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    """At 9600 baud the Welsh service's definition (756 bytes) takes 0.8 s to reach the
+    printer, longer than the 0.3 s allowed for an answer: the wait allows for it."""
+    welsh = dataclasses.replace(ticket, language="cy", service_name="Gwasanaethau Tŷ")
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True, line_baud=9600) as sim:
+        url = serial_url(sim, "profile=TM-T20II&after_print_timeout=0.3").replace(
+            "baudrate=115200", "baudrate=9600"
+        )
+        with open_printer(url) as printer:
+            first = printer.print_ticket(welsh, "first")
+            following = printer.print_ticket(welsh, "following")
+        printed = sim.wait_for_tickets(2)
+    assert first.setup_bytes > 700 and following.setup_bytes == 11
+    assert first.bytes_sent == following.bytes_sent < 300  # the service printed by key
+    reference = as_images(welsh, tmp_path)
+    for one in printed:
+        assert one.ticket.undefined_graphics == []
+        assert same_dots(paper(one.png_path), reference)
+
+
 def test_a_printer_whose_esc_at_clears_its_graphics_gets_them_with_every_ticket(
     tmp_path: Path, ticket: TicketPrint
 ) -> None:

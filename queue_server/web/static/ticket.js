@@ -111,6 +111,13 @@
           setLive("live", liveText("live"));
           startPinging(ws);
         } else if (message.type === "ticket_status") {
+          if (message.state === "done" && body.dataset.feedback === "ask") {
+            // the visit is over: the server draws the page again with its question
+            // ("How satisfied were you...?"), a plain form that needs no script
+            stop("");
+            location.reload();
+            return;
+          }
           draw(message);
           if (!message.today || FINAL.has(message.state)) stop("");
         } else if (message.type === "ok") {
