@@ -60,7 +60,7 @@ from common import (  # noqa: E402
     process_ticks,
     walkin_command,
 )
-from pg_pair import PgPair  # noqa: E402
+from pg_pair import PgPair, unavailable  # noqa: E402
 
 from queue_server.client import (  # noqa: E402
     ConnectionLost,
@@ -169,6 +169,10 @@ def main() -> int:
     # SIGTERM ends the run as Ctrl-C does: the pair and the server are stopped
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
+    why_not = unavailable()
+    if why_not is not None:
+        print(f"bench_pg_failover: cannot build the PostgreSQL pair: {why_not}", file=sys.stderr)
+        return 2
     print(machine_summary())
     print(f"load average before: {loadavg()}")
     folder = Path(tempfile.mkdtemp(prefix="walkin-bench-pgfail-"))  # config and log

@@ -53,6 +53,23 @@ def postgres_bin() -> Path | None:
     return max(found)[1] if found else None
 
 
+def unavailable() -> str | None:
+    """Why a pair cannot be built on this machine (a test skips with it, a benchmark
+    says it), or None: Debian's PostgreSQL binaries missing, or, as root, no
+    ``postgres`` user to run them as."""
+    if postgres_bin() is None:
+        return (
+            "PostgreSQL's binaries (initdb, postgres, pg_ctl, pg_basebackup, pg_rewind) are "
+            "not under /usr/lib/postgresql/*/bin: install Debian's postgresql package "
+            "(scripts/debian-packages.txt; make test does)"
+        )
+    try:
+        _run_as()
+    except RuntimeError as exc:
+        return str(exc)
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

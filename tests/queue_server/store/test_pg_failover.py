@@ -36,13 +36,9 @@ from queue_server.store.repository import make_engine, normalise_url
 from queue_server.store.writer_lock import centre_lock_key
 
 from .conftest import run_walkin, wait_for
-from .pg_pair import PgPair, free_port, postgres_bin
+from .pg_pair import PgPair, free_port, unavailable
 
-needs_postgres = pytest.mark.skipif(
-    postgres_bin() is None,
-    reason="PostgreSQL's binaries (initdb, pg_ctl, pg_basebackup, pg_rewind) are not under "
-    "/usr/lib/postgresql/*/bin: install Debian's postgresql package",
-)
+needs_postgres = pytest.mark.skipif(unavailable() is not None, reason=unavailable() or "")
 
 KIOSKS = 20
 SERVICES = ("housing", "council_tax", "parking", "planning")
