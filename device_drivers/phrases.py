@@ -224,15 +224,18 @@ class PhraseMemory:
             setup.append(define_command(key, row.picture))
         return Plan(b"".join(setup), trusted, defining, clear)
 
-    def confirm(self, plan: Plan, held: set[bytes]) -> tuple[dict[bytes, bytes], bool]:
+    def confirm(
+        self, plan: Plan, held: set[bytes], *, refuse: bool = True
+    ) -> tuple[dict[bytes, bytes], bool]:
         """After ``plan.setup`` was sent and the printer listed ``held``: the keys to
-        print by (digest -> key), and whether every definition was kept."""
+        print by (digest -> key), and whether every definition was kept. With
+        ``refuse``, a definition a cleared memory did not keep is not offered again."""
         usable = {d: k for d, k in plan.trusted.items() if k in held}
         for digest, key in plan.defining.items():
             if key in held:
                 self.defined[key] = digest
                 usable[digest] = key
-            elif plan.cleared:  # no room even in an emptied memory
+            elif refuse and plan.cleared:  # no room even in an emptied memory
                 self.refused.add(digest)
         self.defined = {k: d for k, d in self.defined.items() if k in held}
         return usable, len(usable) == len(plan.trusted) + len(plan.defining)

@@ -53,7 +53,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,7 @@ from .phrases import (
     KEY_LIST_QUERY,
     KeyListError,
     PhraseMemory,
+    StoredRow,
     TicketJob,
     parse_key_list_block,
 )
@@ -412,30 +413,73 @@ class Printer:
     ) -> tuple[bytes, int]:
         """The job with its fixed phrases printed by keys the printer has confirmed, and
         the bytes sent to get there; the job as images where it cannot be."""
-        assert self.phrases is not None
         if not job.rows or not before.answered or time.monotonic() < self._no_key_list_until:
             return job.as_images(), 0
+        keys, sent = self._hold(connection, job.rows, retry=True)
+        if keys is None:
+            return job.as_images(), sent
+        return job.by_key(keys), sent
+
+    def _hold(
+        self, connection: Connector, rows: list[StoredRow], *, retry: bool
+    ) -> tuple[dict[bytes, bytes] | None, int]:
+        """Have the printer hold ``rows``: ``ESC @``, the key list, definitions of what it
+        lacks, the key list again. Returns the keys it confirmed (digest -> key; None if
+        it gave no key list) and the bytes sent. With ``retry``, a definition it did not
+        keep is tried once more in a cleared memory, and refused for good if it still
+        does not fit; without, it is only left out."""
+        assert self.phrases is not None
         held, sent = self._key_list(connection, INIT)
         if held is None:
-            return job.as_images(), sent
-        plan = self.phrases.plan(job.rows, held)
-        keys, complete = self.phrases.confirm(plan, held) if not plan.setup else ({}, False)
-        for _ in range(2):  # the plan, then once more from a cleared memory if it fell short
-            if not plan.setup:
-                break
+            return None, sent
+        plan = self.phrases.plan(rows, held)
+        keys, _ = self.phrases.confirm(plan, held, refuse=False)
+        while plan.setup:
             connection.send(plan.setup)
             held, asked = self._key_list(connection, b"", queued=len(plan.setup))
             sent += len(plan.setup) + asked
             if held is None:
-                return job.as_images(), sent
-            keys, complete = self.phrases.confirm(plan, held)
-            if complete or plan.cleared:
+                return None, sent
+            keys, complete = self.phrases.confirm(plan, held, refuse=retry and plan.cleared)
+            if complete or plan.cleared or not retry:
                 break
             log.warning(
-                "the printer kept %d of %d phrases; clearing its graphics", len(keys), len(job.rows)
+                "the printer kept %d of %d phrases; clearing its graphics", len(keys), len(rows)
             )
-            plan = self.phrases.plan(job.rows, held, clear=True)
-        return job.by_key(keys), sent
+            plan = self.phrases.plan(rows, held, clear=True)
+        return keys, sent
+
+    def prepare_phrases(self, tickets: Iterable[TicketPrint]) -> int:
+        """Have the printer hold the fixed phrases of ``tickets`` now, printing nothing,
+        so the next visitor's ticket need not carry them (after the kiosk starts, or
+        after the printer was off). Returns how many phrases it holds of them; 0 where
+        phrases are not printed by key, the printer is not ready, or the link fails
+        (never raises for a device problem: the next ticket sends what is missing).
+        A phrase that does not fit is left out, never refused for later tickets.
+        """
+        with self._lock:
+            if self.phrases is None or time.monotonic() < self._no_key_list_until:
+                return 0
+            rows: dict[bytes, StoredRow] = {}
+            for ticket in tickets:
+                job = ticket_job(ticket, self.profile, qr_mode=self.config.qr, stored=True)
+                for row in job.rows:
+                    rows.setdefault(row.digest, row)
+            if not rows:
+                return 0
+            status = self.status()
+            if not status.answered or status.state in _REFUSE:
+                return 0
+            try:
+                keys, _ = self._hold(self._connection(), list(rows.values()), retry=False)
+            except DeviceUnavailable:
+                return 0
+            except (SendFailed, *LINK_ERRORS) as exc:
+                cause = exc.cause if isinstance(exc, SendFailed) else exc
+                self._drop_connection()
+                self._publish(unreachable(_describe_error(cause), read_at=time.monotonic()))
+                return 0
+            return len(keys or {})
 
     def _key_list(
         self, connection: Connector, prefix: bytes, *, queued: int = 0

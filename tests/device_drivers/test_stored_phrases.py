@@ -413,3 +413,69 @@ def test_the_phrase_memory_trusts_only_what_it_defined_and_the_printer_still_hol
     assert list(partly.defining.values()) == [lost] and not partly.cleared
     stranger = memory.plan(rows, set(keys.values()) | {b"zz"})  # a key it never defined
     assert stranger.cleared and stranger.trusted == {} and len(stranger.defining) == len(rows)
+
+
+# -- phrases held before the first visitor ----------------------------------------------
+
+
+def labels_only(ticket: TicketPrint, language: str) -> TicketPrint:
+    """What a kiosk can know before any visitor: its centre, the labels, the footer."""
+    return dataclasses.replace(kiosk_ticket(ticket, language), service_name="")
+
+
+def test_phrases_prepared_ahead_leave_the_first_ticket_only_its_service(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    shown = kiosk_ticket(ticket, "ur")
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True) as sim:
+        with open_printer(serial_url(sim)) as printer:
+            held = printer.prepare_phrases([labels_only(ticket, lang) for lang in ("ur", "ar")])
+            first = printer.print_ticket(shown, "first")
+            following = printer.print_ticket(shown, "following")
+        printed = sim.wait_for_tickets(2)
+    assert held == 6  # your number, scan to follow, the footer; in Urdu and in Arabic
+    assert 11 + 9 < first.setup_bytes < 1000  # the service alone
+    assert first.bytes_sent + first.setup_bytes < 3000
+    assert following.setup_bytes == 11
+    reference = as_images(shown, tmp_path)
+    for one in printed:
+        assert one.ticket.undefined_graphics == []
+        assert same_dots(paper(one.png_path), reference)
+
+
+def test_preparing_phrases_that_do_not_all_fit_refuses_none_of_them_for_later(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    """Room for one ticket's phrases but not for two languages' labels: the warm-up
+    keeps what fits, and the ticket still gets its phrases by key."""
+    shown = kiosk_ticket(ticket, "ur")
+    rows = ticket_job(shown, load_profile("TM-T20II"), stored=True).rows
+    room = sum(-(-r.picture.width // 8) * r.picture.height + 16 for r in rows)
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True, download_capacity=room) as sim:
+        with open_printer(serial_url(sim)) as printer:
+            held = printer.prepare_phrases([labels_only(ticket, lang) for lang in ("ar", "ur")])
+            printer.print_ticket(shown, "first")
+            following = printer.print_ticket(shown, "following")
+        printed = sim.wait_for_tickets(2)
+    assert 0 < held < 6
+    assert following.setup_bytes == 11
+    for one in printed:
+        assert same_dots(paper(one.png_path), as_images(shown, tmp_path))
+
+
+def test_nothing_is_prepared_where_phrases_are_not_printed_by_key(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    tickets = [labels_only(ticket, "ur")]
+    with PrinterSimulator(None, tcp=None, pty=True, keep_input=True) as sim:
+        with open_printer(serial_url(sim, "paper=80")) as generic:
+            assert generic.prepare_phrases(tickets) == 0
+        sim.set_state("paper-out")
+        with open_printer(serial_url(sim)) as out_of_paper:
+            assert out_of_paper.prepare_phrases(tickets) == 0
+        assert KEY_LIST not in sim.received
+    with PrinterSimulator(None, tcp=None, pty=True, download_graphics=False) as sim:
+        with open_printer(serial_url(sim, "profile=TM-T20II&after_print_timeout=0.2")) as p:
+            assert p.prepare_phrases(tickets) == 0
+    with open_printer("tcp://127.0.0.1:9", profile="TM-T20II", connect_timeout=0.2) as gone:
+        assert gone.prepare_phrases(tickets) == 0  # nobody listening: no exception
