@@ -37,7 +37,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kivy.clock import Clock
@@ -210,7 +210,10 @@ class KioskController:
         self.show("offline" if self._stranded() else "welcome", remember=False)
 
     def tick(self) -> None:
-        """Twice a second: the idle timeout."""
+        """Twice a second: the idle timeout, and the printer's phrases when it is back."""
+        printer = self.app.printer
+        if printer is not None and self.centre is not None and printer.claim_phrases():
+            self._spawn(printer.prepare_phrases(self.phrase_tickets()))
         if self.root.current == "welcome" or self.busy:
             return
         limit = self.idle_seconds
@@ -575,6 +578,26 @@ class KioskController:
             footer=translator(language)(N_("Please keep this ticket")),
             appointment_at=self._centre_time(ticket.get("appointment_at")),
         )
+
+    def phrase_tickets(self) -> list[TicketPrint]:
+        """A ticket in each language the centre offers with what every ticket in it
+        says (centre, labels, footer) and no service, for ``prepare_phrases``: the same
+        wording as :meth:`ticket_print`, so the same pictures and keys."""
+        centre = self.centre
+        if centre is None:
+            return []
+        return [
+            TicketPrint(
+                centre_name=centre.name,
+                ticket_number="-",
+                service_name="",
+                issued_at=datetime.now(UTC),
+                status_url=self._server_home(),
+                language=language,
+                footer=translator(language)(N_("Please keep this ticket")),
+            )
+            for language in centre.languages
+        ]
 
     def _centre_time(self, moment: str | None) -> datetime | None:
         """An ISO time from the server in the centre's zone (as the kiosk shows times)."""

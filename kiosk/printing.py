@@ -17,6 +17,12 @@ Printer status changes (out of paper, cover open, unplugged) reach the queue ser
 through ``device_drivers.reporting.StatusReporter``, from prints and from a
 ``StatusMonitor`` that asks every ``monitor_every`` seconds, so staff see the roll
 run out before a visitor does.
+
+On a printer that keeps download graphics (docs/printing.md, "Fixed phrases by key"),
+the kiosk has it hold the tickets' labels when it starts and whenever the printer is
+seen ready again after it was not (switched off and on, unplugged): ``phrases_wanted``
+says so, and the controller calls ``prepare_phrases`` with the tickets' wording. The
+first visitor's ticket then carries only its service's phrase.
 """
 
 from __future__ import annotations
@@ -75,6 +81,29 @@ class TicketPrinter:
         self._monitor: StatusMonitor | None = None
         self.reporter: StatusReporter | None = None
         self._queue = asyncio.Lock()
+        self._phrases_wanted = self.printer.phrases is not None
+        self.printer.add_status_listener(self._seen)
+
+    def _seen(self, previous: Any, current: Any) -> None:
+        """A printer ready again after it was not may have lost its download graphics."""
+        back = previous is None or previous.state not in READY_STATES
+        if back and current.state in READY_STATES and self.printer.phrases is not None:
+            self._phrases_wanted = True
+
+    def claim_phrases(self) -> bool:
+        """True once after the printer is new or back: time to ``prepare_phrases``."""
+        wanted, self._phrases_wanted = self._phrases_wanted, False
+        return wanted
+
+    async def prepare_phrases(self, tickets: list[TicketPrint]) -> int:
+        """Have the printer hold these tickets' fixed phrases, behind any print; how many
+        it holds (0 if it cannot: the next ticket sends what is missing)."""
+        async with self._queue:
+            try:
+                return await asyncio.to_thread(self.printer.prepare_phrases, tickets)
+            except Exception:  # never let this stop the kiosk; tickets still print
+                log.exception("preparing the printer's phrases failed")
+                return 0
 
     def report_to(self, requester: Requester, loop: asyncio.AbstractEventLoop) -> None:
         """Forward status changes to the queue server, and start watching the printer."""
