@@ -474,12 +474,17 @@ class Printer:
                 keys, _ = self._hold(self._connection(), list(rows.values()), retry=False)
             except DeviceUnavailable:
                 return 0
-            except (SendFailed, *LINK_ERRORS) as exc:
-                cause = exc.cause if isinstance(exc, SendFailed) else exc
-                self._drop_connection()
-                self._publish(unreachable(_describe_error(cause), read_at=time.monotonic()))
+            except SendFailed as exc:
+                self._lost_link(exc.cause)
+                return 0
+            except LINK_ERRORS as exc:
+                self._lost_link(exc)
                 return 0
             return len(keys or {})
+
+    def _lost_link(self, cause: BaseException) -> None:
+        self._drop_connection()
+        self._publish(unreachable(_describe_error(cause), read_at=time.monotonic()))
 
     def _key_list(
         self, connection: Connector, prefix: bytes, *, queued: int = 0

@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 
-from .interpreter import Interpreter, PrintedTicket
+from .interpreter import DEFAULT_DOWNLOAD_CAPACITY, Interpreter, PrintedTicket
 from .server import STATES, PrinterSimulator, RenderedTicket
 
 __all__ = ["STATES", "Interpreter", "PrintedTicket", "PrinterSimulator", "RenderedTicket", "main"]
@@ -52,7 +52,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="answer status queries that follow a ticket this many seconds late",
     )
+    parser.add_argument(
+        "--download-capacity",
+        type=int,
+        default=DEFAULT_DOWNLOAD_CAPACITY,
+        metavar="BYTES",
+        help="download graphics memory (GS ( L functions 80-85), default %(default)s",
+    )
     args = parser.parse_args(argv)
+    if args.download_capacity < 0:
+        parser.error("--download-capacity cannot be negative")
     if not args.tcp and not args.pty:
         parser.error("give --tcp HOST:PORT, --pty, or both")
 
@@ -63,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         control=args.control,
         paper_mm=args.paper,
         state=args.state,
+        download_capacity=args.download_capacity,
     )
     sim.answer_late_after_tickets(args.slow_status)
     try:

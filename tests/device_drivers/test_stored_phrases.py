@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import socket
+import threading
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops
 
 from catalogues import translator
+from device_drivers.errors import PrinterDisconnected
 from device_drivers.layout import ticket_bytes, ticket_job
 from device_drivers.phrases import (
     KeyListError,
@@ -29,6 +32,7 @@ from device_drivers.phrases import (
 from device_drivers.printer import open_printer
 from device_drivers.profiles import load_profile
 from device_drivers.simulator import PrinterSimulator
+from device_drivers.status import PaperLevel, encode_status_reply
 from device_drivers.textimage import render_ink
 from device_drivers.ticket import TicketPrint
 
@@ -479,3 +483,49 @@ def test_nothing_is_prepared_where_phrases_are_not_printed_by_key(
             assert p.prepare_phrases(tickets) == 0
     with open_printer("tcp://127.0.0.1:9", profile="TM-T20II", connect_timeout=0.2) as gone:
         assert gone.prepare_phrases(tickets) == 0  # nobody listening: no exception
+
+
+class _HangsUpOnKeyList:
+    """A printer on TCP that answers status as ready and hangs up at the key list
+    question: a link lost while the driver is setting up, before any ticket byte."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"tcp://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.received = bytearray()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        ready = encode_status_reply(online=True, paper=PaperLevel.OK, cover_open=False)
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                while data := conn.recv(4096):
+                    self.received += data
+                    if KEY_LIST in data:
+                        break  # hang up
+                    for n in data.split(b"\x10\x04")[1:]:
+                        conn.sendall(ready[{1: 0, 2: 1, 4: 2}[n[0]]].to_bytes(1, "big"))
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_link_lost_while_asking_for_keys_leaves_the_ticket_free_to_print_again(
+    ticket: TicketPrint,
+) -> None:
+    fake = _HangsUpOnKeyList()
+    try:
+        with open_printer(fake.url, profile="TM-T20II") as printer:
+            for _ in range(2):  # the same request again: not a duplicate, nothing went
+                with pytest.raises(PrinterDisconnected) as caught:
+                    printer.print_ticket(kiosk_ticket(ticket, "ur"), "visitor-1")
+                assert caught.value.maybe_printed is False and caught.value.bytes_sent == 0
+            assert printer.prepare_phrases([kiosk_ticket(ticket, "ar")]) == 0  # no exception
+            assert printer.last_status is not None and printer.last_status.reachable is False
+        assert GS + b"(L" not in fake.received.replace(KEY_LIST, b"")  # no definition went
+    finally:
+        fake.close()
