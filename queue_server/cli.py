@@ -12,6 +12,7 @@ arguments or files.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -42,6 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         run_server,
         stand_by,
     )
+    from queue_server.store import Store
     from queue_server.store.repository import CentreTaken
     from queue_server.store.writer_lock import CentreInUse
 
@@ -49,6 +51,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # before the database is opened (and migrated): no second server, no damaged file
     busy: CentreInUse | None = None
     held = None
+    #: the database, opened once: read for the lease here, then the standby's reader
+    #: or, migrated, the active server's store
+    opened = None
     try:
         claim = claim_for_serving(args.db, config.centre.id)
     except CentreInUse as exc:
@@ -57,10 +62,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         busy = exc
     else:
         # the claim is free, yet a server that took over from a hung one may be active
-        busy = active_without_claim(args.db, config.centre.id)
+        with contextlib.suppress(WalkinError):  # an unusable URL: open_store says why
+            opened = Store(args.db)
+        busy = None if opened is None else active_without_claim(opened, config.centre.id)
         if busy is not None:
             if args.role == "active":
                 claim.release()
+                opened.close()
                 raise busy
             held = claim  # kept while standing by: the active one cannot take it now
     resigned = None  # the epoch this process gave up when it stepped down
@@ -79,13 +87,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     takeover_after=args.takeover_after,
                     held=held,
                     resigned=resigned,
+                    reader=opened,
                 )
             )
-            held = resigned = None
+            held = resigned = opened = None  # stand_by closed what it was given
             if taken is None:
                 return 0
             claim, replaces = taken.claim, taken.replaces
-        store = open_store(args.db)
+        store, opened = open_store(args.db, opened), None
         try:
             return asyncio.run(
                 run_server(

@@ -11,14 +11,15 @@ from typing import Any
 from queue_server.core.errors import OperatorError
 
 
-def open_store(url: str) -> Any:
+def open_store(url: str, store: Any = None) -> Any:
     """The database at ``url`` (a SQLite path or a SQLAlchemy URL), migrated to the
-    current schema."""
+    current schema; ``store``: that database already opened (a ``Store`` of ``url``
+    not yet migrated), to migrate and return rather than open it again."""
     from queue_server.core.errors import WalkinError
     from queue_server.store import Store
 
     try:
-        store = Store(url)
+        store = store if store is not None else Store(url)
         store.migrate()
     except WalkinError as exc:
         raise OperatorError(exc.message, 2) from None

@@ -122,6 +122,7 @@ async def stand_by(
     takeover_after: float = LEASE_TIMEOUT_SECONDS,
     held: CentreClaim | None = None,
     resigned: int | None = None,
+    reader: Store | None = None,
 ) -> Takeover | None:
     """``walkin serve`` for a centre another server is active for (``busy`` says who):
     the standby (issue 13). It listens on its own address, answering every request
@@ -137,7 +138,9 @@ async def stand_by(
     held before it stepped down (``LeaseLapsed``); while the lease still has it, no
     other server took over, and this one takes its centre back as soon as the database
     answers again. Returns what it took, to start as the active server; None if
-    stopped (SIGINT, SIGTERM) first. The database not answering is waited out."""
+    stopped (SIGINT, SIGTERM) first. The database not answering is waited out.
+    ``reader``: a store of ``url`` to read the lease with (opened here if None); it is
+    closed when this returns."""
     from http import HTTPStatus
 
     from websockets.asyncio.server import serve
@@ -192,7 +195,8 @@ async def stand_by(
     # a standby is a started service too: systemd watches it and restarts it if it hangs
     stop_pings = sdnotify.start_watchdog()
     sdnotify.ready(f"standby for centre {centre_id}; the active server is {active}")
-    reader = Store(url)  # kept open: the connection is warm when it takes over
+    if reader is None:
+        reader = Store(url)  # kept open: the connection is warm when it takes over
     warned = unreachable = False
 
     async def unless_stopped(call: Any, *args: Any) -> Any:
@@ -296,22 +300,18 @@ class _Stopped(Exception):
     """``stand_by`` was told to stop while it waited on the database."""
 
 
-def active_without_claim(url: str, centre_id: str) -> CentreInUse | None:
+def active_without_claim(reader: Store, centre_id: str) -> CentreInUse | None:
     """After taking the centre's claim at start: whether a server is active for the
     centre all the same, one that took over from a hung server and has not got the
     claim yet (the lease says ``claimed`` false). Then this one must be its standby,
     not take the next epoch from under it; the refusal to hand ``stand_by`` is
-    returned. None when the centre has no such server (or no lease to read yet)."""
-    try:
-        reader = Store(url)
-    except WalkinError:  # a URL the server cannot use: opening the store says why
-        return None
+    returned. None when the centre has no such server (or no lease to read yet).
+    ``reader``: the store ``walkin serve`` goes on with (as the standby's reader, or
+    migrated as the active server's)."""
     try:
         lease = reader.lease(centre_id)
     except Exception:  # no lease table yet (a new or older database): nobody is active
         return None
-    finally:
-        reader.close()
     if lease is None or lease.claimed:
         return None
     return CentreInUse(
