@@ -30,9 +30,10 @@ _CENTRING_VENDORS = {"Epson"}
 # Printers that keep download graphics (GS ( L / GS 8 L functions 80-85: define, list the
 # keys, print by key) for device_drivers.phrases. python-escpos's capability data has no
 # key for them (its "graphics" means GS ( L at all, and it is set for the generic profile
-# and for 1990s TM-T88s too), so this is our list: the Epson models whose ESC/POS
-# references document the functions. Every use is still checked with the printer (the
-# key list is asked for before each ticket), so a wrong entry costs bytes, not phrases.
+# and for the older TM-T88II and III too), so this is our list: Epson's TM-T20 ESC/POS
+# quick reference names download graphics key codes; the TM-T88V is taken to have them
+# too, unchecked here. Every use is still checked with the printer (the key list is asked
+# for before each ticket), so a wrong entry costs a wait and bytes, never a phrase.
 _DOWNLOAD_GRAPHICS = {"TM-T20II", "TM-T20II-42col", "TM-T88V"}
 
 
