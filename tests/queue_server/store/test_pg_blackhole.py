@@ -26,6 +26,7 @@ import contextlib
 import json
 import os
 import secrets
+import socket
 import threading
 import time
 import urllib.error
@@ -42,6 +43,7 @@ from queue_server.client import QueueClient, new_idempotency_key
 from queue_server.net.serving import STEP_DOWN_CLOSE
 from queue_server.store import Store
 
+from .conftest import ENV as SERVE_ENV
 from .conftest import wait_for
 from .pg_pair import free_port
 from .test_pg_failover import Load, check_tickets, kiosk
@@ -356,16 +358,43 @@ def test_a_server_cut_off_by_a_pulled_cable_steps_down_and_its_clients_move(
     )
 
 
+class NotifySocket:
+    """A datagram socket standing in for systemd's ``$NOTIFY_SOCKET``: every message
+    a server sends it, as ``{key: value}``, in order."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.05)
+
+    def messages(self) -> list[dict[str, str]]:
+        found = []
+        with contextlib.suppress(TimeoutError):
+            while True:
+                lines = self.sock.recv(4096).decode().splitlines()
+                found.append(dict(line.split("=", 1) for line in lines))
+        return found
+
+
 def test_a_server_alone_notices_a_silent_database_and_takes_its_centre_back(
-    logged_database: str, proxy: BlackholeProxy, centre_file: Callable[[str], Path], serve: Any
+    logged_database: str,
+    proxy: BlackholeProxy,
+    centre_file: Callable[[str], Path],
+    serve: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """No standby: the server notices the silent database within the takeover
     timeout (before, it waited on the blackholed socket for as long as the cut
     lasted: TCP gets no reset) and stands by; once the database answers again it
-    takes its own centre back at once (the lease still has its epoch) and issues."""
+    takes its own centre back at once (the lease still has its epoch) and issues.
+    Under systemd it stays one running service throughout: no STOPPING=1."""
     url = logged_database
     centre = "alone"
     config = centre_file(centre)
+    systemd = NotifySocket(tmp_path / "notify")
+    monkeypatch.setitem(SERVE_ENV, "NOTIFY_SOCKET", systemd.path)
     server = serve(config, through(url, proxy), "--port", str(free_port()))
     assert server.wait_ready()["role"] == "active"
     store = Store(url)
@@ -405,6 +434,16 @@ def test_a_server_alone_notices_a_silent_database_and_takes_its_centre_back(
     assert ticket["id"] in {r.id for r in check_tickets(Load(), url, centre)}
     assert "no other server took" in server.logged, server.logged
     assert "Traceback" not in server.logged, server.logged
+    messages = systemd.messages()
+    assert not [m for m in messages if "STOPPING" in m], messages
+    said = [m["STATUS"] for m in messages if "STATUS" in m]
+    assert [m.split(" for centre")[0].split(";")[0] for m in said] == [
+        "active server",
+        "stepped down",
+        "standby",
+        "taking over centre alone: the database answers again",
+        "active server",
+    ], said
     print(
         f"\nnoticed the silent database after {noticed:.2f} s (/healthz 503 standby after "
         f"{standby_503:.2f} s); active again {back:.2f} s after the network came back"
@@ -417,8 +456,6 @@ def test_every_postgresql_connection_gives_up_on_a_vanished_peer_in_seconds(pg_u
     PostgreSQL to give up on a vanished server in seconds too. (A machine that
     vanishes leaves no reset: these are what end a connection to it. The proxy above
     cannot show them act, as its own machine still acknowledges what it holds.)"""
-    import socket
-
     from queue_server.store.repository import PG_CONNECT
     from queue_server.store.writer_lock import claim_centre
 
