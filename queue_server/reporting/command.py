@@ -82,7 +82,13 @@ def build_parser(prog: str = "walkin report") -> argparse.ArgumentParser:
         choices=GROUPINGS,
         help="a range's figures per day (the default), week, month, service, counter or centre",
     )
-    parser.add_argument("--format", choices=("json", "csv"), default="json")
+    parser.add_argument(
+        "--format",
+        choices=("json", "csv", "text"),
+        default="json",
+        help="json (every figure, the default), csv (every figure, a row per scope) or "
+        "text (visits, first-contact resolution and satisfaction, as tables)",
+    )
     parser.add_argument("--centre", help="one centre's id (default: every centre, and each)")
     parser.add_argument(
         "--all-centres",
@@ -205,6 +211,10 @@ def _run(args: argparse.Namespace) -> str:
     )
     if args.format == "csv":
         return to_csv(report)
+    if args.format == "text":
+        from queue_server.reporting.text import day_text
+
+        return day_text(report, names)
     data = to_dict(report)
     data["centre_name"] = names.get(centre) if centre else (shown[0] if len(shown) == 1 else None)
     data["centre_names"] = {c: names[c] for c in sorted(names) if centre in (None, c)}
@@ -265,6 +275,10 @@ def _range(
     )
     if args.format == "csv":
         return range_to_csv(report)
+    if args.format == "text":
+        from queue_server.reporting.text import range_text
+
+        return range_text(report, names)
     data = range_to_dict(report)
     data["centre_names"] = {c: names[c] for c in ids if c in names}
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
@@ -282,7 +296,7 @@ def centre_names(store: Store) -> dict[str, str]:
 
 
 def report_main(argv: list[str]) -> int:
-    """``walkin report --db URL [--date YYYY-MM-DD|today] [--format json|csv]
+    """``walkin report --db URL [--date YYYY-MM-DD|today] [--format json|csv|text]
     [--centre ID] [--output FILE] [--config FILE] [--tz NAME]``. The centre's name and
     the day go to standard error, the figures to standard output (JSON: with
     ``centre_name``). Returns the exit status: 0, 1 when

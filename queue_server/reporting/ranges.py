@@ -64,7 +64,7 @@ log = logging.getLogger("walkin.reports")
 
 DEFAULT_STANDARD = Policy().appointment_standard
 #: the figures' version: a roll-up built by an older Walkin (lower) is built again
-ROLLUP_VERSION = 1
+ROLLUP_VERSION = 2  # 2: satisfaction (issue 14)
 #: the groupings ``range_report`` offers
 GROUPINGS = ("day", "week", "month", "service", "counter", "centre")
 #: the longest range one report covers (two years and a leap day)
@@ -101,7 +101,7 @@ def tallies_from_tickets(
     options: Options,
 ) -> dict[date, dict[tuple[str, str], Tally]]:
     """Each day's tallies from ``first`` to ``last`` for ``centre``, built from its
-    ticket, booking, choice and estimate rows (read once for the span)."""
+    ticket, booking, choice, estimate and feedback rows (read once for the span)."""
     start = datetime.combine(first - timedelta(days=1), time(), tzinfo=UTC)
     end = datetime.combine(last + timedelta(days=2), time(), tzinfo=UTC)
     tickets_by: dict[date, list[Any]] = {}
@@ -116,6 +116,9 @@ def tallies_from_tickets(
     estimates_by: dict[date, list[Any]] = {}
     for row in estimates_between(store, centre, first, last):
         estimates_by.setdefault(row.day, []).append(row)
+    answers_by: dict[date, list[Any]] = {}
+    for row in store.feedback_between(centre, first, last):
+        answers_by.setdefault(row.day, []).append(row)
     built: dict[date, dict[tuple[str, str], Tally]] = {}
     for day in _days(first, last):
         built[day] = day_tallies(
@@ -128,6 +131,7 @@ def tallies_from_tickets(
             centre_tz={centre: tz},
             choices=choices_by.get(day, ()),
             estimates=estimates_by.get(day, ()),
+            answers=answers_by.get(day, ()),
             **{k: v for k, v in options.items() if k != "tz"},
         )
     return built

@@ -4,7 +4,7 @@
 
     build_report(tickets, appointments, *, day, now, ...) -> DayReport   pure, no I/O
     load_and_build(store, day, centre=None, now=None, ...) -> DayReport  reads the store
-                                    (tickets, bookings, channel choices, wait estimates)
+                          (tickets, bookings, channel choices, wait estimates, feedback)
     to_dict(report) -> dict      JSON-ready, for the dashboard
     to_json(report) -> str
     to_csv(report) -> str        one row per scope: overall, each service, each centre
@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
+from queue_server.core.feedback import SATISFIED_SCORES
 from queue_server.core.model import CentreSetup, Policy
 from queue_server.jsonable import plain
 from queue_server.store import Store
@@ -122,6 +123,20 @@ class Estimate:
     why: str | None = None
 
 
+class FeedbackLike(Protocol):
+    """A visitor's answer after their visit (``FeedbackRow``): its ticket and score."""
+
+    @property
+    def ticket_id(self) -> str: ...
+    @property
+    def score(self) -> int: ...
+
+
+#: what ``build_report`` takes as the visitors' answers: ``FeedbackLike`` objects, or
+#: a mapping of ticket id to score (5 very satisfied ... 1 very dissatisfied)
+Answers = Iterable[FeedbackLike] | Mapping[str, int]
+
+
 #: what ``build_report`` takes as the estimates given: objects like ``EstimateLike``,
 #: ``(ticket_id, at, minutes)`` tuples, or a mapping of ticket id to the minutes given
 #: at issue (given at the ticket's ``issued_at``, as the simulator's visits keep them)
@@ -210,6 +225,15 @@ class Figures:
     estimate_updates_measured: int
     estimate_updates_mae_seconds: float | None
     estimate_updates_bias_seconds: float | None
+    #: satisfaction (docs/reports.md, "Satisfaction"): completed visits whose visitor
+    #: answered "How satisfied were you with the service today?", how many of them
+    #: answered satisfied or very satisfied, that share, the mean score (5 very
+    #: satisfied ... 1 very dissatisfied), and the answers per completed visit
+    feedback_answers: int
+    feedback_satisfied: int
+    satisfaction_share: float | None
+    satisfaction_mean_score: float | None
+    feedback_response_rate: float | None
     #: tickets issued per hour of the centre's local clock (0-23); hours with none left out
     by_hour: Mapping[int, int]
 
@@ -440,6 +464,9 @@ class Tally:
     estimate_updates_measured: int = 0
     estimate_updates_abs_error_total: float = 0.0
     estimate_updates_error_total: float = 0.0
+    feedback_answers: int = 0
+    feedback_satisfied: int = 0
+    feedback_score_total: int = 0
     by_hour: dict[int, int] = field(default_factory=dict)
 
     def merge(self, other: Tally) -> Tally:
@@ -585,6 +612,13 @@ def figures_of(tally: Tally, waits: Sequence[float] | None = None) -> Figures:
         estimate_updates_bias_seconds=_mean(
             t.estimate_updates_error_total, t.estimate_updates_measured
         ),
+        feedback_answers=t.feedback_answers,
+        feedback_satisfied=t.feedback_satisfied,
+        satisfaction_share=_share(t.feedback_satisfied, t.feedback_answers),
+        satisfaction_mean_score=(
+            round(t.feedback_score_total / t.feedback_answers, 2) if t.feedback_answers else None
+        ),
+        feedback_response_rate=_share(t.feedback_answers, t.completed),
         by_hour=dict(sorted(t.by_hour.items())),
     )
 
@@ -604,6 +638,7 @@ def _tally(
     tz_of: Callable[[object], tzinfo],
     choices: Sequence[ChoiceLike] = (),
     estimates: Mapping[str, Sequence[Estimate]] | None = None,
+    answers: Mapping[str, int] | None = None,
 ) -> tuple[Tally, list[float]]:
     """The tally of these rows (docs/reports.md defines each figure) and every wait,
     sorted."""
@@ -648,6 +683,11 @@ def _tally(
             t.completed += 1
             t.resolved += ticket.outcome == "resolved"
             t.avoidable += bool(ticket.avoidable)
+            score = answers.get(getattr(ticket, "id", None), None) if answers else None
+            if score is not None:
+                t.feedback_answers += 1
+                t.feedback_satisfied += score in SATISFIED_SCORES
+                t.feedback_score_total += score
         elif ticket.state == "no_show":
             t.no_shows += 1
         elif ticket.state == "cancelled":
@@ -724,6 +764,21 @@ def _estimates_by_ticket(
     return found
 
 
+def _scores_by_ticket(answers: Answers | None) -> dict[str, int]:
+    """Each answering ticket's score (``TypeError`` for an answer with no ticket_id
+    and score)."""
+    if not answers:
+        return {}
+    if isinstance(answers, Mapping):
+        return {str(k): int(v) for k, v in answers.items()}
+    scores: dict[str, int] = {}
+    for n, answer in enumerate(answers):
+        if not (hasattr(answer, "ticket_id") and hasattr(answer, "score")):
+            raise TypeError(f"answer {n}: {type(answer).__name__} has no ticket_id and score")
+        scores[answer.ticket_id] = int(answer.score)
+    return scores
+
+
 _Row = TypeVar("_Row")
 
 
@@ -751,6 +806,7 @@ def build_report(
     checkin_late: timedelta = _DEFAULT_POLICY.checkin_late,
     choices: Iterable[ChoiceLike] = (),
     estimates: Estimates | None = None,
+    answers: Answers | None = None,
 ) -> DayReport:
     """The figures for ``day`` from ticket and appointment rows. Pure: no I/O, no clock.
 
@@ -761,6 +817,10 @@ def build_report(
     ``WaitEstimateRow``s, ``(ticket_id, at, minutes)`` tuples, or ticket id -> the
     minutes given at issue); those of the day's tickets are measured against their
     first calls. Left out, the estimate figures are zeros and nulls.
+
+    ``answers`` are the visitors' feedback after their visits (``FeedbackRow``s, or
+    ticket id -> score): each counts with its ticket, so by the ticket's day, service
+    and counter. Left out, the satisfaction figures are zeros and nulls.
 
     ``tickets`` may hold other days' tickets: only those numbered on ``day`` count.
     ``appointments`` may too: only bookings whose ``at`` falls on ``day`` in the
@@ -778,7 +838,9 @@ def build_report(
     """
     options = {"standard": standard, "checkin_late": checkin_late, "targets": targets}
     where = {"day": day, "now": now, "centre": centre, "tz": tz, "centre_tz": centre_tz}
-    day_rows = _DayRows.select(tickets, appointments, choices, estimates, options=options, **where)
+    day_rows = _DayRows.select(
+        tickets, appointments, choices, estimates, answers, options=options, **where
+    )
 
     def breakdown(attribute: str) -> dict[str, Figures]:
         return {key: figures_of(*tw) for key, tw in day_rows.tallies_by(attribute).items()}
@@ -815,6 +877,7 @@ def day_tallies(
     checkin_late: timedelta = _DEFAULT_POLICY.checkin_late,
     choices: Iterable[ChoiceLike] = (),
     estimates: Estimates | None = None,
+    answers: Answers | None = None,
 ) -> dict[tuple[str, str], Tally]:
     """One centre's day as roll-up tallies, by (scope, key): ("centre", "") for the
     whole day (always there, if empty), ("service", code) and ("counter", name). The
@@ -823,7 +886,9 @@ def day_tallies(
     the histogram's bucket (``bucketed_rank``)."""
     options = {"standard": standard, "checkin_late": checkin_late, "targets": targets}
     where = {"day": day, "now": now, "centre": centre, "tz": tz, "centre_tz": centre_tz}
-    day_rows = _DayRows.select(tickets, appointments, choices, estimates, options=options, **where)
+    day_rows = _DayRows.select(
+        tickets, appointments, choices, estimates, answers, options=options, **where
+    )
     found = {
         (CENTRE_SCOPE, ""): day_rows.tally(
             day_rows.tickets, day_rows.appointments, day_rows.choices
@@ -843,6 +908,7 @@ class _DayRows:
     appointments: list[AppointmentLike]
     choices: list[ChoiceLike]
     given: dict[str, list[Estimate]]
+    scores: dict[str, int]
     now: datetime
     tz_of: Callable[[object], tzinfo]
     options: dict[str, Any]
@@ -854,6 +920,7 @@ class _DayRows:
         appointments: Iterable[AppointmentLike],
         choices: Iterable[ChoiceLike],
         estimates: Estimates | None,
+        answers: Answers | None,
         *,
         day: date,
         now: datetime,
@@ -882,6 +949,7 @@ class _DayRows:
             appointments=[a for a in appointments if wanted(a) and local_day(a.at, a) == day],
             choices=[c for c in choices if wanted(c) and local_day(c.at, c) == day],
             given=_estimates_by_ticket(estimates, day_tickets),
+            scores=_scores_by_ticket(answers),
             now=now.astimezone(UTC),
             tz_of=tz_of,
             options=options,
@@ -900,6 +968,7 @@ class _DayRows:
             tz_of=self.tz_of,
             choices=choices,
             estimates=self.given,
+            answers=self.scores,
             **self.options,
         )
 
@@ -986,6 +1055,7 @@ def load_and_build(
         checkin_late=checkin_late,
         choices=store.channel_choices(centre, start, end),
         estimates=estimates_for_day(store, centre, day),
+        answers=store.feedback_between(centre, day, day),
     )
 
 

@@ -100,7 +100,9 @@ def ticket_rows(draw: Any, n: int) -> TicketRow:
     booked = arrival + draw(st.floats(-30, 30)) if origin == "appointment" else None
 
     def at(minutes: float | None) -> datetime | None:
-        return None if minutes is None else T0 + timedelta(minutes=minutes)
+        # to the whole second: minutes as floats (151/60) made waits of 150.999999 s,
+        # a bucket below the 151.0 s the day report rounds them to
+        return None if minutes is None else T0 + timedelta(seconds=round(minutes * 60))
 
     issued = at(arrival)
     assert issued is not None
@@ -135,7 +137,9 @@ def ticket_rows(draw: Any, n: int) -> TicketRow:
 
 
 @st.composite
-def days(draw: Any) -> tuple[list[TicketRow], list[AppointmentRow], list[ChannelChoiceRow]]:
+def days(
+    draw: Any,
+) -> tuple[list[TicketRow], list[AppointmentRow], list[ChannelChoiceRow], dict[str, int]]:
     count = draw(st.integers(0, 40))
     tickets = [draw(ticket_rows(n)) for n in range(1, count + 1)]
     appointments = [
@@ -158,7 +162,12 @@ def days(draw: Any) -> tuple[list[TicketRow], list[AppointmentRow], list[Channel
         )
         for _ in range(draw(st.integers(0, 5)))
     ]
-    return tickets, appointments, choices
+    # visitors' answers after their visits (any ticket may have one: only completed
+    # visits' count), and one for a ticket of another day
+    answers = {t.id: draw(st.integers(1, 5)) for t in tickets if draw(st.booleans())} | {
+        "elsewhere": 5
+    }
+    return tickets, appointments, choices, answers
 
 
 def bucketed(exact: Figures, tally: Tally) -> Figures:
@@ -185,7 +194,7 @@ def test_a_days_roll_up_gives_the_day_reports_figures(day: Any, now_hours: int) 
     """For any rows: every scope's rolled-up figures are the day report's, but for the
     percentiles, which are the top of the exact one's bucket; and the tallies survive
     their trip through JSON."""
-    tickets, appointments, choices = day
+    tickets, appointments, choices, answers = day
     now = T0 + timedelta(hours=now_hours)
     options: dict[str, Any] = {
         "standard": timedelta(minutes=10),
@@ -194,11 +203,11 @@ def test_a_days_roll_up_gives_the_day_reports_figures(day: Any, now_hours: int) 
     }
     report = build_report(
         tickets, appointments, day=DAY, now=now, centre="oxf", tz=LONDON, choices=choices,
-        **options,
+        answers=answers, **options,
     )  # fmt: skip
     tallies = day_tallies(
         tickets, appointments, day=DAY, now=now, centre="oxf", tz=LONDON, choices=choices,
-        **options,
+        answers=answers, **options,
     )  # fmt: skip
     expected = {(CENTRE_SCOPE, ""): report.overall}
     expected |= {(SERVICE_SCOPE, k): f for k, f in report.services.items()}
@@ -216,6 +225,12 @@ def test_a_days_roll_up_gives_the_day_reports_figures(day: Any, now_hours: int) 
         whole.wait_buckets,
         whole.served,
     )
+    assert (services.feedback_answers, services.feedback_score_total) == (
+        whole.feedback_answers,
+        whole.feedback_score_total,
+    )
+    done = {t.id for t in tickets if t.state == "done"}
+    assert whole.feedback_answers == len(done & answers.keys())
 
 
 @settings(max_examples=100, deadline=None)

@@ -1,0 +1,104 @@
+"""``walkin report --format text``: the figures a manager reads first, as plain tables
+for a terminal or an e-mail: per scope, the visits, first-contact resolution, and
+beside it satisfaction (answers, the share satisfied, the mean score, the response
+rate). JSON and CSV carry every figure; docs/reports.md defines each one.
+
+::
+
+    day_text(report, names) -> str       a DayReport: overall, each service, each counter
+    range_text(report, names) -> str     a RangeReport: overall, each group, each service
+                                         and counter over the range
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from queue_server.reporting.ranges import RangeReport
+from queue_server.reporting.reports import DayReport, Figures
+
+#: (heading, width) of each column after the scope's name
+COLUMNS = (
+    ("Issued", 6),
+    ("Completed", 9),
+    ("Resolved first time", 19),
+    ("Answers", 7),
+    ("Satisfied", 9),
+    ("Mean score", 10),
+    ("Response rate", 13),
+)
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _cells(f: Figures) -> list[str]:
+    return [
+        str(f.issued),
+        str(f.completed),
+        _share(f.first_contact_resolution_share),
+        str(f.feedback_answers),
+        _share(f.satisfaction_share),
+        "-" if f.satisfaction_mean_score is None else f"{f.satisfaction_mean_score:.2f}",
+        _share(f.feedback_response_rate),
+    ]
+
+
+def table(title: str, rows: Iterable[tuple[str, Figures]]) -> str:
+    """One table: a title line, the header, a row per (name, figures)."""
+    rows = list(rows)
+    name_width = max([len(title), *(len(name) for name, _ in rows)])
+    header = title.ljust(name_width) + "".join(f"  {h:>{w}}" for h, w in COLUMNS)
+    lines = [header, "-" * len(header)]
+    for name, figures in rows:
+        cells = _cells(figures)
+        lines.append(
+            name.ljust(name_width)
+            + "".join(f"  {c:>{w}}" for c, (_, w) in zip(cells, COLUMNS, strict=True))
+        )
+    return "\n".join(lines)
+
+
+def _sections(parts: list[tuple[str, Mapping[str, Figures]]]) -> str:
+    return "\n\n".join(table(title, rows.items()) for title, rows in parts if rows)
+
+
+def _footnote() -> str:
+    return (
+        "Resolved first time: completed visits resolved. Satisfied: answers 'very satisfied'\n"
+        "or 'satisfied'. Mean score: 5 very satisfied ... 1 very dissatisfied. Response rate:\n"
+        "answers per completed visit. '-': nothing to count. docs/reports.md has the rest."
+    )
+
+
+def day_text(report: DayReport, names: Mapping[str, str] | None = None) -> str:
+    """A day's report as text."""
+    names = names or {}
+    where = names.get(report.centre or "", report.centre or "every centre")
+    head = f"{where}, {report.day:%A %d %B %Y}"
+    body = _sections(
+        [
+            ("Overall", {"All services": report.overall}),
+            ("Service", dict(report.services)),
+            ("Counter", dict(report.counters)),
+            ("Centre", {names.get(c, c): f for c, f in report.centres.items()}),
+        ]
+    )
+    return f"{head}\n\n{body}\n\n{_footnote()}\n"
+
+
+def range_text(report: RangeReport, names: Mapping[str, str] | None = None) -> str:
+    """A range's report as text."""
+    names = names or {}
+    where = names.get(report.centre or "", report.centre or "every centre")
+    head = f"{where}, {report.first:%d %B %Y} to {report.last:%d %B %Y}"
+    groups = dict(report.groups)
+    if report.by == "centre":
+        groups = {names.get(k, k): f for k, f in groups.items()}
+    parts = [("Overall", {"All services": report.overall}), (report.by.capitalize(), groups)]
+    if report.by != "service":
+        parts.append(("Service", dict(report.services)))
+    if report.by != "counter":
+        parts.append(("Counter", dict(report.counters)))
+    return f"{head}\n\n{_sections(parts)}\n\n{_footnote()}\n"
