@@ -35,14 +35,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,7 +54,7 @@ from common import (  # noqa: E402
     machine_summary,
     markdown_table,
     percentile,
-    walkin_command,
+    start_server,
 )
 
 from queue_server.client import (  # noqa: E402
@@ -72,57 +68,6 @@ from queue_server.client import (  # noqa: E402
 TAKEOVER_GOAL_S = 10.0
 #: a server's restart to ready with a day of 2,000 tickets
 RESTART_GOAL_S = 2.0
-
-
-class Server:
-    def __init__(
-        self, config: Path, db_url: str, port: int, folder: Path, n: int, *extra: str
-    ) -> None:
-        self.port = port
-        self.log = folder / f"server-{n}.log"
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [
-                    *walkin_command(),
-                    "serve",
-                    "--config",
-                    str(config),
-                    "--db",
-                    db_url,
-                    "--port",
-                    str(port),
-                    *extra,
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def health(self) -> tuple[int, dict[str, object]] | None:
-        url = f"http://127.0.0.1:{self.port}/healthz"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as reply:
-                return reply.status, json.load(reply)
-        except urllib.error.HTTPError as refused:
-            return refused.code, json.loads(refused.read())
-        except OSError:
-            return None
-
-    def wait_role(self, role: str, timeout: float = 60) -> float:
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited:\n{self.log.read_text()[-2000:]}")
-            found = self.health()
-            if found and found[1].get("role") == role:
-                return time.monotonic() - started
-            time.sleep(0.01)
-        raise RuntimeError(f"not {role} within {timeout} s:\n{self.log.read_text()[-2000:]}")
-
-    def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            self.process.kill()
-        self.process.wait(10)
 
 
 async def issue_many(port: int, tokens: Sequence[str], count: int) -> list[str]:
@@ -172,11 +117,11 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, object]:
         config = always_open_config(folder)
         with database(kind, folder) as db_url:
             ports = [free_port(), free_port()]
-            servers = [Server(config, db_url, ports[0], folder, 0)]
+            servers = [start_server(config, db_url, folder, ports[0], wait=False)]
             servers[0].wait_role("active")
             tokens = enroll(db_url, "kiosk", [f"kiosk-{i}" for i in range(10)])
             numbers = asyncio.run(issue_many(ports[0], tokens, args.tickets))
-            servers.append(Server(config, db_url, ports[1], folder, 1))
+            servers.append(start_server(config, db_url, folder, ports[1], wait=False))
             servers[1].wait_role("standby")
             takeovers = []
             for round_ in range(args.kills):
@@ -185,13 +130,13 @@ def bench(kind: str, args: argparse.Namespace) -> dict[str, object]:
                 killed = time.monotonic()
                 numbers.append(asyncio.run(first_ticket_through(standby.port, tokens[0])))
                 takeovers.append(time.monotonic() - killed)
-                servers[round_ % 2] = Server(config, db_url, active.port, folder, round_ + 2)
+                servers[round_ % 2] = start_server(config, db_url, folder, active.port, wait=False)
                 servers[round_ % 2].wait_role("standby")
             for server in servers:
                 server.kill()
             restarts = []
-            for n in range(args.restarts):
-                alone = Server(config, db_url, ports[0], folder, 100 + n)
+            for _ in range(args.restarts):
+                alone = start_server(config, db_url, folder, ports[0], wait=False)
                 restarts.append(alone.wait_role("active"))
                 alone.kill()
             duplicates = len(numbers) - len(set(numbers))
@@ -324,11 +269,11 @@ def bench_load(kind: str, args: argparse.Namespace) -> dict[str, object]:
         config = always_open_config(folder)
         with database(kind, folder) as db_url:
             ports = [free_port(), free_port()]
-            servers = [Server(config, db_url, ports[0], folder, 0, *extra)]
+            servers = [start_server(config, db_url, folder, ports[0], extra=extra, wait=False)]
             servers[0].wait_role("active")
             tokens = enroll(db_url, "kiosk", [f"kiosk-{i}" for i in range(20)])
             add_staff(db_url, ["adviser1", "adviser2"])
-            servers.append(Server(config, db_url, ports[1], folder, 1, *extra))
+            servers.append(start_server(config, db_url, folder, ports[1], extra=extra, wait=False))
             servers[1].wait_role("standby")
             load = Load(ports, tokens)
             takeovers: list[float] = []
@@ -357,8 +302,8 @@ def bench_load(kind: str, args: argparse.Namespace) -> dict[str, object]:
                         os.kill(active.process.pid, signal.SIGCONT)
                         status = await asyncio.to_thread(active.process.wait, 60)
                         stepped_down.append(status)
-                    servers[round_ % 2] = Server(
-                        config, db_url, active.port, folder, round_ + 2, *extra
+                    servers[round_ % 2] = start_server(
+                        config, db_url, folder, active.port, extra=extra, wait=False
                     )
                     await asyncio.to_thread(servers[round_ % 2].wait_role, "standby")
                     await asyncio.sleep(3)

@@ -20,6 +20,7 @@ server process is stopped (SIGTERM, then SIGKILL), the PostgreSQL database dropp
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import platform
@@ -37,6 +38,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -211,6 +213,37 @@ class ServerProcess:
             time.sleep(0.1)
         raise RuntimeError(f"walkin serve not healthy within {timeout:g} s:\n{self.log_tail()}")
 
+    def health(self) -> tuple[int, dict[str, Any]] | None:
+        """(status, body) of its ``/healthz`` (503 with a body on a standby); None
+        while nothing answers."""
+        url = f"http://127.0.0.1:{self.port}/healthz"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                return reply.status, json.load(reply)
+        except urllib.error.HTTPError as refused:
+            return refused.code, json.loads(refused.read())
+        except OSError:
+            return None
+
+    def wait_role(self, role: str, timeout: float = 60.0) -> float:
+        """Wait until ``/healthz`` says ``role`` ("active", "standby"); the seconds
+        waited. ``RuntimeError`` (with the log's end) if it exits or takes longer."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"walkin serve exited:\n{self.log_tail(40)}")
+            found = self.health()
+            if found and found[1].get("role") == role:
+                return time.monotonic() - started
+            time.sleep(0.01)
+        raise RuntimeError(f"not {role} within {timeout:g} s:\n{self.log_tail(40)}")
+
+    def kill(self) -> None:
+        """SIGKILL (a crash), and wait for it to be gone."""
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        self.process.wait(10)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -227,10 +260,14 @@ def start_server(
     folder: str | Path,
     port: int | None = None,
     env: dict[str, str] | None = None,
+    extra: Sequence[str] = (),
+    wait: bool = True,
 ) -> ServerProcess:
-    """``walkin serve --config --db --port`` (a free loopback port if None), once it is
-    healthy. Its log goes to ``folder/server-PORT-N.log``; ``env``: variables added to
-    this process's environment for it (``WALKIN_LOOP_LAG_LOG``). The caller stops it."""
+    """``walkin serve --config --db --port`` (a free loopback port if None) and
+    ``extra`` options, once it is healthy (``wait``; else at once, for a caller that
+    waits for the role it expects: ``ServerProcess.wait_role``). Its log goes to
+    ``folder/server-PORT-N.log``; ``env``: variables added to this process's
+    environment for it (``WALKIN_LOOP_LAG_LOG``). The caller stops it."""
     port = free_port() if port is None else port
     log_path = Path(folder) / f"server-{port}-{time.monotonic_ns()}.log"
     with log_path.open("wb") as log:
@@ -244,6 +281,7 @@ def start_server(
                 db_url,
                 "--port",
                 str(port),
+                *extra,
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -252,6 +290,8 @@ def start_server(
             env={**os.environ, **env} if env else None,
         )
     server = ServerProcess(process, port, db_url, log_path)
+    if not wait:
+        return server
     try:
         server.wait_healthy()
     except BaseException:
