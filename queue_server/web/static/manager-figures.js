@@ -35,6 +35,12 @@
     return `${fmtSeconds(Math.abs(seconds))} ${seconds < 0 ? "too optimistic" : "too pessimistic"}`;
   }
 
+  // a mean satisfaction score, 5 (very satisfied) to 1 (very dissatisfied)
+  function fmtScore(score) {
+    if (score === null || score === undefined) return NO_DATA;
+    return `${score.toFixed(2)} of 5`;
+  }
+
   function fmtMinutes(minutes) {
     if (minutes === null || minutes === undefined) return NO_DATA;
     if (minutes < 1) return "under 1 min";
@@ -65,6 +71,13 @@
       { key: "first_contact_resolution_share", label: "First-contact resolution", kind: "share",
         of: ["resolved", "completed"], target: { above: 0.5, text: "target over 50%" } },
       { key: "avoidable_contact_share", label: "Avoidable contact", kind: "share", of: ["avoidable", "completed"] },
+      // satisfaction, beside resolution: the visitors' answers on their ticket's page
+      { key: "satisfaction_share", label: "Satisfied (very satisfied or satisfied)", kind: "share",
+        of: ["feedback_satisfied", "feedback_answers"] },
+      { key: "satisfaction_mean_score", label: "Satisfaction, mean score (5 very satisfied, 1 very dissatisfied)",
+        kind: "score", count: ["feedback_answers", "answers"] },
+      { key: "feedback_response_rate", label: "Feedback response rate (answers per completed visit)", kind: "share",
+        of: ["feedback_answers", "completed"] },
       { key: "mean_service_seconds", label: "Mean service time", kind: "seconds" },
       { key: "estimate_mae_seconds", label: "Wait estimates at issue: mean absolute error", kind: "seconds",
         count: ["estimates_measured", "tickets measured"] },
@@ -93,7 +106,8 @@
       const value = figures.overall[spec.key];
       const shown = spec.kind === "share" ? fmtShare(value)
         : spec.kind === "seconds" ? fmtSeconds(value)
-          : spec.kind === "bias" ? fmtBias(value) : fmtCount(value);
+          : spec.kind === "bias" ? fmtBias(value)
+            : spec.kind === "score" ? fmtScore(value) : fmtCount(value);
       const item = el("div", { class: "figure", "data-figure": spec.key });
       const detail = [];
       if (spec.of && value !== null && value !== undefined) {
@@ -113,6 +127,6 @@
   }
 
   window.WalkinManager.figures = {
-    fmtShare, fmtSeconds, fmtBias, fmtMinutes, fmtTarget, standardMinutesOf, drawFigures,
+    fmtShare, fmtSeconds, fmtBias, fmtScore, fmtMinutes, fmtTarget, standardMinutesOf, drawFigures,
   };
 })();

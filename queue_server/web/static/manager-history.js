@@ -9,7 +9,7 @@
 (function () {
   const W = window.WalkinManager;
   const { state: page, $, el, say, errorText, serviceName, services, timeZone } = W.page;
-  const { fmtShare, fmtSeconds, fmtBias, standardMinutesOf, drawFigures } = W.figures;
+  const { fmtShare, fmtSeconds, fmtBias, fmtScore, standardMinutesOf, drawFigures } = W.figures;
   //: the longest range one report covers (reporting/ranges.py MAX_RANGE_DAYS): two years
   const MAX_DAYS = 731;
   //: a range is shown day by day up to this many days, week by week up to a year, then
@@ -271,6 +271,22 @@
       ], target: { value: 0.5, label: "First-contact resolution target: over 50%" }, format: fmtShare,
     }));
 
+    // satisfaction, beside first-contact resolution
+    add("Satisfaction", byScope({
+      id: "chart-satisfaction", title: "Satisfied visitors and first-contact resolution",
+      summary: satisfactionSummary(overall),
+      series: (values) => [
+        { name: "Satisfied (of those who answered)", values: values("satisfaction_share") },
+        { name: "First-contact resolution", values: values("first_contact_resolution_share") },
+      ], format: fmtShare, axisFormat: axisShare, max: 1,
+    }));
+    add("Satisfaction", satisfactionTable([
+      ...(multi ? groups.map(([, figures], i) => ({ heading: periodLabels[i], figures })) : []),
+      ...used.map((code) => ({ heading: serviceName(code), figures: byService[code], kind: "service" })),
+      ...counterNames.map((name) => ({ heading: name, figures: byCounter[name], kind: "counter" })),
+      { heading: multi ? `${period.all}, all services` : "All services", figures: overall, total: true },
+    ]));
+
     // channel shift
     const online = codes.filter((c) => (byService[c] && byService[c].channel_shift_offered) || services().some((s) => s.code === c && s.online_url));
     add("Channel shift", C.bars({
@@ -354,6 +370,33 @@
     if (!overall.estimates_measured) return "No ticket given an estimate at issue has been called on these dates.";
     return `Over ${overall.estimates_measured} tickets called, the estimate given at issue was out by `
       + `${fmtSeconds(overall.estimate_mae_seconds)} on average; on balance ${fmtBias(overall.estimate_bias_seconds)}.`;
+  }
+
+  function satisfactionSummary(overall) {
+    if (!overall.feedback_answers) return "No visitor answered the feedback question on these dates.";
+    return `${overall.feedback_answers} visitors answered (${fmtShare(overall.feedback_response_rate)} of completed visits); `
+      + `${fmtShare(overall.satisfaction_share)} were satisfied or very satisfied, a mean score of ${fmtScore(overall.satisfaction_mean_score)}.`;
+  }
+
+  // Satisfaction as a table, beside first-contact resolution: for each day, week or month,
+  // each service and each counter, the answers, the share satisfied, the mean score, the
+  // response rate and the first-contact resolution of the same visits.
+  function satisfactionTable(rows) {
+    const headings = ["Answers", "Satisfied", "Mean score", "Response rate", "First-contact resolution"];
+    const table = el("table", { class: "data", id: "satisfaction-table" },
+      el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Scope" }), ...headings.map((h) => el("th", { scope: "col", class: "num", text: h })))),
+      el("tbody", {}, ...rows.map(({ heading, figures, total, kind }) => {
+        const f = figures || {};
+        const cells = [
+          String(f.feedback_answers || 0), fmtShare(f.satisfaction_share), fmtScore(f.satisfaction_mean_score),
+          fmtShare(f.feedback_response_rate), fmtShare(f.first_contact_resolution_share),
+        ];
+        return el("tr", { class: total ? "over" : null, "data-scope": heading, "data-kind": kind || null },
+          el("th", { scope: "row", text: heading }), ...cells.map((text) => el("td", { class: "num", text })));
+      })));
+    return el("figure", { id: "figure-satisfaction", class: "chart-figure" },
+      el("figcaption", { class: "chart-caption", text: "Satisfaction by day, service and counter: \"How satisfied were you with the service today?\" asked on each ticket's page after the visit" }),
+      table);
   }
 
   // The estimates' accuracy as a table: for each day, week or month and each service, the

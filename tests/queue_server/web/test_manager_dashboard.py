@@ -51,6 +51,9 @@ FIGURES = [
     ("wait_max_seconds", "seconds"),
     ("first_contact_resolution_share", "share"),
     ("avoidable_contact_share", "share"),
+    ("satisfaction_share", "share"),
+    ("satisfaction_mean_score", "score"),
+    ("feedback_response_rate", "share"),
     ("mean_service_seconds", "seconds"),
     ("channel_shift_share", "share"),
 ]
@@ -65,6 +68,8 @@ SHARE_COUNTS = {
     "first_contact_resolution_share": ("resolved", "completed"),
     "avoidable_contact_share": ("avoidable", "completed"),
     "channel_shift_share": ("channel_shift_online", "channel_shift_offered"),
+    "satisfaction_share": ("feedback_satisfied", "feedback_answers"),
+    "feedback_response_rate": ("feedback_answers", "completed"),
 }
 
 
@@ -147,6 +152,8 @@ def check_shown(key: str, kind: str, shown: str, expected: Any) -> None:
         assert shown == "no data", f"{key}: page shows {shown!r}, the report has null"
     elif kind == "count":
         assert shown == str(expected), f"{key}: page shows {shown!r}, report {expected}"
+    elif kind == "score":
+        assert shown == f"{expected:.2f} of 5", f"{key}: page shows {shown!r}, report {expected}"
     elif kind == "share":
         assert shown.endswith("%"), f"{key}: {shown!r}"
         value = float(shown.rstrip("%")) / 100
