@@ -709,7 +709,8 @@ class QueueServer(Enforcement):
     async def roll_up_closed_days(self) -> None:
         """Once a day: end what is left of earlier days, then roll up the last
         ``ROLL_UP_DAYS`` days that are over and not rolled up yet (their figures for
-        reports over ranges: ``reporting.ranges``), in a worker thread. Called at start
+        reports over ranges: ``reporting.ranges``), in a worker thread, and erase the
+        feedback comments past ``[feedback] comment_retention_days``. Called at start
         and by the periodic sweep, so a day is rolled up soon after midnight whether or
         not anyone comes; a failure is logged and tried again at the next sweep."""
         today = self.centre.local_day(self.clock())
@@ -731,6 +732,16 @@ class QueueServer(Enforcement):
             )
             if count:
                 log.info("rolled up the figures of %d closed day(s)", count)
+            # visitors' comments past their retention, erased once a day (the answers stay)
+            now = self.clock()
+            erased = await asyncio.to_thread(
+                self.store.erase_feedback_comments,
+                self.setup.centre_id,
+                now - self.setup.feedback.comment_retention,
+                now,
+            )
+            if erased:
+                log.info("erased %d feedback comment(s) past their retention", erased)
             self._rolled_up_before = today
         finally:
             self._rolling_up = False
