@@ -155,12 +155,12 @@ def _digit_run_kind(run: str) -> str | None:
     if len(digits) <= _LONGEST_KEPT_DIGITS:
         return None
     ascii_digits = "".join(str(int(ch)) for ch in digits)
+    if run.lstrip("(").startswith("+"):
+        return "phone number"  # an international number ("+44 (0)1865 ..."), never a card
     if 13 <= len(digits) <= 19 and _luhn(ascii_digits):
         return "card number"
-    if (
-        run.lstrip("(").startswith("+")
-        or (ascii_digits.startswith("0") and 10 <= len(digits) <= 11)
-        or (ascii_digits.startswith("44") and 11 <= len(digits) <= 12)
+    if (ascii_digits.startswith("0") and 10 <= len(digits) <= 11) or (
+        ascii_digits.startswith("44") and 11 <= len(digits) <= 13
     ):
         return "phone number"
     return "number"

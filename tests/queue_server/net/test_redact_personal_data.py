@@ -171,6 +171,8 @@ def test_redacting_twice_changes_nothing_and_only_known_kinds(text: str) -> None
     ("text", "expected"),
     [
         ("ring me on 01865 252233", "ring me on [redacted: phone number]"),
+        # 13 digits that happen to pass the Luhn check: the + says it is a phone number
+        ("+44 (0)1865 825620", "[redacted: phone number]"),
         ("email hbishop@oxford.gov.uk please", "email [redacted: e-mail address] please"),
         ("jo (at) example (dot) com", "[redacted: e-mail address]"),
         ("my NI is QQ 12 34 56 C", "my NI is [redacted: National Insurance number]"),
