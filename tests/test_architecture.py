@@ -13,7 +13,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("queue_server", "kiosk", "display_board", "device_drivers", "speech", "catalogues")
 #: rooms shared by everything above the core: plain helpers with no I/O of their own
-SHARED = {"qs.config", "qs.bookings", "qs.jsonable", "qs.views", "qs.status_words"}
+SHARED = {
+    "qs.config",
+    "qs.bookings",
+    "qs.jsonable",
+    "qs.views",
+    "qs.status_words",
+    "qs.feedback_words",
+}
 
 #: room -> the rooms it may import (besides itself)
 MAY_IMPORT: dict[str, set[str]] = {
@@ -24,6 +31,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "qs.config": {"qs.core"},
     "qs.bookings": {"qs.core", "qs.config"},
     "qs.status_words": {"catalogues"},
+    # the feedback question's words (the status page's catalogue) and its five answers
+    "qs.feedback_words": {"catalogues", "qs.core", "qs.status_words"},
     "qs.views": {"qs.core", "qs.jsonable", "qs.status_words", "catalogues"},
     "qs.store": {"qs.core", "qs.jsonable"},
     # a subcommand's main: parse, run, one line for an error
@@ -35,7 +44,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "qs.wire": {"qs.core"},  # net/protocol.py and net/redact.py, shared with the client
     "qs.net": {"qs.core", "qs.store", "qs.reporting", "qs.web", "qs.wire", "qs.sdnotify", "speech"}
     | SHARED,
-    "qs.web": {"qs.core", "qs.store", "qs.net", "speech"} | SHARED,
+    # qs.wire: net/redact.py screens the feedback comments a page takes
+    "qs.web": {"qs.core", "qs.store", "qs.net", "qs.wire", "speech"} | SHARED,
     "qs.client": {"qs.core", "qs.wire"},
     "qs.launch": {"qs.core", "qs.store", "qs.config"},
     "qs.demo": {
