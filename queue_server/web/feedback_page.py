@@ -207,7 +207,7 @@ class FeedbackPages:
 
     # ------------------------------------------------------------ pages
 
-    def page_for(self, request: Request, title: str, language: str | None, body: str) -> str:
+    def page_for(self, title: str, language: str | None, body: str) -> str:
         from queue_server.web.ticket_page import page
 
         fixed = page_words(language)
@@ -241,7 +241,7 @@ class FeedbackPages:
     <p class="detail">{escape(sentence)}</p>
   </div>
   <p><a href="?">{escape(words["back"])}</a></p>"""
-        html = self.page_for(request, heading, language, body)
+        html = self.page_for(heading, language, body)
         response = html_page(request, html.encode(), status)
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
         return response
@@ -261,7 +261,7 @@ class FeedbackPages:
         body = f"""  <p class="ticket-line">{escape(page_words(ticket.language)["your_number"])}
     <strong>{escape(ticket.number)}</strong></p>
 {self.form_section(ticket.language, errors, choice, comment)}"""
-        html = self.page_for(request, title, ticket.language, body)
+        html = self.page_for(title, ticket.language, body)
         response = html_page(request, html.encode(), status)
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
         return response
