@@ -16,12 +16,14 @@ A posted answer is, in this order:
   bits, is the only key, and another site does not know it;
 - a 404 page for an unknown ticket (as the status page);
 - a page saying why not for a ticket that may not answer (not finished yet, a no-show
-  or cancelled, the window over, the centre not asking: ``core.feedback.why_closed``);
+  or cancelled, the window over, the centre not asking: ``core.feedback.why_closed``),
+  or the "already given" page (200) for one that has answered;
 - the form again with GOV.UK's error summary for a missing answer or a comment over
   ``COMMENT_MAX_CHARS`` (400), what was typed kept;
 - stored (``Store.record_feedback``) with the comment's personal data taken out
   (``net.redact.redact_personal_data``), then a 303 to ``/t/<id>?feedback=sent``, the
-  thank-you page; a second answer gets the "already given" page (200), not an error.
+  thank-you page; two answers sent at once: the second gets the "already given" page
+  (the database keys answers by ticket).
 
 Every page is in the ticket's language (``feedback_words``) and right to left for Urdu
 and Arabic, and like the status page is never cached or indexed.
@@ -46,7 +48,7 @@ from queue_server.core.feedback import (
     AlreadyAnswered,
     why_closed,
 )
-from queue_server.core.model import Ticket
+from queue_server.core.model import FeedbackSettings, Ticket
 from queue_server.feedback_words import form_words, outcome_words
 from queue_server.net.forms import BadForm, form_fields
 from queue_server.net.ratelimit import RateLimited, RequestLimiter
@@ -94,7 +96,7 @@ class FeedbackPages:
         self.limiter = limiter or RequestLimiter(POSTS_PER_ADDRESS, WINDOW_SECONDS)
 
     @property
-    def settings(self):  # type: ignore[no-untyped-def]
+    def settings(self) -> FeedbackSettings:
         return self.server.setup.feedback
 
     # ------------------------------------------------------------ reading
@@ -140,6 +142,8 @@ class FeedbackPages:
         if closed is not None:
             status = HTTPStatus.GONE if closed == "too_late" else HTTPStatus.CONFLICT
             return self.outcome_page(request, closed.value, language, status)
+        if await self.answered(ticket):  # sent again (the back button): said before any check
+            return self.outcome_page(request, "already", language)
         try:
             fields = form_fields(request) or {}
         except BadForm:

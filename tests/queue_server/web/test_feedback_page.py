@@ -175,6 +175,9 @@ async def test_the_form_works_without_javascript_and_answers_once(
     assert status == 200
     assert "You have already given feedback on this visit" in body
     assert stored(web, ticket["id"]).score == 1  # type: ignore[union-attr]
+    # sent again with nothing chosen: "already given" too, not the form's errors
+    status, _, body = await http_post(web.port, path_of(ticket), {"do": "feedback"})
+    assert status == 200 and "You have already given feedback on this visit" in body
     # and the page itself says it is answered
     await page.goto(ticket["status_url"])
     assert await page.locator("form").count() == 0
