@@ -123,3 +123,33 @@ def test_comments_are_erased_after_their_retention(db: Store) -> None:
     assert db.feedback_of(centre, recent.ticket_id).comment == recent.comment  # type: ignore[union-attr]
     assert db.erase_feedback_comments(centre, NOW - timedelta(days=180), NOW) == 0
     assert audit_kinds(db, centre).count("feedback_comments_erased") == 1
+
+
+def test_two_answers_sent_at_once_store_one(db: Store) -> None:
+    """The same ticket's answer from two requests at the same moment (two tabs): one is
+    stored, the other is told it was given already, never an error."""
+    import threading
+
+    centre = f"t{secrets.token_hex(4)}"
+    ticket_id = secrets.token_urlsafe(16)
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def send(score: int) -> None:
+        barrier.wait()
+        try:
+            db.record_feedback(answer(centre, score=score, ticket_id=ticket_id), "H001")
+            outcomes.append("stored")
+        except AlreadyAnswered:
+            outcomes.append("already")
+
+    for _round in range(5):
+        ticket_id = secrets.token_urlsafe(16)
+        outcomes.clear()
+        threads = [threading.Thread(target=send, args=(n + 1,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes) == ["already", "already", "already", "stored"]
+        assert db.feedback_of(centre, ticket_id) is not None
