@@ -16,9 +16,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from queue_server.core.errors import Conflict
-from queue_server.core.model import FeedbackSettings, Ticket, TicketState
+from queue_server.core.model import FeedbackSettings, TicketState
 
 __all__ = [
     "ANSWERS",
@@ -68,6 +69,18 @@ ANSWER_BY_VALUE = {answer.value: answer for answer in ANSWERS}
 SATISFIED_SCORES = frozenset({Satisfaction.VERY_SATISFIED, Satisfaction.SATISFIED})
 
 
+class Visit(Protocol):
+    """What the window reads of a ticket: a core ``Ticket`` or a stored row (whose
+    ``state`` is the state's name)."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def state_since(self) -> datetime: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
+
+
 class FeedbackClosed(enum.StrEnum):
     """Why a ticket may not answer (now)."""
 
@@ -81,15 +94,15 @@ class FeedbackClosed(enum.StrEnum):
     TOO_LATE = "too_late"
 
 
-def closes_at(ticket: Ticket, settings: FeedbackSettings) -> datetime | None:
+def closes_at(ticket: Visit, settings: FeedbackSettings) -> datetime | None:
     """When a completed visit stops taking feedback (None if it is not completed)."""
-    if ticket.state is not TicketState.DONE:
+    if ticket.state != TicketState.DONE:
         return None
     ended = ticket.finished_at or ticket.state_since
     return ended + settings.window
 
 
-def why_closed(ticket: Ticket, now: datetime, settings: FeedbackSettings) -> FeedbackClosed | None:
+def why_closed(ticket: Visit, now: datetime, settings: FeedbackSettings) -> FeedbackClosed | None:
     """None if ``ticket`` may answer at ``now`` (whether it already has is the store's
     to say), else why not."""
     if not settings.open:

@@ -1345,6 +1345,17 @@ class Store:
         except IntegrityError:  # the same ticket's answer committed in between
             raise AlreadyAnswered("This visit's feedback has been given already.") from None
 
+    def ticket_row(self, centre_id: str, ticket_id: str) -> TicketRow | None:
+        """A ticket as stored, by its id (the feedback form of an earlier day's visit
+        the running server no longer holds)."""
+        table: sa.Table = TicketRow.__table__  # type: ignore[attr-defined]
+        c = table.c
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(table).where(c.centre == centre_id, c.id == ticket_id)
+            ).first()
+        return None if row is None else TicketRow(**row._mapping)
+
     def feedback_of(self, centre_id: str, ticket_id: str) -> FeedbackRow | None:
         """The ticket's answer, if it has given one."""
         table: sa.Table = FeedbackRow.__table__  # type: ignore[attr-defined]

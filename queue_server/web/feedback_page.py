@@ -54,7 +54,7 @@ from queue_server.net.forms import BadForm, form_fields
 from queue_server.net.ratelimit import RateLimited, RequestLimiter
 from queue_server.net.redact import redact_personal_data
 from queue_server.status_words import page_words
-from queue_server.store.tables import FeedbackRow
+from queue_server.store.tables import FeedbackRow, TicketRow
 from queue_server.web import html_page, respond
 
 if TYPE_CHECKING:
@@ -64,6 +64,10 @@ if TYPE_CHECKING:
     from queue_server.net.server import QueueServer
 
 log = logging.getLogger("walkin.feedback")
+
+#: a ticket that may answer: one the server holds, or (an earlier day's, after a
+#: restart) as stored
+Visit = Ticket | TicketRow
 
 #: posted answers allowed from one address in ``WINDOW_SECONDS`` (a hall's shared Wi-Fi
 #: is one address: a day's answers come far slower than this)
@@ -101,7 +105,32 @@ class FeedbackPages:
 
     # ------------------------------------------------------------ reading
 
-    async def answered(self, ticket: Ticket) -> bool | None:
+    async def stored(self, ticket_id: str) -> TicketRow | None:
+        """An earlier day's ticket the server no longer holds (it restarted since), from
+        the database: its visit may still be inside the window."""
+        return await asyncio.to_thread(
+            self.server.store.ticket_row, self.server.setup.centre_id, ticket_id
+        )
+
+    async def stored_page(self, request: Request, ticket_id: str) -> Response | None:
+        """For ``GET /t/<id>`` of a ticket the server does not hold: the form alone (or
+        the thank-you page once answered) while its visit may answer; None otherwise
+        (the caller's 404, as before)."""
+        try:
+            ticket = await self.stored(ticket_id)
+        except Exception:
+            log.warning("could not read a ticket for its feedback", exc_info=True)
+            return None
+        if ticket is None or why_closed(ticket, self.server.clock(), self.settings) is not None:
+            return None
+        answered = await self.answered(ticket)
+        if answered is None:
+            return None
+        if answered:
+            return self.outcome_page(request, "thanks", ticket.language)
+        return self.form_page(request, ticket, {}, "", "", HTTPStatus.OK)
+
+    async def answered(self, ticket: Visit) -> bool | None:
         """Whether the ticket has answered (None if the database cannot say)."""
         try:
             row = await asyncio.to_thread(
@@ -118,12 +147,14 @@ class FeedbackPages:
         self,
         connection: ServerConnection,
         request: Request,
+        ticket_id: str | None,
         ticket: Ticket | None,
         not_found: Callable[[], Response],
     ) -> Response:
-        """The response to a form posted to ``/t/<id>`` (see the module's docstring);
-        ``not_found`` makes the 404 page for an unknown ticket (after the rate limit,
-        so guessing ids is limited too)."""
+        """The response to a form posted to ``/t/<id>`` (see the module's docstring):
+        ``ticket`` the one the server holds, else an earlier day's is read from the
+        database; ``not_found`` makes the 404 page for an unknown ticket (after the
+        rate limit, so guessing ids is limited too)."""
         language = ticket.language if ticket is not None else None
         address = str(connection.remote_address[0]) if connection.remote_address else "?"
         try:
@@ -136,8 +167,21 @@ class FeedbackPages:
             return response
         if self.foreign(request):
             return self.outcome_page(request, "forbidden", language, HTTPStatus.FORBIDDEN)
-        if ticket is None:
+        visit: Visit | None = ticket
+        if visit is None and ticket_id is not None:
+            try:
+                visit = await self.stored(ticket_id)
+            except Exception:
+                log.warning("could not read a ticket for its feedback", exc_info=True)
+                return self.outcome_page(
+                    request, "unavailable", None, HTTPStatus.SERVICE_UNAVAILABLE
+                )
+            language = visit.language if visit is not None else None
+        if visit is None:
             return not_found()
+        return await self._answer(request, visit, language)
+
+    async def _answer(self, request: Request, ticket: Visit, language: str | None) -> Response:
         closed = why_closed(ticket, self.server.clock(), self.settings)
         if closed is not None:
             status = HTTPStatus.GONE if closed == "too_late" else HTTPStatus.CONFLICT
@@ -253,7 +297,7 @@ class FeedbackPages:
     def form_page(
         self,
         request: Request,
-        ticket: Ticket,
+        ticket: Visit,
         errors: dict[str, str],
         choice: str,
         comment: str,

@@ -73,16 +73,24 @@ class TicketPage:
         ticket = centre.tickets.get(ticket_id) if ticket_id else None
         if request.method == "POST" and FeedbackPages.posted(request):
             return self.feedback.answer(
-                connection, request, ticket, lambda: self.not_found(request)
+                connection, request, ticket_id, ticket, lambda: self.not_found(request)
             )
         if ticket is None:
-            return self.not_found(request)
+            if ticket_id is None:
+                return self.not_found(request)
+            return self.earlier_visit(request, ticket_id)
         if (
             ticket.state is TicketState.DONE
             and why_closed(ticket, self.server.clock(), self.server.setup.feedback) is None
         ):
             return self.finished_page(request, ticket)
         return self.status_response(request, ticket)
+
+    async def earlier_visit(self, request: Request, ticket_id: str) -> Response:
+        """A ticket the server does not hold: an earlier day's visit still inside the
+        feedback window gets its question (``FeedbackPages.stored_page``), else the
+        404 page."""
+        return await self.feedback.stored_page(request, ticket_id) or self.not_found(request)
 
     def not_found(self, request: Request) -> Response:
         response = html_page(

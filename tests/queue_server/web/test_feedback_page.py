@@ -343,3 +343,65 @@ async def test_posts_are_rate_limited_per_address(
     assert status == 429 and "Too many attempts" in body
     assert 1 <= int(headers["retry-after"]) <= 600
     assert stored(web, ticket["id"]) is None
+
+
+async def test_an_earlier_days_visit_answers_after_a_restart(
+    store: Any,
+    setup: Any,
+    staff_password: str,
+    phone: OpenPhone,  # noqa: F811
+) -> None:
+    """A visit completed yesterday evening, the server restarted overnight (it holds
+    only today's tickets then): inside the window the ticket's address still asks, and
+    the answer is stored with the ticket's own day; after it, the usual 404."""
+    from queue_server.client import new_idempotency_key
+    from queue_server.net.server import QueueServer
+    from queue_server.web import install_routes
+
+    from ...conftest import Clock, start_live_server
+
+    clock = Clock()
+    clock.now = clock.now.replace(hour=17)  # Tuesday 24 November, 17:00
+    live = await start_live_server(store, setup, clock)
+    install_routes(live.server)
+    kiosk = await QueueClient(live.url, token=live.kiosk_token).connect()
+    reply = await kiosk.request(
+        "issue_ticket", service="housing", language="pl", idempotency_key=new_idempotency_key()
+    )
+    ticket_id = reply["ticket"]["id"]
+    await kiosk.close()
+    alice = await QueueClient(live.url, username="alice", password=staff_password).connect()
+    await alice.request("sign_in_counter", counter=COUNTER)
+    await alice.request("open_counter", counter=COUNTER)
+    await serve_and_complete(alice, outcome="resolved")
+    await alice.close()
+    await live.server.close()
+
+    clock.advance(hours=16)  # Wednesday 09:00: a new day, a new server
+    server = QueueServer(setup, store, clock=clock)
+    install_routes(server)
+    await server.start(port=live.port)
+    try:
+        assert ticket_id not in server.centre.tickets
+        page, response = await phone(f"{live.http}/t/{ticket_id}", java_script_enabled=False)
+        assert response.status == 200
+        assert await page.get_attribute("html", "lang") == "pl"
+        assert await text_of(page, "#feedback-question") == (
+            "Jak bardzo jesteś zadowolony(-a) z dzisiejszej obsługi?"
+        )
+        await page.check("#satisfaction-satisfied")
+        await page.click("button[type=submit]")
+        assert await text_of(page, "h1") == "Dziękujemy za opinię"
+        row = store.feedback_of(setup.centre_id, ticket_id)
+        assert row is not None and row.day.isoformat() == "2026-11-24"
+        assert (row.score, row.counter, row.outcome) == (4, COUNTER, "resolved")
+
+        clock.advance(hours=9)  # 26 hours after the visit: the window is over
+        status, _, body = await http_post(
+            live.port, f"/t/{ticket_id}", {"do": "feedback", "satisfaction": "satisfied"}
+        )
+        assert status == 410 and "Czas na opinię o tej wizycie minął" in body
+        page, response = await phone(f"{live.http}/t/{ticket_id}")
+        assert response.status == 404
+    finally:
+        await server.close()
