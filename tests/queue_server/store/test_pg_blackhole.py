@@ -67,6 +67,7 @@ class BlackholeProxy:
         self.thread.start()
         self.flowing: asyncio.Event = self._call(self._event())
         self.links: set[asyncio.StreamWriter] = set()
+        self.closed = False
         self.listener: asyncio.Server = self._call(asyncio.start_server(self._link, "127.0.0.1", 0))
         self.port = int(self.listener.sockets[0].getsockname()[1])
 
@@ -80,6 +81,9 @@ class BlackholeProxy:
 
     async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await self.flowing.wait()  # a connection made during the cut goes nowhere
+        if self.closed:
+            writer.transport.abort()
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -91,6 +95,8 @@ class BlackholeProxy:
             with contextlib.suppress(OSError, ConnectionError):
                 while data := await source.read(65536):
                     await self.flowing.wait()  # held, not dropped: TCP would resend it
+                    if self.closed:
+                        break
                     sink.write(data)
                     await sink.drain()
             sink.transport.abort()
@@ -109,6 +115,9 @@ class BlackholeProxy:
             self.listener.close()
             for writer in list(self.links):
                 writer.transport.abort()
+            self.closed = True
+            self.flowing.set()  # what waits for the flow ends by itself, below
+            await asyncio.sleep(0.2)
 
         with contextlib.suppress(Exception):
             self._call(shut())
