@@ -72,11 +72,17 @@ def _footnote() -> str:
     )
 
 
+def _where(centre: str | None, names: Mapping[str, str]) -> str:
+    """The centre's name; without one, the only centre's, else "every centre"."""
+    if centre is not None:
+        return names.get(centre, centre)
+    return next(iter(names.values())) if len(names) == 1 else "every centre"
+
+
 def day_text(report: DayReport, names: Mapping[str, str] | None = None) -> str:
     """A day's report as text."""
     names = names or {}
-    where = names.get(report.centre or "", report.centre or "every centre")
-    head = f"{where}, {report.day:%A %d %B %Y}"
+    head = f"{_where(report.centre, names)}, {report.day:%A %d %B %Y}"
     body = _sections(
         [
             ("Overall", {"All services": report.overall}),
@@ -91,8 +97,7 @@ def day_text(report: DayReport, names: Mapping[str, str] | None = None) -> str:
 def range_text(report: RangeReport, names: Mapping[str, str] | None = None) -> str:
     """A range's report as text."""
     names = names or {}
-    where = names.get(report.centre or "", report.centre or "every centre")
-    head = f"{where}, {report.first:%d %B %Y} to {report.last:%d %B %Y}"
+    head = f"{_where(report.centre, names)}, {report.first:%d %B %Y} to {report.last:%d %B %Y}"
     groups = dict(report.groups)
     if report.by == "centre":
         groups = {names.get(k, k): f for k, f in groups.items()}

@@ -238,6 +238,9 @@ def test_walkin_report_as_json_csv_and_text(
     ]  # fmt: skip
     assert any(line.startswith("Counter 2") for line in lines)
 
+    # without --centre, the database's only centre by name
+    assert run([*argv[:2], *argv[4:], "--format", "text"], capsys).startswith("Test centre, ")
+
     ranged = run(
         [*db, "--from", DAY.isoformat(), "--to", DAY.isoformat(), "--by", "counter",
          "--format", "text"], capsys,
