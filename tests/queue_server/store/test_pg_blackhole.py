@@ -1,10 +1,10 @@
 """Issue 13: a server cut off from PostgreSQL by a pulled cable, not by resets. A TCP
-proxy of the test's own (``BlackholeProxy``: asyncio, loopback) stands between a real
-``walkin serve`` and the test PostgreSQL server; :meth:`BlackholeProxy.blackhole` stops
+proxy of the test's own (``tcp_proxy.LoopbackProxy``: asyncio, loopback) stands between a
+real ``walkin serve`` and the test PostgreSQL server; its ``blackhole()`` stops
 forwarding in both directions without closing a socket, so what the server sends is
 never answered and nothing tells it the connection is gone (the machine's own TCP
 still acknowledges: what the server sees is a database that went silent, which is also
-what a hung database host looks like), until :meth:`BlackholeProxy.restore` lets the
+what a hung database host looks like), until its ``restore()`` lets the
 held bytes through again.
 
 What is right (docs/running-for-a-council.md, the failure table): the cut-off server
@@ -27,7 +27,6 @@ import json
 import os
 import secrets
 import socket
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -46,6 +45,7 @@ from queue_server.store import Store
 from .conftest import ENV as SERVE_ENV
 from .conftest import wait_for
 from .pg_pair import free_port
+from .tcp_proxy import LoopbackProxy, proxy_to
 from .test_pg_failover import Load, check_tickets, kiosk
 
 #: kiosks issuing through the cut (fewer than the other failover tests' 20: the
@@ -53,76 +53,6 @@ from .test_pg_failover import Load, check_tickets, kiosk
 KIOSKS = 6
 #: ``walkin serve --takeover-after``'s default
 TAKEOVER_AFTER = 5.0
-
-
-class BlackholeProxy:
-    """A TCP proxy on 127.0.0.1 to ``target``, run by a thread of its own. While
-    blackholed, nothing is forwarded either way and no socket is closed; a new
-    connection is accepted but goes nowhere. :meth:`restore` forwards what was held."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.flowing: asyncio.Event = self._call(self._event())
-        self.links: set[asyncio.StreamWriter] = set()
-        self.closed = False
-        self.listener: asyncio.Server = self._call(asyncio.start_server(self._link, "127.0.0.1", 0))
-        self.port = int(self.listener.sockets[0].getsockname()[1])
-
-    def _call(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
-
-    async def _event(self) -> asyncio.Event:
-        flowing = asyncio.Event()
-        flowing.set()
-        return flowing
-
-    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await self.flowing.wait()  # a connection made during the cut goes nowhere
-        if self.closed:
-            writer.transport.abort()
-            return
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.transport.abort()
-            return
-        self.links |= {writer, up_writer}
-
-        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError, ConnectionError):
-                while data := await source.read(65536):
-                    await self.flowing.wait()  # held, not dropped: TCP would resend it
-                    if self.closed:
-                        break
-                    sink.write(data)
-                    await sink.drain()
-            sink.transport.abort()
-
-        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
-        self.links -= {writer, up_writer}
-
-    def blackhole(self) -> None:
-        self.loop.call_soon_threadsafe(self.flowing.clear)
-
-    def restore(self) -> None:
-        self.loop.call_soon_threadsafe(self.flowing.set)
-
-    def close(self) -> None:
-        async def shut() -> None:
-            self.listener.close()
-            for writer in list(self.links):
-                writer.transport.abort()
-            self.closed = True
-            self.flowing.set()  # what waits for the flow ends by itself, below
-            await asyncio.sleep(0.2)
-
-        with contextlib.suppress(Exception):
-            self._call(shut())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
 
 #: every row committed in the test's database, with the session that wrote it
@@ -194,18 +124,12 @@ def logged_database(pg_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def proxy(pg_url: str) -> Iterator[BlackholeProxy]:
-    url = sa.engine.make_url(pg_url)
-    made = BlackholeProxy((url.host or "127.0.0.1", url.port or 5432))
+def proxy(pg_url: str) -> Iterator[LoopbackProxy]:
+    made = proxy_to(pg_url)
     try:
         yield made
     finally:
         made.close()
-
-
-def through(url: str, proxy: BlackholeProxy) -> str:
-    made = sa.engine.make_url(url).set(host="127.0.0.1", port=proxy.port)
-    return made.render_as_string(hide_password=False)
 
 
 def health(port: int, timeout: float = 0.5) -> tuple[int, dict[str, Any]]:
@@ -254,13 +178,13 @@ def session_of(pid: int) -> Callable[[Any], bool]:
 
 
 def test_a_server_cut_off_by_a_pulled_cable_steps_down_and_its_clients_move(
-    logged_database: str, proxy: BlackholeProxy, centre_file: Callable[[str], Path], serve: Any
+    logged_database: str, proxy: LoopbackProxy, centre_file: Callable[[str], Path], serve: Any
 ) -> None:
     url = logged_database
     centre = "blackhole"
     config = centre_file(centre)
     # ports of their own: the cut-off server stands by on the address it served on
-    first = serve(config, through(url, proxy), "--port", str(free_port()))
+    first = serve(config, proxy.url(url), "--port", str(free_port()))
     assert first.wait_ready()["role"] == "active"
     second = serve(config, url, "--port", str(free_port()))
     wait_for(lambda: "standby for centre" in second.logged, "the second is standby", 60, 0.05)
@@ -388,7 +312,7 @@ class NotifySocket:
 
 def test_a_server_alone_notices_a_silent_database_and_takes_its_centre_back(
     logged_database: str,
-    proxy: BlackholeProxy,
+    proxy: LoopbackProxy,
     centre_file: Callable[[str], Path],
     serve: Any,
     tmp_path: Path,
@@ -404,7 +328,7 @@ def test_a_server_alone_notices_a_silent_database_and_takes_its_centre_back(
     config = centre_file(centre)
     systemd = NotifySocket(tmp_path / "notify")
     monkeypatch.setitem(SERVE_ENV, "NOTIFY_SOCKET", systemd.path)
-    server = serve(config, through(url, proxy), "--port", str(free_port()))
+    server = serve(config, proxy.url(url), "--port", str(free_port()))
     assert server.wait_ready()["role"] == "active"
     store = Store(url)
     token = store.enroll_device(centre, "kiosk", "kiosk")

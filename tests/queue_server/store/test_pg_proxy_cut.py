@@ -18,88 +18,22 @@ its next write refused by the epoch (``NotActive``), and it stops
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from .conftest import wait_for
 from .pg_pair import free_port
+from .tcp_proxy import LoopbackProxy, proxy_to
 from .test_pg_failover import KIOSKS, Load, check_tickets, enrol_kiosks, kiosk, lock_holder
 
 
-class CutProxy:
-    """A TCP proxy on 127.0.0.1 to ``target``, run by a thread of its own; :meth:`cut`
-    resets every connection and closes the listening socket (a new connection is
-    refused), :meth:`restore` listens again on the same port."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.port = 0
-        self.listener: asyncio.Server | None = None
-        self.links: set[asyncio.StreamWriter] = set()
-        self.cuts = 0
-        self._call(self._listen())
-
-    def _call(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
-
-    async def _listen(self) -> None:
-        self.listener = await asyncio.start_server(self._link, "127.0.0.1", self.port)
-        self.port = self.listener.sockets[0].getsockname()[1]
-
-    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.transport.abort()
-            return
-        self.links |= {writer, up_writer}
-
-        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError, ConnectionError):
-                while data := await source.read(65536):
-                    sink.write(data)
-                    await sink.drain()
-            sink.transport.abort()
-
-        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
-        self.links -= {writer, up_writer}
-
-    async def _cut(self) -> None:
-        assert self.listener is not None
-        self.listener.close()
-        for writer in list(self.links):
-            writer.transport.abort()  # an RST to the server, EOF to PostgreSQL
-        self.links.clear()
-        await self.listener.wait_closed()
-        self.cuts += 1
-
-    def cut(self) -> None:
-        self._call(self._cut())
-
-    def restore(self) -> None:
-        self._call(self._listen())
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._call(self._cut())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-
 @pytest.fixture
-def proxy(pg_url: str) -> Iterator[CutProxy]:
-    url = sa.engine.make_url(pg_url)
-    made = CutProxy((url.host or "127.0.0.1", url.port or 5432))
+def proxy(pg_url: str) -> Iterator[LoopbackProxy]:
+    made = proxy_to(pg_url)
     try:
         yield made
     finally:
@@ -107,12 +41,11 @@ def proxy(pg_url: str) -> Iterator[CutProxy]:
 
 
 def test_the_server_carries_on_after_the_network_to_postgresql_is_cut(
-    pg_url: str, proxy: CutProxy, centre_file: Callable[[str], Path], serve: Any
+    pg_url: str, proxy: LoopbackProxy, centre_file: Callable[[str], Path], serve: Any
 ) -> None:
     centre = f"pgcut{int(time.time() * 1000) % 10**9}"  # its own in the session's database
     config = centre_file(centre)
-    direct = sa.engine.make_url(pg_url)
-    through = direct.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    through = proxy.url(pg_url)
     server = serve(config, through)
     assert server.wait_ready()["role"] == "active"
     tokens = enrol_kiosks(pg_url, KIOSKS, centre)
@@ -153,7 +86,7 @@ def test_the_server_carries_on_after_the_network_to_postgresql_is_cut(
 
 
 def test_a_server_cut_off_while_its_standby_takes_over_steps_down(
-    pg_url: str, proxy: CutProxy, centre_file: Callable[[str], Path], serve: Any
+    pg_url: str, proxy: LoopbackProxy, centre_file: Callable[[str], Path], serve: Any
 ) -> None:
     """The other way a cut can end: a standby server (connected to PostgreSQL directly)
     takes the centre while the active one is cut off. When the network comes back the
@@ -162,8 +95,7 @@ def test_a_server_cut_off_while_its_standby_takes_over_steps_down(
     active server; no acknowledged ticket is lost or given twice."""
     centre = f"pgcutb{int(time.time() * 1000) % 10**9}"
     config = centre_file(centre)
-    direct = sa.engine.make_url(pg_url)
-    through = direct.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    through = proxy.url(pg_url)
     # ports of their own: a standby's address must stay its address once active
     first = serve(config, through, "--port", str(free_port()))
     assert first.wait_ready()["role"] == "active"
