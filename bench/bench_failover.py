@@ -7,16 +7,22 @@ Run (from the repository root)::
     .venv/bin/python bench/bench_failover.py --db both --kills 10 --tickets 2000
     .venv/bin/python bench/bench_failover.py --db both --kills 10 --load --how kill
     .venv/bin/python bench/bench_failover.py --db both --kills 10 --load --how hang
+    .venv/bin/python bench/bench_failover.py --db postgresql --kills 10 --load --how blackhole
 
 ``--load`` (issue 13's fault test): while the active server is killed (``--how kill``:
 SIGKILL) or hung (``--how hang``: SIGSTOP until the standby has taken over, then
 SIGCONT, and it must stop by itself), 20 kiosks issue a ticket a second each and two
 advisers call, start and complete tickets, all through clients given both servers'
 addresses; the time from the kill (or stop) to the next ticket acknowledged to any
-kiosk is the takeover. Afterwards the database is checked: every ticket acknowledged
-to a kiosk is there (lost), no number given twice (duplicates), no ticket called twice
-(double calls: its ``ticket_called`` rows in the audit), and a hung server never wrote
-after the takeover.
+kiosk is the takeover. ``--how blackhole`` (PostgreSQL): each server reaches the
+database through a loopback proxy of its own (tests/queue_server/store/tcp_proxy.py),
+and the active server's proxy stops forwarding without closing anything (a pulled
+cable); the cut-off server must step down by itself (the time from the cut to its log
+saying so is reported) and stand by; its proxy is restored once the other serves, and
+it stays the standby for the next round. Afterwards the database is checked: every
+ticket acknowledged to a kiosk is there (lost), no number given twice (duplicates), no
+ticket called twice (double calls: its ``ticket_called`` rows in the audit), and a hung
+server never wrote after the takeover.
 
 For each database (a SQLite file in a temporary folder; a fresh PostgreSQL database,
 dropped afterwards): a server on port A issues ``--tickets`` tickets from ten kiosks (a
@@ -40,12 +46,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the tests' loopback proxy, for --how blackhole
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "queue_server" / "store"))
 
 from common import (  # noqa: E402
     STAFF_PASSWORD,
+    ServerProcess,
     add_staff,
     always_open_config,
     database,
@@ -56,6 +66,7 @@ from common import (  # noqa: E402
     percentile,
     start_server,
 )
+from tcp_proxy import proxy_to  # noqa: E402
 
 from queue_server.client import (  # noqa: E402
     ClientError,
@@ -68,6 +79,25 @@ from queue_server.client import (  # noqa: E402
 TAKEOVER_GOAL_S = 10.0
 #: a server's restart to ready with a day of 2,000 tickets
 RESTART_GOAL_S = 2.0
+
+
+def stepped_down_at(server: ServerProcess, since: float) -> float | None:
+    """When the server's log says it stepped down, the first time after ``since``
+    (this machine's clock, as ``time.time()``); None if it has not."""
+    for line in server.log_path.read_text(errors="replace").splitlines():
+        if " ERROR " in line and "This server stepped down" in line:
+            at = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").astimezone().timestamp()
+            if at >= since - 0.01:  # the log's stamps are to the millisecond
+                return at
+    return None
+
+
+def stood_by(server: ServerProcess, since: float) -> bool:
+    """Whether the server stepped down after ``since`` and now answers as a standby."""
+    found = server.health()
+    return stepped_down_at(server, since) is not None and bool(
+        found and found[1].get("role") == "standby"
+    )
 
 
 async def issue_many(port: int, tokens: Sequence[str], count: int) -> list[str]:
@@ -264,21 +294,30 @@ def bench_load(kind: str, args: argparse.Namespace) -> dict[str, object]:
     import signal
 
     extra = ("--takeover-after", str(args.takeover_after))
-    with tempfile.TemporaryDirectory(prefix="walkin-failover-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="walkin-failover-") as tmp,
+        contextlib.ExitStack() as cleanup,
+    ):
         folder = Path(tmp)
         config = always_open_config(folder)
         with database(kind, folder) as db_url:
             ports = [free_port(), free_port()]
-            servers = [start_server(config, db_url, folder, ports[0], extra=extra, wait=False)]
+            # each server's own way to the database: through a proxy to blackhole
+            proxies = [proxy_to(db_url), proxy_to(db_url)] if args.how == "blackhole" else []
+            for proxy in proxies:
+                cleanup.callback(proxy.close)
+            urls = [p.url(db_url) for p in proxies] or [db_url, db_url]
+            servers = [start_server(config, urls[0], folder, ports[0], extra=extra, wait=False)]
             servers[0].wait_role("active")
             tokens = enroll(db_url, "kiosk", [f"kiosk-{i}" for i in range(20)])
             add_staff(db_url, ["adviser1", "adviser2"])
-            servers.append(start_server(config, db_url, folder, ports[1], extra=extra, wait=False))
+            servers.append(start_server(config, urls[1], folder, ports[1], extra=extra, wait=False))
             servers[1].wait_role("standby")
             load = Load(ports, tokens)
             takeovers: list[float] = []
             stepped_down: list[int | None] = []
             serving: list[float] = []  # to the standby's /healthz saying active
+            step_downs: list[float] = []  # blackhole: the cut to the old server's log line
 
             async def run() -> None:
                 workers = [asyncio.create_task(load.kiosk(t)) for t in tokens]
@@ -288,9 +327,11 @@ def bench_load(kind: str, args: argparse.Namespace) -> dict[str, object]:
                 await asyncio.sleep(5)  # the load settles
                 for round_ in range(args.kills):
                     active, standby = servers[round_ % 2], servers[(round_ + 1) % 2]
-                    moment = time.monotonic()
+                    moment, wall = time.monotonic(), time.time()
                     if args.how == "kill":
                         await asyncio.to_thread(active.kill)
+                    elif args.how == "blackhole":
+                        proxies[round_ % 2].blackhole()
                     else:
                         os.kill(active.process.pid, signal.SIGSTOP)
                     await asyncio.to_thread(standby.wait_role, "active", 120)
@@ -298,10 +339,25 @@ def bench_load(kind: str, args: argparse.Namespace) -> dict[str, object]:
                     while load.first_after(moment) is None:
                         await asyncio.sleep(0.01)
                     takeovers.append(load.first_after(moment) or 0.0)
-                    if args.how == "hang":  # woken, it must stop by itself
+                    if args.how == "blackhole":  # it stepped down and stands by
+                        await asyncio.to_thread(active.wait_role, "standby", 60)
+                        step_downs.append((stepped_down_at(active, wall) or wall) - wall)
+                        proxies[round_ % 2].restore()
+                        await asyncio.sleep(3)
+                        continue
+                    if args.how == "hang":
+                        # woken, it stops by itself (refused by the epoch: exit status 1),
+                        # or, paused past the takeover timeout, steps down and stands by
                         os.kill(active.process.pid, signal.SIGCONT)
-                        status = await asyncio.to_thread(active.process.wait, 60)
-                        stepped_down.append(status)
+                        deadline = time.monotonic() + 60
+                        while active.process.poll() is None and not stood_by(active, wall):
+                            if time.monotonic() > deadline:
+                                raise RuntimeError(f"woken, it did neither:\n{active.log_tail()}")
+                            await asyncio.sleep(0.05)
+                        stepped_down.append(active.process.poll())
+                        if active.process.poll() is None:  # the standby already
+                            await asyncio.sleep(3)
+                            continue
                     servers[round_ % 2] = start_server(
                         config, db_url, folder, active.port, extra=extra, wait=False
                     )
@@ -322,6 +378,7 @@ def bench_load(kind: str, args: argparse.Namespace) -> dict[str, object]:
         "acknowledged": len(load.acknowledged),
         "calls": load.calls,
         "stepped_down": stepped_down,
+        "step_downs": step_downs,
         "errors": load.errors,
         **checked,
     }
@@ -350,7 +407,7 @@ def report_load(results: Sequence[dict[str, object]], args: argparse.Namespace) 
         f"Machine: {machine_summary()}",
         "20 kiosks (a ticket a second each) and two advisers (call, start, complete) "
         "through clients given both addresses; --takeover-after "
-        f"{args.takeover_after:g} s. Takeover: from the kill (or SIGSTOP) to the next "
+        f"{args.takeover_after:g} s. Takeover: from the kill (SIGSTOP, blackhole) to the next "
         "ticket acknowledged to any kiosk.",
         "",
         markdown_table(
@@ -379,7 +436,14 @@ def report_load(results: Sequence[dict[str, object]], args: argparse.Namespace) 
             + " s"
         )
         if r["stepped_down"]:
-            lines.append(f"{r['kind']}: exit status of each woken server: {r['stepped_down']}")
+            outcomes = ["stood by" if x is None else f"exit {x}" for x in r["stepped_down"]]  # type: ignore[attr-defined]
+            lines.append(f"{r['kind']}: each woken server: {', '.join(outcomes)}")
+        if r["step_downs"]:
+            lines.append(
+                f"{r['kind']}: the cut-off server stepped down after "
+                + ", ".join(f"{t:.2f}" for t in r["step_downs"])  # type: ignore[attr-defined]
+                + " s"
+            )
         lines.append(f"{r['kind']}: client errors seen (then retried): {r['errors']}")
     return "\n".join(lines)
 
@@ -443,10 +507,12 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--load", action="store_true", help="fail the active server under 20 kiosks"
     )
-    parser.add_argument("--how", choices=("kill", "hang"), default="kill")
+    parser.add_argument("--how", choices=("kill", "hang", "blackhole"), default="kill")
     parser.add_argument("--takeover-after", type=float, default=5.0)
     args = parser.parse_args(argv)
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    if args.how == "blackhole" and (not args.load or args.db != "postgresql"):
+        parser.error("--how blackhole cuts a server from PostgreSQL: give --load --db postgresql")
     if args.load:
         print(report_load([bench_load(kind, args) for kind in kinds], args))
         return 0

@@ -134,8 +134,9 @@ async def stand_by(
     lease (``LeaseWatch``): a server that is hung, stopped (SIGSTOP) or cut off from the
     database keeps its claim but stops beating, and after ``takeover_after`` seconds
     the standby takes over without the claim (the fencing epoch keeps the old server
-    from writing again; it stops when it wakes). ``resigned``: the epoch this process
-    held before it stepped down (``LeaseLapsed``); while the lease still has it, no
+    from writing again; when it wakes it steps down, or stops if refused first).
+    ``resigned``: the epoch this process held before it stepped down
+    (``LeaseLapsed``); while the lease still has it, no
     other server took over, and this one takes its centre back as soon as the database
     answers again. Returns what it took, to start as the active server; None if
     stopped (SIGINT, SIGTERM) first. The database not answering is waited out.
