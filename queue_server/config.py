@@ -335,6 +335,8 @@ class RemoteConfig(_Table):
             max_waiting=self.max_waiting,
             confirm=self.confirm,
             grace=timedelta(minutes=self.grace_minutes),
+            joins_per_address_per_hour=self.joins_per_address_per_hour,
+            joins_per_device_per_hour=self.joins_per_device_per_hour,
         )
 
 

@@ -275,6 +275,10 @@ def ticket_status(
         "centre": centre.setup.name,
         "as_of": now.isoformat(),
         "language": ticket.language,
+        #: joined from a phone ("remote") or at a kiosk ("kiosk")
+        "channel": ticket.channel.value,
+        #: joined from a phone and not here yet: the page offers "I'm here"
+        "away": ticket.away,
     }
     # the page's words in the visitor's language, made once here for the page drawn by
     # the server and for its script (which only shows them)

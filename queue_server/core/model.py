@@ -352,6 +352,10 @@ class RemoteJoining:
     #: a remote ticket passed over at its turn because its visitor was not here keeps
     #: its place this long, then ends as a no-show
     grace: timedelta = timedelta(minutes=15)
+    #: joins allowed per hour from one address, and from one phone (its cookie); the
+    #: server's pages enforce them (the core has no addresses)
+    joins_per_address_per_hour: int = 20
+    joins_per_device_per_hour: int = 3
 
     def offers(self, service: str) -> bool:
         return self.open and (not self.services or service in self.services)

@@ -167,11 +167,18 @@ class Enforcement:
             )
         )
 
+    async def sweep_away(self) -> None:
+        """End as no-shows the tickets joined from a phone whose visitor was not here
+        by the end of the grace period after their turn (``ExpireAway``)."""
+        if self.centre.away_expired(self.clock()):
+            await self.execute(cmd.ExpireAway(actor="system"))
+
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
             try:
                 await self.sweep_sessions()
+                await self.sweep_away()
                 await self.visitors.push_all()
                 self.estimates.forget_finished(self.centre)
                 self._spawn(self.roll_up_closed_days())

@@ -12,6 +12,7 @@ ticket status pages (``/t/<ticket id>``).
 | ``/board/chime.wav`` | the chime (made by ``speech.audio``), public |
 | ``/board/announce`` | ``?call=ID&languages=visitor,en``: the words for a recent call (JSON) |
 | ``/board/announce.wav`` | the same, spoken by espeak-ng |
+| ``/join/<centre id>`` | joining the queue from a phone (``join_page``) |
 
 The two announce paths need ``Authorization: Bearer <board token>``, and answer only
 for one of the centre's recent calls, so they say nothing the hall does not hear.
@@ -74,13 +75,14 @@ CACHE_SIZE = 24
 
 def install_routes(server: QueueServer) -> None:
     """Register every page and its files in ``server.http_routes``."""
-    from queue_server.web import ticket_page
+    from queue_server.web import join_page, ticket_page
     from queue_server.web.pages import StaffPages
 
     StaticFiles().install(server)
     BoardPages(server).install()
     StaffPages(server).install()
     ticket_page.install(server)
+    join_page.install(server)
 
 
 class StaticFiles:

@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 from queue_server import views
 from queue_server.core.feedback import why_closed
 from queue_server.core.model import Ticket, TicketState
+from queue_server.net.forms import BadForm, form_fields
 from queue_server.net.to_commands import TICKET_ID
 from queue_server.status_words import not_found_words, page_words
-from queue_server.web import html_page
+from queue_server.web import html_page, join_page
 from queue_server.web.feedback_page import SENT_QUERY, FeedbackPages
 
 if TYPE_CHECKING:
@@ -75,6 +76,9 @@ class TicketPage:
             return self.feedback.answer(
                 connection, request, ticket_id, ticket, lambda: self.not_found(request)
             )
+        if request.method == "POST" and ticket is not None and posted_here(request):
+            # "I'm here" from a visitor who joined from a phone (join_page)
+            return join_page.confirm_here(self.server, request, ticket.id)
         if ticket is None:
             if ticket_id is None:
                 return self.not_found(request)
@@ -207,7 +211,7 @@ def status_page(
     <p id="headline" class="headline">{e(said["headline"])}</p>
     <p id="detail" class="detail">{e(said["detail"])}</p>
   </div>
-  <p id="as-of" class="as-of">{updated}</p>
+{here_form(status)}  <p id="as-of" class="as-of">{updated}</p>
   <noscript><p class="as-of">{e(fixed["no_script"])}
     <a href="">{e(fixed["refresh"])}</a></p></noscript>
   <p class="advice">{e(fixed["advice"])}</p>
@@ -218,6 +222,29 @@ def status_page(
         live_texts={k: fixed[k] for k in ("connecting", "live", "reconnecting", "stopped")},
         ask_when_done=ask_when_done,
     )
+
+
+def posted_here(request: Request) -> bool:
+    """Whether ``request`` is ``here_form`` posted (its hidden ``do=here``)."""
+    try:
+        return (form_fields(request) or {}).get("do") == "here"
+    except BadForm:
+        return False
+
+
+def here_form(status: dict[str, Any]) -> str:
+    """For a ticket joined from a phone whose visitor has not said so yet: the "I'm
+    here" button (``do=here`` posted to the page, ``join_page.confirm_here``), which
+    lets it be called."""
+    if not status.get("away"):
+        return ""
+    # posted to the page's own address, so the ticket's id is never written in the page
+    return """  <form class="here" method="post" action="">
+    <input type="hidden" name="do" value="here">
+    <p>When you are at the centre, tell us you're here. We call you only once you have.</p>
+    <button class="button" type="submit">I'm here</button>
+  </form>
+"""
 
 
 def not_found_page(centre: str) -> str:

@@ -43,6 +43,7 @@ from queue_server.core import centre as centre_module
 from queue_server.core import commands as cmd
 from queue_server.core.errors import InvalidRequest, OperatorError, WalkinError
 from queue_server.core.events import EVENT_TYPES
+from queue_server.core.model import Channel
 from queue_server.net import protocol, staff_sessions, wire
 from queue_server.net import server as server_module
 from queue_server.reporting import reports
@@ -496,6 +497,31 @@ async def test_the_documented_morning_replays_on_a_live_server(live_clocked: Any
             offline_since=went.isoformat(),
             back_at=clock.now.isoformat(),
         )
+        # a visitor joins from a phone (the join page, docs/joining.md: not a websocket
+        # request), is passed over at their turn, then says "I'm here"
+        phone = await live.server.execute(
+            cmd.IssueTicket(
+                actor="remote:doc",
+                service="housing",
+                ticket_id="doc-remote-ticket-0001",
+                idempotency_key="doc-remote-0001",
+                channel=Channel.REMOTE,
+            )
+        )
+        after = await kiosk.request(
+            "issue_ticket", service="housing", idempotency_key="doc-after-remote"
+        )
+        await alice.request("sign_in_counter", counter="Counter 1")
+        await alice.request("open_counter", counter="Counter 1")
+        for _ in range(20):  # those before them first; then the turn passes them by
+            called = await alice.request("call_next", counter="Counter 1")
+            await alice.request("start_service", counter="Counter 1")
+            await alice.request("complete", counter="Counter 1", outcome="resolved")
+            if called["ticket"]["number"] == after["ticket"]["number"]:
+                break
+        assert phone.ticket is not None
+        assert live.server.centre.tickets[phone.ticket.id].skipped_at is not None
+        await live.server.execute(cmd.ConfirmHere(actor="visitor", ticket_id=phone.ticket.id))
         # a request answered on each connection means every push before it has arrived
         for client in clients.values():
             await client.request("ping")

@@ -1,0 +1,397 @@
+"""Joining the queue from a phone (issue 14 item 1): ``/join/<centre id>``, the QR code
+on the poster at the door and the link on the council's web page.
+
+Plain server-rendered forms in the GOV.UK pattern, no script at all, one question a
+page: the language (when the centre has more than one), the service, then the
+service's online page offered first (channel shift, as at the kiosk) with the button
+that joins. Joining is a ``POST`` (``net/forms.py``): a link preview or a prefetch of
+any page here never takes a ticket. The ticket is the kiosk's (``IssueTicket`` with
+``channel="remote"``, the centre's ``[remote]`` rules applied by the core), and the
+visitor lands on its status page ``/t/<id>``; there, while the centre asks for it, an
+"I'm here" button (``POST /here/<id>``) lets it be called.
+
+Abuse, without asking for anything personal: the form carries a token equal to a
+cookie set on the form's page (``SameSite=Strict``: another site cannot make a
+visitor's browser join), each form a fresh idempotency key (a double tap or a retried
+post is one ticket), and joins are limited per address and per phone (its cookie) per
+hour (``[remote] joins_per_address_per_hour``, ``joins_per_device_per_hour``), on top of
+the core's cap on remote tickets waiting at once. docs/joining.md has the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections import deque
+from html import escape
+from http import HTTPStatus
+from http.cookies import CookieError, SimpleCookie
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, quote, urlsplit
+
+from queue_server.core import commands as cmd
+from queue_server.core.errors import NotActive, Unavailable, WalkinError
+from queue_server.core.model import Channel, Service
+from queue_server.net.forms import BadForm, form_fields
+from queue_server.net.to_commands import TICKET_ID, new_ticket_id
+from queue_server.web import html_page
+
+if TYPE_CHECKING:
+    from websockets.asyncio.server import ServerConnection
+    from websockets.http11 import Request, Response
+
+    from queue_server.net.server import QueueServer
+
+PREFIX = "/join/"
+COOKIE = "walkin_join"
+HOUR = 3600.0
+#: each language's own name (the config's list; repeated here so the web layer does
+#: not import the config module)
+LANGUAGE_NAMES = {
+    "en": "English",
+    "cy": "Cymraeg",
+    "pl": "Polski",
+    "ro": "Română",
+    "ur": "اردو",
+    "ar": "العربية",
+}
+
+
+def install(server: QueueServer) -> None:
+    pages = JoinPages(server)
+    server.http_prefix_routes[PREFIX] = pages.serve
+
+
+class JoinLimiter:
+    """Joins per key (an address, a phone's cookie) in the last hour."""
+
+    def __init__(self, per_hour: int) -> None:
+        self.per_hour = per_hour
+        self._joins: dict[str, deque[float]] = {}
+
+    def allowed(self, key: str, now: float) -> bool:
+        recent = self._joins.get(key)
+        if recent is None:
+            return True
+        while recent and recent[0] <= now - HOUR:
+            recent.popleft()
+        if not recent:
+            del self._joins[key]
+            return True
+        return len(recent) < self.per_hour
+
+    def note(self, key: str, now: float) -> None:
+        if key not in self._joins and len(self._joins) >= 100_000:
+            # bounded memory: forget the oldest key (dicts keep insertion order)
+            del self._joins[next(iter(self._joins))]
+        self._joins.setdefault(key, deque()).append(now)
+
+
+class JoinPages:
+    def __init__(self, server: QueueServer) -> None:
+        self.server = server
+        remote = server.setup.remote
+        self.by_address = JoinLimiter(remote.joins_per_address_per_hour)
+        self.by_device = JoinLimiter(remote.joins_per_device_per_hour)
+
+    # ------------------------------------------------------------ routing
+
+    async def serve(self, connection: ServerConnection, request: Request) -> Response:
+        path = urlsplit(request.path).path
+        rest = path[len(PREFIX) :].split("/")
+        setup = self.server.setup
+        if not rest or rest[0] != setup.centre_id or len(rest) > 2:
+            return self._page(request, self._message("Page not found", _NOT_FOUND), 404)
+        step = rest[1] if len(rest) == 2 else ""
+        query = {k: v[0] for k, v in parse_qs(urlsplit(request.path).query).items()}
+        lang = query.get("lang", "")
+        if lang not in setup.languages:
+            lang = ""
+        if not setup.remote.open:
+            return self._page(request, self._message("Joining from a phone", _CLOSED))
+        if step == "" and request.method != "POST":
+            if not lang and len(setup.languages) > 1:
+                return self._page(request, self._languages())
+            return self._page(request, self._services(lang or "en"))
+        if step == "confirm" and request.method != "POST":
+            return self._confirm(request, lang or "en", query.get("service", ""))
+        if step == "ticket" and request.method == "POST":
+            return await self._join(connection, request)
+        return self._page(request, self._message("Page not found", _NOT_FOUND), 404)
+
+    # ------------------------------------------------------------ pages
+
+    def _languages(self) -> str:
+        links = "\n".join(
+            f'<li><a class="choice" lang="{escape(code)}" href="?lang={quote(code)}">'
+            f"{escape(LANGUAGE_NAMES.get(code, code))}</a></li>"
+            for code in self.server.setup.languages
+        )
+        return f"""<h1>Join the queue at {escape(self.server.setup.name)}</h1>
+<p>Choose your language.</p>
+<ul class="choices">
+{links}
+</ul>"""
+
+    def _offered(self) -> list[Service]:
+        remote = self.server.setup.remote
+        return [s for s in self.server.centre.services.values() if remote.offers(s.code)]
+
+    def _services(self, lang: str, error: str = "") -> str:
+        setup = self.server.setup
+        options = "\n".join(
+            f'<div class="radio"><input type="radio" id="s-{escape(s.code)}" name="service" '
+            f'value="{escape(s.code)}"><label for="s-{escape(s.code)}">'
+            f"{escape(_name(s, lang))}</label></div>"
+            for s in self._offered()
+        )
+        problem = (
+            f'<div class="error-summary" role="alert"><h2>There is a problem</h2>'
+            f'<p><a href="#s-{escape(self._offered()[0].code)}">{escape(error)}</a></p></div>'
+            if error and self._offered()
+            else ""
+        )
+        stop = int(setup.remote.stop_before_closing.total_seconds() // 60)
+        return f"""{problem}<form method="get" action="{PREFIX}{escape(setup.centre_id)}/confirm">
+<input type="hidden" name="lang" value="{escape(lang)}">
+<fieldset>
+<legend><h1>What do you need help with?</h1></legend>
+<p class="hint">Join the queue at {escape(setup.name)} from your phone. You will get a
+ticket number and a page that shows your place in the queue.</p>
+{options}
+</fieldset>
+<button type="submit">Continue</button>
+</form>
+<p class="hint">Joining from a phone closes {stop} minutes before the centre does.</p>"""
+
+    def _confirm(self, request: Request, lang: str, code: str) -> Response:
+        setup = self.server.setup
+        service = self.server.centre.services.get(code)
+        if service is None or not setup.remote.offers(code):
+            body = self._services(lang, "Select the service you need")
+            return self._page(request, body, 400 if code else 200)
+        device, fresh = _device_of(request)
+        online = (
+            f"""<div class="online"><h2>You may be able to do this online</h2>
+<p>Most people can do this on the council's website, without coming in.</p>
+<p><a href="{escape(service.online_url)}">Go to the {escape(_name(service, lang))}
+page</a></p></div>"""
+            if service.online_url
+            else ""
+        )
+        waiting = self.server.centre.waiting_by_service().get(code, (0, None))[0]
+        here_note = (
+            "<p>When you arrive, press <strong>I'm here</strong> on your ticket's page. "
+            "We call you only once you have. If your turn comes first, we keep your place "
+            f"for {int(setup.remote.grace.total_seconds() // 60)} minutes.</p>"
+            if setup.remote.confirm
+            else ""
+        )
+        back = f"{PREFIX}{escape(setup.centre_id)}?lang={quote(lang)}"
+        body = f"""<a class="back" href="{back}">Back</a>
+<h1>{escape(_name(service, lang))}</h1>
+{online}
+<p>{_waiting_now(waiting)}</p>
+{here_note}
+<form method="post" action="{PREFIX}{escape(setup.centre_id)}/ticket">
+<input type="hidden" name="service" value="{escape(code)}">
+<input type="hidden" name="lang" value="{escape(lang)}">
+<input type="hidden" name="key" value="{secrets.token_urlsafe(16)}">
+<input type="hidden" name="token" value="{escape(device)}">
+<button type="submit">Join the queue</button>
+</form>"""
+        response = self._page(request, body)
+        if fresh:
+            response.headers["Set-Cookie"] = (
+                f"{COOKIE}={device}; Path=/; Max-Age=86400; HttpOnly; SameSite=Strict"
+            )
+        return response
+
+    async def _join(self, connection: ServerConnection, request: Request) -> Response:
+        setup = self.server.setup
+        try:
+            fields = form_fields(request) or {}
+        except BadForm:
+            fields = {}
+        device, fresh = _device_of(request)
+        token = fields.get("token", "")
+        service, lang, key = (fields.get(k, "") for k in ("service", "lang", "key"))
+        start_again = f'<p><a href="{PREFIX}{escape(setup.centre_id)}">Start again</a></p>'
+        if fresh or not token or not secrets.compare_digest(token, device):
+            return self._page(
+                request,
+                self._message(
+                    "This form has expired",
+                    "<p>Your phone's browser did not send back the form we gave it (it may "
+                    "block cookies, or the form was opened elsewhere). Nothing was taken.</p>"
+                    + start_again,
+                ),
+                403,
+            )
+        if not key or len(key) > 64 or lang not in setup.languages:
+            return self._page(
+                request, self._message("Something went wrong", start_again), HTTPStatus.BAD_REQUEST
+            )
+        now = time.monotonic()
+        address = _address(connection)
+        phone = hashlib.sha256(device.encode()).hexdigest()[:16]
+        existing = self.server.centre.ticket_by_key(f"join:{phone}:{key}") or next(
+            # this phone already waits for this service (the back button, a second tap
+            # on a fresh form): the same ticket, not another
+            (
+                t
+                for t in self.server.centre.queue_index.remote().values()
+                if t.service == service and (t.idempotency_key or "").startswith(f"join:{phone}:")
+            ),
+            None,
+        )
+        if existing is not None:
+            return self._see_other(request, existing.id)
+        if not (self.by_address.allowed(address, now) and self.by_device.allowed(phone, now)):
+            return self._page(
+                request,
+                self._message(
+                    "Too many tickets",
+                    "<p>This phone or network has joined the queue several times in the last "
+                    "hour. Please come in and take a ticket at the kiosk.</p>",
+                ),
+                HTTPStatus.TOO_MANY_REQUESTS,
+            )
+        command = cmd.IssueTicket(
+            actor=f"remote:{phone}",
+            service=service,
+            ticket_id=new_ticket_id(),
+            idempotency_key=f"join:{phone}:{key}",
+            language=lang,
+            channel=Channel.REMOTE,
+        )
+        try:
+            decision, _ = await self.server.execute_and_estimate(command, estimate=True)
+        except (NotActive, Unavailable):
+            return self._page(
+                request,
+                self._message(
+                    "Sorry, we can't give you a ticket just now",
+                    "<p>Please try again in a minute, or come in and take a ticket at the "
+                    "kiosk.</p>",
+                ),
+                HTTPStatus.SERVICE_UNAVAILABLE,
+            )
+        except WalkinError as refused:
+            return self._page(
+                request,
+                self._message("You can't join the queue now", f"<p>{escape(refused.message)}</p>"),
+                HTTPStatus.CONFLICT,
+            )
+        assert decision.ticket is not None
+        if decision.events:
+            self.by_address.note(address, now)
+            self.by_device.note(phone, now)
+        return self._see_other(request, decision.ticket.id)
+
+    def _see_other(self, request: Request, ticket_id: str) -> Response:
+        response = self._page(request, "", HTTPStatus.SEE_OTHER)
+        response.headers["Location"] = f"/t/{ticket_id}"
+        return response
+
+    # ------------------------------------------------------------ HTML
+
+    def _message(self, title: str, body: str) -> str:
+        return message(title, body)
+
+    def _page(self, request: Request, main: str, status: int = 200) -> Response:
+        return page(self.server, request, main, status)
+
+
+async def confirm_here(server: QueueServer, request: Request, ticket_id: str) -> Response:
+    """A ``POST`` to a ticket's status page with ``do=here``: its visitor says "I'm
+    here" (``ConfirmHere``); back to the page (303), or a page saying why not."""
+    try:
+        await server.execute(cmd.ConfirmHere(actor="visitor", ticket_id=ticket_id))
+    except (NotActive, Unavailable):
+        return page(
+            server,
+            request,
+            message("Sorry, please try again", "<p>Please try again in a minute.</p>"),
+            HTTPStatus.SERVICE_UNAVAILABLE,
+        )
+    except WalkinError as refused:
+        return page(
+            server,
+            request,
+            message("Your ticket has ended", f"<p>{escape(refused.message)}</p>"),
+            HTTPStatus.CONFLICT,
+        )
+    response = page(server, request, "", HTTPStatus.SEE_OTHER)
+    response.headers["Location"] = f"/t/{ticket_id}"
+    return response
+
+
+def message(title: str, body: str) -> str:
+    return f"<h1>{escape(title)}</h1>\n{body}"
+
+
+def page(server: QueueServer, request: Request, main: str, status: int = 200) -> Response:
+    """A whole page of the joining pages' style around ``main`` (already escaped)."""
+    name = escape(server.setup.name)
+    html = f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<meta name="referrer" content="no-referrer">
+<title>Join the queue – {name}</title>
+<link rel="stylesheet" href="/static/join.css">
+<link rel="icon" href="/static/icon.svg" type="image/svg+xml">
+</head>
+<body>
+<header class="top"><p class="centre">{name}</p></header>
+<main>
+{main}
+</main>
+</body>
+</html>
+"""
+    response = html_page(request, html.encode(), HTTPStatus(status))
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+_NOT_FOUND = "<p>Check the address, or scan the QR code on the poster again.</p>"
+_CLOSED = (
+    "<p>You can't join this centre's queue from a phone. Please come in and take a ticket "
+    "at the kiosk.</p>"
+)
+
+
+def _waiting_now(waiting: int) -> str:
+    if waiting == 0:
+        return "Nobody is waiting for this service just now."
+    if waiting == 1:
+        return "1 person is waiting for this service now."
+    return f"{waiting} people are waiting for this service now."
+
+
+def _name(service: Service, lang: str) -> str:
+    return dict(service.names).get(lang, service.name)
+
+
+def _device_of(request: Request) -> tuple[str, bool]:
+    """The phone's cookie value, or a new one (True: new, to be set)."""
+    cookie = SimpleCookie()
+    try:
+        cookie.load(request.headers.get("Cookie", ""))
+    except CookieError:
+        pass
+    morsel = cookie.get(COOKIE)
+    value = morsel.value if morsel is not None else ""
+    if len(value) == 22 and TICKET_ID.fullmatch(value):
+        return value, False
+    return secrets.token_urlsafe(16), True
+
+
+def _address(connection: ServerConnection) -> str:
+    peer = connection.remote_address
+    return str(peer[0]) if peer else "unknown"

@@ -1,0 +1,203 @@
+"""Joining the queue from a phone, /join/<centre> (issue 14 item 1), in Debian's
+Chromium at phone size with scripts off, against a live server: language, service, the
+online offer first, one ticket per form, "I'm here" on the ticket's page, the limits
+and the refusals; axe-core on each page; screenshots."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from queue_server.core.model import CentreSetup, Channel, RemoteJoining, TicketState
+from queue_server.store import Store
+from queue_server.web import install_routes
+from tests.conftest import LiveServer, start_live_server
+
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture
+async def joinable(store: Store, setup: CentreSetup) -> AsyncIterator[LiveServer]:
+    remote = RemoteJoining(
+        open=True,
+        services=frozenset({"housing", "council_tax", "parking", "waste"}),
+        max_waiting=5,
+        grace=timedelta(minutes=10),
+        joins_per_device_per_hour=3,
+    )
+    live = await start_live_server(store, dataclasses.replace(setup, remote=remote))
+    install_routes(live.server)
+    yield live
+    await live.server.close()
+
+
+@pytest.fixture
+async def phone(chromium: Any) -> AsyncIterator[Any]:
+    """A phone with scripts off: every step below works without them."""
+    context = await chromium.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, java_script_enabled=False
+    )
+    page = await context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    await context.close()
+
+
+@pytest.fixture
+async def checked_phone(chromium: Any) -> AsyncIterator[Any]:
+    """A phone with scripts on, for axe-core (which runs in the page); the joining pages
+    themselves carry no script (checked on each)."""
+    context = await chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    await context.close()
+
+
+async def no_violations(page: Any, axe: Any) -> None:
+    if "/join/" in page.url:
+        assert await page.locator("script").count() == 0
+    assert await axe(page) == []
+
+
+async def test_a_visitor_joins_from_a_phone_and_says_im_here(
+    joinable: LiveServer, checked_phone: Any, axe: Any, screenshots_dir: Any
+) -> None:
+    phone = checked_phone
+    centre = joinable.server.centre
+    shots = screenshots_dir("join")
+    response = await phone.goto(f"{joinable.http}/join/{joinable.setup.centre_id}")
+    assert response.status == 200
+    # six languages: the first question is the language, each in its own name
+    assert await phone.locator("a.choice", has_text="Cymraeg").count() == 1
+    await no_violations(phone, axe)
+    await phone.screenshot(path=str(shots / "join-language.png"), full_page=True)
+    await phone.click("text=English")
+
+    # only the services the centre offers remotely
+    labels = await phone.locator(".radio label").all_inner_texts()
+    assert [label.strip() for label in labels] == [
+        "Housing and benefits",
+        "Council tax",
+        "Parking permits",
+        "Waste and street scene",
+    ]
+    await phone.click("button:has-text('Continue')")  # nothing chosen
+    assert await phone.locator(".error-summary").count() == 1
+    assert "Select the service you need" in await phone.locator(".error-summary").inner_text()
+    await no_violations(phone, axe)
+    await phone.check("#s-council_tax")
+    await phone.screenshot(path=str(shots / "join-service.png"), full_page=True)
+    await phone.click("button:has-text('Continue')")
+
+    # the online page first, then the button that joins
+    assert await phone.locator(".online a").count() == 1
+    await no_violations(phone, axe)
+    await phone.screenshot(path=str(shots / "join-confirm.png"), full_page=True)
+    assert not [t for t in centre.tickets.values() if t.channel == Channel.REMOTE]
+    await phone.click("button:has-text('Join the queue')")
+
+    # landed on the ticket's own status page
+    assert "/t/" in phone.url
+    ticket_id = phone.url.rsplit("/t/", 1)[1]
+    ticket = centre.tickets[ticket_id]
+    assert (ticket.channel, ticket.here, ticket.service) == (Channel.REMOTE, False, "council_tax")
+    assert ticket_id not in await phone.content(), "the id is never written into the page"
+    assert await phone.locator("form.here button").count() == 1
+    await no_violations(phone, axe)
+    await phone.screenshot(path=str(shots / "join-ticket-im-here.png"), full_page=True)
+
+    # back, and join again: this phone already waits for this service, the same ticket
+    await phone.go_back()
+    await phone.click("button:has-text('Join the queue')")
+    assert phone.url.endswith(f"/t/{ticket_id}")
+    assert len([t for t in centre.tickets.values() if t.channel == Channel.REMOTE]) == 1
+
+    await phone.click("form.here button")
+    assert phone.url.endswith(f"/t/{ticket_id}")
+    assert centre.tickets[ticket_id].here
+    assert await phone.locator("form.here").count() == 0
+
+
+async def test_refusals_are_pages_that_say_why_and_take_nothing(
+    joinable: LiveServer, phone: Any, chromium: Any
+) -> None:
+    base = f"{joinable.http}/join/{joinable.setup.centre_id}"
+    centre = joinable.server.centre
+    # a service not offered remotely
+    response = await phone.goto(f"{base}/confirm?lang=en&service=planning")
+    assert response.status == 400
+    assert "Select the service you need" in await phone.content()
+    # another centre, an unknown step
+    assert (await phone.goto(f"{joinable.http}/join/elsewhere")).status == 404
+    assert (await phone.goto(f"{base}/nowhere")).status == 404
+    # a GET of the joining address takes nothing
+    assert (await phone.goto(f"{base}/ticket")).status == 404
+
+    # a form posted without the phone's cookie (another site, a blocked cookie)
+    other = await chromium.new_context(java_script_enabled=False)
+    page = await other.new_page()
+    await page.goto(f"{base}/confirm?lang=en&service=housing")
+    await other.clear_cookies()
+    await page.click("button:has-text('Join the queue')")
+    assert "This form has expired" in await page.content()
+    await other.close()
+    assert not [t for t in centre.tickets.values() if t.channel == Channel.REMOTE]
+
+    # one ticket per service per phone: joining again leads back to it
+    await phone.goto(f"{base}/confirm?lang=en&service=housing")
+    await phone.click("button:has-text('Join the queue')")
+    first = phone.url
+    await phone.goto(f"{base}/confirm?lang=en&service=housing")
+    await phone.click("button:has-text('Join the queue')")
+    assert phone.url == first
+    # three joins an hour from one phone, then a clear refusal
+    for service in ("council_tax", "parking"):
+        await phone.goto(f"{base}/confirm?lang=en&service={service}")
+        await phone.click("button:has-text('Join the queue')")
+        assert "/t/" in phone.url
+    await phone.goto(f"{base}/confirm?lang=en&service=waste")
+    await phone.click("button:has-text('Join the queue')")
+    assert "Too many tickets" in await phone.content()
+    assert len([t for t in centre.tickets.values() if t.channel == Channel.REMOTE]) == 3
+
+
+async def test_a_ticket_not_here_by_the_end_of_its_grace_becomes_a_no_show(
+    joinable: LiveServer, phone: Any
+) -> None:
+    from queue_server.client import QueueClient
+    from tests.conftest import STAFF_PASSWORD
+
+    base = f"{joinable.http}/join/{joinable.setup.centre_id}"
+    await phone.goto(f"{base}/confirm?lang=en&service=housing")
+    await phone.click("button:has-text('Join the queue')")
+    ticket_id = phone.url.rsplit("/t/", 1)[1]
+    kiosk = await QueueClient(joinable.url, token=joinable.kiosk_token).connect()
+    walk_in = await kiosk.request("issue_ticket", service="housing", idempotency_key="walk-in-0001")
+    adviser = await QueueClient(joinable.url, username="alice", password=STAFF_PASSWORD).connect()
+    counter = next(
+        c.name
+        for c in joinable.setup.counters
+        if "housing" in c.primary or "housing" in c.secondary
+    )
+    await adviser.request("sign_in_counter", counter=counter)
+    await adviser.request("open_counter", counter=counter)
+    called = await adviser.request("call_next", counter=counter)
+    assert called["ticket"]["number"] == walk_in["ticket"]["number"]
+    centre = joinable.server.centre
+    assert centre.tickets[ticket_id].skipped_at is not None
+    # the grace ends: the server's sweep ends the ticket (moved on by the clock here)
+    later = centre.tickets[ticket_id].skipped_at + timedelta(minutes=10)
+    assert [t.id for t in centre.away_expired(later)] == [ticket_id]
+    joinable.server.clock = lambda: later  # type: ignore[method-assign]
+    await joinable.server.sweep_away()
+    assert centre.tickets[ticket_id].state == TicketState.NO_SHOW
+    # its page no longer offers "I'm here"
+    await phone.reload()
+    assert await phone.locator("form.here").count() == 0
+    await kiosk.close()
+    await adviser.close()
