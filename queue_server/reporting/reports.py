@@ -207,6 +207,11 @@ class Figures:
     channel_shift_offered: int
     channel_shift_online: int
     channel_shift_share: float | None
+    #: tickets joined from a phone (docs/joining.md), their share of all issued, and
+    #: how many of them ended unseen because their visitor never said "I'm here"
+    issued_remote: int
+    remote_share: float | None
+    remote_not_here: int
     #: wait estimates (docs/reports.md, "Wait estimates"): tickets given an estimate in
     #: minutes at issue, how many of them were then called (measured) and how many not
     #: (left out: no-shows before a call, cancelled, walked out, still waiting), and
@@ -455,6 +460,8 @@ class Tally:
     appointments_cancelled: int = 0
     channel_shift_offered: int = 0
     channel_shift_online: int = 0
+    issued_remote: int = 0
+    remote_not_here: int = 0
     estimates_given: int = 0
     estimates_measured: int = 0
     estimates_not_called: int = 0
@@ -599,6 +606,9 @@ def figures_of(tally: Tally, waits: Sequence[float] | None = None) -> Figures:
         channel_shift_offered=t.channel_shift_offered,
         channel_shift_online=t.channel_shift_online,
         channel_shift_share=_share(t.channel_shift_online, t.channel_shift_offered),
+        issued_remote=t.issued_remote,
+        remote_share=_share(t.issued_remote, t.issued),
+        remote_not_here=t.remote_not_here,
         estimates_given=t.estimates_given,
         estimates_measured=t.estimates_measured,
         estimates_not_called=t.estimates_not_called,
@@ -677,6 +687,10 @@ def _tally(
             t.issued_appointment += 1
         else:
             t.issued_walk_in += 1
+        if getattr(ticket, "channel", "kiosk") == "remote":
+            t.issued_remote += 1
+            # ended by the grace period: a no-show never called (docs/joining.md)
+            t.remote_not_here += ticket.state == "no_show" and ticket.first_called_at is None
         t.served += ticket.service_started_at is not None
         t.transferred += ticket.transfers > 0
         if ticket.state == "done":
