@@ -29,6 +29,8 @@ from .errors import (
     JoinRefused,
     NotFound,
     NothingToCall,
+    NotRemote,
+    TicketEnded,
 )
 from .model import (
     QUEUED_STATES,
@@ -638,16 +640,29 @@ class Centre:
         )
 
     def _confirm_here(self, c: cmd.ConfirmHere, now: datetime) -> Decision:
+        """Say a remote ticket's visitor is here: ``NotRemote`` for a ticket not joined
+        from a phone, ``TicketEnded`` for one no longer queued (checked first, so that
+        a ticket already here and since called is not told it is in the queue)."""
         ticket = self.ticket(c.ticket_id)
-        if ticket.here:
-            return Decision((), ticket)
+        if ticket.channel != Channel.REMOTE:
+            raise NotRemote(
+                f"Ticket {ticket.number} was not taken from a phone: it is in the queue "
+                "already. Please wait for your number to be called.",
+                ticket=ticket.number,
+            )
         if ticket.state not in QUEUED_STATES:
-            raise Conflict(
+            passed = ticket.state == TicketState.NO_SHOW
+            raise TicketEnded(
                 f"Ticket {ticket.number} is no longer in the queue: its turn passed while "
-                "you were not here. Please take a new ticket at the kiosk.",
+                "you were not here. Please take a new ticket at the kiosk."
+                if passed
+                else f"Ticket {ticket.number} is no longer waiting: it is "
+                f"{ticket.state.value.replace('_', ' ')}.",
                 ticket=ticket.number,
                 state=ticket.state.value,
             )
+        if ticket.here:
+            return Decision((), ticket)
         here = replace(ticket, here=True)
         return Decision((ev.VisitorHere(at=now, actor=c.actor, ticket=here),), here)
 

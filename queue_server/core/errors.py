@@ -8,11 +8,14 @@
     ├── NotAuthenticated             not_authenticated
     ├── Forbidden                    forbidden       the client's role may not do this
     ├── NotFound                     not_found       no such ticket / counter / service / booking
+    │   └── OtherCentre              other_centre    the ticket is another centre's
     ├── Conflict                     conflict        legal message, but not now
     │   ├── IllegalTransition        illegal_transition
     │   ├── CounterBusy              counter_busy
     │   ├── NothingToCall            nothing_to_call
     │   ├── CentreClosed             centre_closed
+    │   ├── NotRemote                not_remote      "I'm here" for a ticket not joined remotely
+    │   ├── TicketEnded              ticket_ended    "I'm here" for a ticket no longer queued
     │   └── CheckInRefused           check_in_too_early / check_in_too_late /
     │                                check_in_wrong_day / already_checked_in
     ├── Unavailable                  unavailable     ours: the store could not commit; retry
@@ -70,6 +73,13 @@ class NotFound(WalkinError):
     code = "not_found"
 
 
+class OtherCentre(NotFound):
+    """The ticket named is one of another centre (a database shared by several):
+    ``details["centre"]`` is that centre's id."""
+
+    code = "other_centre"
+
+
 class Conflict(WalkinError):
     code = "conflict"
 
@@ -90,6 +100,20 @@ class NothingToCall(Conflict):
 
 class CentreClosed(Conflict):
     code = "centre_closed"
+
+
+class NotRemote(Conflict):
+    """ "I'm here" for a ticket that was not joined from a phone: it is in the queue
+    already (``ConfirmHere``)."""
+
+    code = "not_remote"
+
+
+class TicketEnded(Conflict):
+    """ "I'm here" for a ticket no longer in the queue: called, served, ended or passed
+    over and given up (``ConfirmHere``); ``details["state"]`` says which."""
+
+    code = "ticket_ended"
 
 
 class CheckInRefused(Conflict):

@@ -114,6 +114,16 @@ class ChannelChoice(Message):
     language: Language = "en"
 
 
+class ConfirmHere(Message):
+    """A kiosk: the visitor of a ticket joined from a phone is here, shown by scanning
+    the QR code of its status page (``/t/<id>``) at the kiosk's scanner. Only the
+    ticket's id, the secret in that address, is taken: a ticket number can be guessed
+    (docs/joining.md, "I'm here at the kiosk")."""
+
+    type: Literal["confirm_here"]
+    ticket: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
+
+
 class ReprintTicket(Message):
     """Print a ticket again, marked REPRINT (``queue_server.net.reprints``): a kiosk on
     its own printer (the reply carries the ticket), staff on a kiosk (``kiosk``, else
@@ -332,6 +342,7 @@ ClientMessage = Annotated[
     | CheckIn
     | Estimate
     | ChannelChoice
+    | ConfirmHere
     | DeviceStatus
     | ReprintTicket
     | LeaseNumbers

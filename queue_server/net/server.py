@@ -46,6 +46,7 @@ from queue_server.net.auth import BOARD, COUNTER, KIOSK, MANAGER, VISITOR, Ident
 from queue_server.net.credentials import GenerationWatch
 from queue_server.net.enforcement import Enforcement
 from queue_server.net.given_estimates import EstimateLog, RecordedWatchers
+from queue_server.net.here import ticket_to_confirm
 from queue_server.net.http import HttpHandler
 from queue_server.net.ratelimit import SignInLimiter
 from queue_server.net.redact import wire_logger
@@ -94,6 +95,7 @@ PERMISSIONS: dict[type[p.Message], frozenset[str]] = {
     p.DeviceStatus: frozenset({KIOSK, BOARD}),
     p.ReprintTicket: frozenset({KIOSK, COUNTER, MANAGER}),
     p.ChannelChoice: frozenset({KIOSK}),
+    p.ConfirmHere: frozenset({KIOSK}),
     p.LeaseNumbers: frozenset({KIOSK}),
     p.UploadOffline: frozenset({KIOSK}),
     p.SignInCounter: STAFF,
@@ -518,6 +520,8 @@ class QueueServer(Enforcement):
                 return await staffing_advice(self.store, self.setup, message, now)
             case p.ReprintTicket():
                 return await self._reprint(identity, message, now)
+            case p.ConfirmHere():
+                return await self._confirm_here(identity, message)
             case p.UploadOffline():
                 return await self._upload_offline(identity, message)
             case p.ChannelChoice():
@@ -616,6 +620,18 @@ class QueueServer(Enforcement):
                 f"Kiosk {kiosk!r} went away before it could print. Try again.", kiosk=kiosk
             ) from None
         return {"kiosk": kiosk}
+
+    async def _confirm_here(self, identity: Identity, message: p.ConfirmHere) -> dict[str, Any]:
+        """ "I'm here", scanned at a kiosk (``net.here``): the ticket, the people ahead
+        of it now, and ``already`` when it had been said before (nothing changed)."""
+        ticket = await ticket_to_confirm(self.centre, self.store, self.setup.centre_id, message)
+        decision = await self.execute(cmd.ConfirmHere(actor=identity.actor, ticket_id=ticket.id))
+        ticket = decision.ticket or ticket
+        return {
+            "ticket": visitor_ticket(self.centre, ticket, self.status_url_template),
+            "estimate": _estimate_view(estimate_wait(self.centre, ticket.id, self.clock())),
+            "already": not decision.events,
+        }
 
     def _result(
         self,

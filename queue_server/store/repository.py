@@ -1356,6 +1356,16 @@ class Store:
             ).first()
         return None if row is None else TicketRow(**row._mapping)
 
+    def centre_of_ticket(self, ticket_id: str) -> str | None:
+        """The centre a ticket id belongs to (any centre of the database), or None
+        (a kiosk told of another centre's ticket scanned at it: ``confirm_here``)."""
+        table: sa.Table = TicketRow.__table__  # type: ignore[attr-defined]
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(table.c.centre).where(table.c.id == ticket_id).limit(1)
+            ).scalar()
+        return None if found is None else str(found)
+
     def feedback_of(self, centre_id: str, ticket_id: str) -> FeedbackRow | None:
         """The ticket's answer, if it has given one."""
         table: sa.Table = FeedbackRow.__table__  # type: ignore[attr-defined]

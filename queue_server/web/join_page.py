@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, urlsplit
 
 from queue_server.core import commands as cmd
-from queue_server.core.errors import NotActive, Unavailable, WalkinError
+from queue_server.core.errors import NotActive, TicketEnded, Unavailable, WalkinError
 from queue_server.core.model import Channel, Service
 from queue_server.net.forms import BadForm, form_fields
 from queue_server.net.to_commands import TICKET_ID, new_ticket_id
@@ -317,12 +317,15 @@ async def confirm_here(server: QueueServer, request: Request, ticket_id: str) ->
             HTTPStatus.SERVICE_UNAVAILABLE,
         )
     except WalkinError as refused:
-        return page(
-            server,
-            request,
-            message("Your ticket has ended", f"<p>{escape(refused.message)}</p>"),
-            HTTPStatus.CONFLICT,
-        )
+        ticket = server.centre.tickets.get(ticket_id)
+        # said already, and called since (an old page's button): its page says so
+        if not (isinstance(refused, TicketEnded) and ticket is not None and ticket.here):
+            return page(
+                server,
+                request,
+                message("Your ticket has ended", f"<p>{escape(refused.message)}</p>"),
+                HTTPStatus.CONFLICT,
+            )
     response = page(server, request, "", HTTPStatus.SEE_OTHER)
     response.headers["Location"] = f"/t/{ticket_id}"
     return response

@@ -521,7 +521,13 @@ async def test_the_documented_morning_replays_on_a_live_server(live_clocked: Any
                 break
         assert phone.ticket is not None
         assert live.server.centre.tickets[phone.ticket.id].skipped_at is not None
-        await live.server.execute(cmd.ConfirmHere(actor="visitor", ticket_id=phone.ticket.id))
+        # ... at the kiosk, by scanning their phone's QR code (a kiosk ticket is refused)
+        assert phone.ticket.id == example("confirm_here").value["ticket"]
+        confirmed = await send(kiosk, example("confirm_here"))
+        assert confirmed["already"] is False and confirmed["ticket"]["id"] == phone.ticket.id
+        assert (await send(kiosk, example("confirm_here")))["already"] is True
+        await refused(kiosk, failing("not_remote"), ticket=issued["ticket"]["id"])
+        await refused(kiosk, failing("not_found", "confirm_here"))
         # a request answered on each connection means every push before it has arrived
         for client in clients.values():
             await client.request("ping")
