@@ -324,16 +324,20 @@ def active_without_claim(reader: Store, centre_id: str) -> CentreInUse | None:
     )
 
 
-def end_hung_server(store: Store, centre_id: str, wait: float = 5.0) -> None:
+def end_hung_server(
+    store: Store, centre_id: str, wait: float = 5.0, *, epoch: int | None = None
+) -> None:
     """A takeover from a hung server is blocked by a lock that server holds: end what
     holds it. PostgreSQL: the server's sessions (``Store.end_sessions_of``; its claim's
     advisory lock goes too). SQLite: the database is on this machine's disk, so the
     hung server runs here: its process is killed (SIGKILL), after checking from
     /proc that the pid is a ``walkin`` process of this host; a restart by systemd makes
-    it a standby. Waits up to ``wait`` seconds for its locks to go."""
+    it a standby. Waits up to ``wait`` seconds for its locks to go. ``epoch``: only if
+    the lease still has this epoch (the hung server's), never another that took over
+    meanwhile."""
     lease = store.lease(centre_id)
     found = HOLDER.match(lease.holder) if lease is not None else None
-    if lease is None or found is None:
+    if lease is None or found is None or (epoch is not None and lease.epoch != epoch):
         return
     if store.engine.dialect.name == "postgresql":
         ended = store.end_sessions_of(lease.holder)
@@ -733,6 +737,12 @@ async def start_setup(
     try:
         # the next epoch: from now on every write checks no other server took over
         lease_sent_at = asyncio.get_running_loop().time()
+        if replaces is not None and store.engine.dialect.name == "postgresql":
+            # taken over from another server (hung, cut off from the database and
+            # stepped down, or ended): what is left of its sessions is ended first, so
+            # that a write it was caught in does not hold the lease row for the 3 s
+            # take_lease would wait (it has lost the centre: the epoch moves on)
+            end_hung_server(store, setup.centre_id, epoch=replaces)
         try:
             epoch = store.take_lease(
                 setup.centre_id, process_name(), claimed=claim.held, replaces=replaces
@@ -742,7 +752,7 @@ async def start_setup(
                 raise
             # the hung server stopped inside a write and holds its lock: end it
             # (its database sessions, or on SQLite its process here), then once more
-            end_hung_server(store, setup.centre_id)
+            end_hung_server(store, setup.centre_id, epoch=replaces)
             epoch = store.take_lease(
                 setup.centre_id, process_name(), claimed=claim.held, replaces=replaces
             )
