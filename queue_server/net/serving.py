@@ -400,8 +400,6 @@ class ClaimedQueueServer(QueueServer):
     role = "active"
     #: why it stepped down, once it did
     lapsed: LeaseLapsed | None = None
-    #: the loop's time when the lease was taken (``start_setup``), the first "renewed"
-    lease_sent_at: float | None = None
     _keeper: asyncio.Task[None] | None = None
     _beater: asyncio.Task[None] | None = None
     _stopping: asyncio.Task[None] | None = None
@@ -426,7 +424,10 @@ class ClaimedQueueServer(QueueServer):
         steps down then, without waiting for the database to answer (a beat hanging
         on a database cut off is left to its thread)."""
         loop = asyncio.get_running_loop()
-        renewed = self.lease_sent_at if self.lease_sent_at is not None else loop.time()
+        # counted from now, not from taking the lease: a start slower than the
+        # takeover timeout (a big day to load) must not make a lone server step down,
+        # stand by, take its lease back and start again, for ever
+        renewed = loop.time()
         failing = False
         while True:
             await asyncio.sleep(LEASE_BEAT_SECONDS)
@@ -736,7 +737,6 @@ async def start_setup(
         claim = claim_for_serving(store.url, setup.centre_id)
     try:
         # the next epoch: from now on every write checks no other server took over
-        lease_sent_at = asyncio.get_running_loop().time()
         if replaces is not None and store.engine.dialect.name == "postgresql":
             # taken over from another server (hung, cut off from the database and
             # stepped down, or ended): what is left of its sessions is ended first, so
@@ -761,7 +761,6 @@ async def start_setup(
         server = _queue_server(setup, store, status_url, security)
         server.peer_pages = peer_pages
         server.claim = claim
-        server.lease_sent_at = lease_sent_at
         try:
             bound = await server.start(host, port, ssl=ssl_context)
         except OSError as exc:
