@@ -504,10 +504,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=cmd_demo)
 
-    enroll = sub.add_parser("enroll", help="create a kiosk or board token")
+    enroll = sub.add_parser(
+        "enroll", help="create a kiosk, board or integration (booking system) token"
+    )
     enroll.add_argument("--db", default=db_default)
-    enroll.add_argument("--role", required=True, choices=("kiosk", "board"))
-    enroll.add_argument("--name", required=True, help="e.g. 'Lobby kiosk 1'")
+    enroll.add_argument("--role", required=True, choices=("kiosk", "board", "integration"))
+    enroll.add_argument("--name", required=True, help="e.g. 'Lobby kiosk 1', or 'Booking system'")
     enroll.add_argument("--centre", help="centre id (default: the database's only centre)")
     enroll.set_defaults(run=cmd_enroll)
 

@@ -202,6 +202,8 @@ def event_for_staff(centre: Centre, event: ev.Event) -> dict[str, Any]:
     for extra in ("override", "from_service", "from_counter", "action"):
         if hasattr(event, extra):
             data[extra] = getattr(event, extra)
+    if isinstance(event, ev.AppointmentChanged):  # where a moved booking was
+        data["from_at"] = event.from_at.isoformat()
     for value in ("block", "run"):  # a kiosk's leased numbers, its offline run
         if hasattr(event, value):
             data[value] = plain(getattr(event, value))

@@ -311,6 +311,8 @@ class Centre:
             cmd.UploadOffline: lambda c, now: offline.decide_upload(self, c, now),
             cmd.CheckIn: self._check_in,
             cmd.BookAppointment: self._book,
+            cmd.PutAppointment: self._put_appointment,
+            cmd.CancelAppointment: self._cancel_appointment,
             cmd.CallNext: self._call_next,
             cmd.CallTicket: self._call_ticket,
             cmd.Recall: self._recall,
@@ -549,8 +551,75 @@ class Centre:
             )
         # Stored in UTC like every time in the model, so that the check-in window and
         # deadline arithmetic is in real minutes even across a clock change.
-        appointment = Appointment(ref=ref, service=c.service, at=c.at.astimezone(UTC))
+        appointment = Appointment(
+            ref=ref, service=c.service, at=c.at.astimezone(UTC), language=c.language
+        )
         return Decision((ev.AppointmentBooked(at=now, actor=c.actor, appointment=appointment),))
+
+    def _put_appointment(self, c: cmd.PutAppointment, now: datetime) -> Decision:
+        existing = self.find_appointment(c.ref)
+        if existing is None:
+            return self._book(
+                cmd.BookAppointment(
+                    actor=c.actor, ref=c.ref, service=c.service, at=c.at, language=c.language
+                ),
+                now,
+            )
+        self.service(c.service)
+        if c.at.tzinfo is None:
+            raise InvalidRequest("A booking time needs a time zone.", ref=existing.ref)
+        # kept under the spelling it was first booked with (one booking, one row)
+        wanted = replace(existing, service=c.service, at=c.at.astimezone(UTC), language=c.language)
+        if existing.status == AppointmentStatus.CANCELLED:
+            booked = replace(wanted, status=AppointmentStatus.BOOKED, ticket_id=None)
+            return Decision((ev.AppointmentBooked(at=now, actor=c.actor, appointment=booked),))
+        if wanted == existing:
+            return Decision(())
+        if existing.status != AppointmentStatus.BOOKED:
+            raise self._booking_used(existing, "changed")
+        return Decision(
+            (
+                ev.AppointmentChanged(
+                    at=now,
+                    actor=c.actor,
+                    appointment=wanted,
+                    from_service=existing.service,
+                    from_at=existing.at,
+                ),
+            )
+        )
+
+    def _cancel_appointment(self, c: cmd.CancelAppointment, now: datetime) -> Decision:
+        existing = self.find_appointment(c.ref)
+        if existing is None:
+            ref = shown_reference(c.ref)
+            raise NotFound(f"There is no booking {ref} here.", ref=ref)
+        if existing.status == AppointmentStatus.CANCELLED:
+            return Decision(())
+        if existing.status != AppointmentStatus.BOOKED:
+            raise self._booking_used(existing, "cancelled")
+        cancelled = replace(existing, status=AppointmentStatus.CANCELLED)
+        return Decision(
+            (
+                ev.AppointmentCancelled(
+                    at=now, actor=c.actor, appointment=cancelled, reason=c.reason or None
+                ),
+            )
+        )
+
+    def _booking_used(self, appointment: Appointment, change: str) -> Conflict:
+        """The refusal to change or cancel a booking its visitor has already used."""
+        how = (
+            "has checked in"
+            if appointment.status == AppointmentStatus.CHECKED_IN
+            else "came too late and took a walk-in ticket"
+        )
+        return Conflict(
+            f"Booking {appointment.ref} cannot be {change}: its visitor {how} and is in "
+            "the centre. Ask the centre's staff to deal with the visit.",
+            ref=appointment.ref,
+            status=appointment.status.value,
+        )
 
     # -- counters call
 

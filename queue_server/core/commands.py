@@ -83,6 +83,30 @@ class BookAppointment(Command):
     ref: str
     service: str
     at: datetime
+    language: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PutAppointment(Command):
+    """The booking system's word on one booking, as it is now: book it if the centre
+    has no booking ``ref`` (or has it cancelled), move its time, service or language if
+    they differ and it is not checked in, and nothing at all if they are the same.
+    Sent twice, the second changes nothing."""
+
+    ref: str
+    service: str
+    at: datetime
+    language: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelAppointment(Command):
+    """The booking system cancelled booking ``ref``. A booking already cancelled stays
+    so (nothing happens); one already checked in (or used for a late walk-in ticket)
+    is refused: the visitor is in the building."""
+
+    ref: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -69,6 +69,21 @@ class AppointmentBooked(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AppointmentChanged(Event):
+    """A booking not yet checked in moved: ``appointment`` is how it is now,
+    ``from_service`` and ``from_at`` how it was."""
+
+    kind: ClassVar[str] = "appointment_changed"
+    from_service: str
+    from_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentCancelled(Event):
+    kind: ClassVar[str] = "appointment_cancelled"
+
+
+@dataclass(frozen=True, kw_only=True)
 class AppointmentMarkedLate(Event):
     kind: ClassVar[str] = "appointment_marked_late"
 
@@ -164,6 +179,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         OfflineRunRecorded,
         AppointmentCheckedIn,
         AppointmentBooked,
+        AppointmentChanged,
+        AppointmentCancelled,
         AppointmentMarkedLate,
         TicketCalled,
         TicketRecalled,

@@ -157,6 +157,9 @@ class Appointment:
     at: datetime
     status: AppointmentStatus = AppointmentStatus.BOOKED
     ticket_id: str | None = None
+    #: the language the booking system says the visitor prefers (None: not said);
+    #: for staff to see, the kiosk's choice at check-in still sets the ticket's
+    language: str | None = None
 
 
 @dataclass(frozen=True)

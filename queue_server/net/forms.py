@@ -10,6 +10,14 @@ connections parse one more thing than websockets does: a ``POST`` of an
 ``FormRequest.body``. Everything else is exactly websockets' handshake; the handshake
 itself (a GET) is untouched.
 
+The integrations' HTTP API (``API_PREFIX``: ``net/bookings_api.py``) gets one more:
+under it, a ``POST`` of ``application/json`` of at most ``MAX_JSON_BYTES`` is read into
+``body`` too. A body under it that this server will not take (too large up to
+``MAX_DRAINED_BYTES``, another type, a body on a ``DELETE``) is read and dropped, and
+``FormRequest.refused`` says why, so that the API answers a JSON error the client can
+read instead of a closed connection; beyond ``MAX_DRAINED_BYTES`` the connection is
+closed unanswered, as websockets does for any request it cannot read.
+
 ``create_connection`` is given to ``websockets.asyncio.server.serve``: it gives each
 connection's sans-I/O protocol the form-reading ``parse`` before any byte arrives.
 ``form_fields(request)`` reads the fields of a posted form (or None for a GET).
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import http
+import json
 from collections.abc import Callable, Generator
 from typing import Any
 from urllib.parse import parse_qs
@@ -41,13 +50,25 @@ from websockets.server import ServerProtocol
 #: as Arabic script, is about 7 KB)
 MAX_FORM_BYTES = 16 * 1024
 FORM_TYPE = "application/x-www-form-urlencoded"
+#: the paths of the integrations' JSON API
+API_PREFIX = "/api/"
+JSON_TYPE = "application/json"
+#: the largest JSON body read (one booking is about 150 bytes)
+MAX_JSON_BYTES = 16 * 1024
+#: an API body refused (too large, another type) is still read and dropped up to this,
+#: so the refusal reaches the client (a socket closed with unread bytes is reset)
+MAX_DRAINED_BYTES = 256 * 1024
 
 
 @dataclasses.dataclass
 class FormRequest(Request):
-    """A request as websockets reads it, and the body of a posted form."""
+    """A request as websockets reads it, and the body of a posted form (or, under
+    ``API_PREFIX``, of posted JSON). ``refused``: why an API request's body was read
+    and dropped (``"too_large"``, ``"unsupported_type"``, ``"unexpected_body"``);
+    None when it was taken or there was none."""
 
     body: bytes = b""
+    refused: str | None = None
 
 
 class BadForm(ValueError):
@@ -72,15 +93,35 @@ def parse_request(
         raise BadForm("transfer codings aren't supported")
     lengths = set(headers.get_all("Content-Length"))
     body = b""
+    refused = None
     if lengths - {"0"}:
-        if method != "POST" or len(lengths) != 1:
+        if len(lengths) != 1:
             raise BadForm("unsupported request body")
         kind = headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         (length,) = lengths
-        if kind != FORM_TYPE or not length.isdigit() or int(length) > MAX_FORM_BYTES:
+        if not length.isdigit():
             raise BadForm("unsupported request body")
-        body = bytes((yield from read_exact(int(length))))
-    return FormRequest(path, headers, method, raw_protocol.decode("ascii"), body=body)
+        size = int(length)
+        if path.startswith(API_PREFIX):
+            if size > MAX_DRAINED_BYTES:
+                raise BadForm("request body too large")
+            refused = (
+                "unexpected_body"
+                if method != "POST"
+                else "unsupported_type"
+                if kind != JSON_TYPE
+                else "too_large"
+                if size > MAX_JSON_BYTES
+                else None
+            )
+        elif method != "POST" or kind != FORM_TYPE or size > MAX_FORM_BYTES:
+            raise BadForm("unsupported request body")
+        body = bytes((yield from read_exact(size)))
+        if refused is not None:
+            body = b""
+    return FormRequest(
+        path, headers, method, raw_protocol.decode("ascii"), body=body, refused=refused
+    )
 
 
 class FormServerProtocol(ServerProtocol):
@@ -122,6 +163,28 @@ def create_connection(protocol: ServerProtocol, *args: Any, **kwargs: Any) -> Se
     protocol.parser = protocol.parse()
     next(protocol.parser)
     return ServerConnection(protocol, *args, **kwargs)
+
+
+def json_body(request: Request) -> Any:
+    """The JSON value posted under ``API_PREFIX``. Raises ``BadForm`` (the message
+    says what is wrong, for the client) for a body refused while reading
+    (``FormRequest.refused``), none at all, or one that is not UTF-8 JSON."""
+    refused = getattr(request, "refused", None)
+    if refused == "too_large":
+        raise BadForm(f"The body is larger than {MAX_JSON_BYTES} bytes.")
+    if refused == "unsupported_type":
+        raise BadForm(f"The body must be {JSON_TYPE} (send a Content-Type: {JSON_TYPE} header).")
+    if refused == "unexpected_body":
+        raise BadForm(f"A {request.method} takes no body.")
+    body = getattr(request, "body", b"")
+    if not body:
+        raise BadForm(f"The request has no body: send the booking as {JSON_TYPE}.")
+    try:
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadForm("The body is not UTF-8 text.") from None
+    except ValueError as exc:
+        raise BadForm(f"The body is not JSON: {exc}.") from None
 
 
 def form_fields(request: Request) -> dict[str, str] | None:

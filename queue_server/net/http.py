@@ -26,7 +26,8 @@ WS_PATHS = ("/", "/ws")
 #: a page's handler: the response, or (for one that must commit, such as a posted
 #: form) an awaitable of it
 HttpHandler = Callable[[ServerConnection, Request], Response | None | Awaitable[Response | None]]
-#: the methods a page may be asked with (a form posts; nothing else is served)
+#: the methods a page may be asked with (a form posts); a handler with a ``methods``
+#: attribute is asked with those instead (the bookings API's DELETE)
 METHODS = ("GET", "HEAD", "POST")
 
 
@@ -40,13 +41,16 @@ async def process_request(
         return await health(server, connection)
     if path in WS_PATHS and upgrade:
         return wire.foreign_origin(connection, request)
-    if request.method not in METHODS:
-        return json_response(
+    route = server.http_routes.get(path) or prefix_route(server.http_prefix_routes, path)
+    methods = getattr(route, "methods", METHODS)
+    if request.method not in methods:
+        response = json_response(
             connection,
             HTTPStatus.METHOD_NOT_ALLOWED,
             {"error": "method_not_allowed", "message": f"{request.method} is not served here."},
         )
-    route = server.http_routes.get(path) or prefix_route(server.http_prefix_routes, path)
+        response.headers["Allow"] = ", ".join(methods)
+        return response
     if route is not None:
         if upgrade:
             return json_response(

@@ -40,7 +40,7 @@ from queue_server.core.errors import (
 from queue_server.core.events import Event, OfflineRunRecorded, TicketCalled, TicketRecalled
 from queue_server.core.model import CentreSetup, counter_called
 from queue_server.core.offline import UploadOutcome, offline_summary
-from queue_server.net import figures, forms, http, wire
+from queue_server.net import bookings_api, figures, forms, http, wire
 from queue_server.net import protocol as p
 from queue_server.net.auth import BOARD, COUNTER, KIOSK, MANAGER, VISITOR, Identity, authenticate
 from queue_server.net.credentials import GenerationWatch
@@ -192,6 +192,7 @@ class QueueServer(Enforcement):
         #: routes for every path under a prefix ("/t/" -> the ticket status pages);
         #: the longest matching prefix wins, after the exact routes
         self.http_prefix_routes: dict[str, HttpHandler] = {}
+        bookings_api.install(self)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -364,6 +365,11 @@ class QueueServer(Enforcement):
             identity = await asyncio.to_thread(
                 authenticate, self.store, self.setup.centre_id, token=hello.token
             )
+            if identity.role == bookings_api.INTEGRATION:
+                raise NotAuthenticated(
+                    "That token is a booking system's: it is for the bookings API over "
+                    "HTTP (docs/bookings-api.md), not for a websocket."
+                )
             return identity, {}
         self.limiter.begin(address, hello.username)
         ok = False

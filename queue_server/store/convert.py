@@ -140,6 +140,7 @@ def appointment_values(centre: str, a: Appointment) -> dict[str, Any]:
         "at": a.at,
         "status": a.status.value,
         "ticket_id": a.ticket_id,
+        "language": a.language,
     }
 
 
@@ -150,6 +151,7 @@ def appointment_from_row(r: AppointmentRow) -> Appointment:
         at=must_utc(r.at),
         status=AppointmentStatus(r.status),
         ticket_id=r.ticket_id,
+        language=r.language,
     )
 
 

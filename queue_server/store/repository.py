@@ -51,7 +51,8 @@ from .tables import (
     TicketRow,
 )
 
-ROLES_DEVICE = ("kiosk", "board")
+#: a device's token: a kiosk, a board, or a booking system (the bookings API)
+ROLES_DEVICE = ("kiosk", "board", "integration")
 ROLES_STAFF = ("counter", "manager")
 
 
@@ -850,7 +851,8 @@ class Store:
     def enroll_device(
         self, centre_id: str, role: str, name: str, now: datetime | None = None
     ) -> str:
-        """Create a kiosk or board credential; returns the token (shown once only)."""
+        """Create a kiosk, board or integration credential; returns the token (shown
+        once only)."""
         if role not in ROLES_DEVICE:
             raise InvalidRequest(
                 f"A device role is one of {', '.join(ROLES_DEVICE)}, not {role!r}."

@@ -134,6 +134,8 @@ class AppointmentRow(SQLModel, table=True):
     at: datetime = Field(sa_column=time_column(nullable=False))
     status: str = Field(max_length=16)
     ticket_id: str | None = Field(default=None, max_length=64)
+    #: the visitor's language, as the booking system gave it (None: not given)
+    language: str | None = Field(default=None, max_length=16)
 
 
 class NumberSequenceRow(SQLModel, table=True):

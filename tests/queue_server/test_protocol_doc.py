@@ -390,10 +390,24 @@ async def test_the_documented_morning_replays_on_a_live_server(live_clocked: Any
             ("RB-0530", "housing", clock.now - timedelta(minutes=75)),
             ("RB-0977", "planning", clock.now + timedelta(minutes=90)),
             ("RB-1188", "council_tax", clock.now + timedelta(days=1)),
+            ("RB-1290", "council_tax", clock.now + timedelta(minutes=150)),
         ):
             await live.server.execute(
                 cmd.BookAppointment(actor="system:bookings", ref=ref, service=service, at=at)
             )
+        # the booking system moves one and cancels another (docs/bookings-api.md)
+        await live.server.execute(
+            cmd.PutAppointment(
+                actor="integration:Booking system",
+                ref="RB-0977",
+                service="planning",
+                at=clock.now + timedelta(minutes=120),
+                language="pl",
+            )
+        )
+        await live.server.execute(
+            cmd.CancelAppointment(actor="integration:Booking system", ref="RB-1290")
+        )
         await send(kiosk, example("ping"))
         await send(alice, example("sign_in_counter"))
         await send(alice, example("open_counter"))
