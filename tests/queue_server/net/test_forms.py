@@ -12,7 +12,14 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
-from queue_server.net.forms import MAX_FORM_BYTES, BadForm, form_fields
+from queue_server.net.forms import (
+    MAX_DRAINED_BYTES,
+    MAX_FORM_BYTES,
+    MAX_JSON_BYTES,
+    BadForm,
+    form_fields,
+    json_body,
+)
 from queue_server.net.wire import json_response
 from tests.conftest import LiveServer
 
@@ -101,3 +108,74 @@ async def test_the_websocket_handshake_is_unchanged(live: LiveServer) -> None:
     async with connect(live.url) as ws:
         await ws.send(json.dumps({"type": "hello", "token": live.kiosk_token}))
         assert json.loads(await ws.recv())["type"] == "welcome"
+
+
+def install_api_echo(live: LiveServer) -> list[tuple[str, object]]:
+    """A route under /api/ that takes GET, POST and DELETE, echoing what it read."""
+    seen: list[tuple[str, object]] = []
+
+    async def echo(connection: ServerConnection, request: Request) -> Response:
+        try:
+            refused = getattr(request, "refused", None)
+            post = request.method == "POST" or refused is not None
+            value = json_body(request) if post else None
+        except BadForm as exc:
+            refused = getattr(request, "refused", None)
+            return json_response(connection, 400, {"refused": refused, "message": str(exc)})
+        seen.append((request.method, value))
+        return json_response(connection, 200, {"method": request.method, "json": value})
+
+    echo.methods = ("GET", "POST", "DELETE")  # type: ignore[attr-defined]
+    live.server.http_prefix_routes["/api/echo"] = echo
+    return seen
+
+
+async def test_json_is_read_under_api_and_a_delete_reaches_its_route(live: LiveServer) -> None:
+    seen = install_api_echo(live)
+    value = {"ref": "BK-1", "note": "Très bien — شكرا", "n": [1, 2]}
+    body = json.dumps(value, ensure_ascii=False).encode()
+    status, answer = body_of(await raw(live.port, post("/api/echo", body, "application/json")))
+    assert (status, answer) == (200, {"method": "POST", "json": value})
+    kind = "application/json; charset=utf-8"
+    status, answer = body_of(await raw(live.port, post("/api/echo", b"[]", kind)))
+    assert (status, answer["json"]) == (200, [])
+    status, answer = body_of(
+        await raw(live.port, b"DELETE /api/echo/BK-1 HTTP/1.1\r\nHost: x\r\n\r\n")
+    )
+    assert (status, answer) == (200, {"method": "DELETE", "json": None})
+    assert seen == [("POST", value), ("POST", []), ("DELETE", None)]
+    # the same JSON outside /api/ is still refused, and a DELETE there still 405
+    assert not (await raw(live.port, post("/echo", body, "application/json"))).startswith(
+        b"HTTP/1.1 200"
+    )
+    status, _ = body_of(await raw(live.port, b"DELETE /echo HTTP/1.1\r\nHost: x\r\n\r\n"))
+    assert status == 405
+
+
+async def test_an_api_body_refused_is_read_and_answered_not_handled(live: LiveServer) -> None:
+    seen = install_api_echo(live)
+    too_big = b'{"a": "' + b"x" * MAX_JSON_BYTES + b'"}'
+    for request, refused in (
+        (post("/api/echo", too_big, "application/json"), "too_large"),
+        (post("/api/echo", b"a=1"), "unsupported_type"),
+        (post("/api/echo", b"{}", "text/plain"), "unsupported_type"),
+        (
+            b"DELETE /api/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2\r\n\r\n{}",
+            "unexpected_body",
+        ),
+    ):
+        status, answer = body_of(await raw(live.port, request))
+        assert (status, answer["refused"]) == (400, refused), answer
+        assert answer["message"]
+    status, answer = body_of(await raw(live.port, post("/api/echo", b"{nope", "application/json")))
+    assert status == 400 and "not JSON" in answer["message"]
+    # beyond what is drained, or chunked: closed unanswered, as websockets does
+    for request in (
+        b"POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {MAX_DRAINED_BYTES + 1}\r\n\r\n".encode(),
+        b"POST /api/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\n{}\r\n0\r\n\r\n",
+    ):
+        assert not (await raw(live.port, request)).startswith(b"HTTP/1.1 200")
+    assert seen == []
