@@ -226,9 +226,9 @@ async def stand_by(
                     unreachable = False
                 except _Stopped:
                     break
-                except OperatorError as exc:  # the database does not answer (yet)
+                except Exception as exc:  # the database does not answer (yet)
                     if not unreachable:
-                        log.warning("standby cannot reach the database: %s", exc)
+                        log.warning("standby cannot take the centre's claim yet: %s", exc)
                     unreachable = True
             try:
                 lease = await unless_stopped(reader.lease, centre_id)

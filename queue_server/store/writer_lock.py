@@ -307,8 +307,13 @@ class _AdvisoryLock:
                 raise _refusal(
                     self.centre_id, self.shown_as, holder, f"PostgreSQL advisory lock {self.key}"
                 )
-        except BaseException:
-            conn.close()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                conn.close()
+            if isinstance(exc, sa.exc.DBAPIError):  # the database went away meanwhile
+                raise OperatorError(
+                    f"Cannot take the centre's lock in {self.shown_as}: {connect_failure(exc)}"
+                ) from None
             raise
         self.conn = conn
 
