@@ -157,16 +157,25 @@ async def test_the_form_works_without_javascript_and_answers_once(
     kiosk: Any,
     adviser: QueueClient,  # noqa: F811
     phone: OpenPhone,  # noqa: F811
+    screenshot: Any,
 ) -> None:
     ticket = await kiosk.issue("housing")
     await serve_and_complete(adviser, outcome="referred")
     page, response = await phone(ticket["status_url"], java_script_enabled=False)
     assert response.status == 200
+    # the same page open in a second tab, its form not yet sent
+    other, _ = await phone(ticket["status_url"], java_script_enabled=False)
     await page.check("#satisfaction-very_dissatisfied")
     await page.click("button[type=submit]")
     assert "Thank you for your feedback" in await text_of(page, "h1")
     row = stored(web, ticket["id"])
     assert row is not None and (row.score, row.outcome, row.comment) == (1, "referred", None)
+    # the second tab sends its answer: "already given", the first answer stands
+    await other.check("#satisfaction-very_satisfied")
+    await other.click("button[type=submit]")
+    assert await text_of(other, "h1") == "You have already given feedback on this visit"
+    # (axe needs scripts, off here: the journey test checks the pages of this kind)
+    await screenshot(other, "ticket-feedback-already")
 
     # the same form sent again (a second tab, the back button): "already given", 200
     status, headers, body = await http_post(
@@ -247,14 +256,21 @@ async def test_closed_after_the_window_and_when_not_asked(
     kiosk: Any,
     adviser: QueueClient,  # noqa: F811
     phone: OpenPhone,  # noqa: F811
+    screenshot: Any,
 ) -> None:
     ticket = await kiosk.issue("housing")
     await serve_and_complete(adviser)
+    # a page drawn while the question was open, sent after the window closed
+    early, _ = await phone(ticket["status_url"], java_script_enabled=False)
     server = web.server
     server.setup = dataclasses.replace(
         server.setup, feedback=FeedbackSettings(window=timedelta(milliseconds=1))
     )
     await asyncio.sleep(0.01)
+    await early.check("#satisfaction-satisfied")
+    await early.click("button[type=submit]")
+    assert await text_of(early, "h1") == "Feedback on this visit has closed"
+    await screenshot(early, "ticket-feedback-closed")
     page, _ = await phone(ticket["status_url"], java_script_enabled=False)
     assert await page.locator("form").count() == 0
     assert "This ticket has been dealt with." in await text_of(page, "#headline")
