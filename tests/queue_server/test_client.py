@@ -306,3 +306,30 @@ async def test_retry_after_a_drop_mid_request_is_done_exactly_once(
     assert client.connections == 2
     assert reply["replayed"] is True and reply["ticket"]["number"] == "H001"
     assert tickets_stored(live) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [(1001, "Going away for a moment."), (1012, "This server lost its database.")],
+    ids=["1001 (closed cleanly)", "1012 (closed with an error code)"],
+)
+async def test_a_close_with_a_reason_is_kept_and_the_client_reconnects(
+    live: Any, code: int, reason: str
+) -> None:
+    """A server that closes a connection saying why (a server stepping down sends 1012
+    and its reason): the client keeps the code and reason in ``last_close`` and
+    connects again, by either of websockets' two ways of ending the read loop (a
+    normal close ends it quietly, any other raises)."""
+    async with kiosk_client(live, min_backoff=0.05) as kiosk:
+        assert kiosk.last_close is None
+        (connection,) = list(live.server._connections)
+        await connection.close(code, reason)
+        deadline = time.monotonic() + 10
+        while kiosk.connections < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert kiosk.connections == 2
+        assert kiosk.last_close == (code, reason)
+        reply = await kiosk.request(
+            "issue_ticket", service="housing", idempotency_key=new_idempotency_key()
+        )
+        assert reply["ticket"]["number"] == "H001"
