@@ -1,5 +1,5 @@
 """Feedback on a visit (issue 14 item 3): the question, its five answers, and when a
-ticket may answer it. No I/O: the store keeps the answers (``store/feedback.py``), the
+ticket may answer it. No I/O: the store keeps the answers (``Store.record_feedback``), the
 status page asks (``web/feedback_page.py``), the reports count (``reporting``).
 
 The question is GOV.UK's: "How satisfied were you with the service today?", with its
