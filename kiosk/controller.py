@@ -45,10 +45,11 @@ from kivy.clock import Clock
 from device_drivers import TicketPrint
 from queue_server.client import ConnectionLost, NotConnected, RemoteError, new_idempotency_key
 
+from . import here
 from .centre import CentreView, ServiceView
 from .i18n import N_, translator
 from .printing import PrintOutcome, TicketPrinter
-from .scanning import booking_reference
+from .scanning import booking_reference, status_page_ticket
 
 if TYPE_CHECKING:
     from .screens import KioskRoot
@@ -59,7 +60,7 @@ log = logging.getLogger("walkin.kiosk")
 #: screens a visitor can be sent back to the welcome screen from when the server goes
 SERVER_SCREENS = ("welcome", "services", "online", "checkin", "problem")
 #: screens after which the visit is over: reset sooner
-DONE_SCREENS = ("confirm", "online_done", "closed", "problem", "offline")
+DONE_SCREENS = ("confirm", "online_done", "closed", "problem", "offline", "here")
 #: longest a reference can be: the protocol's limit on names
 MAX_REFERENCE = 32
 REQUEST_TIMEOUT = 12.0
@@ -85,6 +86,8 @@ class Visit:
     trail: list[str] = field(default_factory=list)
     #: the server is away and this kiosk has no number left for the service
     no_numbers: bool = False
+    #: the server's reply to a scanned "I'm here" (``kiosk.here``)
+    here: dict[str, Any] | None = None
 
 
 class KioskController:
@@ -372,15 +375,33 @@ class KioskController:
             self.check_in(reference)
 
     def scanned(self, code: str) -> None:
-        """A booking letter's code from a scanner, on any screen before the ticket."""
-        reference = booking_reference(code)
-        if reference is None or self.busy or self.visit.ticket is not None:
+        """A booking letter's code from a scanner, on any screen before the ticket; or
+        a phone's status page, to say "I'm here" (``kiosk.here``)."""
+        ticket_id = status_page_ticket(code)
+        reference = None if ticket_id else booking_reference(code)
+        if (ticket_id or reference) is None or self.busy or self.visit.ticket is not None:
             return
-        if self.root.current not in ("welcome", "services", "checkin", "problem"):
+        if self.root.current not in ("welcome", "services", "checkin", "problem", "here"):
             return
         self.touched()
+        if ticket_id is not None:
+            self.confirm_here(ticket_id)
+            return
+        assert reference is not None
         self.visit.typed = reference
         self.check_in(reference)
+
+    def confirm_here(self, ticket_id: str) -> None:
+        """A visitor who joined from a phone is here: tell the server (``kiosk.here``)."""
+        if self.root.current == "here":
+            self.reset()  # the next visitor's scan
+        if self._server_missing() or not self.online:
+            self.show("offline", remember=False)
+            return
+        chosen = self.root.current != "welcome"
+        self.busy = True
+        self.show("working")
+        self._spawn(here.confirm_here(self, self.visit, ticket_id, language_chosen=chosen))
 
     def check_in(self, reference: str) -> None:
         if self.busy or self.visit.ticket is not None:

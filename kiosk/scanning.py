@@ -1,9 +1,11 @@
-"""Booking letters scanned at the kiosk: a serial scanner read on a thread.
+"""Codes scanned at the kiosk: a serial scanner read on a thread.
 
 The scanner (``device_drivers.open_scanner``) gives the booking reference printed in
-the letter's code, one per line (``BK-7Q2M4``). Each code is handed to the asyncio
-loop with ``call_soon_threadsafe``. A scanner that is unplugged or fails is opened
-again every ``reopen_every`` seconds; the kiosk works without it (the keypad).
+the letter's code, one per line (``BK-7Q2M4``), or the address of a ticket's status
+page shown on a phone (``https://…/t/<id>``: "I'm here", ``kiosk.here``). Each code
+is handed to the asyncio loop with ``call_soon_threadsafe``. A scanner that is
+unplugged or fails is opened again every ``reopen_every`` seconds; the kiosk works
+without it (the keypad).
 USB keyboard-wedge scanners need none of this: they type, and the kiosk's window
 takes their keystrokes (see ``KioskApp._on_key``).
 """
@@ -23,6 +25,22 @@ log = logging.getLogger("walkin.kiosk")
 
 #: letters and digits, with hyphens (any dash) and spaces between them
 _REFERENCE = re.compile(r"[^\W_](?:[^\W_]|[\s\-\u2010-\u2015\u2212])*")
+
+
+#: a ticket's status page address, as its QR code holds it: ``https://host/t/<id>``
+_STATUS_PAGE = re.compile(r"/t/([A-Za-z0-9_-]{16,64})/?\Z")
+
+
+def status_page_ticket(code: str) -> str | None:
+    """The ticket id in a scanned status page address (a visitor who joined from a
+    phone shows the QR code of their ticket's page: "I'm here"), or None if the code
+    is not one. Checked before :func:`booking_reference`, which would take the id for
+    a booking reference."""
+    text = code.strip()
+    found = _STATUS_PAGE.search(text)
+    if found is None or any(c.isspace() for c in text):
+        return None
+    return found.group(1)
 
 
 def booking_reference(code: str) -> str | None:

@@ -49,6 +49,7 @@ class KioskRoot(ScreenManager):
             ProblemScreen(name="problem"),
             WorkingScreen(name="working"),
             ConfirmScreen(name="confirm"),
+            HereScreen(name="here"),
             ClosedScreen(name="closed"),
             OfflineScreen(name="offline"),
         ):
@@ -311,6 +312,8 @@ class ProblemScreen(KioskScreen):
         elif code == "already_checked_in":
             self.title = t("This booking has already been used today")
             self.message = t("Please ask at reception.")
+        elif code.startswith("here_"):
+            self._here_refused(t, code, details)
         elif code in ("not_found", "invalid_request"):
             self.title = t("We could not find that booking")
             self.message = t(
@@ -322,6 +325,34 @@ class ProblemScreen(KioskScreen):
             self.title = t("Sorry, something went wrong")
             self.message = t("Please ask at reception.")
             self.other_text = ""
+
+    def _here_refused(self, t: Translator, code: str, details: dict[str, Any]) -> None:
+        """ "I'm here" scanned from a phone, refused (``kiosk.here``)."""
+        if code == "here_not_remote":
+            self.title = t("You are already in the queue")
+            self.message = t(
+                "This ticket was taken here, so there is no need to scan it. "
+                "Please wait for your number to be called."
+            )
+            self.other_text = ""
+        elif code == "here_ticket_ended" and details.get("state") in ("called", "serving"):
+            self.title = t("Your number has been called")
+            self.message = t("Please look at the screens, or ask at reception.")
+            self.other_text = ""
+        elif code == "here_ticket_ended":
+            self.title = t("This ticket is no longer in the queue")
+            self.message = t("Please take a new ticket, or ask at reception.")
+        elif code == "here_other_centre":
+            self.title = t("This ticket is for another centre")
+            self.message = t(
+                "Please go to the centre where you joined the queue, or take a ticket here."
+            )
+        else:
+            self.title = t("We could not find this ticket")
+            self.message = t(
+                "Tickets are valid on the day they are issued. "
+                "Please take a ticket here, or ask at reception."
+            )
 
     def speech(self, controller: KioskController) -> str:
         choices = ". ".join(p for p in (self.action_text, self.other_text) if p)
@@ -442,6 +473,49 @@ class ConfirmScreen(KioskScreen):
             self.wait + "." if self.wait else "",
             self.paper,
             self.next_step,
+        ]
+        return " ".join(p for p in parts if p)
+
+
+class HereScreen(KioskScreen):
+    """ "I'm here", scanned from a phone (``kiosk.here``): in the queue, and how many
+    are ahead."""
+
+    number = StringProperty("")
+    number_label = StringProperty("")
+    service = StringProperty("")
+    ahead = StringProperty("")
+
+    def refresh(self, controller: KioskController) -> None:
+        t = _t()
+        reply = controller.visit.here or {}
+        ticket = reply.get("ticket") or {}
+        ahead = (reply.get("estimate") or {}).get("people_ahead")
+        centre = controller.centre
+        service = controller.service(ticket.get("service"))
+        self.title = t("Thank you, you're in the queue")
+        self.number_label = t("Your number is")
+        self.number = ticket.get("number", "")
+        self.service = (
+            controller.service_name(service) if service else ticket.get("service_name", "")
+        )
+        show_wait = centre.settings.show_wait_estimate if centre else True
+        self.ahead = (
+            t("People ahead of you: {n}", n=ahead) if show_wait and ahead is not None else ""
+        )
+        self.message = t(
+            "Please take a seat. Your number will be shown on the screen and called out."
+        )
+        self.hint = t("You had already told us you are here.") if reply.get("already") else ""
+        self.show_back = False
+
+    def speech(self, controller: KioskController) -> str:
+        parts = [
+            self.title + ".",
+            f"{self.number_label} {spoken_number(self.number)}.",
+            f"{self.service}.",
+            self.ahead + "." if self.ahead else "",
+            self.message,
         ]
         return " ".join(p for p in parts if p)
 

@@ -53,6 +53,7 @@ KV_FILES = (
     "checkin.kv",
     "confirm.kv",
     "messages.kv",
+    "here.kv",
 )
 
 
@@ -228,14 +229,15 @@ class KioskApp(App):
             self.controller.scanned(code)
 
     def _on_key(self, _window: object, key: int, _scancode: int, text: str | None, *_: Any) -> bool:
-        """A USB keyboard-wedge scanner types the reference and presses Enter."""
+        """A USB keyboard-wedge scanner types the code (a reference, a status page's
+        address) and presses Enter."""
         if key in (13, 271):  # Enter, keypad Enter
             code, self._keys = self._keys, ""
             if code:
                 self._on_scan(code)
             return True
         if text and text.isprintable():
-            self._keys = (self._keys + text)[-64:]
+            self._keys = (self._keys + text)[-256:]
         return False
 
 
