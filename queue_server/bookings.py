@@ -20,6 +20,11 @@ both lines.
 ``date`` and ``time`` are the centre's local time; each booking's ``at`` is that
 moment in UTC. ``on_date`` re-dates a one-day file: every row is taken to be on
 ``on_date`` instead of its own date. The demo uses it to replay the example day today.
+
+``walkin bookings import`` (``bookings_import.py``) also takes the columns in
+``OPTIONAL_COLUMNS`` (``optional=OPTIONAL_COLUMNS``): ``language`` (the visitor's, e.g.
+``pl``; blank for none) and ``status`` (``booked``, or ``cancelled``: the booking is to
+be cancelled; blank is booked).
 """
 
 from __future__ import annotations
@@ -37,9 +42,13 @@ from queue_server.core.errors import OperatorError
 from queue_server.core.references import reference_key, shown_reference
 
 COLUMNS = ("ref", "service", "date", "time")
+#: columns a file may add for ``walkin bookings import``
+OPTIONAL_COLUMNS = ("language", "status")
+STATUSES = ("booked", "cancelled")
 
 _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,9 @@ class Booking:
     ref: str
     service: str
     at: datetime
+    #: the optional columns' values (``OPTIONAL_COLUMNS``)
+    language: str | None = None
+    cancelled: bool = False
 
 
 class BookingsError(OperatorError):
@@ -69,6 +81,7 @@ def read_bookings(
     *,
     on_date: date | None = None,
     known_services: Collection[str] | None = None,
+    optional: Collection[str] = (),
 ) -> list[Booking]:
     """Read a bookings CSV file (UTF-8, with or without Excel's byte order mark).
 
@@ -88,7 +101,14 @@ def read_bookings(
         raise BookingsError([f"{source}: not allowed to read this file"]) from None
     except UnicodeDecodeError:
         raise BookingsError([f"{source}: the file is not UTF-8 text"]) from None
-    return parse_bookings(text, tz, source=source, on_date=on_date, known_services=known_services)
+    return parse_bookings(
+        text,
+        tz,
+        source=source,
+        on_date=on_date,
+        known_services=known_services,
+        optional=optional,
+    )
 
 
 def parse_bookings(
@@ -98,19 +118,23 @@ def parse_bookings(
     source: str = "<string>",
     on_date: date | None = None,
     known_services: Collection[str] | None = None,
+    optional: Collection[str] = (),
 ) -> list[Booking]:
-    """Bookings from CSV text; as ``read_bookings``, with ``source`` naming the text."""
+    """Bookings from CSV text; as ``read_bookings``, with ``source`` naming the text.
+    ``optional``: which of ``OPTIONAL_COLUMNS`` the text may have."""
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     header = next(reader, None)
     if header is None:
         raise BookingsError([f"{source}: empty file; expected a header row {','.join(COLUMNS)}"])
     names = [name.strip().lower() for name in header]
-    problems = _header_problems(names)
+    problems = _header_problems(names, tuple(c for c in OPTIONAL_COLUMNS if c in optional))
     if problems:
         raise BookingsError([f"{source} line 1: {p}" for p in problems])
     column = {name: names.index(name) for name in COLUMNS}
+    extra = {name: names.index(name) for name in OPTIONAL_COLUMNS if name in names}
 
-    rows: list[tuple[int, str, str, date, datetime]] = []  # line, ref, service, day, local
+    #: line, ref, service, day, local, language, cancelled
+    rows: list[tuple[int, str, str, date, datetime, str | None, bool]] = []
     problems = []
     #: each reference's canonical form -> (line, the reference as written)
     first_line: dict[str, tuple[int, str]] = {}
@@ -151,10 +175,18 @@ def parse_bookings(
             clock = parse_hhmm(time_text)
         except ValueError:
             found.append(f'time "{time_text}" is not HH:MM')
+        language = fields[extra["language"]].strip() or None if "language" in extra else None
+        if language is not None and not _LANGUAGE.fullmatch(language):
+            found.append(f'language "{language}" is not a language code such as en or pl')
+        status = fields[extra["status"]].strip().lower() or "booked" if "status" in extra else ""
+        if status and status not in STATUSES:
+            found.append(f'status "{status}" is not one of {", ".join(STATUSES)}')
         if found:
             problems.extend(f"{source} line {line}: {p}" for p in found)
             continue
-        rows.append((line, ref, service, day, datetime.combine(day, clock)))
+        rows.append(
+            (line, ref, service, day, datetime.combine(day, clock), language, status == "cancelled")
+        )
 
     days = sorted({row[3] for row in rows})
     if on_date is not None and len(days) > 1:
@@ -163,7 +195,7 @@ def parse_bookings(
             " only a one-day file can be re-dated"
         )
     bookings = []
-    for line, ref, service, _day, local in rows:
+    for line, ref, service, _day, local, language, cancelled in rows:
         if on_date is not None:
             local = datetime.combine(on_date, local.time())
         at = _to_utc(local, tz)
@@ -173,20 +205,24 @@ def parse_bookings(
                 f" {local:%Y-%m-%d} in {tz} (the clocks go forward)"
             )
             continue
-        bookings.append(Booking(ref=ref, service=service, at=at))
+        bookings.append(
+            Booking(ref=ref, service=service, at=at, language=language, cancelled=cancelled)
+        )
     if problems:
         raise BookingsError(problems)
     return sorted(bookings, key=lambda b: (b.at, b.ref))
 
 
-def _header_problems(names: list[str]) -> list[str]:
+def _header_problems(names: list[str], optional: tuple[str, ...] = ()) -> list[str]:
     problems = [f'missing column "{c}"' for c in COLUMNS if c not in names]
+    known = (*COLUMNS, *optional)
+    also = f" (and, if you like, {','.join(optional)})" if optional else ""
     problems += [
-        f'unknown column "{n}"; the columns are {",".join(COLUMNS)} and no others'
+        f'unknown column "{n}"; the columns are {",".join(COLUMNS)}{also} and no others'
         for n in names
-        if n not in COLUMNS
+        if n not in known
     ]
-    problems += [f'column "{c}" appears twice' for c in COLUMNS if names.count(c) > 1]
+    problems += [f'column "{c}" appears twice' for c in known if names.count(c) > 1]
     return problems
 
 

@@ -4,9 +4,9 @@ Server side: ``serve``, ``demo``, ``enroll``, ``devices list|revoke|rotate``,
 ``staff add|disable|role``, ``db check|backup|restore``, ``report``, ``simulate``, ``staffing``,
 ``history generate``, ``print-test``.
 Client side (print JSON, for scripts and smoke tests): ``issue``, ``check-in``,
-``call-next``, ``complete``. Every failure is one plain line on stderr and a non-zero
-exit status, never a traceback: 1 for a refusal or an unreachable server, 2 for bad
-arguments or files.
+``call-next``, ``complete``; ``bookings import`` (through the bookings API). Every
+failure is one plain line on stderr and a non-zero exit status, never a traceback: 1
+for a refusal or an unreachable server, 2 for bad arguments or files.
 """
 
 from __future__ import annotations
@@ -159,6 +159,23 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     print(json.dumps({"centre": centre, "role": args.role, "name": args.name, "token": token}))
     print("Keep this token safe: it is shown once and stored only as a hash.", file=sys.stderr)
     return 0
+
+
+def cmd_bookings_import(args: argparse.Namespace) -> int:
+    from queue_server.bookings_import import import_file
+
+    token = args.token or os.environ.get("WALKIN_TOKEN")
+    if not token:
+        raise OperatorError(
+            "Give the integration's token: --token TOKEN (or WALKIN_TOKEN), made by "
+            "'walkin enroll --role integration'.",
+            2,
+        )
+    summary = import_file(args.file, args.server, token, whole_day=args.whole_day)
+    print(json.dumps(summary.as_json()))
+    for refusal in summary.refusals:
+        print(f"walkin bookings import: refused: {refusal}", file=sys.stderr)
+    return 1 if summary.refusals else 0
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -512,6 +529,27 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--name", required=True, help="e.g. 'Lobby kiosk 1', or 'Booking system'")
     enroll.add_argument("--centre", help="centre id (default: the database's only centre)")
     enroll.set_defaults(run=cmd_enroll)
+
+    bookings = sub.add_parser("bookings", help="send bookings to a running centre")
+    bookings_sub = bookings.add_subparsers(dest="bookings_command", metavar="ACTION", required=True)
+    imports = bookings_sub.add_parser(
+        "import",
+        help="book, move and cancel a CSV or iCalendar file's bookings (docs/bookings-api.md)",
+    )
+    imports.add_argument("file", help="FILE.csv or FILE.ics")
+    imports.add_argument(
+        "--server", default="http://127.0.0.1:8765", help="the queue server's address"
+    )
+    imports.add_argument(
+        "--token", help="an integration token (or WALKIN_TOKEN): walkin enroll --role integration"
+    )
+    imports.add_argument(
+        "--whole-day",
+        action="store_true",
+        help="the file holds every booking of each day in it: cancel the centre's other "
+        "bookings of those days that are not checked in",
+    )
+    imports.set_defaults(run=cmd_bookings_import)
 
     devices = sub.add_parser("devices", help="list kiosks and boards, or revoke one")
     devices_sub = devices.add_subparsers(dest="devices_command", metavar="ACTION", required=True)
