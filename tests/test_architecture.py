@@ -30,6 +30,10 @@ MAY_IMPORT: dict[str, set[str]] = {
     "qs.sdnotify": set(),
     "qs.config": {"qs.core"},
     "qs.bookings": {"qs.core", "qs.config"},
+    # an iCalendar file's bookings, read as the CSV's are
+    "qs.bookings_ics": {"qs.core", "qs.bookings"},
+    # walkin bookings import: a file's bookings sent to the bookings API over HTTP
+    "qs.bookings_import": {"qs.core", "qs.bookings", "qs.bookings_ics"},
     "qs.status_words": {"catalogues"},
     # the feedback question's words (the status page's catalogue) and its five answers
     "qs.feedback_words": {"catalogues", "qs.core", "qs.status_words"},
@@ -67,6 +71,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "qs.reporting",
         "qs.simulation",
         "qs.demo",
+        "qs.bookings_import",
         "kiosk",
         "display_board",
         "device_drivers",
