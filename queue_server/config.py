@@ -48,6 +48,7 @@ from pydantic import (
 
 from queue_server.core.errors import OperatorError
 from queue_server.core.model import (
+    AssistanceCategory,
     CentreSetup,
     Counter,
     FeedbackSettings,
@@ -515,10 +516,46 @@ class CounterConfig(_Table):
     primary: list[Slug] = []
     #: served when no primary ticket is waiting, or one is far past its target
     secondary: list[Slug] = []
+    #: what the desk has for visitors who need it (names of your choosing, as the
+    #: ``[[assistance]]`` entries' ``needs`` say them: "step_free", "hearing_loop")
+    features: list[Slug] = []
+    #: languages its advisers speak besides English, for visitors who ask for an
+    #: interpreter (an ``[[assistance]]`` entry with ``same_language``)
+    languages: list[Language] = []
 
     def to_counter(self) -> Counter:
         return Counter(
-            name=self.name, primary=frozenset(self.primary), secondary=frozenset(self.secondary)
+            name=self.name,
+            primary=frozenset(self.primary),
+            secondary=frozenset(self.secondary),
+            features=frozenset(self.features),
+            languages=frozenset(self.languages),
+        )
+
+
+class AssistanceConfig(_Table):
+    """One ``[[assistance]]`` entry: help a visitor may ask for at the kiosk or the join
+    page, and what it does to their place and their counter (docs/assistance.md)."""
+
+    code: Slug
+    #: in English; translations go in ``names``
+    name: Text
+    names: dict[Language, Text] = {}
+    #: a head start in the queue of their service, in minutes (0: none)
+    priority_minutes: Annotated[int, Field(ge=0, le=240)] = 0
+    #: what the counter must have (its ``features``)
+    needs: list[Slug] = []
+    #: an adviser who speaks the visitor's language (a counter's ``languages``)
+    same_language: bool = False
+
+    def to_category(self) -> AssistanceCategory:
+        return AssistanceCategory(
+            code=self.code,
+            name=self.name,
+            priority_minutes=self.priority_minutes,
+            needs=frozenset(self.needs),
+            same_language=self.same_language,
+            names=tuple(self.names.items()),
         )
 
 
@@ -536,6 +573,7 @@ class CentreConfig(_Table):
     hours: HoursConfig
     services: Annotated[list[ServiceConfig], Field(min_length=1)]
     counters: Annotated[list[CounterConfig], Field(min_length=1)]
+    assistance: list[AssistanceConfig] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> CentreConfig:
@@ -557,6 +595,7 @@ class CentreConfig(_Table):
             languages=tuple(self.centre.languages),
             kiosk=KioskSettings(**self.kiosk.model_dump()),
             remote=self.remote.to_remote(),
+            assistance=tuple(a.to_category() for a in self.assistance),
             feedback=self.feedback.to_settings(),
         )
 
@@ -614,6 +653,24 @@ def _cross_check(config: CentreConfig) -> list[Problem]:
     ]
 
     codes = {s.code for s in services}
+    problems += [
+        Problem(
+            f"assistance[{i}].code",
+            f'"{config.assistance[i].code}" is already used by assistance[{j}]',
+        )
+        for i, j in _repeats([a.code for a in config.assistance])
+    ]
+    features = {f for c in counters for f in c.features}
+    for i, category in enumerate(config.assistance):
+        for k, need in enumerate(category.needs):
+            if need not in features:
+                problems.append(
+                    Problem(
+                        f"assistance[{i}].needs[{k}]",
+                        f'no counter has "{need}" in its features{_suggest(need, features)}:'
+                        " nobody who asks for this could be called",
+                    )
+                )
     for k, code in enumerate(config.remote.services):
         if code not in codes:
             problems.append(

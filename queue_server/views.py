@@ -148,6 +148,11 @@ def centre_view(centre: Centre, now: datetime, role: str) -> dict[str, Any]:
             / timedelta(minutes=1),
         },
     }
+    # help a visitor may ask for (docs/assistance.md): what the kiosk offers, and the
+    # names a console shows beside a ticket that asked for it
+    view["assistance"] = [
+        {"code": a.code, "name": a.name, "names": dict(a.names)} for a in centre.setup.assistance
+    ]
     if role == "kiosk":
         view["kiosk"] = plain(centre.setup.kiosk)  # the centre's [kiosk] settings
     return view

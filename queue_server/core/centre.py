@@ -33,6 +33,7 @@ from .errors import (
     TicketEnded,
 )
 from .model import (
+    LANGUAGE_NEED,
     QUEUED_STATES,
     Appointment,
     AppointmentStatus,
@@ -112,7 +113,13 @@ class Centre:
         self.counters: dict[str, Counter] = {c.name: c for c in setup.counters}
         for counter in counters:
             if counter.name in self.counters:
-                self.counters[counter.name] = counter
+                configured = self.counters[counter.name]
+                # what the desk has and its advisers' languages come from the
+                # configuration, not from the stored counter
+                self.counters[counter.name] = replace(
+                    counter, features=configured.features, languages=configured.languages
+                )
+        self.assistance = {a.code: a for a in setup.assistance}
         self.tickets: dict[str, Ticket] = {}
         self._by_key: dict[str, str] = {}
         #: the queue kept as tickets change (``_store_ticket``), so that what each
@@ -357,6 +364,7 @@ class Centre:
         origin: Origin = Origin.WALK_IN,
         appointment: Appointment | None = None,
         channel: Channel = Channel.KIOSK,
+        assistance: tuple[str, ...] = (),
     ) -> Ticket:
         if ticket_id in self.tickets:
             raise Conflict("That ticket id is already taken.", ticket_id=ticket_id)
@@ -380,7 +388,31 @@ class Centre:
             target_wait=service.target_wait,
             channel=channel,
             here=channel != Channel.REMOTE or not self.setup.remote.confirm,
+            **self._assisted(assistance, language),
         )
+
+    def _assisted(self, codes: tuple[str, ...], language: str) -> dict[str, Any]:
+        """A ticket's ``assistance``, ``head_start`` and ``needs`` for the categories
+        ``codes`` (``InvalidRequest`` naming an unknown one)."""
+        if not codes:
+            return {}
+        unknown = [code for code in codes if code not in self.assistance]
+        if unknown:
+            known = ", ".join(self.assistance) or "none"
+            raise InvalidRequest(
+                f"No assistance category {unknown[0]!r} here. Categories: {known}.",
+                field="assistance",
+                assistance=unknown[0],
+            )
+        chosen = [self.assistance[code] for code in dict.fromkeys(codes)]
+        needs = set().union(*(a.needs for a in chosen))
+        if language != "en" and any(a.same_language for a in chosen):
+            needs.add(f"{LANGUAGE_NEED}{language}")
+        return {
+            "assistance": tuple(a.code for a in chosen),
+            "head_start": timedelta(minutes=max(a.priority_minutes for a in chosen)),
+            "needs": frozenset(needs),
+        }
 
     def _refuse_remote(self, service: Service, now: datetime) -> None:
         """Raise ``JoinRefused`` unless ``service`` may be joined from a phone now."""
@@ -425,7 +457,13 @@ class Centre:
         else:
             self._refuse_if_closed(now)
         ticket = self._new_ticket(
-            service, c.ticket_id, c.idempotency_key, c.language, now, channel=c.channel
+            service,
+            c.ticket_id,
+            c.idempotency_key,
+            c.language,
+            now,
+            channel=c.channel,
+            assistance=c.assistance,
         )
         events: list[ev.Event] = [ev.TicketIssued(at=now, actor=c.actor, ticket=ticket)]
         if c.late_appointment_ref:

@@ -30,6 +30,8 @@ class IssueTicket(Command):
     late_appointment_ref: str | None = None
     #: a kiosk's, or joined from a phone (``RemoteJoining``'s rules apply)
     channel: Channel = Channel.KIOSK
+    #: assistance the visitor asked for: codes of the centre's ``AssistanceCategory``s
+    assistance: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

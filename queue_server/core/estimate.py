@@ -105,6 +105,7 @@ class ReplayQueue:
         tickets: dict[str, Ticket] = {}
         pinned: dict[str, dict[str, Ticket]] = {}
         on_clock: dict[str, Ticket] = {}
+        needing: dict[str, Ticket] = {}
         for ticket in queued:
             if ticket.state not in QUEUED_STATES:
                 continue
@@ -112,12 +113,14 @@ class ReplayQueue:
                 on_clock[ticket.id] = ticket
             elif ticket.pinned_counter is not None:
                 pinned.setdefault(ticket.pinned_counter, {})[ticket.id] = ticket
+            elif ticket.needs:
+                needing[ticket.id] = ticket
             else:
                 plain.setdefault(ticket.service, []).append(queue_order(ticket))
                 tickets[ticket.id] = ticket
         for keys in plain.values():
             keys.sort()
-        self._setup(plain, lambda _code, key: tickets[key[2]], pinned, on_clock)
+        self._setup(plain, lambda _code, key: tickets[key[2]], pinned, on_clock, needing)
 
     @classmethod
     def of_centre(cls, centre: Centre, extra: Iterable[Ticket] = ()) -> ReplayQueue:
@@ -134,6 +137,7 @@ class ReplayQueue:
             index.ticket,
             {name: dict(pinned) for name, pinned in index.pinned().items()},
             on_clock,
+            dict(index.needing()),
         )
         return queue
 
@@ -143,6 +147,7 @@ class ReplayQueue:
         ticket: Callable[[str, Key], Ticket],
         pinned: dict[str, dict[str, Ticket]],
         on_clock: dict[str, Ticket],
+        needing: dict[str, Ticket],
     ) -> None:
         #: each service's plain tickets' keys in order (read only), and how many of
         #: them the replay has called (its cursor)
@@ -151,6 +156,9 @@ class ReplayQueue:
         self.ticket = ticket
         self.pinned = pinned
         self.on_the_clock = on_clock
+        #: tickets whose visitor needs a counter with something (few; any counter is
+        #: offered them, ``may_take`` filters)
+        self.needing = needing
 
     def offer(self, counter: Counter) -> list[Ticket]:
         """What ``choose_next`` needs to see to choose as it would from the whole queue."""
@@ -161,10 +169,13 @@ class ReplayQueue:
         ]
         offered.extend(self.pinned.get(counter.name, {}).values())
         offered.extend(self.on_the_clock.values())
+        offered.extend(self.needing.values())
         return offered
 
     def remove(self, ticket: Ticket) -> None:
         if self.on_the_clock.pop(ticket.id, None) is not None:
+            return
+        if self.needing.pop(ticket.id, None) is not None:
             return
         if ticket.pinned_counter is not None:
             del self.pinned[ticket.pinned_counter][ticket.id]

@@ -136,9 +136,29 @@ class Counter:
     #: the ticket at this counter (called or being served), by ticket id
     current_ticket: str | None = None
     state_since: datetime | None = None
+    #: what the desk has (a hearing loop, step-free access...) and the languages its
+    #: advisers speak besides English: from the configuration, for visitors who need
+    #: them (``AssistanceCategory``)
+    features: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
 
     def skilled_for(self, service: str) -> bool:
         return service in self.primary or service in self.secondary
+
+    def equipped_for(self, ticket: Ticket) -> bool:
+        """Whether the counter has what the ticket's visitor needs (``Ticket.needs``:
+        features, and ``language:<code>`` for an adviser who speaks their language)."""
+        for need in ticket.needs:
+            if need.startswith(LANGUAGE_NEED):
+                if need[len(LANGUAGE_NEED) :] not in self.languages:
+                    return False
+            elif need not in self.features:
+                return False
+        return True
+
+
+#: a need for an adviser who speaks the visitor's language: ``language:ur``
+LANGUAGE_NEED = "language:"
 
 
 def counter_called(name: str, *, start: bool = False) -> str:
@@ -201,6 +221,19 @@ class Ticket:
     #: when the ticket was first passed over because its visitor was not here yet;
     #: ``RemoteJoining.grace`` later it ends as a no-show
     skipped_at: datetime | None = None
+    #: assistance the visitor asked for (``AssistanceCategory`` codes), and what it
+    #: means for routing, fixed at issue: a head start in the queue of its service
+    #: (priority), and what the counter must have (``Counter.equipped_for``)
+    assistance: tuple[str, ...] = ()
+    head_start: timedelta = timedelta()
+    needs: frozenset[str] = frozenset()
+
+    @property
+    def queued_since(self) -> datetime:
+        """When the ticket counts as having joined the queue, for its place and its
+        urgency: its arrival, less any head start for priority. Waits measured for the
+        reports are from ``arrival_at``."""
+        return self.arrival_at - self.head_start if self.head_start else self.arrival_at
 
     @property
     def away(self) -> bool:
@@ -338,6 +371,23 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class AssistanceCategory:
+    """A kind of help a visitor may ask for at the kiosk or the join page (``[[assistance]]``
+    in the configuration): a wheelchair user, needs an interpreter, a hearing loop, is
+    unwell. Its routing effect: a head start in the queue of the visitor's service
+    (``priority_minutes``), and a counter with ``needs`` (features) and, with
+    ``same_language``, an adviser who speaks the visitor's language."""
+
+    code: str
+    name: str
+    priority_minutes: int = 0
+    needs: frozenset[str] = frozenset()
+    same_language: bool = False
+    #: the name in other languages: (language code, name) pairs
+    names: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class RemoteJoining:
     """Joining the queue from a phone (``/join/<centre>``): whether, for which services,
     until when, how many at once, and whether the visitor must say "I'm here"."""
@@ -380,3 +430,4 @@ class CentreSetup:
     kiosk: KioskSettings = field(default_factory=KioskSettings)
     feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
     remote: RemoteJoining = field(default_factory=RemoteJoining)
+    assistance: tuple[AssistanceCategory, ...] = ()

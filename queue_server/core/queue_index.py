@@ -11,13 +11,15 @@ same however long the queue is (issue 12, "constant work per change").
     index.earlier(ticket), index.before(ticket)   queued of its service before it
     index.plain(service)                          its plain tickets' keys, oldest first
 
-Three groups, as ``estimate.ReplayQueue`` has them: tickets on the appointment clock
+Four groups, as ``estimate.ReplayQueue`` has them: tickets on the appointment clock
 (checked-in appointments not yet called: ``routing.appointment_deadline``), tickets
-pinned to a counter, and the rest ("plain"), by service. Each service keeps two sorted
-lists of (arrival, number, id): all its queued tickets, and its plain ones. Adding or
-removing a ticket is a bisection and a move of the list's tail (C speed: a few
-microseconds at 10,000); reading the queue's shape, or each service's oldest, is
-O(services).
+pinned to a counter, tickets whose visitor needs a counter with something (a hearing
+loop, an adviser speaking their language: ``Ticket.needs``; few, offered to every
+counter, which ``routing.may_take`` filters), and the rest ("plain"), by service.
+Each service keeps two sorted lists of (arrival less any head start, number, id): all
+its queued tickets, and its plain ones. Adding or removing a ticket is a bisection and
+a move of the list's tail (C speed: a few microseconds at 10,000); reading the
+queue's shape, or each service's oldest, is O(services).
 
 Tickets joined from a phone whose visitor has not said "I'm here" (``Ticket.away``)
 stay among the plain ones, in their place (the wait estimate's replay expects them to
@@ -63,6 +65,10 @@ class QueueIndex:
         self._pinned: dict[str, dict[str, Ticket]] = {}
         #: id -> tickets on the appointment clock
         self._on_clock: dict[str, Ticket] = {}
+        #: id -> tickets whose visitor needs a counter with something (``Ticket.needs``):
+        #: not every counter skilled for the service may take them, so they are not
+        #: among the plain ones, whose oldest any skilled counter may take
+        self._needing: dict[str, Ticket] = {}
         #: id -> queued tickets joined remotely; of them, those not here yet
         self._remote: dict[str, Ticket] = {}
         self._away: dict[str, Ticket] = {}
@@ -81,6 +87,8 @@ class QueueIndex:
             self._on_clock[ticket.id] = ticket
         elif ticket.pinned_counter is not None:
             self._pinned.setdefault(ticket.pinned_counter, {})[ticket.id] = ticket
+        elif ticket.needs:
+            self._needing[ticket.id] = ticket
         else:
             insort(self._plain.setdefault(ticket.service, []), queue_order(ticket))
 
@@ -96,6 +104,8 @@ class QueueIndex:
         if self._on_clock.pop(ticket.id, None) is None:
             if ticket.pinned_counter is not None:
                 self._pinned[ticket.pinned_counter].pop(ticket.id, None)
+            elif ticket.needs:
+                self._needing.pop(ticket.id, None)
             else:
                 _discard(self._plain[ticket.service], key)
 
@@ -114,7 +124,7 @@ class QueueIndex:
         """How many queued tickets of ``ticket``'s service came before it (earlier
         arrival, or the same and a lower number)."""
         keys = self._all.get(ticket.service, [])
-        return bisect_left(keys, (ticket.arrival_at, ticket.seq, ""))
+        return bisect_left(keys, (ticket.queued_since, ticket.seq, ""))
 
     def before(self, ticket: Ticket) -> int:
         """How many queued tickets of ``ticket``'s service stand before it in the
@@ -160,6 +170,10 @@ class QueueIndex:
     def on_clock(self) -> Mapping[str, Ticket]:
         return self._on_clock
 
+    def needing(self) -> Mapping[str, Ticket]:
+        """Queued tickets whose visitor needs a counter with something, by id."""
+        return self._needing
+
     def remote(self) -> Mapping[str, Ticket]:
         """Queued tickets joined from a phone, by id."""
         return self._remote
@@ -184,4 +198,5 @@ class QueueIndex:
                     break
         offered.extend(self._pinned.get(counter.name, {}).values())
         offered.extend(self._on_clock.values())
+        offered.extend(t for t in self._needing.values() if t.id not in self._away)
         return offered

@@ -61,7 +61,7 @@ class Candidate:
     overdue_since: datetime | None = None  # set when rule 3 applies
 
     def sort_key(self) -> tuple[float, datetime, int, str]:
-        return (-self.urgency, self.ticket.arrival_at, self.ticket.seq, self.ticket.id)
+        return (-self.urgency, self.ticket.queued_since, self.ticket.seq, self.ticket.id)
 
 
 @dataclass(frozen=True)
@@ -115,11 +115,14 @@ def urgency(ticket: Ticket, service: Service, policy: Policy, now: datetime) -> 
     if deadline is not None:
         since_due = now - (deadline - policy.appointment_standard)
         return since_due / policy.appointment_standard
-    return (now - ticket.arrival_at) / service.target_wait
+    return (now - ticket.queued_since) / service.target_wait
 
 
 def may_take(counter: Counter, ticket: Ticket) -> bool:
-    """Whether the counter may call the ticket by "call next" (skills and pins)."""
+    """Whether the counter may call the ticket by "call next" (skills and pins, and
+    what the visitor needs: ``Counter.equipped_for``)."""
+    if ticket.needs and not counter.equipped_for(ticket):
+        return False
     if ticket.pinned_counter is not None:
         return ticket.pinned_counter == counter.name
     return counter.skilled_for(ticket.service)
@@ -151,6 +154,8 @@ def candidates(
                 continue
         elif not counter.skilled_for(ticket.service):
             continue
+        if ticket.needs and not counter.equipped_for(ticket):
+            continue
         arrival = ticket.arrival_at
         booked = ticket.appointment_at
         if booked is not None and ticket.first_called_at is None:
@@ -171,12 +176,13 @@ def candidates(
             continue
         if arrival > now:
             continue
+        since = ticket.queued_since  # a priority visitor's head start counts
         target = services[ticket.service].target_wait
-        overdue_at = arrival + target * factor
+        overdue_at = since + target * factor
         found.append(
             Candidate(
                 ticket,
-                (now - arrival) / target,
+                (now - since) / target,
                 pinned == name or ticket.service in primary,
                 None,
                 overdue_at if overdue_at <= now else None,
@@ -187,8 +193,9 @@ def candidates(
 
 def queue_order(ticket: Ticket) -> tuple[datetime, int, str]:
     """Where a ticket stands in the queue: by when it joined (``arrival_at``, kept
-    through transfers), then its number, then its id. Oldest first."""
-    return (ticket.arrival_at, ticket.seq, ticket.id)
+    through transfers, less a priority visitor's head start: ``Ticket.queued_since``),
+    then its number, then its id. Oldest first."""
+    return (ticket.queued_since, ticket.seq, ticket.id)
 
 
 def choose_by_rules(
@@ -208,13 +215,13 @@ def choose_by_rules(
     if protected:
         return min(
             protected,
-            key=lambda c: (c.protected_deadline, c.ticket.arrival_at, c.ticket.seq, c.ticket.id),
+            key=lambda c: (c.protected_deadline, c.ticket.queued_since, c.ticket.seq, c.ticket.id),
         ).ticket
     overdue = [c for c in found if c.overdue_since is not None]
     if overdue:
         return min(
             overdue,
-            key=lambda c: (c.overdue_since, c.ticket.arrival_at, c.ticket.seq, c.ticket.id),
+            key=lambda c: (c.overdue_since, c.ticket.queued_since, c.ticket.seq, c.ticket.id),
         ).ticket
     primary = [c for c in found if c.primary]
     secondary = [c for c in found if not c.primary]
@@ -307,7 +314,7 @@ def walk_in_score(ticket: Ticket, service: Service, floor: Floor, now: datetime)
     before a 30-minute housing interview costs the interview 5 minutes and saves the
     question 30. It only grows while a ticket waits, and ``max_wait_factor`` bounds
     how long a long visit can be passed over."""
-    waited = (now - ticket.arrival_at) / timedelta(minutes=1)
+    waited = (now - ticket.queued_since) / timedelta(minutes=1)
     target = service.target_wait / timedelta(minutes=1)
     length = max(floor.duration(service) / timedelta(minutes=1), 1.0)
     return waited / target / length
@@ -401,7 +408,7 @@ def choose_by_standards(
     ]
 
     def overdue_at(t: Ticket) -> datetime:
-        return t.arrival_at + services[t.service].target_wait * policy.max_wait_factor
+        return t.queued_since + services[t.service].target_wait * policy.max_wait_factor
 
     overdue = sorted(
         (t for t in walk_ins if overdue_at(t) <= now),
@@ -414,7 +421,7 @@ def choose_by_standards(
     # while anyone is past twice their target, nobody still within target goes before
     # them, however short their visit (those past their target but not yet twice it may)
     if overdue:
-        waiting = [t for t in waiting if now - t.arrival_at > services[t.service].target_wait]
+        waiting = [t for t in waiting if now - t.queued_since > services[t.service].target_wait]
     ranked = overdue + waiting
     for t in ranked:
         late, lateness, _ = plan(now + floor.duration(services[t.service]))

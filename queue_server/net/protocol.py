@@ -81,6 +81,8 @@ class IssueTicket(Message):
     idempotency_key: Key
     language: Language = "en"
     late_appointment_ref: Name | None = None
+    #: assistance the visitor asked for: the centre's ``[[assistance]]`` codes
+    assistance: Annotated[list[Name], Field(max_length=8)] = []
 
 
 class CheckIn(Message):

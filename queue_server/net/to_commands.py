@@ -85,6 +85,7 @@ def to_command(centre: Centre, identity: Identity, m: p.Message, now: datetime) 
                 idempotency_key=m.idempotency_key,
                 language=m.language,
                 late_appointment_ref=m.late_appointment_ref,
+                assistance=tuple(m.assistance),
             )
         case p.LeaseNumbers():
             return cmd.LeaseNumbers(

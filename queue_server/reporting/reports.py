@@ -212,6 +212,11 @@ class Figures:
     issued_remote: int
     remote_share: float | None
     remote_not_here: int
+    #: tickets whose visitor asked for help (a wheelchair, an interpreter...: the
+    #: centre's ``[[assistance]]``), and how many asked for each, by category code
+    #: (not a CSV column: the CSV has ``issued_assisted``)
+    issued_assisted: int
+    assisted_by_category: Mapping[str, int]
     #: wait estimates (docs/reports.md, "Wait estimates"): tickets given an estimate in
     #: minutes at issue, how many of them were then called (measured) and how many not
     #: (left out: no-shows before a call, cancelled, walked out, still waiting), and
@@ -328,6 +333,15 @@ def _due(ticket: TicketLike) -> datetime:
     arrival = must_utc(ticket.arrival_at)
     booked = utc(ticket.appointment_at)
     return arrival if booked is None else max(booked, arrival)
+
+
+def _assistance_of(ticket: Any) -> tuple[str, ...]:
+    """The assistance categories of a ticket as the core holds it (a tuple) or as a
+    stored row holds it (comma-separated text, or None)."""
+    value = getattr(ticket, "assistance", None)
+    if not value:
+        return ()
+    return tuple(value.split(",")) if isinstance(value, str) else tuple(value)
 
 
 def _tally_estimates(
@@ -462,6 +476,9 @@ class Tally:
     channel_shift_online: int = 0
     issued_remote: int = 0
     remote_not_here: int = 0
+    issued_assisted: int = 0
+    #: tickets that asked for each kind of help (docs/assistance.md), by category code
+    assisted_by_category: dict[str, int] = field(default_factory=dict)
     estimates_given: int = 0
     estimates_measured: int = 0
     estimates_not_called: int = 0
@@ -516,6 +533,8 @@ class Tally:
         for name, value in data.items():
             if name in ("wait_buckets", "by_hour"):
                 values[name] = {int(k): int(n) for k, n in value.items()}
+            elif name == "assisted_by_category":
+                values[name] = {str(k): int(n) for k, n in value.items()}
             else:
                 values[name] = value
         return cls(**values)
@@ -526,7 +545,7 @@ def merge_tallies(tallies: Iterable[Tally]) -> Tally:
     return sum_tally_data(t.to_data() for t in tallies)
 
 
-_HISTOGRAMS = frozenset({"wait_buckets", "by_hour"})
+_HISTOGRAMS = frozenset({"wait_buckets", "by_hour", "assisted_by_category"})
 
 
 def sum_tally_data(datas: Iterable[Mapping[str, Any]]) -> Tally:
@@ -609,6 +628,8 @@ def figures_of(tally: Tally, waits: Sequence[float] | None = None) -> Figures:
         issued_remote=t.issued_remote,
         remote_share=_share(t.issued_remote, t.issued),
         remote_not_here=t.remote_not_here,
+        issued_assisted=t.issued_assisted,
+        assisted_by_category=dict(sorted(t.assisted_by_category.items())),
         estimates_given=t.estimates_given,
         estimates_measured=t.estimates_measured,
         estimates_not_called=t.estimates_not_called,
@@ -691,6 +712,11 @@ def _tally(
             t.issued_remote += 1
             # ended by the grace period: a no-show never called (docs/joining.md)
             t.remote_not_here += ticket.state == "no_show" and ticket.first_called_at is None
+        asked = _assistance_of(ticket)
+        if asked:
+            t.issued_assisted += 1
+            for code in asked:
+                t.assisted_by_category[code] = t.assisted_by_category.get(code, 0) + 1
         t.served += ticket.service_started_at is not None
         t.transferred += ticket.transfers > 0
         if ticket.state == "done":
@@ -1088,7 +1114,9 @@ def options_for(setup: CentreSetup) -> dict[str, Any]:
 # ------------------------------------------------------------------ output
 
 #: CSV columns: the day and scope, then every figure but ``by_hour``, then issued per hour
-FIGURE_COLUMNS = tuple(f.name for f in fields(Figures) if f.name != "by_hour")
+FIGURE_COLUMNS = tuple(
+    f.name for f in fields(Figures) if f.name not in ("by_hour", "assisted_by_category")
+)
 HOUR_COLUMNS = tuple(f"issued_h{hour:02d}" for hour in range(24))
 CSV_COLUMNS = ("day", "scope", "centre", "service", "counter", *FIGURE_COLUMNS, *HOUR_COLUMNS)
 

@@ -65,6 +65,9 @@ def ticket_values(centre: str, t: Ticket) -> dict[str, Any]:
         "channel": t.channel.value,
         "here": t.here,
         "skipped_at": t.skipped_at,
+        "assistance": ",".join(t.assistance) or None,
+        "head_start_seconds": int(t.head_start.total_seconds()),
+        "needs": ",".join(sorted(t.needs)) or None,
     }
 
 
@@ -100,6 +103,9 @@ def ticket_from_row(r: TicketRow) -> Ticket:
         channel=Channel(r.channel),
         here=r.here,
         skipped_at=utc(r.skipped_at),
+        assistance=tuple(r.assistance.split(",")) if r.assistance else (),
+        head_start=timedelta(seconds=r.head_start_seconds),
+        needs=frozenset(r.needs.split(",")) if r.needs else frozenset(),
     )
 
 

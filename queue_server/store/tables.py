@@ -96,6 +96,11 @@ class TicketRow(SQLModel, table=True):
     here: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     #: when the ticket was passed over because its visitor was not here yet
     skipped_at: datetime | None = Field(default=None, sa_column=time_column())
+    #: assistance asked for (comma-separated category codes), the head start it gave
+    #: in the queue, and what a counter must have (comma-separated); migration 0014
+    assistance: str | None = Field(default=None, max_length=256)
+    head_start_seconds: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    needs: str | None = Field(default=None, max_length=256)
 
 
 class CounterRow(SQLModel, table=True):

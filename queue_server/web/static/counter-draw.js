@@ -91,6 +91,7 @@
       for (const id of ["current-number", "current-state", "current-service", "current-details", "timer"]) {
         $(id).textContent = "";
       }
+      $("current-assist").hidden = true;
     } else {
       $("current-number").textContent = ticket.number;
       const state = $("current-state");
@@ -98,6 +99,9 @@
       state.className = `badge ticket-${ticket.state}`;
       $("current-service").textContent = ticket.service_name || serviceName(ticket.service);
       $("current-details").textContent = R.ticketDetails(ticket, clockTime);
+      const help = R.assistanceText(ticket, model.centre && model.centre.assistance);
+      $("current-assist").textContent = help ? `Asked for help: ${help}` : "";
+      $("current-assist").hidden = !help;
     }
     drawTimer(ticket);
 
@@ -114,6 +118,12 @@
 
     drawParked(counter);
     drawWaiting(counter);
+  }
+
+  // a flag beside a waiting ticket whose visitor asked for help (docs/assistance.md)
+  function assistMark(ticket) {
+    const help = R.assistanceText(ticket, model.centre && model.centre.assistance);
+    return help ? [el("span", { class: "mark mark-assist", text: `Help: ${help}` })] : [];
   }
 
   function drawTimer(ticket) {
@@ -179,7 +189,8 @@
         el("th", { scope: "row", class: "number", text: ticket.number }),
         el("td", {},
           el("span", { text: ticket.service_name || serviceName(ticket.service) }),
-          el("span", { class: `mark mark-${rank}`, text: R.queueMark(ticket, rank) })),
+          el("span", { class: `mark mark-${rank}`, text: R.queueMark(ticket, rank) }),
+          ...assistMark(ticket)),
         el("td", { text: ticket.appointment_at ? clockTime(ticket.appointment_at) : "—" }),
         el("td", {}, el("span", {
           class: `wait wait-${wait.level}`, "data-wait": ticket.id, text: wait.text,

@@ -184,7 +184,17 @@
     if (ticket.recalls) details.push(`recalled ${plural(ticket.recalls, "time")}`);
     if (ticket.transfers) details.push(`transferred ${plural(ticket.transfers, "time")}`);
     if (ticket.language && ticket.language !== "en") details.push(`language: ${ticket.language}`);
+    if (ticket.channel === "remote") details.push(ticket.here === false ? "joined from a phone, not here yet" : "joined from a phone");
     return details.join(" · ");
+  }
+
+  // The help a visitor asked for, by the centre's names for it ("I use a wheelchair"),
+  // for the flag beside their ticket (docs/assistance.md); "" when none.
+  function assistanceText(ticket, categories) {
+    const codes = ticket.assistance || [];
+    if (!codes.length) return "";
+    const names = new Map((categories || []).map((a) => [a.code, a.name]));
+    return codes.map((code) => names.get(code) || code).join("; ");
   }
 
   // Why a queued ticket is in this counter's list, by its rank (see queueFor).
@@ -196,6 +206,6 @@
   (global.WalkinCounter = global.WalkinCounter || {}).rules = {
     FINAL, QUEUED, OUTCOMES, OUTCOME_NAMES, COUNTER_STATES, TICKET_STATES, counterStateName,
     ms, duration, waitInfo, queueFor, parkedAt, legal, suggested,
-    occupancy, idleNote, ticketDetails, queueMark,
+    occupancy, idleNote, ticketDetails, queueMark, assistanceText,
   };
 })(typeof window !== "undefined" ? window : globalThis);
