@@ -90,25 +90,31 @@ def read_bookings(
     moved to that day (the file must then hold a single day). With ``known_services``,
     a service code not in it is an error. Raises BookingsError naming the file.
     """
-    source = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise BookingsError([f"{source}: no such file"]) from None
-    except IsADirectoryError:
-        raise BookingsError([f"{source}: is a directory, not a CSV file"]) from None
-    except PermissionError:
-        raise BookingsError([f"{source}: not allowed to read this file"]) from None
-    except UnicodeDecodeError:
-        raise BookingsError([f"{source}: the file is not UTF-8 text"]) from None
     return parse_bookings(
-        text,
+        read_text(path, "a CSV file"),
         tz,
-        source=source,
+        source=str(path),
         on_date=on_date,
         known_services=known_services,
         optional=optional,
     )
+
+
+def read_text(path: str | Path, kind: str) -> str:
+    """A bookings file's text (UTF-8, with or without a byte order mark); ``kind``
+    names what it should be ("a CSV file") when it is a directory. Raises
+    BookingsError naming the file."""
+    source = str(path)
+    try:
+        return Path(path).read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise BookingsError([f"{source}: no such file"]) from None
+    except IsADirectoryError:
+        raise BookingsError([f"{source}: is a directory, not {kind}"]) from None
+    except PermissionError:
+        raise BookingsError([f"{source}: not allowed to read this file"]) from None
+    except UnicodeDecodeError:
+        raise BookingsError([f"{source}: the file is not UTF-8 text"]) from None
 
 
 def parse_bookings(

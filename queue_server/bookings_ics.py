@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from queue_server.bookings import BookingsError
+from queue_server.bookings import BookingsError, read_text
 from queue_server.core.references import reference_key, shown_reference
 
 _REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
@@ -57,18 +57,8 @@ class IcsBooking:
 
 
 def read_ics(path: str | Path) -> list[IcsBooking]:
-    source = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise BookingsError([f"{source}: no such file"]) from None
-    except IsADirectoryError:
-        raise BookingsError([f"{source}: is a directory, not an iCalendar file"]) from None
-    except PermissionError:
-        raise BookingsError([f"{source}: not allowed to read this file"]) from None
-    except UnicodeDecodeError:
-        raise BookingsError([f"{source}: the file is not UTF-8 text"]) from None
-    return parse_ics(text, source=source)
+    """``parse_ics`` of a file; ``BookingsError`` naming it."""
+    return parse_ics(read_text(path, "an iCalendar file"), source=str(path))
 
 
 def _unfolded(text: str) -> list[tuple[int, str]]:

@@ -5,7 +5,6 @@ operation and a body its schema accepts; the file's own schemas are valid JSON S
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from referencing.jsonschema import DRAFT202012
 from queue_server.client import QueueClient
 from queue_server.net.forms import MAX_JSON_BYTES
 from tests.conftest import LiveServer
-from tests.queue_server.net.test_bookings_api import call, local
+from tests.queue_server.net.test_bookings_api import api, local
 
 SPEC_PATH = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "bookings.yaml"
 SPEC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
@@ -115,7 +114,7 @@ async def test_every_answer_of_a_running_server_is_as_the_file_says(live: LiveSe
         method: str, url: str, spec_path: str, body: Any = None, **kw: Any
     ) -> dict[str, Any]:
         kw.setdefault("token", token)
-        answer = await asyncio.to_thread(call, live.port, method, url, body, **kw)
+        answer = await api(live, method, url, body, **kw)
         errors = sorted(
             validator(schema_of(spec_path, method, answer.status)).iter_errors(answer.body),
             key=str,
@@ -181,5 +180,5 @@ async def test_every_answer_of_a_running_server_is_as_the_file_says(live: LiveSe
 async def test_methods_the_file_does_not_list_are_refused(live: LiveServer, method: str) -> None:
     for path in SPEC["paths"]:
         assert method.lower() not in SPEC["paths"][path]
-    answer = await asyncio.to_thread(call, live.port, method, "/api/bookings/BK-1", None)
+    answer = await api(live, method, "/api/bookings/BK-1")
     assert answer.status == 405 and answer.headers["allow"] == "GET, DELETE"
