@@ -5,7 +5,8 @@ another to find its words.
 
 ``catalogues/locale/<code>/LC_MESSAGES/<domain>.po`` is the only thing a new language
 needs. Domains: ``ticket`` (printed on the ticket, ``device_drivers``), ``board`` (what
-the boards say and show for a call, ``speech``), ``kiosk`` (the kiosk's screens). The
+the boards say and show for a call, ``speech``), ``kiosk`` (the kiosk's screens),
+``status`` (the ticket status page) and ``join`` (joining the queue from a phone). The
 ``.po`` files are the source and are compiled in memory on first use (Babel's
 ``read_po`` + ``write_mo``, then the standard ``gettext.GNUTranslations``): no build
 step, no compiled ``.mo`` to fall out of date. Fuzzy and empty entries are left out, so

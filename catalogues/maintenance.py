@@ -47,6 +47,7 @@ DOMAINS: dict[str, Sources] = {
     "status": Sources(
         ROOT / "queue_server", [("status_words.py", "python"), ("feedback_words.py", "python")]
     ),
+    "join": Sources(ROOT / "queue_server", [("join_words.py", "python")]),
     "kiosk": Sources(
         ROOT / "kiosk", [("**.py", "python"), ("**.kv", "catalogues.maintenance:extract_kv")]
     ),

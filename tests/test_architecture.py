@@ -20,6 +20,7 @@ SHARED = {
     "qs.views",
     "qs.status_words",
     "qs.feedback_words",
+    "qs.join_words",
 }
 
 #: room -> the rooms it may import (besides itself)
@@ -35,6 +36,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     # walkin bookings import: a file's bookings sent to the bookings API over HTTP
     "qs.bookings_import": {"qs.core", "qs.bookings", "qs.bookings_ics"},
     "qs.status_words": {"catalogues"},
+    # the joining pages' words (issue 14 item 4)
+    "qs.join_words": {"catalogues"},
     # the feedback question's words (the status page's catalogue) and its five answers
     "qs.feedback_words": {"catalogues", "qs.core", "qs.status_words"},
     "qs.views": {"qs.core", "qs.jsonable", "qs.status_words", "catalogues"},

@@ -16,6 +16,11 @@ visitor's browser join), each form a fresh idempotency key (a double tap or a re
 post is one ticket), and joins are limited per address and per phone (its cookie) per
 hour (``[remote] joins_per_address_per_hour``, ``joins_per_device_per_hour``), on top of
 the core's cap on remote tickets waiting at once. docs/joining.md has the rest.
+
+In the visitor's language (issue 14 item 4): the language is the first question, and
+each step after it carries it (``lang`` in the links and the forms); the words are the
+``join`` catalogue domain's (``queue_server.join_words``), the page's ``lang`` and
+``dir`` set from it (right to left for Urdu and Arabic).
 """
 
 from __future__ import annotations
@@ -32,7 +37,18 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from queue_server.core import commands as cmd
 from queue_server.core.errors import NotActive, TicketEnded, Unavailable, WalkinError
-from queue_server.core.model import Channel, Service
+from queue_server.core.model import Channel, Service, TicketState
+from queue_server.join_words import (
+    OTHER_REFUSAL,
+    REFUSALS,
+    WORDS,
+    Translator,
+    join_translator,
+    place_kept,
+    service_name,
+    stops_before_closing,
+    waiting_now,
+)
 from queue_server.net.forms import BadForm, form_fields
 from queue_server.net.to_commands import TICKET_ID, new_ticket_id
 from queue_server.web import html_page
@@ -101,35 +117,38 @@ class JoinPages:
         path = urlsplit(request.path).path
         rest = path[len(PREFIX) :].split("/")
         setup = self.server.setup
-        if not rest or rest[0] != setup.centre_id or len(rest) > 2:
-            return self._page(request, self._message("Page not found", _NOT_FOUND), 404)
-        step = rest[1] if len(rest) == 2 else ""
         query = {k: v[0] for k, v in parse_qs(urlsplit(request.path).query).items()}
         lang = query.get("lang", "")
         if lang not in setup.languages:
             lang = ""
+        # every step carries the language chosen first (``lang``); before it, English
+        t = join_translator(lang or "en")
+        if not rest or rest[0] != setup.centre_id or len(rest) > 2:
+            return self._page(request, t, _message(t, "not_found_title", "not_found"), 404)
+        step = rest[1] if len(rest) == 2 else ""
         if not setup.remote.open:
-            return self._page(request, self._message("Joining from a phone", _CLOSED))
+            return self._page(request, t, _message(t, "closed_title", "closed"))
         if step == "" and request.method != "POST":
             if not lang and len(setup.languages) > 1:
-                return self._page(request, self._languages())
-            return self._page(request, self._services(lang or "en"))
+                return self._page(request, t, self._languages(t))
+            return self._page(request, t, self._services(t))
         if step == "confirm" and request.method != "POST":
-            return self._confirm(request, lang or "en", query.get("service", ""))
+            return self._confirm(request, t, query.get("service", ""))
         if step == "ticket" and request.method == "POST":
             return await self._join(connection, request)
-        return self._page(request, self._message("Page not found", _NOT_FOUND), 404)
+        return self._page(request, t, _message(t, "not_found_title", "not_found"), 404)
 
     # ------------------------------------------------------------ pages
 
-    def _languages(self) -> str:
+    def _languages(self, t: Translator) -> str:
         links = "\n".join(
-            f'<li><a class="choice" lang="{escape(code)}" href="?lang={quote(code)}">'
-            f"{escape(LANGUAGE_NAMES.get(code, code))}</a></li>"
+            f'<li><a class="choice" lang="{escape(code)}" '
+            f'dir="{"rtl" if join_translator(code).language.rtl else "ltr"}" '
+            f'href="?lang={quote(code)}">{escape(LANGUAGE_NAMES.get(code, code))}</a></li>'
             for code in self.server.setup.languages
         )
-        return f"""<h1>Join the queue at {escape(self.server.setup.name)}</h1>
-<p>Choose your language.</p>
+        return f"""<h1>{escape(t(WORDS["join_at"], centre=self.server.setup.name))}</h1>
+<p>{escape(t(WORDS["choose_language"]))}</p>
 <ul class="choices">
 {links}
 </ul>"""
@@ -138,8 +157,9 @@ class JoinPages:
         remote = self.server.setup.remote
         return [s for s in self.server.centre.services.values() if remote.offers(s.code)]
 
-    def _services(self, lang: str, error: str = "") -> str:
+    def _services(self, t: Translator, error: str = "") -> str:
         setup = self.server.setup
+        lang = t.code
         options = "\n".join(
             f'<div class="radio"><input type="radio" id="s-{escape(s.code)}" name="service" '
             f'value="{escape(s.code)}"><label for="s-{escape(s.code)}">'
@@ -147,7 +167,7 @@ class JoinPages:
             for s in self._offered()
         )
         problem = (
-            f'<div class="error-summary" role="alert"><h2>There is a problem</h2>'
+            f'<div class="error-summary" role="alert"><h2>{escape(t(WORDS["problem"]))}</h2>'
             f'<p><a href="#s-{escape(self._offered()[0].code)}">{escape(error)}</a></p></div>'
             if error and self._offered()
             else ""
@@ -156,52 +176,52 @@ class JoinPages:
         return f"""{problem}<form method="get" action="{PREFIX}{escape(setup.centre_id)}/confirm">
 <input type="hidden" name="lang" value="{escape(lang)}">
 <fieldset>
-<legend><h1>What do you need help with?</h1></legend>
-<p class="hint">Join the queue at {escape(setup.name)} from your phone. You will get a
-ticket number and a page that shows your place in the queue.</p>
+<legend><h1>{escape(t(WORDS["question"]))}</h1></legend>
+<p class="hint">{escape(t(WORDS["intro"], centre=setup.name))}</p>
 {options}
 </fieldset>
-<button type="submit">Continue</button>
+<button type="submit">{escape(t(WORDS["continue"]))}</button>
 </form>
-<p class="hint">Joining from a phone closes {stop} minutes before the centre does.</p>"""
+<p class="hint">{escape(stops_before_closing(t, stop))}</p>"""
 
-    def _confirm(self, request: Request, lang: str, code: str) -> Response:
+    def _confirm(self, request: Request, t: Translator, code: str) -> Response:
         setup = self.server.setup
+        lang = t.code
         service = self.server.centre.services.get(code)
         if service is None or not setup.remote.offers(code):
-            body = self._services(lang, "Select the service you need")
-            return self._page(request, body, 400 if code else 200)
+            body = self._services(t, t(WORDS["choose_service"]))
+            return self._page(request, t, body, 400 if code else 200)
         device, fresh = _device_of(request)
         online = (
-            f"""<div class="online"><h2>You may be able to do this online</h2>
-<p>Most people can do this on the council's website, without coming in.</p>
-<p><a href="{escape(service.online_url)}">Go to the {escape(_name(service, lang))}
-page</a></p></div>"""
+            f"""<div class="online"><h2>{escape(t(WORDS["online_title"]))}</h2>
+<p>{escape(t(WORDS["online_text"]))}</p>
+<p><a href="{escape(service.online_url)}">{
+                escape(t(WORDS["online_link"], service=_name(service, lang)))
+            }</a></p></div>"""
             if service.online_url
             else ""
         )
         waiting = self.server.centre.waiting_by_service().get(code, (0, None))[0]
         here_note = (
-            "<p>When you arrive, press <strong>I'm here</strong> on your ticket's page. "
-            "We call you only once you have. If your turn comes first, we keep your place "
-            f"for {int(setup.remote.grace.total_seconds() // 60)} minutes.</p>"
+            f"<p>{_with_button(t, 'here_note')} "
+            f"{escape(place_kept(t, int(setup.remote.grace.total_seconds() // 60)))}</p>"
             if setup.remote.confirm
             else ""
         )
         back = f"{PREFIX}{escape(setup.centre_id)}?lang={quote(lang)}"
-        body = f"""<a class="back" href="{back}">Back</a>
+        body = f"""<a class="back" href="{back}">{escape(t(WORDS["back"]))}</a>
 <h1>{escape(_name(service, lang))}</h1>
 {online}
-<p>{_waiting_now(waiting)}</p>
+<p>{escape(waiting_now(t, waiting))}</p>
 {here_note}
 <form method="post" action="{PREFIX}{escape(setup.centre_id)}/ticket">
 <input type="hidden" name="service" value="{escape(code)}">
 <input type="hidden" name="lang" value="{escape(lang)}">
 <input type="hidden" name="key" value="{secrets.token_urlsafe(16)}">
 <input type="hidden" name="token" value="{escape(device)}">
-<button type="submit">Join the queue</button>
+<button type="submit">{escape(t(WORDS["join"]))}</button>
 </form>"""
-        response = self._page(request, body)
+        response = self._page(request, t, body)
         if fresh:
             response.headers["Set-Cookie"] = (
                 f"{COOKIE}={device}; Path=/; Max-Age=86400; HttpOnly; SameSite=Strict"
@@ -217,22 +237,15 @@ page</a></p></div>"""
         device, fresh = _device_of(request)
         token = fields.get("token", "")
         service, lang, key = (fields.get(k, "") for k in ("service", "lang", "key"))
-        start_again = f'<p><a href="{PREFIX}{escape(setup.centre_id)}">Start again</a></p>'
+        t = join_translator(lang if lang in setup.languages else "en")
+        again = f"{PREFIX}{escape(setup.centre_id)}?lang={quote(t.code)}"
+        start_again = f'<p><a href="{again}">{escape(t(WORDS["start_again"]))}</a></p>'
         if fresh or not token or not secrets.compare_digest(token, device):
-            return self._page(
-                request,
-                self._message(
-                    "This form has expired",
-                    "<p>Your phone's browser did not send back the form we gave it (it may "
-                    "block cookies, or the form was opened elsewhere). Nothing was taken.</p>"
-                    + start_again,
-                ),
-                403,
-            )
+            body = _message(t, "expired_title", "expired") + start_again
+            return self._page(request, t, body, 403)
         if not key or len(key) > 64 or lang not in setup.languages:
-            return self._page(
-                request, self._message("Something went wrong", start_again), HTTPStatus.BAD_REQUEST
-            )
+            body = f"<h1>{escape(t(WORDS['wrong_title']))}</h1>\n{start_again}"
+            return self._page(request, t, body, HTTPStatus.BAD_REQUEST)
         now = time.monotonic()
         address = _address(connection)
         phone = hashlib.sha256(device.encode()).hexdigest()[:16]
@@ -249,15 +262,8 @@ page</a></p></div>"""
         if existing is not None:
             return self._see_other(request, existing.id)
         if not (self.by_address.allowed(address, now) and self.by_device.allowed(phone, now)):
-            return self._page(
-                request,
-                self._message(
-                    "Too many tickets",
-                    "<p>This phone or network has joined the queue several times in the last "
-                    "hour. Please come in and take a ticket at the kiosk.</p>",
-                ),
-                HTTPStatus.TOO_MANY_REQUESTS,
-            )
+            body = _message(t, "too_many_title", "too_many")
+            return self._page(request, t, body, HTTPStatus.TOO_MANY_REQUESTS)
         command = cmd.IssueTicket(
             actor=f"remote:{phone}",
             service=service,
@@ -269,21 +275,12 @@ page</a></p></div>"""
         try:
             decision, _ = await self.server.execute_and_estimate(command, estimate=True)
         except (NotActive, Unavailable):
-            return self._page(
-                request,
-                self._message(
-                    "Sorry, we can't give you a ticket just now",
-                    "<p>Please try again in a minute, or come in and take a ticket at the "
-                    "kiosk.</p>",
-                ),
-                HTTPStatus.SERVICE_UNAVAILABLE,
-            )
+            body = _message(t, "unavailable_title", "unavailable")
+            return self._page(request, t, body, HTTPStatus.SERVICE_UNAVAILABLE)
         except WalkinError as refused:
-            return self._page(
-                request,
-                self._message("You can't join the queue now", f"<p>{escape(refused.message)}</p>"),
-                HTTPStatus.CONFLICT,
-            )
+            why = t(REFUSALS.get(refused.code, OTHER_REFUSAL))
+            body = f"<h1>{escape(t(WORDS['refused_title']))}</h1>\n<p>{escape(why)}</p>"
+            return self._page(request, t, body, HTTPStatus.CONFLICT)
         assert decision.ticket is not None
         if decision.events:
             self.by_address.note(address, now)
@@ -291,61 +288,79 @@ page</a></p></div>"""
         return self._see_other(request, decision.ticket.id)
 
     def _see_other(self, request: Request, ticket_id: str) -> Response:
-        response = self._page(request, "", HTTPStatus.SEE_OTHER)
+        response = page(self.server, request, "", HTTPStatus.SEE_OTHER)
         response.headers["Location"] = f"/t/{ticket_id}"
         return response
 
-    # ------------------------------------------------------------ HTML
-
-    def _message(self, title: str, body: str) -> str:
-        return message(title, body)
-
-    def _page(self, request: Request, main: str, status: int = 200) -> Response:
-        return page(self.server, request, main, status)
+    def _page(self, request: Request, t: Translator, main: str, status: int = 200) -> Response:
+        return page(self.server, request, main, status, t)
 
 
 async def confirm_here(server: QueueServer, request: Request, ticket_id: str) -> Response:
     """A ``POST`` to a ticket's status page with ``do=here``: its visitor says "I'm
-    here" (``ConfirmHere``); back to the page (303), or a page saying why not."""
+    here" (``ConfirmHere``); back to the page (303), or a page saying why not, in the
+    ticket's language."""
+    ticket = server.centre.tickets.get(ticket_id)
+    t = join_translator(ticket.language if ticket is not None else None)
     try:
         await server.execute(cmd.ConfirmHere(actor="visitor", ticket_id=ticket_id))
     except (NotActive, Unavailable):
-        return page(
-            server,
-            request,
-            message("Sorry, please try again", "<p>Please try again in a minute.</p>"),
-            HTTPStatus.SERVICE_UNAVAILABLE,
-        )
+        body = _message(t, "retry_title", "retry")
+        return page(server, request, body, HTTPStatus.SERVICE_UNAVAILABLE, t)
     except WalkinError as refused:
         ticket = server.centre.tickets.get(ticket_id)
         # said already, and called since (an old page's button): its page says so
         if not (isinstance(refused, TicketEnded) and ticket is not None and ticket.here):
-            return page(
-                server,
-                request,
-                message("Your ticket has ended", f"<p>{escape(refused.message)}</p>"),
-                HTTPStatus.CONFLICT,
-            )
+            passed = ticket is not None and ticket.state == TicketState.NO_SHOW
+            body = _message(t, "ended_title", "ended_passed" if passed else "ended")
+            return page(server, request, body, HTTPStatus.CONFLICT, t)
     response = page(server, request, "", HTTPStatus.SEE_OTHER)
     response.headers["Location"] = f"/t/{ticket_id}"
     return response
 
 
-def message(title: str, body: str) -> str:
-    return f"<h1>{escape(title)}</h1>\n{body}"
+def here_form(language: str | None) -> str:
+    """The "I'm here" form of a remote ticket's status page, in the ticket's language
+    (posted to the page's own address, ``do=here``: :func:`confirm_here`)."""
+    t = join_translator(language)
+    return f"""  <form class="here" method="post" action="">
+    <input type="hidden" name="do" value="here">
+    <p>{escape(t(WORDS["here_prompt"]))}</p>
+    <button class="button" type="submit">{escape(t(WORDS["here_button"]))}</button>
+  </form>
+"""
 
 
-def page(server: QueueServer, request: Request, main: str, status: int = 200) -> Response:
-    """A whole page of the joining pages' style around ``main`` (already escaped)."""
+def _message(t: Translator, title: str, text: str) -> str:
+    return f"<h1>{escape(t(WORDS[title]))}</h1>\n<p>{escape(t(WORDS[text]))}</p>"
+
+
+def _with_button(t: Translator, key: str) -> str:
+    """A sentence naming the "I'm here" button, escaped, the button's name in bold."""
+    button = f"<strong>{escape(t(WORDS['here_button']))}</strong>"
+    return escape(t(WORDS[key])).replace("{button}", button)
+
+
+def page(
+    server: QueueServer,
+    request: Request,
+    main: str,
+    status: int = 200,
+    t: Translator | None = None,
+) -> Response:
+    """A whole page of the joining pages' style around ``main`` (already escaped), in
+    ``t``'s language and writing direction (English without one)."""
+    t = t or join_translator("en")
     name = escape(server.setup.name)
+    direction = "rtl" if t.language.rtl else "ltr"
     html = f"""<!doctype html>
-<html lang="en">
+<html lang="{escape(t.code)}" dir="{direction}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
 <meta name="referrer" content="no-referrer">
-<title>Join the queue – {name}</title>
+<title>{escape(t(WORDS["title"]))} – {name}</title>
 <link rel="stylesheet" href="/static/join.css">
 <link rel="icon" href="/static/icon.svg" type="image/svg+xml">
 </head>
@@ -362,23 +377,8 @@ def page(server: QueueServer, request: Request, main: str, status: int = 200) ->
     return response
 
 
-_NOT_FOUND = "<p>Check the address, or scan the QR code on the poster again.</p>"
-_CLOSED = (
-    "<p>You can't join this centre's queue from a phone. Please come in and take a ticket "
-    "at the kiosk.</p>"
-)
-
-
-def _waiting_now(waiting: int) -> str:
-    if waiting == 0:
-        return "Nobody is waiting for this service just now."
-    if waiting == 1:
-        return "1 person is waiting for this service now."
-    return f"{waiting} people are waiting for this service now."
-
-
 def _name(service: Service, lang: str) -> str:
-    return dict(service.names).get(lang, service.name)
+    return service_name(service.name, dict(service.names), lang)
 
 
 def _device_of(request: Request) -> tuple[str, bool]:

@@ -211,7 +211,7 @@ def status_page(
     <p id="headline" class="headline">{e(said["headline"])}</p>
     <p id="detail" class="detail">{e(said["detail"])}</p>
   </div>
-{here_form(status)}  <p id="as-of" class="as-of">{updated}</p>
+{here_form(status, said["lang"])}  <p id="as-of" class="as-of">{updated}</p>
   <noscript><p class="as-of">{e(fixed["no_script"])}
     <a href="">{e(fixed["refresh"])}</a></p></noscript>
   <p class="advice">{e(fixed["advice"])}</p>
@@ -232,19 +232,14 @@ def posted_here(request: Request) -> bool:
         return False
 
 
-def here_form(status: dict[str, Any]) -> str:
+def here_form(status: dict[str, Any], language: str) -> str:
     """For a ticket joined from a phone whose visitor has not said so yet: the "I'm
     here" button (``do=here`` posted to the page, ``join_page.confirm_here``), which
-    lets it be called."""
+    lets it be called; in ``language`` (the joining pages' words)."""
     if not status.get("away"):
         return ""
     # posted to the page's own address, so the ticket's id is never written in the page
-    return """  <form class="here" method="post" action="">
-    <input type="hidden" name="do" value="here">
-    <p>When you are at the centre, tell us you're here. We call you only once you have.</p>
-    <button class="button" type="submit">I'm here</button>
-  </form>
-"""
+    return join_page.here_form(language)
 
 
 def not_found_page(centre: str) -> str:

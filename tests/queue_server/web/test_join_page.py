@@ -201,3 +201,153 @@ async def test_a_ticket_not_here_by_the_end_of_its_grace_becomes_a_no_show(
     assert await phone.locator("form.here").count() == 0
     await kiosk.close()
     await adviser.close()
+
+
+async def test_a_welsh_journey_speaks_welsh_at_every_step(
+    joinable: LiveServer, checked_phone: Any, axe: Any
+) -> None:
+    """Issue 14 item 4: the language chosen first is carried through every step (the
+    links, the forms, the post) to the ticket's page and its "I'm here"."""
+    phone = checked_phone
+    centre = joinable.server.centre
+    await phone.goto(f"{joinable.http}/join/{joinable.setup.centre_id}")
+    await phone.click("text=Cymraeg")
+    assert await phone.get_attribute("html", "lang") == "cy"
+    assert await phone.get_attribute("html", "dir") == "ltr"
+    assert await phone.locator("h1").inner_text() == "Gyda beth mae angen help arnoch chi?"
+    assert await phone.title() == f"Ymuno â'r ciw – {joinable.setup.name}"
+    labels = [t.strip() for t in await phone.locator(".radio label").all_inner_texts()]
+    assert "Tai a budd-daliadau" in labels  # the service names in Welsh too
+    await phone.click("button:has-text('Parhau')")  # nothing chosen
+    summary = await phone.locator(".error-summary").inner_text()
+    assert "Mae problem" in summary and "Dewiswch y gwasanaeth" in summary
+    await no_violations(phone, axe)
+    await phone.check("#s-housing")
+    await phone.click("button:has-text('Parhau')")
+    assert "lang=cy" in phone.url
+    assert await phone.locator("a.back").inner_text() == "Yn ôl"
+    body = await phone.locator("main").inner_text()
+    assert "Does neb yn aros am y gwasanaeth hwn ar hyn o bryd." in body
+    assert "Rydw i yma" in body and "wrth y ciosg" in body  # press it, or scan at the kiosk
+    assert "10 munud" in body  # the grace period
+    await no_violations(phone, axe)
+    await phone.click("button:has-text('Ymuno â\\'r ciw')")
+
+    ticket_id = phone.url.rsplit("/t/", 1)[1]
+    assert centre.tickets[ticket_id].language == "cy"
+    assert await phone.get_attribute("html", "lang") == "cy"
+    form = phone.locator("form.here")
+    assert "Pan fyddwch chi yn y ganolfan" in await form.inner_text()
+    await no_violations(phone, axe)
+    await form.locator("button", has_text="Rydw i yma").click()
+    assert centre.tickets[ticket_id].here
+
+    # the refusals, in Welsh: a service not offered remotely, a page that is not there
+    base = f"{joinable.http}/join/{joinable.setup.centre_id}"
+    response = await phone.goto(f"{base}/confirm?lang=cy&service=planning")
+    assert response.status == 400
+    assert "Dewiswch y gwasanaeth sydd ei angen arnoch chi" in await phone.content()
+    response = await phone.goto(f"{base}/nowhere?lang=cy")
+    assert response.status == 404
+    assert await phone.locator("h1").inner_text() == "Heb ddod o hyd i'r dudalen"
+    assert await phone.get_attribute("html", "lang") == "cy"
+    # a language the centre does not offer: English, not an error
+    response = await phone.goto(f"{base}?lang=xx")
+    assert response.status == 200
+    assert await phone.get_attribute("html", "lang") == "en"
+
+
+async def test_an_arabic_journey_is_laid_out_right_to_left(
+    joinable: LiveServer, checked_phone: Any, axe: Any, screenshots_dir: Any
+) -> None:
+    phone = checked_phone
+    centre = joinable.server.centre
+    shots = screenshots_dir("join")
+    base = f"{joinable.http}/join/{joinable.setup.centre_id}"
+    await phone.goto(base)
+    assert await phone.locator("a.choice[lang=ar]").get_attribute("dir") == "rtl"
+    await phone.click("text=العربية")
+    assert (
+        await phone.get_attribute("html", "lang"),
+        await phone.get_attribute("html", "dir"),
+    ) == (
+        "ar",
+        "rtl",
+    )
+    assert await phone.locator("h1").inner_text() == "بماذا تحتاج إلى مساعدة؟"
+    # no Arabic name in the centre's configuration: the kiosk catalogue's, as at the kiosk
+    labels = [t.strip() for t in await phone.locator(".radio label").all_inner_texts()]
+    assert "ضريبة المجلس المحلي" in labels
+    # right to left: each radio button is to the right of its label
+    radio = await phone.locator("#s-housing").bounding_box()
+    label = await phone.locator("label[for=s-housing]").bounding_box()
+    assert radio["x"] > label["x"] + label["width"] - 1
+    await phone.click("button:has-text('متابعة')")
+    assert "اختر الخدمة التي تحتاجها" in await phone.locator(".error-summary").inner_text()
+    await no_violations(phone, axe)
+    await phone.screenshot(path=str(shots / "join-service-error-ar.png"), full_page=True)
+    await phone.check("#s-council_tax")
+    await phone.screenshot(path=str(shots / "join-service-ar.png"), full_page=True)
+    await phone.click("button:has-text('متابعة')")
+
+    # the online offer first, its blue rule on the right-hand side
+    online = phone.locator(".online")
+    assert "قد تتمكن من إنجاز ذلك عبر الإنترنت" in await online.inner_text()
+    style = await online.evaluate(
+        "e => [getComputedStyle(e).borderRightWidth, getComputedStyle(e).borderLeftWidth]"
+    )
+    assert style[0] != "0px" and style[1] == "0px"
+    back = await phone.locator("a.back").bounding_box()
+    viewport = phone.viewport_size
+    assert back["x"] + back["width"] > viewport["width"] / 2  # Back starts on the right
+    await no_violations(phone, axe)
+    await phone.screenshot(path=str(shots / "join-confirm-ar.png"), full_page=True)
+    await phone.click("button:has-text('انضم إلى قائمة الانتظار')")
+
+    ticket_id = phone.url.rsplit("/t/", 1)[1]
+    assert centre.tickets[ticket_id].language == "ar"
+    assert await phone.get_attribute("html", "dir") == "rtl"
+    assert await phone.locator("form.here button").inner_text() == "أنا هنا"
+    await no_violations(phone, axe)
+    await phone.screenshot(path=str(shots / "join-ticket-im-here-ar.png"), full_page=True)
+
+    # a form that comes back without the phone's cookie: said in Arabic, nothing taken
+    await phone.goto(f"{base}/confirm?lang=ar&service=housing")
+    await phone.context.clear_cookies()
+    await phone.click("button:has-text('انضم إلى قائمة الانتظار')")
+    assert await phone.locator("h1").inner_text() == "انتهت صلاحية هذا النموذج"
+    assert await phone.get_attribute("html", "dir") == "rtl"
+    assert "lang=ar" in (await phone.locator("main a").get_attribute("href") or "")
+    await no_violations(phone, axe)
+    await phone.screenshot(path=str(shots / "join-expired-ar.png"), full_page=True)
+    assert len([t for t in centre.tickets.values() if t.channel == Channel.REMOTE]) == 1
+
+
+async def test_refused_joins_and_an_ended_ticket_say_why_in_the_visitors_language(
+    joinable: LiveServer, phone: Any
+) -> None:
+    """The core's refusals are English for staff; the visitor reads their own words."""
+    base = f"{joinable.http}/join/{joinable.setup.centre_id}"
+    centre = joinable.server.centre
+    remote = dataclasses.replace(joinable.server.setup.remote, max_waiting=1)
+    joinable.server.setup = dataclasses.replace(joinable.server.setup, remote=remote)
+    centre.setup = dataclasses.replace(centre.setup, remote=remote)
+    await phone.goto(f"{base}/confirm?lang=pl&service=housing")
+    await phone.click("button:has-text('Dołącz do kolejki')")
+    first = phone.url.rsplit("/t/", 1)[1]
+    await phone.goto(f"{base}/confirm?lang=pl&service=parking")
+    await phone.click("button:has-text('Dołącz do kolejki')")
+    assert await phone.locator("h1").inner_text() == "Nie możesz teraz dołączyć do kolejki"
+    assert "Kolejka dla osób dołączających przez telefon jest teraz pełna" in (
+        await phone.locator("main").inner_text()
+    )
+    assert await phone.get_attribute("html", "lang") == "pl"
+
+    # the ticket ends (cancelled); its old page's "I'm here" says so in Polish
+    from queue_server.core import commands as cmd
+
+    await phone.goto(f"{joinable.http}/t/{first}")
+    await joinable.server.execute(cmd.Cancel(actor="staff:mina", ticket_id=first, reason=""))
+    await phone.click("form.here button")
+    assert await phone.locator("h1").inner_text() == "Twój bilet jest już nieważny"
+    assert "Tego biletu nie ma już w kolejce" in await phone.locator("main").inner_text()
