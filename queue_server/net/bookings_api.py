@@ -176,7 +176,12 @@ class BookingsApi:
                 "Send the integration's token: 'Authorization: Bearer <token>' (made by "
                 "'walkin enroll --role integration')."
             )
-        device = await asyncio.to_thread(self.server.store.device_for_token, token)
+        try:
+            device = await asyncio.to_thread(self.server.store.device_for_token, token)
+        except Exception as exc:  # the database: say so, as a commit's failure does
+            raise Unavailable(
+                "The queue database is not answering; nothing was changed. Try again in a moment."
+            ) from exc
         if device is None or device.centre != self.server.setup.centre_id:
             raise NotAuthenticated(
                 "That token is not valid here: it was revoked, or made for another centre. "
