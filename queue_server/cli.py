@@ -551,10 +551,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imports.set_defaults(run=cmd_bookings_import)
 
-    devices = sub.add_parser("devices", help="list kiosks and boards, or revoke one")
+    devices = sub.add_parser(
+        "devices", help="list kiosks, boards and integrations, or revoke or rotate one"
+    )
     devices_sub = devices.add_subparsers(dest="devices_command", metavar="ACTION", required=True)
     for action, text in (
-        ("list", "list enrolled kiosks and boards"),
+        ("list", "list enrolled kiosks, boards and integrations"),
         ("revoke", "withdraw a lost or stolen device's token"),
         ("rotate", "give a device a new token (printed once); the old one stops working"),
     ):
