@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from kiosk.bootstrap import PORTRAIT
+from kiosk.i18n import Translator, shipped_languages
 from queue_server.core import commands as cmd
 from queue_server.core.model import CentreSetup, Channel, RemoteJoining
 from queue_server.store import Store
@@ -30,7 +31,7 @@ FINAL = os.environ.get("WALKIN_SCREENSHOTS") == "1"
 
 @pytest.fixture
 async def remote_centre(store: Store, setup: CentreSetup) -> AsyncIterator[LiveServer]:
-    remote = RemoteJoining(open=True, max_waiting=5, grace=timedelta(minutes=10))
+    remote = RemoteJoining(open=True, max_waiting=10, grace=timedelta(minutes=10))
     live = await start_live_server(store, dataclasses.replace(setup, remote=remote), Clock())
     yield live
     await live.server.close()
@@ -44,6 +45,19 @@ def scanner() -> Iterator[tuple[int, str]]:
     yield main, os.ttyname(secondary)
     os.close(main)
     os.close(secondary)
+
+
+@pytest.fixture
+async def scanning_kiosk(
+    scanner, remote_centre: LiveServer, printer_url, start_kiosk_app
+) -> tuple[Any, int]:
+    """The kiosk, full size, on the remote centre, with a scanner; and the scanner's
+    other end, to write codes to."""
+    main, port = scanner
+    kiosk = await start_kiosk_app(
+        remote_centre.url, remote_centre.kiosk_token, printer_url, scanner=port, size=PORTRAIT
+    )
+    return kiosk, main
 
 
 async def join(live: LiveServer, key: str, language: str = "en") -> Any:
@@ -75,13 +89,9 @@ async def shot(kiosk: Any, name: str, tmp_path: Path) -> None:
 
 
 async def test_a_scanned_phone_ticket_is_here_in_the_visitors_language(
-    scanner, remote_centre: LiveServer, printer_url, start_kiosk_app, printer_sim, tmp_path
+    scanning_kiosk, remote_centre: LiveServer, printer_sim, tmp_path
 ) -> None:
-    live = remote_centre
-    main, port = scanner
-    kiosk = await start_kiosk_app(
-        live.url, live.kiosk_token, printer_url, scanner=port, size=PORTRAIT
-    )
+    live, (kiosk, main) = remote_centre, scanning_kiosk
     walk_in = await kiosk.app.link.request(
         "issue_ticket", service="housing", idempotency_key="walk-in-before"
     )
@@ -97,7 +107,6 @@ async def test_a_scanned_phone_ticket_is_here_in_the_visitors_language(
     assert phone.number in texts
     assert "Pobl o'ch blaen: 1" in texts  # the walk-in joined first
     assert walk_in["ticket"]["number"] not in texts
-    await shot(kiosk, "here-cy", tmp_path)
 
     # scanned again (the next visitor's scan starts a new visit): already here, no error
     os.write(main, status_url(phone))
@@ -117,19 +126,14 @@ async def test_a_scanned_phone_ticket_is_here_in_the_visitors_language(
 
 
 async def test_an_arabic_visitor_and_a_language_chosen_at_the_kiosk(
-    scanner, remote_centre: LiveServer, printer_url, start_kiosk_app, tmp_path
+    scanning_kiosk, remote_centre: LiveServer, tmp_path
 ) -> None:
-    live = remote_centre
-    main, port = scanner
-    kiosk = await start_kiosk_app(
-        live.url, live.kiosk_token, printer_url, scanner=port, size=PORTRAIT
-    )
+    live, (kiosk, main) = remote_centre, scanning_kiosk
     arabic = await join(live, "arabic", "ar")
     os.write(main, status_url(arabic))
     await kiosk.wait_screen("here")
     assert kiosk.app.language == "ar" and kiosk.app.rtl
     assert "شكرًا، أنت الآن في قائمة الانتظار" in kiosk.texts()
-    await shot(kiosk, "here-ar", tmp_path)
     await kiosk.tap("done")
 
     # a visitor who chose Polish here keeps Polish, whatever the phone said
@@ -143,13 +147,9 @@ async def test_an_arabic_visitor_and_a_language_chosen_at_the_kiosk(
 
 
 async def test_refusals_say_why_in_the_kiosks_language(
-    scanner, remote_centre: LiveServer, printer_url, start_kiosk_app, tmp_path
+    scanning_kiosk, remote_centre: LiveServer, tmp_path
 ) -> None:
-    live = remote_centre
-    main, port = scanner
-    kiosk = await start_kiosk_app(
-        live.url, live.kiosk_token, printer_url, scanner=port, size=PORTRAIT
-    )
+    live, (kiosk, main) = remote_centre, scanning_kiosk
     # a ticket taken at a kiosk
     taken_here = await kiosk.app.link.request(
         "issue_ticket", service="housing", idempotency_key="taken-here-1"
@@ -190,3 +190,26 @@ async def test_refusals_say_why_in_the_kiosks_language(
     assert "We could not find this ticket" in kiosk.texts()
     await shot(kiosk, "here-not-found-en", tmp_path)
     assert kiosk.controller.visit.here is None
+
+
+async def test_the_here_screen_in_every_language(
+    scanning_kiosk, remote_centre: LiveServer, tmp_path
+) -> None:
+    """A picture of the ``here`` screen in each language (here-<lang>.png), each in its
+    own words, for docs/kiosk.md's every screen in every language."""
+    live, (kiosk, main) = remote_centre, scanning_kiosk
+    for language in shipped_languages():
+        ticket = await join(live, f"every-{language}", language)
+        kiosk.controller.reset()
+        await kiosk.wait_screen("welcome")
+        os.write(main, status_url(ticket))
+        await kiosk.until(
+            lambda ticket=ticket: (
+                (kiosk.controller.visit.here or {}).get("ticket", {}).get("id") == ticket.id
+            ),
+            f"the {language} ticket's reply",
+        )
+        await kiosk.wait_screen("here")
+        assert kiosk.app.language == language
+        assert Translator(language)("Thank you, you're in the queue") in kiosk.texts()
+        await shot(kiosk, f"here-{language}", tmp_path)
