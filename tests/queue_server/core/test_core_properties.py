@@ -502,6 +502,33 @@ def build_machine(snapshot):
                 )
             )
 
+        @rule(
+            ref=st.sampled_from([*REFS, "r2"]),
+            service=st.sampled_from(CODES),
+            offset=st.integers(-60, 120),
+            language=st.sampled_from([None, "pl"]),
+        )
+        def booking_system_sends(
+            self, ref: str, service: str, offset: int, language: str | None
+        ) -> None:
+            """The booking system books, moves or resends a booking (bookings API)."""
+            self.execute(
+                cmd.PutAppointment(
+                    actor="integration:bookings",
+                    ref=ref,
+                    service=service,
+                    at=self.now + timedelta(minutes=offset),
+                    language=language,
+                )
+            )
+
+        @rule(ref=st.sampled_from([*REFS, "r2", "NOPE"]))
+        def booking_system_cancels(self, ref: str) -> None:
+            decision = self.execute(cmd.CancelAppointment(actor="integration:bookings", ref=ref))
+            if decision is not None:
+                kept = self.centre.find_appointment(ref)
+                assert kept is not None and kept.status is AppointmentStatus.CANCELLED
+
         @rule(service=st.sampled_from(CODES), offset=st.integers(-45, 45))
         def arrive_for_an_appointment(self, service: str, offset: int) -> None:
             """Book a slot ``offset`` minutes from now and check in for it at once."""
