@@ -6,6 +6,7 @@ the iCalendar reader's refusals, each naming its line."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
@@ -186,7 +187,16 @@ async def test_a_csv_imported_twice_then_changed_then_a_whole_day(
 async def test_walkin_bookings_import_of_an_ics_while_a_kiosk_checks_in(
     live: LiveServer, tmp_path: Path
 ) -> None:
-    token = live.store.enroll_device(live.setup.centre_id, "integration", "Calendar")
+    # the token as an operator makes it: walkin enroll on the running centre's database
+    database = live.store.url.removeprefix("sqlite:///")
+    enrolled = await asyncio.create_subprocess_exec(
+        WALKIN, "enroll", "--db", database, "--role", "integration", "--name", "Calendar",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    printed, _ = await asyncio.wait_for(enrolled.communicate(), 60)
+    assert enrolled.returncode == 0
+    token = json.loads(printed)["token"]
+    assert json.loads(printed)["role"] == "integration"
     now = live.server.clock()
     soon = (now + timedelta(minutes=5)).strftime("%Y%m%dT%H%M%SZ")
     later = (now + timedelta(minutes=9)).strftime("%Y%m%dT%H%M%SZ")
