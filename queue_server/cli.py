@@ -538,7 +538,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imports.add_argument("file", help="FILE.csv or FILE.ics")
     imports.add_argument(
-        "--server", default="http://127.0.0.1:8765", help="the queue server's address"
+        "--server",
+        default=os.environ.get("WALKIN_SERVER", DEFAULT_SERVER),
+        help=f"the queue server's address, http(s):// or ws(s):// (default $WALKIN_SERVER or "
+        f"{DEFAULT_SERVER})",
     )
     imports.add_argument(
         "--token", help="an integration token (or WALKIN_TOKEN): walkin enroll --role integration"
