@@ -41,6 +41,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -341,6 +342,59 @@ class RemoteConfig(_Table):
         )
 
 
+#: a GOV.UK Notify template's id
+TemplateId = Annotated[str, Field(pattern=r"^[0-9a-fA-F-]{36}$")]
+
+
+class NotificationsConfig(_Table):
+    """``[notifications]``: telling visitors who asked when it is nearly their turn, by
+    SMS or e-mail through GOV.UK Notify or by Web Push (``queue_server/notify``;
+    docs/notifications.md). Off unless ``open``."""
+
+    #: offered on the ticket status page at all
+    open: bool = False
+    #: told once when this many people or fewer are ahead (0: not on people ahead)
+    people_ahead: Annotated[int, Field(ge=0, le=100)] = 3
+    #: told once when the estimate is this many minutes or less (0: not on the estimate)
+    minutes_before: Annotated[int, Field(ge=0, le=240)] = 0
+    #: told when called, and again at each recall
+    when_called: bool = True
+    #: GOV.UK Notify's API key; better in the environment (``WALKIN_NOTIFY_API_KEY``)
+    notify_api_key: SecretStr | None = None
+    #: GOV.UK Notify's address (a test's stand-in, or Notify's own by default)
+    notify_base_url: str = "https://api.notifications.service.gov.uk"
+    #: Notify's SMS template id per language; "en" is needed for SMS to be offered.
+    #: Each template has one personalisation field, ``message``
+    sms_templates: dict[Language, TemplateId] = {}
+    #: the same for e-mail
+    email_templates: dict[Language, TemplateId] = {}
+    #: Web Push's VAPID private key (PEM or raw base64url); better in the environment
+    #: (``WALKIN_VAPID_PRIVATE_KEY``); with it, "Notify me on this phone" is offered
+    vapid_private_key: SecretStr | None = None
+    #: who runs the pushes, as push services ask: "mailto:..." or "https://..."
+    vapid_subject: str = "mailto:queue@example.gov.uk"
+    #: tries of one message before it is recorded as failed
+    attempts: Annotated[int, Field(ge=1, le=10)] = 4
+    #: the wait before the second try, doubled before each one after
+    retry_seconds: Annotated[float, Field(gt=0, le=600)] = 5.0
+    #: opt-ins allowed from one network address per hour
+    opt_ins_per_address_per_hour: Annotated[int, Field(ge=1, le=10_000)] = 20
+
+    @field_validator("sms_templates", "email_templates")
+    @classmethod
+    def _english_first(cls, templates: dict[str, str]) -> dict[str, str]:
+        if templates and "en" not in templates:
+            raise ValueError('must include "en": a language without a template gets English')
+        return templates
+
+    @field_validator("vapid_subject")
+    @classmethod
+    def _subject(cls, subject: str) -> str:
+        if not subject.startswith(("mailto:", "https://")):
+            raise ValueError('must start "mailto:" or "https://" (RFC 8292)')
+        return subject
+
+
 class SecurityConfig(_Table):
     """``[security]``: staff sign-in on the web pages (docs/console.md)."""
 
@@ -570,6 +624,7 @@ class CentreConfig(_Table):
     security: SecurityConfig = SecurityConfig()
     remote: RemoteConfig = RemoteConfig()
     feedback: FeedbackConfig = FeedbackConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
     hours: HoursConfig
     services: Annotated[list[ServiceConfig], Field(min_length=1)]
     counters: Annotated[list[CounterConfig], Field(min_length=1)]

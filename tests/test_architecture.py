@@ -49,10 +49,21 @@ MAY_IMPORT: dict[str, set[str]] = {
     "qs.simulation": {"qs.core", "qs.store", "qs.launch", "qs.reporting", "qs.command_line"}
     | SHARED,
     "qs.wire": {"qs.core"},  # net/protocol.py and net/redact.py, shared with the client
-    "qs.net": {"qs.core", "qs.store", "qs.reporting", "qs.web", "qs.wire", "qs.sdnotify", "speech"}
-    | SHARED,
+    # telling visitors when it is nearly their turn: Notify, Web Push (issue 14 item 2)
+    "qs.notify": {"qs.core", "qs.store"} | SHARED,
+    "qs.net": {
+        "qs.core",
+        "qs.store",
+        "qs.reporting",
+        "qs.web",
+        "qs.wire",
+        "qs.sdnotify",
+        "qs.notify",
+        "speech",
+    }
+    | SHARED,  # fmt: skip
     # qs.wire: net/redact.py screens the feedback comments a page takes
-    "qs.web": {"qs.core", "qs.store", "qs.net", "qs.wire", "speech"} | SHARED,
+    "qs.web": {"qs.core", "qs.store", "qs.net", "qs.wire", "qs.notify", "speech"} | SHARED,
     "qs.client": {"qs.core", "qs.wire"},
     "qs.launch": {"qs.core", "qs.store", "qs.config"},
     "qs.demo": {

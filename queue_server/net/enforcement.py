@@ -29,6 +29,7 @@ from queue_server.net.credentials import (
 from queue_server.net.given_estimates import EstimateLog
 from queue_server.net.staff_sessions import Ending, SessionKeeper, close_with
 from queue_server.net.visitors import TicketWatchers
+from queue_server.notify.notifier import Notifier
 from queue_server.store import Store
 
 log = logging.getLogger("walkin.server")
@@ -50,6 +51,7 @@ class Enforcement:
     credential_caches: list[Callable[[], None]]
     visitors: TicketWatchers
     estimates: EstimateLog
+    notifier: Notifier | None
     _connections: dict[ServerConnection, Identity]
     clock: Callable[[], datetime]
 
@@ -180,6 +182,8 @@ class Enforcement:
                 await self.sweep_sessions()
                 await self.sweep_away()
                 await self.visitors.push_all()
+                if self.notifier is not None:
+                    self.notifier.sweep(self.centre, self.clock())
                 self.estimates.forget_finished(self.centre)
                 self._spawn(self.roll_up_closed_days())
             except Exception:

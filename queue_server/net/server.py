@@ -59,6 +59,7 @@ from queue_server.net.staff_sessions import (
 )
 from queue_server.net.to_commands import TICKET_ID, find_ticket, to_command, upload_command
 from queue_server.net.wire import error_reply
+from queue_server.notify.notifier import Notifier
 from queue_server.reporting.worker import ReportWorker
 from queue_server.store import Store
 from queue_server.store.estimates import insert_estimates
@@ -192,6 +193,9 @@ class QueueServer(Enforcement):
         #: routes for every path under a prefix ("/t/" -> the ticket status pages);
         #: the longest matching prefix wins, after the exact routes
         self.http_prefix_routes: dict[str, HttpHandler] = {}
+        #: tells visitors who asked when it is nearly their turn (``[notifications]``;
+        #: ``queue_server.notify``), or None when the centre does not
+        self.notifier: Notifier | None = None
         bookings_api.install(self)
 
     # ------------------------------------------------------------ lifecycle
@@ -200,6 +204,8 @@ class QueueServer(Enforcement):
         """End earlier days if need be, then listen; returns the port (for ``port=0``)."""
         await self.close_earlier_days()
         await self.estimates.load(self.centre.local_day(self.clock()))
+        if self.notifier is not None:
+            await self.notifier.start(self.centre.local_day(self.clock()))
         self._server = await serve(
             self._serve_connection,
             host,
@@ -237,6 +243,8 @@ class QueueServer(Enforcement):
                 task.cancel()
         self._sweeper = self._credentials_watcher = None
         self.visitors.stop()
+        if self.notifier is not None:
+            await self.notifier.close()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -764,6 +772,12 @@ class QueueServer(Enforcement):
             )
             if erased:
                 log.info("erased %d feedback comment(s) past their retention", erased)
+            if self.notifier is not None:
+                # visitors' numbers, addresses and push subscriptions: kept for their
+                # ticket's day only (docs/notifications.md)
+                erased = await self.notifier.erase_before(today, now)
+                if erased:
+                    log.info("erased the contact details of %d notification request(s)", erased)
             self._rolled_up_before = today
         finally:
             self._rolling_up = False
@@ -901,6 +915,9 @@ class QueueServer(Enforcement):
         if any(e.counter is not None for e in events):
             self._publish_to(frozenset({BOARD, KIOSK}), views.counters_message(self.centre))
         self._outbox.append(lambda: self.visitors.changed(events))
+        if self.notifier is not None:
+            notifier = self.notifier  # queues its messages: sent by its own tasks
+            self._outbox.append(lambda: notifier.changed(self.centre, events, now))
         self._flush_soon()
 
 

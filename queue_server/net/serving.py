@@ -711,6 +711,7 @@ async def start_server(
         claim=claim,
         replaces=replaces,
         peer_pages=tuple(getattr(getattr(config, "servers", None), "pages", ())),
+        notifications=getattr(config, "notifications", None),
     )
 
 
@@ -726,9 +727,11 @@ async def start_setup(
     claim: CentreClaim | None = None,
     replaces: int | None = None,
     peer_pages: tuple[str, ...] = (),
+    notifications: Any = None,
 ) -> tuple[ClaimedQueueServer, int]:
     """Start a queue server with every page; ``security`` is the config's
-    ``[security]`` table (``SecurityConfig``), its defaults if None.
+    ``[security]`` table (``SecurityConfig``), its defaults if None;
+    ``notifications`` its ``[notifications]`` (``NotificationsConfig``), none if None.
 
     ``claim`` is the centre's claim from :func:`claim_for_serving`, taken here when not
     given; the server holds it until :meth:`~QueueServer.close`, and it is given up
@@ -760,6 +763,7 @@ async def start_setup(
         store.register_centre(setup)
         server = _queue_server(setup, store, status_url, security)
         server.peer_pages = peer_pages
+        server.notifier = _notifier(notifications, store, setup.centre_id)
         server.claim = claim
         try:
             bound = await server.start(host, port, ssl=ssl_context)
@@ -775,6 +779,17 @@ async def start_setup(
     if status_url is None:
         server.status_url_template = default_status_url(host, bound, ssl_context is not None)
     return server, bound
+
+
+def _notifier(notifications: Any, store: Store, centre_id: str) -> Any:
+    """The centre's ``[notifications]`` notifier (None when not open); a key that is
+    not one stops the start with the setting's name (never the key)."""
+    from queue_server.notify.notifier import notifier_for
+
+    try:
+        return notifier_for(notifications, store, centre_id)
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
 
 
 def _queue_server(

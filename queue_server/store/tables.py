@@ -423,3 +423,53 @@ class FeedbackRow(SQLModel, table=True):
     #: the kinds of personal data taken out of the comment, comma-separated ("" if none)
     redacted: str = Field(default="", max_length=200)
     comment_erased_at: datetime | None = Field(default=None, sa_column=time_column())
+
+
+class NotificationRequestRow(SQLModel, table=True):
+    """A visitor's request to be told when it is nearly their turn (issue 14 item 2;
+    ``queue_server/notify``; migration 0015): by SMS or e-mail through GOV.UK Notify to
+    ``address``, or by Web Push to the subscription (JSON) in ``address``. The address
+    is personal data: it is erased (None, ``erased_at`` set) once the ticket's day is
+    over, and ``active`` is false once the visitor stops it or the ticket ends."""
+
+    __tablename__ = "notification_request"
+    __table_args__ = (
+        sa.Index("ix_notification_request_centre_day", "centre", "day"),
+        sa.Index("ix_notification_request_ticket", "ticket_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre: str = Field(max_length=64)
+    day: date
+    ticket_id: str = Field(max_length=64)
+    #: "sms", "email" or "push"
+    channel: str = Field(max_length=16)
+    address: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    language: str = Field(max_length=16)
+    active: bool = True
+    created_at: datetime = Field(sa_column=time_column(nullable=False))
+    erased_at: datetime | None = Field(default=None, sa_column=time_column())
+
+
+class NotificationMessageRow(SQLModel, table=True):
+    """One message sent (or tried) for a ``NotificationRequestRow``: what it said
+    (``kind``: "ahead", "soon", "called", "recalled"; never the address or the text),
+    its ``status`` ("queued", "sent", "failed"), the tries it took and the last
+    failure's reason, and the gateway's own id for it (``reference``)."""
+
+    __tablename__ = "notification_message"
+    __table_args__ = (sa.Index("ix_notification_message_centre_day", "centre", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre: str = Field(max_length=64)
+    day: date
+    request_id: int = Field(foreign_key="notification_request.id")
+    ticket_id: str = Field(max_length=64)
+    channel: str = Field(max_length=16)
+    kind: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    attempts: int = 0
+    reference: str | None = Field(default=None, max_length=128)
+    last_error: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(sa_column=time_column(nullable=False))
+    updated_at: datetime = Field(sa_column=time_column(nullable=False))

@@ -1,0 +1,424 @@
+"""When to tell a visitor, and the sending: off the request path, retried, recorded.
+
+The server hands ``Notifier.changed`` the events of each commit (after the reply to
+the request that caused them) and calls ``Notifier.sweep`` every few seconds. Neither
+waits for anything: a message to send is put on a queue, and worker tasks send it
+through its channel's gateway in a thread, retry with backoff (``retry_seconds``
+doubling, ``attempts`` tries) and record each message and its status in the database.
+A failure is logged (without the address) and recorded; it never reaches the server.
+
+What is sent, for a ticket whose visitor asked (``opt_in``):
+
+- ``ahead``: once, when ``people_ahead`` or fewer are ahead of it, or its estimate is
+  ``minutes_before`` or less ("3 people ahead of you. Estimated wait: about 9 minutes.");
+- ``called``: when it is called ("Please go to Counter 4 now."), and ``recalled`` at
+  each recall (the same words again).
+
+The words are the status page's own (``views.ticket_status``, in the ticket's
+language), so a text message and the page never disagree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from queue_server import views
+from queue_server.core import Centre, estimate_waits
+from queue_server.core.events import Event, TicketCalled, TicketRecalled
+from queue_server.core.model import QUEUED_STATES, Ticket
+from queue_server.notify.gateways import EMAIL, PUSH, SMS, Gateway, Outgoing, SendFailed
+from queue_server.store import notifications as records
+from queue_server.store.repository import Store
+from queue_server.store.tables import NotificationMessageRow, NotificationRequestRow
+
+log = logging.getLogger("walkin.notify")
+
+#: workers sending at once (each send is a blocking HTTP call in a thread)
+WORKERS = 2
+#: the environment variables that override the centre's file for the secrets
+API_KEY_ENV = "WALKIN_NOTIFY_API_KEY"
+VAPID_KEY_ENV = "WALKIN_VAPID_PRIVATE_KEY"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """When to tell (``[notifications]``): ``people_ahead`` and ``minutes_before``
+    (0: not on that), ``when_called``; the Notify templates per language; the
+    tries and the first retry's wait."""
+
+    people_ahead: int = 3
+    minutes_before: int = 0
+    when_called: bool = True
+    sms_templates: Mapping[str, str] | None = None
+    email_templates: Mapping[str, str] | None = None
+    attempts: int = 4
+    retry_seconds: float = 5.0
+    #: opt-in forms posted from one network address per hour
+    opt_ins_per_hour: int = 20
+
+
+class OptInRefused(Exception):
+    """An opt-in the notifier will not take: ``code`` says why (the page words it)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class _Job:
+    request: NotificationRequestRow
+    kind: str
+    message: Outgoing
+
+
+class Notifier:
+    """One centre's notifications. ``gateways``: channel -> gateway (``sms`` and
+    ``email`` may share Notify's). ``await start()``, then ``await close()``."""
+
+    def __init__(
+        self,
+        store: Store,
+        centre_id: str,
+        rules: Rules,
+        gateways: Mapping[str, Gateway],
+        *,
+        push_public_key: str | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> None:
+        self.store = store
+        self.centre_id = centre_id
+        self.rules = rules
+        self.gateways = dict(gateways)
+        #: the VAPID public key the status page subscribes with (None: no Web Push)
+        self.push_public_key = push_public_key
+        self._sleep = sleep
+        #: ticket id -> its active requests
+        self._requests: dict[str, list[NotificationRequestRow]] = {}
+        #: (request id, kind) already sent or being sent: "ahead" goes once
+        self._told: set[tuple[int, str]] = set()
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._workers: list[asyncio.Task[None]] = []
+        self._day: date | None = None
+        #: sends finished (sent or failed), for tests and the logs
+        self.finished = 0
+
+    # ------------------------------------------------------------ what is offered
+
+    def offers(self, channel: str) -> bool:
+        """Whether the status page offers ``channel``."""
+        if channel not in self.gateways:
+            return False
+        if channel == SMS:
+            return bool(self.rules.sms_templates)
+        if channel == EMAIL:
+            return bool(self.rules.email_templates)
+        return channel == PUSH and self.push_public_key is not None
+
+    def requests_of(self, ticket_id: str) -> list[NotificationRequestRow]:
+        """A ticket's active requests (one a channel)."""
+        return list(self._requests.get(ticket_id, []))
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self, today: date) -> None:
+        """Take up today's active requests (a restarted server's) and start sending."""
+        self._day = today
+        rows = await asyncio.to_thread(records.active_requests, self.store, self.centre_id, today)
+        for row in rows:
+            self._requests.setdefault(row.ticket_id, []).append(row)
+        self._told |= await asyncio.to_thread(
+            records.kinds_sent, self.store, [r.id for r in rows if r.id is not None]
+        )
+        self._workers = [asyncio.create_task(self._work()) for _ in range(WORKERS)]
+
+    async def close(self) -> None:
+        for task in self._workers:
+            task.cancel()
+        for task in self._workers:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._workers = []
+
+    async def idle(self) -> None:
+        """Until every queued message is finished (tests)."""
+        await self._queue.join()
+
+    # ------------------------------------------------------------ opting in
+
+    async def opt_in(
+        self, centre: Centre, ticket: Ticket, channel: str, address: str, now: datetime
+    ) -> None:
+        """The visitor of ``ticket`` asks to be told on ``channel`` at ``address``
+        (already checked and normalised by the page). ``OptInRefused``: "channel"
+        (not offered), "finished" (the ticket is not waiting), "number_in_use" (the
+        address follows another ticket still waiting at this centre today)."""
+        if not self.offers(channel):
+            raise OptInRefused("channel")
+        if ticket.state not in QUEUED_STATES:
+            raise OptInRefused("finished")
+        if channel != PUSH:
+            for other_id, rows in self._requests.items():
+                other = centre.tickets.get(other_id)
+                if (
+                    other_id != ticket.id
+                    and other is not None
+                    and not other.is_final
+                    and any(r.channel == channel and r.address == address for r in rows)
+                ):
+                    raise OptInRefused("number_in_use")
+        row = NotificationRequestRow(
+            centre=self.centre_id,
+            day=ticket.day,
+            ticket_id=ticket.id,
+            channel=channel,
+            address=address,
+            language=ticket.language,
+            created_at=now,
+        )
+        row.id = await asyncio.to_thread(records.add_request, self.store, row)
+        rows = [r for r in self._requests.get(ticket.id, []) if r.channel != channel]
+        self._requests[ticket.id] = [*rows, row]
+        self.check_ahead(centre, now, only={ticket.id})
+
+    async def stop(self, ticket_id: str) -> None:
+        """No more messages for this ticket (the visitor asked)."""
+        self._requests.pop(ticket_id, None)
+        await asyncio.to_thread(records.end_requests, self.store, ticket_id)
+
+    # ------------------------------------------------------------ triggers
+
+    def changed(self, centre: Centre, events: tuple[Event, ...], now: datetime) -> None:
+        """After a commit: a call or recall of a ticket that asked is told at once; the
+        tickets that moved up are checked against the rules. Never raises."""
+        if not self._requests:
+            return
+        try:
+            for event in events:
+                ticket = event.ticket
+                if ticket is None or ticket.id not in self._requests:
+                    continue
+                if isinstance(event, TicketCalled | TicketRecalled) and self.rules.when_called:
+                    kind = "recalled" if isinstance(event, TicketRecalled) else "called"
+                    self._tell(centre, ticket, kind, now, once=False)
+                if ticket.is_final:
+                    self._requests.pop(ticket.id, None)
+            self.check_ahead(centre, now)
+        except Exception:
+            log.exception("could not work out the notifications of a change")
+
+    def sweep(self, centre: Centre, now: datetime) -> None:
+        """Every few seconds: estimates move with the clock (``minutes_before``), and
+        finished tickets' requests are let go."""
+        for ticket_id in list(self._requests):
+            ticket = centre.tickets.get(ticket_id)
+            if ticket is None or ticket.is_final:
+                self._requests.pop(ticket_id, None)
+        try:
+            self.check_ahead(centre, now)
+        except Exception:
+            log.exception("could not check the notifications' rules")
+
+    def check_ahead(self, centre: Centre, now: datetime, only: set[str] | None = None) -> None:
+        """Tell each waiting ticket that asked, once, when it is near its turn."""
+        rules = self.rules
+        if not (rules.people_ahead or rules.minutes_before):
+            return
+        waiting = {
+            ticket_id
+            for ticket_id in self._requests
+            if (only is None or ticket_id in only)
+            and ticket_id in centre.tickets
+            and centre.tickets[ticket_id].state in QUEUED_STATES
+            and any((r.id, "ahead") not in self._told for r in self._requests[ticket_id])
+        }
+        if not waiting:
+            return
+        estimates = estimate_waits(centre, waiting, now)
+        for ticket_id in waiting:
+            estimate = estimates.get(ticket_id)
+            if estimate is None:
+                continue
+            near = (rules.people_ahead and estimate.people_ahead <= rules.people_ahead) or (
+                rules.minutes_before
+                and estimate.minutes is not None
+                and estimate.minutes <= rules.minutes_before
+            )
+            if near:
+                self._tell(
+                    centre, centre.tickets[ticket_id], "ahead", now, once=True, estimate=estimate
+                )
+
+    def _tell(
+        self,
+        centre: Centre,
+        ticket: Ticket,
+        kind: str,
+        now: datetime,
+        *,
+        once: bool,
+        estimate: Any = None,
+    ) -> None:
+        status = views.ticket_status(centre, ticket, now, estimate)
+        words = status["words"]
+        if kind == "ahead":
+            text = " ".join(w for w in (words["headline"], words["detail"]) if w)
+        else:
+            text = words["call"]
+        text = f"{ticket.number}: {text}"
+        for request in self._requests.get(ticket.id, []):
+            if once and (request.id, kind) in self._told:
+                continue
+            self._told.add((request.id, kind))  # type: ignore[arg-type]
+            template = self._template(request.channel, request.language)
+            message = Outgoing(
+                channel=request.channel,
+                address=request.address or "",
+                text=text,
+                title=ticket.number,
+                template_id=template,
+            )
+            self._queue.put_nowait(_Job(request, kind, message))
+
+    def _template(self, channel: str, language: str) -> str | None:
+        templates = {SMS: self.rules.sms_templates, EMAIL: self.rules.email_templates}.get(channel)
+        if not templates:
+            return None
+        return templates.get(language) or templates.get("en")
+
+    # ------------------------------------------------------------ sending
+
+    async def _work(self) -> None:
+        while True:
+            job = await self._queue.get()
+            try:
+                await self._deliver(job)
+            except Exception:
+                log.exception("a notification could not be handled")
+            finally:
+                self.finished += 1
+                self._queue.task_done()
+
+    async def _deliver(self, job: _Job) -> None:
+        request, now = job.request, _now()
+        row = NotificationMessageRow(
+            centre=self.centre_id,
+            day=request.day,
+            request_id=request.id or 0,
+            ticket_id=request.ticket_id,
+            channel=request.channel,
+            kind=job.kind,
+            status="queued",
+            created_at=now,
+            updated_at=now,
+        )
+        message_id = await asyncio.to_thread(records.add_message, self.store, row)
+        message = Outgoing(**{**job.message.__dict__, "reference": f"walkin-{message_id}"})
+        gateway = self.gateways.get(request.channel)
+        wait = self.rules.retry_seconds
+        reason = "no gateway for this channel"
+        for attempt in range(1, self.rules.attempts + 1):
+            if gateway is None:
+                break
+            try:
+                reference = await asyncio.to_thread(gateway.send, message)
+            except SendFailed as exc:
+                reason = exc.reason
+                log.warning(
+                    "%s message %d, try %d of %d, failed: %s",
+                    request.channel,
+                    message_id,
+                    attempt,
+                    self.rules.attempts,
+                    exc.reason,
+                )
+                if not exc.retry or attempt == self.rules.attempts:
+                    await self._record(message_id, "failed", attempt, error=reason)
+                    return
+                await self._sleep(wait)
+                wait *= 2
+                continue
+            except Exception as exc:  # a gateway's bug: recorded, never retried
+                reason = f"gateway error: {type(exc).__name__}"
+                log.exception("%s gateway failed on message %d", request.channel, message_id)
+                await self._record(message_id, "failed", attempt, error=reason)
+                return
+            await self._record(message_id, "sent", attempt, reference=reference)
+            return
+        await self._record(message_id, "failed", 0, error=reason)
+
+    async def _record(self, message_id: int, status: str, attempts: int, **more: Any) -> None:
+        await asyncio.to_thread(
+            records.update_message,
+            self.store,
+            message_id,
+            status=status,
+            attempts=attempts,
+            now=_now(),
+            **more,
+        )
+
+    # ------------------------------------------------------------ retention
+
+    async def erase_before(self, day: date, now: datetime) -> int:
+        """Erase the addresses of requests from days before ``day``; how many."""
+        for ticket_id, rows in list(self._requests.items()):
+            kept = [r for r in rows if r.day >= day]
+            if kept:
+                self._requests[ticket_id] = kept
+            else:
+                self._requests.pop(ticket_id)
+        return await asyncio.to_thread(
+            records.erase_addresses, self.store, self.centre_id, day, now
+        )
+
+
+def _now() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC)
+
+
+def notifier_for(config: Any, store: Store, centre_id: str) -> Notifier | None:
+    """The notifier ``[notifications]`` (``NotificationsConfig``) asks for, or None
+    when it is not open. The secrets come from the environment first
+    (``WALKIN_NOTIFY_API_KEY``, ``WALKIN_VAPID_PRIVATE_KEY``), else the file; they are
+    never logged. ValueError (naming the setting) for a key that is not one."""
+    if config is None or not config.open:
+        return None
+    from queue_server.notify.gateways import NotifyGateway, WebPushGateway
+
+    gateways: dict[str, Gateway] = {}
+    api_key = os.environ.get(API_KEY_ENV) or (
+        config.notify_api_key.get_secret_value() if config.notify_api_key else None
+    )
+    if api_key and (config.sms_templates or config.email_templates):
+        notify = NotifyGateway(api_key, config.notify_base_url)
+        gateways[SMS] = gateways[EMAIL] = notify
+    vapid = os.environ.get(VAPID_KEY_ENV) or (
+        config.vapid_private_key.get_secret_value() if config.vapid_private_key else None
+    )
+    public_key = None
+    if vapid:
+        push = WebPushGateway(vapid, config.vapid_subject)
+        gateways[PUSH] = push
+        public_key = push.public_key
+    rules = Rules(
+        people_ahead=config.people_ahead,
+        minutes_before=config.minutes_before,
+        when_called=config.when_called,
+        sms_templates=dict(config.sms_templates),
+        email_templates=dict(config.email_templates),
+        attempts=config.attempts,
+        retry_seconds=config.retry_seconds,
+        opt_ins_per_hour=config.opt_ins_per_address_per_hour,
+    )
+    return Notifier(store, centre_id, rules, gateways, push_public_key=public_key)
