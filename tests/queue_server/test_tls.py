@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,8 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext]]:
     certificate.private_key_pem.write_to_path(str(key_file))
     client_context = ssl.create_default_context()
     authority.configure_trust(client_context)
+    # for a client that trusts the authority through SSL_CERT_FILE (walkin bookings import)
+    authority.cert_pem.write_to_path(str(tmp_path / "authority.pem"))
 
     db = tmp_path / "walkin.db"
     config = str(ROOT / "examples" / "centre.toml")
@@ -137,3 +140,41 @@ def test_staff_sign_in_over_wss(tls_server: tuple[int, ssl.SSLContext]) -> None:
 
     welcome = asyncio.run(sign_in())
     assert welcome["role"] == "manager" and welcome["session"].startswith("ws_")
+
+
+def test_bookings_imported_over_https(
+    tls_server: tuple[int, ssl.SSLContext], tmp_path: Path
+) -> None:
+    """The real ``walkin serve`` over HTTPS takes a booking from ``walkin bookings
+    import`` that trusts its authority through SSL_CERT_FILE; one that does not is
+    told the certificate is not trusted, in one line."""
+    port, context = tls_server
+    enrolled = walkin(
+        "enroll", "--db", str(tmp_path / "walkin.db"), "--role", "integration", "--name", "Bookings"
+    )
+    assert enrolled.returncode == 0, enrolled.stderr
+    token = json.loads(enrolled.stdout)["token"]
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    bookings = tmp_path / "tomorrow.csv"
+    bookings.write_text(f"ref,service,date,time\nBK-TLS1,housing,{tomorrow},10:30\n")
+    args = ["bookings", "import", str(bookings), "--server", f"https://127.0.0.1:{port}"]
+    untrusted = walkin(*args, "--token", token)
+    assert untrusted.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
+    assert "Traceback" not in untrusted.stderr
+    trusted = subprocess.run(
+        [sys.executable, "-m", "queue_server.cli", *args, "--token", token],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "SSL_CERT_FILE": str(tmp_path / "authority.pem")},
+    )
+    assert trusted.returncode == 0, trusted.stderr
+    assert json.loads(trusted.stdout)["booked"] == 1
+    request = urllib.request.Request(
+        f"https://127.0.0.1:{port}/api/bookings/bk-tls1",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+        booking = json.loads(answer.read())["booking"]
+    assert booking["time"].startswith(f"{tomorrow}T10:30:00")
