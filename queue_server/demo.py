@@ -269,6 +269,22 @@ def book_today(store: Any, setup: Any, path: Path, start: datetime) -> tuple[int
     return added, first
 
 
+def write_more_bookings(folder: Path, setup: Any, start: datetime) -> Path:
+    """A booking system's later export for the demo's try commands (``walkin bookings
+    import``, docs/bookings-api.md): two bookings made since the morning's, an hour and
+    an hour and a quarter after ``start``, in the centre's local time."""
+    path = folder / "more-bookings.csv"
+    rows = ["ref,service,date,time,language"]
+    for ref, service, minutes, language in (
+        ("BK-DEMO1", "housing", 60, "pl"),
+        ("BK-DEMO2", "council_tax", 75, ""),
+    ):
+        local = (_round_up(start, BOOKING_STEP) + timedelta(minutes=minutes)).astimezone(setup.tz)
+        rows.append(f"{ref},{service},{local:%Y-%m-%d},{local:%H:%M},{language}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
 def _round_up(moment: datetime, step: timedelta) -> datetime:
     seconds = step.total_seconds()
     stamp = moment.timestamp()
@@ -342,7 +358,11 @@ def _run_in(folder: Path, args: argparse.Namespace) -> int:
     credentials: dict[str, Any] = {
         "kiosk_token": store.enroll_device(setup.centre_id, "kiosk", "Demo kiosk"),
         "board_token": store.enroll_device(setup.centre_id, "board", "Demo board"),
+        "integration_token": store.enroll_device(
+            setup.centre_id, "integration", "Demo booking system"
+        ),
     }
+    facts["more_bookings"] = str(write_more_bookings(folder, setup, start))
     for username, role in (("adviser", "counter"), ("manager", "manager")):
         password = secrets.token_urlsafe(9)
         store.add_staff(setup.centre_id, username, role, hash_password(password))
@@ -515,6 +535,8 @@ def try_commands(summary: dict[str, Any]) -> list[str]:
         f"echo {password} | {walkin} complete {adviser} --outcome resolved",
         f"{walkin} report --db {shlex.quote(_shown_path(Path(summary['database'])))} "
         f"--config {shlex.quote(_shown_path(example_path('centre.toml')))}",
+        f"{walkin} bookings import {shlex.quote(_shown_path(Path(summary['more_bookings'])))} "
+        f"--server {server} --token {shlex.quote(creds['integration_token'])}",
     ]
 
 
@@ -540,6 +562,8 @@ def _print_summary(summary: dict[str, Any], setup: Any, smoke: bool) -> None:
     lines += [
         f"  kiosk token    {creds['kiosk_token']}",
         f"  board token    {creds['board_token']}",
+        f"  bookings API   {creds['integration_token']}  (an integration token: "
+        "docs/bookings-api.md)",
         f"  adviser        adviser / {creds['adviser']['password']}",
         f"  manager        manager / {creds['manager']['password']}",
     ]

@@ -263,7 +263,13 @@ def test_every_command_the_demo_prints_runs_as_printed(tmp_path: Path, env: dict
               env=env, cwd=ROOT, folder=folder) as running:  # fmt: skip
         commands = _printed_commands(running.text)
         subcommands = [re.search(r"walkin (\S+)", command) for command in commands]
-        assert [m[1] for m in subcommands if m] == ["issue", "call-next", "complete", "report"]
+        assert [m[1] for m in subcommands if m] == [
+            "issue",
+            "call-next",
+            "complete",
+            "report",
+            "bookings",
+        ]
         # as printed: this checkout's own script, since plain `walkin` is not on the PATH
         assert all(".venv/bin/walkin " in command for command in commands), commands
         results = []
@@ -275,7 +281,9 @@ def test_every_command_the_demo_prints_runs_as_printed(tmp_path: Path, env: dict
             assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
             assert "Traceback" not in done.stderr
             results.append(json.loads(done.stdout))
-        issued, called, completed, report = results
+        issued, called, completed, report, imported = results
+        # the booking system's later export: two bookings made through the bookings API
+        assert (imported["booked"], imported["refused"]) == (2, 0)
         assert issued["ticket"]["number"] == "H001"
         assert called["ticket"]["number"] == "H001"
         assert completed["ticket"]["state"] == "done"
