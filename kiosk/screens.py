@@ -97,7 +97,13 @@ class WelcomeScreen(KioskScreen):
         self.closed_notice = ""
         if centre is not None and not centre.open:
             self.closed_notice = _closed_sentence(t, centre.next_opening, centre)
-        self.hint = t("Have an appointment letter? You can scan its code at any time.")
+        self.hint = " ".join(
+            (
+                t("Have an appointment letter? You can scan its code at any time."),
+                # "I'm here": the QR code of a ticket joined from a phone (kiosk.here)
+                t("Joined the queue on your phone? Scan the code on your ticket's page."),
+            )
+        )
         self.show_back = False
 
     def on_languages(self, _screen: Any, languages: list[tuple[str, str, str]]) -> None:
