@@ -253,9 +253,10 @@ class JoinPages:
             # this phone already waits for this service (the back button, a second tap
             # on a fresh form): the same ticket, not another
             (
-                t
-                for t in self.server.centre.queue_index.remote().values()
-                if t.service == service and (t.idempotency_key or "").startswith(f"join:{phone}:")
+                waiting
+                for waiting in self.server.centre.queue_index.remote().values()
+                if waiting.service == service
+                and (waiting.idempotency_key or "").startswith(f"join:{phone}:")
             ),
             None,
         )
