@@ -33,6 +33,7 @@ from queue_server.net.to_commands import TICKET_ID
 from queue_server.status_words import not_found_words, page_words
 from queue_server.web import html_page, join_page
 from queue_server.web.feedback_page import SENT_QUERY, FeedbackPages
+from queue_server.web.notify_page import NotifyPages
 
 if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
@@ -63,6 +64,8 @@ class TicketPage:
         self.server = server
         #: the feedback question, once the visit is completed (``feedback_page``)
         self.feedback = FeedbackPages(server)
+        #: being told when it is nearly their turn, while it waits (``notify_page``)
+        self.notify = NotifyPages(server)
 
     def serve(
         self, connection: ServerConnection, request: Request
@@ -76,6 +79,8 @@ class TicketPage:
             return self.feedback.answer(
                 connection, request, ticket_id, ticket, lambda: self.not_found(request)
             )
+        if request.method == "POST" and ticket is not None and NotifyPages.posted(request):
+            return self.notify.answer(connection, request, ticket)
         if request.method == "POST" and ticket is not None and posted_here(request):
             # "I'm here" from a visitor who joined from a phone (join_page)
             return join_page.confirm_here(self.server, request, ticket.id)
@@ -113,6 +118,8 @@ class TicketPage:
         self.server.estimates.status_shown(ticket, status, now)
         # a page drawn before the visit ends asks again once it has (ticket.js reloads)
         ask = self.server.setup.feedback.open and not ticket.is_final
+        # while it waits: the offer to be told when it is nearly their turn
+        feedback = feedback or self.notify.section(ticket)
         html = status_page(status, centre.setup.tz, feedback, ask_when_done=ask)
         response = html_page(request, html.encode(), peers=self.server.peer_pages)
         response.headers["X-Robots-Tag"] = "noindex, nofollow"

@@ -1,0 +1,269 @@
+"""Being told when it is nearly your turn (issue 14 item 2), end to end without a
+browser: a live server with every page, a ticket's visitor opting in by posting the
+status page's form (as a browser with scripts off would), an adviser moving the queue,
+and GOV.UK Notify's and a push service's stand-ins on loopback receiving what the
+real client libraries send. What is recorded is read from the database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from py_vapid import Vapid02
+
+from queue_server.client import QueueClient
+from queue_server.notify.gateways import EMAIL, PUSH, SMS, NotifyGateway, WebPushGateway
+from queue_server.notify.notifier import Notifier, Rules
+from queue_server.store import notifications as records
+from tests.queue_server.notify.standins import (
+    API_KEY,
+    StandIn,
+    Subscription,
+    notify_standin,
+    push_standin,
+)
+from tests.queue_server.web.test_feedback_page import http_post, path_of
+from tests.queue_server.web.test_ticket_page import COUNTER, adviser  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("web")
+
+SMS_EN = "f33517ff-2a88-4f6e-b855-c550268ce08a"
+SMS_PL = "0a7c6ff2-4a83-4b8e-9e5e-6a1d2f1b9c11"
+EMAIL_EN = "6b7c2c1e-9a55-4f4a-8d7f-2a8b7f5a1e02"
+
+
+@pytest.fixture
+def notify() -> Iterator[StandIn]:
+    with notify_standin() as standin:
+        yield standin
+
+
+@pytest.fixture
+def push_service() -> Iterator[StandIn]:
+    with push_standin() as standin:
+        yield standin
+
+
+@pytest.fixture
+async def notifier(web: Any, notify: StandIn) -> AsyncIterator[Notifier]:
+    """The live server's notifier: SMS and e-mail through the Notify stand-in (English
+    and Polish SMS templates), Web Push; told at 3 people ahead and when called; three
+    tries, 50 ms apart at first."""
+    vapid = Vapid02()
+    vapid.generate_keys()
+    gateway = NotifyGateway(API_KEY, notify.url, timeout=5)
+    push = WebPushGateway(vapid.private_pem().decode(), "mailto:queue@example.gov.uk")
+    made = Notifier(
+        web.store,
+        web.setup.centre_id,
+        Rules(
+            people_ahead=3,
+            when_called=True,
+            sms_templates={"en": SMS_EN, "pl": SMS_PL},
+            email_templates={"en": EMAIL_EN},
+            attempts=3,
+            retry_seconds=0.05,
+        ),
+        {SMS: gateway, EMAIL: gateway, PUSH: push},
+        push_public_key=push.public_key,
+    )
+    web.server.notifier = made
+    await made.start(web.server.centre.local_day(web.server.clock()))
+    yield made  # the server closes it
+
+
+async def opt_in(
+    web: Any, ticket: dict[str, Any], **fields: str
+) -> tuple[int, dict[str, str], str]:
+    return await http_post(web.port, path_of(ticket), {"do": "notify", **fields})
+
+
+async def settle(notifier: Notifier, count: int, timeout: float = 10.0) -> None:
+    """Until ``count`` sends have finished (sent or failed)."""
+    async with asyncio.timeout(timeout):
+        while notifier.finished < count:
+            await asyncio.sleep(0.02)
+
+
+async def serve_one(client: QueueClient) -> None:
+    await client.request("call_next", counter=COUNTER)
+    await client.request("start_service", counter=COUNTER)
+    await client.request("complete", counter=COUNTER, outcome="resolved", avoidable=False)
+
+
+def texts(standin: StandIn) -> list[str]:
+    return [r.json()["personalisation"]["message"] for r in standin.received]
+
+
+async def test_sms_when_three_ahead_when_called_and_again_at_a_recall(
+    web: Any,
+    kiosk: Any,
+    adviser: QueueClient,  # noqa: F811
+    notifier: Notifier,
+    notify: StandIn,
+) -> None:
+    tickets = [await kiosk.issue("housing") for _ in range(6)]
+    mine = tickets[5]  # five ahead of it
+    status, headers, _ = await opt_in(web, mine, mobile="07700 900 982")
+    assert status == 303 and headers["location"] == path_of(mine)
+    (request,) = records.requests_of(web.store, mine["id"])
+    assert (request.channel, request.address, request.active) == (SMS, "+447700900982", True)
+
+    await serve_one(adviser)  # four ahead: nothing yet
+    await asyncio.sleep(0.3)
+    assert notify.received == []
+    await serve_one(adviser)  # three ahead
+    await settle(notifier, 1)
+    (first,) = notify.received
+    assert first.path == "/v2/notifications/sms"
+    body = first.json()
+    assert body["phone_number"] == "+447700900982"
+    assert body["template_id"] == SMS_EN
+    assert body["personalisation"]["message"].startswith(
+        f"{mine['number']}: 3 people ahead of you."
+    )
+    assert body["reference"].startswith("walkin-")
+
+    for _ in range(3):  # once only: two ahead, one, next
+        await serve_one(adviser)
+    await adviser.request("call_next", counter=COUNTER)  # its turn
+    await settle(notifier, 2)
+    assert texts(notify)[1] == f"{mine['number']}: Please go to {COUNTER} now."
+    await adviser.request("recall", counter=COUNTER)
+    await settle(notifier, 3)
+    assert texts(notify)[2] == texts(notify)[1]
+
+    sent = records.messages_of(web.store, mine["id"])
+    assert [(m.kind, m.status, m.attempts, m.channel) for m in sent] == [
+        ("ahead", "sent", 1, SMS),
+        ("called", "sent", 1, SMS),
+        ("recalled", "sent", 1, SMS),
+    ]
+    assert all(m.reference and len(m.reference) == 36 for m in sent)  # Notify's ids
+    # nobody else was told anything
+    assert len(notify.received) == 3
+
+
+async def test_failures_are_retried_then_recorded_never_crashing(
+    web: Any,
+    kiosk: Any,
+    adviser: QueueClient,  # noqa: F811
+    notifier: Notifier,
+    notify: StandIn,
+) -> None:
+    first = await kiosk.issue("housing")
+    second = await kiosk.issue("housing")
+    notify.fail_next = [500, 503]  # down twice, then back: sent at the third try
+    assert (await opt_in(web, first, mobile="07700900111"))[0] == 303
+    await settle(notifier, 1)
+    (ahead,) = records.messages_of(web.store, first["id"])
+    assert (ahead.status, ahead.attempts, ahead.last_error) == ("sent", 3, None)
+    assert len(notify.received) == 3
+
+    notify.fail_next = [500, 500, 500]  # down for good: failed after three tries
+    assert (await opt_in(web, second, mobile="+44 7700 900222"))[0] == 303
+    await settle(notifier, 2)
+    (failed,) = records.messages_of(web.store, second["id"])
+    assert failed.status == "failed" and failed.attempts == 3
+    assert failed.last_error and failed.last_error.startswith("Notify 500")
+    assert "7700" not in failed.last_error
+
+    notify.fail_next = [400]  # Notify refuses it: not worth a retry
+    await adviser.request("call_next", counter=COUNTER)
+    await settle(notifier, 3)
+    called = records.messages_of(web.store, first["id"])[-1]
+    assert (called.kind, called.status, called.attempts) == ("called", "failed", 1)
+    # the server went on answering throughout
+    await adviser.request("recall", counter=COUNTER)
+    await settle(notifier, 4)
+    assert records.messages_of(web.store, first["id"])[-1].status == "sent"
+
+
+async def test_polish_ticket_gets_the_polish_template_and_words(
+    web: Any, kiosk: Any, notifier: Notifier, notify: StandIn
+) -> None:
+    ticket = await kiosk.issue("housing", language="pl")
+    assert (await opt_in(web, ticket, mobile="07700900333"))[0] == 303
+    await settle(notifier, 1)
+    (got,) = notify.received
+    assert got.json()["template_id"] == SMS_PL
+    message = got.json()["personalisation"]["message"]
+    assert message.startswith(ticket["number"]) and "ahead" not in message
+
+
+async def test_email_and_web_push(
+    web: Any,
+    kiosk: Any,
+    adviser: QueueClient,  # noqa: F811
+    notifier: Notifier,
+    notify: StandIn,
+    push_service: StandIn,
+) -> None:
+    ticket = await kiosk.issue("housing")
+    assert (await opt_in(web, ticket, email="Sam@Example.com"))[0] == 303
+    phone = Subscription.new(f"{push_service.url}/push/phone-1")
+    _ticket_page(web).notify.allow_loopback_push = True  # a stand-in on http://127.0.0.1
+    status, _, _ = await http_post(
+        web.port,
+        path_of(ticket),
+        {"do": "push", "subscription": json.dumps(phone.info())},
+    )
+    assert status == 303
+    await settle(notifier, 2)
+    (email,) = notify.received
+    assert email.path == "/v2/notifications/email"
+    assert email.json()["email_address"] == "sam@example.com"
+    (pushed,) = push_service.received
+    assert pushed.headers["content-encoding"] == "aes128gcm"
+    said = phone.decrypt(pushed.body)
+    assert said["title"] == ticket["number"]
+    assert said["body"].startswith(f"{ticket['number']}: You are next.")
+    await adviser.request("call_next", counter=COUNTER)
+    await settle(notifier, 4)
+    called = phone.decrypt(push_service.received[1].body)
+    assert called == {
+        "title": ticket["number"],
+        "body": f"{ticket['number']}: Please go to {COUNTER} now.",
+    }
+
+
+def _ticket_page(web: Any) -> Any:
+    """The server's TicketPage (its ``serve`` is the /t/ route)."""
+    return web.server.http_prefix_routes["/t/"].__self__
+
+
+async def test_the_number_is_erased_after_its_day(web: Any, kiosk: Any, notifier: Notifier) -> None:
+    ticket = await kiosk.issue("housing")
+    assert (await opt_in(web, ticket, mobile="07700900444"))[0] == 303
+    # the day's roll-up, the day after: every earlier day's number is erased
+    today = web.server.centre.local_day(web.server.clock())
+    tomorrow_clock = web.server.clock() + timedelta(days=1)
+    erased = await notifier.erase_before(today + timedelta(days=1), tomorrow_clock)
+    assert erased == 1
+    (row,) = records.requests_of(web.store, ticket["id"])
+    assert (row.address, row.active) == (None, False)
+    assert row.erased_at is not None
+    assert notifier.requests_of(ticket["id"]) == []
+    # the server's own daily roll-up erases earlier days' and keeps today's
+    other = await kiosk.issue("housing")
+    assert (await opt_in(web, other, mobile="07700900555"))[0] == 303
+    yesterday = records.NotificationRequestRow(
+        centre=web.setup.centre_id,
+        day=today - timedelta(days=1),
+        ticket_id="an-earlier-days-ticket-id",
+        channel=SMS,
+        address="+447700900666",
+        language="en",
+        created_at=web.server.clock() - timedelta(days=1),
+    )
+    records.add_request(web.store, yesterday)
+    web.server._rolled_up_before = None
+    await web.server.roll_up_closed_days()
+    (kept,) = records.requests_of(web.store, other["id"])
+    assert kept.address == "+447700900555"
+    (gone,) = records.requests_of(web.store, "an-earlier-days-ticket-id")
+    assert gone.address is None and gone.erased_at is not None
