@@ -267,3 +267,27 @@ async def test_the_number_is_erased_after_its_day(web: Any, kiosk: Any, notifier
     assert kept.address == "+447700900555"
     (gone,) = records.requests_of(web.store, "an-earlier-days-ticket-id")
     assert gone.address is None and gone.erased_at is not None
+
+
+async def test_a_restarted_notifier_takes_up_todays_requests(
+    web: Any,
+    kiosk: Any,
+    adviser: QueueClient,  # noqa: F811
+    notifier: Notifier,
+    notify: StandIn,
+) -> None:
+    ticket = await kiosk.issue("housing")
+    assert (await opt_in(web, ticket, mobile="07700900777"))[0] == 303
+    await settle(notifier, 1)
+    await notifier.close()
+    # a new server process: its notifier reads today's requests and what was sent
+    again = Notifier(web.store, web.setup.centre_id, notifier.rules, notifier.gateways)
+    web.server.notifier = again
+    await again.start(web.server.centre.local_day(web.server.clock()))
+    assert [r.channel for r in again.requests_of(ticket["id"])] == [SMS]
+    again.check_ahead(web.server.centre, web.server.clock())
+    await asyncio.sleep(0.2)
+    assert len(notify.received) == 1  # "ahead" is not sent twice
+    await adviser.request("call_next", counter=COUNTER)
+    await settle(again, 1)
+    assert texts(notify)[1] == f"{ticket['number']}: Please go to {COUNTER} now."
