@@ -270,7 +270,9 @@ class Notifier:
         status = views.ticket_status(centre, ticket, now, estimate)
         words = status["words"]
         if kind == "ahead":
-            text = " ".join(w for w in (words["headline"], words["detail"]) if w)
+            # the estimate when there is one; not "no counter is open" in a text message
+            known = estimate is not None and estimate.minutes is not None
+            text = " ".join(w for w in (words["headline"], words["detail"] if known else "") if w)
         else:
             text = words["call"]
         text = f"{ticket.number}: {text}"
