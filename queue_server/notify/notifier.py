@@ -14,6 +14,9 @@ What is sent, for a ticket whose visitor asked (``opt_in``):
 - ``called``: when it is called ("Please go to Counter 4 now."), and ``recalled`` at
   each recall (the same words again).
 
+A visitor's messages go one at a time, in the order they were due; an ``ahead`` still
+waiting to go (or between tries) when a call is due is not sent (``superseded``).
+
 The words are the status page's own (``views.ticket_status``, in the ticket's
 language), so a text message and the page never disagree.
 """
@@ -21,6 +24,7 @@ language), so a text message and the page never disagree.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -76,6 +80,9 @@ class _Job:
     request: NotificationRequestRow
     kind: str
     message: Outgoing
+    #: its place among all the jobs queued (a later one of the same request supersedes
+    #: an "ahead" not yet sent)
+    seq: int = 0
 
 
 class Notifier:
@@ -104,6 +111,12 @@ class Notifier:
         #: (request id, kind) already sent or being sent: "ahead" goes once
         self._told: set[tuple[int, str]] = set()
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._seq = itertools.count()
+        #: request id -> the seq of its newest job
+        self._newest: dict[int, int] = {}
+        #: request id -> held while one of its messages is sent: a visitor's messages
+        #: go one at a time, in order ("3 people ahead" never after "Please go to…")
+        self._sending: dict[int, asyncio.Lock] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._day: date | None = None
         #: sends finished (sent or failed), for tests and the logs
@@ -288,7 +301,9 @@ class Notifier:
                 title=ticket.number,
                 template_id=template,
             )
-            self._queue.put_nowait(_Job(request, kind, message))
+            job = _Job(request, kind, message, next(self._seq))
+            self._newest[request.id or 0] = job.seq
+            self._queue.put_nowait(job)
 
     def _template(self, channel: str, language: str) -> str | None:
         templates = {SMS: self.rules.sms_templates, EMAIL: self.rules.email_templates}.get(channel)
@@ -310,6 +325,20 @@ class Notifier:
                 self._queue.task_done()
 
     async def _deliver(self, job: _Job) -> None:
+        key = job.request.id or 0
+        lock = self._sending.setdefault(key, asyncio.Lock())
+        async with lock:  # asyncio's locks are fair: in the order queued
+            await self._deliver_in_turn(job)
+        if not lock.locked() and self._newest.get(key) == job.seq:
+            self._sending.pop(key, None)
+            self._newest.pop(key, None)
+
+    def _superseded(self, job: _Job) -> bool:
+        """An "ahead" message with a newer message of its request queued (the visitor
+        was called meanwhile): stale, not sent (or no more tries)."""
+        return job.kind == "ahead" and self._newest.get(job.request.id or 0, job.seq) != job.seq
+
+    async def _deliver_in_turn(self, job: _Job) -> None:
         request, now = job.request, _now()
         row = NotificationMessageRow(
             centre=self.centre_id,
@@ -330,6 +359,10 @@ class Notifier:
         for attempt in range(1, self.rules.attempts + 1):
             if gateway is None:
                 break
+            if self._superseded(job):
+                why = "a newer message was due" + (f"; before: {reason}" if attempt > 1 else "")
+                await self._record(message_id, "superseded", attempt - 1, error=why)
+                return
             try:
                 reference = await asyncio.to_thread(gateway.send, message)
             except SendFailed as exc:

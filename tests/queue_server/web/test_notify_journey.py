@@ -7,6 +7,7 @@ real client libraries send. What is recorded is read from the database."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -295,4 +296,27 @@ async def test_a_restarted_notifier_takes_up_todays_requests(
     assert len(notify.received) == 1  # "ahead" is not sent twice
     await adviser.request("call_next", counter=COUNTER)
     await settle(again, 1)
+    assert texts(notify)[1] == f"{ticket['number']}: Please go to {COUNTER} now."
+
+
+async def test_a_visitors_messages_go_in_order_and_a_stale_one_is_dropped(
+    web: Any,
+    kiosk: Any,
+    adviser: QueueClient,  # noqa: F811
+    notifier: Notifier,
+    notify: StandIn,
+) -> None:
+    notifier.rules = dataclasses.replace(notifier.rules, retry_seconds=1.0)
+    ticket = await kiosk.issue("housing")
+    notify.fail_next = [500]  # "You are next" fails once; its retry is a second away
+    assert (await opt_in(web, ticket, mobile="07700900888"))[0] == 303
+    await asyncio.to_thread(notify.wait_for, 1)
+    await adviser.request("call_next", counter=COUNTER)  # called meanwhile
+    await settle(notifier, 2)
+    ahead, called = records.messages_of(web.store, ticket["id"])
+    assert (ahead.kind, ahead.status, ahead.attempts) == ("ahead", "superseded", 1)
+    assert ahead.last_error == "a newer message was due; before: Notify 500: down"
+    assert (called.kind, called.status) == ("called", "sent")
+    # the stand-in saw the failed try, then the call: never "next" after "go to"
+    assert len(notify.received) == 2
     assert texts(notify)[1] == f"{ticket['number']}: Please go to {COUNTER} now."
