@@ -205,6 +205,7 @@ class QueueServer(Enforcement):
         await self.close_earlier_days()
         await self.estimates.load(self.centre.local_day(self.clock()))
         if self.notifier is not None:
+            self.notifier.clock = self.clock
             await self.notifier.start(self.centre.local_day(self.clock()))
         self._server = await serve(
             self._serve_connection,

@@ -19,7 +19,7 @@ from py_vapid import Vapid02
 from queue_server import views
 from queue_server.client import QueueClient
 from queue_server.notify.gateways import EMAIL, PUSH, SMS, NotifyGateway, WebPushGateway
-from queue_server.notify.notifier import Notifier, Rules
+from queue_server.notify.notifier import AHEAD_CHECK_SECONDS, Notifier, Rules
 from queue_server.store import notifications as records
 from tests.queue_server.notify.standins import (
     API_KEY,
@@ -74,6 +74,7 @@ async def notifier(web: Any, notify: StandIn) -> AsyncIterator[Notifier]:
         push_public_key=push.public_key,
     )
     web.server.notifier = made
+    made.clock = web.server.clock  # as the server's start() sets it
     await made.start(web.server.centre.local_day(web.server.clock()))
     yield made  # the server closes it
 
@@ -116,7 +117,7 @@ async def test_sms_when_three_ahead_when_called_and_again_at_a_recall(
     assert (request.channel, request.address, request.active) == (SMS, "+447700900982", True)
 
     await serve_one(adviser)  # four ahead: nothing yet
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(AHEAD_CHECK_SECONDS + 0.3)
     assert notify.received == []
     await serve_one(adviser)  # three ahead
     await settle(notifier, 1)
