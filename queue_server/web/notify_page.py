@@ -81,6 +81,7 @@ WORDS = {
     "about this ticket, through GOV.UK Notify, the government's messaging service. We "
     "delete them at the end of today. They are not shared and not used for anything else.",
     "send": "Text me",
+    "send_any": "Send me messages",
     "push": "Notify me on this phone",
     "push_hint": "Your phone shows the message even when this page is closed.",
     "push_on": "This phone will be notified.",
@@ -174,7 +175,9 @@ class NotifyPages:
         e = escape
         chosen = {r.channel: r for r in notifier.requests_of(ticket.id)}
         parts = [
-            '<section class="notify" aria-labelledby="notify-title">',
+            # its words are English for now (WORDS): said so, on a page in another
+            # language, so a screen reader reads them as English, left to right
+            '<section class="notify" lang="en" dir="ltr" aria-labelledby="notify-title">',
             f'  <h2 id="notify-title">{e(WORDS["title"])}</h2>',
         ]
         if chosen:
@@ -248,6 +251,7 @@ class NotifyPages:
             )
 
         privacy = WORDS["privacy_email" if email else "privacy"]
+        send = WORDS["send_any" if email else "send"]
         fields = ""
         if sms:
             fields += field(
@@ -268,7 +272,7 @@ class NotifyPages:
             '    <input type="hidden" name="do" value="notify">\n'
             f"{fields}"
             f'    <p class="privacy" id="notify-privacy">{e(privacy)}</p>\n'
-            f'    <button class="button" type="submit">{e(WORDS["send"])}</button>\n'
+            f'    <button class="button" type="submit">{e(send)}</button>\n'
             "  </form>"
         )
 

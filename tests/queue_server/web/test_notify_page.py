@@ -255,3 +255,27 @@ async def test_with_scripts_on_axe_finds_nothing(
     await page.click("form:has(input[value=notify]) button[type=submit]")
     await page.locator(".notify-on").first.wait_for()
     assert await axe(page) == []
+
+
+async def test_on_an_arabic_page_the_section_says_it_is_english(
+    web: Any,
+    kiosk: Any,
+    notifier: Notifier,  # noqa: F811
+    phone: OpenPhone,  # noqa: F811
+    axe: Any,
+    screenshot: Any,
+) -> None:
+    ticket = await kiosk.issue("housing", language="ar")
+    page, _ = await phone(ticket["status_url"])
+    assert await page.get_attribute("html", "dir") == "rtl"
+    section = page.locator("section.notify")
+    assert (await section.get_attribute("lang"), await section.get_attribute("dir")) == (
+        "en",
+        "ltr",
+    )
+    # laid out left to right inside the right-to-left page: the label starts at the left
+    label = await page.locator("label[for=mobile]").bounding_box()
+    box = await section.bounding_box()
+    assert label is not None and box is not None and label["x"] - box["x"] < 5
+    assert await axe(page) == []
+    await screenshot(page, "ticket-notify-ar")
