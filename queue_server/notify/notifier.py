@@ -111,6 +111,8 @@ class Notifier:
         self._sleep = sleep
         #: ticket id -> its active requests
         self._requests: dict[str, list[NotificationRequestRow]] = {}
+        #: (channel, address) of opt-ins being written
+        self._claiming: set[tuple[str, str]] = set()
         #: (request id, kind) already sent or being sent: "ahead" goes once
         self._told: set[tuple[int, str]] = set()
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
@@ -189,7 +191,10 @@ class Notifier:
             raise OptInRefused("channel")
         if ticket.state not in QUEUED_STATES:
             raise OptInRefused("finished")
+        claim = (channel, address)
         if channel != PUSH:
+            if claim in self._claiming:  # the same number, being taken by another post
+                raise OptInRefused("number_in_use")
             for other_id, rows in self._requests.items():
                 other = centre.tickets.get(other_id)
                 if (
@@ -208,7 +213,12 @@ class Notifier:
             language=ticket.language,
             created_at=now,
         )
-        row.id = await asyncio.to_thread(records.add_request, self.store, row)
+        # held from the check to the write: two posts at once cannot both take a number
+        self._claiming.add(claim)
+        try:
+            row.id = await asyncio.to_thread(records.add_request, self.store, row)
+        finally:
+            self._claiming.discard(claim)
         rows = [r for r in self._requests.get(ticket.id, []) if r.channel != channel]
         self._requests[ticket.id] = [*rows, row]
         self.check_ahead(centre, now, only={ticket.id})

@@ -279,3 +279,17 @@ async def test_on_an_arabic_page_the_section_says_it_is_english(
     assert label is not None and box is not None and label["x"] - box["x"] < 5
     assert await axe(page) == []
     await screenshot(page, "ticket-notify-ar")
+
+
+async def test_one_number_posted_for_two_tickets_at_once_follows_one(
+    web: Any,
+    kiosk: Any,
+    notifier: Notifier,  # noqa: F811
+) -> None:
+    tickets = [await kiosk.issue("housing") for _ in range(6)]
+    answers = await asyncio.gather(
+        *(opt_in(web, ticket, mobile="07700900982") for ticket in tickets)
+    )
+    assert sorted(status for status, _, _ in answers) == [303] + [409] * 5
+    following = [t for t in tickets if records.requests_of(web.store, t["id"])]
+    assert len(following) == 1
