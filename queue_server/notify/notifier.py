@@ -24,6 +24,7 @@ language), so a text message and the page never disagree.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import os
@@ -387,7 +388,7 @@ class Notifier:
             updated_at=now,
         )
         message_id = await asyncio.to_thread(records.add_message, self.store, row)
-        message = Outgoing(**{**job.message.__dict__, "reference": f"walkin-{message_id}"})
+        message = dataclasses.replace(job.message, reference=f"walkin-{message_id}")
         gateway = self.gateways.get(request.channel)
         wait = self.rules.retry_seconds
         reason = "no gateway for this channel"
