@@ -45,7 +45,12 @@ DOMAINS: dict[str, Sources] = {
     "ticket": Sources(ROOT / "device_drivers", [("translations.py", "python")]),
     "board": Sources(ROOT / "speech", [("phrases.py", "python"), ("board_words.py", "python")]),
     "status": Sources(
-        ROOT / "queue_server", [("status_words.py", "python"), ("feedback_words.py", "python")]
+        ROOT / "queue_server",
+        [
+            ("status_words.py", "python"),
+            ("feedback_words.py", "python"),
+            ("notify_words.py", "python"),
+        ],
     ),
     "join": Sources(ROOT / "queue_server", [("join_words.py", "python")]),
     "kiosk": Sources(

@@ -21,6 +21,7 @@ SHARED = {
     "qs.status_words",
     "qs.feedback_words",
     "qs.join_words",
+    "qs.notify_words",
 }
 
 #: room -> the rooms it may import (besides itself)
@@ -38,6 +39,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "qs.status_words": {"catalogues"},
     # the joining pages' words (issue 14 item 4)
     "qs.join_words": {"catalogues"},
+    # the status page's offer to be told when it is nearly your turn (issue 14 item 2)
+    "qs.notify_words": {"catalogues"},
     # the feedback question's words (the status page's catalogue) and its five answers
     "qs.feedback_words": {"catalogues", "qs.core", "qs.status_words"},
     "qs.views": {"qs.core", "qs.jsonable", "qs.status_words", "catalogues"},

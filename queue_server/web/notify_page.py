@@ -41,6 +41,8 @@ from queue_server.net.ratelimit import RateLimited, RequestLimiter
 from queue_server.net.wire import peer_address
 from queue_server.notify.gateways import EMAIL, PUSH, SMS
 from queue_server.notify.notifier import OptInRefused
+from queue_server.notify_words import WORDS, ahead_words
+from queue_server.status_words import page_words, status_translator
 from queue_server.web import html_page
 from queue_server.web.feedback_page import FeedbackPages
 
@@ -57,59 +59,21 @@ MAX_SUBSCRIPTION_CHARS = 4000
 MAX_EMAIL_CHARS = 254
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: a UK mobile after spaces, dashes, dots and brackets are taken out
+_NUMBER = re.compile(r"(?<![\w*])([0-9*][0-9*]+(?: [0-9*]+)+)")
 _UK_MOBILE = re.compile(r"^(?:\+44|0044|44|0)(7\d{9})$")
 
-# The section's words. English only for now: the notify catalogue domain is still to
-# come (docs/notifications.md, "Not built yet"); the messages themselves are in the
-# visitor's language (the status page's words, and Notify's templates per language).
-WORDS = {
-    "title": "Get a message when it is nearly your turn",
-    "intro": "We can text you when {ahead} and again when you are called, so you can wait "
-    "somewhere else.",
-    "ahead_people": "{n} people are ahead of you",
-    "ahead_person": "1 person is ahead of you",
-    "ahead_next": "you are next",
-    "ahead_minutes": "your turn is about {m} minutes away",
-    "ahead_none": "it is nearly your turn",
-    "mobile": "Mobile phone number (optional)",
-    "mobile_hint": "A UK mobile number, like 07700 900 982.",
-    "email": "Email address (optional)",
-    "privacy": "We use your number only to send you these messages about this ticket, "
-    "through GOV.UK Notify, the government's messaging service. We delete it at the end "
-    "of today. It is not shared and not used for anything else.",
-    "privacy_email": "We use your number or email address only to send you these messages "
-    "about this ticket, through GOV.UK Notify, the government's messaging service. We "
-    "delete them at the end of today. They are not shared and not used for anything else.",
-    "send": "Text me",
-    "send_any": "Send me messages",
-    "push": "Notify me on this phone",
-    "push_hint": "Your phone shows the message even when this page is closed.",
-    "push_on": "This phone will be notified.",
-    "push_failed": "Notifications could not be turned on. You can still use a text message.",
-    "error_title": "There is a problem",
-    "error_mobile": "Enter a UK mobile number, like 07700 900 982",
-    "error_email": "Enter an email address in the correct format, like name@example.com",
-    "error_empty": "Enter a mobile phone number",
-    "will_send_sms": "We will text {address} when it is nearly your turn and when you are called.",
-    "will_send_email": "We will email {address} when it is nearly your turn and when you are "
-    "called.",
-    "will_send_push": "This phone will be notified when it is nearly your turn and when you "
-    "are called.",
-    "stop": "Stop these messages",
-    "refused_title": "We cannot send you messages for this ticket",
-    "refused_finished": "This ticket is no longer waiting, so there is nothing to tell you.",
-    "refused_number_in_use": "This number is already getting messages about another ticket "
-    "that is still waiting. Each number can follow one ticket at a time.",
-    "refused_channel": "This centre does not send these messages.",
-    "refused_subscription": "This phone's notifications could not be set up.",
-    "rate_limited_title": "Too many attempts",
-    "rate_limited": "Please wait a few minutes and try again.",
-    "forbidden_title": "This form could not be sent",
-    "forbidden": "Please go back to your ticket's page and try again.",
-    "unavailable_title": "Sorry, there is a problem with the service",
-    "unavailable": "Please try again in a moment.",
-    "back": "Back to your ticket",
-}
+
+def words(language: str | None) -> dict[str, str]:
+    """The section's words in ``language`` (the status catalogues; English without)."""
+    t = status_translator(language)
+    return {key: t(text) for key, text in WORDS.items()}
+
+
+def ltr(html: str) -> str:
+    """``html`` (escaped) with each phone number in it ("07700 900 982", "07*** ***982")
+    kept left to right: on a right-to-left page its groups of digits would otherwise
+    be shown in reverse order ("982 900 07700")."""
+    return _NUMBER.sub(r'<span dir="ltr">\1</span>', html)
 
 
 def normalise_mobile(text: str) -> str | None:
@@ -173,35 +137,34 @@ class NotifyPages:
         if not (sms or email or push):
             return ""
         e = escape
+        w = words(ticket.language)
         chosen = {r.channel: r for r in notifier.requests_of(ticket.id)}
         parts = [
-            # its words are English for now (WORDS): said so, on a page in another
-            # language, so a screen reader reads them as English, left to right
-            '<section class="notify" lang="en" dir="ltr" aria-labelledby="notify-title">',
-            f'  <h2 id="notify-title">{e(WORDS["title"])}</h2>',
+            '<section class="notify" aria-labelledby="notify-title">',
+            f'  <h2 id="notify-title">{e(w["title"])}</h2>',
         ]
         if chosen:
             for channel, request in chosen.items():
-                said = WORDS[f"will_send_{channel}"].replace(
+                said = w[f"will_send_{channel}"].replace(
                     "{address}", masked(channel, request.address or "")
                 )
-                parts.append(f'  <p class="notify-on" data-channel="{channel}">{e(said)}</p>')
+                parts.append(f'  <p class="notify-on" data-channel="{channel}">{ltr(e(said))}</p>')
             parts.append(
                 '  <form method="post" novalidate>\n'
                 '    <input type="hidden" name="do" value="notify-stop">\n'
-                f'    <button class="button secondary" type="submit">{e(WORDS["stop"])}</button>\n'
+                f'    <button class="button secondary" type="submit">{e(w["stop"])}</button>\n'
                 "  </form>"
             )
         if (sms or email) and not ({SMS, EMAIL} & chosen.keys()):
-            parts.append(self._form(sms, email, errors or {}, typed or {}))
+            parts.append(self._form(sms, email, errors or {}, typed or {}, ticket.language))
         if push and PUSH not in chosen:
             key = e(notifier.push_public_key or "")
             parts.append(
                 f'  <div class="notify-push" hidden data-vapid="{key}"'
-                f' data-failed="{e(WORDS["push_failed"])}" data-on="{e(WORDS["push_on"])}">\n'
+                f' data-failed="{e(w["push_failed"])}" data-on="{e(w["push_on"])}">\n'
                 f'    <button id="push-button" class="button" type="button">'
-                f"{e(WORDS['push'])}</button>\n"
-                f'    <p class="hint">{e(WORDS["push_hint"])}</p>\n'
+                f"{e(w['push'])}</button>\n"
+                f'    <p class="hint">{e(w["push_hint"])}</p>\n'
                 '    <p id="push-status" class="notify-on" role="status"></p>\n'
                 "  </div>\n"
                 '  <script src="/static/notify.js" defer></script>'
@@ -209,19 +172,29 @@ class NotifyPages:
         parts.append("</section>\n")
         return "\n".join(parts)
 
-    def _form(self, sms: bool, email: bool, errors: dict[str, str], typed: dict[str, str]) -> str:
+    def _form(
+        self,
+        sms: bool,
+        email: bool,
+        errors: dict[str, str],
+        typed: dict[str, str],
+        language: str | None,
+    ) -> str:
         e = escape
+        w = words(language)
         rules = self.notifier.rules if self.notifier else None
-        intro = WORDS["intro"].replace("{ahead}", _ahead_words(rules))
+        people, minutes = (rules.people_ahead, rules.minutes_before) if rules else (0, 0)
+        ahead = ahead_words(status_translator(language), people, minutes)
+        intro = w["intro"].replace("{ahead}", ahead)
         summary = ""
         if errors:
             items = "".join(
-                f'<li><a href="#{name}">{e(text)}</a></li>' for name, text in errors.items()
+                f'<li><a href="#{name}">{ltr(e(text))}</a></li>' for name, text in errors.items()
             )
             summary = (
                 '  <div class="error-summary" role="alert" tabindex="-1"'
                 ' aria-labelledby="notify-error-title">\n'
-                f'    <h2 id="notify-error-title">{e(WORDS["error_title"])}</h2>\n'
+                f'    <h2 id="notify-error-title">{e(w["error_title"])}</h2>\n'
                 f"    <ul>{items}</ul>\n  </div>\n"
             )
 
@@ -239,9 +212,9 @@ class NotifyPages:
             return (
                 f'    <div class="form-group{" has-error" if error else ""}">\n'
                 f'      <label class="comment-label" for="{name}">{e(label)}</label>\n'
-                + (f'      <p class="hint" id="{name}-hint">{e(hint)}</p>\n' if hint else "")
+                + (f'      <p class="hint" id="{name}-hint">{ltr(e(hint))}</p>\n' if hint else "")
                 + (
-                    f'      <p class="error-message" id="{name}-error">{e(error)}</p>\n'
+                    f'      <p class="error-message" id="{name}-error">{ltr(e(error))}</p>\n'
                     if error
                     else ""
                 )
@@ -250,20 +223,20 @@ class NotifyPages:
                 "    </div>\n"
             )
 
-        privacy = WORDS["privacy_email" if email else "privacy"]
-        send = WORDS["send_any" if email else "send"]
+        privacy = w["privacy_email" if email else "privacy"]
+        send = w["send_any" if email else "send"]
         fields = ""
         if sms:
             fields += field(
                 "mobile",
-                WORDS["mobile"],
+                w["mobile"],
                 "tel",
                 ' autocomplete="tel" inputmode="tel" spellcheck="false"',
-                WORDS["mobile_hint"],
+                w["mobile_hint"],
             )
         if email:
             fields += field(
-                "email", WORDS["email"], "email", ' autocomplete="email" spellcheck="false"'
+                "email", w["email"], "email", ' autocomplete="email" spellcheck="false"'
             )
         return (
             f"{summary}"
@@ -285,14 +258,18 @@ class NotifyPages:
         try:
             self.limiter.hit(peer_address(connection))
         except RateLimited as exc:
-            response = self.message_page(request, "rate_limited", HTTPStatus.TOO_MANY_REQUESTS)
+            response = self.message_page(
+                request, "rate_limited", HTTPStatus.TOO_MANY_REQUESTS, ticket.language
+            )
             response.headers["Retry-After"] = str(exc.details["retry_after_seconds"])
             return response
         if FeedbackPages.foreign(request):
-            return self.message_page(request, "forbidden", HTTPStatus.FORBIDDEN)
+            return self.message_page(request, "forbidden", HTTPStatus.FORBIDDEN, ticket.language)
         notifier = self.notifier
         if notifier is None:
-            return self.message_page(request, "refused_channel", HTTPStatus.CONFLICT)
+            return self.message_page(
+                request, "refused_channel", HTTPStatus.CONFLICT, ticket.language
+            )
         try:
             fields = form_fields(request) or {}
         except BadForm:
@@ -310,7 +287,7 @@ class NotifyPages:
                 )
                 if subscription is None:
                     return self.message_page(
-                        request, "refused_subscription", HTTPStatus.BAD_REQUEST
+                        request, "refused_subscription", HTTPStatus.BAD_REQUEST, ticket.language
                     )
                 await notifier.opt_in(
                     self.server.centre, ticket, PUSH, subscription, self.server.clock()
@@ -318,31 +295,36 @@ class NotifyPages:
                 return self.back_to(ticket)
             return await self._contact(request, ticket, notifier, fields)
         except OptInRefused as refused:
-            return self.message_page(request, f"refused_{refused.code}", HTTPStatus.CONFLICT)
+            return self.message_page(
+                request, f"refused_{refused.code}", HTTPStatus.CONFLICT, ticket.language
+            )
         except Unavailable:
-            return self.message_page(request, "unavailable", HTTPStatus.SERVICE_UNAVAILABLE)
+            return self.message_page(
+                request, "unavailable", HTTPStatus.SERVICE_UNAVAILABLE, ticket.language
+            )
 
     async def _contact(
         self, request: Request, ticket: Ticket, notifier: Notifier, fields: dict[str, str]
     ) -> Response:
+        w = words(ticket.language)
         typed = {k: fields.get(k, "")[:300] for k in ("mobile", "email")}
         errors: dict[str, str] = {}
         chosen: list[tuple[str, str]] = []
         if notifier.offers(SMS) and typed["mobile"].strip():
             mobile = normalise_mobile(typed["mobile"])
             if mobile is None:
-                errors["mobile"] = WORDS["error_mobile"]
+                errors["mobile"] = w["error_mobile"]
             else:
                 chosen.append((SMS, mobile))
         if notifier.offers(EMAIL) and typed["email"].strip():
             email = typed["email"].strip()
             if len(email) > MAX_EMAIL_CHARS or not _EMAIL.fullmatch(email):
-                errors["email"] = WORDS["error_email"]
+                errors["email"] = w["error_email"]
             else:
                 chosen.append((EMAIL, email.lower()))
         if not chosen and not errors:
             errors["mobile" if notifier.offers(SMS) else "email"] = (
-                WORDS["error_empty"] if notifier.offers(SMS) else WORDS["error_email"]
+                w["error_empty"] if notifier.offers(SMS) else w["error_email"]
             )
         if errors:
             return self.status_with(request, ticket, errors, typed)
@@ -374,10 +356,15 @@ class NotifyPages:
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
         return response
 
-    def message_page(self, request: Request, key: str, status: HTTPStatus) -> Response:
-        """A short page saying why (``key``: its words), with a way back."""
+    def message_page(
+        self, request: Request, key: str, status: HTTPStatus, language: str | None = None
+    ) -> Response:
+        """A short page saying why (``key``: its words), with a way back; in
+        ``language`` (the ticket's)."""
         from queue_server.web.ticket_page import page
 
+        w = words(language)
+        fixed = page_words(language)
         title_key = {
             "rate_limited": "rate_limited_title",
             "forbidden": "forbidden_title",
@@ -389,29 +376,21 @@ class NotifyPages:
 </header>
 <main class="card">
   <div class="progress">
-    <h1 class="headline">{e(WORDS[title_key])}</h1>
-    <p class="detail">{e(WORDS[key])}</p>
+    <h1 class="headline">{e(w[title_key])}</h1>
+    <p class="detail">{e(w[key])}</p>
   </div>
-  <p><a href="">{e(WORDS["back"])}</a></p>
+  <p><a href="">{e(w["back"])}</a></p>
 </main>"""
-        html = page(e(f"{WORDS[title_key]} – {self.server.setup.name}"), "notify", body)
+        html = page(
+            e(f"{w[title_key]} – {self.server.setup.name}"),
+            "notify",
+            body,
+            lang=fixed["lang"],
+            direction=fixed["dir"],
+        )
         response = html_page(request, html.encode(), status)
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
         return response
-
-
-def _ahead_words(rules: object) -> str:
-    people = getattr(rules, "people_ahead", 0)
-    minutes = getattr(rules, "minutes_before", 0)
-    if people > 1:
-        return WORDS["ahead_people"].replace("{n}", str(people))
-    if people == 1:
-        return WORDS["ahead_person"]
-    if minutes:
-        return WORDS["ahead_minutes"].replace("{m}", str(minutes))
-    if rules is not None and people == 0 and not minutes:
-        return WORDS["ahead_none"]
-    return WORDS["ahead_next"]
 
 
 def push_endpoint_allowed(endpoint: str, allow_loopback: bool = False) -> bool:

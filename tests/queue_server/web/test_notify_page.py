@@ -128,7 +128,7 @@ async def test_once_chosen_the_page_says_where_and_offers_to_stop(
     ticket = await kiosk.issue("housing")
     assert (await opt_in(web, ticket, mobile="07700900982"))[0] == 303
     page = await http_get(web.port, path_of(ticket))
-    assert "We will text 07*** ***982" in page
+    assert 'We will text <span dir="ltr">07*** ***982</span>' in page
     assert "7700900982" not in page  # never the whole number back
     assert 'value="notify-stop"' in page
     assert 'value="notify"' not in page
@@ -257,7 +257,7 @@ async def test_with_scripts_on_axe_finds_nothing(
     assert await axe(page) == []
 
 
-async def test_on_an_arabic_page_the_section_says_it_is_english(
+async def test_in_arabic_right_to_left(
     web: Any,
     kiosk: Any,
     notifier: Notifier,  # noqa: F811
@@ -268,17 +268,38 @@ async def test_on_an_arabic_page_the_section_says_it_is_english(
     ticket = await kiosk.issue("housing", language="ar")
     page, _ = await phone(ticket["status_url"])
     assert await page.get_attribute("html", "dir") == "rtl"
-    section = page.locator("section.notify")
-    assert (await section.get_attribute("lang"), await section.get_attribute("dir")) == (
-        "en",
-        "ltr",
-    )
-    # laid out left to right inside the right-to-left page: the label starts at the left
+    assert await text_of(page, "#notify-title") == "احصل على رسالة عندما يقترب دورك"
+    # "when 3 people are ahead of you", by Arabic's plural rules (3-10: few)
+    assert "يكون 3 أشخاص أمامك" in await text_of(page, "section.notify")
+    # laid out right to left: the label ends at the section's right edge
     label = await page.locator("label[for=mobile]").bounding_box()
-    box = await section.bounding_box()
-    assert label is not None and box is not None and label["x"] - box["x"] < 5
+    box = await page.locator("section.notify").bounding_box()
+    assert label is not None and box is not None
+    assert abs((label["x"] + label["width"]) - (box["x"] + box["width"])) < 5
+    # the example number keeps its order inside the right-to-left sentence
+    assert await text_of(page, "#mobile-hint span[dir=ltr]") == "07700 900 982"
     assert await axe(page) == []
     await screenshot(page, "ticket-notify-ar")
+    await page.fill("#mobile", "12345")
+    await page.click("form:has(input[value=notify]) button[type=submit]")
+    await page.locator(".error-summary").wait_for()
+    assert "أدخل رقم هاتف محمول في المملكة المتحدة" in await text_of(page, ".error-summary")
+    assert await axe(page) == []
+    await screenshot(page, "ticket-notify-error-ar")
+
+
+async def test_refusals_in_the_tickets_language(
+    web: Any,
+    kiosk: Any,
+    notifier: Notifier,  # noqa: F811
+) -> None:
+    first = await kiosk.issue("housing", language="pl")
+    second = await kiosk.issue("housing", language="pl")
+    assert (await opt_in(web, first, mobile="07700900982"))[0] == 303
+    status, _, body = await opt_in(web, second, mobile="07700900982")
+    assert status == 409
+    assert '<html lang="pl"' in body
+    assert "Każdy numer może śledzić jeden bilet naraz." in body
 
 
 async def test_one_number_posted_for_two_tickets_at_once_follows_one(
