@@ -161,6 +161,13 @@ class Notifier:
             records.kinds_sent, self.store, [r.id for r in rows if r.id is not None]
         )
         self._workers = [asyncio.create_task(self._work()) for _ in range(WORKERS)]
+        offered = [c for c in (SMS, EMAIL, PUSH) if self.offers(c)]
+        # what is offered, never a key or an address
+        log.info(
+            "notifications: %s; %d request(s) taken up for today",
+            ", ".join(offered) or "nothing offered (no keys or templates)",
+            len(rows),
+        )
 
     async def close(self) -> None:
         if self._check_pending is not None:
