@@ -30,7 +30,9 @@ def add_request(store: Store, row: NotificationRequestRow) -> int:
             .values(active=False)
         )
         values = row.model_dump(exclude={"id"})
-        new_id = int(conn.execute(sa.insert(_requests).values(**values)).inserted_primary_key[0])
+        key = conn.execute(sa.insert(_requests).values(**values)).inserted_primary_key
+        assert key is not None  # an insert of one row
+        new_id = int(key[0])
 
     store._write("notification request", work)
     return new_id
@@ -77,7 +79,9 @@ def add_message(store: Store, row: NotificationMessageRow) -> int:
     def work(conn: sa.Connection) -> None:
         nonlocal new_id
         values = row.model_dump(exclude={"id"})
-        new_id = int(conn.execute(sa.insert(_messages).values(**values)).inserted_primary_key[0])
+        key = conn.execute(sa.insert(_messages).values(**values)).inserted_primary_key
+        assert key is not None  # an insert of one row
+        new_id = int(key[0])
 
     store._write("notification message", work)
     return new_id
