@@ -52,6 +52,31 @@ class Gateway(Protocol):
     def send(self, message: Outgoing) -> str | None: ...
 
 
+class DeliveryReports(Protocol):
+    """A gateway that can say what became of a message it took (optional)."""
+
+    def delivery(self, reference: str) -> Delivered | None:
+        """The message's fate once known, None while it is still on its way; raises
+        ``SendFailed`` when the gateway cannot be asked now."""
+        ...
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What became of a message: ``delivered``, or not (``reason``: the gateway's word)."""
+
+    delivered: bool
+    reason: str = ""
+
+
+#: GOV.UK Notify's statuses of a text or e-mail that will not change again
+#: (docs.notifications.service.gov.uk, "Get message status")
+NOTIFY_DELIVERED = frozenset({"delivered"})
+NOTIFY_NOT_DELIVERED = frozenset(
+    {"permanent-failure", "temporary-failure", "technical-failure", "validation-failed"}
+)
+
+
 #: HTTP statuses after which trying again later may help
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -104,6 +129,25 @@ class NotifyGateway:
         except (OSError, ValueError) as exc:  # requests' connection errors are OSErrors
             raise SendFailed(f"Notify unreachable: {type(exc).__name__}", retry=True) from None
         return str(reply.get("id")) if isinstance(reply, dict) and reply.get("id") else None
+
+    def delivery(self, reference: str) -> Delivered | None:
+        """Notify's status of the message (``GET /v2/notifications/<id>``)."""
+        from notifications_python_client.errors import APIError
+
+        try:
+            reply = self._client.get_notification_by_id(reference)
+        except APIError as exc:
+            raise SendFailed(
+                f"Notify {exc.status_code}: {_notify_reason(exc)}", retry=True
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise SendFailed(f"Notify unreachable: {type(exc).__name__}", retry=True) from None
+        status = str(reply.get("status", "")) if isinstance(reply, dict) else ""
+        if status in NOTIFY_DELIVERED:
+            return Delivered(True)
+        if status in NOTIFY_NOT_DELIVERED:
+            return Delivered(False, f"Notify: {status}")
+        return None  # created, sending, pending: not yet
 
 
 def _notify_reason(exc: Any) -> str:

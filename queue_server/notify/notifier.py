@@ -30,7 +30,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from queue_server import views
@@ -47,6 +47,10 @@ log = logging.getLogger("walkin.notify")
 #: the waiting tickets that asked are estimated at most this often after changes (one
 #: replay for all of them, about 2 ms for 200 waiting), not after every commit
 AHEAD_CHECK_SECONDS = 1.0
+#: a sent message's fate is asked of its gateway (GOV.UK Notify) at each sweep, for
+#: this long after it was sent, at most this many at a time
+DELIVERY_WATCH = timedelta(hours=24)
+DELIVERY_CHECKS_PER_SWEEP = 100
 #: workers sending at once (each send is a blocking HTTP call in a thread)
 WORKERS = 2
 #: the environment variables that override the centre's file for the secrets
@@ -132,6 +136,10 @@ class Notifier:
         self._check_pending: asyncio.TimerHandle | None = None
         #: sends finished (sent or failed), for tests and the logs
         self.finished = 0
+        #: message id -> (channel, the gateway's id for it, when sent): sent messages
+        #: whose fate the gateway has not reported yet
+        self._awaiting: dict[int, tuple[str, str, datetime]] = {}
+        self._polling: asyncio.Task[int] | None = None
 
     # ------------------------------------------------------------ what is offered
 
@@ -160,6 +168,14 @@ class Notifier:
         self._told |= await asyncio.to_thread(
             records.kinds_sent, self.store, [r.id for r in rows if r.id is not None]
         )
+        reporting = [c for c, g in self.gateways.items() if hasattr(g, "delivery")]
+        if reporting:
+            unsettled = await asyncio.to_thread(
+                records.sent_not_settled, self.store, self.centre_id, today, reporting
+            )
+            for m in unsettled:
+                if m.id is not None and m.reference:
+                    self._awaiting[m.id] = (m.channel, m.reference, m.updated_at)
         self._workers = [asyncio.create_task(self._work()) for _ in range(WORKERS)]
         offered = [c for c in (SMS, EMAIL, PUSH) if self.offers(c)]
         # what is offered, never a key or an address
@@ -170,6 +186,9 @@ class Notifier:
         )
 
     async def close(self) -> None:
+        if self._polling is not None:
+            self._polling.cancel()
+            self._polling = None
         if self._check_pending is not None:
             self._check_pending.cancel()
             self._check_pending = None
@@ -282,6 +301,48 @@ class Notifier:
             self.check_ahead(centre, now)
         except Exception:
             log.exception("could not check the notifications' rules")
+        if self._awaiting and (self._polling is None or self._polling.done()):
+            self._polling = asyncio.ensure_future(self._poll_guarded())
+
+    async def _poll_guarded(self) -> int:
+        try:
+            return await self.poll_deliveries()
+        except Exception:
+            log.exception("could not ask what became of the messages sent")
+            return 0
+
+    async def poll_deliveries(self) -> int:
+        """Ask the gateways what became of the messages sent and not settled yet
+        (``DELIVERY_CHECKS_PER_SWEEP`` at most), recording each one now known
+        ("delivered", or "undelivered" with the gateway's reason); how many were
+        settled. A message unknown after ``DELIVERY_WATCH`` stays "sent"."""
+        settled = 0
+        now = _now()
+        for message_id, (channel, reference, sent_at) in list(self._awaiting.items())[
+            :DELIVERY_CHECKS_PER_SWEEP
+        ]:
+            gateway = self.gateways.get(channel)
+            if gateway is None or now - sent_at > DELIVERY_WATCH:
+                self._awaiting.pop(message_id, None)
+                continue
+            try:
+                fate = await asyncio.to_thread(gateway.delivery, reference)  # type: ignore[attr-defined]
+            except SendFailed as exc:
+                log.info("could not ask after %s message %d: %s", channel, message_id, exc.reason)
+                continue
+            if fate is None:
+                continue
+            self._awaiting.pop(message_id, None)
+            await asyncio.to_thread(
+                records.mark_message,
+                self.store,
+                message_id,
+                status="delivered" if fate.delivered else "undelivered",
+                now=_now(),
+                error=fate.reason or None,
+            )
+            settled += 1
+        return settled
 
     def check_ahead(self, centre: Centre, now: datetime, only: set[str] | None = None) -> None:
         """Tell each waiting ticket that asked, once, when it is near its turn."""
@@ -430,6 +491,8 @@ class Notifier:
                 await self._record(message_id, "failed", attempt, error=reason)
                 return
             await self._record(message_id, "sent", attempt, reference=reference)
+            if reference and hasattr(gateway, "delivery"):
+                self._awaiting[message_id] = (request.channel, reference, _now())
             return
         await self._record(message_id, "failed", 0, error=reason)
 

@@ -113,6 +113,41 @@ def update_message(
     store._write("notification message's status", work)
 
 
+def mark_message(
+    store: Store, message_id: int, *, status: str, now: datetime, error: str | None = None
+) -> None:
+    """A sent message's fate, as its gateway reports it later ("delivered",
+    "undelivered" with the gateway's reason)."""
+
+    def work(conn: sa.Connection) -> None:
+        conn.execute(
+            sa.update(_messages)
+            .where(_messages.c.id == message_id)
+            .values(status=status, last_error=error[:300] if error else None, updated_at=now)
+        )
+
+    store._write("notification message's delivery", work)
+
+
+def sent_not_settled(
+    store: Store, centre_id: str, day: date, channels: list[str]
+) -> list[NotificationMessageRow]:
+    """The day's messages on ``channels`` sent and not yet known delivered or not (a
+    restarted server asks their gateway again)."""
+    c = _messages.c
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(_messages).where(
+                c.centre == centre_id,
+                c.day == day,
+                c.status == "sent",
+                c.reference.is_not(None),
+                c.channel.in_(channels),
+            )
+        ).mappings()
+        return [NotificationMessageRow.model_validate(dict(r)) for r in rows]
+
+
 def messages_of(store: Store, ticket_id: str) -> list[NotificationMessageRow]:
     """A ticket's messages, oldest first (tests, and a manager asking what was sent)."""
     c = _messages.c

@@ -41,6 +41,10 @@ class StandIn:
     url: str = ""
     received: list[Received] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)
+    #: what Notify says of a message asked after (``GET /v2/notifications/<id>``)
+    delivery: str = "delivered"
+    #: the paths asked after with GET
+    asked: list[str] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
@@ -78,6 +82,19 @@ def _handler(standin: StandIn, answer: Any) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            with standin.arrived:
+                standin.asked.append(self.path)
+            notification_id = self.path.rsplit("/", 1)[-1]
+            body = json.dumps(
+                {"id": notification_id, "status": standin.delivery, "type": "sms"}
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

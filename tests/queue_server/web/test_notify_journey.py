@@ -321,3 +321,49 @@ async def test_a_visitors_messages_go_in_order_and_a_stale_one_is_dropped(
     # the stand-in saw the failed try, then the call: never "next" after "go to"
     assert len(notify.received) == 2
     assert texts(notify)[1] == f"{ticket['number']}: Please go to {COUNTER} now."
+
+
+async def test_what_became_of_each_text_is_asked_of_notify(
+    web: Any,
+    kiosk: Any,
+    adviser: QueueClient,  # noqa: F811
+    notifier: Notifier,
+    notify: StandIn,
+) -> None:
+    first = await kiosk.issue("housing")
+    second = await kiosk.issue("housing")
+    assert (await opt_in(web, first, mobile="07700900101"))[0] == 303
+    await settle(notifier, 1)
+    notify.delivery = "sending"  # on its way: nothing known yet
+    assert await notifier.poll_deliveries() == 0
+    (message,) = records.messages_of(web.store, first["id"])
+    assert message.status == "sent"
+    assert notify.asked == [f"/v2/notifications/{message.reference}"]
+    notify.delivery = "delivered"
+    assert await notifier.poll_deliveries() == 1
+    assert records.messages_of(web.store, first["id"])[0].status == "delivered"
+    assert await notifier.poll_deliveries() == 0  # settled: not asked again
+    assert len(notify.asked) == 2
+
+    assert (await opt_in(web, second, mobile="07700900102"))[0] == 303
+    await settle(notifier, 2)
+    notify.delivery = "permanent-failure"  # e.g. the phone was switched off for days
+    # a restarted server asks again after the day's unsettled messages
+    await notifier.close()
+    again = Notifier(web.store, web.setup.centre_id, notifier.rules, notifier.gateways)
+    web.server.notifier = again
+    await again.start(web.server.centre.local_day(web.server.clock()))
+    assert await again.poll_deliveries() == 1
+    (failed,) = records.messages_of(web.store, second["id"])
+    assert (failed.status, failed.last_error) == ("undelivered", "Notify: permanent-failure")
+    # Notify down while asked: kept to ask at the next sweep, nothing recorded
+    third = await kiosk.issue("housing")
+    assert (await opt_in(web, third, mobile="07700900103"))[0] == 303
+    await settle(again, 1)
+    notify.delivery = "delivered"
+    url = notify.url
+    again.gateways[SMS]._client.base_url = "http://127.0.0.1:9"  # nothing listens there
+    assert await again.poll_deliveries() == 0
+    again.gateways[SMS]._client.base_url = url
+    assert await again.poll_deliveries() == 1
+    assert records.messages_of(web.store, third["id"])[0].status == "delivered"
