@@ -128,7 +128,6 @@ class Notifier:
         #: go one at a time, in order ("3 people ahead" never after "Please go to…")
         self._sending: dict[int, asyncio.Lock] = {}
         self._workers: list[asyncio.Task[None]] = []
-        self._day: date | None = None
         #: the server's clock (it sets its own); the centre last seen, for the check
         #: ``changed`` schedules
         self.clock: Callable[[], datetime] = _now
@@ -161,7 +160,8 @@ class Notifier:
 
     async def start(self, today: date) -> None:
         """Take up today's active requests (a restarted server's) and start sending."""
-        self._day = today
+        # a server that stopped with messages still to send: they are not sent late
+        await asyncio.to_thread(records.abandon_queued, self.store, self.centre_id, _now())
         rows = await asyncio.to_thread(records.active_requests, self.store, self.centre_id, today)
         for row in rows:
             self._requests.setdefault(row.ticket_id, []).append(row)
@@ -200,10 +200,6 @@ class Notifier:
             except asyncio.CancelledError:
                 pass
         self._workers = []
-
-    async def idle(self) -> None:
-        """Until every queued message is finished (tests)."""
-        await self._queue.join()
 
     # ------------------------------------------------------------ opting in
 

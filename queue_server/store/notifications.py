@@ -148,6 +148,26 @@ def sent_not_settled(
         return [NotificationMessageRow.model_validate(dict(r)) for r in rows]
 
 
+def abandon_queued(store: Store, centre_id: str, now: datetime) -> int:
+    """Messages left "queued" by a server that stopped before sending them: recorded
+    as failed (not sent late: by now they may be wrong). How many."""
+    abandoned = 0
+
+    def work(conn: sa.Connection) -> None:
+        nonlocal abandoned
+        c = _messages.c
+        abandoned = conn.execute(
+            sa.update(_messages)
+            .where(c.centre == centre_id, c.status == "queued")
+            .values(
+                status="failed", last_error="the server stopped before sending it", updated_at=now
+            )
+        ).rowcount
+
+    store._write("notification messages left queued", work)
+    return abandoned
+
+
 def messages_of(store: Store, ticket_id: str) -> list[NotificationMessageRow]:
     """A ticket's messages, oldest first (tests, and a manager asking what was sent)."""
     c = _messages.c

@@ -286,6 +286,19 @@ async def test_a_restarted_notifier_takes_up_todays_requests(
     ticket = await kiosk.issue("housing")
     assert (await opt_in(web, ticket, mobile="07700900777"))[0] == 303
     await settle(notifier, 1)
+    # a message the server had not sent when it stopped (a row left "queued")
+    left = records.NotificationMessageRow(
+        centre=web.setup.centre_id,
+        day=records.requests_of(web.store, ticket["id"])[0].day,
+        request_id=records.requests_of(web.store, ticket["id"])[0].id or 0,
+        ticket_id=ticket["id"],
+        channel=SMS,
+        kind="called",
+        status="queued",
+        created_at=web.server.clock(),
+        updated_at=web.server.clock(),
+    )
+    records.add_message(web.store, left)
     await notifier.close()
     # a new server process: its notifier reads today's requests and what was sent
     again = Notifier(web.store, web.setup.centre_id, notifier.rules, notifier.gateways)
@@ -295,6 +308,11 @@ async def test_a_restarted_notifier_takes_up_todays_requests(
     again.check_ahead(web.server.centre, web.server.clock())
     await asyncio.sleep(0.2)
     assert len(notify.received) == 1  # "ahead" is not sent twice
+    abandoned = records.messages_of(web.store, ticket["id"])[1]
+    assert (abandoned.status, abandoned.last_error) == (
+        "failed",
+        "the server stopped before sending it",
+    )
     await adviser.request("call_next", counter=COUNTER)
     await settle(again, 1)
     assert texts(notify)[1] == f"{ticket['number']}: Please go to {COUNTER} now."
