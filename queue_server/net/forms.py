@@ -152,6 +152,10 @@ class FormServerProtocol(ServerProtocol):
                 self.parser = self.discard()
                 next(self.parser)
                 yield
+            if self.debug:  # as websockets logs a request (redacted by net/redact.py)
+                self.logger.debug("< %s %s %s", request.method, request.path, request.protocol)
+                for key, value in request.headers.raw_items():
+                    self.logger.debug("< %s: %s", key, value)
             self.events.append(request)
         yield from Protocol.parse(self)
 
