@@ -104,10 +104,27 @@
       .filter((t) => (t.pinned_counter
         ? t.pinned_counter === counter.name
         : counter.primary.includes(t.service) || counter.secondary.includes(t.service)))
+      .filter((t) => equippedFor(counter, t))
       .map((t) => ({ ticket: t, rank: rank(t) }))
-      .sort((a, b) => a.rank - b.rank || ms(a.ticket.arrival_at) - ms(b.ticket.arrival_at)
+      .sort((a, b) => a.rank - b.rank || queuedSince(a.ticket) - queuedSince(b.ticket)
         || a.ticket.seq - b.ticket.seq);
   }
+
+  // As the core's Counter.equipped_for: the counter has every feature the visitor
+  // needs, and an adviser speaking their language for "language:<code>"
+  // (docs/assistance.md). A ticket it is not equipped for is not its to call next.
+  function equippedFor(counter, ticket) {
+    for (const need of ticket.needs || []) {
+      const wanted = need.startsWith("language:")
+        ? (counter.languages || []).includes(need.slice("language:".length))
+        : (counter.features || []).includes(need);
+      if (!wanted) return false;
+    }
+    return true;
+  }
+
+  // As the core's Ticket.queued_since: the arrival, less a priority visitor's head start
+  const queuedSince = (ticket) => ms(ticket.arrival_at) - (ticket.head_start || 0) * 1000;
 
   // The tickets parked at this counter, longest parked first.
   function parkedAt(counter, tickets) {
@@ -206,6 +223,6 @@
   (global.WalkinCounter = global.WalkinCounter || {}).rules = {
     FINAL, QUEUED, OUTCOMES, OUTCOME_NAMES, COUNTER_STATES, TICKET_STATES, counterStateName,
     ms, duration, waitInfo, queueFor, parkedAt, legal, suggested,
-    occupancy, idleNote, ticketDetails, queueMark, assistanceText,
+    occupancy, idleNote, ticketDetails, queueMark, assistanceText, equippedFor,
   };
 })(typeof window !== "undefined" ? window : globalThis);

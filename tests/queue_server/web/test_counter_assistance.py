@@ -41,7 +41,10 @@ async def test_the_console_shows_who_asked_for_help_and_calls_them_where_equippe
     assert await axe(alice) == []
     await screenshot(alice, "counter-assistance-waiting")
 
-    # Counter 2 has no step-free access: the next one it calls is the other visitor
+    # Counter 2 has no step-free access: not in its list, and the next one it calls is
+    # the other visitor
+    await expect(bob.locator(f"#waiting tr[data-number='{plain['number']}']")).to_be_visible()
+    await expect(bob.locator(f"#waiting tr[data-number='{wheelchair['number']}']")).to_have_count(0)
     await bob.click("#act-call-next")
     await expect(bob.locator("#current-number")).to_have_text(plain["number"])
     await expect(bob.locator("#current-assist")).to_be_hidden()
