@@ -122,8 +122,16 @@ class RequestLimiter:
     def hit(self, key: str) -> None:
         """Count one request from ``key``; ``RateLimited`` if it is over the limit (a
         refused request is not counted)."""
+        self.check(key)
+        self.count(key)
+
+    def check(self, key: str) -> None:
+        """``RateLimited`` if one more request from ``key`` would be over the limit;
+        counts nothing (``count`` does, e.g. only once the request did something)."""
         now = self.clock()
-        times = self._seen.setdefault(key, deque())
+        times = self._seen.get(key)
+        if times is None:
+            return
         while times and times[0] <= now - self.window:
             times.popleft()
         if len(times) >= self.limit:
@@ -131,7 +139,11 @@ class RequestLimiter:
             raise RateLimited(
                 f"Too many requests; try again in {wait} seconds.", retry_after_seconds=wait
             )
-        times.append(now)
+
+    def count(self, key: str) -> None:
+        """Count one request from ``key``."""
+        now = self.clock()
+        self._seen.setdefault(key, deque()).append(now)
         if len(self._seen) > 10_000:  # a flood of addresses: keep memory bounded
             for other in list(self._seen):
                 recent = self._seen[other]

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
-from collections import deque
 from html import escape
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
@@ -50,6 +48,7 @@ from queue_server.join_words import (
     waiting_now,
 )
 from queue_server.net.forms import BadForm, form_fields
+from queue_server.net.ratelimit import RateLimited, RequestLimiter
 from queue_server.net.to_commands import TICKET_ID, new_ticket_id
 from queue_server.web import html_page
 
@@ -79,37 +78,13 @@ def install(server: QueueServer) -> None:
     server.http_prefix_routes[PREFIX] = pages.serve
 
 
-class JoinLimiter:
-    """Joins per key (an address, a phone's cookie) in the last hour."""
-
-    def __init__(self, per_hour: int) -> None:
-        self.per_hour = per_hour
-        self._joins: dict[str, deque[float]] = {}
-
-    def allowed(self, key: str, now: float) -> bool:
-        recent = self._joins.get(key)
-        if recent is None:
-            return True
-        while recent and recent[0] <= now - HOUR:
-            recent.popleft()
-        if not recent:
-            del self._joins[key]
-            return True
-        return len(recent) < self.per_hour
-
-    def note(self, key: str, now: float) -> None:
-        if key not in self._joins and len(self._joins) >= 100_000:
-            # bounded memory: forget the oldest key (dicts keep insertion order)
-            del self._joins[next(iter(self._joins))]
-        self._joins.setdefault(key, deque()).append(now)
-
-
 class JoinPages:
     def __init__(self, server: QueueServer) -> None:
         self.server = server
         remote = server.setup.remote
-        self.by_address = JoinLimiter(remote.joins_per_address_per_hour)
-        self.by_device = JoinLimiter(remote.joins_per_device_per_hour)
+        # joins that made a ticket, per address and per phone (its cookie), per hour
+        self.by_address = RequestLimiter(remote.joins_per_address_per_hour, HOUR)
+        self.by_device = RequestLimiter(remote.joins_per_device_per_hour, HOUR)
 
     # ------------------------------------------------------------ routing
 
@@ -246,7 +221,6 @@ class JoinPages:
         if not key or len(key) > 64 or lang not in setup.languages:
             body = f"<h1>{escape(t(WORDS['wrong_title']))}</h1>\n{start_again}"
             return self._page(request, t, body, HTTPStatus.BAD_REQUEST)
-        now = time.monotonic()
         address = _address(connection)
         phone = hashlib.sha256(device.encode()).hexdigest()[:16]
         existing = self.server.centre.ticket_by_key(f"join:{phone}:{key}") or next(
@@ -262,7 +236,10 @@ class JoinPages:
         )
         if existing is not None:
             return self._see_other(request, existing.id)
-        if not (self.by_address.allowed(address, now) and self.by_device.allowed(phone, now)):
+        try:
+            self.by_address.check(address)
+            self.by_device.check(phone)
+        except RateLimited:
             body = _message(t, "too_many_title", "too_many")
             return self._page(request, t, body, HTTPStatus.TOO_MANY_REQUESTS)
         command = cmd.IssueTicket(
@@ -284,8 +261,8 @@ class JoinPages:
             return self._page(request, t, body, HTTPStatus.CONFLICT)
         assert decision.ticket is not None
         if decision.events:
-            self.by_address.note(address, now)
-            self.by_device.note(phone, now)
+            self.by_address.count(address)
+            self.by_device.count(phone)
         return self._see_other(request, decision.ticket.id)
 
     def _see_other(self, request: Request, ticket_id: str) -> Response:
