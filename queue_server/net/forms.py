@@ -204,3 +204,12 @@ def form_fields(request: Request) -> dict[str, str] | None:
     except (UnicodeDecodeError, ValueError):
         raise BadForm("the form could not be read") from None
     return {name: values[0] for name, values in fields.items()}
+
+
+def posted_action(request: Request) -> str | None:
+    """A posted form's hidden ``do`` field: which of a page's forms was sent (the
+    ticket status page holds several), or None for a GET or a body that is not a form."""
+    try:
+        return (form_fields(request) or {}).get("do")
+    except BadForm:
+        return None

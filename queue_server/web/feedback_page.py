@@ -50,7 +50,7 @@ from queue_server.core.feedback import (
 )
 from queue_server.core.model import FeedbackSettings, Ticket
 from queue_server.feedback_words import form_words, outcome_words
-from queue_server.net.forms import BadForm, form_fields
+from queue_server.net.forms import BadForm, form_fields, posted_action
 from queue_server.net.ratelimit import RateLimited, RequestLimiter
 from queue_server.net.redact import redact_personal_data
 from queue_server.status_words import page_words
@@ -235,10 +235,7 @@ class FeedbackPages:
     def posted(request: Request) -> bool:
         """Whether ``request`` is this form posted (its hidden ``do=feedback``; the
         status page may hold other forms)."""
-        try:
-            return (form_fields(request) or {}).get("do") == "feedback"
-        except BadForm:
-            return False
+        return posted_action(request) == "feedback"
 
     @staticmethod
     def foreign(request: Request) -> bool:

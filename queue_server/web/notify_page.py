@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from queue_server.core.errors import Unavailable
 from queue_server.core.model import QUEUED_STATES, Ticket
-from queue_server.net.forms import BadForm, form_fields
+from queue_server.net.forms import BadForm, form_fields, posted_action
 from queue_server.net.ratelimit import RateLimited, RequestLimiter
 from queue_server.net.wire import peer_address
 from queue_server.notify.gateways import EMAIL, PUSH, SMS
@@ -116,10 +116,7 @@ class NotifyPages:
     @staticmethod
     def posted(request: Request) -> bool:
         """Whether ``request`` is one of this section's forms (its hidden ``do``)."""
-        try:
-            return (form_fields(request) or {}).get("do") in ACTIONS
-        except BadForm:
-            return False
+        return posted_action(request) in ACTIONS
 
     # ------------------------------------------------------------ the section
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from queue_server import views
 from queue_server.core.feedback import why_closed
 from queue_server.core.model import Ticket, TicketState
-from queue_server.net.forms import BadForm, form_fields
+from queue_server.net.forms import posted_action
 from queue_server.net.to_commands import TICKET_ID
 from queue_server.status_words import not_found_words, page_words
 from queue_server.web import html_page, join_page
@@ -233,10 +233,7 @@ def status_page(
 
 def posted_here(request: Request) -> bool:
     """Whether ``request`` is ``here_form`` posted (its hidden ``do=here``)."""
-    try:
-        return (form_fields(request) or {}).get("do") == "here"
-    except BadForm:
-        return False
+    return posted_action(request) == "here"
 
 
 def here_form(status: dict[str, Any], language: str) -> str:
