@@ -259,8 +259,7 @@ class QueueServer(Enforcement):
         """Wait for websockets' server to close every connection, but not for ever: a
         connection that neither finishes its handshake nor its close within
         ``CLOSE_TIMEOUT`` and a margin is aborted (its socket closed under it), so a
-        server stepping down or stopping never hangs on one client. Seen once under
-        load in the test suite (a kiosk test's teardown); its cause is not found yet."""
+        server stepping down or stopping never hangs on one client."""
         wait = CLOSE_TIMEOUT + 5
         try:
             await asyncio.wait_for(asyncio.shield(server.wait_closed()), wait)
