@@ -365,6 +365,8 @@ class Centre:
         appointment: Appointment | None = None,
         channel: Channel = Channel.KIOSK,
         assistance: tuple[str, ...] = (),
+        note: str | None = None,
+        walk_direct: str | None = None,
     ) -> Ticket:
         if ticket_id in self.tickets:
             raise Conflict("That ticket id is already taken.", ticket_id=ticket_id)
@@ -389,6 +391,9 @@ class Centre:
             channel=channel,
             here=channel != Channel.REMOTE or not self.setup.remote.confirm,
             **self._assisted(assistance, language),
+            note=note,
+            pinned_counter=walk_direct,
+            directed_to=walk_direct,
         )
 
     def _assisted(self, codes: tuple[str, ...], language: str) -> dict[str, Any]:
@@ -447,11 +452,66 @@ class Centre:
                 max_waiting=remote.max_waiting,
             )
 
+    def _reception_note(self, c: cmd.IssueTicket) -> str | None:
+        """The note of a ticket issued at the console, stripped (None if blank);
+        ``InvalidRequest`` for one on another channel's ticket or one too long."""
+        if c.note is None or not c.note.strip():
+            return None
+        if c.channel != Channel.RECEPTION:
+            raise InvalidRequest(
+                "Only a ticket issued at the console can carry a note.", field="note"
+            )
+        note = " ".join(c.note.split())
+        if len(note) > cmd.NOTE_MAX:
+            raise InvalidRequest(
+                f"The note is {len(note)} characters long; keep it to {cmd.NOTE_MAX} "
+                "(it is for the adviser, not a case record).",
+                field="note",
+                length=len(note),
+                max_length=cmd.NOTE_MAX,
+            )
+        return note
+
+    def _refuse_walk_direct(self, c: cmd.IssueTicket, ticket: Ticket) -> None:
+        """Raise unless ``ticket`` may be sent straight to ``c.walk_direct``: a counter
+        of the centre (``NotFound``), not closed, and with what the visitor needs
+        (``Conflict``, else nobody could ever call them by "call next")."""
+        assert c.walk_direct is not None
+        if c.channel != Channel.RECEPTION:
+            raise InvalidRequest(
+                "Only staff at the console can send a visitor straight to a counter.",
+                field="walk_direct",
+            )
+        counter = self.counter(c.walk_direct)
+        if counter.state == CounterState.CLOSED:
+            raise Conflict(
+                f"{counter_called(counter.name, start=True)} is closed, so a visitor sent "
+                "there would wait for nobody. Choose an open counter, or issue the ticket "
+                "without walk direct.",
+                field="walk_direct",
+                counter=counter.name,
+            )
+        if ticket.needs and not counter.equipped_for(ticket):
+            missing = sorted(
+                need
+                for need in ticket.needs
+                if not counter.equipped_for(replace(ticket, needs=frozenset({need})))
+            )
+            raise Conflict(
+                f"{counter_called(counter.name, start=True)} does not have what this "
+                f"visitor needs ({', '.join(missing)}). Choose a counter that has it, or "
+                "issue the ticket without walk direct.",
+                field="walk_direct",
+                counter=counter.name,
+                missing=missing,
+            )
+
     def _issue(self, c: cmd.IssueTicket, now: datetime) -> Decision:
         existing = self.ticket_by_key(c.idempotency_key)
         if existing is not None:
             return Decision((), existing)
         service = self.service(c.service)
+        note = self._reception_note(c)
         if c.channel == Channel.REMOTE:
             self._refuse_remote(service, now)
         else:
@@ -464,7 +524,11 @@ class Centre:
             now,
             channel=c.channel,
             assistance=c.assistance,
+            note=note,
+            walk_direct=c.walk_direct,
         )
+        if c.walk_direct is not None:
+            self._refuse_walk_direct(c, ticket)
         events: list[ev.Event] = [ev.TicketIssued(at=now, actor=c.actor, ticket=ticket)]
         if c.late_appointment_ref:
             # found as CheckIn finds it, so the ref the kiosk was refused with finds
@@ -991,6 +1055,11 @@ class Centre:
                 events.append(
                     ev.CounterChanged(at=now, actor=c.actor, counter=counter, action="close")
                 )
+                events.extend(
+                    e
+                    for e in self._release_directed(counter.name, c.actor, now)
+                    if e.ticket is not None and e.ticket.day >= c.day
+                )
             if counter.staff is not None:
                 counter = replace(counter, staff=None)
                 events.append(
@@ -1021,12 +1090,33 @@ class Centre:
                 )
             state = counter_transition(counter.name, counter.state, action)
             changed = replace(counter, state=state, state_since=now)
-            return Decision(
-                (ev.CounterChanged(at=now, actor=c.actor, counter=changed, action=action),),
-                counter=changed,
-            )
+            events: list[ev.Event] = [
+                ev.CounterChanged(at=now, actor=c.actor, counter=changed, action=action)
+            ]
+            if state == CounterState.CLOSED:
+                events.extend(self._release_directed(counter.name, c.actor, now))
+            return Decision(tuple(events), counter=changed)
 
         return decide
+
+    def _release_directed(self, name: str, actor: str, now: datetime) -> list[ev.Event]:
+        """The tickets sent straight to counter ``name`` at issue ("walk direct") and
+        not called yet, released to their service's queue as it closes: they keep their
+        place, and any counter that may take them can call them (nobody waits for a
+        closed counter). Tickets pinned by a transfer or a park are left pinned, as
+        before."""
+        pinned = self._queue.pinned().get(name, {})
+        return [
+            ev.WalkDirectReleased(
+                at=now,
+                actor=actor,
+                ticket=replace(ticket, pinned_counter=None),
+                reason=f"{counter_called(name, start=True)} closed before calling "
+                "this ticket; it waits in its service's queue, in its place",
+            )
+            for ticket in sorted(pinned.values(), key=queue_order)
+            if ticket.directed
+        ]
 
     def _sign_in(self, c: cmd.SignIn, now: datetime) -> Decision:
         counter = self.counter(c.counter)

@@ -32,6 +32,17 @@ class IssueTicket(Command):
     channel: Channel = Channel.KIOSK
     #: assistance the visitor asked for: codes of the centre's ``AssistanceCategory``s
     assistance: tuple[str, ...] = ()
+    #: ``Channel.RECEPTION`` only (staff at the console): a short note for the adviser
+    #: who calls the ticket (at most ``NOTE_MAX`` characters; the server has taken
+    #: personal data out of it), and "walk direct": the name of the counter the
+    #: visitor is sent straight to, which alone may call the ticket by "call next"
+    #: while it is not closed
+    note: str | None = None
+    walk_direct: str | None = None
+
+
+#: the longest note staff may write on a ticket issued at the console
+NOTE_MAX = 200
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -227,7 +238,8 @@ class SetServiceTarget(Command):
 @dataclass(frozen=True, kw_only=True)
 class ConfirmHere(Command):
     """The visitor of a ticket joined from a phone says "I'm here" (on its status page,
-    or by scanning its QR code at a kiosk). Saying it twice changes nothing."""
+    or by scanning its QR code at a kiosk), or a member of staff says it for them at
+    the counter console (``actor`` "staff:..."). Saying it twice changes nothing."""
 
     ticket_id: str
 

@@ -131,6 +131,15 @@ class TicketPassedOver(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WalkDirectReleased(Event):
+    """The counter a ticket was sent straight to at issue ("walk direct") closed
+    before calling it: the ticket now waits in its service's queue, in its place, for
+    any counter that may take it (``ticket.pinned_counter`` is None)."""
+
+    kind: ClassVar[str] = "walk_direct_released"
+
+
+@dataclass(frozen=True, kw_only=True)
 class TicketTransferred(Event):
     kind: ClassVar[str] = "ticket_transferred"
     from_service: str
@@ -189,6 +198,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TicketNoShow,
         VisitorHere,
         TicketPassedOver,
+        WalkDirectReleased,
         TicketTransferred,
         TicketParked,
         TicketReturned,

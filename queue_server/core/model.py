@@ -49,10 +49,13 @@ class Origin(enum.StrEnum):
 class Channel(enum.StrEnum):
     """How a ticket was taken."""
 
-    #: at a kiosk (or issued for the visitor at the console; offline kiosks too)
+    #: at a kiosk (offline kiosks too)
     KIOSK = "kiosk"
     #: joined from a phone, before or on arriving (``/join/<centre>``)
     REMOTE = "remote"
+    #: issued by staff at the counter console for a visitor standing in front of them
+    #: (docs/assistance.md, "Issued at the console")
+    RECEPTION = "reception"
 
 
 class Outcome(enum.StrEnum):
@@ -227,6 +230,25 @@ class Ticket:
     assistance: tuple[str, ...] = ()
     head_start: timedelta = timedelta()
     needs: frozenset[str] = frozenset()
+    #: issued at the console (``Channel.RECEPTION``): a short note by the member of
+    #: staff, for the adviser who calls the ticket; never on a public screen, never in
+    #: the audit trail, erased from the database once the day is over
+    note: str | None = None
+    #: "walk direct": the counter the visitor was sent straight to at issue. While it
+    #: lasts the ticket is pinned there (``pinned_counter``); if that counter closes
+    #: first, the pin is released and the ticket waits in its service's queue, in its
+    #: place (``WalkDirectReleased``). Kept afterwards as a record
+    directed_to: str | None = None
+
+    @property
+    def directed(self) -> bool:
+        """Queued and still pinned to the counter it was sent to at issue."""
+        return (
+            self.directed_to is not None
+            and self.pinned_counter == self.directed_to
+            and self.first_called_at is None
+            and self.state in QUEUED_STATES
+        )
 
     @property
     def queued_since(self) -> datetime:
