@@ -1,7 +1,8 @@
 """The centre as the kiosk sees it, read from the server's snapshot.
 
 The snapshot (docs/protocol.md) gives services with code, English name, prefix,
-target and online address, whether the centre is open and when it next opens. The
+target and online address, whether the centre is open and when it next opens, and
+the help a visitor may ask for (``assistance``, docs/assistance.md). The
 kiosk also uses, when the server sends them, a service's ``icon`` and translated
 ``names`` and the centre's ``kiosk`` settings (``[kiosk]`` in the centre's TOML);
 without them it falls back to an icon by service code, the English name (or the
@@ -75,6 +76,22 @@ class ServiceView:
 
 
 @dataclass(frozen=True)
+class AssistanceView:
+    """One kind of help the centre offers (its ``[[assistance]]``): the code the
+    server takes in ``issue_ticket``, the English name and its translations."""
+
+    code: str
+    name: str
+    names: dict[str, str] = field(default_factory=dict)
+
+    def name_in(self, language: str) -> str | None:
+        """The centre's own name in ``language``, or None if it gives none."""
+        if language == "en":
+            return self.name
+        return self.names.get(language)
+
+
+@dataclass(frozen=True)
 class CentreView:
     name: str
     timezone: ZoneInfo
@@ -83,6 +100,8 @@ class CentreView:
     languages: tuple[str, ...]
     services: tuple[ServiceView, ...]
     settings: KioskSettings = DEFAULT_SETTINGS
+    #: the help a visitor may ask for; none: the kiosk does not ask
+    assistance: tuple[AssistanceView, ...] = ()
 
     def service(self, code: str) -> ServiceView | None:
         return next((s for s in self.services if s.code == code), None)
@@ -148,4 +167,11 @@ def centre_from_snapshot(snapshot: dict[str, Any]) -> CentreView:
         languages=tuple(centre.get("languages") or ("en",)),
         services=services,
         settings=settings,
+        assistance=tuple(
+            AssistanceView(
+                code=a["code"], name=a.get("name") or a["code"], names=dict(a.get("names") or {})
+            )
+            for a in centre.get("assistance") or ()
+            if isinstance(a, dict) and a.get("code")
+        ),
     )

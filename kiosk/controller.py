@@ -45,7 +45,7 @@ from kivy.clock import Clock
 from device_drivers import TicketPrint
 from queue_server.client import ConnectionLost, NotConnected, RemoteError, new_idempotency_key
 
-from . import here
+from . import assistance, here
 from .centre import CentreView, ServiceView
 from .i18n import N_, translator
 from .printing import PrintOutcome, TicketPrinter
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("walkin.kiosk")
 
 #: screens a visitor can be sent back to the welcome screen from when the server goes
-SERVER_SCREENS = ("welcome", "services", "online", "checkin", "problem")
+SERVER_SCREENS = ("welcome", "services", "online", "assistance", "checkin", "problem")
 #: screens after which the visit is over: reset sooner
 DONE_SCREENS = ("confirm", "online_done", "closed", "problem", "offline", "here")
 #: longest a reference can be: the protocol's limit on names
@@ -88,6 +88,10 @@ class Visit:
     no_numbers: bool = False
     #: the server's reply to a scanned "I'm here" (``kiosk.here``)
     here: dict[str, Any] | None = None
+    #: the help asked for: the centre's assistance codes (``kiosk.assistance``)
+    assistance: list[str] = field(default_factory=list)
+    #: a late arrival's booking, while they are asked for help before their ticket
+    late_reference: str | None = None
 
 
 class KioskController:
@@ -290,7 +294,7 @@ class KioskController:
         if centre and centre.settings.channel_shift and service.online_url:
             self.show("online")
         else:
-            self.take_ticket()
+            assistance.ask_or_issue(self)
 
     def choose_online(self) -> None:
         if self.busy or self.visit.service is None:
@@ -302,11 +306,15 @@ class KioskController:
         """Issue a ticket for the visit's service (from the services or online screen)."""
         if self.busy or self.visit.ticket is not None or self.visit.service is None:
             return
-        if self.root.current == "online":
+        trail = self.visit.trail
+        offered = trail[-1:] if self.root.current == "assistance" else [self.root.current]
+        if offered == ["online"]:  # the website offered, and a ticket taken anyway
             self._spawn(self._record_channel(self.visit.service, "ticket"))
         fields: dict[str, Any] = {"service": self.visit.service}
         if late_reference:
             fields["late_appointment_ref"] = late_reference
+        if help_asked := assistance.chosen_for_request(self):
+            fields["assistance"] = help_asked
         if self._server_missing() and self.app.offline is not None and not late_reference:
             self._issue_offline(self.visit.service)
             return
@@ -352,7 +360,7 @@ class KioskController:
         if not isinstance(service, str):
             return
         self.visit.service = service
-        self.take_ticket(late_reference=self.visit.reference)
+        assistance.ask_or_issue(self, late_reference=self.visit.reference)
 
     def open_checkin(self) -> None:
         if not self.busy:

@@ -40,11 +40,14 @@ def _controller() -> KioskController:
 class KioskRoot(ScreenManager):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(transition=NoTransition(), **kwargs)
+        from .assistance import AssistanceScreen  # it builds on KioskScreen, below
+
         for screen in (
             WelcomeScreen(name="welcome"),
             ServicesScreen(name="services"),
             OnlineScreen(name="online"),
             OnlineDoneScreen(name="online_done"),
+            AssistanceScreen(name="assistance"),
             CheckinScreen(name="checkin"),
             ProblemScreen(name="problem"),
             WorkingScreen(name="working"),

@@ -54,6 +54,7 @@ KV_FILES = (
     "confirm.kv",
     "messages.kv",
     "here.kv",
+    "assistance.kv",
 )
 
 
@@ -62,7 +63,7 @@ def load_kv() -> None:
     if getattr(load_kv, "done", False):
         return
     register_fonts()
-    from . import screens, widgets  # noqa: F401 - the classes the rules refer to
+    from . import assistance, screens, widgets  # noqa: F401 - the classes the rules refer to
 
     for name in KV_FILES:
         Builder.load_file(str(KV_DIR / name))

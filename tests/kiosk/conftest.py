@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import dataclasses
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -183,6 +184,14 @@ class KioskHarness:
         """Wait until every screenshot is written."""
         saving, self._saving = self._saving, []
         await asyncio.gather(*saving)
+
+
+@pytest.fixture
+def setup(setup: Any) -> Any:
+    """The demo centre without its ``[[assistance]]`` categories: the kiosk then goes
+    from the service straight to the ticket, as these tests expect. The question for
+    help has its own tests (test_kiosk_assistance.py), on the demo centre as it is."""
+    return dataclasses.replace(setup, assistance=())
 
 
 @pytest.fixture(scope="session")

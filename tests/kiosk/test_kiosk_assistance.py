@@ -1,0 +1,180 @@
+"""Asking for help at the kiosk (issue 14 item 5; kiosk/assistance.py): the real Kivy
+app, offscreen, on a live server running the demo centre with its ``[[assistance]]``
+categories, and the printer simulator. What is checked is the ticket the server
+issued: its ``assistance``, and the counter it needs.
+
+Screenshots (docs/screenshots/kiosk/assistance-*.png) with WALKIN_SCREENSHOTS=1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.bootstrap import PORTRAIT
+from kiosk.i18n import Translator
+from queue_server.core.model import OpeningHours
+from queue_server.store import Store
+from tests.conftest import LiveServer, start_live_server
+
+ROOT = Path(__file__).resolve().parents[2]
+FINAL = os.environ.get("WALKIN_SCREENSHOTS") == "1"
+
+
+@pytest.fixture
+async def helpful(store: Store, example_config: Any) -> AsyncIterator[LiveServer]:
+    """The demo centre as shipped (its four kinds of help), open all day."""
+    setup = dataclasses.replace(example_config.to_setup(), hours=OpeningHours(always_open=True))
+    assert [a.code for a in setup.assistance] == [
+        "wheelchair",
+        "hearing_loop",
+        "interpreter",
+        "unwell",
+    ]
+    live = await start_live_server(store, setup)
+    yield live
+    await live.server.close()
+
+
+def issued(live: LiveServer, kiosk: Any) -> Any:
+    """The server's own ticket for the kiosk's visit."""
+    reply = kiosk.controller.visit.ticket
+    assert reply is not None, "the kiosk has no ticket"
+    return live.server.centre.tickets[reply["ticket"]["id"]]
+
+
+def choice_texts(kiosk: Any) -> dict[str, tuple[str, str]]:
+    """Each category button on screen: code -> (its words, its icon)."""
+    grid = kiosk.current().ids.grid
+    return {b.value: (b.text, b.icon) for b in reversed(grid.children)}
+
+
+async def test_a_visitor_asks_for_help_and_the_ticket_carries_it(
+    helpful: LiveServer, printer_url: str, printer_sim: Any, start_kiosk_app: Any, tmp_path: Path
+) -> None:
+    kiosk = await start_kiosk_app(helpful.url, helpful.kiosk_token, printer_url, size=PORTRAIT)
+    await kiosk.tap("en")
+    await kiosk.tap("housing")  # no website offered: straight to the question
+    await kiosk.wait_screen("assistance")
+    assert "Do you need any help?" in kiosk.texts()
+    assert choice_texts(kiosk) == {
+        "wheelchair": ("I use a wheelchair", "unchecked"),
+        "hearing_loop": ("I use a hearing aid (hearing loop)", "unchecked"),
+        "interpreter": ("I need help in my language", "unchecked"),
+        "unwell": ("I am unwell or can't wait long", "unchecked"),
+    }
+    assert kiosk.button("carry_on").text == "No help needed"
+
+    await kiosk.tap("wheelchair")
+    await kiosk.tap("unwell")
+    await kiosk.tap("unwell")  # and untick it again
+    assert choice_texts(kiosk)["wheelchair"][1] == "checked"
+    assert choice_texts(kiosk)["unwell"][1] == "unchecked"
+    assert kiosk.button("carry_on").text == "Continue"
+    out = ROOT / "docs" / "screenshots" / "kiosk" if FINAL else tmp_path
+    await kiosk.screenshot(out / "assistance-en.png", final=FINAL)
+    assert helpful.server.centre.tickets == {}, "nothing issued before Continue"
+
+    await kiosk.tap("carry_on")
+    await kiosk.wait_screen("confirm")
+    ticket = issued(helpful, kiosk)
+    assert ticket.service == "housing"
+    assert ticket.assistance == ("wheelchair",)
+    assert ticket.needs == frozenset({"step_free"})  # only a step-free counter calls it
+    await kiosk.until(lambda: printer_sim.tickets, "the ticket to print")
+    await kiosk.saved()
+
+    # the next visitor starts with nothing ticked
+    await kiosk.tap("done")
+    await kiosk.tap("en")
+    await kiosk.tap("housing")
+    await kiosk.wait_screen("assistance")
+    assert {icon for _text, icon in choice_texts(kiosk).values()} == {"unchecked"}
+
+
+async def test_no_help_needed_is_one_touch_and_back_goes_to_the_services(
+    helpful: LiveServer, printer_url: str, start_kiosk_app: Any
+) -> None:
+    kiosk = await start_kiosk_app(helpful.url, helpful.kiosk_token, printer_url)
+    await kiosk.tap("en")
+    await kiosk.tap("planning")
+    await kiosk.wait_screen("assistance")
+    await kiosk.tap("back")
+    await kiosk.wait_screen("services")
+    await kiosk.tap("housing")
+    await kiosk.wait_screen("assistance")
+    await kiosk.tap("carry_on")
+    await kiosk.wait_screen("confirm")
+    ticket = issued(helpful, kiosk)
+    assert (ticket.service, ticket.assistance, ticket.needs) == ("housing", (), frozenset())
+    assert len(helpful.server.centre.tickets) == 1
+
+
+async def test_help_asked_after_the_website_is_offered(
+    helpful: LiveServer, printer_url: str, start_kiosk_app: Any
+) -> None:
+    """A ticket taken anyway is still recorded as that choice, and carries the help."""
+    kiosk = await start_kiosk_app(helpful.url, helpful.kiosk_token, printer_url)
+    await kiosk.tap("en")
+    await kiosk.tap("council_tax")
+    await kiosk.wait_screen("online")
+    await kiosk.tap("ticket")
+    await kiosk.wait_screen("assistance")
+    await kiosk.tap("interpreter")
+    await kiosk.tap("carry_on")
+    await kiosk.wait_screen("confirm")
+    ticket = issued(helpful, kiosk)
+    assert (ticket.service, ticket.assistance) == ("council_tax", ("interpreter",))
+    await kiosk.until(lambda: kiosk.controller.channel_choices, "the choice to be recorded")
+    assert kiosk.controller.channel_choices == [("council_tax", "ticket")]
+
+
+@pytest.mark.parametrize("lang", ["ur", "ar"])
+async def test_the_question_in_urdu_and_arabic_reads_right_to_left(
+    lang: str,
+    helpful: LiveServer,
+    printer_url: str,
+    start_kiosk_app: Any,
+    tmp_path: Path,
+) -> None:
+    kiosk = await start_kiosk_app(helpful.url, helpful.kiosk_token, printer_url, size=PORTRAIT)
+    t = Translator(lang)
+    await kiosk.tap(lang)
+    await kiosk.tap("housing")
+    await kiosk.wait_screen("assistance")
+    # the demo centre names its categories in English only: the catalogue's words
+    names = {code: text for code, (text, _icon) in choice_texts(kiosk).items()}
+    assert names["wheelchair"] == t("I use a wheelchair") != "I use a wheelchair"
+    assert names["unwell"] == t("I am unwell or can't wait long")
+    assert kiosk.button("carry_on").text == t("No help needed")
+    await kiosk.tap("hearing_loop")
+    # laid out right to left: each button's ticked box is on its right, its words left
+    button = kiosk.button("hearing_loop")
+    box = next(w for w in kiosk.widgets(button) if getattr(w, "name", "") == "checked")
+    words = button.ids.labels
+    assert box.to_window(*box.center)[0] > words.to_window(*words.center)[0]
+    assert kiosk.button("carry_on").text == t("Continue")
+    out = ROOT / "docs" / "screenshots" / "kiosk" if FINAL else tmp_path
+    await kiosk.screenshot(out / f"assistance-{lang}.png", final=FINAL)
+    await kiosk.tap("carry_on")
+    await kiosk.wait_screen("confirm")
+    ticket = issued(helpful, kiosk)
+    assert (ticket.assistance, ticket.language) == (("hearing_loop",), lang)
+    await kiosk.saved()
+
+
+async def test_a_centre_without_categories_does_not_ask(
+    live: LiveServer, printer_url: str, start_kiosk_app: Any
+) -> None:
+    """(This folder's ``setup`` is the demo centre without its categories.)"""
+    assert live.setup.assistance == ()
+    kiosk = await start_kiosk_app(live.url, live.kiosk_token, printer_url)
+    await kiosk.tap("en")
+    await kiosk.tap("housing")
+    await kiosk.wait_screen("confirm")
+    assert issued(live, kiosk).assistance == ()
