@@ -17,7 +17,8 @@ DOMAIN = "join"
 WORDS = {
     "title": N_("Join the queue"),
     "join_at": N_("Join the queue at {centre}"),
-    "choose_language": N_("Choose your language."),
+    # the language page's heading, shown in every language the centre offers
+    "language_question": N_("Choose your language"),
     "problem": N_("There is a problem"),
     "question": N_("What do you need help with?"),
     "intro": N_(
@@ -36,6 +37,13 @@ WORDS = {
         "kiosk. We call you only once you have."
     ),
     "join": N_("Join the queue"),
+    # help a visitor may ask for (the centre's [[assistance]], docs/assistance.md)
+    "help_legend": N_("Do you need any help?"),
+    "help_hint": N_(
+        "Select any that apply to you. The staff who call you will know. You do not have "
+        "to choose any."
+    ),
+    "help_gone": N_("The help you chose is no longer offered here. You are not in the queue yet."),
     "not_found_title": N_("Page not found"),
     "not_found": N_("Check the address, or scan the QR code on the poster again."),
     "closed_title": N_("Joining from a phone"),
@@ -106,6 +114,13 @@ def service_name(english: str, names: dict[str, str], language: str) -> str:
     if language in names:
         return names[language]
     return translator("kiosk", language)(english)
+
+
+def assistance_name(english: str, names: dict[str, str], language: str) -> str:
+    """A kind of help's name in ``language``: the centre's own (its ``names``), else
+    the usual categories' names as the kiosk's catalogue translates them (the kiosk
+    shows the same), else English."""
+    return service_name(english, names, language)
 
 
 def waiting_now(t: Translator, waiting: int) -> str:

@@ -20,7 +20,15 @@ the core's cap on remote tickets waiting at once. docs/joining.md has the rest.
 In the visitor's language (issue 14 item 4): the language is the first question, and
 each step after it carries it (``lang`` in the links and the forms); the words are the
 ``join`` catalogue domain's (``queue_server.join_words``), the page's ``lang`` and
-``dir`` set from it (right to left for Urdu and Arabic).
+``dir`` set from it (right to left for Urdu and Arabic). The language page itself is
+for a visitor who may read no English: its heading is the question in every language
+the centre offers, and each language's link is its own name with, in that language,
+what it leads to.
+
+Asking for help (issue 14 item 5; docs/assistance.md): the page with the button that
+joins asks "Do you need any help?" with a checkbox for each of the centre's
+``[[assistance]]`` categories (``help_<code>``, one field each: the form reader keeps
+one value per name), optional; the codes ticked go into the ticket (``assistance``).
 """
 
 from __future__ import annotations
@@ -35,12 +43,13 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from queue_server.core import commands as cmd
 from queue_server.core.errors import NotActive, TicketEnded, Unavailable, WalkinError
-from queue_server.core.model import Channel, Service, TicketState
+from queue_server.core.model import AssistanceCategory, Channel, Service, TicketState
 from queue_server.join_words import (
     OTHER_REFUSAL,
     REFUSALS,
     WORDS,
     Translator,
+    assistance_name,
     join_translator,
     place_kept,
     service_name,
@@ -116,14 +125,23 @@ class JoinPages:
     # ------------------------------------------------------------ pages
 
     def _languages(self, t: Translator) -> str:
-        links = "\n".join(
-            f'<li><a class="choice" lang="{escape(code)}" '
-            f'dir="{"rtl" if join_translator(code).language.rtl else "ltr"}" '
-            f'href="?lang={quote(code)}">{escape(LANGUAGE_NAMES.get(code, code))}</a></li>'
-            for code in self.server.setup.languages
+        """The first question, for a visitor who may read no English: the heading in
+        every language offered, each link the language's own name and, in it, where
+        it leads."""
+        setup = self.server.setup
+        heading = '<span class="sep" aria-hidden="true"> · </span>'.join(
+            f"<span {_lang_attributes(code)}>"
+            f"{escape(join_translator(code)(WORDS['language_question']))}</span>"
+            for code in setup.languages
         )
-        return f"""<h1>{escape(t(WORDS["join_at"], centre=self.server.setup.name))}</h1>
-<p>{escape(t(WORDS["choose_language"]))}</p>
+        links = "\n".join(
+            f'<li><a class="choice" {_lang_attributes(code)} href="?lang={quote(code)}">'
+            f'<span class="name">{escape(LANGUAGE_NAMES.get(code, code))}</span>'
+            f'<span class="sub">'
+            f"{escape(join_translator(code)(WORDS['join_at'], centre=setup.name))}</span></a></li>"
+            for code in setup.languages
+        )
+        return f"""<h1 class="every-language">{heading}</h1>
 <ul class="choices">
 {links}
 </ul>"""
@@ -190,6 +208,7 @@ class JoinPages:
 <p>{escape(waiting_now(t, waiting))}</p>
 {here_note}
 <form method="post" action="{PREFIX}{escape(setup.centre_id)}/ticket">
+{self._help_question(t)}
 <input type="hidden" name="service" value="{escape(code)}">
 <input type="hidden" name="lang" value="{escape(lang)}">
 <input type="hidden" name="key" value="{secrets.token_urlsafe(16)}">
@@ -202,6 +221,24 @@ class JoinPages:
                 f"{COOKIE}={device}; Path=/; Max-Age=86400; HttpOnly; SameSite=Strict"
             )
         return response
+
+    def _help_question(self, t: Translator) -> str:
+        """ "Do you need any help?": a checkbox per ``[[assistance]]`` category, none
+        required; "" when the centre offers none."""
+        categories = self.server.setup.assistance
+        if not categories:
+            return ""
+        boxes = "\n".join(
+            f'<div class="checkbox"><input type="checkbox" id="h-{escape(c.code)}" '
+            f'name="help_{escape(c.code)}" value="yes"><label for="h-{escape(c.code)}">'
+            f"{escape(_help_name(c, t.code))}</label></div>"
+            for c in categories
+        )
+        return f"""<fieldset class="help" aria-describedby="help-hint">
+<legend><h2>{escape(t(WORDS["help_legend"]))}</h2></legend>
+<p class="hint" id="help-hint">{escape(t(WORDS["help_hint"]))}</p>
+{boxes}
+</fieldset>"""
 
     async def _join(self, connection: ServerConnection, request: Request) -> Response:
         setup = self.server.setup
@@ -220,6 +257,12 @@ class JoinPages:
             return self._page(request, t, body, 403)
         if not key or len(key) > 64 or lang not in setup.languages:
             body = f"<h1>{escape(t(WORDS['wrong_title']))}</h1>\n{start_again}"
+            return self._page(request, t, body, HTTPStatus.BAD_REQUEST)
+        help_asked = _help_asked(fields, setup.assistance)
+        if help_asked is None:
+            # a category gone since the form was given (the centre's file changed), or
+            # a form not ours: said, and nothing taken
+            body = _message(t, "wrong_title", "help_gone") + start_again
             return self._page(request, t, body, HTTPStatus.BAD_REQUEST)
         address = _address(connection)
         phone = hashlib.sha256(device.encode()).hexdigest()[:16]
@@ -249,6 +292,7 @@ class JoinPages:
             idempotency_key=f"join:{phone}:{key}",
             language=lang,
             channel=Channel.REMOTE,
+            assistance=help_asked,
         )
         try:
             decision, _ = await self.server.execute_and_estimate(command, estimate=True)
@@ -357,6 +401,30 @@ def page(
 
 def _name(service: Service, lang: str) -> str:
     return service_name(service.name, dict(service.names), lang)
+
+
+def _help_name(category: AssistanceCategory, lang: str) -> str:
+    return assistance_name(category.name, dict(category.names), lang)
+
+
+def _help_asked(
+    fields: dict[str, str], categories: tuple[AssistanceCategory, ...]
+) -> tuple[str, ...] | None:
+    """The codes ticked (``help_<code>=yes``), in the centre's order; None when a
+    ``help_`` field names no category of the centre or carries another value."""
+    offered = {c.code for c in categories}
+    asked = {
+        name[len("help_") :]: value for name, value in fields.items() if name.startswith("help_")
+    }
+    if any(code not in offered or value != "yes" for code, value in asked.items()):
+        return None
+    return tuple(c.code for c in categories if c.code in asked)
+
+
+def _lang_attributes(code: str) -> str:
+    """``lang`` and ``dir`` for a piece of a page in another language than the page's."""
+    direction = "rtl" if join_translator(code).language.rtl else "ltr"
+    return f'lang="{escape(code)}" dir="{direction}"'
 
 
 def _device_of(request: Request) -> tuple[str, bool]:
