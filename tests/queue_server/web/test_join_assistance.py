@@ -6,58 +6,25 @@ checked is the ticket the server issued. axe-core on each page; screenshots
 
 from __future__ import annotations
 
-import dataclasses
 import html
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from catalogues import translator
-from queue_server.core.model import CentreSetup, Channel, RemoteJoining
+from queue_server.core.model import Channel
 from queue_server.join_words import WORDS, join_translator
-from queue_server.store import Store
-from queue_server.web import install_routes
-from tests.conftest import LiveServer, start_live_server
+from tests.conftest import LiveServer
+from tests.queue_server.web import test_join_page as joining
 
-PHONE = {"width": 360, "height": 740}
-
-
-@pytest.fixture
-async def joinable(store: Store, setup: CentreSetup) -> AsyncIterator[LiveServer]:
-    remote = RemoteJoining(open=True, max_waiting=5, grace=timedelta(minutes=10))
-    live = await start_live_server(store, dataclasses.replace(setup, remote=remote))
-    install_routes(live.server)
-    yield live
-    await live.server.close()
-
-
-@pytest.fixture
-async def checked_phone(chromium: Any) -> AsyncIterator[Any]:
-    """A phone with scripts on, for axe-core; the joining pages carry no script."""
-    context = await chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    page = await context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    await context.close()
-
-
-@pytest.fixture
-async def phone(chromium: Any) -> AsyncIterator[Any]:
-    """A phone with scripts off."""
-    context = await chromium.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, java_script_enabled=False
-    )
-    page = await context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    await context.close()
-
-
-async def no_violations(page: Any, axe: Any) -> None:
-    assert await page.locator("script").count() == 0
-    assert await axe(page) == []
+# the joining pages' own fixtures: a centre that takes remote tickets (housing and
+# council tax among them), phones with scripts off and on (for axe-core)
+joinable = joining.joinable
+phone = joining.phone
+checked_phone = joining.checked_phone
+no_violations = joining.no_violations
+PHONE = joining.PHONE
 
 
 def remote_tickets(live: LiveServer) -> list[Any]:
