@@ -83,9 +83,11 @@ def toggle(controller: KioskController, code: str) -> None:
 def carry_on(controller: KioskController) -> None:
     """ "No help needed" or "Continue": take the ticket with what is ticked."""
     visit = controller.visit
-    if visit.assistance and not controller.online:
+    if not controller.online:
         # the server went away on this screen: an offline ticket cannot carry the help
-        log.warning("assistance %s not sent: the server is away", ",".join(visit.assistance))
+        if visit.assistance:
+            log.warning("assistance %s not sent: the server is away", ",".join(visit.assistance))
+        visit.assistance.clear()
     controller.take_ticket(late_reference=visit.late_reference)
 
 
@@ -115,6 +117,16 @@ class AssistanceScreen(KioskScreen):
             for c in (centre.assistance if centre else ())
         ]
         self.carry_on_text = t("Continue") if chosen else t("No help needed")
+        if not controller.online:
+            # the server went away on this screen: a ticket issued now cannot carry
+            # the help (see the module docstring), so the visitor is not offered it
+            self.message = t(
+                "This kiosk cannot reach the server just now. "
+                "Please tell the staff about any help you need when you are called."
+            )
+            self.hint = ""
+            self.choices = []
+            self.carry_on_text = t("Continue")
 
     def on_choices(self, _screen: Any, choices: list[tuple[str, str, bool]]) -> None:
         grid = self.ids.grid

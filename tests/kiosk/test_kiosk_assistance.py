@@ -180,3 +180,38 @@ async def test_a_centre_without_categories_does_not_ask(
     await kiosk.tap("housing")
     await kiosk.wait_screen("confirm")
     assert issued(live, kiosk).assistance == ()
+
+
+async def test_offline_the_kiosk_does_not_offer_help_it_cannot_pass_on(
+    helpful: LiveServer, printer_url: str, start_kiosk_app: Any, tmp_path: Path
+) -> None:
+    """An offline ticket cannot carry the help (``upload_offline`` has no field for it):
+    the server going away on the question takes the choices off the screen and asks the
+    visitor to tell the staff; a kiosk already offline does not ask."""
+    kiosk = await start_kiosk_app(
+        helpful.url,
+        helpful.kiosk_token,
+        printer_url,
+        offline_journal=str(tmp_path / "journal.db"),
+    )
+    sync = kiosk.app.offline
+    await kiosk.until(lambda: sync.can_issue("housing"), "a block of housing numbers")
+    await kiosk.tap("en")
+    await kiosk.tap("housing")
+    await kiosk.wait_screen("assistance")
+    await kiosk.tap("wheelchair")
+    await helpful.server.close()
+    await kiosk.until(lambda: kiosk.controller.working_offline, "the kiosk to work offline")
+    await kiosk.until(lambda: not kiosk.current().choices, "the choices to go")
+    assert kiosk.screen == "assistance"
+    assert "Please tell the staff about any help you need" in kiosk.current().message
+    await kiosk.tap("carry_on")
+    await kiosk.wait_screen("confirm")
+    assert kiosk.controller.visit.ticket["offline"] is True
+    assert [t.service for t in sync.journal.tickets()] == ["housing"]
+
+    await kiosk.tap("done")
+    await kiosk.tap("en")
+    await kiosk.tap("housing")  # offline from the start: not asked
+    await kiosk.wait_screen("confirm")
+    assert len(sync.journal.tickets()) == 2
