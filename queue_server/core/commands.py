@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from .errors import InvalidRequest
 from .model import Channel, Outcome
 
 
@@ -43,6 +44,28 @@ class IssueTicket(Command):
 
 #: the longest note staff may write on a ticket issued at the console
 NOTE_MAX = 200
+#: the longest note stored: what staff wrote once personal data is taken out of it
+#: (each piece taken out leaves a marker naming its kind, which may be longer)
+NOTE_STORED_MAX = 4 * NOTE_MAX
+
+
+def plain_note(text: str | None, limit: int = NOTE_MAX) -> str | None:
+    """A note as kept: runs of spaces and line breaks made one space, None if blank.
+    ``InvalidRequest`` (field ``note``) when longer than ``limit`` characters."""
+    if text is None:
+        return None
+    note = " ".join(text.split())
+    if not note:
+        return None
+    if len(note) > limit:
+        raise InvalidRequest(
+            f"The note is {len(note)} characters long; keep it to {limit} "
+            "(it is for the adviser, not a case record).",
+            field="note",
+            length=len(note),
+            max_length=limit,
+        )
+    return note
 
 
 @dataclass(frozen=True, kw_only=True)

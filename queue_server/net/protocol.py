@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StrictStr,
     StringConstraints,
@@ -83,6 +84,34 @@ class IssueTicket(Message):
     late_appointment_ref: Name | None = None
     #: assistance the visitor asked for: the centre's ``[[assistance]]`` codes
     assistance: Annotated[list[Name], Field(max_length=8)] = []
+
+
+class IssueForVisitor(Message):
+    """Staff at the counter console: a ticket for a visitor standing in front of them
+    (docs/assistance.md, "Issued at the console"). ``note``: for the adviser who calls
+    it, at most 200 characters, personal data taken out, never on a public screen;
+    ``walk_direct``: the name of a counter (not closed) that alone may call it by "call
+    next" until it closes; ``print``: print it on a connected kiosk."""
+
+    type: Literal["issue_for_visitor"]
+    service: Name
+    idempotency_key: Key
+    language: Language = "en"
+    assistance: Annotated[list[Name], Field(max_length=8)] = []
+    #: held to 200 characters by the server, which says so; this bound only keeps
+    #: an absurd frame out
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    walk_direct: Name | None = None
+    print: StrictBool = False
+
+
+class HereForVisitor(Message):
+    """Staff at the counter console say "I'm here" for a visitor who joined from a
+    phone and stands in front of them (docs/joining.md): the ticket's id, or its
+    number today."""
+
+    type: Literal["here_for_visitor"]
+    ticket: Name
 
 
 class CheckIn(Message):
@@ -341,6 +370,8 @@ ClientMessage = Annotated[
     | Ping
     | GetSnapshot
     | IssueTicket
+    | IssueForVisitor
+    | HereForVisitor
     | CheckIn
     | Estimate
     | ChannelChoice

@@ -34,11 +34,13 @@ from queue_server.core.errors import (
     Forbidden,
     NotActive,
     NotAuthenticated,
+    NotRemote,
+    TicketEnded,
     Unavailable,
     WalkinError,
 )
 from queue_server.core.events import Event, OfflineRunRecorded, TicketCalled, TicketRecalled
-from queue_server.core.model import CentreSetup, counter_called
+from queue_server.core.model import QUEUED_STATES, CentreSetup, Channel, Ticket, counter_called
 from queue_server.core.offline import UploadOutcome, offline_summary
 from queue_server.net import bookings_api, figures, forms, http, wire
 from queue_server.net import protocol as p
@@ -91,6 +93,8 @@ PERMISSIONS: dict[type[p.Message], frozenset[str]] = {
     p.Ping: EVERYONE | {VISITOR},
     p.GetSnapshot: EVERYONE,
     p.IssueTicket: frozenset({KIOSK, MANAGER}),
+    p.IssueForVisitor: STAFF,
+    p.HereForVisitor: STAFF,
     p.CheckIn: frozenset({KIOSK, MANAGER}),
     p.Estimate: frozenset({KIOSK, COUNTER, MANAGER}),
     p.DeviceStatus: frozenset({KIOSK, BOARD}),
@@ -556,6 +560,8 @@ class QueueServer(Enforcement):
                 return await self._reprint(identity, message, now)
             case p.ConfirmHere():
                 return await self._confirm_here(identity, message)
+            case p.HereForVisitor():
+                return await self._here_for_visitor(identity, message, now)
             case p.UploadOffline():
                 return await self._upload_offline(identity, message)
             case p.ChannelChoice():
@@ -572,7 +578,7 @@ class QueueServer(Enforcement):
                 )
                 return {}
         command = to_command(self.centre, identity, message, now)
-        issuing = isinstance(message, p.IssueTicket | p.CheckIn)
+        issuing = isinstance(message, p.IssueTicket | p.IssueForVisitor | p.CheckIn)
         decision, estimate = await self.execute_and_estimate(command, estimate=issuing)
         if not issuing or decision.ticket is None:
             return self._result(identity, message, decision)
@@ -583,7 +589,57 @@ class QueueServer(Enforcement):
             ticket = self.centre.tickets.get(decision.ticket.id)
             if ticket is not None:
                 self.estimates.given(ticket, estimate, at)
-        return self._result(identity, message, decision, estimate)
+        result = self._result(identity, message, decision, estimate)
+        if isinstance(message, p.IssueForVisitor) and message.print:
+            result.update(await self._print_for_visitor(decision.ticket))
+        return result
+
+    async def _print_for_visitor(self, ticket: Ticket) -> dict[str, Any]:
+        """Print a ticket staff issued at the console on a connected kiosk (any: the
+        visitor is at the console, the kiosk is the centre's printer). The ticket is
+        issued whatever becomes of the print: ``{"printed_on": kiosk}``, or
+        ``{"not_printed": why}`` for the console to show the number instead."""
+        try:
+            kiosk, connection = choose_kiosk(self._connections, None, None)
+            push = {
+                "type": "print_ticket",
+                "ticket": visitor_ticket(self.centre, ticket, self.status_url_template),
+                "reprint": False,
+            }
+            await connection.send(json.dumps(push))
+        except Unavailable as exc:
+            return {"not_printed": exc.message}
+        except ConnectionClosed:
+            return {"not_printed": "The kiosk went away before it could print."}
+        log.info("ticket %s issued at the console, printed on kiosk %s", ticket.number, kiosk)
+        return {"printed_on": kiosk}
+
+    async def _here_for_visitor(
+        self, identity: Identity, message: p.HereForVisitor, now: datetime
+    ) -> dict[str, Any]:
+        """Staff say "I'm here" for a visitor who joined from a phone (``ConfirmHere``,
+        audited as theirs): the ticket, and ``already`` when it had been said."""
+        ticket = find_ticket(self.centre, message.ticket, now)
+        if ticket.channel != Channel.REMOTE:
+            raise NotRemote(
+                f"Ticket {ticket.number} was not joined from a phone: it needs no "
+                '"I\'m here" and is called in its turn.',
+                ticket=ticket.number,
+            )
+        if ticket.state not in QUEUED_STATES:
+            raise TicketEnded(
+                f"Ticket {ticket.number} is no longer waiting (it is "
+                f"{ticket.state.value.replace('_', ' ')}). If the visitor still needs to "
+                "be seen, issue them a new ticket.",
+                ticket=ticket.number,
+                state=ticket.state.value,
+            )
+        decision = await self.execute(cmd.ConfirmHere(actor=identity.actor, ticket_id=ticket.id))
+        ticket = decision.ticket or ticket
+        return {
+            "ticket": views.ticket_for_staff(self.centre, ticket),
+            "already": not decision.events,
+        }
 
     async def _upload_offline(self, identity: Identity, message: p.UploadOffline) -> dict[str, Any]:
         """A kiosk's offline tickets into the queue (``core.offline``): one transaction,
@@ -792,6 +848,12 @@ class QueueServer(Enforcement):
             )
             if erased:
                 log.info("erased %d feedback comment(s) past their retention", erased)
+            # staff's notes on tickets issued at the console: for their day only
+            erased = await asyncio.to_thread(
+                self.store.erase_ticket_notes, self.setup.centre_id, today, now
+            )
+            if erased:
+                log.info("erased the notes of %d ticket(s) of earlier days", erased)
             if self.notifier is not None:
                 # visitors' numbers, addresses and push subscriptions: kept for their
                 # ticket's day only (docs/notifications.md)

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from queue_server.core import Centre
 from queue_server.core import commands as cmd
 from queue_server.core.errors import Forbidden, InvalidRequest, NotFound
-from queue_server.core.model import Ticket, TicketState, counter_called
+from queue_server.core.model import Channel, Ticket, TicketState, counter_called
 from queue_server.net import protocol as p
 from queue_server.net.auth import COUNTER, Identity
+from queue_server.net.redact import redact_personal_data
 
 #: what a ticket id can look like (``new_ticket_id``); anything else is not looked up
 #: (``fullmatch`` it: the visitor hello and the ticket status pages both do)
@@ -86,6 +87,20 @@ def to_command(centre: Centre, identity: Identity, m: p.Message, now: datetime) 
                 language=m.language,
                 late_appointment_ref=m.late_appointment_ref,
                 assistance=tuple(m.assistance),
+            )
+        case p.IssueForVisitor():
+            note = cmd.plain_note(m.note)  # staff's own words: NOTE_MAX at most
+            return cmd.IssueTicket(
+                actor=actor,
+                service=m.service,
+                ticket_id=new_ticket_id(),
+                idempotency_key=m.idempotency_key,
+                language=m.language,
+                assistance=tuple(m.assistance),
+                channel=Channel.RECEPTION,
+                # kept as a feedback comment is: without the personal data it seems to hold
+                note=redact_personal_data(note)[0] if note else None,
+                walk_direct=m.walk_direct,
             )
         case p.LeaseNumbers():
             return cmd.LeaseNumbers(

@@ -212,6 +212,9 @@ class Figures:
     issued_remote: int
     remote_share: float | None
     remote_not_here: int
+    #: tickets staff issued at the counter console for a visitor in front of them
+    #: (docs/assistance.md, "Issued at the console")
+    issued_reception: int
     #: tickets whose visitor asked for help (a wheelchair, an interpreter...: the
     #: centre's ``[[assistance]]``), and how many asked for each, by category code
     #: (not a CSV column: the CSV has ``issued_assisted``)
@@ -476,6 +479,7 @@ class Tally:
     channel_shift_online: int = 0
     issued_remote: int = 0
     remote_not_here: int = 0
+    issued_reception: int = 0
     issued_assisted: int = 0
     #: tickets that asked for each kind of help (docs/assistance.md), by category code
     assisted_by_category: dict[str, int] = field(default_factory=dict)
@@ -628,6 +632,7 @@ def figures_of(tally: Tally, waits: Sequence[float] | None = None) -> Figures:
         issued_remote=t.issued_remote,
         remote_share=_share(t.issued_remote, t.issued),
         remote_not_here=t.remote_not_here,
+        issued_reception=t.issued_reception,
         issued_assisted=t.issued_assisted,
         assisted_by_category=dict(sorted(t.assisted_by_category.items())),
         estimates_given=t.estimates_given,
@@ -708,6 +713,8 @@ def _tally(
             t.issued_appointment += 1
         else:
             t.issued_walk_in += 1
+        if getattr(ticket, "channel", "kiosk") == "reception":
+            t.issued_reception += 1
         if getattr(ticket, "channel", "kiosk") == "remote":
             t.issued_remote += 1
             # ended by the grace period: a no-show never called (docs/joining.md)

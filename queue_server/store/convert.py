@@ -68,6 +68,8 @@ def ticket_values(centre: str, t: Ticket) -> dict[str, Any]:
         "assistance": ",".join(t.assistance) or None,
         "head_start_seconds": int(t.head_start.total_seconds()),
         "needs": ",".join(sorted(t.needs)) or None,
+        "note": t.note,
+        "directed_to": t.directed_to,
     }
 
 
@@ -106,6 +108,8 @@ def ticket_from_row(r: TicketRow) -> Ticket:
         assistance=tuple(r.assistance.split(",")) if r.assistance else (),
         head_start=timedelta(seconds=r.head_start_seconds),
         needs=frozenset(r.needs.split(",")) if r.needs else frozenset(),
+        note=r.note,
+        directed_to=r.directed_to,
     )
 
 
@@ -163,6 +167,11 @@ def appointment_from_row(r: AppointmentRow) -> Appointment:
 
 def audit_values(centre: str, e: Event) -> dict[str, Any]:
     payload = {k: v for k, v in plain(e).items() if v is not None and k not in ("at", "actor")}
+    ticket = payload.get("ticket")
+    if isinstance(ticket, dict) and ticket.get("note") is not None:
+        # staff's note on a ticket is personal data kept for its day only (the ticket
+        # row's, erased after); the trail, kept for years, says only that there was one
+        ticket["note"] = True
     return {
         "centre": centre,
         "at": e.at,

@@ -1389,6 +1389,29 @@ class Store:
         with self.engine.connect() as conn:
             return list(conn.execute(query.order_by(c.day, c.answered_at)))
 
+    def erase_ticket_notes(self, centre_id: str, before: date, now: datetime) -> int:
+        """Erase staff's notes on the centre's tickets of days before ``before`` (a note
+        is for the adviser who calls the ticket, that day; the audit trail never held
+        its text). Returns how many were erased."""
+        table: sa.Table = TicketRow.__table__  # type: ignore[attr-defined]
+        c = table.c
+        erased = 0
+
+        def work(conn: sa.Connection) -> None:
+            nonlocal erased
+            erased = conn.execute(
+                sa.update(table)
+                .where(c.centre == centre_id, c.day < before, c.note.is_not(None))
+                .values(note=None)
+            ).rowcount
+            if erased:
+                self._audit_note(
+                    conn, centre_id, now, "system", "ticket_notes_erased", {"count": erased}
+                )
+
+        self._write("ticket notes' erasure", work)
+        return erased
+
     def erase_feedback_comments(self, centre_id: str, given_before: datetime, now: datetime) -> int:
         """Erase the text of the centre's comments given before ``given_before`` (their
         retention is over); the answers stay. Returns how many were erased."""

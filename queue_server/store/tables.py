@@ -87,8 +87,8 @@ class TicketRow(SQLModel, table=True):
     transfers: int = 0
     #: the service's target wait when the ticket was issued or last transferred
     target_wait_seconds: int | None = None
-    #: how the ticket was taken: "kiosk" (also the console, offline kiosks) or "remote"
-    #: (joined from a phone); migration 0011
+    #: how the ticket was taken: "kiosk" (offline kiosks too), "remote" (joined from a
+    #: phone; migration 0011) or "reception" (issued at the console; 0016)
     channel: str = Field(
         default="kiosk", max_length=16, sa_column_kwargs={"server_default": "kiosk"}
     )
@@ -101,6 +101,11 @@ class TicketRow(SQLModel, table=True):
     assistance: str | None = Field(default=None, max_length=256)
     head_start_seconds: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     needs: str | None = Field(default=None, max_length=256)
+    #: issued at the console ("reception"): staff's note for the adviser (erased once
+    #: the day is over: ``Store.erase_ticket_notes``) and the counter the visitor was
+    #: sent straight to; migration 0016
+    note: str | None = Field(default=None, max_length=1024)
+    directed_to: str | None = Field(default=None, max_length=64)
 
 
 class CounterRow(SQLModel, table=True):

@@ -542,6 +542,19 @@ async def test_the_documented_morning_replays_on_a_live_server(live_clocked: Any
         assert (await send(kiosk, example("confirm_here")))["already"] is True
         await refused(kiosk, failing("not_remote"), ticket=issued["ticket"]["id"])
         await refused(kiosk, failing("not_found", "confirm_here"))
+        # ... or at the console, by staff (already said here: nothing changes)
+        assert (await send(alice, example("here_for_visitor"), ticket=phone.ticket.number))[
+            "already"
+        ]
+        await refused(
+            alice, failing("not_remote", "here_for_visitor"), ticket=after["ticket"]["number"]
+        )
+        # reception issues a ticket for a visitor, sent straight to Counter 1, printed
+        # on the kiosk; Counter 1 closes before calling it, so it goes back to the queue
+        directed = await send(alice, example("issue_for_visitor"))
+        assert directed["printed_on"] and directed["ticket"]["directed_to"] == "Counter 1"
+        await refused(alice, failing("invalid_request", "issue_for_visitor"))
+        await alice.request("close_counter", counter="Counter 1")
         # a request answered on each connection means every push before it has arrived
         for client in clients.values():
             await client.request("ping")

@@ -84,9 +84,17 @@ def test_a_ticket_issued_for_a_visitor_is_numbered_as_any_and_carries_its_note()
 
 def test_a_note_too_long_or_on_a_kiosk_ticket_is_refused_naming_the_field(refuse) -> None:
     desk = reception_desk()
-    error = refuse(desk, for_visitor(desk, "HOU", note="x" * (cmd.NOTE_MAX + 1)))
+    error = refuse(desk, for_visitor(desk, "HOU", note="x" * (cmd.NOTE_STORED_MAX + 1)))
     assert isinstance(error, InvalidRequest) and error.details["field"] == "note"
-    assert f"keep it to {cmd.NOTE_MAX}" in error.message
+    assert f"keep it to {cmd.NOTE_STORED_MAX}" in error.message
+    # what staff type is held to NOTE_MAX (the server checks it before redacting)
+    assert cmd.plain_note(" a\n b ") == "a b" and cmd.plain_note(" \n") is None
+    try:
+        cmd.plain_note("y" * (cmd.NOTE_MAX + 1))
+    except InvalidRequest as exc:
+        assert exc.details == {"field": "note", "length": 201, "max_length": 200}
+    else:
+        raise AssertionError("a note over NOTE_MAX is refused")
     kiosk = cmd.IssueTicket(
         actor="kiosk:Lobby", service="HOU", ticket_id="kx", idempotency_key="kkx", note="hi"
     )
