@@ -146,9 +146,19 @@
     });
   }
 
+  // Staff say "I'm here" for a visitor who joined from a phone and is at the desk
+  // (here_for_visitor, audited as theirs): call next may call them from now.
+  function visitorHere(ticket) {
+    send("here_for_visitor", { ticket: ticket.id }, {
+      done: (reply) => C.draw.say(reply.already
+        ? `${ticket.number} was already marked here.`
+        : `${ticket.number} is here: they will be called in their place.`),
+    });
+  }
+
   C.actions = {
     connect, signIn, signOut, settleCounter, leaveCounter, chooseCounter, focusMain, send,
-    counterAction, returnParked, reprintTicket,
+    counterAction, returnParked, reprintTicket, visitorHere,
     // a request with no buttons to hold (the snapshot the page asks for again)
     request: (type, fields) => conn.request(type, fields || {}),
   };

@@ -1,5 +1,6 @@
 // The counter console's dialogs: call a ticket out of turn, complete a visit (its
-// outcome), transfer, and cancel a parked ticket. Each checks its form, sends through
+// outcome), transfer, cancel a parked ticket, and issue a ticket for a visitor at the
+// desk (with a note and "walk direct"; docs/assistance.md, "Issued at the console"). Each checks its form, sends through
 // counter-actions.js, and gives focus back to the button that opened it.
 "use strict";
 
@@ -16,7 +17,7 @@
 
   function openDialog(dialog, opener) {
     dialogOpener = opener || document.activeElement;
-    dialog.querySelector(".error").textContent = "";
+    for (const box of dialog.querySelectorAll(".error")) box.textContent = "";
     dialog.showModal();
   }
 
@@ -187,6 +188,117 @@
     });
   }
 
+  // ------------------------------------------------------------ issue for a visitor
+
+  const LANGUAGE_NAMES = {
+    en: "English", cy: "Welsh (Cymraeg)", pl: "Polish (Polski)", ro: "Romanian (Română)",
+    ur: "Urdu (اردو)", ar: "Arabic (العربية)",
+  };
+  const NOTE_MAX = 200;
+  //: one key per visitor's ticket: a retry of the same form is the same ticket
+  let issueKey = null;
+
+  function newKey() {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return `console-${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  }
+
+  function fill(select, options, wanted) {
+    select.replaceChildren(...options.map(([value, text, disabled]) => el("option", { value, text, disabled })));
+    select.value = wanted;
+    if (select.selectedIndex < 0 || select.options[select.selectedIndex].disabled) select.value = options[0][0];
+  }
+
+  function noteCount() {
+    const used = $("issue-note").value.length;
+    $("issue-note-count").textContent = used ? `${used} of ${NOTE_MAX} characters` : "";
+  }
+
+  function openIssue(opener) {
+    const counter = myCounter();
+    if (!counter) return;
+    if (!issueKey) issueKey = newKey();
+    $("issue-form").hidden = false;
+    $("issued").hidden = true;
+    const services = [...model.services.values()];
+    fill($("issue-service"), [["", "Choose a service"], ...services.map((s) => [s.code, s.name])],
+      $("issue-service").value);
+    const languages = (model.centre && model.centre.languages) || ["en"];
+    fill($("issue-language"), languages.map((code) => [code, LANGUAGE_NAMES[code] || code]),
+      $("issue-language").value || "en");
+    const assistance = (model.centre && model.centre.assistance) || [];
+    const box = $("issue-assistance");
+    if (box.childElementCount !== assistance.length) {
+      box.replaceChildren(...assistance.map((a) => el("div", { class: "outcome" },
+        el("input", { type: "checkbox", id: `issue-help-${a.code}`, value: a.code }),
+        el("label", { htmlFor: `issue-help-${a.code}`, text: a.name }))));
+    }
+    $("issue-assistance-set").hidden = assistance.length === 0;
+    const counters = [...model.counters.values()].map((c) => {
+      const closed = c.state === "closed";
+      const who = closed ? "closed" : `${c.staff || "nobody"}, ${R.COUNTER_STATES[c.state].toLowerCase()}`;
+      return [c.name, `${c.name} (${c.name === counter.name ? "you, " : ""}${who})`, closed];
+    });
+    fill($("issue-direct"), [["", "No: they wait for the next free counter"], ...counters],
+      $("issue-direct").value);
+    noteCount();
+    openDialog($("issue-dialog"), opener);
+    $("issue-service").focus();
+  }
+
+  function submitIssue(event) {
+    event.preventDefault();
+    const errorBox = $("issue-error");
+    const service = $("issue-service").value;
+    const note = $("issue-note").value.trim();
+    if (!service) { errorBox.textContent = "Choose the service the visitor needs."; $("issue-service").focus(); return; }
+    if (note.length > NOTE_MAX) {
+      errorBox.textContent = `The note is ${note.length} characters long; keep it to ${NOTE_MAX}.`;
+      $("issue-note").focus();
+      return;
+    }
+    const fields = {
+      service,
+      idempotency_key: issueKey || (issueKey = newKey()),
+      language: $("issue-language").value || "en",
+      assistance: [...document.querySelectorAll("#issue-assistance input:checked")].map((i) => i.value),
+      print: $("issue-print").checked,
+    };
+    if (note) fields.note = note;
+    if ($("issue-direct").value) fields.walk_direct = $("issue-direct").value;
+    C.actions.send("issue_for_visitor", fields, {
+      errorBox,
+      done: (reply) => {
+        issueKey = null;  // the next visitor's ticket is a new one
+        showIssued(reply, fields);
+        $("issue-form").reset();
+        noteCount();
+      },
+    });
+  }
+
+  // The dialog's second view: the number, big, for the adviser to tell the visitor,
+  // where to go, and whether it was printed.
+  function showIssued(reply, fields) {
+    const ticket = reply.ticket;
+    $("issue-form").hidden = true;
+    $("issued").hidden = false;
+    $("issued-number").textContent = ticket.number;
+    const estimate = reply.estimate || {};
+    const wait = estimate.minutes === null || estimate.minutes === undefined ? ""
+      : estimate.minutes === 0 ? " They should be called straight away."
+        : ` About ${estimate.minutes} minutes.`;
+    $("issued-where").textContent = fields.walk_direct
+      ? `Send them to ${fields.walk_direct}: only that counter will call them.${wait}`
+      : `${ticket.service_name}: they wait to be called.${wait}`;
+    $("issued-print").textContent = reply.printed_on
+      ? `Printed on kiosk ${reply.printed_on}.`
+      : reply.not_printed ? `Not printed: ${reply.not_printed}` : "Not printed (you chose not to).";
+    say(`Ticket ${ticket.number} issued for ${ticket.service_name}${fields.walk_direct ? `, walk direct to ${fields.walk_direct}` : ""}.`);
+    $("issued-done").focus();
+  }
+
   // The outcome choices, the forms and the close buttons, once at start.
   function setUpDialogs() {
     const outcomes = $("outcomes");
@@ -200,6 +312,10 @@
     $("complete-form").addEventListener("submit", submitComplete);
     $("transfer-form").addEventListener("submit", submitTransfer);
     $("cancel-form").addEventListener("submit", submitCancel);
+    $("issue-form").addEventListener("submit", submitIssue);
+    $("issue-note").addEventListener("input", noteCount);
+    // an error said about the form goes once the form is changed
+    $("issue-form").addEventListener("change", () => { $("issue-error").textContent = ""; });
     for (const dialog of document.querySelectorAll("dialog")) {
       dialog.addEventListener("close", afterDialog);
       for (const close of dialog.querySelectorAll("[data-close]")) {
@@ -209,6 +325,7 @@
   }
 
   C.dialogs = {
-    dialogIsOpen, closeDialogs, openCallTicket, openComplete, openTransfer, openCancel, setUpDialogs,
+    dialogIsOpen, closeDialogs, openCallTicket, openComplete, openTransfer, openCancel, openIssue,
+    setUpDialogs,
   };
 })();

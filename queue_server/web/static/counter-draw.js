@@ -92,6 +92,7 @@
         $(id).textContent = "";
       }
       $("current-assist").hidden = true;
+      $("current-note").hidden = true;
     } else {
       $("current-number").textContent = ticket.number;
       const state = $("current-state");
@@ -102,6 +103,9 @@
       const help = R.assistanceText(ticket, model.centre && model.centre.assistance);
       $("current-assist").textContent = help ? `Asked for help: ${help}` : "";
       $("current-assist").hidden = !help;
+      // staff's note from issuing it at the console: for this adviser, never public
+      $("current-note").textContent = ticket.note ? `Note: ${ticket.note}` : "";
+      $("current-note").hidden = !ticket.note;
     }
     drawTimer(ticket);
 
@@ -185,17 +189,27 @@
         disabled: model.busy || !idle, "aria-label": `Call ${ticket.number} out of turn…`,
       });
       call.addEventListener("click", (event) => C.dialogs.openCallTicket(event.currentTarget, ticket.id, ""));
+      // a visitor who joined from a phone and is at the desk: staff say "I'm here"
+      const here = R.away(ticket) ? el("button", {
+        type: "button", class: "small", text: "Here", "data-key": `here:${ticket.id}`,
+        disabled: model.busy, "aria-label": `${ticket.number}'s visitor is here`,
+      }) : null;
+      if (here) here.addEventListener("click", () => C.actions.visitorHere(ticket));
       body.append(el("tr", { "data-number": ticket.number, "data-id": ticket.id, class: `rank-${rank}` },
         el("th", { scope: "row", class: "number", text: ticket.number }),
         el("td", {},
           el("span", { text: ticket.service_name || serviceName(ticket.service) }),
-          el("span", { class: `mark mark-${rank}`, text: R.queueMark(ticket, rank) }),
+          el("span", {
+            class: `mark mark-${rank}${R.directed(ticket) ? " mark-direct" : ""}`,
+            text: R.queueMark(ticket, rank),
+          }),
+          R.away(ticket) ? el("span", { class: "mark mark-away", text: "joined from a phone, not here yet" }) : null,
           ...assistMark(ticket)),
         el("td", { text: ticket.appointment_at ? clockTime(ticket.appointment_at) : "—" }),
         el("td", {}, el("span", {
           class: `wait wait-${wait.level}`, "data-wait": ticket.id, text: wait.text,
         })),
-        el("td", { class: "call" }, call)));
+        el("td", { class: "call" }, here, here ? " " : null, call)));
     }
     // a long queue is held in part (counter-model.js): say how many more there are
     const more = counter ? C.model.notHeld([...counter.primary, ...counter.secondary]) : 0;

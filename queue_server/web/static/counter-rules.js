@@ -159,6 +159,8 @@
       resume_counter: state === "paused",
       close_counter: (state === "open" || state === "paused") && !ticket,
       sign_out_counter: state === "closed",
+      // a ticket for a visitor at the desk, whatever the counter is doing
+      issue_for_visitor: counter !== null && counter !== undefined,
     };
   }
 
@@ -202,8 +204,22 @@
     if (ticket.transfers) details.push(`transferred ${plural(ticket.transfers, "time")}`);
     if (ticket.language && ticket.language !== "en") details.push(`language: ${ticket.language}`);
     if (ticket.channel === "remote") details.push(ticket.here === false ? "joined from a phone, not here yet" : "joined from a phone");
+    if (ticket.channel === "reception") {
+      details.push(ticket.directed_to ? `issued at the console, sent to ${ticket.directed_to}` : "issued at the console");
+    }
     return details.join(" · ");
   }
+
+  // Sent straight to its counter at issue ("walk direct") and still pinned there: as
+  // the core's Ticket.directed.
+  function directed(ticket) {
+    return Boolean(ticket.directed_to) && ticket.pinned_counter === ticket.directed_to
+      && !ticket.first_called_at && QUEUED.has(ticket.state);
+  }
+
+  // Joined from a phone and not here yet: call next passes over it until someone says
+  // "I'm here" (the visitor, or staff for them: the waiting list's Here button).
+  const away = (ticket) => ticket.channel === "remote" && ticket.here === false && QUEUED.has(ticket.state);
 
   // The help a visitor asked for, by the centre's names for it ("I use a wheelchair"),
   // for the flag beside their ticket (docs/assistance.md); "" when none.
@@ -216,6 +232,7 @@
 
   // Why a queued ticket is in this counter's list, by its rank (see queueFor).
   function queueMark(ticket, rank) {
+    if (rank === 0 && directed(ticket)) return "walk direct: sent to you";
     return rank === 0 ? (ticket.state === "transferred" ? "sent to you" : "yours, returned")
       : rank === 1 ? "main" : "also";
   }
@@ -223,6 +240,6 @@
   (global.WalkinCounter = global.WalkinCounter || {}).rules = {
     FINAL, QUEUED, OUTCOMES, OUTCOME_NAMES, COUNTER_STATES, TICKET_STATES, counterStateName,
     ms, duration, waitInfo, queueFor, parkedAt, legal, suggested,
-    occupancy, idleNote, ticketDetails, queueMark, assistanceText, equippedFor,
+    occupancy, idleNote, ticketDetails, queueMark, assistanceText, equippedFor, directed, away,
   };
 })(typeof window !== "undefined" ? window : globalThis);

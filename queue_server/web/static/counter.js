@@ -13,7 +13,8 @@
 //   counter-model.js    .model    the copy of the centre, and questions about it
 //   counter-draw.js     .draw     the page drawn from the model; the ticking timer
 //   counter-actions.js  .actions  requests to the server, and signing in at a counter
-//   counter-dialogs.js  .dialogs  call out of turn, complete, transfer, cancel
+//   counter-dialogs.js  .dialogs  call out of turn, complete, transfer, cancel, issue
+//                                 a ticket for a visitor
 //   counter.js (this)            the server's messages, the keyboard, and start
 "use strict";
 
@@ -29,6 +30,7 @@
   const SHORTCUTS = {
     n: "act-call-next", r: "act-recall", s: "act-start", c: "act-complete",
     x: "act-no-show", t: "act-transfer", k: "act-park", o: "act-open", p: ["act-pause", "act-resume"],
+    i: "act-issue",
   };
   const $ = (id) => document.getElementById(id);
 
@@ -144,6 +146,7 @@
         if (action === "call_ticket") C.dialogs.openCallTicket(event.currentTarget, "", "");
         else if (action === "complete") C.dialogs.openComplete(event.currentTarget);
         else if (action === "transfer") C.dialogs.openTransfer(event.currentTarget);
+        else if (action === "issue_for_visitor") C.dialogs.openIssue(event.currentTarget);
         else if (action === "reprint_ticket") actions.reprintTicket(currentTicket(myCounter()));
         else actions.counterAction(action);
       });
