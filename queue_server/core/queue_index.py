@@ -7,6 +7,7 @@ same however long the queue is (issue 12, "constant work per change").
     index.remove(previous); index.add(ticket)     as ``Centre`` stores each ticket
     index.tickets()                               every queued ticket (no order)
     index.waiting_by_service()                    {service: (count, earliest arrival)}
+    index.remote_by_service()                     {service: (from a phone, not here yet)}
     index.offer(counter)                          what "call next" needs to look at
     index.earlier(ticket), index.before(ticket)   queued of its service before it
     index.plain(service)                          its plain tickets' keys, oldest first
@@ -17,9 +18,12 @@ pinned to a counter, tickets whose visitor needs a counter with something (a hea
 loop, an adviser speaking their language: ``Ticket.needs``; few, offered to every
 counter, which ``routing.may_take`` filters), and the rest ("plain"), by service.
 Each service keeps two sorted lists of (arrival less any head start, number, id): all
-its queued tickets, and its plain ones. Adding or removing a ticket is a bisection and
-a move of the list's tail (C speed: a few microseconds at 10,000); reading the
-queue's shape, or each service's oldest, is O(services).
+its queued tickets, and its plain ones; and a third of (arrival, number, id), for its
+longest wait: a priority visitor's head start moves them up the queue, but they have
+waited only since they came (``Ticket.queued_since`` is not ``arrival_at``). Adding or
+removing a ticket is a bisection and a move of the list's tail (C speed: a few
+microseconds at 10,000); reading the queue's shape, or each service's oldest, is
+O(services).
 
 Tickets joined from a phone whose visitor has not said "I'm here" (``Ticket.away``)
 stay among the plain ones, in their place (the wait estimate's replay expects them to
@@ -44,6 +48,20 @@ from .model import QUEUED_STATES, Channel, Counter, Ticket
 from .routing import on_the_clock, queue_order
 
 Key = tuple[datetime, int, str]
+
+
+def _arrival(ticket: Ticket) -> Key:
+    """A ticket's key by when its visitor really came (no head start)."""
+    return (ticket.arrival_at, ticket.seq, ticket.id)
+
+
+def _count(counts: dict[str, int], service: str, change: int) -> None:
+    """Add ``change`` to ``counts[service]``, forgetting a service that drops to 0."""
+    left = counts.get(service, 0) + change
+    if left:
+        counts[service] = left
+    else:
+        counts.pop(service, None)
 
 
 def _discard(keys: list[Key], key: Key) -> None:
@@ -72,6 +90,16 @@ class QueueIndex:
         #: id -> queued tickets joined remotely; of them, those not here yet
         self._remote: dict[str, Ticket] = {}
         self._away: dict[str, Ticket] = {}
+        #: service -> sorted (arrival, number, id) of its queued tickets: its longest
+        #: wait, from the real arrival (the order above counts a head start)
+        self._arrived: dict[str, list[Key]] = {}
+        #: service -> how many of its queued tickets joined from a phone; of them, not
+        #: here yet (the dashboard's figures)
+        self._remote_count: dict[str, int] = {}
+        self._away_count: dict[str, int] = {}
+        #: id -> queued tickets whose visitor asked for help (``Ticket.assistance``),
+        #: whatever it does to their place: few, listed apart on the dashboard
+        self._assisted: dict[str, Ticket] = {}
 
     def add(self, ticket: Ticket) -> None:
         """Note ``ticket`` as it now is (nothing if it is not queued)."""
@@ -79,10 +107,15 @@ class QueueIndex:
             return
         self._by_service.setdefault(ticket.service, {})[ticket.id] = ticket
         insort(self._all.setdefault(ticket.service, []), queue_order(ticket))
+        insort(self._arrived.setdefault(ticket.service, []), _arrival(ticket))
         if ticket.channel == Channel.REMOTE:
             self._remote[ticket.id] = ticket
+            _count(self._remote_count, ticket.service, 1)
             if ticket.away:
                 self._away[ticket.id] = ticket
+                _count(self._away_count, ticket.service, 1)
+        if ticket.assistance:
+            self._assisted[ticket.id] = ticket
         if on_the_clock(ticket):
             self._on_clock[ticket.id] = ticket
         elif ticket.pinned_counter is not None:
@@ -98,9 +131,13 @@ class QueueIndex:
             return
         key = queue_order(ticket)
         self._by_service[ticket.service].pop(ticket.id, None)
-        self._remote.pop(ticket.id, None)
-        self._away.pop(ticket.id, None)
+        if self._remote.pop(ticket.id, None) is not None:
+            _count(self._remote_count, ticket.service, -1)
+        if self._away.pop(ticket.id, None) is not None:
+            _count(self._away_count, ticket.service, -1)
+        self._assisted.pop(ticket.id, None)
         _discard(self._all[ticket.service], key)
+        _discard(self._arrived[ticket.service], _arrival(ticket))
         if self._on_clock.pop(ticket.id, None) is None:
             if ticket.pinned_counter is not None:
                 self._pinned[ticket.pinned_counter].pop(ticket.id, None)
@@ -117,8 +154,17 @@ class QueueIndex:
 
     def waiting_by_service(self) -> dict[str, tuple[int, datetime]]:
         """For each service with anyone queued: how many, and the earliest
-        ``arrival_at`` among them."""
-        return {code: (len(keys), keys[0][0]) for code, keys in self._all.items() if keys}
+        ``arrival_at`` among them (their longest wait is from it: a priority visitor's
+        head start is not time waited)."""
+        return {code: (len(keys), keys[0][0]) for code, keys in self._arrived.items() if keys}
+
+    def remote_by_service(self) -> dict[str, tuple[int, int]]:
+        """For each service with a queued ticket joined from a phone: how many such
+        tickets, and how many of them are not here yet (``Ticket.away``)."""
+        return {
+            code: (count, self._away_count.get(code, 0))
+            for code, count in self._remote_count.items()
+        }
 
     def earlier(self, ticket: Ticket) -> int:
         """How many queued tickets of ``ticket``'s service came before it (earlier
@@ -182,6 +228,10 @@ class QueueIndex:
         """Queued tickets joined from a phone whose visitor is not here yet, by id."""
         return self._away
 
+    def assisted(self) -> Mapping[str, Ticket]:
+        """Queued tickets whose visitor asked for help (``Ticket.assistance``), by id."""
+        return self._assisted
+
     def offer(self, counter: Counter) -> list[Ticket]:
         """What "call next" at ``counter`` needs to see to choose as it would from the
         whole queue: each of its services' oldest plain ticket, the tickets pinned to it
@@ -196,7 +246,10 @@ class QueueIndex:
                 if key[2] not in self._away:
                     offered.append(tickets[key[2]])
                     break
-        offered.extend(self._pinned.get(counter.name, {}).values())
+        # nor a ticket not here pinned to the counter (a waiting ticket transferred to
+        # it): "call next" would have it announced while its visitor is away
+        away = self._away
+        offered.extend(t for t in self._pinned.get(counter.name, {}).values() if t.id not in away)
         offered.extend(self._on_clock.values())
-        offered.extend(t for t in self._needing.values() if t.id not in self._away)
+        offered.extend(t for t in self._needing.values() if t.id not in away)
         return offered

@@ -91,6 +91,27 @@ def test_priority_is_a_head_start_within_the_service() -> None:
     assert desk.centre.tickets[late.id].arrival_at > desk.centre.tickets[early.id].arrival_at
 
 
+def test_the_longest_wait_is_from_the_real_arrival_not_the_head_start() -> None:
+    # issue 14: the board's and dashboard's "longest wait" was the first in the queue's
+    # order's time, which for a priority visitor is their arrival less the head start
+    desk = assisted_desk()
+    unwell = desk.issue("HOU", assistance=("unwell",))  # 15 minutes' head start
+    desk.advance(2)
+    assert desk.centre.queued()[0].id == unwell.id
+    count, oldest = desk.centre.waiting_by_service()["HOU"]
+    assert (count, oldest) == (1, unwell.arrival_at)
+    # a walk-in who came earlier but stands behind them: theirs is the longest wait
+    desk.advance(1)
+    earlier = desk.issue("CTX")
+    desk.advance(5)
+    late_unwell = desk.issue("CTX", assistance=("unwell",))
+    assert [t.id for t in desk.centre.queued() if t.service == "CTX"] == [
+        late_unwell.id,
+        earlier.id,
+    ]
+    assert desk.centre.waiting_by_service()["CTX"] == (2, earlier.arrival_at)
+
+
 def test_a_visitor_who_needs_something_waits_for_a_counter_that_has_it() -> None:
     desk = assisted_desk()
     desk.open("1")

@@ -18,7 +18,14 @@ commands are refused. After every command:
 - "call next" calls a ticket the counter may take now, and says nothing to call
   only when there is none; two counters calling in turn never get the same ticket;
 - every queued ticket has a wait estimate, with minutes whenever an open counter
-  can take it.
+  can take it;
+- what the queue index keeps as tickets change (each service's count and longest
+  wait, from the real arrival whatever a priority visitor's head start; its tickets
+  from a phone and those not here yet; the tickets whose visitor asked for help)
+  equals a recount from all the tickets.
+
+Visitors may join from a phone (and say "I'm here", or not, and be passed over and
+expire) and ask for help, with or without a head start.
 
 At the end the visitors stop coming and the open counters work through the queue:
 every ticket an open counter may take is called within as many calls as there were
@@ -60,13 +67,16 @@ from queue_server.core.estimate import ReplayQueue
 from queue_server.core.model import (
     QUEUED_STATES,
     AppointmentStatus,
+    AssistanceCategory,
     CentreSetup,
+    Channel,
     Counter,
     CounterState,
     OpeningHours,
     Origin,
     Outcome,
     Policy,
+    RemoteJoining,
     Service,
     Ticket,
     TicketState,
@@ -86,6 +96,13 @@ COUNTERS = ("1", "2", "3")
 STAFF = ("ann", "bob", "cat")
 REFS = ("R1", "R2", "R3", "R4", "R5")
 KIOSKS = ("K1", "K2")
+#: help a visitor may ask for: two head starts (one past a target wait) and none
+ASSISTANCE = (
+    AssistanceCategory("unwell", "Unwell", priority_minutes=15),
+    AssistanceCategory("frail", "Frail", priority_minutes=40),
+    AssistanceCategory("quiet", "A quiet room"),
+)
+ASKED = [(), (), (), (), ("unwell",), ("frail",), ("quiet",), ("unwell", "frail"), ("nope",)]
 WEEKDAYS = OpeningHours(weekly=(((time(9), time(17)),),) * 5 + ((), ()))
 
 TICKET_ACTION: dict[type[ev.Event], str] = {
@@ -98,6 +115,8 @@ TICKET_ACTION: dict[type[ev.Event], str] = {
     ev.TicketParked: "park",
     ev.TicketReturned: "return",
     ev.TicketCancelled: "cancel",
+    ev.VisitorHere: "",  # no state change
+    ev.TicketPassedOver: "",
 }
 #: the counter action each event kind implies; None: the counter must be unchanged
 COUNTER_ACTION: dict[type[ev.Event], str | None] = {
@@ -110,13 +129,18 @@ COUNTER_ACTION: dict[type[ev.Event], str | None] = {
     ev.TicketParked: "release",
     ev.TicketCancelled: "release",
     ev.CounterSkillsChanged: "set_skills",
+    ev.VisitorHere: None,
+    ev.TicketPassedOver: None,
 }
 ACTIVE = (CounterState.OPEN, CounterState.SERVING)
 
 
 def may_take_now(counter: Counter, ticket: Ticket, now: datetime) -> bool:
-    """docs/routing.md rule 1, written out independently of routing.py."""
+    """docs/routing.md rule 1, written out independently of routing.py; and a ticket
+    joined from a phone whose visitor has not said "I'm here" is not called next."""
     if ticket.state not in QUEUED_STATES:
+        return False
+    if ticket.channel is Channel.REMOTE and not ticket.here:
         return False
     if ticket.pinned_counter is not None:
         if ticket.pinned_counter != counter.name:
@@ -167,8 +191,9 @@ def build_machine(snapshot):
                 max_size=3,
             ),
             opened=st.frozensets(st.sampled_from(COUNTERS)),
+            confirm=st.booleans(),
         )
-        def setup(self, always_open, max_recalls, skills, opened):
+        def setup(self, always_open, max_recalls, skills, opened, confirm):
             counters = tuple(
                 Counter(name, primary=primary, secondary=secondary - primary)
                 for name, (primary, secondary) in zip(COUNTERS, skills, strict=True)
@@ -182,6 +207,8 @@ def build_machine(snapshot):
                     counters=counters,
                     hours=OpeningHours(always_open=True) if always_open else WEEKDAYS,
                     policy=Policy(max_recalls=max_recalls),
+                    remote=RemoteJoining(open=True, confirm=confirm, max_waiting=4),
+                    assistance=ASSISTANCE,
                 )
             )
             self.now = START if always_open else START + timedelta(minutes=60)
@@ -233,7 +260,9 @@ def build_machine(snapshot):
             if tried is not None:
                 assert estimate_wait(centre, decision.ticket.id, now) == tried
             if isinstance(command, cmd.CallNext):
-                (called,) = decision.events
+                # the call, then any remote ticket whose turn passed while not here
+                called, *passed = decision.events
+                assert all(isinstance(e, ev.TicketPassedOver) for e in passed)
                 assert may_take_now(
                     before["counters"][command.counter], before["tickets"][called.ticket.id], now
                 )
@@ -251,11 +280,18 @@ def build_machine(snapshot):
                 else:
                     assert before is not None, f"{happened.kind} for an unknown ticket"
                     action = TICKET_ACTION[type(happened)]
-                    allowed = TICKET_TRANSITIONS.get((before.state, action))
-                    assert allowed is not None, f"{happened.kind}: {before.state} has no {action}"
-                    assert after.state is allowed, (
-                        f"{happened.kind}: {before.state} -> {after.state}"
-                    )
+                    if isinstance(happened, ev.TicketNoShow) and before.state in QUEUED_STATES:
+                        action = "not_here"  # passed over, and not here within the grace
+                    if not action:  # "I'm here", passed over: no state change
+                        assert after.state is before.state, happened.kind
+                    else:
+                        allowed = TICKET_TRANSITIONS.get((before.state, action))
+                        assert allowed is not None, (
+                            f"{happened.kind}: {before.state} has no {action}"
+                        )
+                        assert after.state is allowed, (
+                            f"{happened.kind}: {before.state} -> {after.state}"
+                        )
                     for field in ("number", "seq", "day", "origin", "issued_at", "arrival_at"):
                         assert getattr(after, field) == getattr(before, field), field
                     if action == "start":
@@ -334,8 +370,20 @@ def build_machine(snapshot):
             for t in queued:
                 count, oldest = recounted.get(t.service, (0, t.arrival_at))
                 recounted[t.service] = (count + 1, min(oldest, t.arrival_at))
+            # (the longest wait is from the real arrival: a head start is not time waited)
             assert self.centre.waiting_by_service() == recounted
-            assert self.centre.queued() == sorted(queued, key=lambda t: (t.arrival_at, t.seq, t.id))
+            # the queue's order counts a priority visitor's head start
+            in_order = sorted(queued, key=lambda t: (t.arrival_at - t.head_start, t.seq, t.id))
+            assert self.centre.queued() == in_order
+            # the dashboard's: tickets from a phone and not here yet, those who asked for help
+            index = self.centre.queue_index
+            remote: dict[str, tuple[int, int]] = {}
+            for t in queued:
+                if t.channel is Channel.REMOTE:
+                    count, away = remote.get(t.service, (0, 0))
+                    remote[t.service] = (count + 1, away + (not t.here))
+            assert index.remote_by_service() == remote
+            assert dict(index.assisted()) == {t.id: t for t in queued if t.assistance}
             # what the estimate learns from the tickets, kept likewise
             afresh = TicketStats()
             for t in self.centre.tickets.values():
@@ -348,7 +396,7 @@ def build_machine(snapshot):
             for code in CODES:
                 of_service = sorted(
                     (t for t in queued if t.service == code),
-                    key=lambda t: (t.arrival_at, t.seq, t.id),
+                    key=lambda t: (t.arrival_at - t.head_start, t.seq, t.id),
                 )
                 expected.update((t.id, t) for t in of_service[:2])
                 expected.update(
@@ -372,16 +420,17 @@ def build_machine(snapshot):
             open_days = Tally(t.day for t in self.centre.tickets.values() if not t.is_final)
             assert self.centre.open_by_day == dict(open_days)
             # "call next" looks only at the kept offer: the same as the estimate's replay
-            # offers, and it chooses as it would from every ticket, at every counter
+            # offers, and it chooses as it would from every ticket, at every counter;
+            # neither calls a ticket whose visitor has not said "I'm here" (the replay
+            # expects them to come, so it is given the others here)
             floor = self.centre.floor(self.now)
-            replay = ReplayQueue(queued, self.centre)
+            here = [t for t in queued if not t.away]
+            replay = ReplayQueue(here, self.centre)
             for counter in self.centre.counters.values():
                 offered = self.centre.offer(counter)
                 assert sorted(t.id for t in offered) == sorted(t.id for t in replay.offer(counter))
                 args = (self.centre.services, self.centre.policy, self.now, floor)
-                assert choose_next(counter, offered, *args) == choose_next(
-                    counter, self.centre.tickets.values(), *args
-                )
+                assert choose_next(counter, offered, *args) == choose_next(counter, here, *args)
 
         @invariant()
         def final_tickets_are_finished(self) -> None:
@@ -486,8 +535,19 @@ def build_machine(snapshot):
                     ticket_id=ticket_id,
                     idempotency_key=key or f"key-{ticket_id}-{self.ids}",
                     late_appointment_ref=data.draw(st.sampled_from([None] * 15 + [*REFS])),
+                    channel=data.draw(st.sampled_from([Channel.KIOSK] * 3 + [Channel.REMOTE])),
+                    assistance=data.draw(st.sampled_from(ASKED)),
                 )
             )
+
+        @rule(data=st.data())
+        def visitor_says_here(self, data: st.DataObject) -> None:
+            self.execute(cmd.ConfirmHere(actor="visitor", ticket_id=self.some_ticket(data)))
+
+        @rule()
+        def sweep_away(self) -> None:
+            """The server's sweep: remote tickets past their grace end as no-shows."""
+            self.execute(cmd.ExpireAway(actor="system:sweep"))
 
         @rule(
             ref=st.sampled_from(REFS), service=st.sampled_from(CODES), offset=st.integers(-60, 120)

@@ -213,3 +213,16 @@ def test_call_next_never_calls_a_visitor_who_is_not_here(actions: list[str]) -> 
             if ticket.state == TicketState.NO_SHOW and ticket.first_called_at is None:
                 assert ticket.channel == Channel.REMOTE and ticket.skipped_at is not None
                 assert ticket.finished_at - ticket.skipped_at >= timedelta(minutes=5)
+
+
+def test_a_ticket_not_here_transferred_to_a_counter_is_not_called_next_there(refuse) -> None:
+    # found by the core's property test: the queue index offered "call next" every
+    # ticket pinned to the counter, away or not, so the board would have announced a
+    # visitor still on their way
+    desk = remote_desk()
+    phone = join(desk)
+    desk.run(cmd.Transfer(actor="staff", ticket_id=phone.id, to_counter="1"))
+    desk.open("1")
+    assert refuse(desk, cmd.CallNext(actor="staff", counter="1")).code == "nothing_to_call"
+    here(desk, phone.id)
+    assert desk.call_next("1").id == phone.id
