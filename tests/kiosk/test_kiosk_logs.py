@@ -146,6 +146,9 @@ async def test_no_secret_in_any_log_at_debug(
                 kiosk = await start_kiosk_app(url, kiosk_token, printer_url)
                 await kiosk.tap("en")
                 await kiosk.tap("housing")
+                await kiosk.wait_screen("assistance")  # the demo centre asks
+                await kiosk.tap("wheelchair")
+                await kiosk.tap("carry_on")
                 await kiosk.wait_screen("confirm")
                 ticket = kiosk.controller.visit.ticket["ticket"]
                 _walkin(

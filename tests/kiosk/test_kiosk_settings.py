@@ -40,8 +40,11 @@ async def serve(store, example_config) -> AsyncIterator[Callable[..., Awaitable[
 
 
 def demo(example_config, **kiosk: Any) -> CentreSetup:
-    """The demo centre, open all day, with ``kiosk`` settings changed."""
+    """The demo centre, open all day, with ``kiosk`` settings changed; without its
+    ``[[assistance]]`` categories, so the service leads straight to the ticket (the
+    question for help: test_kiosk_assistance.py)."""
     setup = dataclasses.replace(example_config.to_setup(), hours=OpeningHours(always_open=True))
+    setup = dataclasses.replace(setup, assistance=())
     return dataclasses.replace(setup, kiosk=dataclasses.replace(setup.kiosk, **kiosk))
 
 
