@@ -43,18 +43,22 @@ async def dashboard(
     store: Store, setup: CentreSetup, centre: Centre, now: datetime
 ) -> dict[str, Any]:
     """The ``dashboard`` reply: today's report from the database (``walkin report``'s
-    figures) and the devices' latest reports, read in a worker thread; the hall from
-    ``centre``, on the caller's thread."""
+    figures), the devices' latest reports and the day's booking changes, read in a
+    worker thread; the hall from ``centre``, on the caller's thread."""
     centre_id = setup.centre_id
     day = centre.local_day(now)
     options = reports.options_for(setup)
 
-    def read() -> tuple[Any, Any]:
-        today = reports.load_and_build(store, day, centre_id, now, **options)
-        return today, store.device_statuses(centre_id)
+    # the day's booking changes, from its local midnight
+    midnight = datetime.combine(day, datetime.min.time(), tzinfo=setup.tz)
 
-    today, devices = await _read(read)
-    return live_dashboard(centre, now, devices, reports.to_dict(today))
+    def read() -> tuple[Any, Any, Any]:
+        today = reports.load_and_build(store, day, centre_id, now, **options)
+        changes = store.booking_changes(centre_id, midnight)
+        return today, store.device_statuses(centre_id), changes
+
+    today, devices, changes = await _read(read)
+    return live_dashboard(centre, now, devices, reports.to_dict(today), changes)
 
 
 async def report(

@@ -7,6 +7,7 @@ latest reports and today's report (built from the database in a worker thread).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -36,6 +37,77 @@ class DeviceReport(Protocol):
     def at(self) -> datetime: ...
 
 
+class BookingChange(Protocol):
+    """What the dashboard reads of a booking system's change (an ``AuditRow`` of
+    ``Store.booking_changes``)."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def payload(self) -> str: ...
+
+
+def booking_change(centre: Centre, change: BookingChange) -> dict[str, Any] | None:
+    """One change the booking system sent, for the dashboard's list: the booking's
+    reference, what became of it and, in plain words, ``message`` ("Booking BK-7Q2M4
+    moved to 14:30 (was 11:00)."), times in the centre's zone. None for a row that is
+    not a booking's (nothing the list can say)."""
+    try:
+        payload = json.loads(change.payload)
+        booking = payload["appointment"]
+        ref, code = str(booking["ref"]), str(booking["service"])
+        at = datetime.fromisoformat(booking["at"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    tz = centre.setup.tz
+
+    def clock(when: datetime) -> str:
+        local = when.astimezone(tz)
+        day = "" if local.date() == centre.local_day(change.at) else local.strftime(" on %d %b")
+        return local.strftime("%H:%M") + day
+
+    def name(service: str) -> str:
+        known = centre.services.get(service)
+        return known.name if known else service
+
+    entry: dict[str, Any] = {
+        "at": change.at.isoformat(),
+        "kind": change.kind,
+        "ref": ref,
+        "service": code,
+        "booked_at": at.isoformat(),
+        "from_at": None,
+        "from_service": None,
+        "by": change.actor.removeprefix("integration:"),
+    }
+    if change.kind == "appointment_cancelled":
+        message = f"Booking {ref} cancelled by the booking system ({name(code)}, {clock(at)})."
+    elif change.kind == "appointment_changed":
+        was_at = datetime.fromisoformat(payload.get("from_at") or booking["at"])
+        was_service = str(payload.get("from_service") or code)
+        entry.update(from_at=was_at.isoformat(), from_service=was_service)
+        moved = []
+        if was_at != at:
+            moved.append(f"to {clock(at)} (was {clock(was_at)})")
+        if was_service != code:
+            moved.append(f"to {name(code)} (was {name(was_service)})")
+        if moved:
+            message = f"Booking {ref} moved " + " and ".join(moved) + "."
+        else:  # only the visitor's language
+            language = booking.get("language")
+            message = f"Booking {ref}: the visitor's language is now " + (
+                f"{language}." if language else "not given."
+            )
+    else:
+        message = f"Booking {ref} made by the booking system: {name(code)}, {clock(at)}."
+    entry["message"] = message
+    return entry
+
+
 def _minutes(delta: timedelta) -> float:
     return round(delta / timedelta(minutes=1), 1)
 
@@ -45,10 +117,13 @@ def live_dashboard(
     now: datetime,
     devices: Iterable[DeviceReport],
     today: Mapping[str, Any],
+    booking_changes: Iterable[BookingChange] = (),
 ) -> dict[str, Any]:
     """The ``dashboard`` reply (docs/protocol.md): services with their queues, counters,
     alerts (appointments near or past the standard, services past their target,
-    device faults), devices, and ``today`` as given."""
+    device faults), devices, ``today`` as given, and the booking system's changes
+    (``booking_changes``, newest first, as ``Store.booking_changes`` reads them) in
+    words."""
     policy = centre.setup.policy
     queue = views.queue_message(centre, now)
     services = []
@@ -175,4 +250,9 @@ def live_dashboard(
         "alerts": alerts,
         "devices": device_rows,
         "today": dict(today),
+        "booking_changes": [
+            entry
+            for entry in (booking_change(centre, change) for change in booking_changes)
+            if entry is not None
+        ],
     }

@@ -54,6 +54,8 @@ from .tables import (
 #: a device's token: a kiosk, a board, or a booking system (the bookings API)
 ROLES_DEVICE = ("kiosk", "board", "integration")
 ROLES_STAFF = ("counter", "manager")
+#: the audit kinds of a booking made, moved or cancelled (``Store.booking_changes``)
+BOOKING_CHANGE_KINDS = ("appointment_booked", "appointment_changed", "appointment_cancelled")
 
 
 class Lease(NamedTuple):
@@ -805,6 +807,21 @@ class Store:
             query = query.where(a.ticket_id == ticket_id)
         with self.engine.connect() as conn:
             return [AuditRow(**r._mapping) for r in conn.execute(query.order_by(a.id).limit(limit))]
+
+    def booking_changes(self, centre_id: str, since: datetime, limit: int = 20) -> list[AuditRow]:
+        """The latest ``limit`` bookings made, moved or cancelled by a booking system
+        (an ``integration:`` actor, the bookings API) since ``since``, newest first:
+        the audit rows the manager dashboard lists."""
+        a = AuditRow.__table__.c
+        query = (
+            sa.select(AuditRow.__table__)
+            .where(a.centre == centre_id, a.at >= since, a.actor.startswith("integration:"))
+            .where(a.kind.in_(BOOKING_CHANGE_KINDS))
+            .order_by(a.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [AuditRow(**r._mapping) for r in conn.execute(query)]
 
     # ------------------------------------------------------------ centres
 

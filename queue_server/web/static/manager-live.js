@@ -70,6 +70,7 @@
     drawAlerts(dashboard.alerts || []);
     drawFigures($("today-figures"), { overall: dashboard.today.overall, report: dashboard.today });
     drawDevices(dashboard.devices || []);
+    drawBookings(dashboard);
     W.changes.drawOpenClose(dashboard.counters);
     W.changes.drawTargets(dashboard.services);
     W.changes.drawSkillsChoices();
@@ -203,6 +204,44 @@
         setCell(row, 3, clockTime(d.at));
       },
     );
+  }
+
+  // ------------------------------------------------------------------ bookings
+
+  // today's bookings (the report's figures: docs/reports.md) in words
+  const BOOKING_FIGURES = [
+    ["appointments_booked", "booked"],
+    ["appointments_checked_in", "checked in"],
+    ["appointments_awaited", "still to come"],
+    ["appointments_late", "came too late to check in"],
+    ["appointments_missed", "missed"],
+    ["appointments_cancelled", "cancelled"],
+  ];
+
+  function drawBookings(dashboard) {
+    const overall = (dashboard.today && dashboard.today.overall) || {};
+    const items = BOOKING_FIGURES.map(([key, words]) => el("li", { "data-figure": key },
+      el("strong", { text: overall[key] === undefined ? "–" : String(overall[key]) }), ` ${words}`));
+    $("bookings-today").replaceChildren(...items);
+    // what the booking system sent today, newest first, in the server's words; a new
+    // one is added at the top, never the list rebuilt (the live region says only it)
+    const changes = dashboard.booking_changes || [];
+    const list = $("booking-changes");
+    const existing = new Map([...list.children].map((item) => [item.dataset.key, item]));
+    const wanted = new Set();
+    changes.forEach((change, index) => {
+      const key = `${change.at}|${change.kind}|${change.ref}`;
+      wanted.add(key);
+      let item = existing.get(key);
+      if (!item) {
+        const time = el("time", { datetime: change.at, text: clockTime(change.at) });
+        item = el("li", { "data-key": key, "data-kind": change.kind, "data-ref": change.ref },
+          time, el("span", { class: "message", text: change.message }));
+      }
+      if (list.children[index] !== item) list.insertBefore(item, list.children[index] || null);
+    });
+    for (const [key, item] of existing) if (!wanted.has(key)) item.remove();
+    $("no-booking-changes").hidden = changes.length > 0;
   }
 
   W.live = { askForDashboard, afterPush, startRefreshing, stopRefreshing, counterState };
