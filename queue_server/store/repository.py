@@ -1410,43 +1410,50 @@ class Store:
         """Erase staff's notes on the centre's tickets of days before ``before`` (a note
         is for the adviser who calls the ticket, that day; the audit trail never held
         its text). Returns how many were erased."""
-        table: sa.Table = TicketRow.__table__  # type: ignore[attr-defined]
-        c = table.c
-        erased = 0
-
-        def work(conn: sa.Connection) -> None:
-            nonlocal erased
-            erased = conn.execute(
-                sa.update(table)
-                .where(c.centre == centre_id, c.day < before, c.note.is_not(None))
-                .values(note=None)
-            ).rowcount
-            if erased:
-                self._audit_note(
-                    conn, centre_id, now, "system", "ticket_notes_erased", {"count": erased}
-                )
-
-        self._write("ticket notes' erasure", work)
-        return erased
+        c = TicketRow.__table__.c  # type: ignore[attr-defined]
+        return self._erase(
+            "ticket_notes_erased",
+            centre_id,
+            now,
+            TicketRow.__table__,  # type: ignore[arg-type]
+            (c.day < before, c.note.is_not(None)),
+            {"note": None},
+        )
 
     def erase_feedback_comments(self, centre_id: str, given_before: datetime, now: datetime) -> int:
         """Erase the text of the centre's comments given before ``given_before`` (their
         retention is over); the answers stay. Returns how many were erased."""
-        table: sa.Table = FeedbackRow.__table__  # type: ignore[attr-defined]
-        c = table.c
+        c = FeedbackRow.__table__.c  # type: ignore[attr-defined]
+        return self._erase(
+            "feedback_comments_erased",
+            centre_id,
+            now,
+            FeedbackRow.__table__,  # type: ignore[arg-type]
+            (c.answered_at < given_before, c.comment.is_not(None)),
+            {"comment": None, "comment_erased_at": now},
+        )
+
+    def _erase(
+        self,
+        kind: str,
+        centre_id: str,
+        now: datetime,
+        table: sa.Table,
+        where: tuple[Any, ...],
+        values: dict[str, Any],
+    ) -> int:
+        """Set ``values`` on the centre's rows of ``table`` that match ``where`` (personal
+        data past its keeping), and note how many in the audit trail as ``kind``, in one
+        transaction. Returns how many rows."""
         erased = 0
 
         def work(conn: sa.Connection) -> None:
             nonlocal erased
             erased = conn.execute(
-                sa.update(table)
-                .where(c.centre == centre_id, c.answered_at < given_before, c.comment.is_not(None))
-                .values(comment=None, comment_erased_at=now)
+                sa.update(table).where(table.c.centre == centre_id, *where).values(**values)
             ).rowcount
             if erased:
-                self._audit_note(
-                    conn, centre_id, now, "system", "feedback_comments_erased", {"count": erased}
-                )
+                self._audit_note(conn, centre_id, now, "system", kind, {"count": erased})
 
-        self._write("feedback comments' erasure", work)
+        self._write(f"erasure of {kind.removesuffix('_erased').replace('_', ' ')}", work)
         return erased
