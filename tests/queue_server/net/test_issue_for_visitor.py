@@ -315,3 +315,25 @@ async def test_notes_are_erased_once_their_day_is_over_and_reports_count_recepti
         assert row.note is None and row.channel == "reception"
         kinds = list(conn.execute(sa.select(AuditRow.kind)).scalars())
     assert "ticket_notes_erased" in kinds
+
+
+async def test_a_directed_ticket_and_its_note_survive_a_restart(centre: LiveServer) -> None:
+    alice = await staff(centre, "alice")
+    try:
+        await open_counter(alice, "Counter 1")
+        reply = await alice.request(
+            "issue_for_visitor",
+            service="housing",
+            idempotency_key="console-0006",
+            walk_direct="Counter 1",
+            note="Waiting for her carer",
+        )
+    finally:
+        await alice.close()
+    rebuilt = centre.store.load_centre(centre.setup, centre.server.clock())
+    ticket = rebuilt.tickets[reply["ticket"]["id"]]
+    assert ticket == centre.server.centre.tickets[ticket.id]
+    assert ticket.directed and ticket.note == "Waiting for her carer"
+    assert ticket.channel == Channel.RECEPTION
+    assert rebuilt.offer(rebuilt.counters["Counter 2"]) == []
+    assert [t.id for t in rebuilt.offer(rebuilt.counters["Counter 1"])] == [ticket.id]
