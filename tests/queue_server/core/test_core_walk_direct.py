@@ -176,6 +176,18 @@ def test_a_directed_ticket_goes_back_to_its_service_queue_when_its_counter_close
     assert desk.call_next("1").id == third.id
 
 
+def test_the_end_of_the_day_cancels_a_directed_ticket_once_and_releases_nothing() -> None:
+    desk = reception_desk()
+    desk.open("1")
+    directed = issue_for(desk, "HOU", walk_direct="1")
+    desk.advance(24 * 60)
+    day = desk.centre.local_day(desk.now)
+    decision = desk.run(cmd.CloseDay(actor="system", day=day))
+    about = [e for e in decision.events if e.ticket is not None and e.ticket.id == directed.id]
+    assert [type(e) for e in about] == [ev.TicketCancelled]
+    assert desk.centre.counters["1"].state == CounterState.CLOSED
+
+
 def test_closing_leaves_a_transfer_to_that_counter_pinned() -> None:
     desk = reception_desk()
     desk.open("1")
