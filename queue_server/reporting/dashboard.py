@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from queue_server import views
 from queue_server.core import Centre
 from queue_server.core.model import Origin
+from queue_server.core.routing import queue_order
 
 #: device statuses that need nobody's attention
 DEVICE_OK = frozenset({"ok", "ready"})
@@ -108,6 +109,56 @@ def booking_change(centre: Centre, change: BookingChange) -> dict[str, Any] | No
     return entry
 
 
+#: how many of each service's queue the dashboard lists, first in the queue's order
+TICKETS_PER_SERVICE = 20
+
+
+def waiting_tickets(centre: Centre, now: datetime) -> dict[str, Any]:
+    """The dashboard's list of waiting tickets: each service's first
+    ``TICKETS_PER_SERVICE`` in the queue's order (with every ticket pinned to a counter
+    or on the appointment clock, as a console's list has them), and every ticket joined
+    from a phone and every one whose visitor asked for help, wherever they stand (few:
+    ``RemoteJoining.max_waiting``, and help is rare), so the page can filter by them.
+    ``waiting_tickets_left_out``: how many more wait, by service. Costs
+    O(services × TICKETS_PER_SERVICE + remote + assisted), whatever the queue's length
+    (issue 12)."""
+    index = centre.queue_index
+    window, _left_out = index.window(TICKETS_PER_SERVICE)
+    shown = {t.id: t for t in window}
+    shown.update(index.remote())
+    shown.update(index.assisted())
+    helps = {a.code: a.name for a in centre.setup.assistance}
+    tickets = []
+    for ticket in sorted(shown.values(), key=queue_order):
+        tickets.append(
+            {
+                "number": ticket.number,
+                "service": ticket.service,
+                "origin": ticket.origin.value,
+                "channel": ticket.channel.value,
+                "here": ticket.here,
+                "arrival_at": ticket.arrival_at.isoformat(),
+                "waited_minutes": max(0.0, _minutes(now - ticket.arrival_at)),
+                "appointment_at": (
+                    ticket.appointment_at.isoformat() if ticket.appointment_at else None
+                ),
+                "pinned_counter": ticket.pinned_counter,
+                "assistance": [
+                    {"code": code, "name": helps.get(code, code)} for code in ticket.assistance
+                ],
+            }
+        )
+    per_service: dict[str, int] = {}
+    for ticket in shown.values():
+        per_service[ticket.service] = per_service.get(ticket.service, 0) + 1
+    left_out = {
+        code: count - per_service.get(code, 0)
+        for code, (count, _oldest) in centre.waiting_by_service().items()
+        if count > per_service.get(code, 0)
+    }
+    return {"waiting_tickets": tickets, "waiting_tickets_left_out": left_out}
+
+
 def _minutes(delta: timedelta) -> float:
     return round(delta / timedelta(minutes=1), 1)
 
@@ -126,18 +177,22 @@ def live_dashboard(
     words."""
     policy = centre.setup.policy
     queue = views.queue_message(centre, now)
+    remote = centre.queue_index.remote_by_service()
     services = []
     alerts: list[dict[str, Any]] = []
     for service in centre.services.values():
         target = _minutes(service.target_wait)
         longest = queue["longest_wait_minutes"][service.code]
         over = queue["waiting"][service.code] > 0 and longest > target
+        from_phone, not_here = remote.get(service.code, (0, 0))
         services.append(
             {
                 **views.service_view(service),
                 "waiting": queue["waiting"][service.code],
                 "longest_wait_minutes": longest,
                 "over_target": over,
+                "remote_waiting": from_phone,
+                "remote_not_here": not_here,
             }
         )
         if over:
@@ -249,6 +304,7 @@ def live_dashboard(
         "counters": counters,
         "alerts": alerts,
         "devices": device_rows,
+        **waiting_tickets(centre, now),
         "today": dict(today),
         "booking_changes": [
             entry

@@ -13,6 +13,7 @@
   const REFRESH_EVERY_MS = 15000;
   const PUSH_SETTLE_MS = 1000;
   const NEAR_TARGET = 0.75;  // a wait past three quarters of its target is "near"
+  const TICKETS_PER_SERVICE = 20;  // as the server lists them (reporting/dashboard.py)
 
   function askForDashboard() {
     if (page.role !== "manager" || !page.conn) return;
@@ -71,6 +72,7 @@
     drawFigures($("today-figures"), { overall: dashboard.today.overall, report: dashboard.today });
     drawDevices(dashboard.devices || []);
     drawBookings(dashboard);
+    drawTickets(dashboard);
     W.changes.drawOpenClose(dashboard.counters);
     W.changes.drawTargets(dashboard.services);
     W.changes.drawSkillsChoices();
@@ -103,16 +105,26 @@
       $("longest-wait-summary").textContent +=
         ` ${over.length === 1 ? "1 service is" : `${over.length} services are`} over target: ${over.join(", ")}.`;
     }
+    // visitors who joined from a phone, and of them those not here yet (passed over by
+    // "call next" until they say "I'm here")
+    const fromPhone = dashboard.services.reduce((n, s) => n + (s.remote_waiting || 0), 0);
+    const notHere = dashboard.services.reduce((n, s) => n + (s.remote_not_here || 0), 0);
+    $("remote-summary").textContent = fromPhone
+      ? `${fromPhone} joined from a phone, ${notHere ? `${notHere} not here yet` : "all here"}.`
+      : "";
+    const num = () => el("td", { class: "num" });
     syncRows(
       $("queues"), dashboard.services, (s) => s.code,
-      () => el("tr", {}, el("th", { scope: "row" }), el("td", { class: "num" }), el("td", { class: "num" }), el("td", { class: "num" }), el("td")),
+      () => el("tr", {}, el("th", { scope: "row" }), num(), num(), num(), num(), num(), el("td")),
       (row, s) => {
         setCell(row, 0, s.name);
         setCell(row, 1, String(s.waiting));
-        setCell(row, 2, s.waiting ? fmtMinutes(s.longest_wait_minutes) : "–");
-        setCell(row, 3, fmtTarget(s.target_wait_minutes));
+        setCell(row, 2, String(s.remote_waiting || 0));
+        setCell(row, 3, String(s.remote_not_here || 0));
+        setCell(row, 4, s.waiting ? fmtMinutes(s.longest_wait_minutes) : "–");
+        setCell(row, 5, fmtTarget(s.target_wait_minutes));
         const standing = waitStanding(s);
-        setCell(row, 4, chip(standing.kind, standing.text));
+        setCell(row, 6, chip(standing.kind, standing.text));
         row.dataset.service = s.code;
         row.classList.toggle("over", standing.kind === "bad");
       },
@@ -206,6 +218,65 @@
     );
   }
 
+  // ------------------------------------------------------------------ waiting tickets
+
+  // the filter's choices: which of the listed tickets each shows, and its words
+  const TICKET_FILTERS = {
+    all: { keep: () => true, words: "waiting" },
+    remote: { keep: (t) => t.channel === "remote", words: "joined from a phone" },
+    away: { keep: (t) => t.channel === "remote" && !t.here, words: "joined from a phone and not here yet" },
+    assisted: { keep: (t) => t.assistance.length > 0, words: "asked for help" },
+  };
+
+  // what is special about a ticket, in words (never by colour alone)
+  function ticketNotes(t) {
+    const notes = [];
+    if (t.channel === "remote") {
+      notes.push(t.here
+        ? { text: "Joined from a phone, here" }
+        : { text: "Joined from a phone, not here yet: call next passes over it", kind: "away" });
+    }
+    if (t.assistance.length) {
+      notes.push({ text: `Asked for help: ${t.assistance.map((a) => a.name).join("; ")}` });
+    }
+    if (t.appointment_at) notes.push({ text: `Appointment at ${clockTime(t.appointment_at)}` });
+    if (t.pinned_counter) notes.push({ text: `For ${t.pinned_counter} only` });
+    return notes;
+  }
+
+  function drawTickets(dashboard) {
+    const tickets = dashboard.waiting_tickets || [];
+    const filter = TICKET_FILTERS[$("tickets-filter").value] || TICKET_FILTERS.all;
+    const shown = tickets.filter(filter.keep);
+    syncRows(
+      $("tickets"), shown, (t) => t.number,
+      () => el("tr", {}, el("th", { scope: "row" }), el("td"), el("td", { class: "num" }), el("td")),
+      (row, t) => {
+        setCell(row, 0, t.number);
+        setCell(row, 1, serviceName(t.service));
+        setCell(row, 2, fmtMinutes(t.waited_minutes));
+        const notes = ticketNotes(t);
+        setCell(row, 3, notes.length
+          ? el("span", {}, ...notes.map((n) => el("span", { class: `note${n.kind ? ` note-${n.kind}` : ""}`, text: n.text })))
+          : "–");
+        row.dataset.channel = t.channel;
+        row.dataset.here = String(t.here);
+      },
+    );
+    $("tickets-table").hidden = shown.length === 0;
+    const total = dashboard.total_waiting || 0;
+    const count = $("tickets-count");
+    const text = $("tickets-filter").value === "all"
+      ? (total ? `${total} waiting; ${shown.length} listed, first in the queue first.` : "No one is waiting.")
+      : `${shown.length} ${shown.length === 1 ? "ticket" : "tickets"} ${filter.words}.`;
+    if (count.textContent !== text) count.textContent = text;
+    const left = Object.entries(dashboard.waiting_tickets_left_out || {})
+      .map(([code, n]) => `${n} more for ${serviceName(code)}`);
+    $("tickets-left-out").textContent = left.length
+      ? `Each service's first ${TICKETS_PER_SERVICE} are listed, with every ticket from a phone or asking for help; ${left.join(", ")}.`
+      : "";
+  }
+
   // ------------------------------------------------------------------ bookings
 
   // today's bookings (the report's figures: docs/reports.md) in words
@@ -243,6 +314,9 @@
     for (const [key, item] of existing) if (!wanted.has(key)) item.remove();
     $("no-booking-changes").hidden = changes.length > 0;
   }
+
+  // a new filter redraws from the last dashboard, asking the server nothing
+  $("tickets-filter").addEventListener("change", () => { if (page.dashboard) drawTickets(page.dashboard); });
 
   W.live = { askForDashboard, afterPush, startRefreshing, stopRefreshing, counterState };
 })();
