@@ -17,7 +17,6 @@ again), ``refused`` (the token was refused: reconnecting will not help).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +27,7 @@ from queue_server.client import (
     ConnectionLost,
     NotConnected,
     QueueClient,
+    stop_task,
 )
 
 from .centre import CentreView, centre_from_snapshot
@@ -69,11 +69,8 @@ class ServerLink:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await stop_task(self._task)  # cancelled until it ends (see stop_task)
+        self._task = None
         if self._client is not None:
             await self._client.close()
             self._client = None

@@ -25,7 +25,13 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from queue_server.client import ConnectionLost, NotConnected, RemoteError, new_idempotency_key
+from queue_server.client import (
+    ConnectionLost,
+    NotConnected,
+    RemoteError,
+    new_idempotency_key,
+    stop_task,
+)
 
 from .journal import JournalTicket, OfflineJournal
 from .link import ServerLink
@@ -73,11 +79,8 @@ class OfflineSync:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await stop_task(self._task)  # cancelled until it ends (see stop_task)
+        self._task = None
 
     def poke(self) -> None:
         """Do a round now (the link changed)."""
@@ -114,8 +117,11 @@ class OfflineSync:
             except Exception:  # one bad round must not end the uploads
                 log.exception("offline sync round failed; trying again")
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a close's
+            # cancellation that comes as a poke wakes it, and this loop ran on for ever
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.every)
+                async with asyncio.timeout(self.every):
+                    await self._wake.wait()
 
     async def round(self) -> None:
         """Note the link's state; online, upload what is pending and top up blocks."""

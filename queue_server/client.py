@@ -27,7 +27,6 @@ and goes round the list at once before it pauses (docs/operations.md, "Clients")
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import logging
@@ -145,6 +144,26 @@ def new_idempotency_key() -> str:
     return secrets.token_urlsafe(16)
 
 
+async def stop_task(task: asyncio.Task[Any] | None) -> None:
+    """Cancel ``task`` and wait until it has ended, whatever it raised; the caller's own
+    cancellation still propagates.
+
+    Cancelled again each time it carries on: on Python 3.11, ``asyncio.wait_for`` loses
+    a cancellation that comes in the same turn of the loop as the thing it waits for
+    (it returns that thing's result instead: CPython gh-86296, fixed in 3.12), and a
+    loop around it runs on while its closer waits for it for ever. That is how a
+    kiosk's shutdown hung (``OfflineSync.close``, ``ServerLink.close``). This module
+    waits with ``asyncio.timeout`` instead, which does not lose one; this is for
+    whatever else a task may await."""
+    if task is None:
+        return
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("a stopped task had failed: %r", task.exception())
+
+
 def server_urls(url: str | Sequence[str]) -> tuple[str, ...]:
     """The addresses a client may use, in order of preference: a list, or one string
     of addresses separated by commas (``ws://a:8765/ws,ws://b:8765/ws``: a centre's
@@ -247,10 +266,7 @@ class QueueClient:
         self._closing = True
         if self._ws is not None:
             await self._ws.close()
-        if self._runner is not None:
-            self._runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._runner
+        await stop_task(self._runner)
         self._fail_pending(ConnectionLost("The client was closed."))
 
     async def __aenter__(self) -> QueueClient:
@@ -264,7 +280,8 @@ class QueueClient:
         return self._connected.is_set()
 
     async def wait_connected(self, timeout: float | None = None) -> None:
-        await asyncio.wait_for(self._connected.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._connected.wait()
 
     # ------------------------------------------------------------ the connection loop
 
@@ -369,7 +386,8 @@ class QueueClient:
 
     async def _handshake(self, ws: ClientConnection) -> None:
         await ws.send(json.dumps(self._hello))
-        welcome = _server_message(await asyncio.wait_for(ws.recv(), timeout=15))
+        async with asyncio.timeout(15):
+            welcome = _server_message(await ws.recv())
         if welcome.get("type") == "error":
             raise AuthenticationFailed(
                 welcome.get("code", "not_authenticated"),
@@ -379,7 +397,8 @@ class QueueClient:
         if welcome.get("type") != "welcome":
             raise ProtocolViolation(f"expected a welcome, got {welcome.get('type')!r}")
         self.role = welcome.get("role")
-        snapshot = _server_message(await asyncio.wait_for(ws.recv(), timeout=15))
+        async with asyncio.timeout(15):
+            snapshot = _server_message(await ws.recv())
         if snapshot.get("type") != "snapshot":
             raise ProtocolViolation(f"expected a snapshot, got {snapshot.get('type')!r}")
         self.snapshot = snapshot
@@ -455,8 +474,10 @@ class QueueClient:
         self, type_: str, deadline: float, fields: dict[str, Any]
     ) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
+        # asyncio.timeout, not wait_for, here and below: see stop_task
         try:
-            await asyncio.wait_for(self._connected.wait(), max(0.0, deadline - loop.time()))
+            async with asyncio.timeout_at(deadline):
+                await self._connected.wait()
         except TimeoutError:
             if self._fatal is not None:
                 raise self._fatal from None
@@ -477,7 +498,8 @@ class QueueClient:
             self._pending.pop(request_id, None)
             raise ConnectionLost("The connection dropped while sending.") from None
         try:
-            reply = await asyncio.wait_for(future, max(0.0, deadline - loop.time()))
+            async with asyncio.timeout_at(deadline):
+                reply = await future
         except TimeoutError:
             self._pending.pop(request_id, None)
             raise ConnectionLost(f"No reply to {type_!r} in time.") from None
@@ -490,7 +512,8 @@ class QueueClient:
     # ------------------------------------------------------------ pushes
 
     async def next_push(self, timeout: float | None = None) -> dict[str, Any]:
-        return await asyncio.wait_for(self._pushes.get(), timeout)
+        async with asyncio.timeout(timeout):
+            return await self._pushes.get()
 
     async def pushes(self) -> AsyncIterator[dict[str, Any]]:
         while True:

@@ -278,7 +278,9 @@ async def stand_by(
                 sdnotify.status(f"taking over centre {centre_id}: {taken.why}")
                 return taken
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), STANDBY_POLL_SECONDS)
+                # not wait_for, which can lose a cancellation: see ClaimedQueueServer._beat
+                async with asyncio.timeout(STANDBY_POLL_SECONDS):
+                    await stop.wait()
         log.info("stopping (standby)")
         sdnotify.stopping()
         if held is not None:
@@ -437,9 +439,11 @@ class ClaimedQueueServer(QueueServer):
                 asyncio.to_thread(self.store.beat_lease, claimed=True if newly else None)
             )
             try:
-                await asyncio.wait_for(
-                    asyncio.shield(beat), max(0.0, renewed + self.lease_timeout - sent)
-                )
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a
+                # cancellation (close(), or asyncio.run's at exit) that comes as the
+                # beat ends (CPython gh-86296), and this loop would beat on for ever
+                async with asyncio.timeout(max(0.0, renewed + self.lease_timeout - sent)):
+                    await asyncio.shield(beat)
             except NotActive as exc:
                 self._beater = None  # this task: close() must not cancel it
                 self.lease_lost(exc)

@@ -24,7 +24,7 @@ from device_drivers.simulator import PrinterSimulator
 from kiosk.journal import OfflineJournal
 from kiosk.link import ServerLink
 from kiosk.offline import OfflineSync
-from queue_server.client import new_idempotency_key
+from queue_server.client import new_idempotency_key, stop_task
 from queue_server.net.server import QueueServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -280,14 +280,6 @@ async def test_screenshots_of_the_kiosk_working_offline(
     await restart(live)
 
 
-@pytest.mark.skipif(
-    not os.environ.get("WALKIN_RUN_TEARDOWN_HANG"),
-    reason=(
-        "hangs in its fixtures' teardown in the full parallel suite (2 of 2 fresh-clone "
-        "runs on 6 December, idle event loop, not in QueueServer.close's wait); passes "
-        "alone. Under investigation: WALKIN_RUN_TEARDOWN_HANG=1 runs it"
-    ),
-)
 async def test_a_visit_whose_request_reached_the_server_issues_offline_under_a_new_key(
     live, printer_url, start_kiosk_app, tmp_path: Path
 ) -> None:
@@ -318,3 +310,34 @@ async def test_a_visit_whose_request_reached_the_server_issues_offline_under_a_n
     keys = {t.idempotency_key: t.number for t in server.centre.tickets.values()}
     assert keys[sent] == made["ticket"]["number"]
     assert keys[offline_key] == kiosk.controller.visit.ticket["ticket"]["number"]
+
+
+class DownLink:
+    """A link that is never online: the sync's rounds only note it."""
+
+    online = False
+    centre = None
+
+
+@pytest.mark.parametrize("turns", range(4))
+async def test_the_sync_ends_when_cancelled_as_it_is_poked(turns: int, tmp_path: Path) -> None:
+    """Its wait between rounds must not lose a cancellation that comes as a poke wakes
+    it: with ``asyncio.wait_for`` on Python 3.11 it did (CPython gh-86296), its loop ran
+    on, and the kiosk's ``close_async`` waited for it for ever (the suite hung in
+    this file's teardowns, under -n 2). ``turns`` of the loop between the poke and the
+    cancellation put one of them in that window."""
+    sync = OfflineSync(DownLink(), OfflineJournal(tmp_path / "j.db"), every=30)  # type: ignore[arg-type]
+    sync.start()
+    task = sync._task  # noqa: SLF001
+    assert task is not None
+    try:
+        await asyncio.sleep(0.01)  # in its wait between rounds
+        sync.poke()
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        task.cancel()  # once, as a plain ``await task`` closer relies on
+        await asyncio.wait({task}, timeout=2.0)
+        assert task.cancelled(), "the sync lost its cancellation and ran on"
+    finally:
+        await stop_task(task)
+        sync.journal.close()
