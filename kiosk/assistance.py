@@ -28,7 +28,7 @@ from kivy.app import App
 from kivy.properties import ListProperty, StringProperty
 
 from .centre import AssistanceView
-from .i18n import N_
+from .i18n import N_, language
 from .screens import KioskScreen
 from .widgets import BigButton
 
@@ -148,3 +148,18 @@ class AssistanceScreen(KioskScreen):
     def speech(self, controller: KioskController) -> str:
         names = ". ".join(name for _code, name, _ticked in self.choices)
         return f"{self.title} {self.message} {names}. {self.hint} {self.carry_on_text}."
+
+
+def help_asked(controller: KioskController) -> str:
+    """ "Help you asked for: …" for the ticket screen, in the visitor's language; "" for
+    a ticket issued without help (or offline, or at check-in, where none is asked)."""
+    visit = controller.visit
+    centre = controller.centre
+    if visit.ticket is None or visit.ticket.get("offline") or centre is None:
+        return ""
+    names = [category_name(controller, c) for c in centre.assistance if c.code in visit.assistance]
+    if not names:
+        return ""
+    t = controller.app.t
+    separator = "، " if language(controller.app.language).rtl else ", "
+    return t("Help you asked for: {help}", help=separator.join(names))

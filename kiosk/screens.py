@@ -40,14 +40,14 @@ def _controller() -> KioskController:
 class KioskRoot(ScreenManager):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(transition=NoTransition(), **kwargs)
-        from .assistance import AssistanceScreen  # it builds on KioskScreen, below
+        from . import assistance  # its screen builds on KioskScreen, below
 
         for screen in (
             WelcomeScreen(name="welcome"),
             ServicesScreen(name="services"),
             OnlineScreen(name="online"),
             OnlineDoneScreen(name="online_done"),
-            AssistanceScreen(name="assistance"),
+            assistance.AssistanceScreen(name="assistance"),
             CheckinScreen(name="checkin"),
             ProblemScreen(name="problem"),
             WorkingScreen(name="working"),
@@ -384,6 +384,8 @@ class ConfirmScreen(KioskScreen):
     appointment = StringProperty("")
     #: for an appointment: early (when they will be called) or late (they keep it)
     timing = StringProperty("")
+    #: the help asked for, in words (``kiosk.assistance``)
+    help_asked = StringProperty("")
     paper = StringProperty("")
     #: the ticket's status page, shown as a QR when the paper ticket did not print
     status_url = StringProperty("")
@@ -439,6 +441,9 @@ class ConfirmScreen(KioskScreen):
             # as its status page says it: "Appointment 14:30"
             self.appointment = t("Appointment {time}", time=t.date_and_time(local)[1])
         self.timing = _timing(t, when, _when(ticket.get("issued_at")), centre)
+        from .assistance import help_asked  # it imports this module
+
+        self.help_asked = help_asked(controller)
         outcome = controller.visit.printed
         self.printed = outcome is None or outcome.printed
         self.status_url = ticket.get("status_url") or ""
@@ -478,6 +483,7 @@ class ConfirmScreen(KioskScreen):
             f"{self.service}.",
             self.appointment,
             self.timing,
+            self.help_asked + "." if self.help_asked else "",
             self.ahead + "." if self.ahead else "",
             self.wait + "." if self.wait else "",
             self.paper,

@@ -88,7 +88,12 @@ async def test_a_visitor_asks_for_help_and_the_ticket_carries_it(
     assert ticket.service == "housing"
     assert ticket.assistance == ("wheelchair",)
     assert ticket.needs == frozenset({"step_free"})  # only a step-free counter calls it
+    # the ticket screen says what was asked for, and reads it out
+    assert "Help you asked for: I use a wheelchair" in kiosk.texts()
+    assert "Help you asked for: I use a wheelchair." in kiosk.current().speech(kiosk.controller)
     await kiosk.until(lambda: printer_sim.tickets, "the ticket to print")
+    await kiosk.until(lambda: kiosk.controller.visit.printed is not None, "the print outcome")
+    await kiosk.screenshot(out / "assistance_confirm-en.png", final=FINAL)
     await kiosk.saved()
 
     # the next visitor starts with nothing ticked
@@ -115,6 +120,7 @@ async def test_no_help_needed_is_one_touch_and_back_goes_to_the_services(
     ticket = issued(helpful, kiosk)
     assert (ticket.service, ticket.assistance, ticket.needs) == ("housing", (), frozenset())
     assert len(helpful.server.centre.tickets) == 1
+    assert kiosk.current().help_asked == ""
 
 
 async def test_help_asked_after_the_website_is_offered(
@@ -167,6 +173,11 @@ async def test_the_question_in_urdu_and_arabic_reads_right_to_left(
     await kiosk.wait_screen("confirm")
     ticket = issued(helpful, kiosk)
     assert (ticket.assistance, ticket.language) == (("hearing_loop",), lang)
+    assert kiosk.current().help_asked == t(
+        "Help you asked for: {help}", help=t("I use a hearing aid (hearing loop)")
+    )
+    await kiosk.until(lambda: kiosk.controller.visit.printed is not None, "the print outcome")
+    await kiosk.screenshot(out / f"assistance_confirm-{lang}.png", final=FINAL)
     await kiosk.saved()
 
 
