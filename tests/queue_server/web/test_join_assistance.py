@@ -6,16 +6,20 @@ checked is the ticket the server issued. axe-core on each page; screenshots
 
 from __future__ import annotations
 
+import dataclasses
 import html
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from catalogues import translator
-from queue_server.core.model import Channel
+from queue_server.core.model import CentreSetup, Channel, RemoteJoining
 from queue_server.join_words import WORDS, join_translator
-from tests.conftest import LiveServer
+from queue_server.store import Store
+from queue_server.web import install_routes
+from tests.conftest import LiveServer, start_live_server
 from tests.queue_server.web import test_join_page as joining
 
 # the joining pages' own fixtures: a centre that takes remote tickets (housing and
@@ -166,3 +170,25 @@ async def test_a_help_field_not_of_this_centre_is_refused_and_takes_nothing(
     assert response.status == 303
     (ticket,) = remote_tickets(joinable)
     assert ticket.assistance == ("wheelchair",)
+
+
+@pytest.fixture
+async def no_help_offered(store: Store, setup: CentreSetup) -> AsyncIterator[LiveServer]:
+    """A centre that takes remote tickets and has no ``[[assistance]]`` categories."""
+    remote = RemoteJoining(open=True, max_waiting=5)
+    plain = dataclasses.replace(setup, remote=remote, assistance=())
+    live = await start_live_server(store, plain)
+    install_routes(live.server)
+    yield live
+    await live.server.close()
+
+
+async def test_a_centre_without_categories_does_not_ask(
+    no_help_offered: LiveServer, phone: Any
+) -> None:
+    base = f"{no_help_offered.http}/join/{no_help_offered.setup.centre_id}"
+    await phone.goto(f"{base}/confirm?lang=en&service=housing")
+    assert await phone.locator("fieldset.help, input[type=checkbox]").count() == 0
+    await phone.click("button:has-text('Join the queue')")
+    (ticket,) = remote_tickets(no_help_offered)
+    assert ticket.assistance == ()
