@@ -547,6 +547,11 @@ class ServiceConfig(_Table):
         for code in names:
             if not re.fullmatch(r"[a-z]{2,3}", code):
                 raise ValueError(f'"{code}" is not a 2 or 3 letter ISO 639 language code')
+            if code == "en":
+                # two English names would disagree: which one a page shows is a guess
+                raise ValueError(
+                    '"en" is not a translation: the English name is the service\'s name'
+                )
         return names
 
     def to_service(self) -> Service:

@@ -15,6 +15,7 @@ from typing import Any
 from babel.dates import format_date, format_time
 
 from catalogues import N_, Translator, cldr_locale, primary_language, shipped_languages, translator
+from catalogues import language as language_of
 
 DOMAIN = "status"
 
@@ -106,14 +107,23 @@ def status_words(
     ``data-state``: the ticket's state or ``"earlier-day"``), ``title``, ``call`` (the
     assertive live region, only while called), ``headline`` and ``detail`` (the polite
     one), ``appointment`` ("Appointment 14:30" or ""), ``updated`` (the time of
-    ``as_of``), and ``lang``. ``day`` is the ticket's local day, ``tz`` the centre's."""
+    ``as_of``), ``lang``, and for the service's name ``service_lang``, ``service_dir``
+    and ``service_note`` ("(in English)" where it is not in the visitor's language).
+    ``day`` is the ticket's local day, ``tz`` the centre's."""
     t = status_translator(language)
     number = status["number"]
     state = status["state"]
     counter = status.get("counter")
     at = status.get("appointment_at")
+    # a service the centre has no name for in the visitor's language is named in English:
+    # the page marks the name's own language and direction (so a right-to-left page
+    # does not reorder it) and says so, "(in English)"
+    named_in = status.get("service_name_lang") or t.code
     words = {
         "lang": t.code,
+        "service_lang": named_in,
+        "service_dir": "rtl" if language_of(named_in).rtl else "ltr",
+        "service_note": t("(in English)") if named_in == "en" and t.code != "en" else "",
         "appointment": t("Appointment {time}", time=_time(at, tz, t)) if at else "",
         "updated": _time(status["as_of"], tz, t),
         "call": "",

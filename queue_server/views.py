@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from catalogues import primary_language
+from catalogues import primary_language, shipped_languages, translator
 from queue_server.core import Centre, WaitEstimate, estimate_wait
 from queue_server.core import events as ev
 from queue_server.core.model import (
@@ -230,10 +230,20 @@ def counters_message(centre: Centre) -> dict[str, Any]:
     }
 
 
-def _name_in(service: Service, language: str) -> str:
-    """The service's name in a visitor's language (``names`` in the centre's file), else
-    its English name."""
-    return dict(service.names).get(primary_language(language), service.name)
+def service_name_in(service: Service, language: str) -> tuple[str, str]:
+    """The service's name for a visitor who reads ``language``, and the language that
+    name is in: the centre's own (``names`` in its file), else the usual council
+    service's name as the kiosk's catalogue translates it (the kiosk and the join page
+    show the same), else its English name with ``"en"`` (the page marks it so)."""
+    code = primary_language(language)
+    names = dict(service.names)
+    if code in names:
+        return names[code], code
+    if code != "en" and code in shipped_languages("kiosk"):
+        said = translator("kiosk", code)(service.name)
+        if said != service.name:
+            return said, code
+    return service.name, "en"
 
 
 def ticket_status(
@@ -245,6 +255,9 @@ def ticket_status(
     None once the ticket is no longer waiting; ``minutes`` is also None while no open
     counter can serve it."""
     service = centre.services.get(ticket.service)
+    name, name_language = (
+        service_name_in(service, ticket.language) if service else (ticket.service, "en")
+    )
     waiting = ticket.state in QUEUED_STATES
     if not waiting:
         estimate = None
@@ -262,7 +275,10 @@ def ticket_status(
     status: dict[str, Any] = {
         "type": "ticket_status",
         "number": ticket.number,
-        "service_name": _name_in(service, ticket.language) if service else ticket.service,
+        "service_name": name,
+        #: the language ``service_name`` is in: the visitor's, or "en" where the centre
+        #: has no name in theirs (the page marks it, and says "(in English)")
+        "service_name_lang": name_language,
         "state": ticket.state.value,
         "waiting": waiting,
         "people_ahead": estimate.people_ahead if estimate else None,

@@ -211,7 +211,9 @@ def status_page(
 <main class="card">
   <h1 class="ticket"><span class="label">{e(fixed["your_number"])}</span>
     <span id="number" class="number">{e(status["number"])}</span></h1>
-  <p id="service" class="service">{e(status["service_name"])}</p>
+  <p id="service" class="service"><span id="service-name" lang="{e(said["service_lang"])}"
+    dir="{e(said["service_dir"])}">{e(status["service_name"])}</span>
+    <span id="service-note" class="service-note">{e(said["service_note"])}</span></p>
   <p id="appointment" class="appointment">{e(said["appointment"])}</p>
   <div id="call" class="call" aria-live="assertive" aria-atomic="true">{e(said["call"])}</div>
   <div id="progress" class="progress" aria-live="polite" aria-atomic="true">

@@ -273,6 +273,12 @@ def test_always_open_and_defaults() -> None:
             id="bad translation language",
         ),
         pytest.param(
+            ('cy = "Trwyddedau parcio"', 'en = "Parking"'),
+            'centre.toml: services[2].names: "en" is not a translation: the English name is'
+            " the service's name",
+            id="English among the translations",
+        ),
+        pytest.param(
             ("secondary_margin = 1.0", "secondary_margin = inf"),
             "centre.toml: policy.secondary_margin: must be a finite number",
             id="infinite margin",

@@ -45,7 +45,15 @@
     body.dataset.state = said.state;
     document.title = `${said.title} – ${status.centre}`;
     setText($("number"), status.number);
-    setText($("service"), status.service_name);
+    // the name in its own language and direction (English where the centre has none
+    // in the visitor's), with "(in English)" then
+    const name = $("service-name");
+    if (name) {
+      setText(name, status.service_name);
+      if (name.lang !== said.service_lang) name.lang = said.service_lang;
+      if (name.dir !== said.service_dir) name.dir = said.service_dir;
+    }
+    setText($("service-note"), said.service_note);
     setText($("appointment"), said.appointment);
     setText($("headline"), said.headline);
     setText($("detail"), said.detail);

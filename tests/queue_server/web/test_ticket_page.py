@@ -435,6 +435,9 @@ def test_the_words_in_english_for_every_state() -> None:
         "detail": "Estimated wait: about 12 minutes.",
         "appointment": "",
         "updated": "10:00",
+        "service_lang": "en",
+        "service_dir": "ltr",
+        "service_note": "",
     }
     assert (said[1]["headline"], said[1]["detail"]) == (
         "1 person ahead of you.",
