@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import pytest
 from playwright.async_api import expect
 
 from queue_server.core import commands as cmd
@@ -38,33 +39,22 @@ async def test_booking_changes_show_on_the_live_view_in_words(
     await expect(page.locator("#no-booking-changes")).to_be_visible()
     # later today, on the quarter hour (a day that is not over)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
+    if now.astimezone(web.setup.tz).hour >= 22:
+        pytest.skip("the day's bookings figures need a day that does not end mid-test")
     first = now + timedelta(minutes=30 - now.minute % 15)
     moved = first + timedelta(minutes=45)
     # a booking the server loaded from a file is no change from the booking system
     await web.server.execute(
         cmd.BookAppointment(actor="system:bookings", ref="BK-FILE1", service="housing", at=first)
     )
-    await api(
-        web,
-        "POST",
-        "/api/bookings",
-        {"ref": "BK-MOVE1", "service": "housing", "time": first.isoformat()},
-        token=token,
-    )
-    await api(
-        web,
-        "POST",
-        "/api/bookings",
-        {"ref": "BK-MOVE1", "service": "housing", "time": moved.isoformat()},
-        token=token,
-    )
-    await api(
-        web,
-        "POST",
-        "/api/bookings",
-        {"ref": "BK-GONE2", "service": "council_tax", "time": first.isoformat()},
-        token=token,
-    )
+
+    async def send(ref: str, service: str, at: datetime) -> None:
+        booking = {"ref": ref, "service": service, "time": at.isoformat()}
+        await api(web, "POST", "/api/bookings", booking, token=token)
+
+    await send("BK-MOVE1", "housing", first)
+    await send("BK-MOVE1", "housing", moved)  # moved
+    await send("BK-GONE2", "council_tax", first)
     await api(web, "DELETE", "/api/bookings/BK-GONE2", token=token)
 
     # the pushes make the page ask for the dashboard again: the four changes, newest first
