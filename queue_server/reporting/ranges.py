@@ -64,7 +64,7 @@ log = logging.getLogger("walkin.reports")
 
 DEFAULT_STANDARD = Policy().appointment_standard
 #: the figures' version: a roll-up built by an older Walkin (lower) is built again
-ROLLUP_VERSION = 2  # 2: satisfaction (issue 14)
+ROLLUP_VERSION = 3  # 2: satisfaction; 3: phone joins, console issues, help and its waits (issue 14)
 #: the groupings ``range_report`` offers
 GROUPINGS = ("day", "week", "month", "service", "counter", "centre")
 #: the longest range one report covers (two years and a leap day)

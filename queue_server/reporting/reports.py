@@ -220,6 +220,11 @@ class Figures:
     #: (not a CSV column: the CSV has ``issued_assisted``)
     issued_assisted: int
     assisted_by_category: Mapping[str, int]
+    #: per category code: the mean wait to the first call of those called, in seconds
+    #: (None: none called), and the share seen within their service's target (an
+    #: appointment: within the standard) of those that can be judged. JSON only
+    assisted_mean_wait_seconds_by_category: Mapping[str, float | None]
+    assisted_within_target_share_by_category: Mapping[str, float | None]
     #: wait estimates (docs/reports.md, "Wait estimates"): tickets given an estimate in
     #: minutes at issue, how many of them were then called (measured) and how many not
     #: (left out: no-shows before a call, cancelled, walked out, still waiting), and
@@ -483,6 +488,12 @@ class Tally:
     issued_assisted: int = 0
     #: tickets that asked for each kind of help (docs/assistance.md), by category code
     assisted_by_category: dict[str, int] = field(default_factory=dict)
+    #: per category: waits to the first call (how many, and their whole seconds in all),
+    #: and visits judged against their target or standard (how many, how many met)
+    assisted_waits_by_category: dict[str, int] = field(default_factory=dict)
+    assisted_wait_seconds_by_category: dict[str, int] = field(default_factory=dict)
+    assisted_judged_by_category: dict[str, int] = field(default_factory=dict)
+    assisted_met_by_category: dict[str, int] = field(default_factory=dict)
     estimates_given: int = 0
     estimates_measured: int = 0
     estimates_not_called: int = 0
@@ -537,7 +548,7 @@ class Tally:
         for name, value in data.items():
             if name in ("wait_buckets", "by_hour"):
                 values[name] = {int(k): int(n) for k, n in value.items()}
-            elif name == "assisted_by_category":
+            elif name in _BY_CATEGORY:
                 values[name] = {str(k): int(n) for k, n in value.items()}
             else:
                 values[name] = value
@@ -549,7 +560,17 @@ def merge_tallies(tallies: Iterable[Tally]) -> Tally:
     return sum_tally_data(t.to_data() for t in tallies)
 
 
-_HISTOGRAMS = frozenset({"wait_buckets", "by_hour", "assisted_by_category"})
+#: the tally's counts per assistance category, keyed by its code
+_BY_CATEGORY = frozenset(
+    {
+        "assisted_by_category",
+        "assisted_waits_by_category",
+        "assisted_wait_seconds_by_category",
+        "assisted_judged_by_category",
+        "assisted_met_by_category",
+    }
+)
+_HISTOGRAMS = frozenset({"wait_buckets", "by_hour"}) | _BY_CATEGORY
 
 
 def sum_tally_data(datas: Iterable[Mapping[str, Any]]) -> Tally:
@@ -635,6 +656,20 @@ def figures_of(tally: Tally, waits: Sequence[float] | None = None) -> Figures:
         issued_reception=t.issued_reception,
         issued_assisted=t.issued_assisted,
         assisted_by_category=dict(sorted(t.assisted_by_category.items())),
+        assisted_mean_wait_seconds_by_category={
+            code: _mean(
+                t.assisted_wait_seconds_by_category.get(code, 0),
+                t.assisted_waits_by_category.get(code, 0),
+            )
+            for code in sorted(t.assisted_by_category)
+        },
+        assisted_within_target_share_by_category={
+            code: _share(
+                t.assisted_met_by_category.get(code, 0),
+                t.assisted_judged_by_category.get(code, 0),
+            )
+            for code in sorted(t.assisted_by_category)
+        },
         estimates_given=t.estimates_given,
         estimates_measured=t.estimates_measured,
         estimates_not_called=t.estimates_not_called,
@@ -657,6 +692,10 @@ def figures_of(tally: Tally, waits: Sequence[float] | None = None) -> Figures:
         feedback_response_rate=_share(t.feedback_answers, t.completed),
         by_hour=dict(sorted(t.by_hour.items())),
     )
+
+
+def _add(counts: dict[str, int], key: str, n: int) -> None:
+    counts[key] = counts.get(key, 0) + n
 
 
 def _mean(total: float, count: int) -> float | None:
@@ -684,6 +723,7 @@ def _tally(
         hour = must_utc(ticket.issued_at).astimezone(tz_of(ticket)).hour
         t.by_hour[hour] = t.by_hour.get(hour, 0) + 1
         called = utc(ticket.first_called_at)
+        met: bool | None = None
         if ticket.origin == "appointment":
             due = _due(ticket)
             if called is not None:
@@ -723,7 +763,13 @@ def _tally(
         if asked:
             t.issued_assisted += 1
             for code in asked:
-                t.assisted_by_category[code] = t.assisted_by_category.get(code, 0) + 1
+                _add(t.assisted_by_category, code, 1)
+                if called is not None:
+                    _add(t.assisted_waits_by_category, code, 1)
+                    _add(t.assisted_wait_seconds_by_category, code, round(waits[-1]))
+                if met is not None:
+                    _add(t.assisted_judged_by_category, code, 1)
+                    _add(t.assisted_met_by_category, code, int(met))
         t.served += ticket.service_started_at is not None
         t.transferred += ticket.transfers > 0
         if ticket.state == "done":
@@ -1122,7 +1168,15 @@ def options_for(setup: CentreSetup) -> dict[str, Any]:
 
 #: CSV columns: the day and scope, then every figure but ``by_hour``, then issued per hour
 FIGURE_COLUMNS = tuple(
-    f.name for f in fields(Figures) if f.name not in ("by_hour", "assisted_by_category")
+    f.name
+    for f in fields(Figures)
+    if f.name
+    not in (
+        "by_hour",
+        "assisted_by_category",
+        "assisted_mean_wait_seconds_by_category",
+        "assisted_within_target_share_by_category",
+    )
 )
 HOUR_COLUMNS = tuple(f"issued_h{hour:02d}" for hour in range(24))
 CSV_COLUMNS = ("day", "scope", "centre", "service", "counter", *FIGURE_COLUMNS, *HOUR_COLUMNS)

@@ -1,7 +1,8 @@
 """``walkin report --format text``: the figures a manager reads first, as plain tables
 for a terminal or an e-mail: per scope, the visits, first-contact resolution, and
 beside it satisfaction (answers, the share satisfied, the mean score, the response
-rate). JSON and CSV carry every figure; docs/reports.md defines each one.
+rate); then, if visitors asked for help, each kind of help's waits. JSON and CSV
+carry every figure; docs/reports.md defines each one.
 
 ::
 
@@ -64,6 +65,33 @@ def _sections(parts: list[tuple[str, Mapping[str, Figures]]]) -> str:
     return "\n\n".join(table(title, rows.items()) for title, rows in parts if rows)
 
 
+def assistance_table(figures: Figures) -> str:
+    """The help visitors asked for (docs/assistance.md), one row per category code: how
+    many asked, their mean wait to the first call and the share seen within their
+    target (an appointment: within the standard); "" when nobody asked."""
+    if not figures.assisted_by_category:
+        return ""
+    title = "Help asked for"
+    codes = list(figures.assisted_by_category)
+    width = max(len(title), *(len(c) for c in codes))
+    header = f"{title:<{width}}  {'Asked':>5}  {'Mean wait':>9}  {'Within target':>13}"
+    lines = [header, "-" * len(header)]
+    for code in codes:
+        wait = figures.assisted_mean_wait_seconds_by_category.get(code)
+        within = figures.assisted_within_target_share_by_category.get(code)
+        shown = "-" if wait is None else f"{wait / 60:.1f} min"
+        lines.append(
+            f"{code:<{width}}  {figures.assisted_by_category[code]:>5}  {shown:>9}"
+            f"  {_share(within):>13}"
+        )
+    return "\n".join(lines)
+
+
+def _with_assistance(body: str, overall: Figures) -> str:
+    help_table = assistance_table(overall)
+    return f"{body}\n\n{help_table}" if help_table else body
+
+
 def _footnote() -> str:
     return (
         "Resolved first time: completed visits resolved. Satisfied: answers 'very satisfied'\n"
@@ -91,7 +119,7 @@ def day_text(report: DayReport, names: Mapping[str, str] | None = None) -> str:
             ("Centre", {names.get(c, c): f for c, f in report.centres.items()}),
         ]
     )
-    return f"{head}\n\n{body}\n\n{_footnote()}\n"
+    return f"{head}\n\n{_with_assistance(body, report.overall)}\n\n{_footnote()}\n"
 
 
 def range_text(report: RangeReport, names: Mapping[str, str] | None = None) -> str:
@@ -106,4 +134,5 @@ def range_text(report: RangeReport, names: Mapping[str, str] | None = None) -> s
         parts.append(("Service", dict(report.services)))
     if report.by != "counter":
         parts.append(("Counter", dict(report.counters)))
-    return f"{head}\n\n{_sections(parts)}\n\n{_footnote()}\n"
+    body = _with_assistance(_sections(parts), report.overall)
+    return f"{head}\n\n{body}\n\n{_footnote()}\n"
