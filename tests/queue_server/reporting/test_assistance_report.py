@@ -7,7 +7,6 @@ The same figures from a day's report, a range read from roll-ups, and ``walkin r
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -19,7 +18,8 @@ from queue_server.reporting import ranges
 from queue_server.reporting.reports import build_report
 from queue_server.reporting.text import assistance_table, day_text
 from queue_server.store import Store
-from queue_server.store.tables import CentreRow, TicketRow
+from queue_server.store.tables import TicketRow
+from tests.queue_server.reporting.conftest import insert_day
 
 DAY = date(2026, 11, 23)
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -136,26 +136,10 @@ def test_the_figures_equal_a_plain_count(
         assert share == pytest.approx(met / len(asked), abs=1e-4)
 
 
-@pytest.fixture
-def db(store_url: str) -> Iterator[Store]:
-    store = Store(store_url)
-    store.migrate()
-    yield store
-    store.close()
-
-
 def test_a_range_from_roll_ups_has_the_same_figures_as_the_day(db: Store) -> None:
     centre = f"c{secrets.token_hex(4)}"
     tickets = [row(centre, n, s, w, h) for n, (s, w, h) in enumerate(DAY_OF_HELP, 1)]
-    with db.engine.begin() as conn:
-        conn.execute(
-            sa.insert(CentreRow.__table__),  # type: ignore[arg-type]
-            {"id": centre, "name": "Test centre", "timezone": "Europe/London", "updated_at": T0},
-        )
-        conn.execute(
-            sa.insert(TicketRow.__table__),  # type: ignore[arg-type]
-            [t.model_dump() for t in tickets],
-        )
+    insert_day(db, centre, tickets, T0)
     first = ranges.range_report(db, DAY, DAY, centre, "day", AFTER)
     again = ranges.range_report(db, DAY, DAY, centre, "day", AFTER)  # from the roll-ups
     assert again.days_rolled_up == 1

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,7 +21,8 @@ from queue_server.reporting import ranges
 from queue_server.reporting.command import report_main
 from queue_server.reporting.reports import build_report, load_and_build, to_csv
 from queue_server.store import Store
-from queue_server.store.tables import CentreRow, FeedbackRow, TicketRow
+from queue_server.store.tables import FeedbackRow, TicketRow
+from tests.queue_server.reporting.conftest import insert_day
 
 DAY = date(2026, 11, 23)  # a Monday
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -135,25 +135,9 @@ def test_the_figures_per_service_counter_and_day() -> None:
     assert build_report(tickets, [], day=DAY, now=AFTER, centre="oxf", answers=stray) == silent
 
 
-@pytest.fixture
-def db(store_url: str) -> Iterator[Store]:
-    store = Store(store_url)
-    store.migrate()
-    yield store
-    store.close()
-
-
 def write_day(store: Store, centre: str, answered: bool = True) -> list[TicketRow]:
     tickets, answers = the_day(centre)
-    with store.engine.begin() as conn:
-        conn.execute(
-            sa.insert(CentreRow.__table__),  # type: ignore[arg-type]
-            {"id": centre, "name": "Test centre", "timezone": "Europe/London", "updated_at": T0},
-        )
-        conn.execute(
-            sa.insert(TicketRow.__table__),  # type: ignore[arg-type]
-            [t.model_dump() for t in tickets],
-        )
+    insert_day(store, centre, tickets, T0)
     if answered:
         numbers = {t.id: t.number for t in tickets}
         for a in answers:
