@@ -187,6 +187,61 @@ def snapshot(centre: Centre, now: datetime, role: str) -> dict[str, Any]:
     return message
 
 
+def booking_message(
+    centre: Centre,
+    kind: str,
+    ref: str,
+    service: str,
+    at: datetime,
+    *,
+    said_at: datetime,
+    from_at: datetime | None = None,
+    from_service: str | None = None,
+    language: str | None = None,
+    actor: str | None = None,
+) -> str:
+    """What became of a booking the booking system sent, in plain words for staff
+    ("Booking BK-7Q2M4 moved to 14:30 (was 11:00)."): the dashboard's list and the
+    counter console's notes say the same. Times in the centre's zone, with the date
+    when it is not the day ``said_at`` falls on. Made or cancelled "by the booking
+    system", or by the member of staff whose ``actor`` it was."""
+    tz = centre.setup.tz
+    by = (
+        actor.split(":", 1)[1]
+        if actor is not None and actor.startswith("staff:")
+        else "the booking system"
+    )
+
+    def clock(when: datetime) -> str:
+        local = when.astimezone(tz)
+        day = "" if local.date() == centre.local_day(said_at) else local.strftime(" on %d %b")
+        return local.strftime("%H:%M") + day
+
+    def name(code: str) -> str:
+        known = centre.services.get(code)
+        return known.name if known else code
+
+    if kind == "appointment_cancelled":
+        return f"Booking {ref} cancelled by {by} ({name(service)}, {clock(at)})."
+    if kind == "appointment_changed":
+        was_at, was_service = from_at or at, from_service or service
+        moved = []
+        if was_at != at:
+            moved.append(f"to {clock(at)} (was {clock(was_at)})")
+        if was_service != service:
+            moved.append(f"to {name(service)} (was {name(was_service)})")
+        if moved:
+            return f"Booking {ref} moved " + " and ".join(moved) + "."
+        return f"Booking {ref}: the visitor's language is now " + (
+            f"{language}." if language else "not given."
+        )
+    return f"Booking {ref} made by {by}: {name(service)}, {clock(at)}."
+
+
+#: the events about a booking, which staff are told of in words (``booking_message``)
+BOOKING_EVENTS = frozenset({"appointment_booked", "appointment_changed", "appointment_cancelled"})
+
+
 def event_for_staff(centre: Centre, event: ev.Event) -> dict[str, Any]:
     data: dict[str, Any] = {
         "type": "event",
@@ -209,6 +264,20 @@ def event_for_staff(centre: Centre, event: ev.Event) -> dict[str, Any]:
             data[extra] = getattr(event, extra)
     if isinstance(event, ev.AppointmentChanged):  # where a moved booking was
         data["from_at"] = event.from_at.isoformat()
+    if event.kind in BOOKING_EVENTS and event.appointment is not None:
+        booking = event.appointment
+        data["message"] = booking_message(
+            centre,
+            event.kind,
+            booking.ref,
+            booking.service,
+            booking.at,
+            said_at=event.at,
+            from_at=getattr(event, "from_at", None),
+            from_service=getattr(event, "from_service", None),
+            language=booking.language,
+            actor=event.actor,
+        )
     for value in ("block", "run"):  # a kiosk's leased numbers, its offline run
         if hasattr(event, value):
             data[value] = plain(getattr(event, value))

@@ -55,58 +55,40 @@ class BookingChange(Protocol):
 def booking_change(centre: Centre, change: BookingChange) -> dict[str, Any] | None:
     """One change the booking system sent, for the dashboard's list: the booking's
     reference, what became of it and, in plain words, ``message`` ("Booking BK-7Q2M4
-    moved to 14:30 (was 11:00)."), times in the centre's zone. None for a row that is
-    not a booking's (nothing the list can say)."""
+    moved to 14:30 (was 11:00)."; ``views.booking_message``), times in the centre's
+    zone. None for a row that is not a booking's (nothing the list can say)."""
     try:
         payload = json.loads(change.payload)
         booking = payload["appointment"]
         ref, code = str(booking["ref"]), str(booking["service"])
         at = datetime.fromisoformat(booking["at"])
+        was_at = datetime.fromisoformat(payload.get("from_at") or booking["at"])
     except (ValueError, KeyError, TypeError):
         return None
-    tz = centre.setup.tz
-
-    def clock(when: datetime) -> str:
-        local = when.astimezone(tz)
-        day = "" if local.date() == centre.local_day(change.at) else local.strftime(" on %d %b")
-        return local.strftime("%H:%M") + day
-
-    def name(service: str) -> str:
-        known = centre.services.get(service)
-        return known.name if known else service
-
-    entry: dict[str, Any] = {
+    was_service = str(payload.get("from_service") or code)
+    moved = change.kind == "appointment_changed"
+    return {
         "at": change.at.isoformat(),
         "kind": change.kind,
         "ref": ref,
         "service": code,
         "booked_at": at.isoformat(),
-        "from_at": None,
-        "from_service": None,
+        "from_at": was_at.isoformat() if moved else None,
+        "from_service": was_service if moved else None,
         "by": change.actor.removeprefix("integration:"),
+        "message": views.booking_message(
+            centre,
+            change.kind,
+            ref,
+            code,
+            at,
+            said_at=change.at,
+            from_at=was_at,
+            from_service=was_service,
+            language=booking.get("language"),
+            actor=change.actor,
+        ),
     }
-    if change.kind == "appointment_cancelled":
-        message = f"Booking {ref} cancelled by the booking system ({name(code)}, {clock(at)})."
-    elif change.kind == "appointment_changed":
-        was_at = datetime.fromisoformat(payload.get("from_at") or booking["at"])
-        was_service = str(payload.get("from_service") or code)
-        entry.update(from_at=was_at.isoformat(), from_service=was_service)
-        moved = []
-        if was_at != at:
-            moved.append(f"to {clock(at)} (was {clock(was_at)})")
-        if was_service != code:
-            moved.append(f"to {name(code)} (was {name(was_service)})")
-        if moved:
-            message = f"Booking {ref} moved " + " and ".join(moved) + "."
-        else:  # only the visitor's language
-            language = booking.get("language")
-            message = f"Booking {ref}: the visitor's language is now " + (
-                f"{language}." if language else "not given."
-            )
-    else:
-        message = f"Booking {ref} made by the booking system: {name(code)}, {clock(at)}."
-    entry["message"] = message
-    return entry
 
 
 #: how many of each service's queue the dashboard lists, first in the queue's order

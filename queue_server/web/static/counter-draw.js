@@ -122,6 +122,22 @@
 
     drawParked(counter);
     drawWaiting(counter);
+    drawBookingNotes(counter);
+  }
+
+  //: how many of the booking system's changes the desk lists
+  const BOOKING_NOTES_SHOWN = 5;
+
+  // The booking system's changes to bookings of this counter's services since the page
+  // opened, newest first, in the server's words (docs/console.md, "Bookings changed").
+  function drawBookingNotes(counter) {
+    const takes = new Set([...counter.primary, ...counter.secondary]);
+    const mine = model.bookingNotes.filter((note) => note.services.some((s) => takes.has(s)));
+    $("booking-notes-panel").hidden = mine.length === 0;
+    $("booking-notes").replaceChildren(
+      ...mine.slice(0, BOOKING_NOTES_SHOWN).map((note) =>
+        el("li", {}, el("span", { class: "when", text: clockTime(note.at) }), " ", note.message)),
+    );
   }
 
   // a flag beside a waiting ticket whose visitor asked for help (docs/assistance.md)

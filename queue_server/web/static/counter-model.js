@@ -23,7 +23,12 @@
     counter: null,            // the counter I am signed in at (a name), once confirmed
     busy: false,              // a request from the buttons is on its way
     leaving: null,            // the counter I asked to leave (no "you were signed out")
+    // what the booking system changed since this page opened, newest first (at most
+    // BOOKING_NOTES_KEPT): {at, message, services} from the events' words
+    bookingNotes: [],
   };
+  const BOOKING_NOTES_KEPT = 20;
+  const BOOKING_EVENTS = new Set(["appointment_booked", "appointment_changed", "appointment_cancelled"]);
   let timeFormat = null;
 
   const now = () => Date.now() + state.clockOffsetMs;
@@ -104,8 +109,17 @@
     });
   }
 
-  // The ticket, counter and service an event push carries.
+  // The ticket, counter and service an event push carries; a booking's change in the
+  // server's words (the dashboard's), with the services it touches.
   function takeEvent(message) {
+    if (BOOKING_EVENTS.has(message.kind) && message.message && message.appointment) {
+      const services = [message.appointment.service];
+      if (message.from_service && message.from_service !== message.appointment.service) {
+        services.push(message.from_service);
+      }
+      state.bookingNotes.unshift({ at: message.at, message: message.message, services });
+      state.bookingNotes.length = Math.min(state.bookingNotes.length, BOOKING_NOTES_KEPT);
+    }
     if (message.ticket) keepTicket(message.ticket);
     if (message.counter) state.counters.set(message.counter.name, message.counter);
     if (message.service && message.service.code) {
