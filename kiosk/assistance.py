@@ -6,22 +6,30 @@ each category, named in the visitor's language (the centre's ``names``, else the
 catalogue's translation of the English name, else English), and one button that goes
 on: "No help needed" while none is ticked, "Continue" once one is. Nothing is
 required: the ticket is one touch away either way. The codes ticked go with the
-``issue_ticket`` request (``assistance``), so routing and the counter console honour
-them. A late arrival's walk-in ticket (``late_appointment_ref``) is asked the same way.
+request that makes the ticket (``assistance``), so routing and the counter console
+honour them:
 
-Not asked:
+* ``issue_ticket``, for a walk-in, and for a late arrival's walk-in ticket
+  (``late_appointment_ref``);
+* ``check_in``: asked once the reference is typed or scanned, before it is sent. The
+  kiosk cannot know the booking will be found without checking in (and check-in makes
+  the ticket), so the question comes first; a refusal (too early, not found) loses
+  nothing but the visitor's touch. The server gives an appointment the counter it
+  needs, not a head start (its own clock protects it);
+* an offline ticket, from leased numbers while the server is away: the codes are
+  journaled with the ticket and uploaded with it (``kiosk.offline``).
 
-* when the centre has no categories (the screen is skipped);
-* when the kiosk is issuing offline from leased numbers: ``upload_offline`` carries no
-  assistance (its tickets are the protocol's ``OfflineTicket``), so a tick could not
-  reach the queue, and the visitor must not be told it would;
-* at booking check-in: ``check_in`` takes no assistance (a booking's needs belong with
-  the booking).
+The question is asked once a visit: a visitor who answered it before a check-in that
+was refused as too late, or not found, keeps their answer for the walk-in ticket they
+take instead, without being asked again.
+
+Not asked when the centre has no categories (the screen is skipped), nor when the
+kiosk could not send the answer: check-in or a late ticket with the server away (the
+offline screen says to ask at reception).
 """
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
@@ -34,8 +42,6 @@ from .widgets import BigButton
 
 if TYPE_CHECKING:
     from .controller import KioskController
-
-log = logging.getLogger("walkin.kiosk")
 
 #: the usual categories' English names (examples/centre.toml), translated in the
 #: kiosk's catalogues and shown when the centre gives no name in the visitor's language
@@ -53,18 +59,43 @@ def category_name(controller: KioskController, category: AssistanceView) -> str:
     return category.name_in(language) or controller.app.t(category.name)
 
 
+def _may_ask(controller: KioskController, *, offline_too: bool) -> bool:
+    """Whether to ask: the centre offers help, the visitor was not asked this visit,
+    and the answer can reach the queue (online, or ``offline_too`` and issuing from
+    leased numbers)."""
+    centre = controller.centre
+    reachable = controller.online or (offline_too and controller.working_offline)
+    return (
+        centre is not None and bool(centre.assistance) and not controller.visit.asked and reachable
+    )
+
+
 def ask_or_issue(controller: KioskController, late_reference: str | None = None) -> None:
     """The service is chosen (``late_reference``: a late arrival's walk-in ticket): ask
-    for help when the centre offers it and the server is there, else issue at once."""
+    for help (see the module docstring), else issue at once."""
     visit = controller.visit
     if controller.busy or visit.ticket is not None or visit.service is None:
         return
     visit.late_reference = late_reference
-    centre = controller.centre
-    if centre is None or not centre.assistance or not controller.online:
+    visit.checking_in = False
+    if _may_ask(controller, offline_too=late_reference is None):
+        controller.show("assistance")
+    else:
         controller.take_ticket(late_reference=late_reference)
+
+
+def ask_or_check_in(controller: KioskController) -> None:
+    """A booking reference is given (``visit.reference``): ask for help (see the module
+    docstring), else check in at once."""
+    visit = controller.visit
+    if controller.busy or visit.ticket is not None or visit.reference is None:
         return
-    controller.show("assistance")
+    visit.late_reference = None
+    visit.checking_in = True
+    if _may_ask(controller, offline_too=False):
+        controller.show("assistance")
+    else:
+        controller.send_check_in()
 
 
 def toggle(controller: KioskController, code: str) -> None:
@@ -81,14 +112,31 @@ def toggle(controller: KioskController, code: str) -> None:
 
 
 def carry_on(controller: KioskController) -> None:
-    """ "No help needed" or "Continue": take the ticket with what is ticked."""
+    """ "No help needed" or "Continue": check in, or take the ticket, with what is
+    ticked (online or, for a walk-in, offline: the help goes either way)."""
     visit = controller.visit
-    if not controller.online:
-        # the server went away on this screen: an offline ticket cannot carry the help
-        if visit.assistance:
-            log.warning("assistance %s not sent: the server is away", ",".join(visit.assistance))
-        visit.assistance.clear()
-    controller.take_ticket(late_reference=visit.late_reference)
+    if controller.busy:
+        return
+    visit.asked = True
+    if visit.checking_in:
+        controller.send_check_in()
+    else:
+        controller.take_ticket(late_reference=visit.late_reference)
+
+
+def needs_server(controller: KioskController) -> bool:
+    """The question is on screen for a check-in or a late ticket, which only the
+    server can give (a walk-in's ticket can be issued offline)."""
+    visit = controller.visit
+    asking = controller.root.current == "assistance"
+    return asking and (visit.checking_in or visit.late_reference is not None)
+
+
+def add_help(controller: KioskController, fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` of a request that makes a ticket, with ``assistance`` if any is ticked."""
+    if chosen := chosen_for_request(controller):
+        fields["assistance"] = chosen
+    return fields
 
 
 def chosen_for_request(controller: KioskController) -> list[str]:
@@ -117,16 +165,6 @@ class AssistanceScreen(KioskScreen):
             for c in (centre.assistance if centre else ())
         ]
         self.carry_on_text = t("Continue") if chosen else t("No help needed")
-        if not controller.online:
-            # the server went away on this screen: a ticket issued now cannot carry
-            # the help (see the module docstring), so the visitor is not offered it
-            self.message = t(
-                "This kiosk cannot reach the server just now. "
-                "Please tell the staff about any help you need when you are called."
-            )
-            self.hint = ""
-            self.choices = []
-            self.carry_on_text = t("Continue")
 
     def on_choices(self, _screen: Any, choices: list[tuple[str, str, bool]]) -> None:
         grid = self.ids.grid
@@ -151,11 +189,11 @@ class AssistanceScreen(KioskScreen):
 
 
 def help_asked(controller: KioskController) -> str:
-    """ "Help you asked for: …" for the ticket screen, in the visitor's language; "" for
-    a ticket issued without help (or offline, or at check-in, where none is asked)."""
+    """ "Help you asked for: …" for the ticket screen, in the visitor's language (online,
+    offline or checked in: the help goes with each); "" for a ticket without help."""
     visit = controller.visit
     centre = controller.centre
-    if visit.ticket is None or visit.ticket.get("offline") or centre is None:
+    if visit.ticket is None or centre is None:
         return ""
     names = [category_name(controller, c) for c in centre.assistance if c.code in visit.assistance]
     if not names:

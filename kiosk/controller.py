@@ -16,8 +16,8 @@ live here:
 * **Through an outage** (``kiosk.offline``): with an offline journal and numbers
   leased in hand, a walk-in ticket is issued while the server is away from the next
   number, journaled (fsynced) before it prints, marked on paper and screen as having
-  no wait estimate, and uploaded when the server answers again. With no number left
-  the kiosk says so and prints nothing. Check-in needs the server.
+  no wait estimate, and uploaded (with its help) when the server answers again. With
+  no number left the kiosk says so and prints nothing. Check-in needs the server.
 * **Idle reset.** After the centre's ``idle_reset_seconds`` without a touch (sooner on
   the ticket and thank-you screens) the kiosk starts again: welcome screen, default
   language and settings, typed reference forgotten, speech stopped, new key.
@@ -36,7 +36,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +49,7 @@ from .centre import CentreView, ServiceView
 from .i18n import N_, translator
 from .printing import PrintOutcome, TicketPrinter
 from .scanning import booking_reference, status_page_ticket
+from .visit import Visit
 
 if TYPE_CHECKING:
     from .screens import KioskRoot
@@ -66,32 +66,6 @@ MAX_REFERENCE = 32
 REQUEST_TIMEOUT = 12.0
 #: seconds between printer status checks while a visitor waits for the printer to be back
 PRINTER_BACK_EVERY = 2.0
-
-
-@dataclass
-class Visit:
-    language: str
-    key: str = field(default_factory=new_idempotency_key)
-    typed: str = ""
-    service: str | None = None
-    #: the server's reply for this visit's ticket (issue_ticket or check_in)
-    ticket: dict[str, Any] | None = None
-    printed: PrintOutcome | None = None
-    #: the last refusal: (code, details), shown by the problem screen
-    problem: tuple[str, dict[str, Any]] | None = None
-    reference: str | None = None
-    #: when the centre is closed: when it opens next
-    next_opening: datetime | None = None
-    #: the screens visited, for the Back button
-    trail: list[str] = field(default_factory=list)
-    #: the server is away and this kiosk has no number left for the service
-    no_numbers: bool = False
-    #: the server's reply to a scanned "I'm here" (``kiosk.here``)
-    here: dict[str, Any] | None = None
-    #: the help asked for: the centre's assistance codes (``kiosk.assistance``)
-    assistance: list[str] = field(default_factory=list)
-    #: a late arrival's booking, while they are asked for help before their ticket
-    late_reference: str | None = None
 
 
 class KioskController:
@@ -244,7 +218,7 @@ class KioskController:
         if self.app.offline is not None:
             self.app.offline.poke()
         if self._server_missing() and self.working_offline and not self.busy:
-            if current in ("checkin", "problem"):  # check-in needs the server
+            if current in ("checkin", "problem") or assistance.needs_server(self):
                 self.show("offline", remember=False)
             else:
                 self.root.current_screen.refresh(self)
@@ -313,8 +287,7 @@ class KioskController:
         fields: dict[str, Any] = {"service": self.visit.service}
         if late_reference:
             fields["late_appointment_ref"] = late_reference
-        if help_asked := assistance.chosen_for_request(self):
-            fields["assistance"] = help_asked
+        assistance.add_help(self, fields)
         if self._server_missing() and self.app.offline is not None and not late_reference:
             self._issue_offline(self.visit.service)
             return
@@ -331,7 +304,8 @@ class KioskController:
             # before it went away: that one goes unclaimed, this one needs its own key
             visit.key = new_idempotency_key()
         self.ticket_requests.append(("offline", visit.key))
-        issued = offline.issue(service, visit.language, visit.key)
+        help_asked = tuple(assistance.chosen_for_request(self))
+        issued = offline.issue(service, visit.language, visit.key, help_asked)
         if issued is None:
             visit.no_numbers = True
             self.show("offline", remember=False)
@@ -415,7 +389,11 @@ class KioskController:
         if self.busy or self.visit.ticket is not None:
             return
         self.visit.reference = reference
-        self._send("check_in", {"ref": reference})
+        assistance.ask_or_check_in(self)
+
+    def send_check_in(self) -> None:
+        """Check in the visit's booking, with the help asked for (``kiosk.assistance``)."""
+        self._send("check_in", assistance.add_help(self, {"ref": self.visit.reference}))
 
     # ------------------------------------------------------------ requests
 

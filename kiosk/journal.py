@@ -17,6 +17,9 @@ The rules it keeps:
   uploaded, so what happened can be read back.
 - **Outages.** When the link drops, ``went_offline`` notes when; when it returns,
   ``came_back``; the span goes up with the next upload and is marked reported.
+- **Help asked for** goes with its ticket (``assistance``, the centre's codes) and up
+  with it; a journal written before the column existed gains it on opening, its
+  tickets without help.
 
 One journal per kiosk, used from one thread (the kiosk's event loop). Plain
 ``sqlite3``: the kiosk does not carry the server's database stack.
@@ -47,6 +50,7 @@ CREATE TABLE IF NOT EXISTS ticket (
     language TEXT NOT NULL,
     day TEXT NOT NULL,
     arrival_at TEXT NOT NULL,
+    assistance TEXT NOT NULL DEFAULT '',
     state TEXT NOT NULL DEFAULT 'pending',
     code TEXT,
     message TEXT,
@@ -82,17 +86,24 @@ class JournalTicket:
     arrival_at: datetime
     state: str = PENDING
     code: str | None = None
+    #: a refusal's reason; for an accepted ticket, the help the server dropped, if any
     message: str | None = None
+    #: the help the visitor asked for: the centre's assistance codes
+    assistance: tuple[str, ...] = ()
 
-    def upload_entry(self) -> dict[str, str]:
-        """This ticket as ``upload_offline`` carries it (docs/protocol.md)."""
-        return {
+    def upload_entry(self) -> dict[str, object]:
+        """This ticket as ``upload_offline`` carries it (docs/protocol.md); without
+        ``assistance`` when none was asked for."""
+        entry: dict[str, object] = {
             "number": self.number,
             "service": self.service,
             "arrival_at": self.arrival_at.isoformat(),
             "idempotency_key": self.key,
             "language": self.language,
         }
+        if self.assistance:
+            entry["assistance"] = list(self.assistance)
+        return entry
 
 
 @dataclass(frozen=True)
@@ -117,6 +128,9 @@ class OfflineJournal:
         # its paper starts to print
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(ticket)")}
+        if "assistance" not in columns:  # a journal from before help was journaled
+            self._db.execute("ALTER TABLE ticket ADD COLUMN assistance TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         self._db.close()
@@ -157,11 +171,20 @@ class OfflineJournal:
     # ------------------------------------------------------------ tickets
 
     def take(
-        self, service: str, language: str, arrival_at: datetime, day: date, key: str
+        self,
+        service: str,
+        language: str,
+        arrival_at: datetime,
+        day: date,
+        key: str,
+        assistance: tuple[str, ...] = (),
     ) -> JournalTicket | None:
         """Issue a ticket offline: the next number in hand for ``service`` on ``day``,
-        recorded durably before this returns; None when no number is left (nothing
-        recorded). The same ``key`` again returns the ticket it already made."""
+        with the help asked for (``assistance``: codes without commas), recorded
+        durably before this returns; None when no number is left (nothing recorded).
+        The same ``key`` again returns the ticket it already made."""
+        if any("," in code or not code for code in assistance):
+            raise ValueError(f"not assistance codes: {assistance!r}")
         with self._transaction():
             existing = self._ticket(key)
             if existing is not None:
@@ -182,10 +205,11 @@ class OfflineJournal:
                 language=language,
                 day=day,
                 arrival_at=arrival_at,
+                assistance=tuple(assistance),
             )
             self._db.execute(
-                "INSERT INTO ticket (key, number, service, language, day, arrival_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO ticket (key, number, service, language, day, arrival_at,"
+                " assistance) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     key,
                     ticket.number,
@@ -193,6 +217,7 @@ class OfflineJournal:
                     language,
                     day.isoformat(),
                     arrival_at.isoformat(),
+                    ",".join(assistance),
                 ),
             )
         return ticket
@@ -286,10 +311,11 @@ class OfflineJournal:
                 state=row[6],
                 code=row[7],
                 message=row[8],
+                assistance=tuple(row[9].split(",")) if row[9] else (),
             )
             for row in self._db.execute(
-                "SELECT key, number, service, language, day, arrival_at, state, code, message"
-                f" FROM ticket {where}",
+                "SELECT key, number, service, language, day, arrival_at, state, code, message,"
+                f" assistance FROM ticket {where}",
                 args,
             )
         ]

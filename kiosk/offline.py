@@ -100,11 +100,14 @@ class OfflineSync:
             return bool(self.journal.services_in_hand(day))
         return self.journal.unused(service, day) > 0
 
-    def issue(self, service: str, language: str, key: str) -> JournalTicket | None:
-        """A ticket issued offline, journaled durably; None with no number left."""
+    def issue(
+        self, service: str, language: str, key: str, assistance: tuple[str, ...] = ()
+    ) -> JournalTicket | None:
+        """A ticket issued offline with the help asked for (``assistance``, uploaded
+        with it), journaled durably; None with no number left."""
         now = self.clock()
         self.journal.went_offline(now)  # the link is down: the outage has begun (once)
-        return self.journal.take(service, language, now, self.today(), key)
+        return self.journal.take(service, language, now, self.today(), key, assistance)
 
     # ------------------------------------------------------------ the loop
 
@@ -165,10 +168,13 @@ class OfflineSync:
             self.uploads += 1
             self.accepted += int(reply.get("accepted") or 0)
             for answer in reply.get("tickets") or []:
-                if answer.get("status") == "refused":
+                if answer.get("status") == "refused" or answer.get("assistance_dropped"):
+                    # refused, or taken without help the centre no longer offers: the
+                    # journal keeps the server's message too
                     log.warning(
-                        "offline ticket %s refused by the server: %s",
+                        "offline ticket %s %s by the server: %s",
                         answer.get("number"),
+                        answer.get("status"),
                         answer.get("message"),
                     )
             if len(pending) < UPLOAD_CHUNK:

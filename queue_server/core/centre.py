@@ -390,15 +390,22 @@ class Centre:
             target_wait=service.target_wait,
             channel=channel,
             here=channel != Channel.REMOTE or not self.setup.remote.confirm,
-            **self._assisted(assistance, language),
+            # an appointment's own clock protects it (``Ticket.due_at``): its help
+            # chooses the counter, never its place (docs/assistance.md)
+            **self.assisted(assistance, language, head_start=origin != Origin.APPOINTMENT),
             note=note,
             pinned_counter=walk_direct,
             directed_to=walk_direct,
         )
 
-    def _assisted(self, codes: tuple[str, ...], language: str) -> dict[str, Any]:
+    def assisted(
+        self, codes: tuple[str, ...], language: str, *, head_start: bool = True
+    ) -> dict[str, Any]:
         """A ticket's ``assistance``, ``head_start`` and ``needs`` for the categories
-        ``codes`` (``InvalidRequest`` naming an unknown one)."""
+        ``codes`` asked for by a visitor speaking ``language`` (``InvalidRequest``,
+        field ``assistance``, naming an unknown one). ``head_start=False``: the needs
+        only (an appointment's ticket, already protected by its own clock). Every
+        ticket that carries help gets it here: issued, checked in or uploaded."""
         if not codes:
             return {}
         unknown = [code for code in codes if code not in self.assistance]
@@ -415,7 +422,9 @@ class Centre:
             needs.add(f"{LANGUAGE_NEED}{language}")
         return {
             "assistance": tuple(a.code for a in chosen),
-            "head_start": timedelta(minutes=max(a.priority_minutes for a in chosen)),
+            "head_start": timedelta(
+                minutes=max(a.priority_minutes for a in chosen) if head_start else 0
+            ),
             "needs": frozenset(needs),
         }
 
@@ -606,6 +615,7 @@ class Centre:
             now,
             origin=Origin.APPOINTMENT,
             appointment=appointment,
+            assistance=c.assistance,
         )
         checked_in = replace(appointment, status=AppointmentStatus.CHECKED_IN, ticket_id=ticket.id)
         return Decision(

@@ -92,6 +92,9 @@ class OfflineTicket:
     idempotency_key: str
     ticket_id: str
     language: str = "en"
+    #: help the visitor asked for at the kiosk, as ``IssueTicket.assistance``; a code
+    #: the centre does not offer (any more) is dropped, never the ticket
+    assistance: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,6 +115,10 @@ class CheckIn(Command):
     ticket_id: str
     idempotency_key: str
     language: str = "en"
+    #: help the visitor asked for, as ``IssueTicket.assistance``: the ticket gets the
+    #: needs (a counter that has them), not the head start (the appointment's own
+    #: clock already protects it)
+    assistance: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

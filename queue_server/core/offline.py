@@ -19,6 +19,12 @@ The rules, all here:
   made). Each ticket is judged alone: one refused (a number not from a block of this
   kiosk, an arrival in the future or on another day, a number already used) never
   stops the others, and each refusal says why.
+- **Help asked for** offline (``OfflineTicket.assistance``) is applied as at issue
+  (``Centre.assisted``: the head start from the arrival, the needs). A code the centre
+  does not offer (say, a category removed while the kiosk was offline) is dropped and
+  the ticket kept: the visitor holds its paper, and losing their place for a word
+  they ticked would be worse than the help missing. The drop is said in the
+  outcome (``dropped``, ``message``) and in the event's ``reason`` (the audit row).
 - **An offline run** records that the centre ran offline and for how long: what the
   kiosk says (when its link went down, when it came back), or else the first and
   last offline arrival; runs of one kiosk that overlap are one run.
@@ -58,9 +64,12 @@ class UploadOutcome:
     number: str
     status: str
     ticket: Ticket | None = None
-    #: a refusal's error code and message (``errors.py``), as a reply gives them
+    #: a refusal's error code and message (``errors.py``), as a reply gives them; for
+    #: an accepted ticket, the message says which help was dropped, if any
     code: str | None = None
     message: str | None = None
+    #: help codes the centre does not offer, dropped from an accepted ticket
+    dropped: tuple[str, ...] = ()
 
 
 def split_number(number: str) -> tuple[str, int] | None:
@@ -158,6 +167,7 @@ def decide_upload(centre: Centre, c: cmd.UploadOffline, now: datetime) -> Decisi
                     )
                 )
             continue
+        dropped = tuple(code for code in entry.assistance if code not in centre.assistance)
         try:
             ticket = _offline_ticket(centre, c.kiosk, entry, now, today, taken)
         except WalkinError as error:
@@ -165,8 +175,18 @@ def decide_upload(centre: Centre, c: cmd.UploadOffline, now: datetime) -> Decisi
             continue
         made[entry.idempotency_key] = ticket
         taken.add(ticket.number)
-        events.append(ev.TicketUploaded(at=now, actor=c.actor, ticket=ticket))
-        outcomes.append(UploadOutcome(entry.idempotency_key, ticket.number, "accepted", ticket))
+        why = _dropped_help(ticket.number, dropped) if dropped else None
+        events.append(ev.TicketUploaded(at=now, actor=c.actor, ticket=ticket, reason=why))
+        outcomes.append(
+            UploadOutcome(
+                entry.idempotency_key,
+                ticket.number,
+                "accepted",
+                ticket,
+                message=why,
+                dropped=dropped,
+            )
+        )
     run = _run(centre, c, now, today, list(made.values()))
     if run is not None:
         events.append(
@@ -178,6 +198,14 @@ def decide_upload(centre: Centre, c: cmd.UploadOffline, now: datetime) -> Decisi
             )
         )
     return Decision(tuple(events), outcomes=tuple(outcomes))
+
+
+def _dropped_help(number: str, dropped: tuple[str, ...]) -> str:
+    codes = ", ".join(repr(code) for code in dropped)
+    return (
+        f"{number} was taken without the help {codes}: the centre has no such assistance "
+        "category (any other help asked for is on the ticket)."
+    )
 
 
 def _refused(entry: cmd.OfflineTicket, error: WalkinError) -> UploadOutcome:
@@ -255,6 +283,11 @@ def _offline_ticket(
         language=entry.language,
         idempotency_key=entry.idempotency_key,
         target_wait=service.target_wait,
+        # as at issue; codes not offered here were dropped (``decide_upload``)
+        **centre.assisted(
+            tuple(code for code in entry.assistance if code in centre.assistance),
+            entry.language,
+        ),
     )
 
 

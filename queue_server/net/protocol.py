@@ -119,6 +119,8 @@ class CheckIn(Message):
     ref: Name
     idempotency_key: Key
     language: Language = "en"
+    #: as ``IssueTicket``'s: the ticket gets the needs, not a head start
+    assistance: Annotated[list[Name], Field(max_length=8)] = []
 
 
 class Estimate(Message):
@@ -197,6 +199,9 @@ class OfflineTicket(BaseModel):
     arrival_at: AwareDatetime
     idempotency_key: Key
     language: Language = "en"
+    #: help asked for at the kiosk: codes as ``IssueTicket``'s; one the centre does
+    #: not offer is dropped at upload (the reply says so), never the ticket
+    assistance: Annotated[list[Name], Field(max_length=8)] = []
 
 
 class UploadOffline(Message):

@@ -647,6 +647,9 @@ class QueueServer(Enforcement):
         command, malformed = upload_command(identity, message)
         decision = await self.execute(command)
         judged = iter(decision.outcomes)
+        for outcome in decision.outcomes:
+            if outcome.dropped:
+                log.warning("upload from %s: %s", identity.name, outcome.message)
         results = []
         for place, raw in enumerate(message.tickets):
             error = malformed.get(place)
@@ -1023,6 +1026,11 @@ def _outcome_view(outcome: UploadOutcome) -> dict[str, Any]:
     }
     if outcome.code is not None:
         view["code"], view["message"] = outcome.code, outcome.message
+    if outcome.dropped:
+        # accepted, without help the centre does not offer: the kiosk's journal
+        # keeps the message, as it keeps a refusal's
+        view["assistance_dropped"] = list(outcome.dropped)
+        view["message"] = outcome.message
     return view
 
 

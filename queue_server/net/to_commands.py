@@ -60,6 +60,7 @@ def upload_command(
                 idempotency_key=entry.idempotency_key,
                 ticket_id=new_ticket_id(),
                 language=entry.language,
+                assistance=tuple(entry.assistance),
             )
         )
     command = cmd.UploadOffline(
@@ -118,6 +119,7 @@ def to_command(centre: Centre, identity: Identity, m: p.Message, now: datetime) 
                 ticket_id=new_ticket_id(),
                 idempotency_key=m.idempotency_key,
                 language=m.language,
+                assistance=tuple(m.assistance),
             )
         case p.SignInCounter():
             return cmd.SignIn(actor=actor, counter=m.counter, staff=identity.name)

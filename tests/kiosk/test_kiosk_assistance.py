@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,11 @@ import pytest
 from kiosk.bootstrap import PORTRAIT
 from kiosk.i18n import Translator
 from queue_server.core.model import OpeningHours
+from queue_server.net.server import QueueServer
 from queue_server.store import Store
-from tests.conftest import LiveServer, start_live_server
+from tests.conftest import Clock, LiveServer, start_live_server
+
+from .test_kiosk_checkin import _book_examples
 
 ROOT = Path(__file__).resolve().parents[2]
 FINAL = os.environ.get("WALKIN_SCREENSHOTS") == "1"
@@ -193,17 +197,18 @@ async def test_a_centre_without_categories_does_not_ask(
     assert issued(live, kiosk).assistance == ()
 
 
-async def test_offline_the_kiosk_does_not_offer_help_it_cannot_pass_on(
+async def test_offline_the_help_is_journaled_and_uploaded_with_the_ticket(
     helpful: LiveServer, printer_url: str, start_kiosk_app: Any, tmp_path: Path
 ) -> None:
-    """An offline ticket cannot carry the help (``upload_offline`` has no field for it):
-    the server going away on the question takes the choices off the screen and asks the
-    visitor to tell the staff; a kiosk already offline does not ask."""
+    """The server goes away on the question: the choices stay, and the ticket issued
+    offline carries them in the journal; a kiosk already offline asks too. Back
+    online, the upload gives the server's tickets the help, as at issue."""
     kiosk = await start_kiosk_app(
         helpful.url,
         helpful.kiosk_token,
         printer_url,
         offline_journal=str(tmp_path / "journal.db"),
+        size=PORTRAIT,
     )
     sync = kiosk.app.offline
     await kiosk.until(lambda: sync.can_issue("housing"), "a block of housing numbers")
@@ -213,16 +218,113 @@ async def test_offline_the_kiosk_does_not_offer_help_it_cannot_pass_on(
     await kiosk.tap("wheelchair")
     await helpful.server.close()
     await kiosk.until(lambda: kiosk.controller.working_offline, "the kiosk to work offline")
-    await kiosk.until(lambda: not kiosk.current().choices, "the choices to go")
+    await kiosk.pump(2)
     assert kiosk.screen == "assistance"
-    assert "Please tell the staff about any help you need" in kiosk.current().message
+    assert choice_texts(kiosk)["wheelchair"] == ("I use a wheelchair", "checked")
     await kiosk.tap("carry_on")
     await kiosk.wait_screen("confirm")
     assert kiosk.controller.visit.ticket["offline"] is True
-    assert [t.service for t in sync.journal.tickets()] == ["housing"]
+    assert "Help you asked for: I use a wheelchair" in kiosk.texts()
+    await kiosk.until(lambda: kiosk.controller.visit.printed is not None, "the print outcome")
+    out = ROOT / "docs" / "screenshots" / "kiosk" if FINAL else tmp_path
+    await kiosk.screenshot(out / "assistance_offline_confirm-en.png", final=FINAL)
+    await kiosk.saved()
 
     await kiosk.tap("done")
     await kiosk.tap("en")
-    await kiosk.tap("housing")  # offline from the start: not asked
+    await kiosk.tap("housing")  # offline from the start: asked all the same
+    await kiosk.wait_screen("assistance")
+    await kiosk.tap("unwell")
+    await kiosk.tap("carry_on")
     await kiosk.wait_screen("confirm")
-    assert len(sync.journal.tickets()) == 2
+    journaled = sync.journal.tickets()
+    assert [(t.service, t.assistance) for t in journaled] == [
+        ("housing", ("wheelchair",)),
+        ("housing", ("unwell",)),
+    ]
+    assert {t.state for t in journaled} == {"pending"}
+
+    server = await restart(helpful)
+    await kiosk.until(lambda: not sync.journal.pending(), "the journal uploaded", timeout=20)
+    on_server = {t.number: t for t in server.centre.tickets.values()}
+    wheelchair, unwell = (on_server[t.number] for t in journaled)
+    assert (wheelchair.assistance, wheelchair.needs) == (("wheelchair",), frozenset({"step_free"}))
+    assert unwell.assistance == ("unwell",)
+    assert unwell.head_start == timedelta(minutes=20)  # from its real arrival
+    assert unwell.arrival_at == journaled[1].arrival_at
+    assert {t.state for t in sync.journal.tickets()} == {"accepted"}
+
+
+async def restart(live: LiveServer) -> QueueServer:
+    """The server again, on the port the kiosk knows, rebuilt from its database."""
+    server = QueueServer(live.setup, live.store)
+    await server.start(port=live.port)
+    live.server = server
+    return server
+
+
+@pytest.fixture
+async def helpful_booked(store: Store, example_config: Any) -> AsyncIterator[LiveServer]:
+    """``helpful`` on a clock at 10:00 in London (Tuesday 24 November 2026), with
+    today's bookings from examples/appointments.csv."""
+    setup = dataclasses.replace(example_config.to_setup(), hours=OpeningHours(always_open=True))
+    live = await start_live_server(store, setup, Clock())
+    await _book_examples(live)
+    yield live
+    await live.server.close()
+
+
+async def give_reference(kiosk: Any, reference: str) -> None:
+    await kiosk.tap("en")
+    await kiosk.tap("appointment")
+    await kiosk.wait_screen("checkin")
+    await kiosk.type(reference)
+    await kiosk.tap("submit")
+
+
+async def test_a_booked_visitor_is_asked_before_checking_in_and_the_ticket_carries_it(
+    helpful_booked: LiveServer, printer_url: str, start_kiosk_app: Any
+) -> None:
+    live = helpful_booked
+    kiosk = await start_kiosk_app(live.url, live.kiosk_token, printer_url)
+    await give_reference(kiosk, "BK-3NA34")  # housing at 10:00, and it is 10:00
+    await kiosk.wait_screen("assistance")
+    assert "Do you need any help?" in kiosk.texts()
+    assert live.server.centre.tickets == {}, "nothing sent before the answer"
+    await kiosk.tap("back")  # back to the keypad, the reference kept
+    await kiosk.wait_screen("checkin")
+    assert kiosk.current().typed == "BK-3NA34"
+    await kiosk.tap("submit")
+    await kiosk.wait_screen("assistance")
+    await kiosk.tap("wheelchair")
+    kiosk.press("carry_on", times=2)  # a double tap: one check-in
+    await kiosk.wait_screen("confirm")
+    ticket = issued(live, kiosk)
+    assert (ticket.origin.value, ticket.appointment_ref) == ("appointment", "BK-3NA34")
+    assert ticket.assistance == ("wheelchair",)
+    assert ticket.needs == frozenset({"step_free"})  # only a step-free counter calls it
+    assert ticket.head_start == timedelta()  # the appointment's clock protects it
+    assert [kind for kind, _key in kiosk.controller.ticket_requests] == ["check_in"]
+    assert "Help you asked for: I use a wheelchair" in kiosk.texts()
+    assert "Appointment 10:00" in kiosk.texts()
+
+
+async def test_a_visitor_too_late_to_check_in_keeps_their_answer_for_the_walk_in_ticket(
+    helpful_booked: LiveServer, printer_url: str, start_kiosk_app: Any
+) -> None:
+    live = helpful_booked
+    kiosk = await start_kiosk_app(live.url, live.kiosk_token, printer_url)
+    live.clock.advance(minutes=1)
+    await give_reference(kiosk, "BK-7Q2M4")  # housing at 09:00: an hour and a minute late
+    await kiosk.wait_screen("assistance")
+    await kiosk.tap("unwell")
+    await kiosk.tap("carry_on")
+    await kiosk.wait_screen("problem")
+    assert kiosk.controller.visit.problem[0] == "check_in_too_late"
+    await kiosk.tap("late_ticket")
+    await kiosk.wait_screen("confirm")  # not asked a second time
+    ticket = issued(live, kiosk)
+    assert (ticket.origin.value, ticket.assistance) == ("walk_in", ("unwell",))
+    assert ticket.head_start == timedelta(minutes=20)  # a walk-in's head start
+    assert live.server.centre.appointments["BK-7Q2M4"].status == "late"
+    assert "Help you asked for: I am unwell or can't wait long" in kiosk.texts()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from kiosk.journal import OfflineJournal
 
 DAY = date(2026, 11, 24)
@@ -69,3 +71,61 @@ def test_an_outage_is_noted_once_and_reported_once(tmp_path) -> None:
     assert (outage.since, outage.back_at) == (T0, T0 + timedelta(seconds=60))
     journal.outage_reported(outage.id)
     assert journal.unreported_outage() is None
+
+
+def test_the_help_asked_for_is_journaled_and_goes_up_with_its_ticket(tmp_path) -> None:
+    journal = OfflineJournal(tmp_path / "j.db")
+    journal.add_block("b1", "housing", "H001", DAY, 1, 3)
+    helped = journal.take("housing", "ur", T0, DAY, "k1", ("wheelchair", "interpreter"))
+    plain = journal.take("housing", "en", T0 + timedelta(seconds=1), DAY, "k2")
+    assert helped.assistance == ("wheelchair", "interpreter")
+    assert helped.upload_entry()["assistance"] == ["wheelchair", "interpreter"]
+    assert "assistance" not in plain.upload_entry()  # as before: any server takes it
+    # a bad code is refused before anything is written: the number stays in hand
+    with pytest.raises(ValueError):
+        journal.take("housing", "en", T0, DAY, "k3", ("wheelchair,unwell",))
+    assert journal.unused("housing", DAY) == 1
+    # an accepted ticket whose help the server dropped keeps the server's word why
+    journal.mark(
+        [
+            {
+                "idempotency_key": "k1",
+                "status": "accepted",
+                "assistance_dropped": ["interpreter"],
+                "message": "H001 was taken without the help 'interpreter'.",
+            }
+        ],
+        T0,
+    )
+    journal.close()
+    again = OfflineJournal(tmp_path / "j.db")
+    first, second = again.tickets()
+    assert (first.state, first.assistance) == ("accepted", ("wheelchair", "interpreter"))
+    assert first.message == "H001 was taken without the help 'interpreter'."
+    assert second.assistance == ()
+
+
+def test_a_journal_from_before_help_was_journaled_gains_the_column(tmp_path) -> None:
+    """A kiosk upgraded mid-day keeps its pending tickets: they upload without help."""
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE ticket (
+            key TEXT PRIMARY KEY, number TEXT NOT NULL, service TEXT NOT NULL,
+            language TEXT NOT NULL, day TEXT NOT NULL, arrival_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending', code TEXT, message TEXT,
+            answered_at TEXT, UNIQUE (day, number)
+        );
+        INSERT INTO ticket (key, number, service, language, day, arrival_at)
+            VALUES ('k1', 'H001', 'housing', 'en', '2026-11-24', '2026-11-24T10:00:00+00:00');
+        """
+    )
+    old.commit()
+    old.close()
+    journal = OfflineJournal(path)
+    [pending] = journal.pending()
+    assert (pending.number, pending.assistance) == ("H001", ())
+    assert "assistance" not in pending.upload_entry()
+    journal.add_block("b1", "housing", "H002", DAY, 2, 2)
+    assert journal.take("housing", "en", T0, DAY, "k2", ("unwell",)).assistance == ("unwell",)

@@ -139,6 +139,65 @@ def test_an_interpreter_is_an_adviser_who_speaks_the_language() -> None:
     assert estimate_wait(desk.centre, polish.id, desk.now).minutes is None
 
 
+def test_help_asked_at_check_in_fixes_the_needs_but_gives_no_head_start(refuse) -> None:
+    """The same categories as at issue (``Centre.assisted``), but an appointment is
+    already protected by its own 10-minute clock: a head start would only reorder it
+    among other appointments, so it gets the counter it needs and nothing more."""
+    desk = assisted_desk()
+    desk.book("RB-1", "HOU", desk.now + timedelta(minutes=10))
+    desk.book("RB-2", "HOU", desk.now + timedelta(minutes=10))
+    error = refuse(
+        desk,
+        cmd.CheckIn(
+            actor="kiosk:Lobby",
+            ref="RB-1",
+            ticket_id="t-x",
+            idempotency_key="k-x",
+            assistance=("wheelchair", "jetpack"),
+        ),
+    )
+    assert isinstance(error, InvalidRequest)
+    assert error.details["field"] == "assistance" and "'jetpack'" in error.message
+    assert desk.centre.find_appointment("RB-1").status.value == "booked"  # not used up
+
+    ticket = desk.check_in("rb-1", assistance=("unwell", "wheelchair", "interpreter"))
+    assert ticket.origin.value == "appointment"
+    assert ticket.assistance == ("unwell", "wheelchair", "interpreter")
+    assert ticket.needs == frozenset({"step_free"})  # English: no interpreter needed
+    assert ticket.head_start == timedelta()
+    assert ticket.queued_since == ticket.arrival_at
+    urdu = desk.check_in("RB-2", assistance=("interpreter",), language="ur")
+    assert urdu.needs == frozenset({"language:ur"})
+
+
+def test_a_checked_in_wheelchair_user_waits_for_a_step_free_counter() -> None:
+    desk = assisted_desk()
+    desk.book("RB-1", "HOU", desk.now)
+    desk.open("1")
+    booked = desk.check_in("RB-1", assistance=("wheelchair",))
+    walk_in = desk.issue("HOU")
+    # the appointment comes first on its clock, but counter 1 is not step-free
+    assert desk.call_next("1").id == walk_in.id
+    assert estimate_wait(desk.centre, booked.id, desk.now).minutes is None
+    desk.open("2")
+    assert desk.call_next("2").id == booked.id
+
+
+def test_late_arrivals_keep_their_help() -> None:
+    """Late but inside the late window: still an appointment (needs only). Too late
+    to check in: a walk-in ticket with ``late_appointment_ref``, which is a walk-in
+    like any other and gets the head start too."""
+    desk = assisted_desk()
+    desk.book("RB-LATE", "HOU", desk.now - timedelta(minutes=40))
+    desk.book("RB-GONE", "HOU", desk.now - timedelta(minutes=90))
+    late = desk.check_in("RB-LATE", assistance=("unwell", "wheelchair"))
+    assert (late.origin.value, late.head_start) == ("appointment", timedelta())
+    assert late.needs == frozenset({"step_free"})
+    walk_in = desk.issue("HOU", late_appointment_ref="RB-GONE", assistance=("unwell",))
+    assert (walk_in.origin.value, walk_in.head_start) == ("walk_in", timedelta(minutes=15))
+    assert desk.centre.find_appointment("RB-GONE").status.value == "late"
+
+
 ASSISTANCE = st.lists(st.sampled_from([c.code for c in CATEGORIES]), max_size=2, unique=True)
 
 

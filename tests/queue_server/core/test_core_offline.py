@@ -10,6 +10,7 @@ import pytest
 from queue_server.core import commands as cmd
 from queue_server.core import events as ev
 from queue_server.core.errors import Conflict, InvalidRequest
+from queue_server.core.model import AssistanceCategory, Counter
 from queue_server.core.offline import MAX_BLOCK, offline_summary
 
 from .conftest import MONDAY_10AM
@@ -29,13 +30,15 @@ def lease(desk, kiosk="Lobby 1", service="HOU", size=5, key=None, day=None):
     ).block
 
 
-def offline(number, arrival, key, service="HOU", ticket_id=None):
+def offline(number, arrival, key, service="HOU", ticket_id=None, assistance=(), language="en"):
     return cmd.OfflineTicket(
         number=number,
         service=service,
         arrival_at=arrival,
         idempotency_key=key,
         ticket_id=ticket_id or f"id-{key}",
+        assistance=assistance,
+        language=language,
     )
 
 
@@ -211,3 +214,51 @@ def test_events_replayed_rebuild_the_blocks_and_runs(make_desk):
     assert rebuilt.offline_runs == desk.centre.offline_runs
     assert rebuilt.sequences == desk.centre.sequences
     assert rebuilt.numbers == desk.centre.numbers
+
+
+def test_help_asked_offline_is_applied_as_at_issue_and_an_unknown_code_is_dropped(make_desk):
+    """Head start from the real arrival and the needs, as ``issue_ticket`` gives them;
+    a code the centre does not offer is dropped with a reason, never the ticket."""
+    desk = make_desk(
+        assistance=(
+            AssistanceCategory("unwell", "Unwell", priority_minutes=15),
+            AssistanceCategory("wheelchair", "Wheelchair", needs=frozenset({"step_free"})),
+            AssistanceCategory("interpreter", "Interpreter", same_language=True),
+        ),
+        counters=(Counter("1", primary=frozenset({"HOU"}), features=frozenset({"step_free"})),),
+    )
+    block = lease(desk, size=3)
+    arrival = desk.now
+    desk.advance(5)
+    decision = upload(
+        desk,
+        "Lobby 1",
+        offline("H001", arrival, "off-1", assistance=("unwell", "interpreter"), language="pl"),
+        offline("H002", arrival, "off-2", assistance=("wheelchair", "lift", "ramp")),
+        offline("H003", arrival, "off-3", assistance=("lift",)),
+    )
+    assert block.first == 1
+    first, second, third = decision.outcomes
+    assert [o.status for o in decision.outcomes] == ["accepted"] * 3
+    ticket = first.ticket
+    assert ticket.assistance == ("unwell", "interpreter")
+    assert ticket.head_start == timedelta(minutes=15)
+    assert ticket.queued_since == arrival - timedelta(minutes=15)  # from the real arrival
+    assert ticket.needs == frozenset({"language:pl"})
+    assert (first.dropped, first.message) == ((), None)
+
+    assert second.ticket.assistance == ("wheelchair",)
+    assert second.ticket.needs == frozenset({"step_free"})
+    assert second.dropped == ("lift", "ramp")
+    assert "H002" in second.message and "'lift', 'ramp'" in second.message
+    assert third.ticket.assistance == () and third.ticket.needs == frozenset()
+    assert third.dropped == ("lift",)
+    # the audit row says why: the event's reason
+    uploaded = {e.ticket.number: e for e in decision.events if isinstance(e, ev.TicketUploaded)}
+    assert uploaded["H001"].reason is None
+    assert uploaded["H002"].reason == second.message
+    assert uploaded["H003"].reason == third.message
+
+    # the same tickets again: "already", nothing dropped twice
+    again = upload(desk, "Lobby 1", offline("H002", arrival, "off-2", assistance=("lift",)))
+    assert [(o.status, o.dropped) for o in again.outcomes] == [("already", ())]

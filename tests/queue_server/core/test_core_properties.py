@@ -173,8 +173,8 @@ def build_machine(snapshot):
             self.stage_starts: Tally[tuple[str, int]] = Tally()
             self.stage: Tally[str] = Tally()
             self.log: list[ev.Event] = []
-            #: each kiosk's offline journal: (service, number, arrival, key)
-            self.journals: dict[str, list[tuple[str, str, datetime, str]]] = {}
+            #: each kiosk's offline journal: (service, number, arrival, key, help asked)
+            self.journals: dict[str, list[tuple[str, str, datetime, str, tuple[str, ...]]]] = {}
             #: idempotency key -> the ticket its first accepted upload made
             self.uploaded: dict[str, str] = {}
 
@@ -589,22 +589,38 @@ def build_machine(snapshot):
                 kept = self.centre.find_appointment(ref)
                 assert kept is not None and kept.status is AppointmentStatus.CANCELLED
 
-        @rule(service=st.sampled_from(CODES), offset=st.integers(-45, 45))
-        def arrive_for_an_appointment(self, service: str, offset: int) -> None:
+        @rule(
+            service=st.sampled_from(CODES),
+            offset=st.integers(-45, 45),
+            assistance=st.sampled_from(ASKED),
+        )
+        def arrive_for_an_appointment(
+            self, service: str, offset: int, assistance: tuple[str, ...]
+        ) -> None:
             """Book a slot ``offset`` minutes from now and check in for it at once."""
             ref = f"A{self.new_id()}"
             slot = self.now + timedelta(minutes=offset)
             self.execute(cmd.BookAppointment(actor="system", ref=ref, service=service, at=slot))
-            self.check_in(ref.lower())
+            self.check_in(ref.lower(), assistance)
 
-        @rule(ref=st.sampled_from([*REFS, "r2", "NOPE"]))
-        def check_in(self, ref: str) -> None:
+        @rule(ref=st.sampled_from([*REFS, "r2", "NOPE"]), assistance=st.sampled_from(ASKED))
+        def check_in(self, ref: str, assistance: tuple[str, ...]) -> None:
             ticket_id = self.new_id()
-            self.execute(
+            decision = self.execute(
                 cmd.CheckIn(
-                    actor="kiosk", ref=ref, ticket_id=ticket_id, idempotency_key=f"ci-{ticket_id}"
+                    actor="kiosk",
+                    ref=ref,
+                    ticket_id=ticket_id,
+                    idempotency_key=f"ci-{ticket_id}",
+                    assistance=assistance,
                 )
             )
+            if decision is not None and decision.events:
+                # a new appointment ticket: the help asked for, never a head start
+                ticket = decision.ticket
+                assert ticket is not None and ticket.id == ticket_id
+                assert ticket.assistance == assistance and ticket.head_start == timedelta()
+                event(f"check-in with help: {bool(assistance)}")
 
         # ------------------------------------------------------------ advisers
 
@@ -782,7 +798,7 @@ def build_machine(snapshot):
                 if b.kiosk == kiosk
                 for seq in range(b.first, b.last + 1)
             ]
-            used = {number for _, number, _, _ in journal}
+            used = {number for _, number, _, _, _ in journal}
             fresh = [m for m in mine if m[1] not in used]
             others = [
                 (b.service, format_number(b.prefix, b.first))
@@ -799,7 +815,9 @@ def build_machine(snapshot):
             else:
                 return
             arrival = self.now - timedelta(minutes=back)
-            journal.append((service, number, arrival, f"off{self.new_id()}"))
+            journal.append(
+                (service, number, arrival, f"off{self.new_id()}", data.draw(st.sampled_from(ASKED)))
+            )
 
         @rule(data=st.data(), kiosk=st.sampled_from(KIOSKS))
         def upload_offline(self, data: st.DataObject, kiosk: str) -> None:
@@ -814,8 +832,9 @@ def build_machine(snapshot):
                     arrival_at=arrival,
                     idempotency_key=key,
                     ticket_id=self.new_id(),
+                    assistance=assistance,
                 )
-                for service, number, arrival, key in chosen
+                for service, number, arrival, key, assistance in chosen
             )
             decision = self.execute(
                 cmd.UploadOffline(actor=f"kiosk:{kiosk}", kiosk=kiosk, tickets=entries)
@@ -837,6 +856,19 @@ def build_machine(snapshot):
                 if outcome.status == "accepted":
                     assert key not in self.uploaded
                     self.uploaded[key] = outcome.ticket.id
+                    # the help offered here is applied as at issue, the rest dropped
+                    # with a reason, and the ticket kept either way
+                    offered = {a.code for a in ASSISTANCE}
+                    known = tuple(a for a in entry.assistance if a in offered)
+                    assert outcome.ticket.assistance == known
+                    assert outcome.ticket.head_start == timedelta(
+                        minutes=max(
+                            (a.priority_minutes for a in ASSISTANCE if a.code in known), default=0
+                        )
+                    )
+                    assert outcome.dropped == tuple(a for a in entry.assistance if a not in offered)
+                    assert (outcome.message is not None) == bool(outcome.dropped)
+                    event(f"upload: help dropped: {bool(outcome.dropped)}")
                 else:
                     assert outcome.ticket.id == self.uploaded[key]
                 ticket = self.centre.tickets[self.uploaded[key]]
