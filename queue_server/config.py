@@ -359,6 +359,9 @@ class NotificationsConfig(_Table):
     minutes_before: Annotated[int, Field(ge=0, le=240)] = 0
     #: told when called, and again at each recall
     when_called: bool = True
+    #: once the visit is completed, sent the feedback question with the link to the
+    #: ticket's page (only while ``[feedback]`` is open)
+    feedback_link: bool = False
     #: GOV.UK Notify's API key; better in the environment (``WALKIN_NOTIFY_API_KEY``)
     notify_api_key: SecretStr | None = None
     #: GOV.UK Notify's address (a test's stand-in, or Notify's own by default)

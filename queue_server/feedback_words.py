@@ -104,3 +104,8 @@ def outcome_words(outcome: str, language: str | None) -> tuple[str, str]:
     t = status_translator(language)
     heading, sentence = OUTCOMES[outcome]
     return t(heading), t(sentence)
+
+
+def feedback_question(language: str | None) -> str:
+    """The question, in the visitor's language, for the link sent after the visit."""
+    return status_translator(language)(FORM["question"])

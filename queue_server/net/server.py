@@ -210,6 +210,7 @@ class QueueServer(Enforcement):
         await self.estimates.load(self.centre.local_day(self.clock()))
         if self.notifier is not None:
             self.notifier.clock = self.clock
+            self.notifier.status_url_template = lambda: self.status_url_template
             await self.notifier.start(self.centre.local_day(self.clock()))
         self._server = await serve(
             self._serve_connection,

@@ -12,7 +12,10 @@ What is sent, for a ticket whose visitor asked (``opt_in``):
 - ``ahead``: once, when ``people_ahead`` or fewer are ahead of it, or its estimate is
   ``minutes_before`` or less ("3 people ahead of you. Estimated wait: about 9 minutes.");
 - ``called``: when it is called ("Please go to Counter 4 now."), and ``recalled`` at
-  each recall (the same words again).
+  each recall (the same words again);
+- ``feedback``: with ``feedback_link``, once the visit is completed, the feedback
+  question and the link to the ticket's page where it is answered ("How satisfied were
+  you with the service today? https://.../t/..."), if the centre asks for feedback.
 
 A visitor's messages go one at a time, in the order they were due; an ``ahead`` still
 waiting to go (or between tries) when a call is due is not sent (``superseded``).
@@ -35,8 +38,10 @@ from typing import Any
 
 from queue_server import views
 from queue_server.core import Centre, estimate_waits
-from queue_server.core.events import Event, TicketCalled, TicketRecalled
+from queue_server.core.events import Event, TicketCalled, TicketCompleted, TicketRecalled
+from queue_server.core.feedback import why_closed
 from queue_server.core.model import QUEUED_STATES, Ticket
+from queue_server.feedback_words import feedback_question
 from queue_server.notify.gateways import EMAIL, PUSH, SMS, Gateway, Outgoing, SendFailed
 from queue_server.store import notifications as records
 from queue_server.store.repository import Store
@@ -73,6 +78,9 @@ class Rules:
     retry_seconds: float = 5.0
     #: opt-in forms posted from one network address per hour
     opt_ins_per_hour: int = 20
+    #: once the visit is completed, send the feedback question with the link to the
+    #: ticket's page (the centre's ``[feedback]`` must be open)
+    feedback_link: bool = False
 
 
 class OptInRefused(Exception):
@@ -131,6 +139,10 @@ class Notifier:
         #: the server's clock (it sets its own); the centre last seen, for the check
         #: ``changed`` schedules
         self.clock: Callable[[], datetime] = _now
+        #: the ticket pages' address ("https://.../t/{ticket_id}"), as the server has
+        #: it when asked (it is set once the port is bound); the feedback link goes
+        #: there (None: no link sent)
+        self.status_url_template: Callable[[], str | None] = lambda: None
         self._centre: Centre | None = None
         self._check_pending: asyncio.TimerHandle | None = None
         #: sends finished (sent or failed), for tests and the logs
@@ -267,6 +279,8 @@ class Notifier:
                 if isinstance(event, TicketCalled | TicketRecalled) and self.rules.when_called:
                     kind = "recalled" if isinstance(event, TicketRecalled) else "called"
                     self._tell(centre, ticket, kind, now, once=False)
+                if isinstance(event, TicketCompleted) and self._asks_feedback(centre, ticket, now):
+                    self._tell(centre, ticket, "feedback", now, once=True)
                 if ticket.is_final:
                     self._requests.pop(ticket.id, None)
         except Exception:
@@ -276,6 +290,15 @@ class Notifier:
             self._check_pending = asyncio.get_running_loop().call_later(
                 AHEAD_CHECK_SECONDS, self._check_now
             )
+
+    def _asks_feedback(self, centre: Centre, ticket: Ticket, now: datetime) -> bool:
+        """Whether to send the feedback link for this completed ticket: asked for in
+        ``[notifications]``, the centre's feedback open, and a page to link to."""
+        return (
+            self.rules.feedback_link
+            and self.status_url_template() is not None
+            and why_closed(ticket, now, centre.setup.feedback) is None
+        )
 
     def _check_now(self) -> None:
         self._check_pending = None
@@ -386,6 +409,12 @@ class Notifier:
             # the estimate when there is one; not "no counter is open" in a text message
             known = estimate is not None and estimate.minutes is not None
             text = " ".join(w for w in (words["headline"], words["detail"] if known else "") if w)
+        elif kind == "feedback":
+            template = self.status_url_template()
+            assert template is not None
+            question = feedback_question(ticket.language)
+            link = template.replace("{ticket_id}", ticket.id)
+            text = f"{question} {link}"
         else:
             text = words["call"]
         text = f"{ticket.number}: {text}"
@@ -557,5 +586,6 @@ def notifier_for(config: Any, store: Store, centre_id: str) -> Notifier | None:
         attempts=config.attempts,
         retry_seconds=config.retry_seconds,
         opt_ins_per_hour=config.opt_ins_per_address_per_hour,
+        feedback_link=config.feedback_link,
     )
     return Notifier(store, centre_id, rules, gateways, push_public_key=public_key)
