@@ -145,7 +145,9 @@ class Notifier:
         self.status_url_template: Callable[[], str | None] = lambda: None
         self._centre: Centre | None = None
         self._check_pending: asyncio.TimerHandle | None = None
-        #: sends finished (sent or failed), for tests and the logs
+        #: messages put on the queue to send, and sends finished (sent, failed or
+        #: superseded), for tests and the logs
+        self.queued = 0
         self.finished = 0
         #: message id -> (channel, the gateway's id for it, when sent): sent messages
         #: whose fate the gateway has not reported yet
@@ -433,6 +435,7 @@ class Notifier:
             job = _Job(request, kind, message, next(self._seq))
             self._newest[request.id or 0] = job.seq
             self._queue.put_nowait(job)
+            self.queued += 1
 
     def _template(self, channel: str, language: str) -> str | None:
         templates = {SMS: self.rules.sms_templates, EMAIL: self.rules.email_templates}.get(channel)

@@ -18,6 +18,7 @@ from py_vapid import Vapid02
 
 from queue_server import views
 from queue_server.client import QueueClient
+from queue_server.core import estimate_wait
 from queue_server.notify.gateways import EMAIL, PUSH, SMS, NotifyGateway, WebPushGateway
 from queue_server.notify.notifier import AHEAD_CHECK_SECONDS, Notifier, Rules
 from queue_server.store import notifications as records
@@ -149,6 +150,56 @@ async def test_sms_when_three_ahead_when_called_and_again_at_a_recall(
     assert all(m.reference and len(m.reference) == 36 for m in sent)  # Notify's ids
     # nobody else was told anything
     assert len(notify.received) == 3
+
+
+async def test_minutes_before_the_estimate_tells_once_when_it_drops_to_ten(
+    web: Any,
+    kiosk: Any,
+    adviser: QueueClient,  # noqa: F811
+    notifier: Notifier,
+    notify: StandIn,
+) -> None:
+    """``minutes_before = 10`` alone (``people_ahead = 0``): nothing while the estimate
+    is over 10 minutes, one "ahead" text as it reaches 10, moved by the queue and then
+    by the clock (the server's sweep, as every 30 seconds), never a second."""
+    notifier.rules = dataclasses.replace(notifier.rules, people_ahead=0, minutes_before=10)
+    centre = web.server.centre
+    first = await kiosk.issue("housing")
+    mine = await kiosk.issue("housing")  # one ahead: called in about 15 minutes
+    assert (await opt_in(web, mine, mobile="07700 900 321"))[0] == 303
+    await adviser.request("call_next", counter=COUNTER)
+    await adviser.request("start_service", counter=COUNTER)  # next: when the visit ends
+    started = centre.tickets[first["id"]].service_started_at
+    assert started is not None
+    # Housing's visits take 15 minutes (its typical length: none seen today), so mine
+    # is estimated at 15 minutes less the visit's time so far
+    for minutes_in in (0, 2, 4):  # 15, 13, 11 minutes: not yet
+        at = started + timedelta(minutes=minutes_in)
+        assert estimate_wait(centre, mine["id"], at).minutes == 15 - minutes_in
+        notifier.sweep(centre, at)
+        assert notifier.queued == 0
+    ten = started + timedelta(minutes=5)
+    estimate = estimate_wait(centre, mine["id"], ten)
+    assert (estimate.people_ahead, estimate.minutes) == (0, 10)
+    notifier.sweep(centre, ten)
+    assert notifier.queued == 1
+    for minutes_in in (6, 9, 14):  # still ahead, told already
+        notifier.sweep(centre, started + timedelta(minutes=minutes_in))
+    assert notifier.queued == 1
+    await settle(notifier, 1)
+    said = views.ticket_status(centre, centre.tickets[mine["id"]], ten, estimate)["words"]
+    assert texts(notify) == [f"{mine['number']}: {said['headline']} {said['detail']}"]
+    assert said["headline"] == "You are next." and said["detail"].startswith("Estimated wait")
+    await serve_one_after_the_current(adviser)  # mine is called: "called", not "ahead"
+    await settle(notifier, 2)
+    assert [m.kind for m in records.messages_of(web.store, mine["id"])] == ["ahead", "called"]
+    assert texts(notify)[1] == f"{mine['number']}: Please go to {COUNTER} now."
+
+
+async def serve_one_after_the_current(client: QueueClient) -> None:
+    """Complete the visit under way at the counter, then call the next."""
+    await client.request("complete", counter=COUNTER, outcome="resolved", avoidable=False)
+    await client.request("call_next", counter=COUNTER)
 
 
 async def test_failures_are_retried_then_recorded_never_crashing(
