@@ -24,6 +24,7 @@ Things that are legal but probably unintended are not errors but ``CentreConfig.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 import re
 import tomllib
@@ -197,6 +198,30 @@ def _page_origin(text: str) -> str:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
+def _proxy_network(text: str) -> str:
+    """``[servers] trusted_proxies``: one reverse proxy's address, or a network of them,
+    written as ``ipaddress`` reads it ("10.0.0.5", "10.0.0.0/24", "fd00::/64")."""
+    try:
+        network = ipaddress.ip_network(text.strip())
+    except ValueError:
+        try:
+            loose = ipaddress.ip_network(text.strip(), strict=False)
+        except ValueError:
+            raise ValueError(
+                "is not an IP address or network: write a reverse proxy's address "
+                '("10.0.0.5", "2001:db8::5") or a network of them ("10.0.0.0/24")'
+            ) from None
+        raise ValueError(
+            f'has bits set after its /{loose.prefixlen}: write the network as "{loose}"'
+        ) from None
+    if network.prefixlen == 0:
+        raise ValueError(
+            "trusts every address, so any visitor could choose the address their joins "
+            "and sign-ins are counted by: list only your reverse proxies"
+        )
+    return str(network)
+
+
 def _day(value: object) -> object:
     # TOML has dates of its own (2025-12-25); a quoted "2025-12-25" is accepted too.
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
@@ -277,6 +302,10 @@ class ServersConfig(_Table):
     #: reach it, e.g. ["https://queue-a.example.gov.uk", "https://queue-b.example.gov.uk"]:
     #: a page whose server stops answering asks these which is active and moves there
     pages: list[Annotated[str, AfterValidator(_page_origin)]] = []
+    #: the reverse proxies in front of the servers (addresses or networks): from these
+    #: alone ``X-Forwarded-For`` is believed, so that the limits per address count each
+    #: visitor, not the proxy (``queue_server.net.client_address``)
+    trusted_proxies: list[Annotated[str, AfterValidator(_proxy_network)]] = []
 
 
 class KioskConfig(_Table):

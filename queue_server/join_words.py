@@ -58,6 +58,11 @@ WORDS = {
     ),
     "start_again": N_("Start again"),
     "wrong_title": N_("Something went wrong"),
+    # a join form that came back changed: its language or its key not ours
+    "wrong_form": N_(
+        "We could not read the form you sent: it was changed, or it did not come from "
+        "this page. Nothing was taken."
+    ),
     "too_many_title": N_("Too many tickets"),
     "too_many": N_(
         "This phone or network has joined the queue several times in the last hour. "

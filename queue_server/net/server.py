@@ -45,6 +45,7 @@ from queue_server.core.offline import UploadOutcome, offline_summary
 from queue_server.net import bookings_api, figures, forms, http, wire
 from queue_server.net import protocol as p
 from queue_server.net.auth import BOARD, COUNTER, KIOSK, MANAGER, VISITOR, Identity, authenticate
+from queue_server.net.client_address import Network, client_address
 from queue_server.net.credentials import GenerationWatch
 from queue_server.net.enforcement import Enforcement
 from queue_server.net.given_estimates import EstimateLog, RecordedWatchers
@@ -154,6 +155,10 @@ class QueueServer(Enforcement):
         #: where browsers reach the centre's servers (config ``[servers] pages``): in
         #: ``/healthz`` for the pages, which move to the active one (failover.js)
         self.peer_pages: tuple[str, ...] = ()
+        #: the reverse proxies in front of this server (config ``[servers]
+        #: trusted_proxies``): their ``X-Forwarded-For`` says whose request it is, for
+        #: the limits per address (``client_address``)
+        self.trusted_proxies: tuple[Network, ...] = ()
         #: staff sessions: one ends after ``session_idle`` without a person's message
         #: from its page, or ``session_lifetime`` after its sign-in
         self.sessions = SessionKeeper(store, setup.centre_id, session_idle, session_lifetime)
@@ -300,9 +305,11 @@ class QueueServer(Enforcement):
         # This coroutine lives as long as the connection, hundreds of them idle (boards,
         # status pages): it keeps nothing the connection no longer needs (issue 12's
         # 20 KB a connection; docs/performance.md section 2).
+        # whose it is, for the sign-in limit, read before the headers are let go
+        address = client_address(ws, self.trusted_proxies)
         _release_handshake(ws)
         try:
-            identity = await self._join(ws)
+            identity = await self._join(ws, address)
             if identity is None:
                 return
             while True:
@@ -324,12 +331,13 @@ class QueueServer(Enforcement):
             self._connections.pop(ws, None)
             self.visitors.forget(ws)
 
-    async def _join(self, ws: ServerConnection) -> Identity | None:
+    async def _join(self, ws: ServerConnection, address: str) -> Identity | None:
         """The hello, the welcome and the first snapshot (or ticket status), with ``ws``
-        joining the pushes; who it is, or None once refused. The snapshot is let go
-        when this returns, not held for the connection's life."""
+        joining the pushes; who it is, or None once refused. ``address``: whose
+        connection it is (``client_address``). The snapshot is let go when this
+        returns, not held for the connection's life."""
         generation = self.credentials.seen
-        hello = await self._hello(ws)
+        hello = await self._hello(ws, address)
         if hello is None:
             return None
         identity, welcome = hello
@@ -356,7 +364,9 @@ class QueueServer(Enforcement):
             await ws.send(json.dumps(first))
         return identity
 
-    async def _hello(self, ws: ServerConnection) -> tuple[Identity, dict[str, Any]] | None:
+    async def _hello(
+        self, ws: ServerConnection, address: str
+    ) -> tuple[Identity, dict[str, Any]] | None:
         """Who is connecting, and what their welcome adds; None once refused."""
         request_id: Any = None
         try:
@@ -366,7 +376,7 @@ class QueueServer(Enforcement):
             message = p.decode(raw)
             if not isinstance(message, p.Hello):
                 raise NotAuthenticated("Say who you are first: the first message must be a hello.")
-            return await self._identify(message, wire.peer_address(ws))
+            return await self._identify(message, address)
         except TimeoutError:
             error: WalkinError = NotAuthenticated(f"No hello within {HELLO_TIMEOUT:g} seconds.")
         except ConnectionClosed:

@@ -20,6 +20,7 @@ from queue_server.bookings import BookingsError, read_bookings
 from queue_server.core import commands as cmd
 from queue_server.core.errors import NotActive, OperatorError, WalkinError
 from queue_server.core.model import CentreSetup
+from queue_server.net.client_address import trusted_networks
 from queue_server.net.server import QueueServer
 from queue_server.store import Store
 from queue_server.store.integrity import require_sound
@@ -715,6 +716,7 @@ async def start_server(
         claim=claim,
         replaces=replaces,
         peer_pages=tuple(getattr(getattr(config, "servers", None), "pages", ())),
+        trusted_proxies=tuple(getattr(getattr(config, "servers", None), "trusted_proxies", ())),
         notifications=getattr(config, "notifications", None),
     )
 
@@ -732,10 +734,12 @@ async def start_setup(
     replaces: int | None = None,
     peer_pages: tuple[str, ...] = (),
     notifications: Any = None,
+    trusted_proxies: tuple[str, ...] = (),
 ) -> tuple[ClaimedQueueServer, int]:
     """Start a queue server with every page; ``security`` is the config's
     ``[security]`` table (``SecurityConfig``), its defaults if None;
-    ``notifications`` its ``[notifications]`` (``NotificationsConfig``), none if None.
+    ``notifications`` its ``[notifications]`` (``NotificationsConfig``), none if None;
+    ``trusted_proxies`` its ``[servers] trusted_proxies`` (checked by the config).
 
     ``claim`` is the centre's claim from :func:`claim_for_serving`, taken here when not
     given; the server holds it until :meth:`~QueueServer.close`, and it is given up
@@ -767,6 +771,7 @@ async def start_setup(
         store.register_centre(setup)
         server = _queue_server(setup, store, status_url, security)
         server.peer_pages = peer_pages
+        server.trusted_proxies = trusted_networks(trusted_proxies)
         server.notifier = _notifier(notifications, store, setup.centre_id)
         server.claim = claim
         try:

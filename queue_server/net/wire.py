@@ -144,14 +144,6 @@ def for_any_page(response: Response) -> Response:
     return response
 
 
-def peer_address(ws: ServerConnection) -> str:
-    """The peer's IP address (for rate limits), or "unknown"."""
-    try:
-        return str(ws.remote_address[0])
-    except (TypeError, IndexError):
-        return "unknown"
-
-
 def foreign_origin(connection: ServerConnection, request: Request) -> Response | None:
     """A 403 for a browser page from another site opening our websocket, else None.
 

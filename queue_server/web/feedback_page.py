@@ -50,6 +50,7 @@ from queue_server.core.feedback import (
 )
 from queue_server.core.model import FeedbackSettings, Ticket
 from queue_server.feedback_words import form_words, outcome_words
+from queue_server.net.client_address import client_address
 from queue_server.net.forms import BadForm, form_fields, posted_action
 from queue_server.net.ratelimit import RateLimited, RequestLimiter
 from queue_server.net.redact import redact_personal_data
@@ -156,7 +157,7 @@ class FeedbackPages:
         database; ``not_found`` makes the 404 page for an unknown ticket (after the
         rate limit, so guessing ids is limited too)."""
         language = ticket.language if ticket is not None else None
-        address = str(connection.remote_address[0]) if connection.remote_address else "?"
+        address = client_address(connection, self.server.trusted_proxies, request)
         try:
             self.limiter.hit(address)
         except RateLimited as exc:

@@ -56,6 +56,7 @@ from queue_server.join_words import (
     stops_before_closing,
     waiting_now,
 )
+from queue_server.net.client_address import client_address
 from queue_server.net.forms import BadForm, form_fields
 from queue_server.net.ratelimit import RateLimited, RequestLimiter
 from queue_server.net.to_commands import TICKET_ID, new_ticket_id
@@ -256,7 +257,8 @@ class JoinPages:
             body = _message(t, "expired_title", "expired") + start_again
             return self._page(request, t, body, 403)
         if not key or len(key) > 64 or lang not in setup.languages:
-            body = f"<h1>{escape(t(WORDS['wrong_title']))}</h1>\n{start_again}"
+            # not the form we gave (its key is 22 characters, its language one offered)
+            body = _message(t, "wrong_title", "wrong_form") + start_again
             return self._page(request, t, body, HTTPStatus.BAD_REQUEST)
         help_asked = _help_asked(fields, setup.assistance)
         if help_asked is None:
@@ -264,7 +266,7 @@ class JoinPages:
             # a form not ours: said, and nothing taken
             body = _message(t, "wrong_title", "help_gone") + start_again
             return self._page(request, t, body, HTTPStatus.BAD_REQUEST)
-        address = _address(connection)
+        address = client_address(connection, self.server.trusted_proxies, request)
         phone = hashlib.sha256(device.encode()).hexdigest()[:16]
         existing = self.server.centre.ticket_by_key(f"join:{phone}:{key}") or next(
             # this phone already waits for this service (the back button, a second tap
@@ -439,8 +441,3 @@ def _device_of(request: Request) -> tuple[str, bool]:
     if len(value) == 22 and TICKET_ID.fullmatch(value):
         return value, False
     return secrets.token_urlsafe(16), True
-
-
-def _address(connection: ServerConnection) -> str:
-    peer = connection.remote_address
-    return str(peer[0]) if peer else "unknown"

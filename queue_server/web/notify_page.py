@@ -36,9 +36,9 @@ from urllib.parse import urlsplit
 
 from queue_server.core.errors import Unavailable
 from queue_server.core.model import QUEUED_STATES, Ticket
+from queue_server.net.client_address import client_address
 from queue_server.net.forms import BadForm, form_fields, posted_action
 from queue_server.net.ratelimit import RateLimited, RequestLimiter
-from queue_server.net.wire import peer_address
 from queue_server.notify.gateways import EMAIL, PUSH, SMS
 from queue_server.notify.notifier import OptInRefused
 from queue_server.notify_words import WORDS, ahead_words
@@ -253,7 +253,7 @@ class NotifyPages:
     ) -> Response:
         """The response to one of this section's forms posted to ``/t/<id>``."""
         try:
-            self.limiter.hit(peer_address(connection))
+            self.limiter.hit(client_address(connection, self.server.trusted_proxies, request))
         except RateLimited as exc:
             response = self.message_page(
                 request, "rate_limited", HTTPStatus.TOO_MANY_REQUESTS, ticket.language
