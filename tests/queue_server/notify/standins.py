@@ -178,12 +178,17 @@ class Subscription:
 
     def decrypt(self, body: bytes) -> Any:
         """The payload of one push message (RFC 8291, aes128gcm), as JSON."""
+        return json.loads(self.plaintext(body))
+
+    def plaintext(self, body: bytes) -> bytes:
+        """The payload of one push message (RFC 8291, aes128gcm), as the phone's push
+        service hands it to the page's service worker."""
         import http_ece
 
-        plain = http_ece.decrypt(
+        plain: bytes = http_ece.decrypt(
             body, private_key=self.private_key, auth_secret=self.auth, version="aes128gcm"
         )
-        return json.loads(plain)
+        return plain
 
 
 def b64(raw: bytes) -> str:

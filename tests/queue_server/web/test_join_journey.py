@@ -5,10 +5,18 @@ go to Counter 1" as advisers move the queue, through GOV.UK Notify's and a push
 service's stand-ins on loopback (the real client libraries send to them).
 
 The browser's two push platform calls are stood in as in ``test_notify_push_page``
-(headless Chromium cannot reach a real push service from here); nothing else is."""
+(headless Chromium cannot reach a real push service from here); nothing else is. What
+the push service received is decrypted with the phone's key and delivered to the
+page's own service worker (``push-sw.js``) as the phone's push service would, through
+Chromium's DevTools protocol (``ServiceWorker.deliverPushMessage``): the worker shows
+the notification, and the test reads it back (``registration.getNotifications()``).
+A tap on it (``notificationclick``) cannot be made here: no DevTools or Playwright
+call clicks a notification, and Chromium refuses an event made by a script both
+``waitUntil`` and the window focus the worker's click handler asks for."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -45,6 +53,9 @@ async def phone(chromium: Any, push_service: StandIn) -> AsyncIterator[tuple[Any
     """A phone-sized Chromium page whose push subscription goes to the stand-in."""
     subscription = Subscription.new(f"{push_service.url}/push/joined-phone")
     context = await chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    # what the visitor's "Allow" gives: the service worker may show notifications
+    # (the page's Notification.requestPermission is stood in, the permission is real)
+    await context.grant_permissions(["notifications"])
     given = {"subscription": subscription.info(), "permission": "granted"}
     await context.add_init_script(PLATFORM % json.dumps(given))
     page = await context.new_page()
@@ -105,6 +116,9 @@ async def test_joined_from_a_phone_told_by_text_and_push_then_called(
     pushed = subscription.decrypt(first.body)
     assert pushed["title"] == number
     assert pushed["body"].startswith(f"{number}: 3 people ahead of you.")
+    # and the phone shows it, through the page's own service worker
+    shown = await show_on_the_phone(page, web.http, subscription.plaintext(first.body))
+    assert shown == [{"title": number, "body": pushed["body"], "tag": "walkin-ticket"}]
 
     # the other three, then its turn
     for _ in range(3):
@@ -117,5 +131,53 @@ async def test_joined_from_a_phone_told_by_text_and_push_then_called(
         "title": number,
         "body": f"{number}: Please go to {COUNTER} now.",
     }
+    # shown in the place of "3 people ahead" (one notification a ticket, its tag)
+    call = subscription.plaintext(push_service.received[1].body)
+    assert await show_on_the_phone(page, web.http, call) == [
+        {"title": number, "body": f"{number}: Please go to {COUNTER} now.", "tag": "walkin-ticket"}
+    ]
     # and the page it is on says where to go (the script says it again on a call)
     await page.locator("#call", has_text=f"Please go to {COUNTER} now.").wait_for()
+
+
+#: the notifications the page's service worker is showing
+SHOWN = """async () => {
+  const registration = await navigator.serviceWorker.getRegistration("/static/push-sw.js");
+  const shown = registration ? await registration.getNotifications() : [];
+  return shown.map((n) => ({ title: n.title, body: n.body, tag: n.tag }));
+}"""
+
+
+async def show_on_the_phone(page: Any, origin: str, payload: bytes) -> list[dict[str, str]]:
+    """Hand ``payload`` (a push message, decrypted) to the page's service worker as the
+    phone's push service would, through the DevTools protocol, and return the
+    notifications the worker shows once it has shown a new one."""
+    before = await page.evaluate(SHOWN)
+    session = await page.context.new_cdp_session(page)
+    registrations: dict[str, str] = {}
+    errors: list[str] = []
+    session.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.update(
+            {r["scopeURL"]: r["registrationId"] for r in event["registrations"]}
+        ),
+    )
+    session.on(
+        "ServiceWorker.workerErrorReported",
+        lambda event: errors.append(event["errorMessage"]["errorMessage"]),
+    )
+    await session.send("ServiceWorker.enable")
+    scope = f"{origin}/static/"
+    async with asyncio.timeout(TIMEOUT_MS / 1000):
+        while scope not in registrations:
+            await asyncio.sleep(0.02)
+        await session.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": origin, "registrationId": registrations[scope], "data": payload.decode()},
+        )
+        while (shown := await page.evaluate(SHOWN)) == before:
+            assert not errors, errors  # e.g. showNotification refused: no permission
+            await asyncio.sleep(0.05)
+    await session.detach()
+    assert not errors, errors
+    return list(shown)
