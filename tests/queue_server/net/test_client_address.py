@@ -59,9 +59,7 @@ def test_the_client_behind_the_proxies(peer: str, header: list[str], client: str
 
 def test_a_very_long_header_is_read_only_to_its_last_twenty_hops() -> None:
     inside = ", ".join(f"10.0.0.{n}" for n in range(1, 40))
-    assert forwarded_client(ip("127.0.0.1"), [f"203.0.113.7, {inside}"], PROXIES) == ip(
-        "10.0.0.20"
-    )
+    assert forwarded_client(ip("127.0.0.1"), [f"203.0.113.7, {inside}"], PROXIES) == ip("10.0.0.20")
 
 
 def test_ipv6_is_counted_by_its_64() -> None:
