@@ -1,6 +1,7 @@
 """``walkin report``: a day's figures from the database, as JSON or CSV; or a range's
 (``--from``/``--to``, grouped ``--by`` day, week, month, service, counter or centre),
-read from the days' roll-ups (``reporting.ranges``).
+read from the days' roll-ups (``reporting.ranges``); or, with ``--comments``, what
+visitors said on those days (``reporting.comments``).
 
 The database and report code is imported only once the arguments are read, so
 ``walkin report --help`` and a mistyped option answer at once.
@@ -21,6 +22,7 @@ from queue_server.core.errors import OperatorError, WalkinError
 from queue_server.launch import reason, shown_url
 
 if TYPE_CHECKING:
+    from queue_server.core.model import CentreSetup
     from queue_server.store import Store
 
 #: the words ``--date`` takes besides YYYY-MM-DD, as days before the centre's today
@@ -42,6 +44,23 @@ def _resolve_day(value: date | str, tz: tzinfo) -> date:
     if isinstance(value, date):
         return value
     return datetime.now(UTC).astimezone(tz).date() - timedelta(days=RELATIVE_DAYS[value])
+
+
+def _at_least(minimum: int) -> Any:
+    """An argparse type: a whole number not below ``minimum``."""
+
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a whole number of {minimum} or more"
+            ) from None
+        return value
+
+    return whole
 
 
 def _time_zone(text: str) -> tzinfo:
@@ -95,6 +114,20 @@ def build_parser(prog: str = "walkin report") -> argparse.ArgumentParser:
         action="store_true",
         help="every centre in the database, and each (even with --config)",
     )
+    parser.add_argument(
+        "--comments",
+        action="store_true",
+        help="what visitors said: one centre's feedback comments (personal data taken out) "
+        "of --date or --from/--to, newest first, instead of the figures",
+    )
+    parser.add_argument("--service", help="with --comments: only this service's (its code)")
+    parser.add_argument("--counter", help="with --comments: only this counter's (its name)")
+    parser.add_argument(
+        "--limit", type=_at_least(1), help="with --comments: at most this many (default: all)"
+    )
+    parser.add_argument(
+        "--offset", type=_at_least(0), help="with --comments: after the first N (default 0)"
+    )
     parser.add_argument("--output", help="write to this file instead of standard output")
     parser.add_argument(
         "--config",
@@ -124,6 +157,23 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise OperatorError("--by groups a range: give --from and --to too.", 2)
     if args.all_centres and args.centre:
         raise OperatorError("Give either --centre ID or --all-centres, not both.", 2)
+    given = [args.service, args.counter, args.limit, args.offset]
+    if not args.comments and any(option is not None for option in given):
+        raise OperatorError(
+            "--service, --counter, --limit and --offset go with --comments (what visitors "
+            "said); the figures are by service and counter already.",
+            2,
+        )
+    if args.comments and args.by:
+        raise OperatorError(
+            "--comments lists what visitors said, newest first, not grouped: leave out --by.", 2
+        )
+    if args.comments and args.all_centres:
+        raise OperatorError(
+            "--comments reads one centre's comments: give --centre ID (or --config), "
+            "not --all-centres.",
+            2,
+        )
 
 
 def _open_store(url: str) -> Store:
@@ -166,6 +216,7 @@ def _run(args: argparse.Namespace) -> str:
     centre = args.centre
     config_tz: tzinfo | None = None
     configured_id: str | None = None
+    setup = None
     if args.config:
         from queue_server.config import ConfigError, load_config
 
@@ -185,6 +236,8 @@ def _run(args: argparse.Namespace) -> str:
         only = next(iter(zones.values())) if len(zones) == 1 else None
         # "today" is the centre's today: its own zone when the report is about one
         tz = args.tz or config_tz or zones.get(centre or "") or only or LONDON
+        if args.comments:
+            return _comments(store, args, centre, zones, names, setup)
         if args.first is not None:
             return _range(store, args, centre, tz, (configured_id, options), zones, names)
         day = _resolve_day(args.date, tz)
@@ -284,6 +337,84 @@ def _range(
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 
+def _comments(
+    store: Store,
+    args: argparse.Namespace,
+    centre: str | None,
+    zones: dict[str, tzinfo],
+    names: dict[str, str],
+    setup: CentreSetup | None,
+) -> str:
+    """``--comments``: one centre's comments of ``--date`` or ``--from``/``--to``
+    (``reporting.comments``). The centre is ``--centre``, the configuration's, or the
+    database's only one; an unknown centre, service or counter, or a range backwards
+    or over two years, is an ``OperatorError`` (exit status 2), before anything is read."""
+    from queue_server.reporting import comments
+    from queue_server.reporting.reports import LONDON
+
+    known = sorted(set(zones) | set(names))
+    if centre is None:
+        if len(known) != 1:
+            raise OperatorError(
+                f"This database holds the centres {', '.join(known)}: name one with --centre ID."
+                if known
+                else "This database has no centre registered: name one with --centre ID.",
+                2,
+            )
+        centre = known[0]
+    elif centre not in known:
+        raise OperatorError(
+            f"There is no centre {centre!r} in this database"
+            + (f" (it has {', '.join(known)})." if known else " (it has none registered)."),
+            2,
+        )
+    configured = setup if setup is not None and setup.centre_id == centre else None
+    tz = args.tz or (configured.tz if configured else None) or zones.get(centre) or LONDON
+    if args.first is not None:
+        first, last = _resolve_day(args.first, tz), _resolve_day(args.last, tz)
+    else:
+        first = last = _resolve_day(args.date, tz)
+    try:
+        comments.check_range(first, last)
+        comments.check_filter(
+            store,
+            centre,
+            args.service,
+            args.counter,
+            services=[s.code for s in configured.services] if configured else (),
+            counters=[c.name for c in configured.counters] if configured else (),
+        )
+    except WalkinError as exc:
+        raise OperatorError(exc.message, 2) from None
+    data = comments.comments_data(
+        store,
+        centre,
+        tz,
+        first,
+        last,
+        service=args.service,
+        counter=args.counter,
+        limit=args.limit,
+        offset=args.offset or 0,
+        as_of=datetime.now(UTC),
+        retention_days=configured.feedback.comment_retention.days if configured else None,
+    )
+    name = names.get(centre, centre)
+    span = f"{first:%d %B %Y}" + ("" if first == last else f" to {last:%d %B %Y}")
+    total = data["total"]
+    print(
+        f"walkin report: {name}, what visitors said, {span}: "
+        f"{total} {'comment' if total == 1 else 'comments'}, {len(data['comments'])} shown",
+        file=sys.stderr,
+    )
+    if args.format == "csv":
+        return comments.comments_csv(data)
+    if args.format == "text":
+        return comments.comments_text(data, name)
+    data = {"centre": centre, "centre_name": names.get(centre), **data}
+    return json.dumps(data, indent=2) + "\n"
+
+
 def centre_names(store: Store) -> dict[str, str]:
     """Each registered centre's name (the ``centre`` table), by id."""
     import sqlalchemy as sa
@@ -297,9 +428,10 @@ def centre_names(store: Store) -> dict[str, str]:
 
 def report_main(argv: list[str]) -> int:
     """``walkin report --db URL [--date YYYY-MM-DD|today] [--format json|csv|text]
-    [--centre ID] [--output FILE] [--config FILE] [--tz NAME]``. The centre's name and
-    the day go to standard error, the figures to standard output (JSON: with
-    ``centre_name``). Returns the exit status: 0, 1 when
+    [--centre ID] [--output FILE] [--config FILE] [--tz NAME]``, or ``--comments
+    [--service CODE] [--counter NAME] [--limit N] [--offset N]`` for what visitors
+    said. The centre's name and the day go to standard error, the figures (or the
+    comments) to standard output (JSON: with ``centre_name``). Returns the exit status: 0, 1 when
     the database cannot be opened or read, 2 for bad arguments (argparse's message)."""
 
     def run(args: argparse.Namespace) -> str:
