@@ -375,10 +375,23 @@ class RemoteConfig(_Table):
 TemplateId = Annotated[str, Field(pattern=r"^[0-9a-fA-F-]{36}$")]
 
 
+def _factory_path(text: str) -> str:
+    """ "package.module:factory" (the factory may be a class, or "module:Class.make")."""
+    name = r"[A-Za-z_][A-Za-z0-9_]*"
+    if not re.fullmatch(rf"{name}(\.{name})*:{name}(\.{name})*", text):
+        raise ValueError(
+            'must name the function or class that makes the gateway, as "package.module:factory"'
+        )
+    return text
+
+
+GatewayFactory = Annotated[str, AfterValidator(_factory_path)]
+
+
 class NotificationsConfig(_Table):
     """``[notifications]``: telling visitors who asked when it is nearly their turn, by
-    SMS or e-mail through GOV.UK Notify or by Web Push (``queue_server/notify``;
-    docs/notifications.md). Off unless ``open``."""
+    SMS or e-mail through GOV.UK Notify (or a gateway of the council's own) or by Web
+    Push (``queue_server/notify``; docs/notifications.md). Off unless ``open``."""
 
     #: offered on the ticket status page at all
     open: bool = False
@@ -400,6 +413,14 @@ class NotificationsConfig(_Table):
     sms_templates: dict[Language, TemplateId] = {}
     #: the same for e-mail
     email_templates: dict[Language, TemplateId] = {}
+    #: texts through another gateway than Notify: the function (or class) that makes
+    #: it, "package.module:factory", called with ``sms_gateway_config`` when the server
+    #: starts (docs/notifications.md, "Writing a gateway")
+    sms_gateway: GatewayFactory | None = None
+    sms_gateway_config: dict[str, Any] | None = None
+    #: the same for e-mail
+    email_gateway: GatewayFactory | None = None
+    email_gateway_config: dict[str, Any] | None = None
     #: Web Push's VAPID private key (PEM or raw base64url); better in the environment
     #: (``WALKIN_VAPID_PRIVATE_KEY``); with it, "Notify me on this phone" is offered
     vapid_private_key: SecretStr | None = None
@@ -425,6 +446,23 @@ class NotificationsConfig(_Table):
         if not subject.startswith(("mailto:", "https://")):
             raise ValueError('must start "mailto:" or "https://" (RFC 8292)')
         return subject
+
+    @model_validator(mode="after")
+    def _one_gateway_a_channel(self) -> NotificationsConfig:
+        for channel in ("sms", "email"):
+            gateway = f"{channel}_gateway"
+            if getattr(self, f"{gateway}_config") is not None and getattr(self, gateway) is None:
+                raise ValueError(
+                    f"{gateway}_config is the table {gateway} is made with, and {gateway} "
+                    f"is not set: set it, or remove the table"
+                )
+            if getattr(self, gateway) is not None and getattr(self, f"{channel}_templates"):
+                raise ValueError(
+                    f"{channel}_templates are GOV.UK Notify's, and {gateway} sends "
+                    f"{'texts' if channel == 'sms' else 'e-mails'} instead of Notify: "
+                    f"remove {channel}_templates, or {gateway} to use Notify"
+                )
+        return self
 
 
 class SecurityConfig(_Table):

@@ -1,11 +1,14 @@
 """The one interface every way of telling a visitor implements, and the two that come
-with Walkin: GOV.UK Notify (SMS and e-mail) and Web Push.
+with Walkin: GOV.UK Notify (SMS and e-mail) and Web Push. Another (a council's own SMS
+provider) is named in the centre's file and built by ``configured.py``.
 
-A gateway's ``send`` is blocking (the libraries are): the ``Notifier`` calls it in a
-worker thread, never on the server's event loop. It returns the gateway's own id for
-the message (or None) and raises ``SendFailed`` when the message did not go, with
-``retry`` true when trying again later may help (the service down, a timeout, 429)
-and false when it will not (a bad number, a bad key, a subscription that has gone).
+A gateway's ``sends(channel, language)`` says whether it can send that channel's
+messages in that language (the status page offers a channel only then). Its ``send``
+is blocking (the libraries are): the ``Notifier`` calls it in a worker thread, never
+on the server's event loop. It returns the gateway's own id for the message (or None)
+and raises ``SendFailed`` when the message did not go, with ``retry`` true when trying
+again later may help (the service down, a timeout, 429) and false when it will not (a
+bad number, a bad key, a subscription that has gone).
 A failure's ``reason`` is recorded in the database: it never holds the address, the
 API key or the message's text.
 """
@@ -13,6 +16,7 @@ API key or the message's text.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,11 +26,12 @@ SMS, EMAIL, PUSH = "sms", "email", "push"
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to one visitor. ``address``: a mobile number, an e-mail address or
-    a Web Push subscription (its JSON); ``template_id``: Notify's template for the
-    visitor's language (None for Web Push); ``text``: what it says, in that language;
-    ``title``: a push notification's title (the ticket's number); ``reference``: our
-    own id for it (the message row's), echoed by Notify."""
+    """One message to one visitor. ``address``: a mobile number (E.164, "+447700900982"),
+    an e-mail address or a Web Push subscription (its JSON); ``text``: what it says, in
+    the visitor's ``language`` (an ISO 639 code: "en", "pl", "ar"); ``title``: a push
+    notification's title (the ticket's number); ``template_id``: a Notify template to
+    use instead of the gateway's own for the language; ``reference``: our own id for it
+    (the message row's), echoed by Notify."""
 
     channel: str
     address: str
@@ -34,6 +39,7 @@ class Outgoing:
     title: str = ""
     template_id: str | None = None
     reference: str | None = None
+    language: str = "en"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -47,9 +53,19 @@ class SendFailed(Exception):
 
 
 class Gateway(Protocol):
-    """A way of telling visitors. ``send`` blocks; see the module's docstring."""
+    """A way of telling visitors; see the module's docstring. ``sends`` is asked on
+    the server's event loop (as the status page is drawn), so it answers from what the
+    gateway already knows, never over the network; ``send`` runs in a worker thread."""
 
-    def send(self, message: Outgoing) -> str | None: ...
+    def sends(self, channel: str, language: str) -> bool:
+        """Whether it can send ``channel``'s messages (``"sms"``, ``"email"``,
+        ``"push"``) to a visitor of ``language``. Cheap, and never raises."""
+        ...
+
+    def send(self, message: Outgoing) -> str | None:
+        """Deliver ``message`` (blocking): the gateway's own id for it, or None;
+        ``SendFailed`` when it did not go."""
+        ...
 
 
 class DeliveryReports(Protocol):
@@ -84,11 +100,22 @@ RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 class NotifyGateway:
     """SMS and e-mail through GOV.UK Notify, with its official client. Each template
     has one personalisation field, ``message``, which carries the words (so one
-    template per language serves every kind of message)."""
+    template per language serves every kind of message): ``sms_templates`` and
+    ``email_templates`` map a language to its template's id, and a language without
+    one gets English's ("en")."""
 
-    def __init__(self, api_key: str, base_url: str, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str,
+        timeout: float = 15.0,
+        *,
+        sms_templates: Mapping[str, str] | None = None,
+        email_templates: Mapping[str, str] | None = None,
+    ) -> None:
         from notifications_python_client.notifications import NotificationsAPIClient
 
+        self._templates = {SMS: dict(sms_templates or {}), EMAIL: dict(email_templates or {})}
         try:
             self._client = NotificationsAPIClient(api_key, base_url=base_url, timeout=timeout)
         except Exception:  # a malformed key: say so without repeating it
@@ -97,24 +124,35 @@ class NotifyGateway:
                 "(key name, service id and secret, joined by '-')"
             ) from None
 
+    def sends(self, channel: str, language: str) -> bool:
+        """A channel with templates sends every language (English's template carries
+        the words of those without their own)."""
+        return self.template(channel, language) is not None
+
+    def template(self, channel: str, language: str) -> str | None:
+        """The template for ``channel`` in ``language`` (else English's), or None."""
+        templates = self._templates.get(channel) or {}
+        return templates.get(language) or templates.get("en")
+
     def send(self, message: Outgoing) -> str | None:
         from notifications_python_client.errors import APIError
 
-        if message.template_id is None:
+        template_id = message.template_id or self.template(message.channel, message.language)
+        if template_id is None:
             raise SendFailed("no Notify template for this message", retry=False)
         personalisation = {"message": message.text}
         try:
             if message.channel == SMS:
                 reply = self._client.send_sms_notification(
                     phone_number=message.address,
-                    template_id=message.template_id,
+                    template_id=template_id,
                     personalisation=personalisation,
                     reference=message.reference,
                 )
             elif message.channel == EMAIL:
                 reply = self._client.send_email_notification(
                     email_address=message.address,
-                    template_id=message.template_id,
+                    template_id=template_id,
                     personalisation=personalisation,
                     reference=message.reference,
                 )
@@ -168,6 +206,10 @@ class WebPushGateway:
         self._vapid = vapid_from(private_key)
         self._subject = subject
         self._ttl = ttl_seconds
+
+    def sends(self, channel: str, language: str) -> bool:
+        """Pushes, in any language (the words come with the message)."""
+        return channel == PUSH
 
     @property
     def public_key(self) -> str:

@@ -30,7 +30,6 @@ import asyncio
 import dataclasses
 import itertools
 import logging
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -42,6 +41,7 @@ from queue_server.core.events import Event, TicketCalled, TicketCompleted, Ticke
 from queue_server.core.feedback import why_closed
 from queue_server.core.model import QUEUED_STATES, Ticket
 from queue_server.feedback_words import feedback_question
+from queue_server.notify.configured import gateways_for
 from queue_server.notify.gateways import EMAIL, PUSH, SMS, Gateway, Outgoing, SendFailed
 from queue_server.store import notifications as records
 from queue_server.store.repository import Store
@@ -58,22 +58,16 @@ DELIVERY_WATCH = timedelta(hours=24)
 DELIVERY_CHECKS_PER_SWEEP = 100
 #: workers sending at once (each send is a blocking HTTP call in a thread)
 WORKERS = 2
-#: the environment variables that override the centre's file for the secrets
-API_KEY_ENV = "WALKIN_NOTIFY_API_KEY"
-VAPID_KEY_ENV = "WALKIN_VAPID_PRIVATE_KEY"
 
 
 @dataclass(frozen=True)
 class Rules:
     """When to tell (``[notifications]``): ``people_ahead`` and ``minutes_before``
-    (0: not on that), ``when_called``; the Notify templates per language; the
-    tries and the first retry's wait."""
+    (0: not on that), ``when_called``; the tries and the first retry's wait."""
 
     people_ahead: int = 3
     minutes_before: int = 0
     when_called: bool = True
-    sms_templates: Mapping[str, str] | None = None
-    email_templates: Mapping[str, str] | None = None
     attempts: int = 4
     retry_seconds: float = 5.0
     #: opt-in forms posted from one network address per hour
@@ -156,15 +150,18 @@ class Notifier:
 
     # ------------------------------------------------------------ what is offered
 
-    def offers(self, channel: str) -> bool:
-        """Whether the status page offers ``channel``."""
-        if channel not in self.gateways:
+    def offers(self, channel: str, language: str = "en") -> bool:
+        """Whether the status page offers ``channel`` to a visitor of ``language``: its
+        gateway says it sends that (``Gateway.sends``), and for Web Push there is the
+        public key a page subscribes with."""
+        gateway = self.gateways.get(channel)
+        if gateway is None or (channel == PUSH and self.push_public_key is None):
             return False
-        if channel == SMS:
-            return bool(self.rules.sms_templates)
-        if channel == EMAIL:
-            return bool(self.rules.email_templates)
-        return channel == PUSH and self.push_public_key is not None
+        try:
+            return bool(gateway.sends(channel, language))
+        except Exception:  # a plugged-in gateway's bug: not offered, the page still drawn
+            log.exception("the %s gateway failed when asked about %r", channel, language)
+            return False
 
     def requests_of(self, ticket_id: str) -> list[NotificationRequestRow]:
         """A ticket's active requests (one a channel)."""
@@ -191,11 +188,13 @@ class Notifier:
                 if m.id is not None and m.reference:
                     self._awaiting[m.id] = (m.channel, m.reference, m.updated_at)
         self._workers = [asyncio.create_task(self._work()) for _ in range(WORKERS)]
-        offered = [c for c in (SMS, EMAIL, PUSH) if self.offers(c)]
-        # what is offered, never a key or an address
+        offered = [
+            f"{c} ({type(self.gateways[c]).__name__})" for c in (SMS, EMAIL, PUSH) if self.offers(c)
+        ]
+        # what is offered and through what, never a key or an address
         log.info(
             "notifications: %s; %d request(s) taken up for today",
-            ", ".join(offered) or "nothing offered (no keys or templates)",
+            ", ".join(offered) or "nothing offered (no keys, templates or gateways)",
             len(rows),
         )
 
@@ -224,7 +223,7 @@ class Notifier:
         (already checked and normalised by the page). ``OptInRefused``: "channel"
         (not offered), "finished" (the ticket is not waiting), "number_in_use" (the
         address follows another ticket still waiting at this centre today)."""
-        if not self.offers(channel):
+        if not self.offers(channel, ticket.language):
             raise OptInRefused("channel")
         if ticket.state not in QUEUED_STATES:
             raise OptInRefused("finished")
@@ -424,24 +423,17 @@ class Notifier:
             if once and (request.id, kind) in self._told:
                 continue
             self._told.add((request.id, kind))  # type: ignore[arg-type]
-            template = self._template(request.channel, request.language)
             message = Outgoing(
                 channel=request.channel,
                 address=request.address or "",
                 text=text,
                 title=ticket.number,
-                template_id=template,
+                language=request.language,
             )
             job = _Job(request, kind, message, next(self._seq))
             self._newest[request.id or 0] = job.seq
             self._queue.put_nowait(job)
             self.queued += 1
-
-    def _template(self, channel: str, language: str) -> str | None:
-        templates = {SMS: self.rules.sms_templates, EMAIL: self.rules.email_templates}.get(channel)
-        if not templates:
-            return None
-        return templates.get(language) or templates.get("en")
 
     # ------------------------------------------------------------ sending
 
@@ -558,34 +550,16 @@ def _now() -> datetime:
 
 def notifier_for(config: Any, store: Store, centre_id: str) -> Notifier | None:
     """The notifier ``[notifications]`` (``NotificationsConfig``) asks for, or None
-    when it is not open. The secrets come from the environment first
-    (``WALKIN_NOTIFY_API_KEY``, ``WALKIN_VAPID_PRIVATE_KEY``), else the file; they are
-    never logged. ValueError (naming the setting) for a key that is not one."""
+    when it is not open, with the gateways ``configured.gateways_for`` makes.
+    ValueError (naming the setting, never a key) for a key that is not one or a
+    gateway that cannot be made."""
     if config is None or not config.open:
         return None
-    from queue_server.notify.gateways import NotifyGateway, WebPushGateway
-
-    gateways: dict[str, Gateway] = {}
-    api_key = os.environ.get(API_KEY_ENV) or (
-        config.notify_api_key.get_secret_value() if config.notify_api_key else None
-    )
-    if api_key and (config.sms_templates or config.email_templates):
-        notify = NotifyGateway(api_key, config.notify_base_url)
-        gateways[SMS] = gateways[EMAIL] = notify
-    vapid = os.environ.get(VAPID_KEY_ENV) or (
-        config.vapid_private_key.get_secret_value() if config.vapid_private_key else None
-    )
-    public_key = None
-    if vapid:
-        push = WebPushGateway(vapid, config.vapid_subject)
-        gateways[PUSH] = push
-        public_key = push.public_key
+    gateways, public_key = gateways_for(config)
     rules = Rules(
         people_ahead=config.people_ahead,
         minutes_before=config.minutes_before,
         when_called=config.when_called,
-        sms_templates=dict(config.sms_templates),
-        email_templates=dict(config.email_templates),
         attempts=config.attempts,
         retry_seconds=config.retry_seconds,
         opt_ins_per_hour=config.opt_ins_per_address_per_hour,

@@ -130,7 +130,7 @@ class NotifyPages:
         notifier = self.notifier
         if notifier is None or ticket.state not in QUEUED_STATES:
             return ""
-        sms, email, push = (notifier.offers(c) for c in (SMS, EMAIL, PUSH))
+        sms, email, push = (notifier.offers(c, ticket.language) for c in (SMS, EMAIL, PUSH))
         if not (sms or email or push):
             return ""
         e = escape
@@ -307,22 +307,24 @@ class NotifyPages:
         typed = {k: fields.get(k, "")[:300] for k in ("mobile", "email")}
         errors: dict[str, str] = {}
         chosen: list[tuple[str, str]] = []
-        if notifier.offers(SMS) and typed["mobile"].strip():
+        # what this ticket's visitor is offered (a gateway may not send every language)
+        texts, emails = (notifier.offers(c, ticket.language) for c in (SMS, EMAIL))
+        if not (texts or emails):
+            raise OptInRefused("channel")
+        if texts and typed["mobile"].strip():
             mobile = normalise_mobile(typed["mobile"])
             if mobile is None:
                 errors["mobile"] = w["error_mobile"]
             else:
                 chosen.append((SMS, mobile))
-        if notifier.offers(EMAIL) and typed["email"].strip():
+        if emails and typed["email"].strip():
             email = typed["email"].strip()
             if len(email) > MAX_EMAIL_CHARS or not _EMAIL.fullmatch(email):
                 errors["email"] = w["error_email"]
             else:
                 chosen.append((EMAIL, email.lower()))
         if not chosen and not errors:
-            errors["mobile" if notifier.offers(SMS) else "email"] = (
-                w["error_empty"] if notifier.offers(SMS) else w["error_email"]
-            )
+            errors["mobile" if texts else "email"] = w["error_empty"] if texts else w["error_email"]
         if errors:
             return self.status_with(request, ticket, errors, typed)
         for channel, address in chosen:

@@ -58,19 +58,18 @@ async def notifier(web: Any, notify: StandIn) -> AsyncIterator[Notifier]:
     tries, 50 ms apart at first."""
     vapid = Vapid02()
     vapid.generate_keys()
-    gateway = NotifyGateway(API_KEY, notify.url, timeout=5)
+    gateway = NotifyGateway(
+        API_KEY,
+        notify.url,
+        timeout=5,
+        sms_templates={"en": SMS_EN, "pl": SMS_PL},
+        email_templates={"en": EMAIL_EN},
+    )
     push = WebPushGateway(vapid.private_pem().decode(), "mailto:queue@example.gov.uk")
     made = Notifier(
         web.store,
         web.setup.centre_id,
-        Rules(
-            people_ahead=3,
-            when_called=True,
-            sms_templates={"en": SMS_EN, "pl": SMS_PL},
-            email_templates={"en": EMAIL_EN},
-            attempts=3,
-            retry_seconds=0.05,
-        ),
+        Rules(people_ahead=3, when_called=True, attempts=3, retry_seconds=0.05),
         {SMS: gateway, EMAIL: gateway, PUSH: push},
         push_public_key=push.public_key,
     )
