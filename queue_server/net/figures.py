@@ -1,6 +1,8 @@
 """The manager's figures, read from the database: the ``dashboard`` and ``report``
-replies. The figures are ``walkin report``'s, computed by the same code
-(``reports.load_and_build`` with ``reports.options_for``)."""
+replies, and what visitors said (``feedback_comments``). The figures are ``walkin
+report``'s, computed by the same code (``reports.load_and_build`` with
+``reports.options_for``); the comments are ``walkin report --comments``'s
+(``reporting.comments``)."""
 
 from __future__ import annotations
 
@@ -107,6 +109,44 @@ async def report(
     if worker is None:
         return cast(dict[str, Any], await _read(lambda: work(store, ask)))
     return cast(dict[str, Any], await _read_in(worker, work, ask))
+
+
+async def feedback_comments(
+    setup: CentreSetup, store: Store, message: p.FeedbackComments, now: datetime
+) -> dict[str, Any]:
+    """The ``feedback_comments`` reply: a page of the centre's screened comments
+    (``comments.comments_data``), read in a worker thread. ``InvalidRequest`` for a
+    range backwards or over two years, ``NotFound`` for a service or counter the
+    centre neither has nor has answers for; nothing is written either way."""
+    from queue_server.reporting import comments
+
+    first, last = message.from_day, message.to_day
+    comments.check_range(first, last)
+
+    def read() -> dict[str, Any]:
+        comments.check_filter(
+            store,
+            setup.centre_id,
+            message.service,
+            message.counter,
+            services=[s.code for s in setup.services],
+            counters=[c.name for c in setup.counters],
+        )
+        return comments.comments_data(
+            store,
+            setup.centre_id,
+            setup.tz,
+            first,
+            last,
+            service=message.service,
+            counter=message.counter,
+            limit=message.limit,
+            offset=message.offset,
+            as_of=message.as_of or now,
+            retention_days=setup.feedback.comment_retention.days,
+        )
+
+    return cast(dict[str, Any], await _read(read))
 
 
 @dataclass(frozen=True)

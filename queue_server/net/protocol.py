@@ -357,6 +357,23 @@ class Report(Message):
     all_centres: bool = False
 
 
+class FeedbackComments(Message):
+    """Managers: what visitors said, the comments left with their answers for the
+    centre's tickets of ``from_day`` to ``to_day`` (screened before they were stored),
+    newest visit first: ``limit`` of them after the first ``offset``; with ``as_of``
+    (the first page's), only those given by then, so later pages never shift. Never
+    anything that names the ticket (``reporting.comments``; docs/protocol.md)."""
+
+    type: Literal["feedback_comments"]
+    from_day: date
+    to_day: date
+    service: Name | None = None
+    counter: Name | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+    offset: int = Field(default=0, ge=0, le=100_000)
+    as_of: AwareDatetime | None = None
+
+
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
@@ -407,6 +424,7 @@ ClientMessage = Annotated[
     | Dashboard
     | Region
     | Report
+    | FeedbackComments
     | StaffingAdvice,
     Field(discriminator="type"),
 ]

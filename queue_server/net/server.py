@@ -126,7 +126,14 @@ PERMISSIONS: dict[type[p.Message], frozenset[str]] = {
     p.Dashboard: frozenset({MANAGER}),
     p.Region: frozenset({MANAGER}),
     p.Report: frozenset({MANAGER}),
+    p.FeedbackComments: frozenset({MANAGER}),
     p.StaffingAdvice: frozenset({MANAGER}),
+}
+#: what a role that may not send a message is told, where "A counter may not send ..."
+#: would not say enough
+REFUSALS: dict[type[p.Message], str] = {
+    p.FeedbackComments: "Visitors' comments are for managers only. A manager reads them "
+    "on the dashboard's History tab.",
 }
 
 
@@ -492,10 +499,10 @@ class QueueServer(Enforcement):
     def _authorise(self, identity: Identity, message: p.Message) -> None:
         allowed = PERMISSIONS.get(type(message), frozenset())
         if identity.role not in allowed:
-            raise Forbidden(
-                f"A {identity.role} may not send {message.type!r}.",  # type: ignore[attr-defined]
-                role=identity.role,
+            words = REFUSALS.get(type(message)) or (
+                f"A {identity.role} may not send {message.type!r}."  # type: ignore[attr-defined]
             )
+            raise Forbidden(words, role=identity.role)
         if identity.role != COUNTER or isinstance(message, p.SignInCounter):
             return
         counter_name = getattr(message, "counter", None)
@@ -563,6 +570,8 @@ class QueueServer(Enforcement):
                 return {"region": await figures.region(self.store, self.setup, now)}
             case p.Report():
                 return await figures.report(self.store, self.setup, message, now, self.reports)
+            case p.FeedbackComments():
+                return await figures.feedback_comments(self.setup, self.store, message, now)
             case p.StaffingAdvice():
                 from queue_server.net.staffing import staffing_advice
 
