@@ -28,6 +28,16 @@ WORDS = {
         "about this ticket, through GOV.UK Notify, the government's messaging service. We "
         "delete them at the end of today. They are not shared and not used for anything else."
     ),
+    # the same, when the centre sends through a gateway of its own, not Notify
+    "privacy_own": N_(
+        "We use your number only to send you these messages about this ticket. We delete "
+        "it at the end of today. It is not shared and not used for anything else."
+    ),
+    "privacy_email_own": N_(
+        "We use your number or email address only to send you these messages about this "
+        "ticket. We delete them at the end of today. They are not shared and not used for "
+        "anything else."
+    ),
     "send": N_("Text me"),
     "send_any": N_("Send me messages"),
     "push": N_("Notify me on this phone"),

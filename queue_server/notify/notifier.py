@@ -42,7 +42,15 @@ from queue_server.core.feedback import why_closed
 from queue_server.core.model import QUEUED_STATES, Ticket
 from queue_server.feedback_words import feedback_question
 from queue_server.notify.configured import gateways_for
-from queue_server.notify.gateways import EMAIL, PUSH, SMS, Gateway, Outgoing, SendFailed
+from queue_server.notify.gateways import (
+    EMAIL,
+    PUSH,
+    SMS,
+    Gateway,
+    NotifyGateway,
+    Outgoing,
+    SendFailed,
+)
 from queue_server.store import notifications as records
 from queue_server.store.repository import Store
 from queue_server.store.tables import NotificationMessageRow, NotificationRequestRow
@@ -162,6 +170,10 @@ class Notifier:
         except Exception:  # a plugged-in gateway's bug: not offered, the page still drawn
             log.exception("the %s gateway failed when asked about %r", channel, language)
             return False
+
+    def through_notify(self, channel: str) -> bool:
+        """Whether GOV.UK Notify sends ``channel``'s messages (the privacy notice names it)."""
+        return isinstance(self.gateways.get(channel), NotifyGateway)
 
     def requests_of(self, ticket_id: str) -> list[NotificationRequestRow]:
         """A ticket's active requests (one a channel)."""

@@ -3,10 +3,11 @@
 
 While a ticket waits, and when the centre's ``[notifications]`` is open, its page
 ``/t/<id>`` shows a section under the ticket: a plain form (no script needed) for a
-mobile number (and an e-mail address, when the centre has e-mail templates), with a
-plain privacy notice: what the number is for, that GOV.UK Notify sends it, and that it
-is deleted at the end of the day. With Web Push set up, "Notify me on this phone" (a
-button ``static/notify.js`` shows where the browser can do it) subscribes the phone.
+mobile number (and an e-mail address, when the centre sends e-mails), with a plain
+privacy notice: what the number is for, that GOV.UK Notify sends it (when Notify is
+the gateway, ``Notifier.through_notify``), and that it is deleted at the end of the day.
+With Web Push set up, "Notify me on this phone" (a button ``static/notify.js`` shows
+where the browser can do it) subscribes the phone.
 
 Every form posts to the page's own address (no ``action``: the ticket's id is never
 written into the page), told apart by its hidden ``do``:
@@ -220,7 +221,10 @@ class NotifyPages:
                 "    </div>\n"
             )
 
-        privacy = w["privacy_email" if email else "privacy"]
+        # names GOV.UK Notify only when Notify is what sends them
+        offered = [c for c, on in ((SMS, sms), (EMAIL, email)) if on]
+        notify = self.notifier is not None and all(map(self.notifier.through_notify, offered))
+        privacy = w[("privacy_email" if email else "privacy") + ("" if notify else "_own")]
         send = w["send_any" if email else "send"]
         fields = ""
         if sms:

@@ -104,6 +104,9 @@ async def test_a_councils_own_gateway_texts_in_the_visitors_language(
     page = await http_get(web.port, path_of(mine))
     assert 'id="mobile"' in page  # offered, in Polish
     assert "Please go to" not in page
+    # the privacy notice does not say GOV.UK Notify sends it: the council's gateway does
+    assert "Używamy Twojego numeru wyłącznie do wysyłania tych wiadomości o tym bilecie." in page
+    assert "GOV.UK Notify" not in page
 
     gateway.busy = 1  # the first try is refused: retried
     status, _, _ = await http_post(

@@ -95,6 +95,7 @@ async def test_the_form_as_drawn(web: Any, kiosk: Any, notifier: Notifier) -> No
     assert 'name="do" value="notify"' in page
     assert 'type="tel"' in page and 'autocomplete="tel"' in page
     assert "We delete them at the end of today" in page
+    assert "through GOV.UK Notify, the government" in page  # Notify sends them
     assert "when 3 people are ahead of you" in page
     assert ticket["id"] not in page  # posted to the page's own address
     assert 'data-vapid="' in page and "/static/notify.js" in page
