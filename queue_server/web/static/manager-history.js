@@ -3,7 +3,8 @@
 // The figures are the server's `report` reply with `by`, `walkin report --from --to --by`'s
 // own (queue_server/reporting/ranges.py): over the whole range, per service, per counter
 // and per day, week or month (by the range's length), read from the days' roll-ups. Wait
-// percentiles over a range are exact to the histogram's bucket.
+// percentiles over a range are exact to the histogram's bucket. Under the satisfaction
+// figures, what visitors said over the same range (manager-comments.js).
 "use strict";
 
 (function () {
@@ -74,6 +75,8 @@
       page.historyLoaded = true;
       drawHistory(reply.range, range);
       say("history-done", `Showing ${describeRange(range)}.`);
+      // what visitors said, under the satisfaction figures (manager-comments.js)
+      W.comments.show(range, $("history-satisfaction"));
     } catch (error) {
       if (mine !== asked) return;
       say("history-done", "");

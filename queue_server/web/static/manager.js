@@ -16,6 +16,7 @@
 //   manager-live.js     .live     the live view, refreshed from `dashboard` replies
 //   manager-changes.js  .changes  open and close counters, skills, target waits
 //   manager-history.js  .history  past days' figures, charts and CSV
+//   manager-comments.js .comments what visitors said (`feedback_comments`), under History's satisfaction
 //   manager-staffing.js .staffing how many advisers a weekday needs (`staffing_advice`)
 //   manager-region.js   .region   every centre of the database (`region`), live and past
 //   manager.js (this)             tabs, signing in and out, the server's messages, start
@@ -149,6 +150,7 @@
     $("sign-out").addEventListener("click", () => page.conn.signOut());
     W.changes.setUpChanges();
     W.history.setUpHistory();
+    W.comments.setUpComments();
     W.staffing.setUpStaffing();
     W.region.setUpRegion();
     page.conn = window.WalkinStaff.connect({
