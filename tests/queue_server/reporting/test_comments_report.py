@@ -24,7 +24,8 @@ from queue_server.core.errors import InvalidRequest, NotFound
 from queue_server.reporting import comments
 from queue_server.reporting.command import report_main
 from queue_server.store import Store
-from queue_server.store.tables import CentreRow, FeedbackRow
+from queue_server.store.tables import CentreRow
+from tests.queue_server.store.test_store_feedback import answer
 
 LONDON = ZoneInfo("Europe/London")
 DAY = date(2026, 6, 3)  # summer: the centre's clock is an hour ahead of UTC
@@ -41,25 +42,13 @@ def register(store: Store, centre: str) -> None:
 
 
 def give(store: Store, centre: str, minutes: int, comment: str | None, **changes: Any) -> str:
-    """An answer to a visit that ended ``minutes`` after ``T0``; its ticket's id."""
+    """An answer (score 2, housing, Counter 1, resolved) to a visit on ``DAY`` that
+    ended ``minutes`` after ``T0``, stored; its ticket's id."""
     ended = T0 + timedelta(minutes=minutes)
-    values: dict[str, Any] = {
-        "ticket_id": secrets.token_urlsafe(16),
-        "centre": centre,
-        "day": DAY,
-        "service": "housing",
-        "counter": "Counter 1",
-        "outcome": "resolved",
-        "language": "en",
-        "visit_ended_at": ended,
-        "answered_at": ended + timedelta(minutes=3),
-        "score": 2,
-        "comment": comment,
-        "redacted": "",
-    }
-    values.update(changes)
-    store.record_feedback(FeedbackRow(**values), f"H{minutes:03d}")
-    return str(values["ticket_id"])
+    timing = {"day": DAY, "visit_ended_at": ended, "answered_at": ended + timedelta(minutes=3)}
+    row = answer(centre, comment=comment, **{"score": 2, **timing, **changes})  # type: ignore[no-untyped-call]
+    store.record_feedback(row, f"H{minutes:03d}")
+    return row.ticket_id
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import pytest
 from queue_server.store import Store
 from queue_server.store.comments import COLUMNS, answered_scopes, read_comments
 from queue_server.store.tables import FeedbackRow
+from tests.queue_server.store.test_store_feedback import DAY, answer
 
-DAY = date(2026, 11, 24)
 MORNING = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
@@ -37,22 +37,11 @@ def give(
 ) -> FeedbackRow:
     """An answer to a visit that ended ``minutes`` after 09:00 on ``DAY``, stored."""
     ended = MORNING + timedelta(minutes=minutes)
-    values: dict[str, object] = {
-        "ticket_id": secrets.token_urlsafe(16),
-        "centre": centre,
-        "day": DAY,
-        "service": "housing",
-        "counter": "Counter 1",
-        "outcome": "resolved",
-        "language": "en",
+    timing: dict[str, object] = {
         "visit_ended_at": ended,
         "answered_at": ended + timedelta(minutes=2),
-        "score": 4,
-        "comment": comment,
-        "redacted": "",
     }
-    values.update(changes)
-    row = FeedbackRow(**values)  # type: ignore[arg-type]
+    row = answer(centre, comment=comment, **{"score": 4, **timing, **changes})  # type: ignore[no-untyped-call]
     db.record_feedback(row, f"H{minutes:03d}")
     return row
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 import secrets
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from playwright.async_api import expect
 
 from queue_server.client import QueueClient
 from queue_server.store.tables import FeedbackRow
+from tests.queue_server.net.test_feedback_comments import answer, visits
 
-from .test_feedback_page import http_post
 from .test_manager_dashboard import (  # noqa: F401  (the fixture)
     staff_client,
     table_rows,
@@ -90,22 +89,9 @@ async def test_what_visitors_said_under_the_satisfaction_figures(
     try:
         await alice.request("sign_in_counter", counter="Counter 1")
         await alice.request("open_counter", counter="Counter 1")
-        tickets = [await kiosk.issue("housing") for _ in range(2)]
-        for _ in tickets:
-            await alice.request("call_next", counter="Counter 1")
-            await alice.request("start_service", counter="Counter 1")
-            web.clock.advance(minutes=7)
-            await alice.request(
-                "complete", counter="Counter 1", outcome="resolved", avoidable=False
-            )
+        tickets = await visits(web, kiosk, alice, len(SAID))
         for ticket, (choice, comment) in zip(tickets, SAID, strict=True):
-            status, _, _ = await http_post(
-                web.port,
-                urlsplit(ticket["status_url"]).path,
-                {"do": "feedback", "satisfaction": choice, "comment": comment},
-                {"Sec-Fetch-Site": "same-origin"},
-            )
-            assert status == 303
+            await answer(web, ticket, choice, comment)
     finally:
         await alice.close()
     day = date.fromisoformat(today(web))
