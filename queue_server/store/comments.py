@@ -69,10 +69,10 @@ def read_comments(
     """The comments of the centre's tickets of days ``first`` to ``last`` (the
     ticket's day, as the satisfaction figures count them), of ``service`` and
     ``counter`` if given, newest visit first (by the ticket's day, then when the visit
-    ended): ``limit`` of them (all if None) after the
-    first ``offset``. With ``answered_by``, only the comments given by then: pages asked
-    for with the first page's time never shift when a visitor answers meanwhile. The
-    caller checks the range and the filter; this reads what it is given."""
+    ended): ``limit`` of them (all if None) after the first ``offset``. With
+    ``answered_by``, only the comments given by then: pages asked for with the first
+    page's time never shift when a visitor answers meanwhile. The caller checks the
+    range and the filter; this reads what it is given."""
     where = [_c.centre == centre_id, _c.day >= first, _c.day <= last]
     if service is not None:
         where.append(_c.service == service)
