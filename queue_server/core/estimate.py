@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -50,6 +50,7 @@ from .model import (
     TicketState,
 )
 from .queue_index import Key
+from .replay_queue import ReplayQueue
 from .routing import (
     Desk,
     Floor,
@@ -79,112 +80,10 @@ PRUNE = True
 #: same wait; 15 minutes measured best of 8, 15 and 22 against the simulator's 15- and
 #: 30-minute breaks (docs/simulation.md, "Wait estimates").
 PAUSE_BACK_IN = timedelta(minutes=15)
-
-
-class ReplayQueue:
-    """The queue during a replay, indexed so that each "call next" looks at a handful
-    of tickets rather than all of them (a replay makes one call per ticket ahead).
-
-    Among unpinned tickets off the appointment clock, every routing policy prefers a
-    service's oldest (by arrival, number, id) to its others (the contract of
-    ``routing.RoutingPolicy``: under ``"rules"`` they share a target, so the oldest
-    has the highest urgency, is overdue first and first in every tie; ``"fifo"``
-    takes the oldest of all). Only each service's oldest is offered to
-    ``choose_next``, with every ticket pinned to the counter and every appointment
-    still on its clock (both few). ``tests/queue_server/core/test_core_routing.py``
-    and ``test_routing_policies.py`` check the offer never changes the choice.
-
-    ``ReplayQueue.of_centre`` reads each service's plain tickets from the centre's
-    ``QueueIndex`` (already in order) through a cursor, without copying or sorting
-    them, so building it costs O(services + pinned + appointments), not O(queue).
-    """
-
-    def __init__(self, queued: Iterable[Ticket], centre: Centre) -> None:
-        """From any tickets (those not queued are left out), sorted here."""
-        plain: dict[str, list[Key]] = {}
-        tickets: dict[str, Ticket] = {}
-        pinned: dict[str, dict[str, Ticket]] = {}
-        on_clock: dict[str, Ticket] = {}
-        needing: dict[str, Ticket] = {}
-        for ticket in queued:
-            if ticket.state not in QUEUED_STATES:
-                continue
-            if appointment_deadline(ticket, centre.policy) is not None:
-                on_clock[ticket.id] = ticket
-            elif ticket.pinned_counter is not None:
-                pinned.setdefault(ticket.pinned_counter, {})[ticket.id] = ticket
-            elif ticket.needs:
-                needing[ticket.id] = ticket
-            else:
-                plain.setdefault(ticket.service, []).append(queue_order(ticket))
-                tickets[ticket.id] = ticket
-        for keys in plain.values():
-            keys.sort()
-        self._setup(plain, lambda _code, key: tickets[key[2]], pinned, on_clock, needing)
-
-    @classmethod
-    def of_centre(cls, centre: Centre, extra: Iterable[Ticket] = ()) -> ReplayQueue:
-        """The centre's queue as it stands, with ``extra`` tickets on the appointment
-        clock (bookings expected to arrive)."""
-        index = centre.queue_index
-        queue = cls.__new__(cls)
-        on_clock = dict(index.on_clock())
-        for ticket in extra:
-            assert appointment_deadline(ticket, centre.policy) is not None
-            on_clock[ticket.id] = ticket
-        queue._setup(
-            index.plain(),
-            index.ticket,
-            {name: dict(pinned) for name, pinned in index.pinned().items()},
-            on_clock,
-            dict(index.needing()),
-        )
-        return queue
-
-    def _setup(
-        self,
-        plain: Mapping[str, Sequence[Key]],
-        ticket: Callable[[str, Key], Ticket],
-        pinned: dict[str, dict[str, Ticket]],
-        on_clock: dict[str, Ticket],
-        needing: dict[str, Ticket],
-    ) -> None:
-        #: each service's plain tickets' keys in order (read only), and how many of
-        #: them the replay has called (its cursor)
-        self.plain = plain
-        self.taken: dict[str, int] = dict.fromkeys(plain, 0)
-        self.ticket = ticket
-        self.pinned = pinned
-        self.on_the_clock = on_clock
-        #: tickets whose visitor needs a counter with something (few; any counter is
-        #: offered them, ``may_take`` filters)
-        self.needing = needing
-
-    def offer(self, counter: Counter) -> list[Ticket]:
-        """What ``choose_next`` needs to see to choose as it would from the whole queue."""
-        offered = [
-            self.ticket(service, keys[self.taken[service]])
-            for service, keys in self.plain.items()
-            if self.taken[service] < len(keys) and counter.skilled_for(service)
-        ]
-        offered.extend(self.pinned.get(counter.name, {}).values())
-        offered.extend(self.on_the_clock.values())
-        offered.extend(self.needing.values())
-        return offered
-
-    def remove(self, ticket: Ticket) -> None:
-        if self.on_the_clock.pop(ticket.id, None) is not None:
-            return
-        if self.needing.pop(ticket.id, None) is not None:
-            return
-        if ticket.pinned_counter is not None:
-            del self.pinned[ticket.pinned_counter][ticket.id]
-            return
-        keys = self.plain[ticket.service]
-        assert keys[self.taken[ticket.service]][2] == ticket.id, (
-            "routing chose a service's oldest ticket"
-        )
-        self.taken[ticket.service] += 1
+#: whether the replay's "call next" goes through ``ReplayQueue.choose`` (the same
+#: choice, without building a candidate for each service's oldest ticket at each step)
+#: where it knows the policy; tests turn it off to compare
+FAST = True
 
 
 @dataclass(frozen=True)
@@ -283,22 +182,30 @@ def estimate_waits(
     #: each service's real tickets called in the replay, by their queue keys
     called: dict[str, list[Key]] = {}
     pending = dict(targets)
+    fast = FAST and queue.chooses
+    # how long a call keeps a desk busy, by (origin, service), while it does not depend
+    # on the wait (nobody is taken to walk out: ``Learned.gone_by`` is 0 for any wait)
+    busy: dict[tuple[str, str], timedelta] | None = {} if learned.patience is None else None
+    limit = now + HORIZON
     for _ in range(MAX_STEPS):
         when, name = heapq.heappop(free_at)
-        if when > now + HORIZON:
+        if when > limit:
             break
         counter = centre.counters[name]
-        floor = (
-            Floor(
-                desks=[Desk(centre.counters[other], at) for at, other in free_at],
-                durations=durations,
+        if fast:
+            chosen = queue.choose(counter, when)
+        else:
+            floor = (
+                Floor(
+                    desks=[Desk(centre.counters[other], at) for at, other in free_at],
+                    durations=durations,
+                )
+                if plans
+                else None
             )
-            if plans
-            else None
-        )
-        chosen = choose_next(
-            counter, queue.offer(counter), centre.services, centre.policy, when, floor
-        )
+            chosen = choose_next(
+                counter, queue.offer(counter), centre.services, centre.policy, when, floor
+            )
         if chosen is None:
             # Nothing callable yet here: jump to the next moment something becomes
             # eligible (a booked slot, under "rules"; "fifo" has no slots, so it finds
@@ -333,7 +240,14 @@ def estimate_waits(
         else:
             called.setdefault(chosen.service, []).append(queue_order(chosen))
             calls_at.setdefault(name, []).append(when)
-            length = learned.busy_for(chosen.origin, chosen.service, when - chosen.arrival_at)
+            if busy is None:
+                length = learned.busy_for(chosen.origin, chosen.service, when - chosen.arrival_at)
+            else:
+                kind = (chosen.origin, chosen.service)
+                known = busy.get(kind)
+                if known is None:
+                    known = busy[kind] = learned.busy_for(*kind, timedelta())
+                length = known
         heapq.heappush(free_at, (when + length, name))
     # Not reached within the horizon: those called so far (at counters that could take
     # it), and those of the same service still ahead of it, are ahead; how long is

@@ -18,7 +18,7 @@ commands are refused. After every command:
 - "call next" calls a ticket the counter may take now, and says nothing to call
   only when there is none; two counters calling in turn never get the same ticket;
 - every queued ticket has a wait estimate, with minutes whenever an open counter
-  can take it;
+  can take it, the same from the replay's own "call next" as from ``choose_next``;
 - what the queue index keeps as tickets change (each service's count and longest
   wait, from the real arrival whatever a priority visitor's head start; its tickets
   from a phone and those not here yet; the tickets whose visitor asked for help)
@@ -461,6 +461,9 @@ def build_machine(snapshot):
             alone = {i: estimate_wait(centre, i, self.now) for i in wanted}
             # the visitors' status pages are estimated together (estimate_waits)
             assert estimate_waits(centre, wanted, self.now) == alone
+            # the replay's own "call next" (estimate.FAST) chooses as choose_next does
+            with patch.object(estimate, "FAST", False):
+                assert estimate_waits(centre, wanted, self.now) == alone
             for ticket in queued:
                 found = alone[ticket.id]
                 able = any(

@@ -445,9 +445,11 @@ def test_the_estimate_replays_offer_never_changes_the_choice(queue, counter):
 
     class FakeCentre:
         policy = POLICY
+        services = SERVICES
 
     queued = [t for t in queue if t.state in (TicketState.WAITING, TicketState.TRANSFERRED)]
-    offer = ReplayQueue(queued, FakeCentre()).offer(counter)  # type: ignore[arg-type]
-    assert choose_next(counter, offer, SERVICES, POLICY, NOW) == choose_next(
-        counter, queue, SERVICES, POLICY, NOW
-    )
+    replay = ReplayQueue(queued, FakeCentre())  # type: ignore[arg-type]
+    chosen = choose_next(counter, queue, SERVICES, POLICY, NOW)
+    assert choose_next(counter, replay.offer(counter), SERVICES, POLICY, NOW) == chosen
+    # and the replay's own choice (estimate.FAST)
+    assert replay.choose(counter, NOW) == chosen

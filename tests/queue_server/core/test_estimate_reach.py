@@ -125,7 +125,8 @@ def test_a_long_queue_is_out_of_reach_without_replaying_it() -> None:
         replays.append(1)
         return real(*args, **kwargs)
 
-    with patch.object(estimate, "choose_next", counted):
+    # (the replay's own choice, ``estimate.FAST``, off: every step then asks choose_next)
+    with patch.object(estimate, "FAST", False), patch.object(estimate, "choose_next", counted):
         last = estimate.estimate_wait(desk.centre, ids[-1], desk.now)
     assert last.minutes is None and last.people_ahead == 99
     assert replays == []  # found without a single step of the replay

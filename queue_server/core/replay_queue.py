@@ -1,0 +1,294 @@
+"""The queue as the wait estimate's replay sees it (``estimate.py``), and its "call
+next" made cheap.
+
+::
+
+    queue = ReplayQueue.of_centre(centre, expected)   O(services + pinned + appointments)
+    queue.offer(counter)           what ``routing.choose_next`` needs to see
+    queue.choose(counter, when)    ``choose_next`` over ``offer(counter)``, the same
+                                   ticket, for ``"rules"`` and ``"fifo"`` (``chooses``)
+    queue.remove(ticket)           the replay called it
+
+A replay makes one "call next" per ticket ahead of the one estimated, up to its
+four-hour horizon: a few hundred with twelve counters and short visits, so each one's
+cost is most of an estimate's (issue 12, docs/performance.md section 1). ``choose``
+scores each service's oldest plain ticket from numbers kept when that service's
+turn moves on (its place, arrival, target and when it becomes overdue), without
+building a ``routing.Candidate`` or a list for it; only the few other tickets offered
+(pinned to the counter, on the appointment clock, needing something) go through
+``routing.candidates``. Then it applies ``routing.choose_by_rules``'s rules 2-6 (or
+``choose_oldest``'s order) to the lot. ``estimate.FAST`` turns it off;
+``tests/queue_server/core/test_estimate_fast.py`` and the core property test hold
+every estimate equal either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from .model import QUEUED_STATES, Counter, Policy, Service, Ticket
+from .queue_index import Key
+from .routing import (
+    ROUTING_POLICIES,
+    Candidate,
+    appointment_deadline,
+    candidates,
+    choose_by_rules,
+    choose_oldest,
+    may_take,
+    queue_order,
+)
+
+if TYPE_CHECKING:
+    from .centre import Centre
+
+#: a service's oldest plain ticket not yet called in the replay, as ``choose`` reads
+#: it: (queued since, number, id, arrival, overdue from, target wait, the ticket)
+_Head = tuple[datetime, int, str, datetime, datetime, timedelta, Ticket]
+
+
+class ReplayQueue:
+    """The queue during a replay, indexed so that each "call next" looks at a handful
+    of tickets rather than all of them (a replay makes one call per ticket ahead).
+
+    Among unpinned tickets off the appointment clock, every routing policy prefers a
+    service's oldest (by arrival, number, id) to its others (the contract of
+    ``routing.RoutingPolicy``: under ``"rules"`` they share a target, so the oldest
+    has the highest urgency, is overdue first and first in every tie; ``"fifo"``
+    takes the oldest of all). Only each service's oldest is offered to
+    ``choose_next``, with every ticket pinned to the counter and every appointment
+    still on its clock (both few). ``tests/queue_server/core/test_core_routing.py``
+    and ``test_routing_policies.py`` check the offer never changes the choice.
+
+    ``ReplayQueue.of_centre`` reads each service's plain tickets from the centre's
+    ``QueueIndex`` (already in order) through a cursor, without copying or sorting
+    them, so building it costs O(services + pinned + appointments), not O(queue).
+    """
+
+    def __init__(self, queued: Iterable[Ticket], centre: Centre) -> None:
+        """From any tickets (those not queued are left out), sorted here."""
+        plain: dict[str, list[Key]] = {}
+        tickets: dict[str, Ticket] = {}
+        pinned: dict[str, dict[str, Ticket]] = {}
+        on_clock: dict[str, Ticket] = {}
+        needing: dict[str, Ticket] = {}
+        for ticket in queued:
+            if ticket.state not in QUEUED_STATES:
+                continue
+            if appointment_deadline(ticket, centre.policy) is not None:
+                on_clock[ticket.id] = ticket
+            elif ticket.pinned_counter is not None:
+                pinned.setdefault(ticket.pinned_counter, {})[ticket.id] = ticket
+            elif ticket.needs:
+                needing[ticket.id] = ticket
+            else:
+                plain.setdefault(ticket.service, []).append(queue_order(ticket))
+                tickets[ticket.id] = ticket
+        for keys in plain.values():
+            keys.sort()
+        self._setup(centre, plain, lambda _code, key: tickets[key[2]], pinned, on_clock, needing)
+
+    @classmethod
+    def of_centre(cls, centre: Centre, extra: Iterable[Ticket] = ()) -> ReplayQueue:
+        """The centre's queue as it stands, with ``extra`` tickets on the appointment
+        clock (bookings expected to arrive)."""
+        index = centre.queue_index
+        queue = cls.__new__(cls)
+        on_clock = dict(index.on_clock())
+        for ticket in extra:
+            assert appointment_deadline(ticket, centre.policy) is not None
+            on_clock[ticket.id] = ticket
+        queue._setup(
+            centre,
+            index.plain(),
+            index.ticket,
+            {name: dict(pinned) for name, pinned in index.pinned().items()},
+            on_clock,
+            dict(index.needing()),
+        )
+        return queue
+
+    def _setup(
+        self,
+        centre: Centre,
+        plain: Mapping[str, Sequence[Key]],
+        ticket: Callable[[str, Key], Ticket],
+        pinned: dict[str, dict[str, Ticket]],
+        on_clock: dict[str, Ticket],
+        needing: dict[str, Ticket],
+    ) -> None:
+        #: each service's plain tickets' keys in order (read only), and how many of
+        #: them the replay has called (its cursor)
+        self.plain = plain
+        self.taken: dict[str, int] = dict.fromkeys(plain, 0)
+        self.ticket = ticket
+        self.pinned = pinned
+        self.on_the_clock = on_clock
+        #: tickets whose visitor needs a counter with something (few; any counter is
+        #: offered them, ``may_take`` filters)
+        self.needing = needing
+        self.services: Mapping[str, Service] = centre.services
+        self.policy: Policy = centre.policy
+        rule = ROUTING_POLICIES.get(self.policy.routing)
+        #: the policy ``choose`` follows, if it is one it knows
+        self._rule = rule if rule is choose_by_rules or rule is choose_oldest else None
+        #: each service's oldest plain ticket not yet called (``_Head``), or None
+        self._heads: dict[str, _Head | None] = {code: None for code in plain}
+        for code in plain:
+            self._move_head(code)
+        #: counter name -> (service, primary?) for the services of ``plain`` it takes
+        self._skills: dict[str, list[tuple[str, bool]]] = {}
+
+    def _move_head(self, code: str) -> None:
+        keys = self.plain[code]
+        at = self.taken[code]
+        if at >= len(keys):
+            self._heads[code] = None
+            return
+        key = keys[at]
+        head = self.ticket(code, key)
+        target = self.services[code].target_wait
+        since = key[0]
+        overdue = since + target * self.policy.max_wait_factor
+        self._heads[code] = (since, key[1], key[2], head.arrival_at, overdue, target, head)
+
+    def offer(self, counter: Counter) -> list[Ticket]:
+        """What ``choose_next`` needs to see to choose as it would from the whole queue."""
+        offered = [
+            self.ticket(service, keys[self.taken[service]])
+            for service, keys in self.plain.items()
+            if self.taken[service] < len(keys) and counter.skilled_for(service)
+        ]
+        offered.extend(self._others(counter))
+        return offered
+
+    def _others(self, counter: Counter) -> list[Ticket]:
+        """The offer's tickets that are not a service's oldest plain one (few)."""
+        others = list(self.pinned.get(counter.name, {}).values())
+        others.extend(self.on_the_clock.values())
+        others.extend(self.needing.values())
+        return others
+
+    @property
+    def chooses(self) -> bool:
+        """Whether ``choose`` knows the centre's routing policy (``"rules"``,
+        ``"fifo"``); else ask ``routing.choose_next`` with ``offer``."""
+        return self._rule is not None
+
+    def choose(self, counter: Counter, when: datetime) -> Ticket | None:
+        """What ``routing.choose_next(counter, self.offer(counter), services, policy,
+        when)`` returns, for a policy ``chooses`` knows (no ``Floor``: neither reads
+        one)."""
+        skills = self._skills.get(counter.name)
+        if skills is None:
+            skills = [
+                (code, code in counter.primary) for code in self.plain if counter.skilled_for(code)
+            ]
+            self._skills[counter.name] = skills
+        others = (
+            self._others(counter)
+            if self.on_the_clock or self.needing or self.pinned.get(counter.name)
+            else []
+        )
+        if self._rule is choose_oldest:
+            return self._oldest(counter, skills, others)
+        found = candidates(counter, others, self.services, self.policy, when) if others else []
+        return self._by_rules(skills, found, when)
+
+    def _oldest(
+        self, counter: Counter, skills: list[tuple[str, bool]], others: list[Ticket]
+    ) -> Ticket | None:
+        """``routing.choose_oldest``: the least (queued since, number, id) the counter
+        may take."""
+        best: tuple[Key, Ticket] | None = None
+        for code, _primary in skills:
+            head = self._heads[code]
+            if head is not None and (best is None or head[:3] < best[0]):
+                best = (head[:3], head[6])
+        for t in others:
+            if t.state in QUEUED_STATES and may_take(counter, t):
+                key = queue_order(t)
+                if best is None or key < best[0]:
+                    best = (key, t)
+        return None if best is None else best[1]
+
+    def _by_rules(
+        self, skills: list[tuple[str, bool]], found: list[Candidate], when: datetime
+    ) -> Ticket | None:
+        """``routing.choose_by_rules`` over each skilled service's oldest plain ticket
+        (scored here as ``routing.candidates`` would: eligible from its arrival; its
+        urgency its wait over its service's target; overdue from ``max_wait_factor``
+        times the target) and the other candidates ``found``: a protected appointment
+        first (only ``found`` has any), then the one overdue longest, then the most
+        urgent primary one unless a secondary one is ``secondary_margin`` more urgent;
+        ties on (queued since, number, id)."""
+        protected = [c for c in found if c.protected_deadline is not None]
+        if protected:
+            return min(
+                protected,
+                key=lambda c: (
+                    c.protected_deadline,
+                    c.ticket.queued_since,
+                    c.ticket.seq,
+                    c.ticket.id,
+                ),
+            ).ticket
+        overdue: tuple[tuple[datetime, datetime, int, str], Ticket] | None = None
+        primary: tuple[tuple[float, datetime, int, str], float, Ticket] | None = None
+        secondary: tuple[tuple[float, datetime, int, str], float, Ticket] | None = None
+        for code, is_primary in skills:
+            head = self._heads[code]
+            if head is None:
+                continue
+            since, seq, tid, arrival, overdue_at, target, ticket = head
+            if arrival > when:
+                continue
+            if overdue_at <= when:
+                late = (overdue_at, since, seq, tid)
+                if overdue is None or late < overdue[0]:
+                    overdue = (late, ticket)
+                continue
+            urgency = (when - since) / target
+            rank = (-urgency, since, seq, tid)
+            if is_primary:
+                if primary is None or rank < primary[0]:
+                    primary = (rank, urgency, ticket)
+            elif secondary is None or rank < secondary[0]:
+                secondary = (rank, urgency, ticket)
+        for c in found:
+            t = c.ticket
+            if c.overdue_since is not None:
+                late = (c.overdue_since, t.queued_since, t.seq, t.id)
+                if overdue is None or late < overdue[0]:
+                    overdue = (late, t)
+                continue
+            rank = (-c.urgency, t.queued_since, t.seq, t.id)
+            if c.primary:
+                if primary is None or rank < primary[0]:
+                    primary = (rank, c.urgency, t)
+            elif secondary is None or rank < secondary[0]:
+                secondary = (rank, c.urgency, t)
+        if overdue is not None:
+            return overdue[1]
+        if primary is None:
+            return None if secondary is None else secondary[2]
+        if secondary is not None and secondary[1] >= primary[1] + self.policy.secondary_margin:
+            return secondary[2]
+        return primary[2]
+
+    def remove(self, ticket: Ticket) -> None:
+        if self.on_the_clock.pop(ticket.id, None) is not None:
+            return
+        if self.needing.pop(ticket.id, None) is not None:
+            return
+        if ticket.pinned_counter is not None:
+            del self.pinned[ticket.pinned_counter][ticket.id]
+            return
+        keys = self.plain[ticket.service]
+        assert keys[self.taken[ticket.service]][2] == ticket.id, (
+            "routing chose a service's oldest ticket"
+        )
+        self.taken[ticket.service] += 1
+        self._move_head(ticket.service)
