@@ -12,7 +12,7 @@ same however long the queue is (issue 12, "constant work per change").
     index.earlier(ticket), index.before(ticket)   queued of its service before it
     index.plain(service)                          its plain tickets' keys, oldest first
 
-Four groups, as ``estimate.ReplayQueue`` has them: tickets on the appointment clock
+Four groups, as ``replay_queue.ReplayQueue`` has them: tickets on the appointment clock
 (checked-in appointments not yet called: ``routing.appointment_deadline``), tickets
 pinned to a counter, tickets whose visitor needs a counter with something (a hearing
 loop, an adviser speaking their language: ``Ticket.needs``; few, offered to every

@@ -444,7 +444,7 @@ class RoutingPolicy(Protocol):
     and the time, return the ticket the counter should call, or None.
 
     The contract every policy keeps, on which the wait estimate relies
-    (``estimate.ReplayQueue``): it is deterministic and independent of the order
+    (``replay_queue.ReplayQueue``): it is deterministic and independent of the order
     of ``tickets``; it chooses only a queued ticket that ``may_take`` allows; and of
     the unpinned tickets of one service that are off the appointment clock
     (``appointment_deadline`` is None), it never prefers one over an older one.
