@@ -9,7 +9,7 @@ import os
 import secrets
 import shutil
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -195,10 +195,15 @@ def example_config():  # type: ignore[no-untyped-def]
     return load_config(EXAMPLE_CONFIG)
 
 
+def always_open(config: Any) -> CentreSetup:
+    """The centre of ``config`` (a ``CentreConfig``), open all day so tests pass at any hour."""
+    return dataclasses.replace(config.to_setup(), hours=OpeningHours(always_open=True))
+
+
 @pytest.fixture
 def setup(example_config) -> CentreSetup:  # type: ignore[no-untyped-def]
     """The demo centre, open all day so tests pass at any hour."""
-    return dataclasses.replace(example_config.to_setup(), hours=OpeningHours(always_open=True))
+    return always_open(example_config)
 
 
 @pytest.fixture
@@ -265,14 +270,19 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Password hashing at test strength, for as long as ``monkeypatch`` lasts."""
+    hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    monkeypatch.setattr(queue_server.net.auth, "_hasher", hasher)
+    monkeypatch.setattr(queue_server.net.auth, "_DUMMY_HASH", hasher.hash("not a real password"))
+
+
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Real argon2, at test strength: the default costs half a second per hash on
     these machines, once per staff account made and once per staff hello. (Tests of
     the CLI run ``walkin`` in a subprocess, where the real strength applies.)"""
-    hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
-    monkeypatch.setattr(queue_server.net.auth, "_hasher", hasher)
-    monkeypatch.setattr(queue_server.net.auth, "_DUMMY_HASH", hasher.hash("not a real password"))
+    cheap_hashing(monkeypatch)
 
 
 @pytest.fixture(scope="session")
@@ -285,12 +295,17 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def copied_store(migrated_database: Path, folder: Path) -> Store:
+    """A migrated SQLite store in ``folder``: a copy of ``migrated_database``."""
+    for source in migrated_database.parent.glob(migrated_database.name + "*"):
+        shutil.copy(source, folder / source.name)
+    return Store(f"sqlite:///{folder / migrated_database.name}")
+
+
 @pytest.fixture
 def store(migrated_database: Path, tmp_path: Path) -> Iterator[Store]:
     """A migrated SQLite store of the test's own (a copy of ``migrated_database``)."""
-    for source in migrated_database.parent.glob(migrated_database.name + "*"):
-        shutil.copy(source, tmp_path / source.name)
-    copy = Store(f"sqlite:///{tmp_path / migrated_database.name}")
+    copy = copied_store(migrated_database, tmp_path)
     yield copy
     copy.close()
 
@@ -398,9 +413,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright (never ``playwright install``)."""
+@contextlib.asynccontextmanager
+async def launched_chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (never ``playwright install``);
+    the test is skipped where it is not installed."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
     from playwright.async_api import async_playwright
@@ -411,3 +427,37 @@ async def chromium() -> AsyncIterator[Any]:
         )
         yield browser
         await browser.close()
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (never ``playwright install``)."""
+    async with launched_chromium() as browser:
+        yield browser
+
+
+#: WCAG 2.2 AA, as axe-core tags it
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture
+def axe() -> Callable[[Any], Awaitable[list[dict[str, Any]]]]:
+    """``await axe(page)``: axe-core's WCAG 2.2 AA violations on the page as it is now
+    (an empty list when it passes)."""
+    from axe_playwright_python.async_playwright import Axe
+
+    checker = Axe()
+
+    async def violations(page: Any) -> list[dict[str, Any]]:
+        results = await checker.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+        return [
+            {
+                "id": v["id"],
+                "impact": v.get("impact"),
+                "help": v["help"],
+                "targets": [node["target"] for node in v["nodes"]][:5],
+            }
+            for v in results.response["violations"]
+        ]
+
+    return violations
