@@ -52,6 +52,8 @@ log = logging.getLogger("walkin.client")
 
 #: how long an address that hung or died is passed over while another may answer
 SUSPECT_SECONDS = 10.0
+#: the pause before a keyed request is sent again after its connection was lost
+RETRY_PAUSE = 0.05
 
 
 class ClientError(Exception):
@@ -462,6 +464,11 @@ class QueueClient:
             except ConnectionLost:
                 if not retry or loop.time() >= deadline:
                     raise
+                # give the reader its turn to notice the closed connection and
+                # connect again: without a real wait, a send that fails at once on a
+                # closed connection retried without ever yielding, and the whole
+                # event loop (the kiosk's screen, the timeouts) stood still
+                await asyncio.sleep(min(RETRY_PAUSE, max(0.0, deadline - loop.time())))
             except RemoteError as exc:
                 # "unavailable": nothing was saved (the database could not, or this
                 # server is no longer the centre's active one and is closing): the
@@ -496,6 +503,11 @@ class QueueClient:
             await ws.send(json.dumps(frame))
         except ConnectionClosed:
             self._pending.pop(request_id, None)
+            # this connection is done: the next request waits for the reader to
+            # connect again rather than failing on the same closed one at once
+            if self._ws is ws:
+                self._ws = None
+                self._connected.clear()
             raise ConnectionLost("The connection dropped while sending.") from None
         try:
             async with asyncio.timeout_at(deadline):
