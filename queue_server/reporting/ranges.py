@@ -9,11 +9,12 @@
 
 A day before the centre's today is rolled up once (when the server closes it, when
 ``walkin history generate`` writes it, or here on first demand) into ``day_rollup``
-rows: one ``reports.Tally`` per centre, service and counter. A range report merges
-those tallies, so a year costs a few thousand small rows however many tickets it
-had; the figures are ``walkin report``'s for each day (``reports.figures_of``), the
-wait percentiles exact to the histogram's bucket. Today, and any day after it, is
-built from its tickets at the time of asking and never stored (it is not over).
+rows: one ``reports.Tally`` per centre, service, counter and kind of help asked for.
+A range report merges those tallies, so a year costs a few thousand small rows
+however many tickets it had; the figures are ``walkin report``'s for each day
+(``reports.figures_of``), the wait percentiles exact to the histogram's bucket.
+Today, and any day after it, is built from its tickets at the time of asking and
+never stored (it is not over).
 docs/reports.md, "Ranges", says what each grouping means.
 """
 
@@ -24,7 +25,7 @@ import io
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -38,6 +39,7 @@ from queue_server.reporting.reports import (
     FACE_TO_FACE_COST_GBP,
     FIGURE_COLUMNS,
     FIRST_CONTACT_RESOLUTION_MIN,
+    HELP_SCOPE,
     HOUR_COLUMNS,
     LONDON,
     SERVICE_SCOPE,
@@ -64,7 +66,9 @@ log = logging.getLogger("walkin.reports")
 
 DEFAULT_STANDARD = Policy().appointment_standard
 #: the figures' version: a roll-up built by an older Walkin (lower) is built again
-ROLLUP_VERSION = 3  # 2: satisfaction; 3: phone joins, console issues, help and its waits (issue 14)
+#: 2: satisfaction; 3: phone joins, console issues, help and its waits (issue 14);
+#: 4: each kind of help's own figures (scope "help"), the mean wait
+ROLLUP_VERSION = 4
 #: the groupings ``range_report`` offers
 GROUPINGS = ("day", "week", "month", "service", "counter", "centre")
 #: the longest range one report covers (two years and a leap day)
@@ -235,6 +239,9 @@ class RangeReport:
     #: days read from roll-ups, and days built from their tickets at the time of asking
     days_rolled_up: int
     days_live: int
+    #: over the whole range, per kind of help asked for (category code): the figures
+    #: of the tickets that asked for it
+    assistance: Mapping[str, Figures] = field(default_factory=dict)
 
 
 def _group_key(by: str, centre: str, day: date, scope: str, key: str, many: bool) -> str | None:
@@ -326,6 +333,7 @@ def range_report(
     per_centre: dict[str, list[dict[str, Any]]] = {}
     per_service: dict[str, list[dict[str, Any]]] = {}
     per_counter: dict[str, list[dict[str, Any]]] = {}
+    per_help: dict[str, list[dict[str, Any]]] = {}
     for cid, day, scope, key, tally in rows:
         if scope == CENTRE_SCOPE:
             per_centre.setdefault(cid, []).append(tally)
@@ -333,6 +341,8 @@ def range_report(
             per_service.setdefault(key, []).append(tally)
         elif scope == COUNTER_SCOPE:
             per_counter.setdefault(f"{cid}/{key}" if many else key, []).append(tally)
+        elif scope == HELP_SCOPE:
+            per_help.setdefault(key, []).append(tally)
         group = _group_key(by, cid, day, scope, key, many)
         if group is not None:
             grouped.setdefault(group, []).append(tally)
@@ -358,6 +368,7 @@ def range_report(
         counters=merged(per_counter),
         days_rolled_up=len(stored),
         days_live=live_days,
+        assistance=merged(per_help),
     )
 
 
@@ -406,6 +417,7 @@ def range_to_dict(report: RangeReport) -> dict[str, Any]:
         "services": {code: _figures_dict(f) for code, f in report.services.items()},
         "counters": {name: _figures_dict(f) for name, f in report.counters.items()},
         "centres": {cid: _figures_dict(f) for cid, f in report.centres.items()},
+        "assistance": {code: _figures_dict(f) for code, f in report.assistance.items()},
     }
 
 
@@ -414,8 +426,9 @@ RANGE_CSV_COLUMNS = ("from", "to", "scope", "group", *FIGURE_COLUMNS, *HOUR_COLU
 
 def range_to_csv(report: RangeReport) -> str:
     """One row for the whole range (scope "all"), one per group (scope the grouping:
-    "day", "week", ...), then one per service, counter and (every centre) centre over
-    the whole range, under one header row (``RANGE_CSV_COLUMNS``)."""
+    "day", "week", ...), then one per service, counter, (every centre) centre and kind
+    of help asked for (scope "help", the category code as its group) over the whole
+    range, under one header row (``RANGE_CSV_COLUMNS``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(RANGE_CSV_COLUMNS)
@@ -427,6 +440,7 @@ def range_to_csv(report: RangeReport) -> str:
         rows += [("counter", key, f) for key, f in report.counters.items()]
     if report.by != "centre":
         rows += [("centre", key, f) for key, f in report.centres.items()]
+    rows += [(HELP_SCOPE, code, f) for code, f in report.assistance.items()]
     for scope, group, f in rows:
         values = plain({name: getattr(f, name) for name in FIGURE_COLUMNS})
         writer.writerow(

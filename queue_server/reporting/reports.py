@@ -252,6 +252,9 @@ class Figures:
     satisfaction_share: float | None
     satisfaction_mean_score: float | None
     feedback_response_rate: float | None
+    #: the mean wait to the first call of the ``waits_counted`` tickets (the visitors
+    #: the p50 and p90 are of), so those who asked for help can be set beside everyone
+    wait_mean_seconds: float | None
     #: tickets issued per hour of the centre's local clock (0-23); hours with none left out
     by_hour: Mapping[int, int]
 
@@ -272,6 +275,9 @@ class DayReport:
     #: by the counter that last had each ticket (service times by counter); tickets
     #: never called have no counter and are left out
     counters: Mapping[str, Figures] = field(default_factory=dict)
+    #: by the help asked for (docs/assistance.md), each category code's figures over
+    #: the tickets that asked for it (a ticket that asked for two is in both)
+    assistance: Mapping[str, Figures] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------ the computation
@@ -463,6 +469,8 @@ class Tally:
     still_open: int = 0
     transferred: int = 0
     waits_counted: int = 0
+    #: the waits added up, for their mean
+    wait_seconds_total: float = 0.0
     wait_buckets: dict[int, int] = field(default_factory=dict)
     wait_max_seconds: float | None = None
     appointments_standard_counted: int = 0
@@ -488,10 +496,10 @@ class Tally:
     issued_assisted: int = 0
     #: tickets that asked for each kind of help (docs/assistance.md), by category code
     assisted_by_category: dict[str, int] = field(default_factory=dict)
-    #: per category: waits to the first call (how many, and their whole seconds in all),
+    #: per category: waits to the first call (how many, and their seconds in all),
     #: and visits judged against their target or standard (how many, how many met)
     assisted_waits_by_category: dict[str, int] = field(default_factory=dict)
-    assisted_wait_seconds_by_category: dict[str, int] = field(default_factory=dict)
+    assisted_wait_seconds_by_category: dict[str, float] = field(default_factory=dict)
     assisted_judged_by_category: dict[str, int] = field(default_factory=dict)
     assisted_met_by_category: dict[str, int] = field(default_factory=dict)
     estimates_given: int = 0
@@ -548,6 +556,8 @@ class Tally:
         for name, value in data.items():
             if name in ("wait_buckets", "by_hour"):
                 values[name] = {int(k): int(n) for k, n in value.items()}
+            elif name == "assisted_wait_seconds_by_category":
+                values[name] = {str(k): float(n) for k, n in value.items()}
             elif name in _BY_CATEGORY:
                 values[name] = {str(k): int(n) for k, n in value.items()}
             else:
@@ -690,11 +700,12 @@ def figures_of(tally: Tally, waits: Sequence[float] | None = None) -> Figures:
             round(t.feedback_score_total / t.feedback_answers, 2) if t.feedback_answers else None
         ),
         feedback_response_rate=_share(t.feedback_answers, t.completed),
+        wait_mean_seconds=_mean(t.wait_seconds_total, t.waits_counted),
         by_hour=dict(sorted(t.by_hour.items())),
     )
 
 
-def _add(counts: dict[str, int], key: str, n: int) -> None:
+def _add(counts: dict[str, Any], key: str, n: float) -> None:
     counts[key] = counts.get(key, 0) + n
 
 
@@ -766,7 +777,7 @@ def _tally(
                 _add(t.assisted_by_category, code, 1)
                 if called is not None:
                     _add(t.assisted_waits_by_category, code, 1)
-                    _add(t.assisted_wait_seconds_by_category, code, round(waits[-1]))
+                    _add(t.assisted_wait_seconds_by_category, code, waits[-1])
                 if met is not None:
                     _add(t.assisted_judged_by_category, code, 1)
                     _add(t.assisted_met_by_category, code, int(met))
@@ -789,6 +800,7 @@ def _tally(
             t.still_open += 1
     waits.sort()
     t.waits_counted = len(waits)
+    t.wait_seconds_total = sum(waits)
     for wait in waits:
         bucket = wait_bucket(wait)
         t.wait_buckets[bucket] = t.wait_buckets.get(bucket, 0) + 1
@@ -949,11 +961,14 @@ def build_report(
         services=breakdown("service"),
         centres=breakdown("centre") if centre is None else {},
         counters=breakdown("counter"),
+        assistance={code: figures_of(*tw) for code, tw in day_rows.tallies_by_help().items()},
     )
 
 
-#: the scopes of a day's roll-up (``DayRollupRow.scope``)
+#: the scopes of a day's roll-up (``DayRollupRow.scope``); "help": the tickets that
+#: asked for one kind of help (``key`` its category code)
 CENTRE_SCOPE, SERVICE_SCOPE, COUNTER_SCOPE = "centre", "service", "counter"
+HELP_SCOPE = "help"
 
 
 def day_tallies(
@@ -973,7 +988,8 @@ def day_tallies(
     answers: Answers | None = None,
 ) -> dict[tuple[str, str], Tally]:
     """One centre's day as roll-up tallies, by (scope, key): ("centre", "") for the
-    whole day (always there, if empty), ("service", code) and ("counter", name). The
+    whole day (always there, if empty), ("service", code), ("counter", name) and
+    ("help", category code: the tickets that asked for that help). The
     same rows and options as ``build_report`` give the same figures: ``figures_of`` of
     each tally is ``build_report``'s but for the wait percentiles, which are exact to
     the histogram's bucket (``bucketed_rank``)."""
@@ -990,6 +1006,8 @@ def day_tallies(
     for scope, attribute in ((SERVICE_SCOPE, "service"), (COUNTER_SCOPE, "counter")):
         for key, (tally, _waits) in day_rows.tallies_by(attribute).items():
             found[(scope, key)] = tally
+    for code, (tally, _waits) in day_rows.tallies_by_help().items():
+        found[(HELP_SCOPE, code)] = tally
     return found
 
 
@@ -1076,6 +1094,15 @@ class _DayRows:
             )
             for key in sorted(tickets_by.keys() | appointments_by.keys() | choices_by.keys())
         }
+
+    def tallies_by_help(self) -> dict[str, tuple[Tally, list[float]]]:
+        """The tally (and sorted waits) of the tickets that asked for each kind of help,
+        by category code. Bookings and kiosk choices say nothing of help: none count."""
+        asked: dict[str, list[TicketLike]] = {}
+        for ticket in self.tickets:
+            for code in _assistance_of(ticket):
+                asked.setdefault(code, []).append(ticket)
+        return {code: self.tally(asked[code], [], []) for code in sorted(asked)}
 
 
 # ------------------------------------------------------------------ reading the store
@@ -1179,7 +1206,11 @@ FIGURE_COLUMNS = tuple(
     )
 )
 HOUR_COLUMNS = tuple(f"issued_h{hour:02d}" for hour in range(24))
-CSV_COLUMNS = ("day", "scope", "centre", "service", "counter", *FIGURE_COLUMNS, *HOUR_COLUMNS)
+#: ``help``, after the figures, is the category code of the rows of scope "help" (the
+#: tickets that asked for that help); the hour columns stay last
+CSV_COLUMNS = (
+    "day", "scope", "centre", "service", "counter", *FIGURE_COLUMNS, "help", *HOUR_COLUMNS,
+)  # fmt: skip
 
 
 def _figures_dict(figures: Figures) -> dict[str, Any]:
@@ -1204,6 +1235,7 @@ def to_dict(report: DayReport) -> dict[str, Any]:
         "services": {code: _figures_dict(f) for code, f in report.services.items()},
         "centres": {cid: _figures_dict(f) for cid, f in report.centres.items()},
         "counters": {name: _figures_dict(f) for name, f in report.counters.items()},
+        "assistance": {code: _figures_dict(f) for code, f in report.assistance.items()},
     }
 
 
@@ -1219,15 +1251,18 @@ def _csv_row(
     service: str | None,
     counter: str | None,
     f: Figures,
+    help_code: str = "",
 ) -> list[Any]:
     values = [getattr(f, name) for name in FIGURE_COLUMNS]
     hours = [f.by_hour.get(hour, 0) for hour in range(24)]
-    return [day.isoformat(), scope, centre or "", service or "", counter or "", *values, *hours]
+    keys = [day.isoformat(), scope, centre or "", service or "", counter or ""]
+    return [*keys, *values, help_code, *hours]
 
 
 def to_csv(reports: DayReport | Sequence[DayReport]) -> str:
-    """One row per day and scope (overall, each service, each counter, each centre)
-    under one header row.
+    """One row per day and scope (overall, each service, each counter, each centre,
+    each kind of help asked for: scope "help", its code in the column ``help``) under
+    one header row.
 
     Empty cells are nulls. The column order is ``CSV_COLUMNS``: new figures are only
     ever added before the hour columns.
@@ -1244,4 +1279,6 @@ def to_csv(reports: DayReport | Sequence[DayReport]) -> str:
             writer.writerow(_csv_row(day, "counter", centre, None, name, f))
         for cid, f in report.centres.items():
             writer.writerow(_csv_row(day, "centre", cid, None, None, f))
+        for code, f in report.assistance.items():
+            writer.writerow(_csv_row(day, HELP_SCOPE, centre, None, None, f, code))
     return out.getvalue()

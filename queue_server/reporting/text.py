@@ -1,8 +1,8 @@
 """``walkin report --format text``: the figures a manager reads first, as plain tables
 for a terminal or an e-mail: per scope, the visits, first-contact resolution, and
 beside it satisfaction (answers, the share satisfied, the mean score, the response
-rate); then, if visitors asked for help, each kind of help's waits. JSON and CSV
-carry every figure; docs/reports.md defines each one.
+rate); then, if visitors asked for help, each kind of help's waits beside all
+visitors'. JSON and CSV carry every figure; docs/reports.md defines each one.
 
 ::
 
@@ -65,30 +65,58 @@ def _sections(parts: list[tuple[str, Mapping[str, Figures]]]) -> str:
     return "\n\n".join(table(title, rows.items()) for title, rows in parts if rows)
 
 
-def assistance_table(figures: Figures) -> str:
-    """The help visitors asked for (docs/assistance.md), one row per category code: how
-    many asked, their mean wait to the first call and the share seen within their
-    target (an appointment: within the standard); "" when nobody asked."""
-    if not figures.assisted_by_category:
+def within_target(f: Figures) -> float | None:
+    """The share seen in time of those that can be judged: walk-ins within their
+    service's target and appointments within the standard, together (as
+    ``assisted_within_target_share_by_category`` counts those who asked for help)."""
+    judged = f.walk_ins_target_counted + f.appointments_standard_counted
+    met = f.walk_ins_target_met + f.appointments_standard_met
+    return None if judged == 0 else round(met / judged, 4)
+
+
+def _minutes(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 60:.1f} min"
+
+
+#: the help table's columns after the name: (heading, width)
+HELP_COLUMNS = (
+    ("Asked", 5),
+    ("Called", 6),
+    ("Mean wait", 9),
+    ("p90 wait", 9),
+    ("Within target", 13),
+)
+
+
+def assistance_table(overall: Figures, assistance: Mapping[str, Figures]) -> str:
+    """The help visitors asked for (docs/assistance.md), one row per category code and
+    one for all visitors to set them beside: tickets issued, those called, the mean
+    and p90 wait to the first call, and the share seen within their target (an
+    appointment: within the standard); "" when nobody asked."""
+    if not assistance:
         return ""
     title = "Help asked for"
-    codes = list(figures.assisted_by_category)
-    width = max(len(title), *(len(c) for c in codes))
-    header = f"{title:<{width}}  {'Asked':>5}  {'Mean wait':>9}  {'Within target':>13}"
+    rows = [*assistance.items(), ("All visitors", overall)]
+    width = max(len(title), *(len(name) for name, _ in rows))
+    header = f"{title:<{width}}" + "".join(f"  {h:>{w}}" for h, w in HELP_COLUMNS)
     lines = [header, "-" * len(header)]
-    for code in codes:
-        wait = figures.assisted_mean_wait_seconds_by_category.get(code)
-        within = figures.assisted_within_target_share_by_category.get(code)
-        shown = "-" if wait is None else f"{wait / 60:.1f} min"
+    for name, f in rows:
+        cells = (
+            str(f.issued),
+            str(f.waits_counted),
+            _minutes(f.wait_mean_seconds),
+            _minutes(f.wait_p90_seconds),
+            _share(within_target(f)),
+        )
         lines.append(
-            f"{code:<{width}}  {figures.assisted_by_category[code]:>5}  {shown:>9}"
-            f"  {_share(within):>13}"
+            f"{name:<{width}}"
+            + "".join(f"  {c:>{w}}" for c, (_, w) in zip(cells, HELP_COLUMNS, strict=True))
         )
     return "\n".join(lines)
 
 
-def _with_assistance(body: str, overall: Figures) -> str:
-    help_table = assistance_table(overall)
+def _with_assistance(body: str, overall: Figures, assistance: Mapping[str, Figures]) -> str:
+    help_table = assistance_table(overall, assistance)
     return f"{body}\n\n{help_table}" if help_table else body
 
 
@@ -119,7 +147,8 @@ def day_text(report: DayReport, names: Mapping[str, str] | None = None) -> str:
             ("Centre", {names.get(c, c): f for c, f in report.centres.items()}),
         ]
     )
-    return f"{head}\n\n{_with_assistance(body, report.overall)}\n\n{_footnote()}\n"
+    body = _with_assistance(body, report.overall, report.assistance)
+    return f"{head}\n\n{body}\n\n{_footnote()}\n"
 
 
 def range_text(report: RangeReport, names: Mapping[str, str] | None = None) -> str:
@@ -134,5 +163,5 @@ def range_text(report: RangeReport, names: Mapping[str, str] | None = None) -> s
         parts.append(("Service", dict(report.services)))
     if report.by != "counter":
         parts.append(("Counter", dict(report.counters)))
-    body = _with_assistance(_sections(parts), report.overall)
+    body = _with_assistance(_sections(parts), report.overall, report.assistance)
     return f"{head}\n\n{body}\n\n{_footnote()}\n"

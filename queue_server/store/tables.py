@@ -319,9 +319,10 @@ class DayRollupRow(SQLModel, table=True):
     """A closed day's figures for one scope of one centre, rolled up so that reports
     over weeks, months and years read a few rows per day instead of every ticket
     (docs/reports.md, "Ranges"). ``scope`` is "centre" (``key`` empty: the centre's
-    whole day), "service" (``key`` a service code) or "counter" (``key`` the counter's
-    name in this centre). ``tally`` is the ``reports.Tally`` as JSON: counts, sums and
-    a histogram of waits, all of which merge by adding. A day with no tickets has its
+    whole day), "service" (``key`` a service code), "counter" (``key`` the counter's
+    name in this centre) or "help" (``key`` an assistance category code: the tickets
+    that asked for that help). ``tally`` is the ``reports.Tally`` as JSON: counts, sums
+    and a histogram of waits, all of which merge by adding. A day with no tickets has its
     "centre" row all the same (so it is known to be rolled up)."""
 
     __tablename__ = "day_rollup"

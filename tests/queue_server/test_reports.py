@@ -510,6 +510,7 @@ def test_json_names_every_figure() -> None:
         "services",
         "centres",
         "counters",
+        "assistance",
     }
     assert data["day"] == "2024-06-03"
     assert set(data["overall"]) == {f for f in Figures.__dataclass_fields__}

@@ -94,15 +94,22 @@ def test_each_kind_of_help_has_its_count_wait_and_share_within_target() -> None:
         "wheelchair": 0.5,
     }
     text = day_text(report, {"oxf": "Oxford"})
-    table = assistance_table(overall)
+    table = assistance_table(overall, report.assistance)
     assert table in text
     lines = table.splitlines()
-    assert lines[0].split() == ["Help", "asked", "for", "Asked", "Mean", "wait", "Within", "target"]
-    assert lines[2].split() == ["interpreter", "2", "20.0", "min", "50%"]
-    assert lines[3].split() == ["unwell", "1", "-", "0%"]
+    assert lines[0].split() == [
+        "Help", "asked", "for", "Asked", "Called", "Mean", "wait", "p90", "wait", "Within",
+        "target",
+    ]  # fmt: skip
+    # asked, called, mean wait, p90 wait, within target
+    assert lines[2].split() == ["interpreter", "2", "2", "20.0", "min", "30.0", "min", "50%"]
+    assert lines[3].split() == ["unwell", "1", "0", "-", "-", "0%"]
+    # all visitors, to set them beside: waits of 5, 30, 10 and 3 minutes; 3 of 5 in time
+    assert lines[5].split() == ["All", "visitors", "5", "4", "12.0", "min", "30.0", "min", "60%"]
     # nobody asked: no table
     plain = build_report(tickets[-1:], [], day=DAY, now=AFTER, centre="oxf", targets=TARGETS)
-    assert assistance_table(plain.overall) == "" and "Help asked for" not in day_text(plain)
+    assert assistance_table(plain.overall, plain.assistance) == ""
+    assert "Help asked for" not in day_text(plain)
 
 
 visits = st.lists(

@@ -1,7 +1,8 @@
 """Day roll-ups and reports over ranges.
 
 The roll-up of a day must give the day report's figures (the wait percentiles exact
-to their histogram bucket) for any rows at all — a property test over random days;
+to their histogram bucket) for any rows at all, each kind of help asked for too — a
+property test over random days;
 a range read from roll-ups must equal the sum of its days, on SQLite and PostgreSQL;
 roll-ups lost or stale are built again the same; bulk history writes leave the very
 rows the server's own commits would.
@@ -32,6 +33,7 @@ from queue_server.reporting.command import report_main
 from queue_server.reporting.reports import (
     CENTRE_SCOPE,
     COUNTER_SCOPE,
+    HELP_SCOPE,
     SERVICE_SCOPE,
     Figures,
     Tally,
@@ -74,6 +76,7 @@ AFTER = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
 SERVICES = ("hou", "ctx", "pkg")
 COUNTERS = (None, "Counter 1", "Counter 2", "Desk 10")
+HELP = ("wheelchair", "interpreter", "unwell")
 
 
 @st.composite
@@ -133,6 +136,8 @@ def ticket_rows(draw: Any, n: int) -> TicketRow:
         transfers=1 if state == "transferred" else draw(st.sampled_from([0, 0, 1])),
         target_wait_seconds=draw(st.sampled_from([None, 600, 1200])),
         counter=draw(st.sampled_from(COUNTERS)) if called is not None else None,
+        # the help asked for (docs/assistance.md): none, one or two kinds
+        assistance=",".join(draw(st.lists(st.sampled_from(HELP), unique=True, max_size=2))) or None,
     )
 
 
@@ -212,6 +217,7 @@ def test_a_days_roll_up_gives_the_day_reports_figures(day: Any, now_hours: int) 
     expected = {(CENTRE_SCOPE, ""): report.overall}
     expected |= {(SERVICE_SCOPE, k): f for k, f in report.services.items()}
     expected |= {(COUNTER_SCOPE, k): f for k, f in report.counters.items()}
+    expected |= {(HELP_SCOPE, k): f for k, f in report.assistance.items()}
     assert tallies.keys() == expected.keys()
     for scope, tally in tallies.items():
         again = Tally.from_data(json.loads(json.dumps(tally.to_data())))
@@ -231,6 +237,21 @@ def test_a_days_roll_up_gives_the_day_reports_figures(day: Any, now_hours: int) 
     )
     done = {t.id for t in tickets if t.state == "done"}
     assert whole.feedback_answers == len(done & answers.keys())
+    # each kind of help's tally is of the tickets that asked for it: as many as the
+    # centre's count of them, and their waits among the centre's
+    for code in HELP:
+        asked = [t for t in tickets if code in (t.assistance or "").split(",")]
+        help_tally = tallies.get((HELP_SCOPE, code))
+        if not asked:
+            assert help_tally is None
+            continue
+        assert help_tally is not None
+        assert help_tally.issued == whole.assisted_by_category[code] == len(asked)
+        assert help_tally.waits_counted == whole.assisted_waits_by_category.get(code, 0)
+        assert help_tally.wait_seconds_total == pytest.approx(
+            whole.assisted_wait_seconds_by_category.get(code, 0.0)
+        )
+        assert all(whole.wait_buckets.get(b, 0) >= n for b, n in help_tally.wait_buckets.items())
 
 
 @settings(max_examples=100, deadline=None)

@@ -244,4 +244,6 @@ def test_the_csv_has_the_satisfaction_columns_beside_the_rest() -> None:
         "satisfaction_mean_score",
         "feedback_response_rate",
     ]
-    assert header[at + 5] == "issued_h00"  # added before the hour columns, as promised
+    # added before the hour columns, as promised (the mean wait and the help rows'
+    # key came after them)
+    assert header[at + 5 : at + 8] == ["wait_mean_seconds", "help", "issued_h00"]
