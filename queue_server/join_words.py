@@ -28,9 +28,15 @@ WORDS = {
     "continue": N_("Continue"),
     "choose_service": N_("Select the service you need"),
     "back": N_("Back"),
-    "online_title": N_("You may be able to do this online"),
-    "online_text": N_("Most people can do this on the council's website, without coming in."),
+    # the channel-shift offer, before the page that joins (as at the kiosk; the first
+    # two are the kiosk's own words, so both say the same)
+    "online_title": N_("You can do this online"),
+    "online_text": N_("{service} can be done online, at any time, with no waiting."),
     "online_link": N_("Go to the {service} page"),
+    "online_queue": N_(
+        "If you need to see someone at the centre today, you can still join the queue."
+    ),
+    "join_anyway": N_("Join the queue anyway"),
     "nobody_waiting": N_("Nobody is waiting for this service just now."),
     "here_note": N_(
         "When you arrive, press {button} on your ticket's page, or scan its code at the "

@@ -1284,27 +1284,106 @@ class Store:
         """Record a visitor's choice between the service's web page and a ticket."""
 
         def work(conn: sa.Connection) -> None:
-            conn.execute(
-                sa.insert(ChannelChoiceRow.__table__),
-                {
-                    "centre": centre_id,
-                    "at": at,
-                    "device": device,
-                    "service": service,
-                    "choice": choice,
-                    "language": language,
-                },
-            )
-            self._audit_note(
-                conn,
-                centre_id,
-                at,
-                actor,
-                "channel_choice",
-                {"service": service, "choice": choice, "language": language},
+            self._insert_channel_choice(
+                conn, centre_id, device, service, choice, language, at, actor
             )
 
         self._write("visitor's choice", work)
+
+    def record_phone_channel_choice(
+        self,
+        centre_id: str,
+        phone: str,
+        service: str,
+        choice: str,
+        language: str,
+        at: datetime,
+        since: datetime,
+    ) -> bool:
+        """Record the choice of a phone on the join page (``web/join_page.py``) as a
+        kiosk's is recorded, its device ``remote:<phone>`` (the phone's cookie, hashed),
+        once: a reload or the back button does not count a second choice.
+
+        ``"online"`` (the visitor followed the link to the service's page) is recorded
+        unless the phone already made a choice for ``service`` since ``since`` (the
+        start of the centre's day). ``"ticket"`` (joined anyway; once per ticket made)
+        turns the phone's "online" of the day for ``service`` into "ticket", if there is
+        one (back from the website to join after all: one offer, not shifted), else adds
+        a row. Returns whether anything was written; ``Unavailable`` as ``_write``.
+        A check, then a write: the caller makes one phone's calls one at a time (the
+        join pages hold a lock)."""
+        device = f"remote:{phone}"
+        c = ChannelChoiceRow.__table__.c
+        written = False
+
+        def work(conn: sa.Connection) -> None:
+            nonlocal written
+            earlier = conn.execute(
+                sa.select(c.id, c.choice)
+                .where(
+                    c.centre == centre_id,
+                    c.device == device,
+                    c.service == service,
+                    c.at >= since,
+                )
+                .order_by(c.id)
+            ).all()
+            if choice == "online" and earlier:
+                return
+            went_online = next((row.id for row in earlier if row.choice == "online"), None)
+            if choice == "ticket" and went_online is not None:
+                conn.execute(
+                    sa.update(ChannelChoiceRow.__table__)
+                    .where(c.id == went_online)
+                    .values(choice="ticket", at=at, language=language)
+                )
+                self._audit_note(
+                    conn,
+                    centre_id,
+                    at,
+                    device,
+                    "channel_choice",
+                    {"service": service, "choice": choice, "language": language, "was": "online"},
+                )
+            else:
+                self._insert_channel_choice(
+                    conn, centre_id, device, service, choice, language, at, device
+                )
+            written = True
+
+        self._write("visitor's choice", work)
+        return written
+
+    def _insert_channel_choice(
+        self,
+        conn: sa.Connection,
+        centre_id: str,
+        device: str,
+        service: str,
+        choice: str,
+        language: str,
+        at: datetime,
+        actor: str,
+    ) -> None:
+        conn.execute(
+            sa.insert(ChannelChoiceRow.__table__),
+            {
+                "centre": centre_id,
+                "at": at,
+                "device": device,
+                "service": service,
+                "choice": choice,
+                "language": language,
+            },
+        )
+        self._audit_note(
+            conn,
+            centre_id,
+            at,
+            actor,
+            "channel_choice",
+            {"service": service, "choice": choice, "language": language},
+        )
 
     def channel_choices(
         self, centre_id: str | None, start: datetime, end: datetime

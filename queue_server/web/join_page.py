@@ -2,13 +2,23 @@
 on the poster at the door and the link on the council's web page.
 
 Plain server-rendered forms in the GOV.UK pattern, no script at all, one question a
-page: the language (when the centre has more than one), the service, then the
-service's online page offered first (channel shift, as at the kiosk) with the button
-that joins. Joining is a ``POST`` (``net/forms.py``): a link preview or a prefetch of
+page: the language (when the centre has more than one), the service, then, as at the
+kiosk, the service's online page offered first (channel shift: the centre's ``[kiosk]
+channel_shift`` on and the service with an ``online_url``), then the page with the
+button that joins. Joining is a ``POST`` (``net/forms.py``): a link preview or a prefetch of
 any page here never takes a ticket. The ticket is the kiosk's (``IssueTicket`` with
 ``channel="remote"``, the centre's ``[remote]`` rules applied by the core), and the
 visitor lands on its status page ``/t/<id>``; there, while the centre asks for it, an
 "I'm here" button (``POST /here/<id>``) lets it be called.
+
+The offer's choice is recorded as a kiosk's is (the ``channel_choice`` table, device
+``remote:<phone>``), so the reports' channel-shift figures count phones too: "online"
+when the visitor follows the link (``GET online``: recorded, then a 303 to the
+service's configured ``online_url``, never to an address from the request), at most
+once a phone, service and day; "ticket" when a join from the offer makes a ticket,
+once a ticket (the join's idempotency covers reloads and the back button). A link
+fetched without the phone's cookie (a preview, a browser refusing cookies) or as a
+prefetch still leads to the page but records nothing.
 
 Abuse, without asking for anything personal: the form carries a token equal to a
 cookie set on the form's page (``SameSite=Strict``: another site cannot make a
@@ -33,7 +43,9 @@ one value per name), optional; the codes ticked go into the ticket (``assistance
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import secrets
 from html import escape
 from http import HTTPStatus
@@ -68,6 +80,8 @@ if TYPE_CHECKING:
 
     from queue_server.net.server import QueueServer
 
+log = logging.getLogger(__name__)
+
 PREFIX = "/join/"
 COOKIE = "walkin_join"
 HOUR = 3600.0
@@ -95,6 +109,11 @@ class JoinPages:
         # joins that made a ticket, per address and per phone (its cookie), per hour
         self.by_address = RequestLimiter(remote.joins_per_address_per_hour, HOUR)
         self.by_device = RequestLimiter(remote.joins_per_device_per_hour, HOUR)
+        # "online" choices recorded per address per hour: a fresh cookie is a new phone,
+        # so without this a script could write choices without end
+        self.online_by_address = RequestLimiter(remote.joins_per_address_per_hour, HOUR)
+        # a phone's choice is checked, then written: one at a time
+        self._choosing = asyncio.Lock()
 
     # ------------------------------------------------------------ routing
 
@@ -118,7 +137,9 @@ class JoinPages:
                 return self._page(request, t, self._languages(t))
             return self._page(request, t, self._services(t))
         if step == "confirm" and request.method != "POST":
-            return self._confirm(request, t, query.get("service", ""))
+            return self._confirm(request, t, query.get("service", ""), query.get("offer"))
+        if step == "online" and request.method != "POST":
+            return await self._online(connection, request, t, query.get("service", ""))
         if step == "ticket" and request.method == "POST":
             return await self._join(connection, request)
         return self._page(request, t, _message(t, "not_found_title", "not_found"), 404)
@@ -178,23 +199,27 @@ class JoinPages:
 </form>
 <p class="hint">{escape(stops_before_closing(t, stop))}</p>"""
 
-    def _confirm(self, request: Request, t: Translator, code: str) -> Response:
+    def offers_online(self, service: Service) -> bool:
+        """The kiosk's rule: the service's web page is offered before a ticket when the
+        centre's ``[kiosk] channel_shift`` is on and the service has an ``online_url``."""
+        return self.server.setup.kiosk.channel_shift and bool(service.online_url)
+
+    def _confirm(self, request: Request, t: Translator, code: str, offer: str | None) -> Response:
+        """The page that joins; first, for a service with a web page (``offers_online``)
+        and unless ``offer=seen`` (its button), the offer of that page."""
         setup = self.server.setup
         lang = t.code
         service = self.server.centre.services.get(code)
         if service is None or not setup.remote.offers(code):
             body = self._services(t, t(WORDS["choose_service"]))
             return self._page(request, t, body, 400 if code else 200)
+        if offer not in (None, "seen"):
+            # not a link or form of ours
+            return self._page(request, t, self._wrong_form(t), HTTPStatus.BAD_REQUEST)
         device, fresh = _device_of(request)
-        online = (
-            f"""<div class="online"><h2>{escape(t(WORDS["online_title"]))}</h2>
-<p>{escape(t(WORDS["online_text"]))}</p>
-<p><a href="{escape(service.online_url)}">{
-                escape(t(WORDS["online_link"], service=_name(service, lang)))
-            }</a></p></div>"""
-            if service.online_url
-            else ""
-        )
+        offered = self.offers_online(service)
+        if offered and offer is None:
+            return _with_cookie(self._page(request, t, self._offer(t, service)), device, fresh)
         waiting = self.server.centre.waiting_by_service().get(code, (0, None))[0]
         here_note = (
             f"<p>{_with_button(t, 'here_note')} "
@@ -205,7 +230,6 @@ class JoinPages:
         back = f"{PREFIX}{escape(setup.centre_id)}?lang={quote(lang)}"
         body = f"""<a class="back" href="{back}">{escape(t(WORDS["back"]))}</a>
 <h1>{escape(_name(service, lang))}</h1>
-{online}
 <p>{escape(waiting_now(t, waiting))}</p>
 {here_note}
 <form method="post" action="{PREFIX}{escape(setup.centre_id)}/ticket">
@@ -214,14 +238,87 @@ class JoinPages:
 <input type="hidden" name="lang" value="{escape(lang)}">
 <input type="hidden" name="key" value="{secrets.token_urlsafe(16)}">
 <input type="hidden" name="token" value="{escape(device)}">
+{'<input type="hidden" name="offered" value="yes">' if offered else ""}
 <button type="submit">{escape(t(WORDS["join"]))}</button>
 </form>"""
-        response = self._page(request, t, body)
-        if fresh:
-            response.headers["Set-Cookie"] = (
-                f"{COOKIE}={device}; Path=/; Max-Age=86400; HttpOnly; SameSite=Strict"
-            )
+        return _with_cookie(self._page(request, t, body), device, fresh)
+
+    def _offer(self, t: Translator, service: Service) -> str:
+        """The channel-shift offer: the service's web page (through ``online``, which
+        records the choice), or on to the page that joins (``offer=seen``)."""
+        centre_id, lang = escape(self.server.setup.centre_id), t.code
+        name = _name(service, lang)
+        online = f"{PREFIX}{centre_id}/online?lang={quote(lang)}&service={quote(service.code)}"
+        return f"""<a class="back" href="{PREFIX}{centre_id}?lang={quote(lang)}">{
+            escape(t(WORDS["back"]))
+        }</a>
+<h1>{escape(t(WORDS["online_title"]))}</h1>
+<div class="online">
+<p>{escape(t(WORDS["online_text"], service=name))}</p>
+<p><a href="{escape(online)}"><strong>{
+            escape(t(WORDS["online_link"], service=name))
+        }</strong></a></p>
+</div>
+<p>{escape(t(WORDS["online_queue"]))}</p>
+<form method="get" action="{PREFIX}{centre_id}/confirm">
+<input type="hidden" name="lang" value="{escape(lang)}">
+<input type="hidden" name="service" value="{escape(service.code)}">
+<input type="hidden" name="offer" value="seen">
+<button type="submit">{escape(t(WORDS["join_anyway"]))}</button>
+</form>"""
+
+    async def _online(
+        self, connection: ServerConnection, request: Request, t: Translator, code: str
+    ) -> Response:
+        """The offer's link: the choice "online" recorded (once a phone, service and
+        day; not for a request without the phone's cookie, a prefetch, or an address
+        over its limit), then a 303 to the service's own configured page."""
+        setup = self.server.setup
+        service = self.server.centre.services.get(code)
+        if service is None or not setup.remote.offers(code) or not service.online_url:
+            body = self._services(t, t(WORDS["choose_service"]))
+            return self._page(request, t, body, HTTPStatus.BAD_REQUEST)
+        purpose = request.headers.get("Sec-Purpose", "") or request.headers.get("Purpose", "")
+        if "prefetch" in purpose.lower():
+            # a browser guessing at the next page: declined (it then asks again, for real)
+            return self._page(request, t, "", HTTPStatus.SERVICE_UNAVAILABLE)
+        device, fresh = _device_of(request)
+        if not fresh and self.offers_online(service):
+            address = client_address(connection, self.server.trusted_proxies, request)
+            try:
+                self.online_by_address.check(address)
+            except RateLimited:
+                log.info("channel choice not recorded: over the limit for %s", address)
+            else:
+                if await self._record_choice(_phone(device), code, "online", t.code):
+                    self.online_by_address.count(address)
+        response = page(self.server, request, "", HTTPStatus.SEE_OTHER)
+        response.headers["Location"] = service.online_url
+        response.headers["Referrer-Policy"] = "no-referrer"
         return response
+
+    async def _record_choice(self, phone: str, service: str, choice: str, language: str) -> bool:
+        """Record a phone's channel-shift choice (``Store.record_phone_channel_choice``);
+        whether a row was written. The visitor's way on never waits on a failure: a
+        database that does not answer, or a server no longer active, is logged."""
+        centre = self.server.centre
+        now = self.server.clock()
+        since = centre.start_of_day(centre.local_day(now))
+        async with self._choosing:
+            try:
+                return await asyncio.to_thread(
+                    self.server.store.record_phone_channel_choice,
+                    self.server.setup.centre_id,
+                    phone,
+                    service,
+                    choice,
+                    language,
+                    now,
+                    since,
+                )
+            except (NotActive, Unavailable) as exc:
+                log.warning("channel choice not recorded: %s", exc)
+                return False
 
     def _help_question(self, t: Translator) -> str:
         """ "Do you need any help?": a checkbox per ``[[assistance]]`` category, none
@@ -249,17 +346,25 @@ class JoinPages:
             fields = {}
         device, fresh = _device_of(request)
         token = fields.get("token", "")
-        service, lang, key = (fields.get(k, "") for k in ("service", "lang", "key"))
+        service, lang, key, offered = (
+            fields.get(k, "") for k in ("service", "lang", "key", "offered")
+        )
         t = join_translator(lang if lang in setup.languages else "en")
         again = f"{PREFIX}{escape(setup.centre_id)}?lang={quote(t.code)}"
         start_again = f'<p><a href="{again}">{escape(t(WORDS["start_again"]))}</a></p>'
         if fresh or not token or not secrets.compare_digest(token, device):
             body = _message(t, "expired_title", "expired") + start_again
             return self._page(request, t, body, 403)
-        if not key or len(key) > 64 or lang not in setup.languages:
-            # not the form we gave (its key is 22 characters, its language one offered)
-            body = _message(t, "wrong_title", "wrong_form") + start_again
-            return self._page(request, t, body, HTTPStatus.BAD_REQUEST)
+        if (
+            not key
+            or len(key) > 64
+            or lang not in setup.languages
+            or service not in self.server.centre.services
+            or offered not in ("", "yes")
+        ):
+            # not the form we gave (its key is 22 characters, its language one offered,
+            # its service one of the centre's, "offered" yes or absent)
+            return self._page(request, t, self._wrong_form(t), HTTPStatus.BAD_REQUEST)
         help_asked = _help_asked(fields, setup.assistance)
         if help_asked is None:
             # a category gone since the form was given (the centre's file changed), or
@@ -267,7 +372,7 @@ class JoinPages:
             body = _message(t, "wrong_title", "help_gone") + start_again
             return self._page(request, t, body, HTTPStatus.BAD_REQUEST)
         address = client_address(connection, self.server.trusted_proxies, request)
-        phone = hashlib.sha256(device.encode()).hexdigest()[:16]
+        phone = _phone(device)
         existing = self.server.centre.ticket_by_key(f"join:{phone}:{key}") or next(
             # this phone already waits for this service (the back button, a second tap
             # on a fresh form): the same ticket, not another
@@ -309,7 +414,16 @@ class JoinPages:
         if decision.events:
             self.by_address.count(address)
             self.by_device.count(phone)
+            if offered == "yes" and self.offers_online(self.server.centre.services[service]):
+                # offered the web page, and joined anyway: once, with the new ticket
+                await self._record_choice(phone, service, "ticket", lang)
         return self._see_other(request, decision.ticket.id)
+
+    def _wrong_form(self, t: Translator) -> str:
+        """ "Something went wrong": a form or link that is not ours, nothing taken."""
+        again = f"{PREFIX}{escape(self.server.setup.centre_id)}?lang={quote(t.code)}"
+        start_again = f'<p><a href="{again}">{escape(t(WORDS["start_again"]))}</a></p>'
+        return _message(t, "wrong_title", "wrong_form") + start_again
 
     def _see_other(self, request: Request, ticket_id: str) -> Response:
         response = page(self.server, request, "", HTTPStatus.SEE_OTHER)
@@ -427,6 +541,20 @@ def _lang_attributes(code: str) -> str:
     """``lang`` and ``dir`` for a piece of a page in another language than the page's."""
     direction = "rtl" if join_translator(code).language.rtl else "ltr"
     return f'lang="{escape(code)}" dir="{direction}"'
+
+
+def _phone(device: str) -> str:
+    """A phone's name in tickets and records: its cookie, hashed."""
+    return hashlib.sha256(device.encode()).hexdigest()[:16]
+
+
+def _with_cookie(response: Response, device: str, fresh: bool) -> Response:
+    """``response``, setting the phone's cookie if it is new."""
+    if fresh:
+        response.headers["Set-Cookie"] = (
+            f"{COOKIE}={device}; Path=/; Max-Age=86400; HttpOnly; SameSite=Strict"
+        )
+    return response
 
 
 def _device_of(request: Request) -> tuple[str, bool]:

@@ -105,7 +105,7 @@ async def test_a_visitor_asks_for_help_and_the_ticket_carries_it(
 
 async def test_no_help_ticked_is_a_plain_ticket(joinable: LiveServer, phone: Any) -> None:
     base = f"{joinable.http}/join/{joinable.setup.centre_id}"
-    await phone.goto(f"{base}/confirm?lang=en&service=council_tax")
+    await phone.goto(f"{base}/confirm?lang=en&service=council_tax&offer=seen")
     await phone.click("button:has-text('Join the queue')")
     (ticket,) = remote_tickets(joinable)
     assert (ticket.service, ticket.assistance, ticket.needs) == ("council_tax", (), frozenset())

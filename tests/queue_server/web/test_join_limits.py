@@ -70,7 +70,7 @@ def remote_tickets(live: LiveServer) -> int:
 async def join(live: LiveServer, phone: Any, service: str = "housing") -> int:
     """Join on ``phone``; the HTTP status of the page it lands on (303s followed)."""
     base = f"{live.http}/join/{live.setup.centre_id}"
-    await phone.goto(f"{base}/confirm?lang=en&service={service}")
+    await phone.goto(f"{base}/confirm?lang=en&service={service}&offer=seen")
     async with phone.expect_navigation() as landed:
         await phone.click("button:has-text('Join the queue')")
     return int((await landed.value).status)

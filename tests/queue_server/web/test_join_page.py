@@ -94,8 +94,11 @@ async def test_a_visitor_joins_from_a_phone_and_says_im_here(
     await phone.screenshot(path=str(shots / "join-service.png"), full_page=True)
     await phone.click("button:has-text('Continue')")
 
-    # the online page first, then the button that joins
+    # the online page first (tests/queue_server/web/test_join_channel_shift.py), then
+    # the page with the button that joins
     assert await phone.locator(".online a").count() == 1
+    await phone.click("button:has-text('Join the queue anyway')")
+    assert await phone.locator(".online").count() == 0
     await no_violations(phone, axe)
     await phone.screenshot(path=str(shots / "join-confirm.png"), full_page=True)
     assert not [t for t in centre.tickets.values() if t.channel == Channel.REMOTE]
@@ -148,7 +151,8 @@ async def test_refusals_are_pages_that_say_why_and_take_nothing(
     await other.close()
     assert not [t for t in centre.tickets.values() if t.channel == Channel.REMOTE]
 
-    # one ticket per service per phone: joining again leads back to it
+    # one ticket per service per phone: joining again leads back to it (the parking and
+    # council tax below have web pages: offered first, passed with offer=seen)
     await phone.goto(f"{base}/confirm?lang=en&service=housing")
     await phone.click("button:has-text('Join the queue')")
     first = phone.url
@@ -157,10 +161,10 @@ async def test_refusals_are_pages_that_say_why_and_take_nothing(
     assert phone.url == first
     # three joins an hour from one phone, then a clear refusal
     for service in ("council_tax", "parking"):
-        await phone.goto(f"{base}/confirm?lang=en&service={service}")
+        await phone.goto(f"{base}/confirm?lang=en&service={service}&offer=seen")
         await phone.click("button:has-text('Join the queue')")
         assert "/t/" in phone.url
-    await phone.goto(f"{base}/confirm?lang=en&service=waste")
+    await phone.goto(f"{base}/confirm?lang=en&service=waste&offer=seen")
     await phone.click("button:has-text('Join the queue')")
     assert "Too many tickets" in await phone.content()
     assert len([t for t in centre.tickets.values() if t.channel == Channel.REMOTE]) == 3
@@ -291,8 +295,8 @@ async def test_an_arabic_journey_is_laid_out_right_to_left(
     await phone.click("button:has-text('متابعة')")
 
     # the online offer first, its blue rule on the right-hand side
+    assert await phone.locator("h1").inner_text() == "يمكنك إنجاز هذا عبر الإنترنت"
     online = phone.locator(".online")
-    assert "قد تتمكن من إنجاز ذلك عبر الإنترنت" in await online.inner_text()
     style = await online.evaluate(
         "e => [getComputedStyle(e).borderRightWidth, getComputedStyle(e).borderLeftWidth]"
     )
@@ -300,6 +304,7 @@ async def test_an_arabic_journey_is_laid_out_right_to_left(
     back = await phone.locator("a.back").bounding_box()
     viewport = phone.viewport_size
     assert back["x"] + back["width"] > viewport["width"] / 2  # Back starts on the right
+    await phone.click("button:has-text('انضم إلى قائمة الانتظار على أي حال')")
     await no_violations(phone, axe)
     await phone.screenshot(path=str(shots / "join-confirm-ar.png"), full_page=True)
     await phone.click("button:has-text('انضم إلى قائمة الانتظار')")
@@ -335,7 +340,7 @@ async def test_refused_joins_and_an_ended_ticket_say_why_in_the_visitors_languag
     await phone.goto(f"{base}/confirm?lang=pl&service=housing")
     await phone.click("button:has-text('Dołącz do kolejki')")
     first = phone.url.rsplit("/t/", 1)[1]
-    await phone.goto(f"{base}/confirm?lang=pl&service=parking")
+    await phone.goto(f"{base}/confirm?lang=pl&service=parking&offer=seen")
     await phone.click("button:has-text('Dołącz do kolejki')")
     assert await phone.locator("h1").inner_text() == "Nie możesz teraz dołączyć do kolejki"
     assert "Kolejka dla osób dołączających przez telefon jest teraz pełna" in (

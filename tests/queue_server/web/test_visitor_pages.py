@@ -1,6 +1,6 @@
 """Every state of the visitor's own pages, in English and in Arabic (right to left), in
-Debian's Chromium at phone size: the joining pages' refusals and the status page's
-states past "waiting". Each is checked for its status code, its words in the
+Debian's Chromium at phone size: the joining pages' refusals and the web page offered
+first, and the status page's states past "waiting". Each is checked for its status code, its words in the
 visitor's language, ``lang`` and ``dir``, and axe-core's WCAG 2.2 AA with no
 violation (with scripts on: the status page has its own; the joining pages have none,
 checked), and drawn to ``docs/screenshots/<area>/<state>-<lang>.png`` (with
@@ -98,8 +98,9 @@ class Hall:
         return sum(t.channel == Channel.REMOTE for t in self.server.centre.tickets.values())
 
     async def join_from(self, page: Any, lang: str, service: str = "housing") -> Any:
-        """Join on ``page`` (the confirm page, then its button); the response shown."""
-        await page.goto(f"{self.join}/confirm?lang={lang}&service={service}")
+        """Join on ``page`` (the confirm page, past any online offer, then its button);
+        the response shown."""
+        await page.goto(f"{self.join}/confirm?lang={lang}&service={service}&offer=seen")
         async with page.expect_navigation() as shown:
             await page.click("form[method=post] button[type=submit]")
         return await shown.value
@@ -285,6 +286,22 @@ async def join_ticket_ended(hall: Hall, lang: str) -> Shown:
     t = join_translator(lang)
     assert t(WORDS["ended"]) in await page.locator("main").inner_text()
     return Shown(page, (await shown.value).status, "h1", t(WORDS["ended_title"]))
+
+
+async def join_channel_shift(hall: Hall, lang: str) -> Shown:
+    """A service with a web page, the centre's channel shift on: its page offered
+    first (tests/queue_server/web/test_join_channel_shift.py); looking records nothing."""
+    store = hall.server.store
+    day = hall.server.centre.start_of_day(hall.server.centre.local_day(hall.server.clock()))
+    before = len(store.channel_choices(hall.server.setup.centre_id, day, day + timedelta(days=1)))
+    page = await hall.phone()
+    response = await page.goto(f"{hall.join}/confirm?lang={lang}&service=council_tax")
+    t = join_translator(lang)
+    assert t(WORDS["join_anyway"]) in await page.locator("button").inner_text()
+    assert "/online?" in (await page.locator(".online a").get_attribute("href") or "")
+    after = len(store.channel_choices(hall.server.setup.centre_id, day, day + timedelta(days=1)))
+    assert after == before
+    return Shown(page, response.status, "h1", t(WORDS["online_title"]))
 
 
 # ---------------------------------------------------------------- the status page
@@ -478,6 +495,7 @@ STATES: dict[tuple[str, str], tuple[Callable[[Hall, str], Awaitable[Shown]], int
     ("join", "unavailable"): (join_unavailable, 503),
     ("join", "wrong-form"): (join_wrong_form, 400),
     ("join", "ticket-ended"): (join_ticket_ended, 409),
+    ("join", "channel-shift"): (join_channel_shift, 200),
     ("ticket", "called"): (ticket_called, 200),
     ("ticket", "done"): (ticket_done, 200),
     ("ticket", "appointment"): (ticket_appointment, 200),
