@@ -4,7 +4,8 @@
 // own (queue_server/reporting/ranges.py): over the whole range, per service, per counter
 // and per day, week or month (by the range's length), read from the days' roll-ups. Wait
 // percentiles over a range are exact to the histogram's bucket. Under the satisfaction
-// figures, what visitors said over the same range (manager-comments.js).
+// figures, what visitors said over the same range (manager-comments.js); then the waits
+// of those who asked for help beside everyone's (manager-assistance.js).
 "use strict";
 
 (function () {
@@ -289,6 +290,12 @@
       ...counterNames.map((name) => ({ heading: name, figures: byCounter[name], kind: "counter" })),
       { heading: multi ? `${period.all}, all services` : "All services", figures: overall, total: true },
     ]));
+
+    // the help visitors asked for, beside all visitors (manager-assistance.js): shown
+    // when the centre offers help or anyone asked for it on these dates
+    if (Object.keys(report.assistance || {}).length || (page.centre && (page.centre.assistance || []).length)) {
+      for (const figure of W.assistance.figures(report, "history-help")) add("Help asked for", figure);
+    }
 
     // channel shift
     const online = codes.filter((c) => (byService[c] && byService[c].channel_shift_offered) || services().some((s) => s.code === c && s.online_url));
