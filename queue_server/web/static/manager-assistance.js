@@ -63,7 +63,7 @@
       format: (minutes) => fmtSeconds(minutes * 60),
     }));
     const headings = ["Tickets", "Called", "Mean wait", "p90 wait", "Longest wait", "Within target"];
-    const table = el("table", { class: "data", id: `${ids}-table` },
+    const table = el("table", { class: "data help-table", id: `${ids}-table` },
       el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Help asked for" }),
         ...headings.map((h) => el("th", { scope: "col", class: "num", text: h })))),
       el("tbody", {}, ...rows.map(({ heading, code, figures: f, total }) => {

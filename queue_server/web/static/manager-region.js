@@ -9,7 +9,8 @@
 //
 // History: the `report` reply with `by: "centre"` and `all_centres` (the figures of
 // `walkin report`, queue_server/reporting/ranges.py), a row a centre and one for the
-// region, then the counters of every centre, kept apart by centre; and the same as CSV.
+// region, then the counters of every centre, kept apart by centre, then the help asked
+// for at every centre beside all visitors; and the same as CSV.
 "use strict";
 
 (function () {
@@ -401,6 +402,9 @@
       el("th", { scope: "row", text: c.name }),
       el("td", { class: "num", text: String(c.figures.completed) }),
       el("td", { class: "num", text: fmtSeconds(c.figures.mean_service_seconds) }))));
+
+    // the help asked for at every centre, beside all their visitors (manager-assistance.js)
+    $("region-help").replaceChildren(...W.assistance.figures(report, "region-help"));
   }
 
   function setUpRegion() {

@@ -8,6 +8,7 @@ and the page's CSV download has the help rows."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -32,14 +33,24 @@ from .test_manager_dashboard import table_rows
 #: days are the Monday to Wednesday before, the help days Thursday to Saturday
 SATISFACTION_DAYS = (date(2026, 11, 16), date(2026, 11, 17), date(2026, 11, 18))
 HELP_DAYS = (date(2026, 11, 19), date(2026, 11, 20), date(2026, 11, 21))
+ABINGDON = "Abingdon One Stop Shop"
 
 
 @pytest.fixture
-async def web(store: Store, setup: CentreSetup) -> AsyncIterator[LiveServer]:
+def second_centre() -> bool:
+    """Whether the database has a second centre, Abingdon, with the same days of help
+    (a test parametrizes it)."""
+    return False
+
+
+@pytest.fixture
+async def web(store: Store, setup: CentreSetup, second_centre: bool) -> AsyncIterator[LiveServer]:
     """A live server (clock at Tuesday 24 November 2026, 10:00) with every page, whose
     database held the planted days when it started (so its first roll-up of the days
     that closed has them): answers on the first three, help on the next."""
     centre = setup.centre_id
+    if second_centre:
+        store.register_centre(dataclasses.replace(setup, centre_id="abingdon", name=ABINGDON))
     tickets: list[TicketRow] = []
     scores: list[tuple[TicketRow, int]] = []
     for day, planted in zip(SATISFACTION_DAYS, answered.DAYS, strict=True):
@@ -50,7 +61,8 @@ async def web(store: Store, setup: CentreSetup) -> AsyncIterator[LiveServer]:
             if score is not None:
                 scores.append((ticket, score))
     for day, planted in zip(HELP_DAYS, helped.DAYS, strict=True):
-        tickets += [helped.row(centre, day, n, v) for n, v in enumerate(helped.VISITS[planted], 1)]
+        for cid in (centre, "abingdon") if second_centre else (centre,):
+            tickets += [helped.row(cid, day, n, v) for n, v in enumerate(helped.VISITS[planted], 1)]
     with store.engine.begin() as conn:
         conn.execute(sa.insert(TicketRow.__table__), [t.model_dump() for t in tickets])  # type: ignore[arg-type]
     for ticket, score in scores:
@@ -146,23 +158,8 @@ async def test_the_help_asked_for_beside_all_visitors_and_in_the_csv(
     await show(page, HELP_DAYS[0], HELP_DAYS[-1])
     everyone = [v for d in helped.DAYS for v in helped.VISITS[d]]
     names = {a.code: a.name for a in web.setup.assistance}
-    rows = {row[0]: row[1:] for row in await table_rows(page, "#history-help-table")}
-    expected_rows = {names[c]: helped.expected(helped.asked_for(c, everyone)) for c in helped.CODES}
-    expected_rows["All visitors"] = helped.expected(everyone)
-    assert list(rows) == [*sorted(names[c] for c in helped.CODES), "All visitors"]
-    for name, want in expected_rows.items():
-        want = helped.to_the_bucket(want)
-        judged = want["issued"]  # every planted visit is judged (walk-ins with targets)
-        met = round(want["within"] * judged) if want["within"] is not None else 0
-        # tickets, called, mean, p90, longest, within target
-        assert rows[name] == [
-            str(want["issued"]),
-            str(want["waits_counted"]),
-            duration(want["wait_mean_seconds"]),
-            duration(want["wait_p90_seconds"]),
-            duration(want["wait_max_seconds"]),
-            f"{share(want['within'])} ({met} of {judged})",
-        ], name
+    rows = await rows_of(page, "#history-help-table")
+    help_rows_shown(rows, everyone, names)
     # e.g. a wheelchair: 5, 30, 8 and 40 minutes; everyone 14 minutes on average
     assert rows["I use a wheelchair"][2:4] == ["20 min 45 s", "40 min"]
     summary = page.locator("#history-help-chart .chart-summary")
@@ -192,3 +189,49 @@ async def test_the_help_asked_for_beside_all_visitors_and_in_the_csv(
     wheelchair = help_rows["wheelchair"]
     assert wheelchair[header.index("issued")] == "4"
     assert float(wheelchair[header.index("wait_mean_seconds")]) == 20.75 * 60
+
+
+def help_rows_shown(rows: dict[str, list[str]], visits: list[Any], names: dict[str, str]) -> None:
+    """The help table's rows (tickets, called, mean, p90, longest, within target) are
+    those worked out from ``visits`` (a range: the p90 to its bucket)."""
+    expected_rows = {names[c]: helped.expected(helped.asked_for(c, visits)) for c in helped.CODES}
+    expected_rows["All visitors"] = helped.expected(visits)
+    assert list(rows) == [*sorted(names[c] for c in helped.CODES), "All visitors"]
+    for name, want in expected_rows.items():
+        want = helped.to_the_bucket(want)
+        judged = want["issued"]  # every planted visit is judged (walk-ins with targets)
+        met = round(want["within"] * judged) if want["within"] is not None else 0
+        assert rows[name] == [
+            str(want["issued"]),
+            str(want["waits_counted"]),
+            duration(want["wait_mean_seconds"]),
+            duration(want["wait_p90_seconds"]),
+            duration(want["wait_max_seconds"]),
+            f"{share(want['within'])} ({met} of {judged})",
+        ], name
+
+
+@pytest.mark.parametrize("second_centre", [True])
+async def test_the_region_history_has_the_help_asked_for_at_every_centre(
+    web: Any, staff_page: Any, axe: Any, screenshots_dir: Any
+) -> None:
+    page = await staff_page("/manager", "mina")
+    await expect(page.locator("#tab-region")).to_be_visible()
+    await page.click("#tab-region")
+    await page.fill("#region-from", HELP_DAYS[0].isoformat())
+    await page.fill("#region-to", HELP_DAYS[-1].isoformat())
+    await page.click("#region-form [type=submit]")
+    await expect(page.locator("#region-history-done")).to_contain_text("Showing every centre")
+    # the same visits at both centres: each kind of help counted at both
+    both = [v for d in helped.DAYS for v in helped.VISITS[d]] * 2
+    names = {a.code: a.name for a in web.setup.assistance}
+    help_rows_shown(await rows_of(page, "#region-help-table"), both, names)
+    assert (await rows_of(page, "#region-help-table"))["I use a wheelchair"][0] == "8"
+    assert await axe(page) == []
+    card = page.locator("#region-help-card")
+    await card.scroll_into_view_if_needed()
+    await card.screenshot(path=str(screenshots_dir("console") / "manager-region-assistance.png"))
+
+
+async def rows_of(page: Any, selector: str) -> dict[str, list[str]]:
+    return {row[0]: row[1:] for row in await table_rows(page, selector)}
