@@ -20,7 +20,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from queue_server.reporting import ranges
-from queue_server.reporting.command import report_main
 from queue_server.reporting.reports import (
     HELP_SCOPE,
     build_report,
@@ -33,6 +32,7 @@ from queue_server.reporting.reports import (
 from queue_server.store import Store
 from queue_server.store.tables import TicketRow
 from tests.queue_server.reporting.conftest import insert_day
+from tests.queue_server.reporting.test_satisfaction import run
 
 DAYS = (date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25))  # Monday to Wednesday
 AFTER = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -221,11 +221,6 @@ def database(tmp_path: Any) -> str:
     insert_day(store, "oxf", [t for d in DAYS for t in tickets[d]], AFTER)
     store.close()
     return str(path)
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    assert report_main(argv) == 0, capsys.readouterr().err
-    return capsys.readouterr().out
 
 
 def test_walkin_report_shows_each_kind_of_help_as_json_csv_and_text(

@@ -17,11 +17,10 @@ from typing import Any
 import pytest
 
 from queue_server.reporting import ranges
-from queue_server.reporting.command import report_main
 from queue_server.store import Store
 from queue_server.store.tables import TicketRow
 from tests.queue_server.reporting.conftest import insert_day
-from tests.queue_server.reporting.test_satisfaction import answer
+from tests.queue_server.reporting.test_satisfaction import answer, run
 
 DAYS = (date(2026, 11, 23), date(2026, 11, 24), date(2026, 11, 25))  # Monday to Wednesday
 AFTER = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -155,11 +154,6 @@ def database(tmp_path: Any) -> str:
     store.record_feedback(answer(late, LATE_SCORE, AFTER - timedelta(days=1)), late.number)
     store.close()
     return str(path)
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    assert report_main(argv) == 0, capsys.readouterr().err
-    return capsys.readouterr().out
 
 
 RANGE = ["--centre", "oxf", "--from", "2026-11-23", "--to", "2026-11-25", "--by", "day"]
