@@ -9,12 +9,13 @@ ticket (``last_given``), so it writes again only what changes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from queue_server.store.driver_rows import write_rows
 from queue_server.store.repository import Store
 from queue_server.store.tables import WaitEstimateRow
 
@@ -56,7 +57,16 @@ def insert_estimates(conn: sa.Connection, estimates: Sequence[GivenEstimate]) ->
     """Write ``estimates`` in the transaction of ``conn`` (a new ticket's, in
     ``Store.commit``: the ticket and the estimate its reply shows are stored together)."""
     if estimates:
-        conn.execute(_INSERT, [asdict(e) for e in estimates])
+        write_rows(conn, _INSERT, [_values(e) for e in estimates])
+
+
+def _values(e: GivenEstimate) -> dict[str, Any]:
+    """``e``'s row: ``dataclasses.asdict`` without its deep copy of every field (all
+    of them immutable here), which was 9 % of an issue's commit."""
+    return {name: getattr(e, name) for name in _COLUMNS}
+
+
+_COLUMNS = tuple(f.name for f in fields(GivenEstimate))
 
 
 def estimates_for_day(store: Store, centre_id: str | None, day: date) -> list[sa.Row[Any]]:

@@ -33,6 +33,7 @@ from queue_server.core.model import FINAL_STATES, CentreSetup, Service, TicketSt
 
 from . import convert
 from . import offline as offline_rows
+from .driver_rows import write_row
 from .tables import (
     AppointmentRow,
     AuditRow,
@@ -480,7 +481,7 @@ class Store:
         """Insert ``values`` as a row of ``table``, or update the row with the same
         ``keys``. The statement is built once per table and columns and reused with
         new parameters (``_statement``)."""
-        conn.execute(self._upsert_statement(table, keys, tuple(values)), values)
+        write_row(conn, self._upsert_statement(table, keys, tuple(values)), values)
 
     def _upsert_statement(
         self, table: sa.Table, keys: Sequence[str], names: tuple[str, ...]
@@ -647,7 +648,8 @@ class Store:
                 self._advance_sequence(
                     conn, centre_id, prefix_of(ticket.number), ticket.day, ticket.seq
                 )
-                conn.execute(
+                write_row(
+                    conn,
                     self._statement(
                         ("insert", "ticket"),
                         lambda: sa.insert(TicketRow.__table__),  # type: ignore[arg-type]
@@ -686,7 +688,8 @@ class Store:
                 },
                 ["centre", "code"],
             )
-        conn.execute(
+        write_row(
+            conn,
             self._statement(
                 ("insert", "audit"),
                 lambda: sa.insert(AuditRow.__table__),  # type: ignore[arg-type]
@@ -708,7 +711,8 @@ class Store:
                 where=table.c.last < stmt.excluded.last,
             )
 
-        conn.execute(
+        write_row(
+            conn,
             self._statement(("sequence",), build),
             {"centre": centre_id, "prefix": prefix, "day": day, "last": seq},
         )

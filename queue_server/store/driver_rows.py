@@ -1,0 +1,105 @@
+"""Rows written straight through SQLite's driver, on the issue path.
+
+SQLAlchemy's ``Connection.execute`` costs 40-80 µs of Python a statement (an
+execution context, the compiled cache's lookup, the parameters processed by name, a
+result), and an issue's transaction runs five of them: a third of the server's CPU for
+a ticket went to the commit (docs/performance.md, section 1). ``write_row`` runs an
+``INSERT`` (or an upsert) that SQLAlchemy compiled once, through the SQLite driver's
+own cursor, with the very values SQLAlchemy would have sent: each column's bind
+processor (times as SQLAlchemy stores them) applied in the compiled statement's
+order. The same row, in the same transaction (the driver's connection SQLAlchemy
+holds), and a failure raised as SQLAlchemy would raise it (``IntegrityError``,
+``OperationalError``), so ``Store._writing`` turns it into ``Conflict`` or
+``Unavailable`` as before.
+
+Anything this cannot do exactly as SQLAlchemy would is left to ``Connection.execute``:
+another database than SQLite, and a statement whose compiled form needs more than the
+values given (a column's Python-side default, an escaped parameter name).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+#: what ``_plan`` made of a statement for one set of column names: the SQL, and per
+#: parameter in order its name and bind processor (None: the value as it is); None
+#: where ``Connection.execute`` must run it
+_Plan = tuple[str, tuple[tuple[str, Callable[[Any], Any] | None], ...]] | None
+
+#: plans by statement (held weakly: they go with the ``Store`` that built it), then
+#: column names
+_plans: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], _Plan]] = weakref.WeakKeyDictionary()
+
+
+def write_row(conn: sa.Connection, statement: Any, values: dict[str, Any]) -> None:
+    """``conn.execute(statement, values)`` for an ``INSERT`` or upsert built once and
+    kept (its plan is kept with it: never pass a statement built anew for each row)."""
+    plan = _plan_for(conn, statement, tuple(values))
+    if plan is None:
+        conn.execute(statement, values)
+        return
+    sql, order = plan
+    _run(conn, sql, [_bound(values, name, process) for name, process in order])
+
+
+def write_rows(conn: sa.Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """``conn.execute(statement, rows)`` (rows with the same columns), as ``write_row``."""
+    if not rows:
+        return
+    plan = _plan_for(conn, statement, tuple(rows[0]))
+    if plan is None or any(tuple(row) != tuple(rows[0]) for row in rows):
+        conn.execute(statement, list(rows))
+        return
+    sql, order = plan
+    for row in rows:
+        _run(conn, sql, [_bound(row, name, process) for name, process in order])
+
+
+def _bound(values: dict[str, Any], name: str, process: Callable[[Any], Any] | None) -> Any:
+    value = values[name]
+    return value if process is None else process(value)
+
+
+def _run(conn: sa.Connection, sql: str, parameters: list[Any]) -> None:
+    dialect = conn.dialect
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, parameters)
+    except dialect.loaded_dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(
+            sql, parameters, exc, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from exc
+    finally:
+        cursor.close()
+
+
+def _plan_for(conn: sa.Connection, statement: Any, names: tuple[str, ...]) -> _Plan:
+    if conn.dialect.name != "sqlite":
+        return None
+    by_names = _plans.get(statement)
+    if by_names is None:
+        by_names = _plans[statement] = {}
+    if names not in by_names:
+        by_names[names] = _plan(conn.dialect, statement, names)
+    return by_names[names]
+
+
+def _plan(dialect: sa.Dialect, statement: Any, names: tuple[str, ...]) -> _Plan:
+    compiled = statement.compile(dialect=dialect, column_keys=list(names))
+    order = compiled.positiontup
+    if (
+        not compiled.positional
+        or order is None
+        or set(order) != set(names)
+        or len(order) != len(names)
+        or compiled.escaped_bind_names
+        or compiled.literal_execute_params
+        or compiled.post_compile_params
+    ):
+        return None
+    processors = compiled._bind_processors
+    return compiled.string, tuple((name, processors.get(name)) for name in order)

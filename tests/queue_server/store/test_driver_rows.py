@@ -1,0 +1,179 @@
+"""``store.driver_rows``: the rows an issue's transaction writes through SQLite's own
+cursor are the rows SQLAlchemy's ``Connection.execute`` writes, byte for byte, and a
+failure comes out of ``Store.commit`` as it did (``Conflict``, ``Unavailable``)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from queue_server.core import Centre
+from queue_server.core import commands as cmd
+from queue_server.core.errors import Conflict, Unavailable
+from queue_server.core.model import CentreSetup, Outcome
+from queue_server.store import Store, driver_rows
+from queue_server.store.estimates import GivenEstimate, insert_estimates
+
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def _day_of_commits(setup: CentreSetup, store: Store, seed: int) -> None:
+    """A random morning through the real core, each change committed as the server
+    commits it (an issue with its estimate in the same transaction)."""
+    rng = random.Random(seed)
+    centre = Centre(setup)
+    now = START
+    counters = list(centre.counters)[:3]
+    services = list(centre.services)
+
+    def do(command: cmd.Command) -> None:
+        decision = centre.decide(command, now)
+        also = None
+        if isinstance(command, cmd.IssueTicket) and decision.ticket is not None:
+            ticket = decision.ticket
+            given = GivenEstimate(
+                centre=setup.centre_id,
+                ticket_id=ticket.id,
+                day=ticket.day,
+                service=ticket.service,
+                at=now,
+                why="issue",
+                minutes=rng.choice([None, 0, 7, 42]),
+                people_ahead=rng.randrange(20),
+                low_minutes=rng.choice([None, 3]),
+                high_minutes=rng.choice([None, 12]),
+            )
+            also = partial(insert_estimates, estimates=[given])
+        store.commit(setup.centre_id, decision.events, also)
+        centre.apply(decision.events)
+
+    for i, counter in enumerate(counters):
+        do(cmd.SignIn(actor="staff:a", counter=counter, staff=f"adviser-{i}"))
+        do(cmd.OpenCounter(actor="staff:a", counter=counter))
+    for i in range(40):
+        now += timedelta(seconds=rng.randrange(1, 90), microseconds=rng.randrange(10**6))
+        if rng.random() < 0.6:
+            do(
+                cmd.IssueTicket(
+                    actor="kiosk:k1",
+                    service=rng.choice(services),
+                    ticket_id=f"ticket-{seed}-{i}",
+                    idempotency_key=f"key-{seed}-{i:04d}",
+                    language=rng.choice(["en", "cy", "pl"]),
+                )
+            )
+            continue
+        counter = rng.choice(counters)
+        current = centre.counters[counter].current_ticket
+        command: cmd.Command
+        if current is None:
+            command = cmd.CallNext(actor="staff:a", counter=counter)
+        elif centre.tickets[current].service_started_at is None:
+            command = cmd.StartService(actor="staff:a", counter=counter)
+        else:
+            command = cmd.Complete(actor="staff:a", counter=counter, outcome=Outcome.RESOLVED)
+        try:
+            do(command)
+        except Exception:  # nobody to call now: the core refuses, nothing is written
+            pass
+
+
+def _every_row(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            names = [
+                row[0]
+                for row in conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                )
+            ]
+            return {
+                name: sorted(map(tuple, conn.exec_driver_sql(f'SELECT * FROM "{name}"')), key=repr)
+                for name in names
+                if name != "alembic_version"
+            }
+    finally:
+        engine.dispose()
+
+
+def _written(setup: CentreSetup, folder: Path, seed: int) -> dict[str, list[tuple[Any, ...]]]:
+    url = f"sqlite:///{folder / 'walkin.db'}"
+    folder.mkdir()
+    store = Store(url)
+    store.migrate()
+    store.register_centre(setup, START)
+    store.take_lease(setup.centre_id, "test", START)
+    _day_of_commits(setup, store, seed)
+    store.close()
+    return _every_row(url)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_driver_writes_what_sqlalchemy_writes(
+    setup: CentreSetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    through_driver = _written(setup, tmp_path / "driver", seed)
+    calls: list[int] = []
+    real = driver_rows._run
+    monkeypatch.setattr(driver_rows, "_run", lambda *a: (calls.append(1), real(*a)))
+    _written(setup, tmp_path / "counted", seed)
+    assert calls, "the issue path no longer goes through the driver: this test tests nothing"
+    monkeypatch.setattr(driver_rows, "_plan_for", lambda *a: None)  # SQLAlchemy's own
+    through_sqlalchemy = _written(setup, tmp_path / "sqlalchemy", seed)
+    assert through_driver.keys() == through_sqlalchemy.keys()
+    for table, rows in through_sqlalchemy.items():
+        assert through_driver[table] == rows, table
+    assert through_sqlalchemy["ticket"] and through_sqlalchemy["wait_estimate"]
+
+
+def test_a_number_already_stored_is_a_conflict_and_nothing_is_written(
+    setup: CentreSetup, sqlite_url: str
+) -> None:
+    store = Store(sqlite_url)
+    store.migrate()
+    store.register_centre(setup, START)
+    centre = Centre(setup)
+    command = cmd.IssueTicket(
+        actor="kiosk:k1", service=next(iter(centre.services)), ticket_id="t-1", idempotency_key="k1"
+    )
+    decision = centre.decide(command, START)
+    store.commit(setup.centre_id, decision.events)
+    before = _every_row(sqlite_url)
+    with pytest.raises(Conflict):
+        store.commit(setup.centre_id, decision.events)  # the same ticket again
+    assert _every_row(sqlite_url) == before
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE wait_estimate RENAME TO wait_estimate_gone")
+    again = Centre(setup)
+    again.apply(decision.events)
+    second = again.decide(
+        cmd.IssueTicket(
+            actor="kiosk:k1",
+            service=next(iter(centre.services)),
+            ticket_id="t-2",
+            idempotency_key="k2",
+        ),
+        START,
+    )
+    assert second.ticket is not None
+    given = GivenEstimate(
+        centre=setup.centre_id,
+        ticket_id="t-2",
+        day=second.ticket.day,
+        service=second.ticket.service,
+        at=START,
+        why="issue",
+        minutes=3,
+    )
+    with pytest.raises(Unavailable):
+        store.commit(setup.centre_id, second.events, partial(insert_estimates, estimates=[given]))
+    rows = _every_row(sqlite_url)
+    assert [r for r in rows["ticket"]] == before["ticket"]  # the ticket went with the estimate
+    store.close()
