@@ -88,6 +88,7 @@ PING_INTERVAL = 20.0
 PING_TIMEOUT = 20.0
 CLOSE_TIMEOUT = 10.0
 EVERYONE = frozenset({KIOSK, BOARD, COUNTER, MANAGER})
+BOARD_KIOSK = frozenset({BOARD, KIOSK})
 
 #: which roles may send which message (counters are further limited to their own desk)
 PERMISSIONS: dict[type[p.Message], frozenset[str]] = {
@@ -951,12 +952,17 @@ class QueueServer(Enforcement):
     def _group(self, roles: frozenset[str]) -> list[ServerConnection]:
         return [ws for ws, who in self._connections.items() if who.role in roles]
 
-    def _publish_to(self, roles: frozenset[str], message: dict[str, Any]) -> None:
+    def _publish_to(
+        self, roles: frozenset[str], message: dict[str, Any] | Callable[[], dict[str, Any]]
+    ) -> None:
         """``message`` to every connection of ``roles`` open now, built now (once,
-        shared by every connection) and written by the next ``_flush``."""
+        shared by every connection; a callable is called only if anyone is to hear
+        it) and written by the next ``_flush``."""
         connections = self._group(roles)
         if not connections:
             return
+        if callable(message):
+            message = message()
         self._outbox.append((connections, json.dumps(message)))
         self._flush_soon()
 
@@ -1012,13 +1018,13 @@ class QueueServer(Enforcement):
         connections open now) and written by ``_flush``, after the reply to the
         request that caused them."""
         for event in events:
-            self._publish_to(STAFF, views.event_for_staff(self.centre, event))
+            self._publish_to(STAFF, partial(views.event_for_staff, self.centre, event))
             if isinstance(event, TicketCalled | TicketRecalled) and event.ticket is not None:
-                self._publish_to(frozenset({BOARD, KIOSK}), views.call_message(event.ticket))
+                self._publish_to(BOARD_KIOSK, partial(views.call_message, event.ticket))
         if any(e.ticket is not None for e in events):
-            self._publish_to(EVERYONE, views.queue_message(self.centre, now))
+            self._publish_to(EVERYONE, partial(views.queue_message, self.centre, now))
         if any(e.counter is not None for e in events):
-            self._publish_to(frozenset({BOARD, KIOSK}), views.counters_message(self.centre))
+            self._publish_to(BOARD_KIOSK, partial(views.counters_message, self.centre))
         self._outbox.append(lambda: self.visitors.changed(events))
         if self.notifier is not None:
             notifier = self.notifier  # queues its messages: sent by its own tasks
