@@ -288,6 +288,8 @@ def bench_one(kind: str, load: str, args: argparse.Namespace, profile: str | Non
     run = Run(kind, "open loop" if rate else "closed loop", offered)
     with tempfile.TemporaryDirectory(prefix="walkin-bench-") as folder:
         config = with_counters(always_open_config(folder), args.counters)
+        if args.routing:
+            with_routing(config, args.routing)
         facts = centre_facts(config)
         counters = list(facts.counters)[: args.open_counters]
         with database(kind, folder) as db_url, running_server(config, db_url, folder) as server:
@@ -295,7 +297,7 @@ def bench_one(kind: str, load: str, args: argparse.Namespace, profile: str | Non
             add_staff(db_url, [*(f"adviser-{i + 1}" for i in range(len(counters))), "adviser-late"])
             meter = CpuMeter().start()
             meter.add(server.pid, "server")
-            with profiling(server.pid, profile, seconds + 5):
+            with profiling(server.pid, profile, seconds + 5, gil=args.profile_gil):
                 asyncio.run(
                     measure(
                         server.url,
@@ -331,6 +333,17 @@ def with_counters(config: Path, total: int) -> Path:
         model = blocks[(n - 1) % len(blocks)]
         extra.append(re.sub(r'(?m)^name = ".*"$', f'name = "Counter {n}"', model).rstrip())
     config.write_text(text.rstrip() + "\n\n" + "\n\n".join(extra) + "\n", encoding="utf-8")
+    return config
+
+
+def with_routing(config: Path, name: str) -> Path:
+    """``config`` with ``[policy] routing = name`` (the policy "call next" and the wait
+    estimate's replay follow), whatever the example centre says."""
+    text = config.read_text(encoding="utf-8")
+    text, replaced = re.subn(r'(?m)^routing = ".*"$', f'routing = "{name}"', text)
+    if not replaced:
+        text = re.sub(r"(?m)^\[policy\]\n", f'[policy]\nrouting = "{name}"\n', text, count=1)
+    config.write_text(text, encoding="utf-8")
     return config
 
 
@@ -591,6 +604,11 @@ def main(argv: Sequence[str]) -> int:
         help="people already waiting when the load begins (issued first, before counters open)",
     )
     parser.add_argument(
+        "--routing",
+        help="the centre's [policy] routing (rules, fifo, standards; default: the example "
+        "centre's own)",
+    )
+    parser.add_argument(
         "--matrix",
         action="store_true",
         help="open loop only, for 0/6/12 counters open and 100/1,000/10,000 waiting: "
@@ -611,6 +629,12 @@ def main(argv: Sequence[str]) -> int:
         "--profile",
         metavar="PREFIX",
         help="sample the server with py-spy: PREFIX-DB-LOAD.folded",
+    )
+    parser.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="with --profile: sample only the thread holding the GIL (where Python "
+        "spends CPU, not where threads wait)",
     )
     args = parser.parse_args(argv)
     if args.estimate_curve:

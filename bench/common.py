@@ -313,10 +313,11 @@ def running_server(
 
 
 @contextlib.contextmanager
-def profiling(pid: int, output: str | None, seconds: float) -> Iterator[None]:
+def profiling(pid: int, output: str | None, seconds: float, *, gil: bool = False) -> Iterator[None]:
     """Sample ``pid`` with py-spy while the body runs, into ``output`` as collapsed
     stacks (one line per stack and its sample count: flamegraph.pl and speedscope
-    read it)."""
+    read it). ``gil``: only the thread holding the interpreter, so the samples are
+    where Python spends CPU, not where a thread waits (an fsync, the selector)."""
     if not output:
         yield
         return
@@ -339,6 +340,7 @@ def profiling(pid: int, output: str | None, seconds: float) -> Iterator[None]:
             "--rate",
             "100",
             "--nonblocking",
+            *(["--gil"] if gil else []),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
