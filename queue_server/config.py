@@ -484,8 +484,10 @@ class SecurityConfig(_Table):
 class PolicyConfig(_Table):
     """``[policy]``: the rules the core applies (``core.model.Policy``)."""
 
-    #: the routing policy's name, one of ``core.routing.ROUTING_POLICIES``
-    routing: str = "rules"
+    #: the routing policy's name, one of ``core.routing.ROUTING_POLICIES``:
+    #: ``"standards"`` (the default), or the baselines ``"rules"`` and ``"fifo"``
+    #: (docs/routing.md)
+    routing: str = "standards"
     appointment_standard_minutes: PositiveMinutes = 10
     appointment_protect_slack_minutes: Minutes = 5
     checkin_early_minutes: Minutes = 30

@@ -345,8 +345,9 @@ class Policy:
     """The rules a centre can tune. Defaults are the council's standards."""
 
     #: which routing policy "call next" (and the wait estimate's replay) follows, by
-    #: its name in ``routing.ROUTING_POLICIES``: ``"rules"`` (the default) or ``"fifo"``
-    routing: str = "rules"
+    #: its name in ``routing.ROUTING_POLICIES``: ``"standards"`` (the default), or the
+    #: baselines ``"rules"`` and ``"fifo"``
+    routing: str = "standards"
     #: an appointment is called within this long of the later of booking and check-in
     appointment_standard: timedelta = timedelta(minutes=10)
     #: once an appointment has this little time left, it is called before anyone else

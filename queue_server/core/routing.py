@@ -10,7 +10,8 @@ whichever policy is configured, and a new policy is one more entry in the table.
 the oldest queued ticket the counter may take (by when it joined the queue, then
 number, then id), appointments as ordinary tickets.
 
-``"rules"`` (``choose_by_rules``, the default) is the policy of docs/routing.md:
+``"rules"`` (``choose_by_rules``, a baseline; ``"standards"`` is the default) is the
+policy of docs/routing.md, "The policy in plain words":
 
 1. Candidates: queued tickets (waiting or transferred) that this counter may take —
    pinned to it, or unpinned and for a service it is skilled in — and that are

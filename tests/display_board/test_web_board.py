@@ -162,6 +162,10 @@ async def test_screenshots_landscape_and_portrait(
         "housing",
         "council_tax",
         "general",
+        # enough for Counter 3 (council tax and parking) whichever the routing policy
+        # has the other counters call: standards, the default, weighs no skills
+        "parking",
+        "council_tax",
     ]:
         await desks[0].issue(service)
     landscape = await web_board_factory(

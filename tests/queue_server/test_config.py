@@ -289,7 +289,7 @@ def test_always_open_and_defaults() -> None:
             id="boolean for number",
         ),
         pytest.param(
-            ("max_recalls = 3", 'max_recalls = 3\nrouting = "fastest"'),
+            ('routing = "standards"', 'routing = "fastest"'),
             "centre.toml: policy.routing: must name a routing policy,"
             ' "rules", "fifo" or "standards", got "fastest"',
             id="unknown routing policy",
@@ -303,15 +303,18 @@ def test_each_mistake_names_its_key(
     assert any(line.startswith(expected) for line in problems), problems
 
 
-@pytest.mark.parametrize("name", ["rules", "fifo"])
+@pytest.mark.parametrize("name", ["standards", "rules", "fifo"])
 def test_routing_policy_is_chosen_by_name(name: str) -> None:
-    text = example_with(("max_recalls = 3", f'max_recalls = 3\nrouting = "{name}"'))
+    text = example_with(('routing = "standards"', f'routing = "{name}"'))
     assert parse_config(text).to_setup().policy.routing == name
 
 
-def test_routing_policy_defaults_to_the_rules() -> None:
-    assert "routing" not in EXAMPLE.read_text(encoding="utf-8")
-    assert load_config(EXAMPLE).to_setup().policy.routing == "rules" == Policy().routing
+def test_routing_policy_defaults_to_standards() -> None:
+    """The example names the default; a file without the key gets the same."""
+    assert load_config(EXAMPLE).to_setup().policy.routing == "standards"
+    text = example_with(('routing = "standards"\n', ""))
+    assert "routing =" not in text
+    assert parse_config(text).to_setup().policy.routing == "standards" == Policy().routing
 
 
 @pytest.mark.parametrize(

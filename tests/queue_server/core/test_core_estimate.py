@@ -12,6 +12,7 @@ import pytest
 from queue_server.core import WaitEstimate, estimate_wait
 from queue_server.core import commands as cmd
 from queue_server.core.errors import NotFound
+from queue_server.core.model import Policy
 
 STAFF = "staff:jsmith"
 
@@ -85,26 +86,53 @@ def test_mean_of_recent_visits_replaces_the_typical_duration(desk):
     assert [estimate(desk, t) for t in queue] == [(0, 0), (1, 5), (2, 10)]
 
 
-def test_the_replay_follows_routing_not_arrival(desk):
-    """A Council Tax visitor who arrived first still waits behind a Housing one at
-    counter 1, where Council Tax is only secondary."""
+@pytest.mark.parametrize(
+    ("routing", "housing_expected", "council_tax_expected"),
+    [
+        # rules: primary skills first, so Council Tax (secondary at counter 1) waits
+        ("rules", (0, 0), (1, 8)),
+        # standards weighs no skills: the Council Tax visitor, a minute into a
+        # 10-minute target, goes before the Housing one who has just come (20 minutes)
+        ("standards", (1, 8), (0, 0)),
+    ],
+)
+def test_the_replay_follows_routing_not_arrival(
+    make_desk, routing, housing_expected, council_tax_expected
+):
+    """At counter 1 (Housing primary, Council Tax secondary) a Council Tax visitor
+    arrives a minute before a Housing one: each policy's estimate follows its own
+    routing."""
+    desk = make_desk(policy=Policy(routing=routing))
     desk.open("1")
     council_tax = desk.issue("CTX")
     desk.advance(1)
     housing = desk.issue("HOU")
-    assert estimate(desk, housing) == (0, 0)
-    assert estimate(desk, council_tax) == (1, 8)
+    assert estimate(desk, housing) == housing_expected
+    assert estimate(desk, council_tax) == council_tax_expected
 
 
-def test_an_early_appointment_waits_for_its_slot(desk):
+@pytest.mark.parametrize(
+    ("routing", "appointment_expected"),
+    [
+        # rules: at its slot, 20 minutes from now
+        ("rules", (1, 20)),
+        # standards: when counter 1 is free again (8 minutes after the walk-in was
+        # called), since nobody else waits and the slot is within
+        # appointment_early_call (15 minutes)
+        ("standards", (1, 8)),
+    ],
+)
+def test_an_early_appointment_is_estimated_as_its_policy_calls_it(
+    make_desk, routing, appointment_expected
+):
+    desk = make_desk(policy=Policy(routing=routing))
     desk.open("1")
     desk.book("R1", "HOU", desk.now.replace(minute=20))
     appointment = desk.check_in("R1")
     walk_in = desk.issue("HOU")
-    # the walk-in goes now; the appointment at its slot, 20 minutes from now, when
-    # counter 1 is free again (8 minutes after the walk-in was called)
+    # the walk-in goes now; the appointment no sooner than the policy allows
     assert estimate(desk, walk_in) == (0, 0)
-    assert estimate(desk, appointment) == (1, 20)
+    assert estimate(desk, appointment) == appointment_expected
 
 
 def test_paused_and_closed_counters_do_not_count(desk):

@@ -135,9 +135,17 @@ COUNTER_ACTION: dict[type[ev.Event], str | None] = {
 ACTIVE = (CounterState.OPEN, CounterState.SERVING)
 
 
-def may_take_now(counter: Counter, ticket: Ticket, now: datetime) -> bool:
+DEFAULT_POLICY = Policy()
+
+
+def may_take_now(
+    counter: Counter, ticket: Ticket, now: datetime, policy: Policy = DEFAULT_POLICY
+) -> bool:
     """docs/routing.md rule 1, written out independently of routing.py; and a ticket
-    joined from a phone whose visitor has not said "I'm here" is not called next."""
+    joined from a phone whose visitor has not said "I'm here" is not called next.
+    Under ``standards`` (the default) an appointment checked in may be called up to
+    ``appointment_early_call`` before its slot (docs/routing.md, "The standards
+    policy", rules 2 and 4); under ``rules`` and ``fifo`` not before its slot."""
     if ticket.state not in QUEUED_STATES:
         return False
     if ticket.channel is Channel.REMOTE and not ticket.here:
@@ -148,7 +156,8 @@ def may_take_now(counter: Counter, ticket: Ticket, now: datetime) -> bool:
     elif ticket.service not in counter.primary | counter.secondary:
         return False
     if ticket.appointment_at is not None and ticket.first_called_at is None:
-        return max(ticket.appointment_at, ticket.arrival_at) <= now
+        early = policy.appointment_early_call if policy.routing == "standards" else timedelta(0)
+        return max(ticket.appointment_at - early, ticket.arrival_at) <= now
     return True
 
 
@@ -233,7 +242,9 @@ def build_machine(snapshot):
                 if isinstance(command, cmd.CallNext) and error.code == "nothing_to_call":
                     counter = centre.counters[command.counter]
                     missed = [
-                        t.number for t in centre.tickets.values() if may_take_now(counter, t, now)
+                        t.number
+                        for t in centre.tickets.values()
+                        if may_take_now(counter, t, now, centre.setup.policy)
                     ]
                     assert not missed, f"nothing to call at {counter.name}, but {missed} wait"
                 return None
@@ -264,7 +275,10 @@ def build_machine(snapshot):
                 called, *passed = decision.events
                 assert all(isinstance(e, ev.TicketPassedOver) for e in passed)
                 assert may_take_now(
-                    before["counters"][command.counter], before["tickets"][called.ticket.id], now
+                    before["counters"][command.counter],
+                    before["tickets"][called.ticket.id],
+                    now,
+                    centre.setup.policy,
                 )
             return decision
 

@@ -1,8 +1,11 @@
-"""Routing: which ticket a counter gets on "call next" (``routing.choose_next``).
+"""Routing: which ticket a counter gets on "call next" (``routing.choose_next``) under
+the ``rules`` policy.
 
 Scenario tests drive a whole centre through the ``desk`` fixture; the property tests at
 the end give ``choose_next`` random queues and check its answer against the rules as
-docs/routing.md states them.
+docs/routing.md states them ("The policy in plain words"). ``rules`` is no longer the
+default (``standards`` is), so every centre here names it (``make_desk`` below, and
+``POLICY``); ``test_routing_policies.py`` covers ``standards`` and ``fifo``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,19 @@ from queue_server.core.model import (
 from queue_server.core.routing import choose_next
 
 STAFF = "staff:jsmith"
+RULES = Policy(routing="rules")
+
+
+@pytest.fixture
+def make_desk(make_desk):
+    """The conftest's ``make_desk``, with the ``rules`` policy unless a test passes
+    its own (which names ``rules`` too)."""
+
+    def make(**kwargs):
+        kwargs.setdefault("policy", RULES)
+        return make_desk(**kwargs)
+
+    return make
 
 
 def minutes(n: float) -> timedelta:
@@ -95,7 +111,7 @@ def test_primary_before_secondary_until_a_whole_target_further_past(desk):
 
 
 def test_secondary_margin_is_a_policy(make_desk):
-    desk = make_desk(policy=Policy(secondary_margin=0.0))
+    desk = make_desk(policy=Policy(routing="rules", secondary_margin=0.0))
     desk.open("1")
     council_tax = desk.issue("CTX")
     desk.advance(5)
@@ -154,7 +170,7 @@ def test_secondary_ticket_is_not_starved_by_an_overloaded_primary_queue(desk, ta
 def test_without_the_wait_cap_an_endless_overload_starves_the_secondary_ticket(make_desk):
     """The reason for ``max_wait_factor``: set it out of reach and the 60-minute
     Council Tax visitor is not called while the Housing rush lasts."""
-    desk = make_desk(policy=Policy(max_wait_factor=1000.0))
+    desk = make_desk(policy=Policy(routing="rules", max_wait_factor=1000.0))
     waited, housing_waiting = overloaded_counter(desk, council_tax_target=60, calls=120)
     assert waited is None and housing_waiting == 71
 
@@ -302,7 +318,7 @@ SERVICES = {
     "B": Service("B", "B", "B", target_wait=minutes(15)),
     "C": Service("C", "C", "C", target_wait=minutes(40)),
 }
-POLICY = Policy()
+POLICY = RULES
 NOW = datetime(2024, 6, 3, 11, 0, tzinfo=UTC)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 from datetime import timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -200,16 +201,29 @@ def test_closing_leaves_a_transfer_to_that_counter_pinned() -> None:
     assert desk.ticket(ticket.id).pinned_counter == "2"
 
 
-def test_the_estimate_of_a_directed_ticket_counts_only_its_counter() -> None:
-    desk = reception_desk()
+@pytest.mark.parametrize(
+    ("routing", "ahead", "minutes"),
+    [
+        # rules: counter 2 takes Housing as secondary, and a pinned ticket counts as
+        # its main service there: the directed ticket is its own first call
+        ("rules", 0, 0),
+        # standards weighs no skills: counter 2 first calls the oldest Housing visitor
+        # (counter 1 the next), then the directed one, in its turn
+        ("standards", 1, 8),
+    ],
+)
+def test_the_estimate_of_a_directed_ticket_counts_only_its_counter(
+    routing: str, ahead: int, minutes: int
+) -> None:
+    desk = reception_desk(policy=Policy(routing=routing))
     desk.open("1")
     desk.open("2")
     for _ in range(3):
         desk.issue("HOU")
     directed = issue_for(desk, "HOU", walk_direct="2")
-    # counter 2 takes Housing as secondary; the directed ticket is its own first call
+    # only counter 2's calls are ahead of it, whatever counter 1 does
     estimate = estimate_wait(desk.centre, directed.id, desk.now)
-    assert estimate.minutes == 0 and estimate.people_ahead == 0
+    assert (estimate.people_ahead, estimate.minutes) == (ahead, minutes)
     # while its counter is paused, no open counter may take it: the minutes are
     # unknown, as for a ticket transferred to a paused counter (the page says so)
     desk.run(cmd.PauseCounter(actor="staff", counter="2"))

@@ -149,8 +149,10 @@ def _both_choose(desk: Desk, counter: str, when: datetime) -> Ticket | None:
 def test_the_moment_a_secondary_ticket_becomes_overdue() -> None:
     """Counter 1 takes housing (target 20) first and council tax (10) second. At the
     very moment the council tax visitor has waited twice their target they go first,
-    though housing's is more urgent by the margin rule."""
-    desk = Desk(Centre(default_setup()), NOW)
+    though housing's is more urgent by the margin rule. (The boundaries of the
+    ``rules`` policy's margin and overdue rules, pinned by name: ``standards``, the
+    default, has no margin rule.)"""
+    desk = Desk(Centre(default_setup(policy=Policy(routing="rules"))), NOW)
     desk.open("1")
     housing = desk.issue("HOU")
     desk.advance(minutes=10)
@@ -162,8 +164,9 @@ def test_the_moment_a_secondary_ticket_becomes_overdue() -> None:
 
 def test_a_secondary_ticket_exactly_the_margin_more_urgent() -> None:
     """Housing's visitor at half their target, council tax's at one and a half: one
-    whole target more urgent (``secondary_margin`` 1.0), so council tax goes first."""
-    desk = Desk(Centre(default_setup()), NOW)
+    whole target more urgent (``secondary_margin`` 1.0), so council tax goes first.
+    (A boundary of the ``rules`` policy, pinned by name.)"""
+    desk = Desk(Centre(default_setup(policy=Policy(routing="rules"))), NOW)
     desk.open("1")
     tax = desk.issue("CTX")
     desk.advance(minutes=5)

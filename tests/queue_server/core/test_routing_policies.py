@@ -48,10 +48,9 @@ def minutes(n: float) -> timedelta:
 # ------------------------------------------------------------ the registry
 
 
-def test_rules_is_the_default_and_fifo_is_registered():
-    assert Policy().routing == "rules"
-    assert list(ROUTING_POLICIES)[0] == "rules"
-    assert "fifo" in ROUTING_POLICIES
+def test_standards_is_the_default_and_the_baselines_are_registered():
+    assert Policy().routing == "standards"
+    assert {"standards", "rules", "fifo"} <= set(ROUTING_POLICIES)
 
 
 def test_an_unknown_policy_name_is_refused_with_the_known_ones(desk):

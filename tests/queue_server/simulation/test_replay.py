@@ -7,6 +7,7 @@ real SQLite database filled with the replay's events through the real store.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -124,17 +125,36 @@ def test_a_walk_in_out_of_patience_is_recalled_once_then_a_no_show(tiny: CentreS
     assert replay.report().overall.no_shows == 1
 
 
-def test_appointments_check_in_as_the_kiosk_lets_them(tiny: CentreSetup) -> None:
+def routed(setup: CentreSetup, routing: str) -> CentreSetup:
+    return replace(setup, policy=replace(setup.policy, routing=routing))
+
+
+@pytest.mark.parametrize(
+    ("routing", "appointment_called", "walk_in_called"),
+    [
+        # rules: the walk-in is at the desk from 09:25; the appointment at its time
+        # and the end of that visit
+        ("rules", "09:35:00", "09:25:00"),
+        # standards (the default): the desk is idle and nobody else waits, so the
+        # appointment is called as it checks in, 10 minutes before its time
+        # (appointment_early_call, 15); the walk-in after that visit
+        ("standards", "09:20:00", "09:30:00"),
+    ],
+)
+def test_appointments_check_in_as_the_kiosk_lets_them(
+    tiny: CentreSetup, routing: str, appointment_called: str, walk_in_called: str
+) -> None:
     day = [
-        booked("09:20", "09:30"),  # early, inside the window: called at its time
+        booked("09:20", "09:30"),  # early, inside the window
         booked("08:40", "11:00"),  # too early: told to come back at 10:30
         booked("12:45", "11:30"),  # over an hour late: takes a walk-in ticket instead
         booked("14:00", "14:00", shows=False),  # never comes
         walk_in("09:25"),  # a walk-in before the 09:30 appointment
     ]
-    replay = replay_day(tiny, MONDAY, day)
+    replay = replay_day(routed(tiny, routing), MONDAY, day)
     table = rows(replay)
-    assert table[0]["called"] == "09:35:00"  # the walk-in was at the desk from 09:25
+    assert table[0]["called"] == appointment_called
+    assert table[4]["called"] == walk_in_called
     assert table[1]["issued"] == "10:30:00"
     # the desk is idle from 10:30, and calls the booked visitor at their time
     assert table[1]["called"] == "11:00:00"
@@ -148,7 +168,7 @@ def test_appointments_check_in_as_the_kiosk_lets_them(tiny: CentreSetup) -> None
     assert report.overall.appointments_late == 1
     assert report.overall.appointments_missed == 1
     assert report.overall.appointments_checked_in == 2
-    # the 09:30 one was called 5 minutes after its time, within the 10-minute standard
+    # the 09:30 one was called within the 10-minute standard
     assert report.overall.appointments_within_standard_share == 1.0
 
 
@@ -173,12 +193,25 @@ def test_a_visitor_25_minutes_late_checks_in_and_is_called_before_earlier_walk_i
     assert report.overall.appointments_within_standard_share == 1.0
 
 
-def test_an_appointment_checks_in_before_opening_inside_its_window(tiny: CentreSetup) -> None:
-    replay = replay_day(tiny, MONDAY, [booked("08:40", "09:00"), walk_in("08:45")])
+@pytest.mark.parametrize(
+    ("routing", "appointment_called", "walk_in_called"),
+    [
+        # rules: at its time, the walk-in after that 10-minute visit
+        ("rules", "09:00:00", "09:10:00"),
+        # standards: the adviser has opened the desk (at 08:55) and the booked visitor
+        # is inside, within appointment_early_call of their time: called at once
+        ("standards", "08:55:00", "09:05:00"),
+    ],
+)
+def test_an_appointment_checks_in_before_opening_inside_its_window(
+    tiny: CentreSetup, routing: str, appointment_called: str, walk_in_called: str
+) -> None:
+    day = [booked("08:40", "09:00"), walk_in("08:45")]
+    replay = replay_day(routed(tiny, routing), MONDAY, day)
     table = rows(replay)
-    assert table[0]["issued"] == "08:40:00" and table[0]["called"] == "09:00:00"
+    assert table[0]["issued"] == "08:40:00" and table[0]["called"] == appointment_called
     assert table[1]["issued"] == "09:00:00"  # walk-ins wait at the door
-    assert table[1]["called"] == "09:10:00"
+    assert table[1]["called"] == walk_in_called
     assert replay.refused == {}
 
 

@@ -33,8 +33,9 @@ from queue_server.core.model import CounterState
 from queue_server.web import install_routes
 
 WALKIN = Path(sys.executable).with_name("walkin")
-#: a share is shown as a percentage with one decimal ("66.7%")
-SHARE_SHOWN_TO = 0.0005
+#: a share is shown as a percentage with one decimal ("66.7%"); a half rounds either
+#: way (0.0345 as "3.5%"), so the bound itself is allowed, up to float error
+SHARE_SHOWN_TO = 0.0005 + 1e-12
 #: waits and service times are shown to the second ("15 min 0 s")
 SECONDS_SHOWN_TO = 0.5
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import shutil
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
@@ -347,7 +348,8 @@ def expected_figures(heading: str, f: dict[str, Any]) -> list[str]:
     """A row of the history's table, from a centre's (or the region's) figures."""
 
     def share(value: float | None) -> str:
-        return "no data" if value is None else f"{round(value * 1000) / 10:g}%"
+        # as the page's Math.round: a half rounds up (Python's round goes to even)
+        return "no data" if value is None else f"{math.floor(value * 1000 + 0.5) / 10:g}%"
 
     def against(value: float | None, met: bool) -> str:
         if value is None:
