@@ -1,10 +1,10 @@
 """Every state of the visitor's own pages, in English and in Arabic (right to left), in
 Debian's Chromium at phone size: the joining pages' refusals and the web page offered
-first, and the status page's states past "waiting". Each is checked for its status code, its words in the
-visitor's language, ``lang`` and ``dir``, and axe-core's WCAG 2.2 AA with no
-violation (with scripts on: the status page has its own; the joining pages have none,
-checked), and drawn to ``docs/screenshots/<area>/<state>-<lang>.png`` (with
-WALKIN_SCREENSHOTS=1).
+first, and the status page's states past "waiting". Each is checked for its status
+code, its words in the visitor's language, ``lang`` and ``dir``, and axe-core's WCAG
+2.2 AA with no violation (with scripts on: the status page has its own; the joining
+pages have none, checked), and drawn to ``docs/screenshots/<area>/<state>-<lang>.png``
+(with WALKIN_SCREENSHOTS=1).
 
 One server and one browser for the whole module (``shared_web``): each state makes its
 own tickets in a browser context of its own, and ``hall`` puts back what a state
