@@ -41,7 +41,7 @@ GOLDEN_80MM_EN = b"".join(
         ESC + b"E\x00" + b"Your number\n",
         ESC + b"E\x01" + GS + b"!\x33" + b"H023\n",  # bold, 4x4
         GS + b"!\x00" + b"Housing Options\n",
-        ESC + b"E\x00" + b"12/03/2026 10:42\n",
+        ESC + b"E\x00" + b"12 Mar 2026, 10:42\n",  # CLDR en_GB, medium date
         b"People ahead of you: 4\n",
         b"Estimated wait: 25 min\n",
         b"\n",
@@ -312,3 +312,37 @@ def test_an_image_taller_than_a_band_goes_as_bands_that_touch() -> None:
         assert isinstance(band, Raster)
         stacked.paste(band.image, (0, 24 * i))
     assert stacked.crop((0, 0, 40, 30)).tobytes() == image.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("language", "issued"),
+    [
+        ("en", "12 Mar 2026, 10:42"),
+        ("cy", "12 Maw 2026 10:42"),
+        ("pl", "12 mar 2026, 10:42"),
+        ("ro", "12 mar. 2026, 10:42"),
+    ],
+)
+def test_the_date_is_in_the_visitors_language(
+    ticket: TicketPrint, language: str, issued: str
+) -> None:
+    """Issue 14, item 4: the printed ticket's date through CLDR in the visitor's
+    language (not one country's digits), printed as text."""
+    lines = printed_lines(ticket_bytes(dataclasses.replace(ticket, language=language)))
+    assert issued in lines
+    assert "12/03/2026 10:42" not in lines
+
+
+def test_a_date_in_a_script_the_printer_cannot_print_is_digits(ticket: TicketPrint) -> None:
+    """Arabic's month name would be drawn (hundreds of bytes, seconds at 9600 baud): the
+    date goes as day/month/year digits, still text, which read the same in every
+    language; the status page gives the visitor the date in their own words."""
+    payload = ticket_bytes(dataclasses.replace(ticket, language="ar"), load_profile("TM-T20II"))
+    assert b"12/03/2026 10:42\n" in payload
+
+
+def test_an_appointment_time_is_a_24_hour_clock_in_every_language(ticket: TicketPrint) -> None:
+    booked = dataclasses.replace(
+        ticket, language="pl", appointment_at=ticket.issued_at.replace(hour=9, minute=5)
+    )
+    assert "Wizyta 09:05" in printed_lines(ticket_bytes(booked, load_profile("TM-T20II")))

@@ -109,7 +109,7 @@ def test_golden_bytes_first_and_following_ticket_over_the_pty(
         + ESC + b"E\x00" + b"Eich rhif\n"
         + ESC + b"E\x01" + GS + b"!\x33" + b"H023\n"
         + GS + b"(L\x06\x000U" + key + b"\x01\x01" + ESC + b"J\x06"  # the service, by key
-        + ESC + b"E\x00" + GS + b"!\x00" + b"12/03/2026 10:42\n"
+        + ESC + b"E\x00" + GS + b"!\x00" + b"12 Maw 2026 10:42\n"
         + b"Pobl o'ch blaen: 4\n"
         + b"Amser aros tebygol: 25 munud\n"
         + b"\n"
