@@ -39,10 +39,14 @@ Status changes, from any read, reach every listener added with
 On a printer whose profile keeps download graphics (``PrinterProfile.download_graphics``,
 URL option ``phrases=auto``, the default), a ticket's fixed phrases are printed by key
 (:mod:`device_drivers.phrases`): after the status check the printer is sent ``ESC @`` and
-asked which keys it holds, phrases it lacks are defined and the list asked for again,
-and only keys it has confirmed are used; anything else goes as images, as before. None
-of that prints, so a failure during it leaves the request free to retry. A printer that
-answers status but not the key list is not asked again for ``key_list_backoff`` seconds.
+asked which keys it holds, and only keys it holds and this session defined are used. A
+phrase it lacks (the kiosk's first ticket, a power cycle nobody saw) goes as an image on
+this ticket, and is defined after the cut, with the key list asked again, for the next
+ticket: the visitor waits for no more than the ticket as images. None of that prints, so
+a failure before the ticket leaves the request free to retry, and one after the cut
+leaves the ticket printed. A printer that answers status but not the key list is not
+asked again for ``key_list_backoff`` seconds; one that has lost every phrase at two
+tickets running (its ``ESC @`` clears them) is not given them again after the cut.
 """
 
 from __future__ import annotations
@@ -110,9 +114,12 @@ class PrintResult:
     status: PrinterStatus  # as read after printing; UNKNOWN if the printer never answers
     duplicate: bool = False
     seconds: float = 0.0
-    #: bytes sent before the ticket to print its fixed phrases by key: ``ESC @``, the key
-    #: list questions and any definitions (0 where the printer keeps no phrases)
+    #: bytes sent before the ticket to print its fixed phrases by key: ``ESC @`` and the
+    #: key list question (0 where the printer keeps no phrases)
     setup_bytes: int = 0
+    #: bytes sent after the cut to have the printer hold the phrases this ticket carried
+    #: as images, for the next tickets: ``ESC @``, definitions, key list questions
+    after_bytes: int = 0
 
 
 class PrintJournal:
@@ -187,6 +194,9 @@ class Printer:
         )
         self._key_list_backoff = key_list_backoff
         self._no_key_list_until = 0.0
+        #: tickets running at which the printer had lost every phrase it held (2: its
+        #: ``ESC @`` clears them, so defining them after the cut is only wasted time)
+        self._forgot = 0
 
     # -- connection ------------------------------------------------------------------
 
@@ -285,7 +295,7 @@ class Printer:
         """
         if self.phrases is not None:
             job = ticket_job(ticket, self.profile, qr_mode=self.config.qr, stored=True)
-            return self._print(request_id, lambda link, before: self._by_key(link, before, job))
+            return self._print_job(request_id, job)
         payload = ticket_bytes(ticket, self.profile, qr_mode=self.config.qr)
         return self.print_bytes(payload, request_id)
 
@@ -303,7 +313,7 @@ class Printer:
             reprint_id = self._journal.next_reprint_id(request_id)
             if self.phrases is not None:
                 job = ticket_job(marked, self.profile, qr_mode=self.config.qr, stored=True)
-                return self._print(reprint_id, lambda link, before: self._by_key(link, before, job))
+                return self._print_job(reprint_id, job)
             payload = ticket_bytes(marked, self.profile, qr_mode=self.config.qr)
             return self.print_bytes(payload, reprint_id)
 
@@ -408,16 +418,41 @@ class Printer:
 
     # -- fixed phrases by key ------------------------------------------------------------
 
+    def _print_job(self, request_id: str, job: TicketJob) -> PrintResult:
+        """Print ``job`` with the phrases the printer holds by key and the others as
+        images; then, after the cut, have it hold those others for the next tickets."""
+        with self._lock:
+            owed: list[StoredRow] = []
+            result = self._print(
+                request_id, lambda link, before: self._by_key(link, before, job, owed)
+            )
+            if owed and not result.duplicate:
+                result = dataclasses.replace(result, after_bytes=self._hold_quietly(owed))
+                self._results[request_id] = result
+            return result
+
     def _by_key(
-        self, connection: Connector, before: PrinterStatus, job: TicketJob
+        self, connection: Connector, before: PrinterStatus, job: TicketJob, owed: list[StoredRow]
     ) -> tuple[bytes, int]:
-        """The job with its fixed phrases printed by keys the printer has confirmed, and
-        the bytes sent to get there; the job as images where it cannot be."""
+        """The job with its fixed phrases printed by the keys the printer holds (and this
+        session defined), and the bytes sent to know which: ``ESC @`` and the key list
+        question. The rows it lacks go as images and are added to ``owed``, to be defined
+        after the cut: defining them first would make this ticket dearer than images."""
         if not job.rows or not before.answered or time.monotonic() < self._no_key_list_until:
             return job.as_images(), 0
-        keys, sent = self._hold(connection, job.rows, retry=True)
-        if keys is None:
+        assert self.phrases is not None
+        held, sent = self._key_list(connection, INIT)
+        if held is None:
             return job.as_images(), sent
+        had = set(self.phrases.defined)
+        if had:
+            self._forgot = self._forgot + 1 if not had & held else 0
+        plan = self.phrases.plan(job.rows, held)
+        keys = dict(plan.trusted)  # never ``confirm`` here: no definition has gone yet
+        if self._forgot < 2:
+            owed.extend(row for row in job.rows if row.digest in plan.defining)
+        elif plan.defining:
+            log.info("the printer forgets its phrases between tickets: printing them as images")
         return job.by_key(keys), sent
 
     def _hold(
@@ -433,7 +468,10 @@ class Printer:
         if held is None:
             return None, sent
         plan = self.phrases.plan(rows, held)
-        keys, _ = self.phrases.confirm(plan, held, refuse=False)
+        # Only what it held and this session defined: ``confirm`` before the definitions
+        # have gone would take a stranger's key that a definition is about to replace
+        # (after a clear) for ours, and a link lost now would leave it trusted.
+        keys = dict(plan.trusted)
         while plan.setup:
             connection.send(plan.setup)
             held, asked = self._key_list(connection, b"", queued=len(plan.setup))
@@ -470,17 +508,28 @@ class Printer:
             status = self.status()
             if not status.answered or status.state in _REFUSE:
                 return 0
-            try:
-                keys, _ = self._hold(self._connection(), list(rows.values()), retry=False)
-            except DeviceUnavailable:
-                return 0
-            except SendFailed as exc:
-                self._lost_link(exc.cause)
-                return 0
-            except LINK_ERRORS as exc:
-                self._lost_link(exc)
-                return 0
-            return len(keys or {})
+            held: dict[bytes, bytes] = {}
+            self._hold_quietly(list(rows.values()), retry=False, keys=held)
+            return len(held)
+
+    def _hold_quietly(
+        self, rows: list[StoredRow], *, retry: bool = True, keys: dict[bytes, bytes] | None = None
+    ) -> int:
+        """:meth:`_hold` that never raises for a device problem (a lost link is published
+        and the connection dropped): the bytes it sent, the keys confirmed into ``keys``."""
+        try:
+            held, sent = self._hold(self._connection(), rows, retry=retry)
+        except DeviceUnavailable:
+            return 0
+        except SendFailed as exc:
+            self._lost_link(exc.cause)
+            return exc.accepted
+        except LINK_ERRORS as exc:
+            self._lost_link(exc)
+            return 0
+        if keys is not None:
+            keys.update(held or {})
+        return sent
 
     def _lost_link(self, cause: BaseException) -> None:
         self._drop_connection()

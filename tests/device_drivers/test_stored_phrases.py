@@ -21,6 +21,7 @@ from catalogues import translator
 from device_drivers.errors import PrinterDisconnected
 from device_drivers.layout import ticket_bytes, ticket_job
 from device_drivers.phrases import (
+    CLEAR_ALL,
     KeyListError,
     PhraseMemory,
     StoredRow,
@@ -91,8 +92,9 @@ def expected_key(picture: Image.Image) -> bytes:
 def test_golden_bytes_first_and_following_ticket_over_the_pty(
     tmp_path: Path, ticket: TicketPrint
 ) -> None:
-    """A Welsh ticket whose service has ŷ (no code page has it): the one drawn row is
-    sent once as download graphics and then printed by key; the rest is today's text."""
+    """A Welsh ticket whose service has ŷ (no code page has it): the first ticket draws
+    that row as an image (the printer does not hold it yet) and, after the cut, defines
+    it as download graphics; the next prints it by key. The rest is today's text."""
     welsh = dataclasses.replace(ticket, language="cy", service_name="Gwasanaethau Tŷ")
     ink = render_ink("Gwasanaethau Tŷ", size=24, bold=True, language="cy")
     assert ink is not None and ink.height <= 24
@@ -104,22 +106,35 @@ def test_golden_bytes_first_and_following_ticket_over_the_pty(
     rows = bytes(b ^ 0xFF for b in whole_bytes.tobytes())
     body = b"0S0" + key + b"\x01" + ink.width.to_bytes(2, "little") + b"\x18\x00" + b"1" + rows
     definition = GS + b"(L" + len(body).to_bytes(2, "little") + body
-    after_init = (
-        ESC + b"a\x01" + ESC + b"E\x01" + b"Leeds Merrion House\n"
-        + ESC + b"E\x00" + b"Eich rhif\n"
-        + ESC + b"E\x01" + GS + b"!\x33" + b"H023\n"
-        + GS + b"(L\x06\x000U" + key + b"\x01\x01" + ESC + b"J\x06"  # the service, by key
-        + ESC + b"E\x00" + GS + b"!\x00" + b"12 Maw 2026 10:42\n"
-        + b"Pobl o'ch blaen: 4\n"
-        + b"Amser aros tebygol: 25 munud\n"
-        + b"\n"
-        + GS + b"(k\x04\x001A2\x00" + GS + b"(k\x03\x001C\x06" + GS + b"(k\x03\x001E1"
-        + GS + b"(k$\x001P0https://q.leeds.gov.uk/t/7Kq2xW9p" + GS + b"(k\x03\x001Q0"
-        + b"\n"
-        + b"Sganiwch i ddilyn eich lle yn y ciw\n"
-        + b"Please keep this ticket\n"
-        + GS + b"VB\x00"
-    )  # fmt: skip
+    # ESC * 24-dot double density: per column 3 bytes, top dot the high bit, 1 = ink
+    columns = b"".join(
+        sum((band.getpixel((x, 8 * byte + bit)) == 0) << (7 - bit) for bit in range(8)).to_bytes(
+            1, "big"
+        )
+        for x in range(band.width)
+        for byte in range(3)
+    )
+    as_image = ESC + b"*\x21" + ink.width.to_bytes(2, "little") + columns + b"\n"
+    by_key = GS + b"(L\x06\x000U" + key + b"\x01\x01" + ESC + b"J\x06"
+
+    def after_init(service: bytes) -> bytes:
+        return (
+            ESC + b"a\x01" + ESC + b"E\x01" + b"Leeds Merrion House\n"
+            + ESC + b"E\x00" + b"Eich rhif\n"
+            + ESC + b"E\x01" + GS + b"!\x33" + b"H023\n"
+            + service
+            + ESC + b"E\x00" + GS + b"!\x00" + b"12 Maw 2026 10:42\n"
+            + b"Pobl o'ch blaen: 4\n"
+            + b"Amser aros tebygol: 25 munud\n"
+            + b"\n"
+            + GS + b"(k\x04\x001A2\x00" + GS + b"(k\x03\x001C\x06" + GS + b"(k\x03\x001E1"
+            + GS + b"(k$\x001P0https://q.leeds.gov.uk/t/7Kq2xW9p" + GS + b"(k\x03\x001Q0"
+            + b"\n"
+            + b"Sganiwch i ddilyn eich lle yn y ciw\n"
+            + b"Please keep this ticket\n"
+            + GS + b"VB\x00"
+        )  # fmt: skip
+
     with PrinterSimulator(tmp_path / "out", tcp=None, pty=True, keep_input=True) as sim:
         with open_printer(serial_url(sim)) as printer:
             first = printer.print_ticket(welsh, "first")
@@ -128,11 +143,16 @@ def test_golden_bytes_first_and_following_ticket_over_the_pty(
         sim.wait_for_tickets(2)
         received = bytes(sim.received)
     assert received[:on_the_wire] == (
-        STATUS + ESC + b"@" + KEY_LIST + definition + KEY_LIST + after_init + STATUS
-    )
-    assert received[on_the_wire:] == STATUS + ESC + b"@" + KEY_LIST + after_init + STATUS
-    assert (first.bytes_sent, first.setup_bytes) == (len(after_init), 11 + len(definition) + 9)
-    assert (following.bytes_sent, following.setup_bytes) == (len(after_init), 11)
+        STATUS + ESC + b"@" + KEY_LIST + after_init(as_image) + STATUS  # the ticket
+        + ESC + b"@" + KEY_LIST + definition + KEY_LIST  # after the cut
+    )  # fmt: skip
+    assert received[on_the_wire:] == STATUS + ESC + b"@" + KEY_LIST + after_init(by_key) + STATUS
+    assert (first.bytes_sent, first.setup_bytes) == (len(after_init(as_image)), 11)
+    assert first.after_bytes == 11 + len(definition) + 9
+    assert (following.bytes_sent, following.setup_bytes) == (len(after_init(by_key)), 11)
+    assert following.after_bytes == 0
+    # as images, the first ticket is no dearer than a printer without stored phrases
+    assert 2 + first.bytes_sent == len(ticket_bytes(welsh, load_profile("TM-T20II")))
 
 
 # -- the same paper, fewer bytes ------------------------------------------------------
@@ -152,11 +172,13 @@ def test_the_kiosks_right_to_left_tickets_by_key_are_the_same_paper_and_under_3_
         assert one.ticket.undefined_graphics == one.ticket.unknown_commands == []
         assert same_dots(paper(one.png_path), reference)
     first, *following = results
-    assert first.setup_bytes > 2000  # the phrases, once
+    # the first ticket is the ticket as images (after ESC @ and the key list question);
+    # the phrases are defined after its cut, once
+    assert first.bytes_sent + 2 == len(ticket_bytes(shown, load_profile("TM-T20II")))
+    assert first.setup_bytes == 11 and first.after_bytes > 2000
     for result in following:
-        assert result.setup_bytes == 11  # ESC @ and the key list question
+        assert result.setup_bytes == 11 and result.after_bytes == 0
         assert result.bytes_sent + result.setup_bytes <= 3000
-    assert first.bytes_sent == following[0].bytes_sent
 
 
 def test_the_paper_is_the_same_on_a_58_mm_roll_in_an_epson(
@@ -191,8 +213,10 @@ def test_a_power_cycle_between_tickets_means_the_phrases_are_sent_again(
         after = printer.print_ticket(shown, "after")
         again = printer.print_ticket(shown, "again")
     printed = simulator.wait_for_tickets(4)
-    assert [r.setup_bytes for r in (kept, again)] == [11, 11]
-    assert after.setup_bytes == before.setup_bytes > 2000
+    assert [r.setup_bytes for r in (before, kept, after, again)] == [11] * 4
+    assert [r.after_bytes for r in (kept, again)] == [0, 0]
+    assert after.after_bytes == before.after_bytes > 2000
+    assert after.bytes_sent == before.bytes_sent > kept.bytes_sent == again.bytes_sent
     reference = as_images(shown, tmp_path)
     for one in printed:
         assert one.ticket.undefined_graphics == []
@@ -213,23 +237,30 @@ def test_on_a_slow_serial_line_the_key_list_waits_for_the_definitions_to_arrive(
             first = printer.print_ticket(welsh, "first")
             following = printer.print_ticket(welsh, "following")
         printed = sim.wait_for_tickets(2)
-    assert first.setup_bytes > 700 and following.setup_bytes == 11
-    assert first.bytes_sent == following.bytes_sent < 300  # the service printed by key
+    assert first.after_bytes > 700 and following.setup_bytes == 11
+    assert following.after_bytes == 0  # the key list after the cut saw the definition
+    assert first.bytes_sent > following.bytes_sent < 300  # then the service by key
     reference = as_images(welsh, tmp_path)
     for one in printed:
         assert one.ticket.undefined_graphics == []
         assert same_dots(paper(one.png_path), reference)
 
 
-def test_a_printer_whose_esc_at_clears_its_graphics_gets_them_with_every_ticket(
+def test_a_printer_whose_esc_at_clears_its_graphics_gets_images_and_stops_being_given_them(
     tmp_path: Path, ticket: TicketPrint
 ) -> None:
+    """Every ticket finds the memory empty: as images, and after twice running with
+    everything lost, no more definitions after the cut (they would only be lost)."""
     shown = kiosk_ticket(ticket, "ur")
     with PrinterSimulator(tmp_path / "out", pty=True, init_clears_downloads=True) as sim:
         with open_printer(serial_url(sim)) as printer:
-            results = [printer.print_ticket(shown, f"t{i}") for i in range(2)]
-        printed = sim.wait_for_tickets(2)
-    assert results[0].setup_bytes == results[1].setup_bytes > 2000
+            results = [printer.print_ticket(shown, f"t{i}") for i in range(4)]
+        printed = sim.wait_for_tickets(4)
+    today = ticket_bytes(shown, load_profile("TM-T20II"))
+    assert [r.bytes_sent + 2 for r in results] == [len(today)] * 4
+    assert [r.setup_bytes for r in results] == [11] * 4
+    assert results[0].after_bytes == results[1].after_bytes > 2000
+    assert results[2].after_bytes == results[3].after_bytes == 0
     reference = as_images(shown, tmp_path)
     for one in printed:
         assert one.ticket.undefined_graphics == []
@@ -252,7 +283,7 @@ def test_keys_the_printer_held_before_are_cleared_not_trusted(
         (printed,) = sim.wait_for_tickets(1)
         received = bytes(sim.received)
     assert GS + b"(L\x05\x000QCLR" in received  # function 81: delete them all first
-    assert first.setup_bytes > 2000
+    assert first.setup_bytes == 11 and first.after_bytes > 2000
     assert same_dots(paper(printed.png_path), as_images(shown, tmp_path))
 
 
@@ -266,7 +297,8 @@ def test_a_changed_translation_is_a_new_key_never_the_old_picture(
             printer.print_ticket(old, "old")
             changed = printer.print_ticket(new, "new")
         _, printed = sim.wait_for_tickets(2)
-    assert 11 + 9 < changed.setup_bytes < 1500  # the new footer only, and a check
+    assert changed.setup_bytes == 11
+    assert 11 + 9 < changed.after_bytes < 1500  # the new footer only, and a check
     assert same_dots(paper(printed.png_path), as_images(new, tmp_path))
 
 
@@ -281,7 +313,8 @@ def test_no_room_in_the_printer_prints_the_phrases_as_images(
     today = ticket_bytes(shown, load_profile("TM-T20II"))
     # ESC @ went with the key list question; the phrases are refused once, then left be
     assert [r.bytes_sent for r in results] == [len(today) - 2] * 2
-    assert results[0].setup_bytes > 2 * 2000 and results[1].setup_bytes == 11
+    assert [r.setup_bytes for r in results] == [11, 11]
+    assert results[0].after_bytes > 2 * 2000 and results[1].after_bytes == 0
     for one in printed:
         assert one.ticket.undefined_graphics == []
         assert same_dots(paper(one.png_path), as_images(shown, tmp_path))
@@ -438,9 +471,9 @@ def test_phrases_prepared_ahead_leave_the_first_ticket_only_its_service(
             following = printer.print_ticket(shown, "following")
         printed = sim.wait_for_tickets(2)
     assert held == 6  # your number, scan to follow, the footer; in Urdu and in Arabic
-    assert 11 + 9 < first.setup_bytes < 1000  # the service alone
+    assert first.setup_bytes == 11 and 11 + 9 < first.after_bytes < 1000  # the service
     assert first.bytes_sent + first.setup_bytes < 3000
-    assert following.setup_bytes == 11
+    assert following.setup_bytes == 11 and following.after_bytes == 0
     reference = as_images(shown, tmp_path)
     for one in printed:
         assert one.ticket.undefined_graphics == []
@@ -527,5 +560,62 @@ def test_a_link_lost_while_asking_for_keys_leaves_the_ticket_free_to_print_again
             assert printer.prepare_phrases([kiosk_ticket(ticket, "ar")]) == 0  # no exception
             assert printer.last_status is not None and printer.last_status.reachable is False
         assert GS + b"(L" not in fake.received.replace(KEY_LIST, b"")  # no definition went
+    finally:
+        fake.close()
+
+
+class _HoldsKeysAndHangsUpOnClear:
+    """A printer on TCP that answers status as ready, lists ``keys`` (planted by another
+    program, say) at every key list question, and hangs up when told to delete them."""
+
+    def __init__(self, keys: list[bytes]) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"tcp://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.keys = keys
+        self.connections: list[bytearray] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        ready = encode_status_reply(online=True, paper=PaperLevel.OK, cover_open=False)
+        key_list = b"\x37\x73\x40" + b"".join(self.keys) + b"\x00"
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            received = bytearray()
+            self.connections.append(received)
+            with conn:
+                while data := conn.recv(65536):
+                    received += data
+                    if CLEAR_ALL in data:
+                        break  # hang up
+                    for n in data.split(b"\x10\x04")[1:]:  # (a ticket's dots may hold one)
+                        if n[:1] in (b"\x01", b"\x02", b"\x04"):
+                            conn.sendall(ready[{1: 0, 2: 1, 4: 2}[n[0]]].to_bytes(1, "big"))
+                    conn.sendall(key_list * data.count(KEY_LIST))
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_link_lost_while_clearing_a_strangers_keys_never_trusts_them(
+    ticket: TicketPrint,
+) -> None:
+    """The printer holds the very keys the driver wants, for other pictures. The link
+    goes as the driver clears them (after the first ticket's cut): the ticket is printed,
+    and the next ticket still prints those rows as images, never by the stranger's keys."""
+    shown = kiosk_ticket(ticket, "ar")
+    rows = ticket_job(shown, load_profile("TM-T20II"), stored=True).rows
+    fake = _HoldsKeysAndHangsUpOnClear([key_for(row.digest) for row in rows])
+    try:
+        with open_printer(fake.url, profile="TM-T20II") as printer:
+            first = printer.print_ticket(shown, "first")
+            second = printer.print_ticket(shown, "second")
+        today = ticket_bytes(shown, load_profile("TM-T20II"))
+        assert first.bytes_sent + 2 == second.bytes_sent + 2 == len(today)
+        assert len(fake.connections) >= 2  # the link was lost, and opened again
+        by_key = GS + b"(L\x06\x000U"
+        assert not any(by_key in received for received in fake.connections)
     finally:
         fake.close()
