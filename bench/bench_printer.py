@@ -12,15 +12,24 @@ at that baud rate costs; ``--measure`` also times the whole print path (layout, 
 check, send, status check) against the simulator over a pseudo-terminal, which has no
 baud-rate limit, so it shows our own overhead.
 
-The second table is fixed phrases printed by key from the printer's download graphics
-(``device_drivers.phrases``): three tickets through the real driver to the simulator over
+The second table is where a right-to-left ticket's bytes go (``ticket_job``): the drawn
+rows of the fixed phrases (the same on every ticket), the drawn rows that change (people
+ahead, the wait), and everything else (text, QR, styles, cut); "ink" is the drawn rows'
+dots at 1 bit, cropped, in whole bytes a row, with no command around them: what any
+uncompressed image command must send at least, since no profile has a compressed one.
+
+The third table is fixed phrases printed by key from the printer's download graphics
+(``device_drivers.phrases``): four tickets through the real driver to the simulator over
 a pseudo-terminal, per profile and language, with a power cycle before the third and
 another before the fourth, after which the labels (not the service) of the Urdu and
 Arabic tickets are prepared ahead (``Printer.prepare_phrases``, not counted). "set-up"
-is what goes before the ticket (``ESC @``, the key list questions, the definitions),
-"answers" the key lists the printer sends back (waited for, so they count on the wire);
-the two status reads every ticket has (9 bytes out, 3 back, either way) are left out, as
-in the first table. Every ticket's picture is checked against the one sent as images.
+is what goes before the ticket (``ESC @`` and the key list question), "answers" the key
+lists the printer sends back before the cut (waited for, so they count on the wire);
+"total" is what the visitor waits for. A phrase the printer lacks goes as an image and
+is defined after the cut: "after cut" is those bytes both ways (definitions, questions,
+answers), which the visitor does not wait for. The two status reads every ticket has
+(9 bytes out, 3 back, either way) are left out, as in the first table. Every ticket's
+picture is checked against the one sent as images.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from catalogues import translator  # noqa: E402
+from device_drivers import layout  # noqa: E402
 from device_drivers.cli import sample_ticket  # noqa: E402
 from device_drivers.layout import ticket_bytes  # noqa: E402
 from device_drivers.printer import open_printer  # noqa: E402
@@ -106,13 +116,70 @@ def worded(base: TicketPrint, language: str, wording: str) -> TicketPrint:
     return ticket
 
 
+#: where the bytes go: (label, profile, paper, language, wording)
+BREAKDOWN_CASES = [
+    (f"{name} {lang} {wording}", profile, paper, lang, wording)
+    for name, profile, paper in (
+        ("TM-T20II 80mm", "TM-T20II", None),
+        ("generic 58mm", None, 58),
+        ("generic 80mm", None, 80),
+    )
+    for wording in ("kiosk", "sample")
+    for lang in ("ur", "ar")
+]
+
+
+def breakdown(base: TicketPrint) -> None:
+    """Each case's bytes as images: fixed drawn rows, changing drawn rows, the rest."""
+    print()
+    print("where the bytes go, every drawn row as an image (bytes; rows as width x height dots)")
+    print(
+        f"{'case':24} {'total':>6} {'fixed rows':>10} {'changing':>8} {'other':>6}"
+        f" {'ink':>6}  fixed rows; changing rows"
+    )
+    line, text_image = layout._TicketWriter.line, layout._TicketWriter.text_image
+    drawn: list[tuple[bool, tuple[int, int], int]] = []  # (fixed, ink size, bytes sent)
+    fixed_now = [False]
+
+    def spy_line(writer: layout._TicketWriter, text: str, **style: object) -> None:
+        fixed_now[0] = bool(style.get("fixed"))
+        line(writer, text, **style)  # type: ignore[arg-type]
+
+    def spy_image(writer: layout._TicketWriter, ink: Image.Image) -> None:
+        start = len(writer.out.output)
+        text_image(writer, ink)
+        drawn.append((fixed_now[0], ink.size, len(writer.out.output) - start))
+
+    layout._TicketWriter.line = spy_line  # type: ignore[assignment,method-assign]
+    layout._TicketWriter.text_image = spy_image  # type: ignore[method-assign]
+    try:
+        for label, profile, paper, language, wording in BREAKDOWN_CASES:
+            drawn.clear()
+            total = len(ticket_bytes(worded(base, language, wording), load_profile(profile, paper)))
+            fixed = sum(size for is_fixed, _, size in drawn if is_fixed)
+            changing = sum(size for is_fixed, _, size in drawn if not is_fixed)
+            ink = sum(-(-w // 8) * h for _, (w, h), _ in drawn)
+            rows = "; ".join(
+                ", ".join(f"{w}x{h}" for is_fixed, (w, h), _ in drawn if is_fixed == which)
+                for which in (True, False)
+            )
+            print(
+                f"{label:24} {total:>6} {fixed:>10} {changing:>8}"
+                f" {total - fixed - changing:>6} {ink:>6}  {rows}"
+            )
+    finally:
+        layout._TicketWriter.line = line  # type: ignore[method-assign]
+        layout._TicketWriter.text_image = text_image  # type: ignore[method-assign]
+
+
 def stored_phrases(base: TicketPrint) -> None:
-    """Three tickets per case through the driver, a power cycle before the third."""
+    """Four tickets per case through the driver, a power cycle before the third and
+    the fourth (labels prepared ahead before the fourth)."""
     print()
     print("fixed phrases by key (download graphics); bytes to the printer and back")
     print(
         f"{'case':24} {'which ticket':17} {'ticket':>6} {'set-up':>6} {'answers':>7}"
-        f" {'total':>6} {'9600 baud':>10} {'115200':>8}  paper"
+        f" {'total':>6} {'9600 baud':>10} {'115200':>8} {'after cut':>9}  paper"
     )
     for label, options, paper, language, wording in STORED_CASES:
         ticket = worded(base, language, wording)
@@ -136,17 +203,21 @@ def stored_phrases(base: TicketPrint) -> None:
                         )
                     answered = sim.bytes_answered
                     result = printer.print_ticket(ticket, name)
-                    sim.wait_for_tickets(i + 2)
-                    answers = sim.bytes_answered - answered - _STATUS_ANSWERS
-                    rows.append((name, result.bytes_sent, result.setup_bytes, answers))
+                    (*_, cut) = sim.wait_for_tickets(i + 2)
+                    # the status read before the ticket is answered before the cut (3
+                    # bytes), the one after it after (3)
+                    answers = cut.answered_at_cut - answered - _STATUS_ANSWERS // 2
+                    later = sim.bytes_answered - cut.answered_at_cut - _STATUS_ANSWERS // 2
+                    after = result.after_bytes + later
+                    rows.append((name, result.bytes_sent, result.setup_bytes, answers, after))
             reference, *printed = sim.wait_for_tickets(5)
         expected = _dots(reference.png_path)
-        for (name, sent, setup, answers), one in zip(rows, printed, strict=True):
+        for (name, sent, setup, answers, after), one in zip(rows, printed, strict=True):
             same = _dots(one.png_path) == expected and not one.ticket.undefined_graphics
             total = sent + setup + answers
             print(
                 f"{label:24} {name:17} {sent:>6} {setup:>6} {answers:>7} {total:>6}"
-                f" {total * 10 / BAUDS[0]:>8.3f} s {total * 10 / BAUDS[1]:>6.3f} s"
+                f" {total * 10 / BAUDS[0]:>8.3f} s {total * 10 / BAUDS[1]:>6.3f} s {after:>9}"
                 f"  {'same as images' if same else 'DIFFERENT'}"
             )
         shutil.rmtree(folder)
@@ -186,6 +257,7 @@ def main(argv: list[str]) -> int:
         size = len(ticket_bytes(ticket, load_profile(profile, paper), qr_mode=qr))  # type: ignore[arg-type]
         wire = " ".join(f"{size * 10 / baud:>12.3f} s" for baud in BAUDS)
         print(f"{label:28} {size:>7} {wire}")
+    breakdown(base)
     stored_phrases(base)
     if args.measure:
         with PrinterSimulator(None, tcp=None, pty=True) as sim:

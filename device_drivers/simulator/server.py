@@ -56,6 +56,9 @@ class RenderedTicket:
     png_path: Path | None
     txt_path: Path | None
     ticket: PrintedTicket
+    #: bytes the printer had answered (status, key lists) when this ticket was cut:
+    #: what a kiosk waited for before its ticket, as against answers after the cut
+    answered_at_cut: int = 0
 
 
 class PrinterSimulator:
@@ -198,7 +201,7 @@ class PrinterSimulator:
                 txt = self.out_dir / f"ticket-{index:04d}.txt"
                 txt.write_text(text, encoding="utf-8")
                 png = render_png(ticket, self.width_px, self.out_dir / f"ticket-{index:04d}.png")
-            self.tickets.append(RenderedTicket(index, text, png, txt, ticket))
+            self.tickets.append(RenderedTicket(index, text, png, txt, ticket, self.bytes_answered))
             self._changed.notify_all()
 
     def wait_for_tickets(self, count: int, timeout: float = 5.0) -> list[RenderedTicket]:

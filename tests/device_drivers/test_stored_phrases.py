@@ -619,3 +619,25 @@ def test_a_link_lost_while_clearing_a_strangers_keys_never_trusts_them(
         assert not any(by_key in received for received in fake.connections)
     finally:
         fake.close()
+
+
+def test_the_simulator_says_what_it_answered_before_each_cut(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    """What the kiosk waited for before its ticket (the status read, the key list) and
+    what came after the cut (the status read, the key lists around the definitions)."""
+    shown = kiosk_ticket(ticket, "ur")
+    stored = len(ticket_job(shown, load_profile("TM-T20II"), stored=True).rows)
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True) as sim:
+        with open_printer(serial_url(sim)) as printer:
+            printer.print_ticket(shown, "first")
+            (first,) = sim.wait_for_tickets(1)
+            assert first.answered_at_cut == 3 + 4  # status; an empty key list
+            assert sim.bytes_answered - first.answered_at_cut == 3 + 4 + 4 + 2 * stored
+            printer.print_ticket(shown, "following")
+            _, following = sim.wait_for_tickets(2)
+    assert following.answered_at_cut - sim.bytes_answered == -3  # all but the last status
+    assert (
+        following.answered_at_cut - first.answered_at_cut
+        == 3 + 4 + 4 + 2 * stored + 3 + 4 + 2 * stored
+    )
