@@ -321,6 +321,24 @@ def walk_in_score(ticket: Ticket, service: Service, floor: Floor, now: datetime)
     return waited / target / length
 
 
+def walk_in_growth(service: Service, floor: Floor) -> float:
+    """How fast ``walk_in_score`` grows a minute for a walk-in of ``service``: of two
+    walk-ins with the same score (two visitors who came at the same moment, both at
+    0), the one that grows faster leads a moment later, so it goes first."""
+    target = service.target_wait / timedelta(minutes=1)
+    length = max(floor.duration(service) / timedelta(minutes=1), 1.0)
+    return 1.0 / target / length
+
+
+def _booked_order(b: _Booked) -> tuple[datetime, bool, datetime, int, str, str]:
+    """The plan's order: earliest deadline first; at the same deadline one checked in
+    before one expected, then by arrival (or slot), number, service and id."""
+    t = b.ticket
+    if t is None:
+        return (b.deadline, True, b.ready_at, 0, b.service, "")
+    return (b.deadline, False, t.arrival_at, t.seq, t.service, t.id)
+
+
 def choose_by_standards(
     counter: Counter,
     tickets: Iterable[Ticket],
@@ -355,6 +373,20 @@ def choose_by_standards(
        this counter does; an idle counter would not help them).
     4. Nobody else waiting: an appointment already here, up to
        ``appointment_early_call`` before its slot.
+
+    Ties (deterministic, never by the tickets' random ids while anything else tells
+    them apart): walk-ins of the same score by earlier arrival (``queued_since``), then
+    the faster-growing score (``walk_in_growth``), then number, then service code;
+    overdue ones by when they became overdue, then arrival, number, service; the plan
+    as ``_booked_order``. The id decides only between two tickets of one service with
+    the same arrival and number (a transfer).
+
+    Cost: one pass over ``tickets``; the plan (appointments x counters) only when
+    there are appointments, and once for each walk-in's visit length tried only when
+    the plan gives this counter an appointment: keeping a counter busy that the plan
+    does not use changes nothing in it, so the best walk-in passes without a plan.
+    ``tests/queue_server/core/test_routing_standards.py`` holds it equal to the rules
+    above written plainly.
     """
     floor = floor or Floor()
     margin = policy.appointment_plan_margin
@@ -373,21 +405,19 @@ def choose_by_standards(
     for service, slot in floor.expected:
         if service in services:
             booked.append(_Booked(service, slot, slot + policy.appointment_standard))
-    booked.sort(
-        key=lambda b: (
-            b.deadline,
-            b.ticket is None,
-            b.ready_at if b.ticket is None else b.ticket.arrival_at,
-            0 if b.ticket is None else b.ticket.seq,
-            b.service if b.ticket is None else b.ticket.id,
-        )
-    )
-    # an appointment whose time is up (deadline less margin; its slot is then past) goes
-    # to the first counter able to take it: the plan may give it to another counter
-    # free as soon, but an open counter is not always a calling one
-    for b in booked:
-        if b.ticket is not None and b.deadline - margin <= now and may_take(counter, b.ticket):
-            return b.ticket
+    if booked:
+        booked.sort(key=_booked_order)
+        # an appointment whose time is up (deadline less margin; its slot is then past)
+        # goes to the first counter able to take it: the plan may give it to another
+        # counter free as soon, but an open counter is not always a calling one
+        for b in booked:
+            if b.ticket is not None and b.deadline - margin <= now and may_take(counter, b.ticket):
+                return b.ticket
+
+    ranked = _ranked_walk_ins(walk_ins, services, policy, floor, now)
+    if not booked:
+        return ranked[0] if ranked else None
+
     # this counter is listed last: another counter free as soon takes an appointment;
     # a busy one is expected free only after ``appointment_plan_caution`` times the
     # rest of its visit
@@ -402,41 +432,87 @@ def choose_by_standards(
         return _plan_late(booked, [*others, (counter, busy_until)], services, floor, margin)
 
     late0, lateness0, where0 = plan(now)
-    mine = [
-        b.ticket
-        for number, b in enumerate(booked)
-        if b.ticket is not None and where0.get(number) == counter.name
-    ]
-
-    def overdue_at(t: Ticket) -> datetime:
-        return t.queued_since + services[t.service].target_wait * policy.max_wait_factor
-
-    overdue = sorted(
-        (t for t in walk_ins if overdue_at(t) <= now),
-        key=lambda t: (overdue_at(t), *queue_order(t)),
-    )
-    waiting = sorted(
-        (t for t in walk_ins if overdue_at(t) > now),
-        key=lambda t: (-walk_in_score(t, services[t.service], floor, now), *queue_order(t)),
-    )
-    # while anyone is past twice their target, nobody still within target goes before
-    # them, however short their visit (those past their target but not yet twice it may)
-    if overdue:
-        waiting = [t for t in waiting if now - t.queued_since > services[t.service].target_wait]
-    ranked = overdue + waiting
-    for t in ranked:
-        late, lateness, _ = plan(now + floor.duration(services[t.service]))
-        if late <= late0 and lateness <= lateness0:
-            return t
-    for t in mine:
-        if t.due_at is not None and t.due_at - early <= now:
-            return t
+    name = counter.name
+    if name in where0.values() or (
+        ranked and floor.duration(services[ranked[0].service]) < timedelta()
+    ):
+        # the plan may change with this counter busy: try each walk-in's visit (the
+        # same length for all of one service, so planned once a length)
+        tried: dict[timedelta, bool] = {}
+        for t in ranked:
+            length = floor.duration(services[t.service])
+            fits = tried.get(length)
+            if fits is None:
+                late, lateness, _ = plan(now + length)
+                fits = tried[length] = late <= late0 and lateness <= lateness0
+            if fits:
+                return t
+        for number, b in enumerate(booked):
+            mine = b.ticket
+            if mine is not None and where0.get(number) == name:
+                if mine.due_at is not None and mine.due_at - early <= now:
+                    return mine
+    # (else the plan gives this counter nothing: keeping it busy from now on moves no
+    # appointment in it, so the best walk-in leaves it no worse)
     if ranked:
         return ranked[0]
     for b in booked:
         if b.ticket is not None and may_take(counter, b.ticket) and b.ready_at - early <= now:
             return b.ticket
     return None
+
+
+def _ranked_walk_ins(
+    walk_ins: Sequence[Ticket],
+    services: Mapping[str, Service],
+    policy: Policy,
+    floor: Floor,
+    now: datetime,
+) -> list[Ticket]:
+    """``choose_by_standards``'s walk-ins in the order it tries them: those past
+    ``max_wait_factor`` times their target, longest overdue first; then, by
+    ``walk_in_score``, the others (only those past their target while anyone is
+    overdue)."""
+    factor = policy.max_wait_factor
+    minute = timedelta(minutes=1)
+    overdue: list[tuple[tuple[datetime, datetime, int, str, str], Ticket]] = []
+    waiting: list[tuple[tuple[float, datetime, float, int, str, str], Ticket]] = []
+    #: by service: (its target, how long it may wait before it is overdue, the target
+    #: and visit in minutes as ``walk_in_score`` has them, ``walk_in_growth``)
+    known: dict[str, tuple[timedelta, timedelta, float, float, float]] = {}
+    for t in walk_ins:
+        code = t.service
+        facts = known.get(code)
+        if facts is None:
+            service = services[code]
+            target_minutes = service.target_wait / minute
+            length = max(floor.duration(service) / minute, 1.0)
+            facts = known[code] = (
+                service.target_wait,
+                service.target_wait * factor,
+                target_minutes,
+                length,
+                walk_in_growth(service, floor),
+            )
+        _target, patience, target_minutes, length, growth = facts
+        since = t.queued_since
+        overdue_at = since + patience
+        if overdue_at <= now:
+            overdue.append(((overdue_at, since, t.seq, code, t.id), t))
+        else:
+            # ``walk_in_score``, the same arithmetic in the same order
+            score = (now - since) / minute / target_minutes / length
+            waiting.append(((-score, since, -growth, t.seq, code, t.id), t))
+    if overdue:
+        # while anyone is past twice their target, nobody still within target goes
+        # before them, however short their visit (those past their target but not yet
+        # twice it may)
+        waiting = [
+            (key, t) for key, t in waiting if now - t.queued_since > services[t.service].target_wait
+        ]
+        overdue.sort(key=lambda pair: pair[0])
+    waiting.sort(key=lambda pair: pair[0])
+    return [t for _key, t in overdue] + [t for _key, t in waiting]
 
 
 class RoutingPolicy(Protocol):
