@@ -1,6 +1,6 @@
 """Bytes per ticket and time on the wire, per language, native QR against raster QR.
 
-Run: ``.venv/bin/python bench/bench_printer.py [--measure]``
+Run: ``.venv/bin/python bench/bench_printer.py [--measure] [--options]``
 
 Tickets: ``sample_ticket()`` in each language (its centre, service and footer are
 English, as measured for issue 12); "kiosk" cases also have the service and the footer
@@ -17,6 +17,10 @@ rows of the fixed phrases (the same on every ticket), the drawn rows that change
 ahead, the wait), and everything else (text, QR, styles, cut); "ink" is the drawn rows'
 dots at 1 bit, cropped, in whole bytes a row, with no command around them: what any
 uncompressed image command must send at least, since no profile has a compressed one.
+
+``--options`` adds estimates of two options measured and not taken (docs/performance.md,
+section 3): the drawn rows as shared glyph runs (``ESC &`` user-defined characters), and
+rows taller than 24 dots set at the size whose ink fits 24.
 
 The third table is fixed phrases printed by key from the printer's download graphics
 (``device_drivers.phrases``): four tickets through the real driver to the simulator over
@@ -172,6 +176,108 @@ def breakdown(base: TicketPrint) -> None:
         layout._TicketWriter.text_image = text_image  # type: ignore[method-assign]
 
 
+def _drawn_rows(ticket: TicketPrint, profile: object) -> tuple[int, list[Image.Image]]:
+    """The ticket's bytes as images, and the ink of each drawn row."""
+    text_image = layout._TicketWriter.text_image
+    inks: list[Image.Image] = []
+
+    def spy(writer: layout._TicketWriter, ink: Image.Image) -> None:
+        inks.append(ink)
+        text_image(writer, ink)
+
+    layout._TicketWriter.text_image = spy  # type: ignore[method-assign]
+    try:
+        return len(ticket_bytes(ticket, profile)), inks  # type: ignore[arg-type]
+    finally:
+        layout._TicketWriter.text_image = text_image  # type: ignore[method-assign]
+
+
+def glyph_runs_estimate(inks: list[Image.Image]) -> int:
+    """Bytes to send ``inks`` as user-defined characters (``ESC &``), each 24-dot band cut
+    into pieces of 1-12 columns, a piece defined once per ticket (1 + 3 bytes a column)
+    and printed as one byte wherever it recurs: greedy, the longest piece already defined
+    at each column, else a new one up to the next change between ink and blank columns.
+    Per band: ``ESC % 1``, ``ESC % 0`` and a line feed; 5 bytes of ``ESC &`` header. An
+    estimate of an option not taken (docs/performance.md, section 3): the 95-code limit
+    of a set and how a printer spaces such characters are left out."""
+    known: set[tuple[tuple[bool, ...], ...]] = set()
+    cost = 5
+    for ink in inks:
+        bands = -(-ink.height // 24)
+        canvas = Image.new("1", (ink.width, 24 * bands), 1)
+        canvas.paste(ink, (0, (24 - ink.height) // 2 if bands == 1 else 0))
+        dots = canvas.load()
+        for band in range(bands):
+            cost += 7
+            columns = [
+                tuple(dots[x, 24 * band + y] == 0 for y in range(24)) for x in range(ink.width)
+            ]
+            x = 0
+            while x < len(columns):
+                for width in range(min(12, len(columns) - x), 0, -1):
+                    if tuple(columns[x : x + width]) in known:
+                        break
+                else:
+                    width = 1
+                    blank = not any(columns[x])
+                    while (
+                        x + width < len(columns)
+                        and width < 12
+                        and (not any(columns[x + width])) == blank
+                    ):
+                        width += 1
+                    known.add(tuple(columns[x : x + width]))
+                    cost += 1 + 3 * width
+                cost += 1
+                x += width
+    return cost
+
+
+def options_not_taken(base: TicketPrint) -> None:
+    """What two options measured and not taken would make of each case (estimates)."""
+    print()
+    print("options not taken: shared glyph runs (ESC & characters, estimated), and every")
+    print("drawn row set at the largest size up to 24 px whose ink is at most 24 dots tall")
+    print(f"{'case':24} {'now':>6} {'ESC & estimate':>14} {'rows fit 24':>11}  sizes")
+    render_ink = layout.render_ink
+    sizes: list[str] = []
+
+    def fitted(text: str, *, size: int = 24, bold: bool = False, language: str = "en") -> object:
+        ink = render_ink(text, size=size, bold=bold, language=language)
+        px = size
+        while ink is not None and ink.height > 24 and px > 16:
+            px -= 1
+            ink = render_ink(text, size=px, bold=bold, language=language)
+        if px != size:
+            sizes.append(f"{ink.width if ink else 0}x{ink.height if ink else 0} at {px} px")
+        return ink
+
+    for label, profile_name, paper, language, wording in BREAKDOWN_CASES:
+        ticket = worded(base, language, wording)
+        profile = load_profile(profile_name, paper)
+        total, inks = _drawn_rows(ticket, profile)
+        drawn = sum(len(row) for row in _row_bytes(inks, profile))
+        glyphs = total - drawn + glyph_runs_estimate(inks)
+        sizes.clear()
+        layout.render_ink = fitted  # type: ignore[assignment]
+        try:
+            fit = len(ticket_bytes(ticket, profile))
+        finally:
+            layout.render_ink = render_ink
+        print(f"{label:24} {total:>6} {glyphs:>14} {fit:>11}  {', '.join(sizes)}")
+
+
+def _row_bytes(inks: list[Image.Image], profile: object) -> list[bytes]:
+    """Each drawn row as the layout sends it."""
+    writer = layout._TicketWriter(profile, "en")  # type: ignore[arg-type]
+    out = []
+    for ink in inks:
+        writer.out.clear()
+        writer.text_image(ink)
+        out.append(bytes(writer.out.output))
+    return out
+
+
 def stored_phrases(base: TicketPrint) -> None:
     """Four tickets per case through the driver, a power cycle before the third and
     the fourth (labels prepared ahead before the fourth)."""
@@ -233,6 +339,9 @@ def _dots(png: Path | None) -> tuple[tuple[int, int], bytes]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--measure", action="store_true", help="also time prints to the simulator")
+    parser.add_argument(
+        "--options", action="store_true", help="also estimate two options not taken"
+    )
     args = parser.parse_args(argv)
     base = sample_ticket()
     print(
@@ -258,6 +367,8 @@ def main(argv: list[str]) -> int:
         wire = " ".join(f"{size * 10 / baud:>12.3f} s" for baud in BAUDS)
         print(f"{label:28} {size:>7} {wire}")
     breakdown(base)
+    if args.options:
+        options_not_taken(base)
     stored_phrases(base)
     if args.measure:
         with PrinterSimulator(None, tcp=None, pty=True) as sim:
