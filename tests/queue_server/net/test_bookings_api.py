@@ -23,7 +23,7 @@ from queue_server.core.model import CentreSetup
 from queue_server.net.forms import MAX_JSON_BYTES
 from queue_server.net.server import QueueServer
 from queue_server.store import Store
-from tests.conftest import STAFF_PASSWORD, LiveServer, start_live_server
+from tests.conftest import STAFF_PASSWORD, Clock, LiveServer, start_live_server
 
 
 @dataclasses.dataclass
@@ -78,11 +78,13 @@ async def api(live: LiveServer, method: str, path: str, body: Any = None, **kw: 
 @pytest.fixture
 async def centre(store_url: str, setup: CentreSetup) -> AsyncIterator[tuple[LiveServer, str]]:
     """A live server on ``store_url`` (a centre of its own: PostgreSQL's database is
-    shared by the session) and an integration token."""
+    shared by the session) and an integration token. Its clock stands at a weekday's
+    10:00 (``Clock``): bookings made for "in four hours" on a real clock after 20:00 fall
+    on tomorrow, and the kiosk's refusal becomes another."""
     setup = dataclasses.replace(setup, centre_id=f"api-{secrets.token_hex(3)}")
     store = Store(store_url)
     store.migrate()
-    running = await start_live_server(store, setup)
+    running = await start_live_server(store, setup, Clock())
     token = store.enroll_device(setup.centre_id, "integration", "Booking system")
     yield running, token
     await running.server.close()
@@ -192,7 +194,7 @@ async def test_bookings_made_moved_and_cancelled_while_a_kiosk_checks_in(
 
     # stored: a new server on the same database has every change, audited
     await live.server.close()
-    restarted = QueueServer(live.setup, live.store)
+    restarted = QueueServer(live.setup, live.store, clock=live.clock)
     try:
         kept = {a.ref: a for a in restarted.centre.appointments.values()}
         assert kept["BK-1002"].service == "housing"
