@@ -23,15 +23,18 @@ section 3): the drawn rows as shared glyph runs (``ESC &`` user-defined characte
 rows taller than 24 dots set at the size whose ink fits 24.
 
 The third table is fixed phrases printed by key from the printer's download graphics
-(``device_drivers.phrases``): four tickets through the real driver to the simulator over
+(``device_drivers.phrases``): five tickets through the real driver to the simulator over
 a pseudo-terminal, per profile and language, with a power cycle before the third and
 another before the fourth, after which the labels (not the service) of the Urdu and
 Arabic tickets are prepared ahead (``Printer.prepare_phrases``, not counted). "set-up"
 is what goes before the ticket (``ESC @`` and the key list question), "answers" the key
 lists the printer sends back before the cut (waited for, so they count on the wire);
 "total" is what the visitor waits for. A phrase the printer lacks goes as an image and
-is defined after the cut: "after cut" is those bytes both ways (definitions, questions,
-answers), which the visitor does not wait for. The two status reads every ticket has
+is defined after the cut: "between" is those bytes both ways (definitions, questions,
+answers), which the visitor does not wait for. A fifth ticket follows a power cycle
+that the status reads did not see, and the status monitor's next poll
+(``Printer.keep_phrases``, which finds the phrases gone and defines them again): its
+"between" is that poll's bytes, before the ticket. The two status reads every ticket has
 (9 bytes out, 3 back, either way) are left out, as in the first table. Every ticket's
 picture is checked against the one sent as images.
 """
@@ -285,7 +288,7 @@ def stored_phrases(base: TicketPrint) -> None:
     print("fixed phrases by key (download graphics); bytes to the printer and back")
     print(
         f"{'case':24} {'which ticket':17} {'ticket':>6} {'set-up':>6} {'answers':>7}"
-        f" {'total':>6} {'9600 baud':>10} {'115200':>8} {'after cut':>9}  paper"
+        f" {'total':>6} {'9600 baud':>10} {'115200':>8} {'between':>9}  paper"
     )
     for label, options, paper, language, wording in STORED_CASES:
         ticket = worded(base, language, wording)
@@ -297,8 +300,15 @@ def stored_phrases(base: TicketPrint) -> None:
             url = f"serial://{sim.pty_path}?baudrate=115200&{options}"
             rows = []
             with open_printer(url) as printer:
-                names = ("first", "following", "after power cycle", "prepared ahead")
+                names = (
+                    "first",
+                    "following",
+                    "after power cycle",
+                    "prepared ahead",
+                    "after a poll",
+                )
                 for i, name in enumerate(names):
+                    polled = 0
                     if i == 2:
                         sim.power_cycle()
                     if i == 3:  # as a kiosk can when it sees the printer back: no service
@@ -307,6 +317,12 @@ def stored_phrases(base: TicketPrint) -> None:
                             dataclasses.replace(worded(base, lang, wording), service_name="")
                             for lang in ("ur", "ar")
                         )
+                    if i == 4:  # switched off and on between two polls: the next poll
+                        sim.power_cycle()
+                        printer.status()
+                        answered = sim.bytes_answered
+                        polled = printer.keep_phrases()
+                        polled += sim.bytes_answered - answered
                     answered = sim.bytes_answered
                     result = printer.print_ticket(ticket, name)
                     (*_, cut) = sim.wait_for_tickets(i + 2)
@@ -314,9 +330,9 @@ def stored_phrases(base: TicketPrint) -> None:
                     # bytes), the one after it after (3)
                     answers = cut.answered_at_cut - answered - _STATUS_ANSWERS // 2
                     later = sim.bytes_answered - cut.answered_at_cut - _STATUS_ANSWERS // 2
-                    after = result.after_bytes + later
+                    after = result.after_bytes + later + polled
                     rows.append((name, result.bytes_sent, result.setup_bytes, answers, after))
-            reference, *printed = sim.wait_for_tickets(5)
+            reference, *printed = sim.wait_for_tickets(1 + len(names))
         expected = _dots(reference.png_path)
         for (name, sent, setup, answers, after), one in zip(rows, printed, strict=True):
             same = _dots(one.png_path) == expected and not one.ticket.undefined_graphics

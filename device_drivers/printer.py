@@ -47,6 +47,9 @@ a failure before the ticket leaves the request free to retry, and one after the 
 leaves the ticket printed. A printer that answers status but not the key list is not
 asked again for ``key_list_backoff`` seconds; one that has lost every phrase at two
 tickets running (its ``ESC @`` clears them) is not given them again after the cut.
+Between tickets :meth:`Printer.keep_phrases` (called by :class:`StatusMonitor` after
+each poll) asks for the key list and gives back what a power cycle took, so a printer
+switched off and on between two status reads costs the next visitor nothing.
 """
 
 from __future__ import annotations
@@ -197,6 +200,9 @@ class Printer:
         #: tickets running at which the printer had lost every phrase it held (2: its
         #: ``ESC @`` clears them, so defining them after the cut is only wasted time)
         self._forgot = 0
+        #: the pictures of the phrases the printer has confirmed holding in this session,
+        #: by digest: what :meth:`keep_phrases` defines again after it lost them
+        self._pictures: dict[bytes, StoredRow] = {}
 
     # -- connection ------------------------------------------------------------------
 
@@ -485,6 +491,7 @@ class Printer:
                 "the printer kept %d of %d phrases; clearing its graphics", len(keys), len(rows)
             )
             plan = self.phrases.plan(rows, held, clear=True)
+        self._pictures.update((row.digest, row) for row in rows if row.digest in keys)
         return keys, sent
 
     def prepare_phrases(self, tickets: Iterable[TicketPrint]) -> int:
@@ -511,6 +518,55 @@ class Printer:
             held: dict[bytes, bytes] = {}
             self._hold_quietly(list(rows.values()), retry=False, keys=held)
             return len(held)
+
+    def keep_phrases(self, batch_bytes: int = 1024) -> int:
+        """Between tickets (:class:`StatusMonitor` calls it after each status read): ask
+        the printer which keys it holds, and if it lost phrases this session had it hold
+        (switched off and on between two status reads, which they did not see), define
+        them again now, printing nothing, so the next ticket prints them by key rather
+        than as images. The question is 9 bytes and no ``ESC @``; the definitions go about
+        ``batch_bytes`` at a time, the printer free for a ticket between batches. Returns
+        the bytes sent; never raises for a device problem."""
+        with self._lock:
+            last = self._last_status
+            if (
+                self.phrases is None
+                or not self.phrases.defined
+                or self._forgot >= 2
+                or time.monotonic() < self._no_key_list_until
+                or last is None
+                or not last.answered
+                or last.state in _REFUSE
+            ):
+                return 0
+            try:
+                held, sent = self._key_list(self._connection(), b"")
+            except DeviceUnavailable:
+                return 0
+            except SendFailed as exc:
+                self._lost_link(exc.cause)
+                return 0
+            except LINK_ERRORS as exc:
+                self._lost_link(exc)
+                return 0
+            if held is None or set(self.phrases.defined) <= held:
+                return sent
+            had = [self._pictures[d] for d in self.phrases.defined.values() if d in self._pictures]
+            if not had:
+                return sent
+            log.info(
+                "the printer lost %d phrases since the last ticket: defining them again",
+                len(set(self.phrases.defined) - held),
+            )
+        batches: list[list[StoredRow]] = [[]]
+        for row in had:
+            if batches[-1] and sum(len(r.as_images) for r in batches[-1]) >= batch_bytes:
+                batches.append([])
+            batches[-1].append(row)
+        for batch in batches:
+            with self._lock:  # a ticket may go between two batches
+                sent += self._hold_quietly(batch, retry=False)
+        return sent
 
     def _hold_quietly(
         self, rows: list[StoredRow], *, retry: bool = True, keys: dict[bytes, bytes] | None = None

@@ -190,8 +190,9 @@ class StatusMonitor:
     """Polls a printer's status on a thread so the kiosk never waits for it.
 
     Each poll goes through ``printer.status()``, which notifies the printer's listeners
-    on a change; this class only keeps the clock. ``stop()`` returns within ``timeout``
-    plus one poll.
+    on a change; this class only keeps the clock. After it, a printer that keeps phrases
+    in download graphics (``keep_phrases``) is asked whether it still holds them and
+    given back any it lost. ``stop()`` returns within ``timeout`` plus one poll.
     """
 
     def __init__(self, printer: StatusSource, *, interval: float = 10.0, timeout: float = 0.5):
@@ -214,6 +215,9 @@ class StatusMonitor:
             started = time.monotonic()
             try:
                 self._printer.status(timeout=self._timeout)
+                keep_phrases = getattr(self._printer, "keep_phrases", None)
+                if keep_phrases is not None:
+                    keep_phrases()
             except Exception:  # a monitor must outlive any one bad poll
                 log.exception("printer status poll failed")
             self._stopping.wait(max(0.0, self._interval - (time.monotonic() - started)))

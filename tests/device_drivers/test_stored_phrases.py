@@ -33,7 +33,8 @@ from device_drivers.phrases import (
 from device_drivers.printer import open_printer
 from device_drivers.profiles import load_profile
 from device_drivers.simulator import PrinterSimulator
-from device_drivers.status import PaperLevel, encode_status_reply
+from device_drivers.simulator.server import wait_until
+from device_drivers.status import PaperLevel, StatusMonitor, encode_status_reply
 from device_drivers.textimage import render_ink
 from device_drivers.ticket import TicketPrint
 
@@ -641,3 +642,69 @@ def test_the_simulator_says_what_it_answered_before_each_cut(
         following.answered_at_cut - first.answered_at_cut
         == 3 + 4 + 4 + 2 * stored + 3 + 4 + 2 * stored
     )
+
+
+# -- a power cycle between two status reads ---------------------------------------------
+
+
+def test_phrases_lost_between_two_status_reads_are_given_back_before_the_next_ticket(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    """Switched off and on between two status reads, which both say ready: the next
+    poll's key list finds the phrases gone and defines them again, printing nothing, so
+    the next visitor's ticket prints them by key instead of carrying them as images."""
+    shown = kiosk_ticket(ticket, "ur")
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True, keep_input=True) as sim:
+        with open_printer(serial_url(sim)) as printer:
+            first = printer.print_ticket(shown, "first")
+            assert printer.keep_phrases() == len(KEY_LIST)  # all held: the question only
+            held = dict(sim.download.images)
+            sim.power_cycle()
+            assert printer.status().answered
+            sent = printer.keep_phrases(batch_bytes=600)  # several batches
+            assert sim.download.images.keys() == held.keys()
+            assert len(sim.tickets) == 1  # nothing printed
+            after = printer.print_ticket(shown, "after")
+        printed = sim.wait_for_tickets(2)
+    assert first.after_bytes > 2000 and sent > 2000
+    assert (after.setup_bytes, after.after_bytes) == (11, 0)
+    assert after.bytes_sent < first.bytes_sent - 2000  # by key, not as images
+    reference = as_images(shown, tmp_path)
+    for one in printed:
+        assert one.ticket.undefined_graphics == []
+        assert same_dots(paper(one.png_path), reference)
+
+
+def test_the_status_monitor_gives_the_phrases_back_after_an_unseen_power_cycle(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    shown = kiosk_ticket(ticket, "ar")
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True) as sim:
+        with open_printer(serial_url(sim)) as printer:
+            printer.print_ticket(shown, "first")
+            held = set(sim.download.images)
+            sim.power_cycle()
+            monitor = StatusMonitor(printer, interval=0.05).start()
+            try:
+                assert wait_until(lambda: set(sim.download.images) == held, 5.0)
+            finally:
+                monitor.stop()
+            after = printer.print_ticket(shown, "after")
+        printed = sim.wait_for_tickets(2)
+    assert (after.setup_bytes, after.after_bytes) == (11, 0)
+    assert printed[1].ticket.undefined_graphics == []
+    assert same_dots(paper(printed[1].png_path), as_images(shown, tmp_path))
+
+
+def test_keeping_phrases_asks_nothing_of_a_printer_that_does_not_keep_them(
+    ticket: TicketPrint,
+) -> None:
+    with PrinterSimulator(None, tcp=None, pty=True, keep_input=True) as sim:
+        with open_printer(serial_url(sim, "paper=80")) as generic:
+            generic.print_ticket(kiosk_ticket(ticket, "ur"), "one")
+            assert generic.keep_phrases() == 0
+        with open_printer(serial_url(sim)) as epson:  # nothing held yet: nothing to ask
+            epson.status()
+            assert epson.keep_phrases() == 0
+        sim.wait_for_tickets(1)
+        assert KEY_LIST not in sim.received
