@@ -198,8 +198,10 @@ class Printer:
         self._key_list_backoff = key_list_backoff
         self._no_key_list_until = 0.0
         #: tickets running at which the printer had lost every phrase it held (2: its
-        #: ``ESC @`` clears them, so defining them after the cut is only wasted time)
+        #: ``ESC @`` clears them, so defining them after the cut is only wasted time,
+        #: until ``_forgot_until``: two power cycles in a row can look the same)
         self._forgot = 0
+        self._forgot_until = 0.0
         #: the pictures of the phrases the printer has confirmed holding in this session,
         #: by digest: what :meth:`keep_phrases` defines again after it lost them
         self._pictures: dict[bytes, StoredRow] = {}
@@ -451,8 +453,12 @@ class Printer:
         if held is None:
             return job.as_images(), sent
         had = set(self.phrases.defined)
+        if self._forgot >= 2 and time.monotonic() >= self._forgot_until:
+            self._forgot = 0  # try again now and then
         if had:
             self._forgot = self._forgot + 1 if not had & held else 0
+            if self._forgot == 2:
+                self._forgot_until = time.monotonic() + self._key_list_backoff
         plan = self.phrases.plan(job.rows, held)
         keys = dict(plan.trusted)  # never ``confirm`` here: no definition has gone yet
         if self._forgot < 2:

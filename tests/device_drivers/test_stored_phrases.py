@@ -268,6 +268,29 @@ def test_a_printer_whose_esc_at_clears_its_graphics_gets_images_and_stops_being_
         assert same_dots(paper(one.png_path), reference)
 
 
+def test_a_printer_given_no_more_phrases_is_tried_again_after_a_while(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    """Two power cycles each just before a ticket look like a printer whose ESC @
+    clears its phrases; after the key list backoff the printer is given them again."""
+    shown = kiosk_ticket(ticket, "ur")
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True) as sim:
+        with open_printer(serial_url(sim)) as printer:
+            printer.print_ticket(shown, "t0")
+            for i in (1, 2):
+                sim.power_cycle()
+                lost = printer.print_ticket(shown, f"t{i}")
+            assert lost.after_bytes == 0  # given up on
+            printer._forgot_until = 0.0  # the backoff (10 minutes) is over
+            sim.power_cycle()
+            again = printer.print_ticket(shown, "t3")
+            following = printer.print_ticket(shown, "t4")
+        sim.wait_for_tickets(5)
+    assert again.after_bytes > 2000
+    assert (following.setup_bytes, following.after_bytes) == (11, 0)
+    assert following.bytes_sent < again.bytes_sent - 2000
+
+
 def test_keys_the_printer_held_before_are_cleared_not_trusted(
     tmp_path: Path, ticket: TicketPrint
 ) -> None:
