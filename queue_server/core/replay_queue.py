@@ -7,6 +7,9 @@ next" made cheap.
     queue.offer(counter)           what ``routing.choose_next`` needs to see
     queue.choose(counter, when)    ``choose_next`` over ``offer(counter)``, the same
                                    ticket, for ``"rules"`` and ``"fifo"`` (``chooses``)
+    queue.choose_planned(counter, when, free_at, durations)
+                                   the same for ``"standards"`` (``chooses_planned``),
+                                   with the ``Floor`` the replay's clock gives
     queue.remove(ticket)           the replay called it
 
 A replay makes one "call next" per ticket ahead of the one estimated, up to its
@@ -17,7 +20,13 @@ turn moves on (its place, arrival, target and when it becomes overdue), without
 building a ``routing.Candidate`` or a list for it; only the few other tickets offered
 (pinned to the counter, on the appointment clock, needing something) go through
 ``routing.candidates``. Then it applies ``routing.choose_by_rules``'s rules 2-6 (or
-``choose_oldest``'s order) to the lot. ``estimate.FAST`` turns it off;
+``choose_oldest``'s order) to the lot. Under ``"standards"`` (``choose_planned``),
+while no appointment is on the clock there is no plan to keep and the policy's answer
+is its best walk-in, ranked here the same way from the same numbers, with no ``Floor``
+built; otherwise ``routing.choose_by_standards`` decides over the offer. (The
+estimate's replay does not call ``choose_planned`` yet: under ``"standards"`` it still
+builds a ``Floor`` and asks ``choose_next`` at each step; docs/performance.md, issue 12
+item 1.) ``estimate.FAST`` turns it off;
 ``tests/queue_server/core/test_estimate_fast.py`` and the core property test hold
 every estimate equal either way.
 """
@@ -33,12 +42,16 @@ from .queue_index import Key
 from .routing import (
     ROUTING_POLICIES,
     Candidate,
+    Desk,
+    Floor,
     appointment_deadline,
     candidates,
     choose_by_rules,
+    choose_by_standards,
     choose_oldest,
     may_take,
     queue_order,
+    walk_in_growth,
 )
 
 if TYPE_CHECKING:
@@ -47,6 +60,11 @@ if TYPE_CHECKING:
 #: a service's oldest plain ticket not yet called in the replay, as ``choose`` reads
 #: it: (queued since, number, id, arrival, overdue from, target wait, the ticket)
 _Head = tuple[datetime, int, str, datetime, datetime, timedelta, Ticket]
+#: what ``choose_planned`` ranks a service's walk-ins by, worked out once a replay:
+#: (its target, how long before one is overdue, the target and the visit in minutes as
+#: ``routing.walk_in_score`` has them, ``routing.walk_in_growth``)
+_Facts = tuple[timedelta, timedelta, float, float, float]
+_MINUTE = timedelta(minutes=1)
 
 
 class ReplayQueue:
@@ -134,6 +152,13 @@ class ReplayQueue:
         rule = ROUTING_POLICIES.get(self.policy.routing)
         #: the policy ``choose`` follows, if it is one it knows
         self._rule = rule if rule is choose_by_rules or rule is choose_oldest else None
+        #: whether ``choose_planned`` knows it (``"standards"``)
+        self._planned = rule is choose_by_standards
+        #: the counters by name, for the ``Desk`` of a free time (``choose_planned``)
+        self.counters: Mapping[str, Counter] = getattr(centre, "counters", {})
+        #: ``_Facts`` by service, for the visit lengths ``self._lengths``
+        self._facts: dict[str, _Facts] = {}
+        self._lengths: Mapping[str, timedelta] | None = None
         #: each service's oldest plain ticket not yet called (``_Head``), or None
         self._heads: dict[str, _Head | None] = {code: None for code in plain}
         for code in plain:
@@ -177,16 +202,113 @@ class ReplayQueue:
         ``"fifo"``); else ask ``routing.choose_next`` with ``offer``."""
         return self._rule is not None
 
-    def choose(self, counter: Counter, when: datetime) -> Ticket | None:
+    @property
+    def chooses_planned(self) -> bool:
+        """Whether ``choose_planned`` knows the centre's routing policy
+        (``"standards"``, which reads a ``Floor``)."""
+        return self._planned
+
+    def choose_planned(
+        self,
+        counter: Counter,
+        when: datetime,
+        free_at: Iterable[tuple[datetime, str]],
+        durations: Mapping[str, timedelta],
+    ) -> Ticket | None:
         """What ``routing.choose_next(counter, self.offer(counter), services, policy,
-        when)`` returns, for a policy ``chooses`` knows (no ``Floor``: neither reads
-        one)."""
+        when, Floor(desks, durations))`` returns under ``"standards"``
+        (``chooses_planned``), where ``desks`` are the other counters' ``Desk`` at the
+        replay's free times ``free_at`` ((when, counter name), as the estimate's heap
+        holds them) and ``durations`` the visit lengths by service (the same mapping
+        for every call of one replay: what is worked out from it is kept).
+
+        With no appointment on the clock (checked in or expected) there is no plan:
+        the policy's answer is its best walk-in, found here from each service's oldest
+        plain ticket and the few others offered, in O(services + pinned + needing),
+        without building a ``Floor``, its desks or the offer. Otherwise the policy
+        itself decides over the offer (O(services + appointments x counters))."""
+        if self.on_the_clock:
+            floor = Floor(
+                desks=[Desk(self.counters[name], at) for at, name in free_at],
+                durations=durations,
+            )
+            return choose_by_standards(
+                counter, self.offer(counter), self.services, self.policy, when, floor
+            )
+        if durations is not self._lengths:
+            self._facts = {}
+            self._lengths = durations
+        best: tuple[tuple[float, datetime, float, int, str, str], Ticket] | None = None
+        late: tuple[tuple[datetime, datetime, int, str, str], Ticket] | None = None
+        for code, _primary in self._skills_of(counter):
+            head = self._heads[code]
+            if head is None:
+                continue
+            since, seq, tid, _arrival, _overdue, _target, ticket = head
+            # ``routing._ranked_walk_ins``' keys, from the numbers kept for the head
+            target, patience, target_minutes, length, growth = self._facts_of(code)
+            overdue_at = since + patience
+            if overdue_at <= when:
+                key = (overdue_at, since, seq, code, tid)
+                if late is None or key < late[0]:
+                    late = (key, ticket)
+            elif late is None:
+                score = (when - since) / _MINUTE / target_minutes / length
+                rank = (-score, since, -growth, seq, code, tid)
+                if best is None or rank < best[0]:
+                    best = (rank, ticket)
+        pinned = self.pinned.get(counter.name)
+        for t in (*(pinned.values() if pinned else ()), *self.needing.values()):
+            if t.state not in QUEUED_STATES or not may_take(counter, t):
+                continue
+            code = t.service
+            target, patience, target_minutes, length, growth = self._facts_of(code)
+            since = t.queued_since
+            overdue_at = since + patience
+            if overdue_at <= when:
+                key = (overdue_at, since, t.seq, code, t.id)
+                if late is None or key < late[0]:
+                    late = (key, t)
+            elif late is None:
+                score = (when - since) / _MINUTE / target_minutes / length
+                rank = (-score, since, -growth, t.seq, code, t.id)
+                if best is None or rank < best[0]:
+                    best = (rank, t)
+        if late is not None:
+            return late[1]
+        return None if best is None else best[1]
+
+    def _facts_of(self, code: str) -> _Facts:
+        facts = self._facts.get(code)
+        if facts is None:
+            service = self.services[code]
+            floor = Floor(durations=self._lengths or {})
+            target_minutes = service.target_wait / _MINUTE
+            length = max(floor.duration(service) / _MINUTE, 1.0)
+            facts = self._facts[code] = (
+                service.target_wait,
+                service.target_wait * self.policy.max_wait_factor,
+                target_minutes,
+                length,
+                walk_in_growth(service, floor),
+            )
+        return facts
+
+    def _skills_of(self, counter: Counter) -> list[tuple[str, bool]]:
+        """(service, primary?) for each service of ``plain`` the counter takes."""
         skills = self._skills.get(counter.name)
         if skills is None:
             skills = [
                 (code, code in counter.primary) for code in self.plain if counter.skilled_for(code)
             ]
             self._skills[counter.name] = skills
+        return skills
+
+    def choose(self, counter: Counter, when: datetime) -> Ticket | None:
+        """What ``routing.choose_next(counter, self.offer(counter), services, policy,
+        when)`` returns, for a policy ``chooses`` knows (no ``Floor``: neither reads
+        one)."""
+        skills = self._skills_of(counter)
         others = (
             self._others(counter)
             if self.on_the_clock or self.needing or self.pinned.get(counter.name)

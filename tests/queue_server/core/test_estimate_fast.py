@@ -6,6 +6,7 @@ command sequences with appointments, transfers and visitors who need something."
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
@@ -24,7 +25,8 @@ from queue_server.core.model import (
     Ticket,
 )
 from queue_server.core.replay_queue import ReplayQueue
-from queue_server.core.routing import choose_next
+from queue_server.core.routing import Desk as Desk_
+from queue_server.core.routing import Floor, choose_next
 
 from .conftest import Desk, default_setup
 from .test_estimate_reach import NOW, centres
@@ -133,6 +135,43 @@ def test_the_same_with_appointments_pins_and_needs(desk: Desk) -> None:
             expected = choose_next(counter, offered, centre.services, centre.policy, when)
             if queue.chooses:
                 assert queue.choose(counter, when) == expected
+    if queue.chooses_planned:
+        _planned_as_the_policy(desk, queue, sorted(moments))
+
+
+def _planned_as_the_policy(desk: Desk, queue: ReplayQueue, moments: list[datetime]) -> None:
+    """``ReplayQueue.choose_planned`` (``"standards"``) against ``choose_next`` over the
+    offer with the ``Floor`` the estimate's replay would build: the other counters
+    free at assorted moments, learned visit lengths for some services. Then, calling
+    the replay's choices one by one (``remove``), until the queue is empty: the heads
+    move on and the appointments leave the clock, so both paths are exercised."""
+    centre = desk.centre
+    rng = random.Random(len(moments))
+    durations = {
+        code: timedelta(minutes=rng.choice([3, 12, 40]))
+        for code in centre.services
+        if rng.random() < 0.7
+    }
+    names = sorted(centre.counters)
+    for step in range(400):
+        when = moments[step % len(moments)] + timedelta(minutes=step // 4)
+        counter = centre.counters[names[step % len(names)]]
+        free_at = [
+            (when + timedelta(minutes=rng.choice([-5, 0, 0, 7, 30])), name)
+            for name in names
+            if name != counter.name and rng.random() < 0.8
+        ]
+        floor = Floor(
+            desks=[Desk_(centre.counters[name], at) for at, name in free_at],
+            durations=durations,
+        )
+        offered = queue.offer(counter)
+        expected = choose_next(counter, offered, centre.services, centre.policy, when, floor)
+        assert queue.choose_planned(counter, when, free_at, durations) == expected
+        if expected is not None:
+            queue.remove(expected)
+        elif not any(queue.offer(c) for c in centre.counters.values()):
+            break
 
 
 def _both_choose(desk: Desk, counter: str, when: datetime) -> Ticket | None:

@@ -443,3 +443,5 @@ def test_every_policy_keeps_the_contract_the_estimate_relies_on(name, queue, cou
     assert choose_next(counter, replay.offer(counter), CATALOGUE, policy, NOW) == chosen
     if replay.chooses:  # and its own choice (estimate.FAST), for the policies it knows
         assert replay.choose(counter, NOW) == chosen
+    if replay.chooses_planned:  # the same with no other counter and typical visits
+        assert replay.choose_planned(counter, NOW, (), {}) == chosen
