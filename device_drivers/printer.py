@@ -46,7 +46,8 @@ ticket: the visitor waits for no more than the ticket as images. None of that pr
 a failure before the ticket leaves the request free to retry, and one after the cut
 leaves the ticket printed. A printer that answers status but not the key list is not
 asked again for ``key_list_backoff`` seconds; one that has lost every phrase at two
-tickets running (its ``ESC @`` clears them) is not given them again after the cut.
+tickets running (its ``ESC @`` clears them) is not given them again after the cut for
+as long.
 Between tickets :meth:`Printer.keep_phrases` (called by :class:`StatusMonitor` after
 each poll) asks for the key list and gives back what a power cycle took, so a printer
 switched off and on between two status reads costs the next visitor nothing.
