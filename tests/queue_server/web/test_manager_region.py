@@ -270,7 +270,7 @@ async def test_every_centre_live_as_the_server_reports_it(
     await expect(page.locator("#region-updated-at")).to_have_text("10:21")
     await expect(page.locator("#region-error")).to_be_empty()
     # the history below, loaded on first opening the tab (none generated here)
-    await expect(page.locator("#region-history-done")).to_contain_text("(28 days)")
+    await expect(page.locator("#region-history-done")).to_contain_text("(28 days)", timeout=30_000)
     assert await axe(page) == []
     await screenshot(page, "manager-region-live")
 

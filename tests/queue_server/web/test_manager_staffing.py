@@ -19,8 +19,14 @@ from ..simulation.test_staffing import PROFILES, fill_history
 
 
 @pytest.fixture
-async def web(store: Any, example_config: Any) -> AsyncIterator[LiveServer]:
-    """The demo centre with its real hours and four past Mondays in its database."""
+async def web(
+    store: Any, example_config: Any, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[LiveServer]:
+    """The demo centre with its real hours and four past Mondays in its database. The
+    server simulates 3 generated days per number of advisers instead of its 10: the
+    page draws whatever the reply holds, and 10 days under the standards routing took
+    over 90 s on a loaded machine (11 s of CPU alone)."""
+    monkeypatch.setattr("queue_server.net.staffing.DAYS", 3)
     setup = example_config.to_setup()
     profile = load_profile(PROFILES / "busy-monday.toml")
     fill_history(store, setup, profile, last_weekdays(0, 4, setup.hours.closed_dates))
