@@ -5,6 +5,8 @@
     learn(centre, now) -> Learned
     learned.visit(service) -> timedelta               expected length of a visit
     learned.remaining(service, elapsed) -> timedelta  how much longer one under way lasts
+    learned.remaining_spread(service, elapsed)        the ways it may go on (their mean:
+                                                      ``remaining``)
     learned.gone_by(waited) -> float                  share of walk-ins gone by then
     learned.absent                                    what a visitor who is gone costs
     learned.shows                                     share of bookings that check in
@@ -92,6 +94,20 @@ class Learned:
         if len(longer) >= 3:
             return sum(longer, timedelta()) / len(longer) - elapsed
         return max(mean - elapsed, mean / 4)
+
+    def remaining_spread(self, service: str, elapsed: timedelta) -> list[timedelta]:
+        """The ways a visit that has lasted ``elapsed`` may go on, equally likely: each
+        recent visit (cut down) longer than it, less ``elapsed``, where ``remaining``
+        takes their mean (all the recent visits for one just begun); otherwise
+        ``remaining`` alone. Their mean is ``remaining(service, elapsed)``."""
+        kept = self.clipped.get(service)
+        if kept and elapsed <= timedelta():
+            return list(kept)
+        if kept:
+            longer = [d - elapsed for d in kept if d > elapsed]
+            if len(longer) >= 3:
+                return longer
+        return [self.remaining(service, elapsed)]
 
     def gone_by(self, waited: timedelta) -> float:
         """The chance a walk-in who has waited ``waited`` has left."""
