@@ -7,14 +7,17 @@
     range_report(store, first, last, centre=None, by="day", ...) -> RangeReport
     range_to_dict(report) / range_to_csv(report)
 
-A day before the centre's today is rolled up once (when the server closes it, when
-``walkin history generate`` writes it, or here on first demand) into ``day_rollup``
-rows: one ``reports.Tally`` per centre, service, counter and kind of help asked for.
+A day that is over (an hour past the end of it, ``ROLLUP_MARGIN``) and *final* (no
+ticket still open, no booking still awaited: nothing in its figures moves with the
+clock) is rolled up (when the server closes it, when ``walkin history generate``
+writes it, or here on first demand) into ``day_rollup`` rows: one ``reports.Tally``
+per centre, service, counter and kind of help asked for. A write to the day after
+that (a late write: ``store.rollups``) outdates them, and the day is built again.
 A range report merges those tallies, so a year costs a few thousand small rows
 however many tickets it had; the figures are ``walkin report``'s for each day
 (``reports.figures_of``), the wait percentiles exact to the histogram's bucket.
 Today, and any day after it, is built from its tickets at the time of asking and
-never stored (it is not over).
+never stored (it is not over); so is a day over but not final.
 docs/reports.md, "Ranges", says what each grouping means.
 """
 
@@ -55,6 +58,7 @@ from queue_server.store.rollups import (
     RollupRow,
     appointments_in,
     choices_in,
+    day_changes,
     estimates_between,
     read_rollups,
     rolled_up_days,
@@ -68,7 +72,12 @@ DEFAULT_STANDARD = Policy().appointment_standard
 #: the figures' version: a roll-up built by an older Walkin (lower) is built again
 #: 2: satisfaction; 3: phone joins, console issues, help and its waits (issue 14);
 #: 4: each kind of help's own figures (scope "help"), the mean wait
+#: (roll-ups from before late writes were counted were cleared by migration 0017)
 ROLLUP_VERSION = 4
+#: how long after a day ends before it is rolled up and stored: longer than a write
+#: decided on the day (not counted as a late write) can take to commit, and than the
+#: clocks of the server and of a report's machine can differ
+ROLLUP_MARGIN = timedelta(hours=1)
 #: the groupings ``range_report`` offers
 GROUPINGS = ("day", "week", "month", "service", "counter", "centre")
 #: the longest range one report covers (two years and a leap day)
@@ -81,6 +90,20 @@ Options = Mapping[str, Any]
 
 def _days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def last_closed_day(now: datetime, tz: tzinfo) -> date:
+    """The last day that may be rolled up and stored at ``now``: the day before the
+    centre's today of ``ROLLUP_MARGIN`` ago."""
+    return (now - ROLLUP_MARGIN).astimezone(tz).date() - timedelta(days=1)
+
+
+def is_final(tallies: Mapping[tuple[str, str], Tally]) -> bool:
+    """Whether a day's figures no longer move with the clock: no ticket still open (a
+    never-called one's target passes as time goes on) and no booking still awaited
+    (it becomes missed once check-in closes)."""
+    whole = tallies.get((CENTRE_SCOPE, ""), Tally())
+    return whole.still_open == 0 and whole.appointments_awaited == 0
 
 
 def _spans(days: Iterable[date]) -> list[tuple[date, date]]:
@@ -153,13 +176,18 @@ def roll_up(
     write: bool = True,
 ) -> dict[date, dict[tuple[str, str], Tally]]:
     """Roll up ``centre``'s days ``first`` to ``last`` from their tickets and (with
-    ``write``) store them, replacing any roll-up they had. ``options``: the report's
-    (``reports.options_for`` of the centre's configuration). Returns the tallies.
-    Writing is the caller's choice of days: only days that are over belong in the
-    table (``ensure_rolled_up`` keeps to them)."""
+    ``write``) store those closed by ``now`` (``last_closed_day``) and final
+    (``is_final``), replacing any roll-up they had. ``options``: the report's
+    (``reports.options_for`` of the centre's configuration). Returns the tallies of
+    every day, stored or not.
+
+    Each day's count of late writes is read before its rows and stored with its
+    roll-up, which counts only while the count stays the same (``store.rollups``)."""
     now = now or datetime.now(UTC)
+    closed = last_closed_day(now, tz)
     built: dict[date, dict[tuple[str, str], Tally]] = {}
     for span_first, span_last in _spans(_days(first, last)):
+        changes = day_changes(store, centre, span_first, span_last) if write else {}
         some = tallies_from_tickets(
             store, centre, span_first, span_last, now=now, tz=tz, options=options or {}
         )
@@ -176,8 +204,10 @@ def roll_up(
                         tally=json.dumps(tally.to_data(), separators=(",", ":")),
                         built_at=now,
                         version=ROLLUP_VERSION,
+                        changes=changes.get(day, 0),
                     )
                     for day, tallies in some.items()
+                    if day <= closed and is_final(tallies)
                     for (scope, key), tally in tallies.items()
                 ],
             )
@@ -192,25 +222,29 @@ def ensure_rolled_up(
     *,
     now: datetime | None = None,
 ) -> int:
-    """Roll up every day from ``first`` to ``last`` that is over (before the centre's
-    today) and not rolled up yet, for each of ``centres`` (id -> its time zone and
-    report options). Returns how many days were rolled up. A database that cannot
-    store them (read-only, say) is no error: the days are built again next time."""
+    """Roll up every day from ``first`` to ``last`` that is closed (``last_closed_day``)
+    and has no roll-up built from its rows as they are (none yet, or one a late write
+    outdated), for each of ``centres`` (id -> its time zone and report options).
+    Returns how many days were stored (a day not final is built but not stored). A
+    database that cannot store them (read-only, say) is no error: the days are built
+    again next time."""
     now = now or datetime.now(UTC)
     done = rolled_up_days(store, centres, first, last, ROLLUP_VERSION)
     count = 0
     for centre, (tz, options) in centres.items():
-        yesterday = now.astimezone(tz).date() - timedelta(days=1)
-        missing = [d for d in _days(first, min(last, yesterday)) if (centre, d) not in done]
+        closed = last_closed_day(now, tz)
+        missing = [d for d in _days(first, min(last, closed)) if (centre, d) not in done]
         if not missing:
             continue
         for span_first, span_last in _spans(missing):
             try:
-                roll_up(store, centre, span_first, span_last, now=now, tz=tz, options=options)
+                built = roll_up(
+                    store, centre, span_first, span_last, now=now, tz=tz, options=options
+                )
             except WalkinError as exc:
                 log.warning("could not store the figures of %s: %s", centre, exc)
                 return count
-            count += (span_last - span_first).days + 1
+            count += sum(1 for tallies in built.values() if is_final(tallies))
     return count
 
 

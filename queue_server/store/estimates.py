@@ -46,11 +46,21 @@ _INSERT = sa.insert(TABLE)
 
 
 def record_estimates(store: Store, estimates: Sequence[GivenEstimate]) -> None:
-    """Write ``estimates`` in one transaction; ``Unavailable`` if the database fails
-    (nothing is written)."""
+    """Write ``estimates`` in one transaction (with a late write counted for a ticket
+    of a day that is over: ``Store.mark_late_writes``); ``Unavailable`` if the
+    database fails (nothing is written)."""
     if not estimates:
         return
-    store._write("wait estimates", lambda conn: insert_estimates(conn, estimates))
+
+    def work(conn: sa.Connection) -> None:
+        insert_estimates(conn, estimates)
+        # an estimate for a ticket of a day that is over changes that day's figures
+        for centre in sorted({e.centre for e in estimates}):
+            mine = [e for e in estimates if e.centre == centre]
+            at = max(e.at for e in mine)
+            store.mark_late_writes(conn, centre, at, days=[e.day for e in mine])
+
+    store._write("wait estimates", work)
 
 
 def insert_estimates(conn: sa.Connection, estimates: Sequence[GivenEstimate]) -> None:

@@ -17,9 +17,10 @@ import re
 import secrets
 import socket
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,11 +29,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from queue_server.core import Centre, prefix_of
 from queue_server.core.errors import Conflict, InvalidRequest, NotActive, NotFound, Unavailable
-from queue_server.core.events import Event, TicketIssued
+from queue_server.core.events import AppointmentBooked, AppointmentChanged, Event, TicketIssued
 from queue_server.core.model import FINAL_STATES, CentreSetup, Service, TicketState
 
 from . import convert
 from . import offline as offline_rows
+from . import rollups as rollup_rows
 from .driver_rows import write_row
 from .tables import (
     AppointmentRow,
@@ -42,7 +44,6 @@ from .tables import (
     ChannelChoiceRow,
     CounterRow,
     CredentialsGenerationRow,
-    DayRollupRow,
     DeviceRow,
     DeviceStatusRow,
     FeedbackRow,
@@ -236,6 +237,8 @@ class Store:
         self._fence: tuple[str, int] | None = None
         #: why this store no longer writes, once its server stepped down (``resign``)
         self._resigned: str | None = None
+        #: each centre's time zone, as registered (``_zone``): which day is over
+        self._zones: dict[str, tzinfo] = {}
         if self.engine.dialect.name == "postgresql":
             # the sessions of a server that hangs can be told apart and ended by the
             # standby taking over (``end_sessions_of``)
@@ -520,12 +523,14 @@ class Store:
         if not events:
             return
         with self._writing() as conn:
+            rebooked = self._booked_before(conn, centre_id, events)
             for event in events:
                 self._write_event(conn, centre_id, event)
             if also is not None:
                 also(conn)
             # kiosks' blocks and offline runs (issue 13 item 4), in the same transaction
             offline_rows.write(self, conn, centre_id, events)
+            self._mark_late_events(conn, centre_id, events, rebooked)
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[sa.Connection]:
@@ -602,6 +607,8 @@ class Store:
             if audit:
                 trail.append(convert.audit_values(centre_id, event))
         with self._writing() as conn:
+            rebooked = self._booked_before(conn, centre_id, events)
+            self._mark_late_events(conn, centre_id, events, rebooked)
             for (prefix, day), seq in sequences.items():
                 self._advance_sequence(conn, centre_id, prefix, day, seq)
             if issued:
@@ -717,12 +724,101 @@ class Store:
             {"centre": centre_id, "prefix": prefix, "day": day, "last": seq},
         )
 
+    # ------------------------------------------------------------ late writes
+
+    def mark_late_writes(
+        self,
+        conn: sa.Connection,
+        centre_id: str,
+        at: datetime,
+        *,
+        days: Sequence[date] = (),
+        moments: Sequence[datetime] = (),
+    ) -> None:
+        """In ``conn``'s write transaction, made at ``at`` (the decision's time): count
+        a late write for each day among those it touches that was over by then (or by
+        this machine's clock, if later): ``days``, rows' own days (a ticket's, an
+        answer's, an estimate's); ``moments``, times whose local day is the row's (a
+        booking's, a choice's). A write of today's rows only compares dates. The
+        roll-ups of the days counted no longer count (``store.rollups``)."""
+        if not days and not moments:
+            return
+        zone = self._zone(conn, centre_id)
+        today = rollup_rows.local_today(max(at, datetime.now(UTC)), zone)
+        late = rollup_rows.late_days(today, zone, days, moments)
+        if late:
+            rollup_rows.count_late_writes(self, conn, centre_id, late)
+
+    def _mark_late_events(
+        self,
+        conn: sa.Connection,
+        centre_id: str,
+        events: Sequence[Event],
+        rebooked: Sequence[datetime],
+    ) -> None:
+        """``mark_late_writes`` for the days ``events`` change: each ticket's day,
+        each booking's time (and the time a changed booking had, ``rebooked`` the times
+        of bookings booked anew over a row of the same reference)."""
+        days = [event.ticket.day for event in events if event.ticket is not None]
+        moments = list(rebooked)
+        for event in events:
+            if event.appointment is not None:
+                moments.append(event.appointment.at)
+                if isinstance(event, AppointmentChanged):
+                    moments.append(event.from_at)
+        self.mark_late_writes(
+            conn, centre_id, max(e.at for e in events), days=days, moments=moments
+        )
+
+    def _booked_before(
+        self, conn: sa.Connection, centre_id: str, events: Sequence[Event]
+    ) -> list[datetime]:
+        """The stored times of the bookings ``events`` book (``AppointmentBooked``)
+        over a row of the same reference: a cancelled booking booked again at another
+        time, or an old day's reference used again. The row moves off that day.
+        Nothing is read for events that book nothing (every ticket's)."""
+        refs = sorted(
+            {
+                event.appointment.ref
+                for event in events
+                if isinstance(event, AppointmentBooked) and event.appointment is not None
+            }
+        )
+        if not refs:
+            return []
+        a = AppointmentRow.__table__.c  # type: ignore[attr-defined]
+        found: list[datetime] = []
+        for start in range(0, len(refs), 500):
+            query = sa.select(a.at).where(
+                a.centre == centre_id, a.ref.in_(refs[start : start + 500])
+            )
+            found.extend(convert.must_utc(row.at) for row in conn.execute(query))
+        return found
+
+    def _zone(self, conn: sa.Connection, centre_id: str) -> tzinfo | None:
+        """The centre's time zone: as registered (``register_centre``, ``load_centre``,
+        else the ``centre`` row, read once); None if it is not registered or not a zone
+        (``store.rollups`` then takes every day it is anywhere)."""
+        zone = self._zones.get(centre_id)
+        if zone is not None:
+            return zone
+        c = CentreRow.__table__.c  # type: ignore[attr-defined]
+        name = conn.execute(sa.select(c.timezone).where(c.id == centre_id)).scalar()
+        try:
+            zone = ZoneInfo(name) if name else None
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = None
+        if zone is not None:
+            self._zones[centre_id] = zone
+        return zone
+
     # ------------------------------------------------------------ rebuild
 
     def load_centre(self, setup: CentreSetup, now: datetime) -> Centre:
         """The live centre as stored: today's tickets and every unfinished one,
         counters, live service changes, today's and future bookings, sequences."""
         centre_id = setup.centre_id
+        self._zones[centre_id] = setup.tz
         today = now.astimezone(setup.tz).date()
         unfinished = sorted(str(state) for state in TicketState if state not in FINAL_STATES)
         with self.engine.connect() as conn:
@@ -831,6 +927,7 @@ class Store:
 
     def register_centre(self, setup: CentreSetup, now: datetime | None = None) -> None:
         """Record that this database serves ``setup``'s centre (idempotent)."""
+        self._zones[setup.centre_id] = setup.tz
         with self.engine.begin() as conn:
             self._upsert(
                 conn,
@@ -1323,7 +1420,7 @@ class Store:
         def work(conn: sa.Connection) -> None:
             nonlocal written
             earlier = conn.execute(
-                sa.select(c.id, c.choice)
+                sa.select(c.id, c.choice, c.at)
                 .where(
                     c.centre == centre_id,
                     c.device == device,
@@ -1334,12 +1431,15 @@ class Store:
             ).all()
             if choice == "online" and earlier:
                 return
-            went_online = next((row.id for row in earlier if row.choice == "online"), None)
+            went_online = next((row for row in earlier if row.choice == "online"), None)
             if choice == "ticket" and went_online is not None:
                 conn.execute(
                     sa.update(ChannelChoiceRow.__table__)
-                    .where(c.id == went_online)
+                    .where(c.id == went_online.id)
                     .values(choice="ticket", at=at, language=language)
+                )
+                self.mark_late_writes(
+                    conn, centre_id, at, moments=[convert.must_utc(went_online.at), at]
                 )
                 self._audit_note(
                     conn,
@@ -1380,6 +1480,7 @@ class Store:
                 "language": language,
             },
         )
+        self.mark_late_writes(conn, centre_id, at, moments=[at])
         self._audit_note(
             conn,
             centre_id,
@@ -1416,13 +1517,12 @@ class Store:
         """Store a visitor's answer after their visit (``FeedbackRow``, its comment
         already screened), with an audit row ``feedback_given`` (the score and the kinds
         of personal data taken out; never the comment). ``AlreadyAnswered`` if the
-        ticket has an answer, however near together the two came. If the ticket's day
-        is rolled up already, its roll-ups go in the same transaction, to be built
-        again with this answer by the next report over it (``reporting.ranges``)."""
+        ticket has an answer, however near together the two came. An answer to an
+        earlier day's visit is a late write to that day (``mark_late_writes``): its
+        roll-up is built again with the answer by the next report over it."""
         from queue_server.core.feedback import AlreadyAnswered
 
         table: sa.Table = FeedbackRow.__table__  # type: ignore[attr-defined]
-        rollups: sa.Table = DayRollupRow.__table__  # type: ignore[attr-defined]
 
         def work(conn: sa.Connection) -> None:
             if conn.execute(
@@ -1430,8 +1530,7 @@ class Store:
             ).first():
                 raise AlreadyAnswered("This visit's feedback has been given already.")
             conn.execute(sa.insert(table), answer.model_dump())
-            r = rollups.c
-            conn.execute(sa.delete(rollups).where(r.centre == answer.centre, r.day == answer.day))
+            self.mark_late_writes(conn, answer.centre, answer.answered_at, days=[answer.day])
             self._audit_note(
                 conn,
                 answer.centre,

@@ -1,9 +1,20 @@
-"""Rolled-up days (``day_rollup``) and the plain reads that build them.
+"""Rolled-up days (``day_rollup``), the late writes that outdate them (``day_change``),
+and the plain reads that build them.
 
 A closed day's figures are kept per centre, service and counter as tallies (counts,
 sums, a histogram of waits: ``reporting.reports.Tally``) so that a report over a
 month or a year reads a few rows per day. This module only moves rows; what a tally
 holds and how days merge is ``queue_server.reporting`` (``reports``, ``ranges``).
+
+A write to a day that is over (a *late write*: a ticket ended or uploaded after its
+day, a booking of the day cancelled or moved, an answer given, an estimate or a choice
+recorded after the day) raises the day's count in ``day_change``, in the write's own
+transaction (``Store.mark_late_writes``). A roll-up keeps the count it was built from,
+read before the day's rows; it counts only while the day's count is still that one
+(``read_rollups``, ``rolled_up_days``), so a roll-up built from rows a late write has
+changed since is never read, whichever of the two committed first. A write *on* its
+own day (every write of today's tickets) costs a comparison of two dates: a day is
+rolled up only once it is over, and an hour more (``reporting.ranges``).
 
 Raw rows are read as plain SQLAlchemy rows, by column name, never one ORM object
 per row (issue 12: building the objects cost six times the read).
@@ -13,27 +24,109 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from queue_server.store.repository import Store
 from queue_server.store.tables import (
     AppointmentRow,
     ChannelChoiceRow,
+    DayChangeRow,
     DayRollupRow,
     TicketRow,
     WaitEstimateRow,
 )
 
+if TYPE_CHECKING:
+    from queue_server.store.repository import Store
+
 ROLLUP: sa.Table = DayRollupRow.__table__  # type: ignore[attr-defined]
 R = ROLLUP.c
+CHANGE: sa.Table = DayChangeRow.__table__  # type: ignore[attr-defined]
 TICKET: sa.Table = TicketRow.__table__  # type: ignore[attr-defined]
 APPOINTMENT: sa.Table = AppointmentRow.__table__  # type: ignore[attr-defined]
 CHOICE: sa.Table = ChannelChoiceRow.__table__  # type: ignore[attr-defined]
 ESTIMATE: sa.Table = WaitEstimateRow.__table__  # type: ignore[attr-defined]
+
+#: the time zones furthest behind and ahead of UTC (Baker Island, Kiribati's Line
+#: Islands): for a centre whose zone is not known, a moment falls on any local day
+#: it falls on somewhere between them
+_BEHIND, _AHEAD = timedelta(hours=12), timedelta(hours=14)
+
+
+# ------------------------------------------------------------------ late writes
+
+
+def local_today(at: datetime, zone: tzinfo | None) -> date:
+    """The centre's day at ``at``; for a centre whose zone is not known, the latest
+    day it is anywhere (so that no day over there is taken for today)."""
+    if zone is not None:
+        return at.astimezone(zone).date()
+    return (at.astimezone(UTC) + _AHEAD).date()
+
+
+def local_days(at: datetime, zone: tzinfo | None) -> list[date]:
+    """The centre's local day of the moment ``at`` (a booking's time, a choice's):
+    one day, or, for a centre whose zone is not known, every day it is somewhere."""
+    if zone is not None:
+        return [at.astimezone(zone).date()]
+    first, last = (at - _BEHIND).astimezone(UTC).date(), (at + _AHEAD).astimezone(UTC).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def late_days(
+    today: date,
+    zone: tzinfo | None,
+    days: Iterable[date] = (),
+    moments: Iterable[datetime] = (),
+) -> set[date]:
+    """Of the days a write touches (``days``: tickets', answers', estimates' own
+    days; ``moments``: bookings' and choices' times, in the centre's ``zone``), those
+    before ``today``."""
+    late = {day for day in days if day < today}
+    for moment in moments:
+        late.update(day for day in local_days(moment, zone) if day < today)
+    return late
+
+
+def count_late_writes(store: Store, conn: sa.Connection, centre: str, days: Iterable[date]) -> None:
+    """Raise ``centre``'s count of late writes by one for each of ``days``, in the
+    transaction of ``conn`` (in order of day: two transactions never wait on each
+    other's rows the other way round)."""
+    rows = [{"centre": centre, "day": day, "changes": 1} for day in sorted(set(days))]
+    if not rows:
+        return
+
+    def build() -> Any:
+        stmt = store._insert(CHANGE)
+        return stmt.on_conflict_do_update(
+            index_elements=["centre", "day"], set_={"changes": CHANGE.c.changes + 1}
+        )
+
+    conn.execute(store._statement(("late writes",), build), rows)
+
+
+def day_changes(store: Store, centre: str, first: date, last: date) -> dict[date, int]:
+    """``centre``'s count of late writes for each day from ``first`` to ``last`` that
+    had any."""
+    c = CHANGE.c
+    query = sa.select(c.day, c.changes).where(c.centre == centre, c.day >= first, c.day <= last)
+    with store.engine.connect() as conn:
+        return {row.day: row.changes for row in conn.execute(query)}
+
+
+def _current(query: sa.Select[Any]) -> sa.Select[Any]:
+    """``query`` of roll-ups kept to those built from their day's rows as they are:
+    the day's count of late writes is still the one the roll-up was built from."""
+    c = CHANGE.c
+    return query.select_from(
+        ROLLUP.outerjoin(CHANGE, sa.and_(c.centre == R.centre, c.day == R.day))
+    ).where(R.changes == sa.func.coalesce(c.changes, 0))
+
+
+# ------------------------------------------------------------------ roll-ups
 
 
 @dataclass(frozen=True)
@@ -47,6 +140,8 @@ class RollupRow:
     tally: str
     built_at: datetime
     version: int
+    #: the day's count of late writes when its rows were read (``day_changes``)
+    changes: int = 0
 
 
 def write_rollups(store: Store, rows: Sequence[RollupRow]) -> None:
@@ -81,8 +176,9 @@ def read_rollups(
     scopes: Iterable[str] | None = None,
 ) -> list[RollupRow]:
     """The roll-ups of ``first`` to ``last`` (inclusive), of ``centres`` (every centre
-    if None) and ``scopes`` (every scope if None), by centre and day."""
-    query = sa.select(ROLLUP).where(R.day >= first, R.day <= last)
+    if None) and ``scopes`` (every scope if None), by centre and day: only those built
+    from their day's rows as they are (none written since, ``_current``)."""
+    query = _current(sa.select(ROLLUP)).where(R.day >= first, R.day <= last)
     if centres is not None:
         query = query.where(R.centre.in_(list(centres)))
     if scopes is not None:
@@ -97,8 +193,8 @@ def rolled_up_days(
     store: Store, centres: Iterable[str] | None, first: date, last: date, version: int
 ) -> set[tuple[str, date]]:
     """The (centre, day) pairs from ``first`` to ``last`` already rolled up at
-    ``version`` or later."""
-    query = sa.select(R.centre, R.day).where(
+    ``version`` or later, from their rows as they are (``_current``)."""
+    query = _current(sa.select(R.centre, R.day)).where(
         R.day >= first, R.day <= last, R.scope == "centre", R.version >= version
     )
     if centres is not None:

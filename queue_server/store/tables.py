@@ -336,6 +336,24 @@ class DayRollupRow(SQLModel, table=True):
     #: when it was built, and the figures' version (a newer Walkin rebuilds older ones)
     built_at: datetime = Field(sa_column=time_column(nullable=False))
     version: int = 1
+    #: the day's count of late writes (``DayChangeRow.changes``, 0 for none) when its
+    #: rows were read: a roll-up counts only while the day's count is still this one
+    changes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class DayChangeRow(SQLModel, table=True):
+    """How many times a centre's day was written to after it was over: a ticket of the
+    day ended or uploaded later, a booking of the day cancelled or moved, an answer
+    given, an estimate or a choice recorded late (``store.rollups.mark_late_writes``, in
+    the write's own transaction). A day's roll-up (``DayRollupRow``) keeps the count it
+    was built from; once the count moves on, the roll-up no longer counts and the day
+    is built again from its rows (docs/reports.md, "Roll-ups"). No row: never."""
+
+    __tablename__ = "day_change"
+
+    centre: str = Field(primary_key=True, max_length=64)
+    day: date = Field(primary_key=True)
+    changes: int
 
 
 class CentreLeaseRow(SQLModel, table=True):
