@@ -492,7 +492,7 @@ def _ranked_walk_ins(
                 service.target_wait * factor,
                 target_minutes,
                 length,
-                walk_in_growth(service, floor),
+                1.0 / target_minutes / length,  # ``walk_in_growth``, the same arithmetic
             )
         _target, patience, target_minutes, length, growth = facts
         since = t.queued_since
