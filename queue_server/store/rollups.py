@@ -10,9 +10,10 @@ A write to a day that is over (a *late write*: a ticket ended or uploaded after 
 day, a booking of the day cancelled or moved, an answer given, an estimate or a choice
 recorded after the day) raises the day's count in ``day_change``, in the write's own
 transaction (``Store.mark_late_writes``). A roll-up keeps the count it was built from,
-read before the day's rows; it counts only while the day's count is still that one
-(``read_rollups``, ``rolled_up_days``), so a roll-up built from rows a late write has
-changed since is never read, whichever of the two committed first. A write *on* its
+read before the day's rows; it counts only while the day's count is still that one,
+read after the roll-up (``read_rollups``, ``rolled_up_days``), so a roll-up built from
+rows a late write has changed since is never read, whichever of the two committed
+first. A write *on* its
 own day (every write of today's tickets) costs a comparison of two dates: a day is
 rolled up only once it is over, and an hour more (``reporting.ranges``).
 
@@ -117,13 +118,18 @@ def day_changes(store: Store, centre: str, first: date, last: date) -> dict[date
         return {row.day: row.changes for row in conn.execute(query)}
 
 
-def _current(query: sa.Select[Any]) -> sa.Select[Any]:
-    """``query`` of roll-ups kept to those built from their day's rows as they are:
-    the day's count of late writes is still the one the roll-up was built from."""
+def _counts(
+    conn: sa.Connection, centres: Iterable[str] | None, first: date, last: date
+) -> dict[tuple[str, date], int]:
+    """Each (centre, day)'s count of late writes from ``first`` to ``last`` (those
+    with any), read after the roll-ups they are compared with: counts only go up, so a
+    roll-up whose count is still the one read here was built from its day's rows as
+    they are now (none written since)."""
     c = CHANGE.c
-    return query.select_from(
-        ROLLUP.outerjoin(CHANGE, sa.and_(c.centre == R.centre, c.day == R.day))
-    ).where(R.changes == sa.func.coalesce(c.changes, 0))
+    query = sa.select(c.centre, c.day, c.changes).where(c.day >= first, c.day <= last)
+    if centres is not None:
+        query = query.where(c.centre.in_(list(centres)))
+    return {(row.centre, row.day): row.changes for row in conn.execute(query)}
 
 
 # ------------------------------------------------------------------ roll-ups
@@ -177,30 +183,38 @@ def read_rollups(
 ) -> list[RollupRow]:
     """The roll-ups of ``first`` to ``last`` (inclusive), of ``centres`` (every centre
     if None) and ``scopes`` (every scope if None), by centre and day: only those built
-    from their day's rows as they are (none written since, ``_current``)."""
-    query = _current(sa.select(ROLLUP)).where(R.day >= first, R.day <= last)
+    from their day's rows as they are (no late write since: ``_counts``)."""
+    query = sa.select(ROLLUP).where(R.day >= first, R.day <= last)
     if centres is not None:
-        query = query.where(R.centre.in_(list(centres)))
+        centres = list(centres)
+        query = query.where(R.centre.in_(centres))
     if scopes is not None:
         query = query.where(R.scope.in_(list(scopes)))
     with store.engine.connect() as conn:
-        return [
+        rows = [
             RollupRow(**r._mapping) for r in conn.execute(query.order_by(R.centre, R.day, R.scope))
         ]
+        counts = _counts(conn, centres, first, last)
+    return [r for r in rows if r.changes == counts.get((r.centre, r.day), 0)]
 
 
 def rolled_up_days(
     store: Store, centres: Iterable[str] | None, first: date, last: date, version: int
 ) -> set[tuple[str, date]]:
     """The (centre, day) pairs from ``first`` to ``last`` already rolled up at
-    ``version`` or later, from their rows as they are (``_current``)."""
-    query = _current(sa.select(R.centre, R.day)).where(
+    ``version`` or later, from their rows as they are (no late write since)."""
+    query = sa.select(R.centre, R.day, R.changes).where(
         R.day >= first, R.day <= last, R.scope == "centre", R.version >= version
     )
     if centres is not None:
-        query = query.where(R.centre.in_(list(centres)))
+        centres = list(centres)
+        query = query.where(R.centre.in_(centres))
     with store.engine.connect() as conn:
-        return {(row.centre, row.day) for row in conn.execute(query)}
+        rows = conn.execute(query).all()
+        counts = _counts(conn, centres, first, last)
+    return {
+        (row.centre, row.day) for row in rows if row.changes == counts.get((row.centre, row.day), 0)
+    }
 
 
 def tickets_between(store: Store, centre: str, first: date, last: date) -> list[sa.Row[Any]]:
