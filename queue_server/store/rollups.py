@@ -13,9 +13,9 @@ transaction (``Store.mark_late_writes``). A roll-up keeps the count it was built
 read before the day's rows; it counts only while the day's count is still that one,
 read after the roll-up (``read_rollups``, ``rolled_up_days``), so a roll-up built from
 rows a late write has changed since is never read, whichever of the two committed
-first. A write *on* its
-own day (every write of today's tickets) costs a comparison of two dates: a day is
-rolled up only once it is over, and an hour more (``reporting.ranges``).
+first. A write *on* its own day (every write of today's tickets) costs a comparison
+of two dates: a day is rolled up only once it is over, and an hour more
+(``reporting.ranges``).
 
 Raw rows are read as plain SQLAlchemy rows, by column name, never one ORM object
 per row (issue 12: building the objects cost six times the read).
