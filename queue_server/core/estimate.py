@@ -192,6 +192,9 @@ def estimate_waits(
     called: dict[str, list[Key]] = {}
     pending = dict(targets)
     fast = FAST and queue.chooses
+    # "standards": the policy's own answer without a Floor while no appointment is on
+    # the clock (``ReplayQueue.choose_planned``)
+    planned = FAST and queue.chooses_planned
     # how long a call keeps a desk busy, by (origin, service), while it does not depend
     # on the wait (nobody is taken to walk out: ``Learned.gone_by`` is 0 for any wait)
     busy: dict[tuple[str, str], timedelta] | None = {} if learned.patience is None else None
@@ -203,6 +206,8 @@ def estimate_waits(
         counter = centre.counters[name]
         if fast:
             chosen = queue.choose(counter, when)
+        elif planned:
+            chosen = queue.choose_planned(counter, when, free_at, durations)
         else:
             floor = (
                 Floor(
