@@ -23,10 +23,8 @@ building a ``routing.Candidate`` or a list for it; only the few other tickets of
 ``choose_oldest``'s order) to the lot. Under ``"standards"`` (``choose_planned``),
 while no appointment is on the clock there is no plan to keep and the policy's answer
 is its best walk-in, ranked here the same way from the same numbers, with no ``Floor``
-built; otherwise ``routing.choose_by_standards`` decides over the offer. (The
-estimate's replay does not call ``choose_planned`` yet: under ``"standards"`` it still
-builds a ``Floor`` and asks ``choose_next`` at each step; docs/performance.md, issue 12
-item 1.) ``estimate.FAST`` turns it off;
+built; otherwise ``routing.choose_by_standards`` decides over the offer.
+``estimate.FAST`` turns both off;
 ``tests/queue_server/core/test_estimate_fast.py`` and the core property test hold
 every estimate equal either way.
 """
