@@ -270,41 +270,69 @@ class _Booked:
     ticket: Ticket | None = None
 
 
-def _plan_late(
-    booked: Sequence[_Booked],
-    desks: Sequence[tuple[Counter, datetime]],
-    services: Mapping[str, Service],
-    floor: Floor,
-    margin: timedelta,
-) -> tuple[int, timedelta, dict[int, str]]:
-    """Earliest-deadline-first plan of ``booked`` (sorted by deadline) over the desks'
-    free times: how many would be called after their deadline less ``margin``, by how
-    much in all, and which desk each (by index in ``booked``) would go to. A desk
-    listed earlier wins a tie: the caller lists itself last."""
-    free = {c.name: at for c, at in desks}
-    late = 0
-    lateness = timedelta()
-    where: dict[int, str] = {}
-    for number, item in enumerate(booked):
-        best: tuple[datetime, int, str] | None = None
-        for index, (counter, _at) in enumerate(desks):
-            if item.ticket is not None:
-                if not may_take(counter, item.ticket):
-                    continue
-            elif not counter.skilled_for(item.service):
+class _Plan:
+    """Earliest-deadline-first plans of ``booked`` (sorted by deadline) over desks'
+    free times, as ``choose_by_standards`` asks for them: the same appointments and
+    desks each time, only the free time of the last desk (the counter asking) moves.
+    So which desks may take each appointment and how long each visit is are found once
+    (``may_take`` was most of a plan's cost), not at every plan."""
+
+    def __init__(
+        self,
+        booked: Sequence[_Booked],
+        desks: Sequence[tuple[Counter, datetime]],
+        services: Mapping[str, Service],
+        floor: Floor,
+        margin: timedelta,
+    ) -> None:
+        self.booked = booked
+        self.desks = desks
+        self.margin = margin
+        #: desks by name, as slots of the free times (a name listed twice shares one)
+        slots: dict[str, int] = {}
+        self.slot = [slots.setdefault(c.name, len(slots)) for c, _at in desks]
+        self.names = list(slots)
+        self.able = [
+            [
+                index
+                for index, (c, _at) in enumerate(desks)
+                if (may_take(c, b.ticket) if b.ticket is not None else c.skilled_for(b.service))
+            ]
+            for b in booked
+        ]
+        self.lengths = [floor.duration(services[b.service]) for b in booked]
+
+    def late(self, last_free: datetime) -> tuple[int, timedelta, dict[int, str]]:
+        """With the last desk free at ``last_free``: how many would be called after
+        their deadline less the margin, by how much in all, and which desk each (by
+        index in ``booked``) would go to. A desk listed earlier wins a tie."""
+        free: list[datetime] = [last_free] * len(self.names)
+        last = len(self.desks) - 1
+        for index, (_c, at) in enumerate(self.desks):
+            free[self.slot[index]] = last_free if index == last else at
+        late = 0
+        lateness = timedelta()
+        where: dict[int, str] = {}
+        slot = self.slot
+        for number, item in enumerate(self.booked):
+            best_start: datetime | None = None
+            best_slot = 0
+            ready = item.ready_at
+            for index in self.able[number]:
+                at = free[slot[index]]
+                start = at if at > ready else ready
+                if best_start is None or start < best_start:
+                    best_start = start
+                    best_slot = slot[index]
+            if best_start is None:
                 continue
-            start = max(free[counter.name], item.ready_at)
-            if best is None or (start, index) < (best[0], best[1]):
-                best = (start, index, counter.name)
-        if best is None:
-            continue
-        start, _index, name = best
-        where[number] = name
-        free[name] = start + floor.duration(services[item.service])
-        if start > item.deadline - margin:
-            late += 1
-            lateness += start - (item.deadline - margin)
-    return late, lateness, where
+            where[number] = self.names[best_slot]
+            free[best_slot] = best_start + self.lengths[number]
+            due = item.deadline - self.margin
+            if best_start > due:
+                late += 1
+                lateness += best_start - due
+        return late, lateness, where
 
 
 def walk_in_score(ticket: Ticket, service: Service, floor: Floor, now: datetime) -> float:
@@ -428,8 +456,7 @@ def choose_by_standards(
         if d.counter.name != counter.name
     ]
 
-    def plan(busy_until: datetime) -> tuple[int, timedelta, dict[int, str]]:
-        return _plan_late(booked, [*others, (counter, busy_until)], services, floor, margin)
+    plan = _Plan(booked, [*others, (counter, now)], services, floor, margin).late
 
     late0, lateness0, where0 = plan(now)
     name = counter.name

@@ -15,6 +15,7 @@ the policy's knobs and the clock, with many ties, and holds the two equal.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -34,7 +35,6 @@ from queue_server.core.routing import (
     Desk,
     Floor,
     _Booked,
-    _plan_late,
     appointment_deadline,
     choose_by_standards,
     choose_next,
@@ -50,6 +50,43 @@ CODES = ("A", "B", "C")
 
 def minutes(n: float) -> timedelta:
     return timedelta(minutes=n)
+
+
+def _plan_late(
+    booked: Sequence[_Booked],
+    desks: Sequence[tuple[Counter, datetime]],
+    services: Mapping[str, Service],
+    floor: Floor,
+    margin: timedelta,
+) -> tuple[int, timedelta, dict[int, str]]:
+    """Earliest-deadline-first plan of ``booked`` (sorted by deadline) over the desks'
+    free times: how many would be called after their deadline less ``margin``, by how
+    much in all, and which desk each (by index in ``booked``) would go to. A desk
+    listed earlier wins a tie: the caller lists itself last."""
+    free = {c.name: at for c, at in desks}
+    late = 0
+    lateness = timedelta()
+    where: dict[int, str] = {}
+    for number, item in enumerate(booked):
+        best: tuple[datetime, int, str] | None = None
+        for index, (counter, _at) in enumerate(desks):
+            if item.ticket is not None:
+                if not may_take(counter, item.ticket):
+                    continue
+            elif not counter.skilled_for(item.service):
+                continue
+            start = max(free[counter.name], item.ready_at)
+            if best is None or (start, index) < (best[0], best[1]):
+                best = (start, index, counter.name)
+        if best is None:
+            continue
+        start, _index, name = best
+        where[number] = name
+        free[name] = start + floor.duration(services[item.service])
+        if start > item.deadline - margin:
+            late += 1
+            lateness += start - (item.deadline - margin)
+    return late, lateness, where
 
 
 def plain_standards(
