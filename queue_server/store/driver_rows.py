@@ -7,14 +7,16 @@ a ticket went to the commit (docs/performance.md, section 1). ``write_row`` runs
 ``INSERT`` (or an upsert) that SQLAlchemy compiled once, through the SQLite driver's
 own cursor, with the very values SQLAlchemy would have sent: each column's bind
 processor (times as SQLAlchemy stores them) applied in the compiled statement's
-order. The same row, in the same transaction (the driver's connection SQLAlchemy
-holds), and a failure raised as SQLAlchemy would raise it (``IntegrityError``,
-``OperationalError``), so ``Store._writing`` turns it into ``Conflict`` or
-``Unavailable`` as before.
+order; ``first_row`` reads one row the same way (the fence's epoch, read at the start
+of every write transaction: 100-150 µs through ``Connection.execute``). The same row,
+in the same transaction (the driver's connection SQLAlchemy holds), and a failure
+raised as SQLAlchemy would raise it (``IntegrityError``, ``OperationalError``), so
+``Store._writing`` turns it into ``Conflict`` or ``Unavailable`` as before.
 
 Anything this cannot do exactly as SQLAlchemy would is left to ``Connection.execute``:
-another database than SQLite, and a statement whose compiled form needs more than the
-values given (a column's Python-side default, an escaped parameter name).
+another database than SQLite, a statement whose compiled form needs more than the
+values given (a column's Python-side default, an escaped parameter name), and a read
+whose columns SQLAlchemy would convert (a result processor: times, booleans).
 """
 
 from __future__ import annotations
@@ -59,16 +61,32 @@ def write_rows(conn: sa.Connection, statement: Any, rows: Sequence[dict[str, Any
         _run(conn, sql, [_bound(row, name, process) for name, process in order])
 
 
+def first_row(
+    conn: sa.Connection, statement: Any, values: dict[str, Any]
+) -> tuple[Any, ...] | None:
+    """``conn.execute(statement, values).first()`` as a plain tuple (None: no row),
+    for a ``SELECT`` built once and kept, as ``write_row``."""
+    plan = _plan_for(conn, statement, tuple(values), True)
+    if plan is None:
+        row = conn.execute(statement, values).first()
+        return None if row is None else tuple(row)
+    sql, order = plan
+    found = _run(conn, sql, [_bound(values, name, process) for name, process in order], True)
+    return None if found is None else tuple(found)
+
+
 def _bound(values: dict[str, Any], name: str, process: Callable[[Any], Any] | None) -> Any:
     value = values[name]
     return value if process is None else process(value)
 
 
-def _run(conn: sa.Connection, sql: str, parameters: list[Any]) -> None:
+def _run(conn: sa.Connection, sql: str, parameters: list[Any], fetch: bool = False) -> Any:
+    """Run ``sql``; with ``fetch``, its first row (None if none)."""
     dialect = conn.dialect
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, parameters)
+        return cursor.fetchone() if fetch else None
     except dialect.loaded_dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(
             sql, parameters, exc, dialect.loaded_dbapi.Error, dialect=dialect
@@ -77,19 +95,29 @@ def _run(conn: sa.Connection, sql: str, parameters: list[Any]) -> None:
         cursor.close()
 
 
-def _plan_for(conn: sa.Connection, statement: Any, names: tuple[str, ...]) -> _Plan:
+def _plan_for(
+    conn: sa.Connection, statement: Any, names: tuple[str, ...], reading: bool = False
+) -> _Plan:
     if conn.dialect.name != "sqlite":
         return None
     by_names = _plans.get(statement)
     if by_names is None:
         by_names = _plans[statement] = {}
     if names not in by_names:
-        by_names[names] = _plan(conn.dialect, statement, names)
+        by_names[names] = _plan(conn.dialect, statement, names, reading)
     return by_names[names]
 
 
-def _plan(dialect: sa.Dialect, statement: Any, names: tuple[str, ...]) -> _Plan:
-    compiled = statement.compile(dialect=dialect, column_keys=list(names))
+def _plan(dialect: sa.Dialect, statement: Any, names: tuple[str, ...], reading: bool) -> _Plan:
+    if reading:
+        compiled = statement.compile(dialect=dialect)
+        if any(
+            column.type.result_processor(dialect, None) is not None
+            for column in compiled._result_columns
+        ):
+            return None  # SQLAlchemy would convert what the driver gives
+    else:
+        compiled = statement.compile(dialect=dialect, column_keys=list(names))
     order = compiled.positiontup
     if (
         not compiled.positional

@@ -35,7 +35,7 @@ from queue_server.core.model import FINAL_STATES, CentreSetup, Service, TicketSt
 from . import convert
 from . import offline as offline_rows
 from . import rollups as rollup_rows
-from .driver_rows import write_row
+from .driver_rows import first_row, write_row
 from .tables import (
     AppointmentRow,
     AuditRow,
@@ -448,16 +448,19 @@ class Store:
                 query = query.with_for_update(read=True)
             return query
 
-        row = conn.execute(self._statement(("fence",), build), {"centre": centre_id}).first()
-        if row is None or row.epoch != epoch:
+        # through SQLite's own cursor where it can (driver_rows): this read comes
+        # with every write
+        row = first_row(conn, self._statement(("fence",), build), {"centre": centre_id})
+        current, holder = (None, None) if row is None else row
+        if current != epoch:
             raise NotActive(
                 f"This server is no longer the active server for centre {centre_id!r}: "
                 f"{'another server took over' if row else 'its lease is gone'}"
-                f"{f' ({row.holder})' if row else ''}. Nothing was saved; connect to the "
+                f"{f' ({holder})' if row else ''}. Nothing was saved; connect to the "
                 "active server.",
                 centre=centre_id,
                 epoch=epoch,
-                current_epoch=None if row is None else row.epoch,
+                current_epoch=current,
             )
 
     def close(self) -> None:

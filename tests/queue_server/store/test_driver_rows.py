@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from queue_server.core import Centre
 from queue_server.core import commands as cmd
-from queue_server.core.errors import Conflict, Unavailable
+from queue_server.core.errors import Conflict, NotActive, Unavailable
 from queue_server.core.model import CentreSetup, Outcome
 from queue_server.store import Store, driver_rows
 from queue_server.store.estimates import GivenEstimate, insert_estimates
@@ -122,7 +122,7 @@ def test_the_driver_writes_what_sqlalchemy_writes(
     through_driver = _written(setup, tmp_path / "driver", seed)
     calls: list[int] = []
     real = driver_rows._run
-    monkeypatch.setattr(driver_rows, "_run", lambda *a: (calls.append(1), real(*a)))
+    monkeypatch.setattr(driver_rows, "_run", lambda *a: (calls.append(1), real(*a))[1])
     _written(setup, tmp_path / "counted", seed)
     assert calls, "the issue path no longer goes through the driver: this test tests nothing"
     monkeypatch.setattr(driver_rows, "_plan_for", lambda *a: None)  # SQLAlchemy's own
@@ -177,3 +177,52 @@ def test_a_number_already_stored_is_a_conflict_and_nothing_is_written(
     rows = _every_row(sqlite_url)
     assert [r for r in rows["ticket"]] == before["ticket"]  # the ticket went with the estimate
     store.close()
+
+
+@pytest.mark.parametrize("through", ["driver", "sqlalchemy"])
+def test_the_fence_is_read_through_the_driver_and_refuses_as_before(
+    setup: CentreSetup, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, through: str
+) -> None:
+    """The fence's epoch, read at the start of every write transaction, comes through
+    SQLite's own cursor (``first_row``) and a server whose centre was taken over is
+    refused the same way, whichever way it was read: ``NotActive`` naming the holder
+    and the current epoch, nothing written."""
+    if through == "sqlalchemy":
+        monkeypatch.setattr(driver_rows, "_plan_for", lambda *a: None)
+    fetched: list[Any] = []
+    real = driver_rows._run
+    monkeypatch.setattr(driver_rows, "_run", lambda *a: (fetched.append(a[3:]), real(*a))[1])
+    old = Store(sqlite_url)
+    old.migrate()
+    old.register_centre(setup, START)
+    assert old.take_lease(setup.centre_id, "host-a pid 1", START) == 1
+    centre = Centre(setup)
+    service = next(iter(centre.services))
+    first = centre.decide(
+        cmd.IssueTicket(actor="kiosk:k1", service=service, ticket_id="t-1", idempotency_key="k1"),
+        START,
+    )
+    old.commit(setup.centre_id, first.events)
+    assert ((True,) in fetched) == (through == "driver")
+    centre.apply(first.events)
+    new = Store(sqlite_url)
+    assert new.take_lease(setup.centre_id, "host-b pid 2", START) == 2
+    before = _every_row(sqlite_url)
+    second = centre.decide(
+        cmd.IssueTicket(actor="kiosk:k1", service=service, ticket_id="t-2", idempotency_key="k2"),
+        START,
+    )
+    with pytest.raises(NotActive) as refused:
+        old.commit(setup.centre_id, second.events)
+    assert "another server took over (host-b pid 2)" in refused.value.message
+    assert refused.value.details["current_epoch"] == 2
+    assert refused.value.details["epoch"] == 1
+    assert _every_row(sqlite_url) == before
+    with new.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM centre_lease")
+    with pytest.raises(NotActive) as gone:
+        old.commit(setup.centre_id, second.events)
+    assert "its lease is gone." in gone.value.message
+    assert gone.value.details["current_epoch"] is None
+    for store in (old, new):
+        store.close()
