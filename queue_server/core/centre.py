@@ -1025,11 +1025,13 @@ class Centre:
         )
 
     def _close_day(self, c: cmd.CloseDay, now: datetime) -> Decision:
-        """Cancel what is left of earlier days and close every counter.
+        """End what is left of earlier days and close every counter.
 
         Visitors still waiting when the centre closed cannot be called tomorrow under
         yesterday's numbers; their tickets end as cancelled with a plain reason, which
-        the reports count as walk-outs of that day.
+        the reports count as walk-outs of that day. A visit being served is not a
+        walk-out: it ends done, without an outcome (the adviser gave none), when its
+        day ended (docs/operations.md, "The close of day").
         """
         events: list[ev.Event] = []
         counters = dict(self.counters)
@@ -1038,11 +1040,25 @@ class Centre:
             if ticket.day >= c.day:
                 continue
             state = ticket_transition(ticket.number, ticket.state, "end_of_day")
-            gone = replace(ticket, state=state, state_since=now, finished_at=now)
+            ended = now
+            if state == TicketState.DONE:
+                ended = min(now, self.start_of_day(ticket.day + timedelta(days=1)))
+            gone = replace(ticket, state=state, state_since=ended, finished_at=ended)
             free = None
             if ticket.counter is not None and counters[ticket.counter].current_ticket == ticket.id:
                 free = self._release(counters[ticket.counter], now)
                 counters[free.name] = free
+            if state == TicketState.DONE:
+                events.append(
+                    ev.TicketCompleted(
+                        at=now,
+                        actor=c.actor,
+                        ticket=gone,
+                        counter=free,
+                        reason="Being served when the day ended: completed at the close.",
+                    )
+                )
+                continue
             events.append(
                 ev.TicketCancelled(at=now, actor=c.actor, ticket=gone, counter=free, reason=reason)
             )
@@ -1323,6 +1339,8 @@ class Centre:
             ticket.state == TicketState.DONE
             and ticket.service_started_at is not None
             and ticket.finished_at is not None
+            # completed by the close of day (no outcome): its length is not a visit's
+            and ticket.outcome is not None
             and (previous is None or previous.state != TicketState.DONE)
         ):
             self.recent_durations.setdefault(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from .errors import InvalidRequest
-from .model import Channel, Outcome
+from .model import Channel, NumberBlock, OfflineRun, Outcome, Ticket
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,15 +98,31 @@ class OfflineTicket:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EarlierDays:
+    """What the database holds that an upload's earlier days need and the live centre
+    no longer has (it keeps today's): the kiosk's blocks and offline runs of the days
+    the tickets arrived on, and the stored tickets with the upload's keys or with its
+    numbers on those days. The server reads it before deciding
+    (``store.offline.earlier_days``); ``offline.decide_upload`` reads nothing else."""
+
+    blocks: tuple[NumberBlock, ...] = ()
+    runs: tuple[OfflineRun, ...] = ()
+    tickets: tuple[Ticket, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class UploadOffline(Command):
     """A kiosk's offline tickets, into the queue at their arrival times, once each;
     ``offline_since`` and ``back_at``: when its link went down and came back (the
-    kiosk's clock), for the record of the centre's outage."""
+    kiosk's clock), for the record of the centre's outage. ``earlier``: what is stored
+    of the days the tickets arrived on (a ticket of an earlier day is recorded into
+    that day: ``offline.py``)."""
 
     kiosk: str
     tickets: tuple[OfflineTicket, ...]
     offline_since: datetime | None = None
     back_at: datetime | None = None
+    earlier: EarlierDays = EarlierDays()
 
 
 @dataclass(frozen=True, kw_only=True)

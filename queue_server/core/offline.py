@@ -17,8 +17,16 @@ The rules, all here:
   real arrival time (``Ticket.arrival_at``; the queue orders by arrival), exactly
   once (its idempotency key: a second upload of it is acknowledged with the ticket it
   made). Each ticket is judged alone: one refused (a number not from a block of this
-  kiosk, an arrival in the future or on another day, a number already used) never
-  stops the others, and each refusal says why.
+  kiosk, an arrival in the future or more than ``UPLOAD_DAYS`` days back, a number
+  already used) never stops the others, and each refusal says why.
+- **A ticket of an earlier day** (issued before midnight, uploaded after it) is
+  recorded into its own day as what it was: issued offline at its arrival, and ended
+  by that day's close (cancelled at the first moment of the next day, as the close
+  of day ends a ticket still waiting), never into today's queue. Nobody can call it
+  now, and whether its visitor was seen by hand is not known. The database holds
+  what such an upload needs of its day (``cmd.EarlierDays``: the kiosk's blocks and
+  runs, the tickets already made), read by the server before deciding; its commit is
+  a late write to that day (``store.rollups``), so the day's roll-up is rebuilt.
 - **Help asked for** offline (``OfflineTicket.assistance``) is applied as at issue
   (``Centre.assisted``: the head start from the arrival, the needs). A code the centre
   does not offer (say, a category removed while the kiosk was offline) is dropped and
@@ -27,11 +35,13 @@ The rules, all here:
   outcome (``dropped``, ``message``) and in the event's ``reason`` (the audit row).
 - **An offline run** records that the centre ran offline and for how long: what the
   kiosk says (when its link went down, when it came back), or else the first and
-  last offline arrival; runs of one kiosk that overlap are one run.
+  last offline arrival; runs of one kiosk that overlap are one run. A run across
+  midnight is recorded as a run on each day it touches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -49,6 +59,11 @@ MAX_BLOCK = 200
 #: the most numbers a kiosk may hold unused per service and day (a runaway kiosk must
 #: not eat the day's numbers)
 MAX_UNUSED = 400
+#: how many days back an upload's tickets are taken (a kiosk offline over a long
+#: weekend, a kiosk switched off until the next week): older ones are refused, saying
+#: so. A lease is for its own day only (``decide_lease``); this bounds what the server
+#: reads back for an upload (``cmd.EarlierDays``) and the days it reopens
+UPLOAD_DAYS = 7
 #: an arrival up to this far ahead of the server's clock is a kiosk clock running a
 #: little fast: the ticket is taken, arriving now; further ahead it is refused
 CLOCK_SKEW = timedelta(minutes=2)
@@ -139,17 +154,38 @@ def unused_numbers(centre: Centre, kiosk: str, service: str, day: date) -> int:
     return count
 
 
+def days_to_read(centre: Centre, c: cmd.UploadOffline, now: datetime) -> list[date]:
+    """The days whose stored blocks, runs and tickets deciding ``c`` needs
+    (``cmd.EarlierDays``): the days its tickets arrived on, within ``UPLOAD_DAYS``.
+    Today is among them, so that an upload decided just after midnight still finds
+    what it was read for."""
+    today = centre.local_day(now)
+    oldest = today - timedelta(days=UPLOAD_DAYS)
+    days = {today}
+    for entry in c.tickets:
+        if entry.arrival_at.tzinfo is not None:
+            day = centre.local_day(min(entry.arrival_at, now))
+            if oldest <= day:
+                days.add(day)
+    return sorted(days)
+
+
 def decide_upload(centre: Centre, c: cmd.UploadOffline, now: datetime) -> Decision:
-    """A ticket for each uploaded one not refused and not already made, and the run."""
+    """A ticket for each uploaded one not refused and not already made, and the runs."""
     from .centre import Decision
 
     today = centre.local_day(now)
     events: list[ev.Event] = []
     outcomes: list[UploadOutcome] = []
     made: dict[str, Ticket] = {}  # by key, this upload's
-    taken: set[str] = set()  # numbers this upload gave
+    taken: set[tuple[str, date]] = set()  # (number, day) this upload gave
+    stored = {t.idempotency_key: t for t in c.earlier.tickets if t.idempotency_key}
     for entry in c.tickets:
-        existing = made.get(entry.idempotency_key) or centre.ticket_by_key(entry.idempotency_key)
+        existing = (
+            made.get(entry.idempotency_key)
+            or centre.ticket_by_key(entry.idempotency_key)
+            or stored.get(entry.idempotency_key)
+        )
         if existing is not None:
             if existing.number == entry.number.strip().upper():
                 outcomes.append(
@@ -169,14 +205,18 @@ def decide_upload(centre: Centre, c: cmd.UploadOffline, now: datetime) -> Decisi
             continue
         dropped = tuple(code for code in entry.assistance if code not in centre.assistance)
         try:
-            ticket = _offline_ticket(centre, c.kiosk, entry, now, today, taken)
+            ticket = _offline_ticket(centre, c, entry, now, today, taken)
         except WalkinError as error:
             outcomes.append(_refused(entry, error))
             continue
         made[entry.idempotency_key] = ticket
-        taken.add(ticket.number)
+        taken.add((ticket.number, ticket.day))
         why = _dropped_help(ticket.number, dropped) if dropped else None
-        events.append(ev.TicketUploaded(at=now, actor=c.actor, ticket=ticket, reason=why))
+        audit = why
+        if ticket.day < today:
+            late = _late(ticket)
+            audit = f"{late} {why}" if why else late
+        events.append(ev.TicketUploaded(at=now, actor=c.actor, ticket=ticket, reason=audit))
         outcomes.append(
             UploadOutcome(
                 entry.idempotency_key,
@@ -187,8 +227,7 @@ def decide_upload(centre: Centre, c: cmd.UploadOffline, now: datetime) -> Decisi
                 dropped=dropped,
             )
         )
-    run = _run(centre, c, now, today, list(made.values()))
-    if run is not None:
+    for run in _runs(centre, c, now, today, list(made.values())):
         events.append(
             ev.OfflineRunRecorded(
                 at=now,
@@ -198,6 +237,15 @@ def decide_upload(centre: Centre, c: cmd.UploadOffline, now: datetime) -> Decisi
             )
         )
     return Decision(tuple(events), outcomes=tuple(outcomes))
+
+
+def _late(ticket: Ticket) -> str:
+    """The audit's words for a ticket recorded into its own, earlier day."""
+    return (
+        f"{ticket.number} was issued offline on {ticket.day.isoformat()} and uploaded "
+        "after that day was over: recorded into that day, ended by its close (whether "
+        "the visitor was seen is not known)."
+    )
 
 
 def _dropped_help(number: str, dropped: tuple[str, ...]) -> str:
@@ -216,13 +264,14 @@ def _refused(entry: cmd.OfflineTicket, error: WalkinError) -> UploadOutcome:
 
 def _offline_ticket(
     centre: Centre,
-    kiosk: str,
+    c: cmd.UploadOffline,
     entry: cmd.OfflineTicket,
     now: datetime,
     today: date,
-    taken: set[str],
+    taken: set[tuple[str, date]],
 ) -> Ticket:
-    """The ticket ``entry`` makes, or the ``WalkinError`` saying why it makes none."""
+    """The ticket ``entry`` makes, or the ``WalkinError`` saying why it makes none:
+    waiting in today's queue, or, of an earlier day, ended by that day's close."""
     from .centre import format_number
 
     service = centre.services.get(entry.service)
@@ -246,30 +295,38 @@ def _offline_ticket(
         )
     arrival = min(arrival, now)
     day = centre.local_day(arrival)
-    if day != today:
+    oldest = today - timedelta(days=UPLOAD_DAYS)
+    if day < oldest:
         raise InvalidRequest(
-            f"{number} arrived on {day.isoformat()}, not today ({today.isoformat()}): "
-            "that day's queue is over.",
+            f"{number} arrived on {day.isoformat()}, more than {UPLOAD_DAYS} days ago: "
+            f"offline tickets are taken up to {UPLOAD_DAYS} days after their day. Add the "
+            "visit to that day's records by hand; the kiosk's journal keeps the ticket.",
             number=number,
         )
+    on = "today" if day == today else f"on {day.isoformat()}"
     block = next(
         (
             b
-            for b in centre.blocks.values()
-            if b.kiosk == kiosk and b.prefix == prefix and b.day == day and b.first <= seq <= b.last
+            for b in (*centre.blocks.values(), *c.earlier.blocks)
+            if b.kiosk == c.kiosk
+            and b.prefix == prefix
+            and b.day == day
+            and b.first <= seq <= b.last
         ),
         None,
     )
     if block is None:
         raise Forbidden(
-            f"{number} is not from a block of numbers granted to this kiosk today.",
+            f"{number} is not from a block of numbers granted to this kiosk {on}.",
             number=number,
         )
-    if (number, day) in centre.numbers or number in taken:
-        raise Conflict(f"{number} has already been given to another ticket today.", number=number)
+    used = (number, day) in centre.numbers or (number, day) in taken
+    used = used or any(t.number == number and t.day == day for t in c.earlier.tickets)
+    if used:
+        raise Conflict(f"{number} has already been given to another ticket {on}.", number=number)
     if entry.ticket_id in centre.tickets:
         raise Conflict("That ticket id is already taken.", number=number)
-    return Ticket(
+    ticket = Ticket(
         id=entry.ticket_id,
         number=number,
         seq=seq,
@@ -289,41 +346,74 @@ def _offline_ticket(
             entry.language,
         ),
     )
+    if day < today:
+        # that day is over (its close ran before this upload: ``CloseDay``): the
+        # ticket ends as one still waiting at the close did, when the day ended
+        closed = min(centre.start_of_day(day + timedelta(days=1)), now)
+        ticket = replace(
+            ticket, state=TicketState.CANCELLED, state_since=closed, finished_at=closed
+        )
+    return ticket
 
 
-def _run(
+def _runs(
     centre: Centre,
     c: cmd.UploadOffline,
     now: datetime,
     today: date,
     made: list[Ticket],
-) -> OfflineRun | None:
-    """The offline run this upload records (merged with one of the kiosk's it
-    overlaps), or None when it says nothing new."""
+) -> list[OfflineRun]:
+    """The offline runs this upload records, one for each day the outage touched
+    (within ``UPLOAD_DAYS``), each merged with one of the kiosk's on that day it
+    overlaps; none that says nothing new."""
     arrivals = [t.arrival_at for t in made]
     since = c.offline_since or (min(arrivals) if arrivals else None)
     until = c.back_at or (max(arrivals) if arrivals else None)
     if since is None or until is None:
-        return None
+        return []
     if arrivals:
         since, until = min(since, *arrivals), max(until, *arrivals)
     since, until = min(since, now), min(until, now)
     if since > until:
         since, until = until, since
-    if centre.local_day(until) != today:
-        return None  # an earlier day's outage: that day is over
-    start_of_day = centre.start_of_day(today)
-    since = max(since, start_of_day)
-    for run in centre.offline_runs.values():
-        if run.kiosk == c.kiosk and run.day == today and run.since <= until and since <= run.until:
+    since = max(since, centre.start_of_day(today - timedelta(days=UPLOAD_DAYS)))
+    if since > until:
+        return []
+    known = {(r.kiosk, r.since): r for r in (*c.earlier.runs, *centre.offline_runs.values())}
+    runs = []
+    day, last = centre.local_day(since), centre.local_day(until)
+    while day <= last:
+        start = max(since, centre.start_of_day(day))
+        end = min(until, centre.start_of_day(day + timedelta(days=1)))
+        tickets = sum(1 for t in made if t.day == day)
+        if start < end or tickets or since == until:
+            run = _merged(known.values(), c.kiosk, day, start, end, tickets)
+            if run is not None:
+                runs.append(run)
+        day += timedelta(days=1)
+    return runs
+
+
+def _merged(
+    known: Iterable[OfflineRun],
+    kiosk: str,
+    day: date,
+    since: datetime,
+    until: datetime,
+    tickets: int,
+) -> OfflineRun | None:
+    """A run of ``kiosk`` on ``day`` from ``since`` to ``until`` with ``tickets`` more,
+    merged with one of its ``known`` runs it overlaps; None if that one covers it."""
+    for run in known:
+        if run.kiosk == kiosk and run.day == day and run.since <= until and since <= run.until:
             merged = replace(
                 run,
                 since=min(run.since, since),
                 until=max(run.until, until),
-                tickets=run.tickets + len(made),
+                tickets=run.tickets + tickets,
             )
             return None if merged == run else merged
-    return OfflineRun(kiosk=c.kiosk, day=today, since=since, until=until, tickets=len(made))
+    return OfflineRun(kiosk=kiosk, day=day, since=since, until=until, tickets=tickets)
 
 
 def runs_today(centre: Centre, now: datetime) -> list[OfflineRun]:

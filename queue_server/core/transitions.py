@@ -39,12 +39,13 @@ TICKET_TRANSITIONS: dict[tuple[TicketState, str], TicketState] = {
     (T, "cancel"): X,
     (P, "cancel"): X,
     (C, "cancel"): X,
-    # the end of the day ends every unfinished ticket, even one being served
+    # the end of the day ends every unfinished ticket: one being served as done (a
+    # visit in progress is not a walk-out; no outcome is recorded), the rest cancelled
     (W, "end_of_day"): X,
     (T, "end_of_day"): X,
     (P, "end_of_day"): X,
     (C, "end_of_day"): X,
-    (S, "end_of_day"): X,
+    (S, "end_of_day"): D,
 }
 
 CLOSED, OPEN = CounterState.CLOSED, CounterState.OPEN

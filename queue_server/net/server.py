@@ -41,7 +41,7 @@ from queue_server.core.errors import (
 )
 from queue_server.core.events import Event, OfflineRunRecorded, TicketCalled, TicketRecalled
 from queue_server.core.model import QUEUED_STATES, CentreSetup, Channel, Ticket, counter_called
-from queue_server.core.offline import UploadOutcome, offline_summary
+from queue_server.core.offline import UploadOutcome, days_to_read, offline_summary
 from queue_server.net import bookings_api, figures, forms, http, wire
 from queue_server.net import protocol as p
 from queue_server.net.auth import BOARD, COUNTER, KIOSK, MANAGER, VISITOR, Identity, authenticate
@@ -65,6 +65,7 @@ from queue_server.net.wire import error_reply
 from queue_server.notify.notifier import Notifier
 from queue_server.reporting.worker import ReportWorker
 from queue_server.store import Store
+from queue_server.store import offline as offline_rows
 from queue_server.store.estimates import insert_estimates
 
 log = logging.getLogger("walkin.server")
@@ -666,6 +667,12 @@ class QueueServer(Enforcement):
         """A kiosk's offline tickets into the queue (``core.offline``): one transaction,
         and each ticket's fate in the reply, in the upload's order."""
         command, malformed = upload_command(identity, message)
+        # what is stored of the days the tickets arrived on (an earlier day's ticket
+        # is recorded into that day: docs/operations.md)
+        days = days_to_read(self.centre, command, self.clock())
+        command = await asyncio.to_thread(
+            offline_rows.with_earlier_days, self.store, self.setup.centre_id, command, days
+        )
         decision = await self.execute(command)
         judged = iter(decision.outcomes)
         for outcome in decision.outcomes:

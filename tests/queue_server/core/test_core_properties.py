@@ -289,7 +289,16 @@ def build_machine(snapshot):
             if happened.ticket is not None:
                 after = happened.ticket
                 before = centre.tickets.get(after.id)
-                if isinstance(happened, ev.TicketIssued):
+                if isinstance(happened, ev.TicketUploaded) and after.day < centre.local_day(
+                    self.now
+                ):
+                    # an earlier day's offline ticket: recorded into that day, ended by
+                    # its close (core/offline.py)
+                    assert before is None and after.state is TicketState.CANCELLED
+                    assert after.finished_at == min(
+                        centre.start_of_day(after.day + timedelta(days=1)), self.now
+                    )
+                elif isinstance(happened, ev.TicketIssued):
                     assert before is None and after.state is TicketState.WAITING
                 else:
                     assert before is not None, f"{happened.kind} for an unknown ticket"
