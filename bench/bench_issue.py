@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import json
 import math
 import os
 import re
@@ -508,6 +509,78 @@ def estimate_curve(sizes: Sequence[int], open_counters: int) -> str:
     )
 
 
+def issue_path_in_process(issues: int, blocks: int, pace: float) -> str:
+    """In this process, no sockets: CPU time (``time.process_time``, every thread) of
+    an issue through ``QueueServer._answer`` (decode, decide, the estimate, the commit
+    in its worker thread, apply, the reply; pushes built for nobody), on a fenced
+    SQLite store (WAL, ``synchronous=FULL``) of the example centre, no counter open;
+    and the thread CPU of ``Store.commit`` alone. ``pace``: seconds slept between
+    issues (0.02: 50 a second, so that each issue starts cold, as in the server; 0:
+    back to back, the Python alone). The first block warms up and is left out."""
+    from queue_server.net.auth import Identity
+    from queue_server.net.server import QueueServer
+    from queue_server.store import Store
+
+    setup = dataclasses.replace(
+        load_config(EXAMPLE_CONFIG).to_setup(), hours=OpeningHours(always_open=True)
+    )
+    services = [service.code for service in setup.services]
+
+    async def run(store: Store) -> tuple[list[float], float]:
+        server = QueueServer(setup, store)
+        commits = [0.0, 0]
+        commit = store.commit
+
+        def timed(*args: object, **kwargs: object) -> None:
+            started = time.thread_time()
+            try:
+                commit(*args, **kwargs)  # type: ignore[arg-type]
+            finally:
+                commits[0] += time.thread_time() - started
+                commits[1] += 1
+
+        store.commit = timed  # type: ignore[method-assign]
+        kiosk = Identity("kiosk", "kiosk-1")
+        per_block = []
+        for block in range(blocks + 1):
+            started = time.process_time()
+            for i in range(issues):
+                frame = json.dumps(
+                    {
+                        "type": "issue_ticket",
+                        "id": i,
+                        "service": services[i % len(services)],
+                        "idempotency_key": f"key-{block:03d}-{i:06d}",
+                    }
+                )
+                reply = await server._answer(kiosk, frame)
+                server._flush()
+                assert reply is not None and reply["type"] != "error", reply
+                if pace:
+                    await asyncio.sleep(pace)
+            if block:
+                per_block.append((time.process_time() - started) / issues * 1e6)
+            else:
+                commits[:] = [0.0, 0]
+        return per_block, commits[0] / commits[1] * 1e6
+
+    with tempfile.TemporaryDirectory(prefix="walkin-bench-") as folder:
+        store = Store(f"sqlite:///{folder}/walkin.db")
+        store.migrate()
+        store.register_centre(setup)
+        store.take_lease(setup.centre_id, "bench")
+        try:
+            per_block, commit_us = asyncio.run(run(store))
+        finally:
+            store.close()
+    return (
+        f"In process, {issues} issues a block, {blocks} blocks, {pace * 1000:g} ms between "
+        f"issues: CPU per issue median {statistics.median(per_block):.0f} us (blocks "
+        f"{' '.join(f'{x:.0f}' for x in per_block)}); Store.commit's thread CPU "
+        f"{commit_us:.0f} us"
+    )
+
+
 MATRIX_COUNTERS = (0, 6, 12)
 MATRIX_WAITING = (100, 1000, 10000)
 
@@ -636,7 +709,20 @@ def main(argv: Sequence[str]) -> int:
         help="with --profile: sample only the thread holding the GIL (where Python "
         "spends CPU, not where threads wait)",
     )
+    parser.add_argument(
+        "--in-process",
+        type=int,
+        metavar="ISSUES",
+        help="only time the issue path in this process, no sockets (ISSUES a block, "
+        "6 blocks; --pace), and stop",
+    )
+    parser.add_argument(
+        "--pace", type=float, default=0.02, help="with --in-process: seconds between issues"
+    )
     args = parser.parse_args(argv)
+    if args.in_process:
+        print(issue_path_in_process(args.in_process, 6, args.pace))
+        return 0
     if args.estimate_curve:
         print(estimate_curve((25, 50, 100, 200, 400, 800, 1500), args.open_counters))
         return 0
