@@ -756,7 +756,10 @@ def _tally(
                     t.walk_ins_target_counted += 1
                     t.walk_ins_target_met += met
         started, finished = utc(ticket.service_started_at), utc(ticket.finished_at)
-        if ticket.state == "done" and started is not None and finished is not None:
+        # a visit the close of day ended (done with no outcome: an adviser's Complete
+        # always has one) lasted until midnight only on paper: not a visit's length
+        ended_by_adviser = ticket.outcome is not None
+        if ticket.state == "done" and ended_by_adviser and started and finished:
             t.service_times_counted += 1
             t.service_seconds_total += (finished - started).total_seconds()
         t.issued += 1

@@ -220,6 +220,8 @@ async def test_a_visit_being_served_at_midnight_ends_done_not_abandoned(
         assert served.finished_at.replace(tzinfo=UTC) == at(DAY + timedelta(days=1), 0, 0)
         figures = day_figures(live, DAY, clock.now).overall
         assert (figures.completed, figures.abandoned, figures.served) == (1, 1, 1)
+        # its time to the close is not a visit's length in the day's mean service time
+        assert (figures.service_times_counted, figures.mean_service_seconds) == (0, None)
         counter = live.server.centre.counters["Counter 1"]
         assert counter.current_ticket is None and counter.state == "closed"
         # its length (to the close) is not learned as a visit's by the wait estimate
