@@ -51,7 +51,7 @@ from .model import (
 )
 from .queue_index import QueueIndex
 from .references import reference_key, shown_reference
-from .routing import Desk, Floor, choose_next, looks_ahead, queue_order
+from .routing import Desk, Floor, choose_next, looks_ahead, not_held_back, queue_order
 from .transitions import counter_transition, ticket_transition
 
 #: how far ahead routing looks at appointments booked but not checked in yet
@@ -281,6 +281,14 @@ class Centre:
         if len(longer) >= 3:
             return sum(longer, timedelta()) / len(longer) - elapsed
         return max(mean - elapsed, mean / 4)
+
+    def working(self) -> list[Counter]:
+        """The counters open for calling or with a visitor (open or serving)."""
+        return [
+            c
+            for c in self.counters.values()
+            if c.state in (CounterState.OPEN, CounterState.SERVING)
+        ]
 
     def floor(self, now: datetime) -> Floor:
         """The open counters and expected visit lengths, as routing sees them."""
@@ -791,7 +799,9 @@ class Centre:
         self._refuse_if_busy(counter)
         counter_transition(counter.name, counter.state, "take")
         floor = self.floor(now) if looks_ahead(self.policy) else None
-        chosen = choose_next(counter, self.offer(counter), self.services, self.policy, now, floor)
+        # not straight back to the counter that transferred it away (``held_back``)
+        offered = not_held_back(counter, self.offer(counter), self.services, now, self.working())
+        chosen = choose_next(counter, offered, self.services, self.policy, now, floor)
         if chosen is None:
             raise NothingToCall(
                 f"Nobody is waiting for {counter_called(counter.name)}'s services just now.",

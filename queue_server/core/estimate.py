@@ -218,7 +218,7 @@ def estimate_waits(
                 else None
             )
             chosen = choose_next(
-                counter, queue.offer(counter), centre.services, centre.policy, when, floor
+                counter, queue.offer(counter, when), centre.services, centre.policy, when, floor
             )
         if chosen is None:
             # Nothing callable yet here: jump to the next moment something becomes
@@ -229,6 +229,7 @@ def estimate_waits(
                 for t in queue.offer(counter)
                 if may_take(counter, t) and eligible_at(t) > when
             ]
+            upcoming.extend(queue.holds_end(counter, when))  # transferred away from it
             if upcoming:
                 heapq.heappush(free_at, (min(upcoming), name))
             elif not free_at:

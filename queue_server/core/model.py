@@ -251,6 +251,17 @@ class Ticket:
         )
 
     @property
+    def transferred_from(self) -> str | None:
+        """The counter that transferred this ticket away, while it waits after that
+        transfer for any counter (not sent to a named one): ``counter`` keeps the
+        counter that last had a ticket, and a transfer from a counter leaves it (a
+        manager's transfer of a ticket already waiting clears it). Routing does not
+        offer it back there for a while (``routing.held_back``). None otherwise."""
+        if self.state is TicketState.TRANSFERRED and self.pinned_counter is None:
+            return self.counter
+        return None
+
+    @property
     def queued_since(self) -> datetime:
         """When the ticket counts as having joined the queue, for its place and its
         urgency: its arrival, less any head start for priority. Waits measured for the

@@ -14,9 +14,12 @@ same however long the queue is (issue 12, "constant work per change").
 
 Four groups, as ``replay_queue.ReplayQueue`` has them: tickets on the appointment clock
 (checked-in appointments not yet called: ``routing.appointment_deadline``), tickets
-pinned to a counter, tickets whose visitor needs a counter with something (a hearing
-loop, an adviser speaking their language: ``Ticket.needs``; few, offered to every
-counter, which ``routing.may_take`` filters), and the rest ("plain"), by service.
+pinned to a counter, tickets only some of the counters skilled for their service may
+take ("restricted": a visitor who needs a counter with something, a hearing loop or an
+adviser speaking their language, ``Ticket.needs``; or a ticket a counter transferred
+away, not offered back there for a while, ``Ticket.transferred_from``; few, offered to
+every counter, which ``routing.may_take`` and ``routing.held_back`` filter), and the
+rest ("plain"), by service.
 Each service keeps two sorted lists of (arrival less any head start, number, id): all
 its queued tickets, and its plain ones; and a third of (arrival, number, id), for its
 longest wait: a priority visitor's head start moves them up the queue, but they have
@@ -64,6 +67,14 @@ def _count(counts: dict[str, int], service: str, change: int) -> None:
         counts.pop(service, None)
 
 
+def restricted(ticket: Ticket) -> bool:
+    """Whether a queued ticket off the appointment clock and not pinned is kept apart
+    from its service's plain ones: not every counter skilled for its service may take
+    it (its visitor needs something), or not at every moment (a counter transferred it
+    away: ``routing.held_back``)."""
+    return bool(ticket.needs) or ticket.transferred_from is not None
+
+
 def _discard(keys: list[Key], key: Key) -> None:
     at = bisect_left(keys, key)
     if at < len(keys) and keys[at] == key:
@@ -83,10 +94,11 @@ class QueueIndex:
         self._pinned: dict[str, dict[str, Ticket]] = {}
         #: id -> tickets on the appointment clock
         self._on_clock: dict[str, Ticket] = {}
-        #: id -> tickets whose visitor needs a counter with something (``Ticket.needs``):
-        #: not every counter skilled for the service may take them, so they are not
-        #: among the plain ones, whose oldest any skilled counter may take
-        self._needing: dict[str, Ticket] = {}
+        #: id -> tickets whose visitor needs a counter with something (``Ticket.needs``)
+        #: or that a counter transferred away (``Ticket.transferred_from``): not every
+        #: counter skilled for the service may take them, so they are not among the
+        #: plain ones, whose oldest any skilled counter may take
+        self._restricted: dict[str, Ticket] = {}
         #: id -> queued tickets joined remotely; of them, those not here yet
         self._remote: dict[str, Ticket] = {}
         self._away: dict[str, Ticket] = {}
@@ -120,8 +132,8 @@ class QueueIndex:
             self._on_clock[ticket.id] = ticket
         elif ticket.pinned_counter is not None:
             self._pinned.setdefault(ticket.pinned_counter, {})[ticket.id] = ticket
-        elif ticket.needs:
-            self._needing[ticket.id] = ticket
+        elif restricted(ticket):
+            self._restricted[ticket.id] = ticket
         else:
             insort(self._plain.setdefault(ticket.service, []), queue_order(ticket))
 
@@ -141,8 +153,8 @@ class QueueIndex:
         if self._on_clock.pop(ticket.id, None) is None:
             if ticket.pinned_counter is not None:
                 self._pinned[ticket.pinned_counter].pop(ticket.id, None)
-            elif ticket.needs:
-                self._needing.pop(ticket.id, None)
+            elif restricted(ticket):
+                self._restricted.pop(ticket.id, None)
             else:
                 _discard(self._plain[ticket.service], key)
 
@@ -216,9 +228,10 @@ class QueueIndex:
     def on_clock(self) -> Mapping[str, Ticket]:
         return self._on_clock
 
-    def needing(self) -> Mapping[str, Ticket]:
-        """Queued tickets whose visitor needs a counter with something, by id."""
-        return self._needing
+    def restricted(self) -> Mapping[str, Ticket]:
+        """Queued tickets only some counters skilled for their service may take (their
+        visitor needs something, or a counter transferred them away), by id."""
+        return self._restricted
 
     def remote(self) -> Mapping[str, Ticket]:
         """Queued tickets joined from a phone, by id."""
@@ -234,9 +247,10 @@ class QueueIndex:
 
     def offer(self, counter: Counter) -> list[Ticket]:
         """What "call next" at ``counter`` needs to see to choose as it would from the
-        whole queue: each of its services' oldest plain ticket, the tickets pinned to it
-        and every ticket on the appointment clock (the ``standards`` plan places them
-        all, whichever counter can take them)."""
+        whole queue: each of its services' oldest plain ticket, the tickets pinned to it,
+        every ticket on the appointment clock (the ``standards`` plan places them all,
+        whichever counter can take them) and every restricted one (some may be held
+        back from this counter: ``Centre._call_next`` takes those out at the moment)."""
         offered = []
         for code, keys in self._plain.items():
             if not keys or not counter.skilled_for(code):
@@ -251,5 +265,5 @@ class QueueIndex:
         away = self._away
         offered.extend(t for t in self._pinned.get(counter.name, {}).values() if t.id not in away)
         offered.extend(self._on_clock.values())
-        offered.extend(t for t in self._needing.values() if t.id not in away)
+        offered.extend(t for t in self._restricted.values() if t.id not in away)
         return offered

@@ -4,8 +4,9 @@ next" made cheap.
 ::
 
     queue = ReplayQueue.of_centre(centre, expected)   O(services + pinned + appointments)
-    queue.offer(counter)           what ``routing.choose_next`` needs to see
-    queue.choose(counter, when)    ``choose_next`` over ``offer(counter)``, the same
+    queue.offer(counter, when)     what ``routing.choose_next`` needs to see (less the
+                                   tickets ``routing.held_back`` from it at ``when``)
+    queue.choose(counter, when)    ``choose_next`` over ``offer(counter, when)``, the same
                                    ticket, for ``"rules"`` and ``"fifo"`` (``chooses``)
     queue.choose_planned(counter, when, free_at, durations)
                                    the same for ``"standards"`` (``chooses_planned``),
@@ -18,7 +19,7 @@ cost is most of an estimate's (issue 12, docs/performance.md section 1). ``choos
 scores each service's oldest plain ticket from numbers kept when that service's
 turn moves on (its place, arrival, target and when it becomes overdue), without
 building a ``routing.Candidate`` or a list for it; only the few other tickets offered
-(pinned to the counter, on the appointment clock, needing something) go through
+(pinned to the counter, on the appointment clock, restricted) go through
 ``routing.candidates``. Then it applies ``routing.choose_by_rules``'s rules 2-6 (or
 ``choose_oldest``'s order) to the lot. Under ``"standards"`` (``choose_planned``),
 while no appointment is on the clock there is no plan to keep and the policy's answer
@@ -35,8 +36,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .model import QUEUED_STATES, Counter, Policy, Service, Ticket
+from .model import QUEUED_STATES, Counter, CounterState, Policy, Service, Ticket
 from .queue_index import Key
+from .queue_index import restricted as is_restricted
 from .routing import (
     ROUTING_POLICIES,
     Candidate,
@@ -47,7 +49,10 @@ from .routing import (
     choose_by_rules,
     choose_by_standards,
     choose_oldest,
+    held_back,
+    held_until,
     may_take,
+    not_held_back,
     queue_order,
     walk_in_growth,
 )
@@ -89,7 +94,7 @@ class ReplayQueue:
         tickets: dict[str, Ticket] = {}
         pinned: dict[str, dict[str, Ticket]] = {}
         on_clock: dict[str, Ticket] = {}
-        needing: dict[str, Ticket] = {}
+        restricted: dict[str, Ticket] = {}
         for ticket in queued:
             if ticket.state not in QUEUED_STATES:
                 continue
@@ -97,14 +102,14 @@ class ReplayQueue:
                 on_clock[ticket.id] = ticket
             elif ticket.pinned_counter is not None:
                 pinned.setdefault(ticket.pinned_counter, {})[ticket.id] = ticket
-            elif ticket.needs:
-                needing[ticket.id] = ticket
+            elif is_restricted(ticket):
+                restricted[ticket.id] = ticket
             else:
                 plain.setdefault(ticket.service, []).append(queue_order(ticket))
                 tickets[ticket.id] = ticket
         for keys in plain.values():
             keys.sort()
-        self._setup(centre, plain, lambda _code, key: tickets[key[2]], pinned, on_clock, needing)
+        self._setup(centre, plain, lambda _code, key: tickets[key[2]], pinned, on_clock, restricted)
 
     @classmethod
     def of_centre(cls, centre: Centre, extra: Iterable[Ticket] = ()) -> ReplayQueue:
@@ -122,7 +127,7 @@ class ReplayQueue:
             index.ticket,
             {name: dict(pinned) for name, pinned in index.pinned().items()},
             on_clock,
-            dict(index.needing()),
+            dict(index.restricted()),
         )
         return queue
 
@@ -133,7 +138,7 @@ class ReplayQueue:
         ticket: Callable[[str, Key], Ticket],
         pinned: dict[str, dict[str, Ticket]],
         on_clock: dict[str, Ticket],
-        needing: dict[str, Ticket],
+        restricted: dict[str, Ticket],
     ) -> None:
         #: each service's plain tickets' keys in order (read only), and how many of
         #: them the replay has called (its cursor)
@@ -142,9 +147,11 @@ class ReplayQueue:
         self.ticket = ticket
         self.pinned = pinned
         self.on_the_clock = on_clock
-        #: tickets whose visitor needs a counter with something (few; any counter is
-        #: offered them, ``may_take`` filters)
-        self.needing = needing
+        #: tickets only some counters skilled for their service may take (their visitor
+        #: needs something, or a counter transferred them away: ``queue_index.
+        #: restricted``; few, any counter is offered them, ``may_take`` and
+        #: ``held_back`` filter)
+        self.restricted = restricted
         self.services: Mapping[str, Service] = centre.services
         self.policy: Policy = centre.policy
         rule = ROUTING_POLICIES.get(self.policy.routing)
@@ -154,6 +161,14 @@ class ReplayQueue:
         self._planned = rule is choose_by_standards
         #: the counters by name, for the ``Desk`` of a free time (``choose_planned``)
         self.counters: Mapping[str, Counter] = getattr(centre, "counters", {})
+        #: the counters open or serving when the replay starts: whether another able
+        #: counter is open, for ``held_back`` (the replay opens and closes none; a
+        #: paused one it brings back from its break is not counted)
+        self.working: list[Counter] = [
+            c
+            for c in self.counters.values()
+            if c.state in (CounterState.OPEN, CounterState.SERVING)
+        ]
         #: ``_Facts`` by service, for the visit lengths ``self._lengths``
         self._facts: dict[str, _Facts] = {}
         self._lengths: Mapping[str, timedelta] | None = None
@@ -177,22 +192,43 @@ class ReplayQueue:
         overdue = since + target * self.policy.max_wait_factor
         self._heads[code] = (since, key[1], key[2], head.arrival_at, overdue, target, head)
 
-    def offer(self, counter: Counter) -> list[Ticket]:
-        """What ``choose_next`` needs to see to choose as it would from the whole queue."""
+    def offer(self, counter: Counter, when: datetime | None = None) -> list[Ticket]:
+        """What ``choose_next`` needs to see to choose as it would from the whole queue;
+        with ``when``, less the tickets ``routing.held_back`` from ``counter`` then (as
+        ``Centre`` offers them to "call next")."""
         offered = [
             self.ticket(service, keys[self.taken[service]])
             for service, keys in self.plain.items()
             if self.taken[service] < len(keys) and counter.skilled_for(service)
         ]
-        offered.extend(self._others(counter))
+        offered.extend(self._others(counter, when))
         return offered
 
-    def _others(self, counter: Counter) -> list[Ticket]:
-        """The offer's tickets that are not a service's oldest plain one (few)."""
+    def _others(self, counter: Counter, when: datetime | None = None) -> list[Ticket]:
+        """The offer's tickets that are not a service's oldest plain one (few); with
+        ``when``, less those held back from ``counter`` then."""
         others = list(self.pinned.get(counter.name, {}).values())
         others.extend(self.on_the_clock.values())
-        others.extend(self.needing.values())
+        if when is None:
+            others.extend(self.restricted.values())
+        else:
+            others.extend(self._not_held(counter, self.restricted.values(), when))
         return others
+
+    def _not_held(
+        self, counter: Counter, tickets: Iterable[Ticket], when: datetime
+    ) -> list[Ticket]:
+        return not_held_back(counter, tickets, self.services, when, self.working)
+
+    def holds_end(self, counter: Counter, when: datetime) -> list[datetime]:
+        """When the tickets held back from ``counter`` at ``when`` stop being held (the
+        replay's idle counter looks again then, as an adviser would press "call next")."""
+        return [
+            held_until(t, self.services)
+            for t in self.restricted.values()
+            if t.transferred_from == counter.name
+            and held_back(counter, t, self.services, when, self.working)
+        ]
 
     @property
     def chooses(self) -> bool:
@@ -213,7 +249,7 @@ class ReplayQueue:
         free_at: Iterable[tuple[datetime, str]],
         durations: Mapping[str, timedelta],
     ) -> Ticket | None:
-        """What ``routing.choose_next(counter, self.offer(counter), services, policy,
+        """What ``routing.choose_next(counter, self.offer(counter, when), services, policy,
         when, Floor(desks, durations))`` returns under ``"standards"``
         (``chooses_planned``), where ``desks`` are the other counters' ``Desk`` at the
         replay's free times ``free_at`` ((when, counter name), as the estimate's heap
@@ -222,16 +258,17 @@ class ReplayQueue:
 
         With no appointment on the clock (checked in or expected) there is no plan:
         the policy's answer is its best walk-in, found here from each service's oldest
-        plain ticket and the few others offered, in O(services + pinned + needing),
+        plain ticket and the few others offered, in O(services + pinned + restricted),
         without building a ``Floor``, its desks or the offer. Otherwise the policy
-        itself decides over the offer (O(services + appointments x counters))."""
+        itself decides over the offer (O(services + appointments x counters)). Tickets
+        ``held_back`` from the counter at ``when`` are not offered, either way."""
         if self.on_the_clock:
             floor = Floor(
                 desks=[Desk(self.counters[name], at) for at, name in free_at],
                 durations=durations,
             )
             return choose_by_standards(
-                counter, self.offer(counter), self.services, self.policy, when, floor
+                counter, self.offer(counter, when), self.services, self.policy, when, floor
             )
         if durations is not self._lengths:
             self._facts = {}
@@ -256,7 +293,8 @@ class ReplayQueue:
                 if best is None or rank < best[0]:
                     best = (rank, ticket)
         pinned = self.pinned.get(counter.name)
-        for t in (*(pinned.values() if pinned else ()), *self.needing.values()):
+        restricted = self._not_held(counter, self.restricted.values(), when)
+        for t in (*(pinned.values() if pinned else ()), *restricted):
             if t.state not in QUEUED_STATES or not may_take(counter, t):
                 continue
             code = t.service
@@ -303,13 +341,13 @@ class ReplayQueue:
         return skills
 
     def choose(self, counter: Counter, when: datetime) -> Ticket | None:
-        """What ``routing.choose_next(counter, self.offer(counter), services, policy,
+        """What ``routing.choose_next(counter, self.offer(counter, when), services, policy,
         when)`` returns, for a policy ``chooses`` knows (no ``Floor``: neither reads
         one)."""
         skills = self._skills_of(counter)
         others = (
-            self._others(counter)
-            if self.on_the_clock or self.needing or self.pinned.get(counter.name)
+            self._others(counter, when)
+            if self.on_the_clock or self.restricted or self.pinned.get(counter.name)
             else []
         )
         if self._rule is choose_oldest:
@@ -401,7 +439,7 @@ class ReplayQueue:
     def remove(self, ticket: Ticket) -> None:
         if self.on_the_clock.pop(ticket.id, None) is not None:
             return
-        if self.needing.pop(ticket.id, None) is not None:
+        if self.restricted.pop(ticket.id, None) is not None:
             return
         if ticket.pinned_counter is not None:
             del self.pinned[ticket.pinned_counter][ticket.id]

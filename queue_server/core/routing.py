@@ -31,6 +31,10 @@ policy of docs/routing.md, "The policy in plain words":
    least ``policy.secondary_margin`` more urgent (one whole target further past it).
 6. Ties break on arrival time, then ticket number, then id: deterministic.
 
+Under every policy, a ticket a counter transferred away is not offered back to it
+while another counter able to take it is open, for at most its service's target wait
+from the transfer (``held_back``; the callers take such tickets out first).
+
 No ticket starves: once overdue (rule 3) a ticket can be overtaken only by booked
 appointments, of which there are finitely many, and by tickets that became overdue
 before it did, which arrived before it; so each call at a counter that may take it
@@ -127,6 +131,51 @@ def may_take(counter: Counter, ticket: Ticket) -> bool:
     if ticket.pinned_counter is not None:
         return ticket.pinned_counter == counter.name
     return counter.skilled_for(ticket.service)
+
+
+def held_back(
+    counter: Counter,
+    ticket: Ticket,
+    services: Mapping[str, Service],
+    now: datetime,
+    open_counters: Iterable[Counter],
+) -> bool:
+    """Whether "call next" at ``counter`` passes over ``ticket`` because this counter
+    transferred it away (``Ticket.transferred_from``): the adviser sent the visitor to
+    someone else, so they are not called straight back to the same desk, which is the
+    one free at the moment of the transfer. Held while another of ``open_counters``
+    (those open or serving) may take it, and for at most its service's target wait
+    from the transfer (``state_since``); after that, or with no other able counter
+    open, the counter may call it like any other. Under every policy, before the
+    policy chooses (docs/routing.md, "Transferred away")."""
+    if ticket.transferred_from != counter.name:
+        return False
+    if now >= ticket.state_since + services[ticket.service].target_wait:
+        return False
+    return any(c.name != counter.name and may_take(c, ticket) for c in open_counters)
+
+
+def held_until(ticket: Ticket, services: Mapping[str, Service]) -> datetime:
+    """When a ticket ``held_back`` from the counter that transferred it stops being
+    held (if another able counter is still open then)."""
+    return ticket.state_since + services[ticket.service].target_wait
+
+
+def not_held_back(
+    counter: Counter,
+    tickets: Iterable[Ticket],
+    services: Mapping[str, Service],
+    now: datetime,
+    open_counters: Sequence[Counter],
+) -> list[Ticket]:
+    """``tickets`` less those ``held_back`` from ``counter``: what its "call next"
+    chooses from (``Centre`` and the wait estimate's replay both ask)."""
+    name = counter.name
+    return [
+        t
+        for t in tickets
+        if t.transferred_from != name or not held_back(counter, t, services, now, open_counters)
+    ]
 
 
 def candidates(
@@ -552,6 +601,8 @@ class RoutingPolicy(Protocol):
     of ``tickets``; it chooses only a queued ticket that ``may_take`` allows; and of
     the unpinned tickets of one service that are off the appointment clock
     (``appointment_deadline`` is None), it never prefers one over an older one.
+    Tickets ``held_back`` from the counter are taken out by the caller before a policy
+    sees them (``not_held_back``), whatever the policy.
     ``tests/queue_server/core/test_routing_policies.py`` checks each registered
     policy against it.
     """

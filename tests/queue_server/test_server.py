@@ -27,10 +27,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 import queue_server.net.server as server_module
+from queue_server.config import load_config
 from queue_server.core import commands as cmd
 from queue_server.core.errors import Unavailable
 from queue_server.net import protocol
 from queue_server.net.server import QueueServer
+from tests.conftest import EXAMPLE_CONFIG, always_open
 
 #: every live server's staff have this password (tests/conftest.py makes them)
 STAFF_PASSWORD = "correct horse battery"
@@ -859,6 +861,57 @@ async def test_transfer_to_a_service_keeps_number_and_place(
     assert (await bob.ok("call_next", counter="Counter 2"))["ticket"]["id"] == first["id"]
     await bob.ok("no_show", counter="Counter 2")
     assert (await bob.ok("call_next", counter="Counter 2"))["ticket"]["id"] == later["id"]
+
+
+def _with_routing(routing: str) -> Any:
+    base = always_open(load_config(EXAMPLE_CONFIG))
+    return dataclasses.replace(base, policy=dataclasses.replace(base.policy, routing=routing))
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [_with_routing(r) for r in ("standards", "rules", "fifo")],
+    ids=lambda s: s.policy.routing,
+)
+async def test_a_visitor_transferred_away_is_not_called_straight_back(
+    live_clocked: Any, clocked_hall: Hall, setup: Any
+) -> None:
+    """Alice (Counter 1: housing; council tax too) transfers her housing visitor to
+    council tax. Her next call is someone else, under every policy, although the
+    transferred visitor is older and her counter serves council tax: bob's counter is
+    open for it. So it is after the server restarts (the queue rebuilt from the
+    database). Without anyone else at a counter able to take it, or once council tax's
+    target wait (15 minutes) has passed since the transfer, alice may call it herself
+    (docs/routing.md, "Transferred away")."""
+    kiosk = await clocked_hall.kiosk()
+    alice = await clocked_hall.adviser("alice", "Counter 1")
+    bob = await clocked_hall.adviser("bob", "Counter 2")
+    first = await kiosk.issue("housing")  # 10:00
+    assert (await alice.ok("call_next", counter="Counter 1"))["ticket"]["id"] == first["id"]
+    await alice.ok("start_service", counter="Counter 1")
+    busy = await kiosk.issue("housing")
+    assert (await bob.ok("call_next", counter="Counter 2"))["ticket"]["id"] == busy["id"]
+    live_clocked.clock.advance(minutes=5)
+    later = await kiosk.issue("council_tax")  # 10:05
+    await alice.ok("transfer", counter="Counter 1", to_service="council_tax", reason="arrears")
+
+    assert (await alice.ok("call_next", counter="Counter 1"))["ticket"]["id"] == later["id"]
+    await alice.ok("start_service", counter="Counter 1")
+    await alice.ok("complete", counter="Counter 1", outcome="resolved")
+    await alice.refused("call_next", "nothing_to_call", counter="Counter 1")
+
+    await live_clocked.server.close()
+    restarted = QueueServer(setup, live_clocked.store, clock=live_clocked.clock)
+    port = await restarted.start(port=0)
+    again = Hall(dataclasses.replace(live_clocked, server=restarted, port=port))
+    try:
+        alice = await again.staff("alice")
+        await alice.refused("call_next", "nothing_to_call", counter="Counter 1")
+        live_clocked.clock.advance(minutes=15)  # council tax's target since the transfer
+        assert (await alice.ok("call_next", counter="Counter 1"))["ticket"]["id"] == first["id"]
+    finally:
+        await again.close()
+        await restarted.close()
 
 
 async def test_transfer_to_a_named_counter_only_that_counter_calls_it(hall: Hall) -> None:

@@ -161,6 +161,26 @@ def may_take_now(
     return True
 
 
+def held_back_now(centre: Centre, counter: Counter, ticket: Ticket, now: datetime) -> bool:
+    """docs/routing.md, "Transferred away", written out independently of routing.py: a
+    ticket this counter transferred to a service (not to a named counter) and that has
+    not been called since is passed over here while another open or serving counter may
+    take it (rule 1), until its service's target wait has passed since the transfer."""
+    if ticket.state is not TicketState.TRANSFERRED or ticket.pinned_counter is not None:
+        return False
+    if ticket.counter != counter.name:
+        return False
+    if now - ticket.state_since >= centre.services[ticket.service].target_wait:
+        return False
+    return any(
+        other.name != counter.name
+        and other.state in ACTIVE
+        and may_take_now(other, ticket, now, centre.setup.policy)
+        and (not ticket.needs or other.equipped_for(ticket))
+        for other in centre.counters.values()
+    )
+
+
 def build_machine(snapshot):
     def everything(centre: Centre) -> dict[str, Any]:
         """``snapshot`` and what the centre keeps as tickets change."""
@@ -245,6 +265,7 @@ def build_machine(snapshot):
                         t.number
                         for t in centre.tickets.values()
                         if may_take_now(counter, t, now, centre.setup.policy)
+                        and not held_back_now(centre, counter, t, now)
                     ]
                     assert not missed, f"nothing to call at {counter.name}, but {missed} wait"
                 return None

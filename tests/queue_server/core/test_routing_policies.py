@@ -163,11 +163,30 @@ step = st.one_of(
 )
 
 
-def oldest_it_may_serve(centre: Centre, counter: Counter) -> Ticket | None:
-    """The fifo rule written out again, independently of routing.py."""
+def oldest_it_may_serve(
+    centre: Centre, counter: Counter, now: datetime | None = None
+) -> Ticket | None:
+    """The fifo rule written out again, independently of routing.py; at ``now``, less
+    a ticket this counter transferred away to a service, until its target wait has
+    passed since, while another open counter serves that service (docs/routing.md,
+    "Transferred away")."""
     best = None
     for ticket in centre.tickets.values():
         if ticket.state not in (TicketState.WAITING, TicketState.TRANSFERRED):
+            continue
+        if (
+            now is not None
+            and ticket.state is TicketState.TRANSFERRED
+            and ticket.pinned_counter is None
+            and ticket.counter == counter.name
+            and now - ticket.state_since < centre.services[ticket.service].target_wait
+            and any(
+                other.name != counter.name
+                and other.state in (CounterState.OPEN, CounterState.SERVING)
+                and ticket.service in other.primary | other.secondary
+                for other in centre.counters.values()
+            )
+        ):
             continue
         if ticket.pinned_counter is not None:
             if ticket.pinned_counter != counter.name:
@@ -209,7 +228,7 @@ def play(desk: Desk, steps: list[tuple]) -> list[tuple[str, str | None]]:
             counter = desk.centre.counters[args[0]]
             if counter.state != CounterState.OPEN:
                 continue  # closed (not staffed today) or busy
-            expected = oldest_it_may_serve(desk.centre, counter)
+            expected = oldest_it_may_serve(desk.centre, counter, desk.now)
             try:
                 called = desk.call_next(counter.name)
             except NothingToCall:

@@ -64,7 +64,7 @@ from queue_server.core.model import (
     Ticket,
     TicketState,
 )
-from queue_server.core.routing import ROUTING_POLICIES, appointment_deadline, may_take
+from queue_server.core.routing import ROUTING_POLICIES, appointment_deadline, held_back, may_take
 
 from .conftest import snapshot
 
@@ -135,8 +135,17 @@ def twice_target_breach(
         and t.state in QUEUED_STATES
         and may_take(counter, t)
         and not slot_to_come(t, now)
+        and not held_here(centre, counter, t, now)
         and past_twice_target(centre, t, now)
     ]
+
+
+def held_here(centre: Centre, counter: Counter, ticket: Ticket, now: datetime) -> bool:
+    """A ticket this counter transferred away, held back from it while another counter
+    open may take it (``routing.held_back``; docs/routing.md, "Transferred away"): not
+    this counter's to call, however long its visitor has been in the centre (their
+    wait counts from their first arrival, their visit at this counter included)."""
+    return held_back(counter, ticket, centre.services, now, centre.working())
 
 
 def slot_to_come(ticket: Ticket, now: datetime) -> bool:
@@ -148,12 +157,13 @@ def slot_to_come(ticket: Ticket, now: datetime) -> bool:
     )
 
 
-def callable_now(counter: Counter, ticket: Ticket, now: datetime) -> bool:
+def callable_now(centre: Centre, counter: Counter, ticket: Ticket, now: datetime) -> bool:
     """A ticket no policy may leave waiting when ``counter`` asks for one."""
     return (
         ticket.state in QUEUED_STATES
         and may_take(counter, ticket)
         and not slot_to_come(ticket, now)
+        and not held_here(centre, counter, ticket, now)
     )
 
 
@@ -230,7 +240,9 @@ def build_machine(policy_name: str, twice_target: str | None) -> type[RuleBasedS
                     assert isinstance(command, cmd.CallNext)
                     counter = centre.counters[command.counter]
                     left = [
-                        t.number for t in centre.tickets.values() if callable_now(counter, t, now)
+                        t.number
+                        for t in centre.tickets.values()
+                        if callable_now(centre, counter, t, now)
                     ]
                     assert not left, f"nothing to call at {counter.name}, but {left} wait"
                 return None
