@@ -51,7 +51,15 @@ from .model import (
 )
 from .queue_index import QueueIndex
 from .references import reference_key, shown_reference
-from .routing import Desk, Floor, choose_next, looks_ahead, not_held_back, queue_order
+from .routing import (
+    Desk,
+    Floor,
+    choose_next,
+    held_until,
+    looks_ahead,
+    not_held_back,
+    queue_order,
+)
 from .transitions import counter_transition, ticket_transition
 
 #: how far ahead routing looks at appointments booked but not checked in yet
@@ -800,8 +808,18 @@ class Centre:
         counter_transition(counter.name, counter.state, "take")
         floor = self.floor(now) if looks_ahead(self.policy) else None
         # not straight back to the counter that transferred it away (``held_back``)
-        offered = not_held_back(counter, self.offer(counter), self.services, now, self.working())
+        offer = self.offer(counter)
+        offered = not_held_back(counter, offer, self.services, now, self.working())
         chosen = choose_next(counter, offered, self.services, self.policy, now, floor)
+        if chosen is None and len(offered) < len(offer):
+            held = min((t for t in offer if t not in offered), key=queue_order)
+            until = held_until(held, self.services).astimezone(self.setup.tz)
+            raise NothingToCall(
+                f"Nobody else is waiting for {counter_called(counter.name)}'s services just "
+                f"now. {held.number}, whom this counter transferred, is left for another "
+                f"counter until {until:%H:%M}; use Call a ticket to call them sooner.",
+                counter=counter.name,
+            )
         if chosen is None:
             raise NothingToCall(
                 f"Nobody is waiting for {counter_called(counter.name)}'s services just now.",

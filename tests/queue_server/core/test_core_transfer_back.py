@@ -66,8 +66,14 @@ def test_the_next_call_there_takes_someone_else(routing: str) -> None:
 @pytest.mark.parametrize("routing", POLICIES)
 def test_held_back_for_its_target_at_most_then_that_counter_takes_it(routing: str) -> None:
     desk, moved = transferred_by_counter_1(routing)
-    with pytest.raises(NothingToCall):
+    with pytest.raises(NothingToCall) as refused:
         desk.call_next("1")
+    # the adviser is told why, and until when (10:05 London + council tax's 10 minutes)
+    assert str(refused.value) == (
+        "Nobody else is waiting for counter 1's services just now. H001, whom this "
+        "counter transferred, is left for another counter until 10:15; use Call a "
+        "ticket to call them sooner."
+    )
     desk.at(moved.state_since + TARGET - timedelta(microseconds=1))
     with pytest.raises(NothingToCall):
         desk.call_next("1")
