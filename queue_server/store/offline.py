@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -79,32 +79,40 @@ def write(store: Store, conn: sa.Connection, centre_id: str, events: Sequence[Ev
             )
 
 
+def _block(row: sa.Row[Any]) -> NumberBlock:
+    return NumberBlock(
+        kiosk=row.kiosk,
+        service=row.service,
+        prefix=row.prefix,
+        day=row.day,
+        first=row.first,
+        last=row.last,
+        granted_at=must_utc(row.granted_at),
+        key=row.key,
+    )
+
+
+def _run(row: sa.Row[Any]) -> OfflineRun:
+    return OfflineRun(
+        kiosk=row.kiosk,
+        day=row.day,
+        since=must_utc(row.since),
+        until=must_utc(row.until),
+        tickets=row.tickets,
+    )
+
+
 def load(
     conn: sa.Connection, centre_id: str, today: date
 ) -> tuple[list[NumberBlock], list[OfflineRun]]:
     """Today's blocks and runs of ``centre_id`` (earlier days' are over)."""
     b, r = BLOCK.c, RUN.c
     blocks = [
-        NumberBlock(
-            kiosk=row.kiosk,
-            service=row.service,
-            prefix=row.prefix,
-            day=row.day,
-            first=row.first,
-            last=row.last,
-            granted_at=must_utc(row.granted_at),
-            key=row.key,
-        )
+        _block(row)
         for row in conn.execute(sa.select(BLOCK).where(b.centre == centre_id, b.day >= today))
     ]
     runs = [
-        OfflineRun(
-            kiosk=row.kiosk,
-            day=row.day,
-            since=must_utc(row.since),
-            until=must_utc(row.until),
-            tickets=row.tickets,
-        )
+        _run(row)
         for row in conn.execute(sa.select(RUN).where(r.centre == centre_id, r.day >= today))
     ]
     return blocks, runs
@@ -120,16 +128,7 @@ def runs_between(store: Store, centre_id: str, first: date, last: date) -> list[
             .where(r.centre == centre_id, r.day >= first, r.day <= last)
             .order_by(r.since)
         )
-        return [
-            OfflineRun(
-                kiosk=row.kiosk,
-                day=row.day,
-                since=must_utc(row.since),
-                until=must_utc(row.until),
-                tickets=row.tickets,
-            )
-            for row in rows
-        ]
+        return [_run(row) for row in rows]
 
 
 def with_earlier_days(
@@ -148,32 +147,11 @@ def with_earlier_days(
         blocks = conn.execute(
             sa.select(BLOCK).where(b.centre == centre_id, b.kiosk == command.kiosk, b.day.in_(days))
         )
-        earlier_blocks = tuple(
-            NumberBlock(
-                kiosk=row.kiosk,
-                service=row.service,
-                prefix=row.prefix,
-                day=row.day,
-                first=row.first,
-                last=row.last,
-                granted_at=must_utc(row.granted_at),
-                key=row.key,
-            )
-            for row in blocks
-        )
+        earlier_blocks = tuple(_block(row) for row in blocks)
         runs = conn.execute(
             sa.select(RUN).where(r.centre == centre_id, r.kiosk == command.kiosk, r.day.in_(days))
         )
-        earlier_runs = tuple(
-            OfflineRun(
-                kiosk=row.kiosk,
-                day=row.day,
-                since=must_utc(row.since),
-                until=must_utc(row.until),
-                tickets=row.tickets,
-            )
-            for row in runs
-        )
+        earlier_runs = tuple(_run(row) for row in runs)
         found = {
             row.id: row
             for query in (
