@@ -62,7 +62,10 @@ async def test_the_advice_is_worked_out_then_kept(advised: LiveServer) -> None:
         await mina.close()
 
 
-async def test_one_advice_at_a_time(advised: LiveServer) -> None:
+async def test_one_advice_at_a_time(advised: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 3 simulated days per number of advisers, not 10: the test is about who waits for
+    # whom, and each advice still takes seconds, far longer than the 0.3 s below
+    monkeypatch.setattr("queue_server.net.staffing.DAYS", 3)
     mina = await client(advised, "mina")
     other = await client(advised, "mina")
     try:
