@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import socket
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ from device_drivers.phrases import (
 )
 from device_drivers.printer import open_printer
 from device_drivers.profiles import load_profile
-from device_drivers.simulator import PrinterSimulator
+from device_drivers.simulator import PrinterSimulator, RenderedTicket
 from device_drivers.simulator.server import wait_until
 from device_drivers.status import PaperLevel, StatusMonitor, encode_status_reply
 from device_drivers.textimage import render_ink
@@ -77,6 +78,17 @@ def as_images(ticket: TicketPrint, tmp_path: Path, profile: str = "TM-T20II") ->
     assert result.setup_bytes == 0
     assert printed.ticket.unknown_commands == []
     return paper(printed.png_path)
+
+
+def assert_paper_as_images(
+    printed: Sequence[RenderedTicket], ticket: TicketPrint, tmp_path: Path
+) -> None:
+    """Every ticket in ``printed`` left no graphic undefined and put on paper, dot for
+    dot, what ``ticket`` sent as images does."""
+    reference = as_images(ticket, tmp_path)
+    for one in printed:
+        assert one.ticket.undefined_graphics == []
+        assert same_dots(paper(one.png_path), reference)
 
 
 def expected_key(picture: Image.Image) -> bytes:
@@ -218,10 +230,7 @@ def test_a_power_cycle_between_tickets_means_the_phrases_are_sent_again(
     assert [r.after_bytes for r in (kept, again)] == [0, 0]
     assert after.after_bytes == before.after_bytes > 2000
     assert after.bytes_sent == before.bytes_sent > kept.bytes_sent == again.bytes_sent
-    reference = as_images(shown, tmp_path)
-    for one in printed:
-        assert one.ticket.undefined_graphics == []
-        assert same_dots(paper(one.png_path), reference)
+    assert_paper_as_images(printed, shown, tmp_path)
 
 
 def test_on_a_slow_serial_line_the_key_list_waits_for_the_definitions_to_arrive(
@@ -241,10 +250,7 @@ def test_on_a_slow_serial_line_the_key_list_waits_for_the_definitions_to_arrive(
     assert first.after_bytes > 700 and following.setup_bytes == 11
     assert following.after_bytes == 0  # the key list after the cut saw the definition
     assert first.bytes_sent > following.bytes_sent < 300  # then the service by key
-    reference = as_images(welsh, tmp_path)
-    for one in printed:
-        assert one.ticket.undefined_graphics == []
-        assert same_dots(paper(one.png_path), reference)
+    assert_paper_as_images(printed, welsh, tmp_path)
 
 
 def test_a_printer_whose_esc_at_clears_its_graphics_gets_images_and_stops_being_given_them(
@@ -262,10 +268,7 @@ def test_a_printer_whose_esc_at_clears_its_graphics_gets_images_and_stops_being_
     assert [r.setup_bytes for r in results] == [11] * 4
     assert results[0].after_bytes == results[1].after_bytes > 2000
     assert results[2].after_bytes == results[3].after_bytes == 0
-    reference = as_images(shown, tmp_path)
-    for one in printed:
-        assert one.ticket.undefined_graphics == []
-        assert same_dots(paper(one.png_path), reference)
+    assert_paper_as_images(printed, shown, tmp_path)
 
 
 def test_a_printer_given_no_more_phrases_is_tried_again_after_a_while(
@@ -498,10 +501,7 @@ def test_phrases_prepared_ahead_leave_the_first_ticket_only_its_service(
     assert first.setup_bytes == 11 and 11 + 9 < first.after_bytes < 1000  # the service
     assert first.bytes_sent + first.setup_bytes < 3000
     assert following.setup_bytes == 11 and following.after_bytes == 0
-    reference = as_images(shown, tmp_path)
-    for one in printed:
-        assert one.ticket.undefined_graphics == []
-        assert same_dots(paper(one.png_path), reference)
+    assert_paper_as_images(printed, shown, tmp_path)
 
 
 def test_preparing_phrases_that_do_not_all_fit_refuses_none_of_them_for_later(
@@ -692,10 +692,7 @@ def test_phrases_lost_between_two_status_reads_are_given_back_before_the_next_ti
     assert first.after_bytes > 2000 and sent > 2000
     assert (after.setup_bytes, after.after_bytes) == (11, 0)
     assert after.bytes_sent < first.bytes_sent - 2000  # by key, not as images
-    reference = as_images(shown, tmp_path)
-    for one in printed:
-        assert one.ticket.undefined_graphics == []
-        assert same_dots(paper(one.png_path), reference)
+    assert_paper_as_images(printed, shown, tmp_path)
 
 
 def test_the_status_monitor_gives_the_phrases_back_after_an_unseen_power_cycle(
