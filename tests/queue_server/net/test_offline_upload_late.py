@@ -12,8 +12,6 @@ midnight ends done, not abandoned.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,34 +26,22 @@ from queue_server.client import QueueClient, new_idempotency_key
 from queue_server.core.model import CentreSetup
 from queue_server.reporting import ranges
 from queue_server.reporting.reports import load_and_build, options_for
-from queue_server.store import Store
 from queue_server.store.rollups import day_changes
-from tests.conftest import STAFF_PASSWORD, Clock, LiveServer, start_live_server
+from tests.conftest import STAFF_PASSWORD, LiveServer, start_live_server
+from tests.queue_server.reporting.test_rollups_late_writes import DAY, at, clocked_centre
 
 pytestmark = pytest.mark.asyncio
 
 #: how many days back an upload reaches (``core.offline.UPLOAD_DAYS``)
 UPLOAD_DAYS = 7
 
-#: a Tuesday (Greenwich time: the centre's day is the UTC day)
-DAY = date(2027, 3, 2)
-
-
-def at(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
-
 
 @pytest.fixture
 async def clocked(empty_url: str, setup: CentreSetup) -> AsyncIterator[LiveServer]:
     """A live server on a database of its own (SQLite file or PostgreSQL), its clock at
     ``DAY`` 23:30."""
-    setup = dataclasses.replace(setup, centre_id=f"late-{secrets.token_hex(3)}")
-    store = Store(empty_url)
-    store.migrate()
-    running = await start_live_server(store, setup, Clock(at(DAY, 23, 30)))
-    yield running
-    await running.server.close()
-    store.close()
+    async with clocked_centre(empty_url, setup, at(DAY, 23, 30)) as running:
+        yield running
 
 
 async def until(condition: Any, what: str, seconds: float = 10) -> None:

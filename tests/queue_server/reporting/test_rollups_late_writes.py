@@ -10,6 +10,7 @@ range report must give the figures of the day's rows as they are now.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import random
@@ -73,17 +74,28 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
 
 
-@pytest.fixture
-async def clocked(empty_url: str, setup: CentreSetup) -> AsyncIterator[LiveServer]:
-    """A live server on a database of its own (SQLite file or PostgreSQL), its clock at
-    ``DAY`` 10:00."""
+@contextlib.asynccontextmanager
+async def clocked_centre(
+    empty_url: str, setup: CentreSetup, now: datetime
+) -> AsyncIterator[LiveServer]:
+    """A live server of a centre of its own on a database of its own (SQLite file or
+    PostgreSQL), its clock at ``now``."""
     setup = dataclasses.replace(setup, centre_id=f"late-{secrets.token_hex(3)}")
     store = Store(empty_url)
     store.migrate()
-    running = await start_live_server(store, setup, Clock(at(DAY, 10)))
-    yield running
-    await running.server.close()
-    store.close()
+    running = await start_live_server(store, setup, Clock(now))
+    try:
+        yield running
+    finally:
+        await running.server.close()
+        store.close()
+
+
+@pytest.fixture
+async def clocked(empty_url: str, setup: CentreSetup) -> AsyncIterator[LiveServer]:
+    """``clocked_centre`` at ``DAY`` 10:00."""
+    async with clocked_centre(empty_url, setup, at(DAY, 10)) as running:
+        yield running
 
 
 def centres(live: LiveServer) -> dict[str, Any]:
