@@ -24,7 +24,9 @@ building a ``routing.Candidate`` or a list for it; only the few other tickets of
 ``choose_oldest``'s order) to the lot. Under ``"standards"`` (``choose_planned``),
 while no appointment is on the clock there is no plan to keep and the policy's answer
 is its best walk-in, ranked here the same way from the same numbers, with no ``Floor``
-built; otherwise ``routing.choose_by_standards`` decides over the offer.
+built; otherwise ``routing.choose_by_standards_from`` decides, from the appointments
+on the clock kept in the plan's order (with the counters able to take each) between
+steps and changed only when one is called, and the walk-ins offered.
 ``estimate.FAST`` turns both off;
 ``tests/queue_server/core/test_estimate_fast.py`` and the core property test hold
 every estimate equal either way.
@@ -41,13 +43,17 @@ from .queue_index import Key
 from .queue_index import restricted as is_restricted
 from .routing import (
     ROUTING_POLICIES,
+    Appointments,
+    Booked,
     Candidate,
-    Desk,
     Floor,
+    WalkInFacts,
     appointment_deadline,
+    booked_order,
     candidates,
     choose_by_rules,
     choose_by_standards,
+    choose_by_standards_from,
     choose_oldest,
     held_back,
     held_until,
@@ -63,10 +69,6 @@ if TYPE_CHECKING:
 #: a service's oldest plain ticket not yet called in the replay, as ``choose`` reads
 #: it: (queued since, number, id, arrival, overdue from, target wait, the ticket)
 _Head = tuple[datetime, int, str, datetime, datetime, timedelta, Ticket]
-#: what ``choose_planned`` ranks a service's walk-ins by, worked out once a replay:
-#: (its target, how long before one is overdue, the target and the visit in minutes as
-#: ``routing.walk_in_score`` has them, ``routing.walk_in_growth``)
-_Facts = tuple[timedelta, timedelta, float, float, float]
 _MINUTE = timedelta(minutes=1)
 
 
@@ -169,8 +171,8 @@ class ReplayQueue:
             for c in self.counters.values()
             if c.state in (CounterState.OPEN, CounterState.SERVING)
         ]
-        #: ``_Facts`` by service, for the visit lengths ``self._lengths``
-        self._facts: dict[str, _Facts] = {}
+        #: ``WalkInFacts`` by service, for the visit lengths ``self._lengths``
+        self._facts: dict[str, WalkInFacts] = {}
         self._lengths: Mapping[str, timedelta] | None = None
         #: each service's oldest plain ticket not yet called (``_Head``), or None
         self._heads: dict[str, _Head | None] = {code: None for code in plain}
@@ -178,6 +180,11 @@ class ReplayQueue:
             self._move_head(code)
         #: counter name -> (service, primary?) for the services of ``plain`` it takes
         self._skills: dict[str, list[tuple[str, bool]]] = {}
+        #: the appointments on the clock as ``choose_planned``'s plan takes them (in
+        #: ``routing.booked_order``), with the names of the counters that may take each
+        #: (one set object for all alike); None until asked for
+        self._booked: Appointments | None = None
+        self._booked_lengths: Mapping[str, timedelta] | None = None
 
     def _move_head(self, code: str) -> None:
         keys = self.plain[code]
@@ -203,6 +210,47 @@ class ReplayQueue:
         ]
         offered.extend(self._others(counter, when))
         return offered
+
+    def _walk_ins(self, counter: Counter, when: datetime) -> list[Ticket]:
+        """The offer less the appointments on the clock: each skilled service's oldest
+        plain ticket, those pinned to ``counter`` and those restricted not held back
+        from it at ``when``."""
+        offered = [
+            self.ticket(service, keys[self.taken[service]])
+            for service, keys in self.plain.items()
+            if self.taken[service] < len(keys) and counter.skilled_for(service)
+        ]
+        offered.extend(self.pinned.get(counter.name, {}).values())
+        offered.extend(self._not_held(counter, self.restricted.values(), when))
+        return offered
+
+    def _appointments(self, counter: Counter, durations: Mapping[str, timedelta]) -> Appointments:
+        """The appointments on the clock as ``routing.choose_by_standards`` plans them,
+        as the centre's counters (and ``counter``, asking) may take them; worked out
+        once a replay (its ``durations`` are one mapping) and kept as they are called
+        (``remove``)."""
+        if counter.name not in self.counters:
+            # (a counter the centre does not list: the replay of tests' bare queues)
+            self.counters = {**self.counters, counter.name: counter}
+            self._booked = None
+        if self._booked is None or durations is not self._booked_lengths:
+            booked = []
+            for ticket in self.on_the_clock.values():
+                deadline = appointment_deadline(ticket, self.policy)
+                if ticket.state not in QUEUED_STATES or deadline is None:
+                    continue
+                assert ticket.due_at is not None
+                booked.append(Booked(ticket.service, ticket.due_at, deadline, ticket))
+            booked.sort(key=booked_order)
+            self._booked = Appointments.of(
+                booked,
+                self.counters.values(),
+                self.services,
+                Floor(durations=durations),
+                self.policy.appointment_plan_margin,
+            )
+            self._booked_lengths = durations
+        return self._booked
 
     def _others(self, counter: Counter, when: datetime | None = None) -> list[Ticket]:
         """The offer's tickets that are not a service's oldest plain one (few); with
@@ -260,19 +308,33 @@ class ReplayQueue:
         the policy's answer is its best walk-in, found here from each service's oldest
         plain ticket and the few others offered, in O(services + pinned + restricted),
         without building a ``Floor``, its desks or the offer. Otherwise the policy
-        itself decides over the offer (O(services + appointments x counters)). Tickets
+        itself decides (``routing.choose_by_standards_from``, O(services +
+        appointments x counters)) from the appointments kept in its plan's order with
+        the counters able to take each (``_appointments``) and the walk-ins. Tickets
         ``held_back`` from the counter at ``when`` are not offered, either way."""
-        if self.on_the_clock:
-            floor = Floor(
-                desks=[Desk(self.counters[name], at) for at, name in free_at],
-                durations=durations,
-            )
-            return choose_by_standards(
-                counter, self.offer(counter, when), self.services, self.policy, when, floor
-            )
         if durations is not self._lengths:
             self._facts = {}
             self._lengths = durations
+        if self.on_the_clock:
+            appointments = self._appointments(counter, durations)
+            walk_ins = [
+                t
+                for t in self._walk_ins(counter, when)
+                if t.state in QUEUED_STATES and may_take(counter, t)
+            ]
+            floor = Floor(durations=durations)
+            return choose_by_standards_from(
+                counter,
+                appointments,
+                walk_ins,
+                self.services,
+                self.policy,
+                when,
+                floor,
+                self._facts,
+                free_at,
+                self.counters,
+            )
         best: tuple[tuple[float, datetime, float, int, str, str], Ticket] | None = None
         late: tuple[tuple[datetime, datetime, int, str, str], Ticket] | None = None
         for code, _primary in self._skills_of(counter):
@@ -314,7 +376,7 @@ class ReplayQueue:
             return late[1]
         return None if best is None else best[1]
 
-    def _facts_of(self, code: str) -> _Facts:
+    def _facts_of(self, code: str) -> WalkInFacts:
         facts = self._facts.get(code)
         if facts is None:
             service = self.services[code]
@@ -438,6 +500,8 @@ class ReplayQueue:
 
     def remove(self, ticket: Ticket) -> None:
         if self.on_the_clock.pop(ticket.id, None) is not None:
+            if self._booked is not None:
+                self._booked = self._booked.without(ticket.id)
             return
         if self.restricted.pop(ticket.id, None) is not None:
             return

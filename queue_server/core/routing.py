@@ -48,9 +48,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from .model import QUEUED_STATES, Counter, Policy, Service, Ticket
+
+_T = TypeVar("_T")
 
 
 @dataclass(slots=True)
@@ -310,7 +312,7 @@ def choose_oldest(
 
 
 @dataclass(frozen=True)
-class _Booked:
+class Booked:
     """An appointment in the look-ahead plan: checked in (``ticket``) or expected."""
 
     service: str
@@ -319,69 +321,167 @@ class _Booked:
     ticket: Ticket | None = None
 
 
-class _Plan:
-    """Earliest-deadline-first plans of ``booked`` (sorted by deadline) over desks'
-    free times, as ``choose_by_standards`` asks for them: the same appointments and
-    desks each time, only the free time of the last desk (the counter asking) moves.
-    So which desks may take each appointment and how long each visit is are found once
-    (``may_take`` was most of a plan's cost), not at every plan."""
+@dataclass(frozen=True)
+class Appointments:
+    """The appointments a ``"standards"`` plan places, in ``booked_order``, with what
+    the plan reads of each, worked out once (``of``): the names of the counters that
+    may take it (one set object for all alike) and its timing (when it may start,
+    when it is late: its deadline less the margin, and how long its visit takes). The
+    wait estimate's replay keeps one from step to step (``without`` as they are
+    called, ``replay_queue.ReplayQueue.choose_planned``); "call next" makes one a call."""
 
-    def __init__(
-        self,
-        booked: Sequence[_Booked],
-        desks: Sequence[tuple[Counter, datetime]],
+    booked: Sequence[Booked]
+    able: Sequence[frozenset[str]]
+    timing: Sequence[tuple[datetime, datetime, timedelta]]
+
+    @classmethod
+    def of(
+        cls,
+        booked: Sequence[Booked],
+        counters: Iterable[Counter],
         services: Mapping[str, Service],
         floor: Floor,
         margin: timedelta,
+    ) -> Appointments:
+        """``booked`` (in ``booked_order``) as ``counters`` may take them: a checked-in
+        appointment by ``may_take``, an expected one by skill."""
+        counters = list(counters)
+        sets: dict[frozenset[str], frozenset[str]] = {}
+        able = []
+        for b in booked:
+            if b.ticket is not None:
+                names = frozenset(c.name for c in counters if may_take(c, b.ticket))
+            else:
+                names = frozenset(c.name for c in counters if c.skilled_for(b.service))
+            able.append(sets.setdefault(names, names))
+        lengths = {code: floor.duration(services[code]) for code in {b.service for b in booked}}
+        timing = [(b.ready_at, b.deadline - margin, lengths[b.service]) for b in booked]
+        return cls(booked, able, timing)
+
+    def without(self, ticket_id: str) -> Appointments:
+        """These less the checked-in appointment ``ticket_id`` (called)."""
+        for number, b in enumerate(self.booked):
+            if b.ticket is not None and b.ticket.id == ticket_id:
+                cut = slice(number, number + 1)
+                return Appointments(
+                    _cut(self.booked, cut), _cut(self.able, cut), _cut(self.timing, cut)
+                )
+        return self
+
+
+def _cut(items: Sequence[_T], cut: slice) -> list[_T]:
+    return [*items[: cut.start], *items[cut.stop :]]
+
+
+class _Plan:
+    """Earliest-deadline-first plans of ``Appointments`` over desks' free times, as
+    ``choose_by_standards`` asks for them: the same appointments and desks each time,
+    only the free time of the last desk (the counter asking) moves. So which desks may
+    take each appointment and how long each visit is are found once (``may_take``
+    was most of a plan's cost), not at every plan."""
+
+    def __init__(
+        self, appointments: Appointments, desks: Sequence[tuple[Counter, datetime]]
     ) -> None:
-        self.booked = booked
-        self.desks = desks
-        self.margin = margin
-        #: desks by name, as slots of the free times (a name listed twice shares one)
+        #: desks by name, as slots of the free times (a name listed twice shares one,
+        #: free when its last listing says)
         slots: dict[str, int] = {}
-        self.slot = [slots.setdefault(c.name, len(slots)) for c, _at in desks]
+        slot = [slots.setdefault(c.name, len(slots)) for c, _at in desks]
         self.names = list(slots)
-        self.able = [
-            [
-                index
-                for index, (c, _at) in enumerate(desks)
-                if (may_take(c, b.ticket) if b.ticket is not None else c.skilled_for(b.service))
-            ]
-            for b in booked
-        ]
-        self.lengths = [floor.duration(services[b.service]) for b in booked]
+        #: the slots' free times, the last desk's left to ``late``
+        self.free: list[datetime] = [at for _c, at in desks[: len(slots)]]
+        for index, (_c, at) in enumerate(desks):
+            self.free[slot[index]] = at
+        self.last = slot[-1] if slot else 0
+        #: for each appointment, the slots of the desks that may take it, in the desks'
+        #: order (an earlier one wins a tie); worked out once for each set of names
+        desk_names = [c.name for c, _at in desks]
+        found: dict[int, list[int]] = {}
+        self.ables = []
+        for names in appointments.able:
+            slots_of = found.get(id(names))
+            if slots_of is None:
+                slots_of = found[id(names)] = [
+                    slot[index] for index, name in enumerate(desk_names) if name in names
+                ]
+            self.ables.append(slots_of)
+        self.timing = appointments.timing
+        #: what ``later`` resumes from, set by ``late``: the free time it was asked
+        #: with, its totals, and (appointment, slots' free times, late, lateness) where
+        #: the last desk first took one (None if it took none)
+        self._first = datetime.min
+        self._totals = (0, timedelta())
+        self._resume: tuple[int, list[datetime], int, timedelta] | None = None
 
     def late(self, last_free: datetime) -> tuple[int, timedelta, dict[int, str]]:
         """With the last desk free at ``last_free``: how many would be called after
         their deadline less the margin, by how much in all, and which desk each (by
-        index in ``booked``) would go to. A desk listed earlier wins a tie."""
-        free: list[datetime] = [last_free] * len(self.names)
-        last = len(self.desks) - 1
-        for index, (_c, at) in enumerate(self.desks):
-            free[self.slot[index]] = last_free if index == last else at
-        late = 0
-        lateness = timedelta()
+        index in ``booked``) would go to. A desk listed earlier wins a tie.
+
+        Remembers where the last desk first takes an appointment, for ``later``."""
+        free = self.free[:]
+        if free:
+            free[self.last] = last_free
         where: dict[int, str] = {}
-        slot = self.slot
-        for number, item in enumerate(self.booked):
+        self._first = last_free
+        self._resume = None
+        late, lateness = self._run(free, 0, 0, timedelta(), where)
+        self._totals = (late, lateness)
+        return late, lateness, where
+
+    def later(self, last_free: datetime) -> tuple[int, timedelta]:
+        """``late(last_free)``'s first two figures, after ``late`` was asked with an
+        earlier (or the same) free time. Until the last desk first takes an appointment
+        in that plan, this one is the same: the last desk, listed last, loses every tie
+        and is free no sooner, so it takes none there either. So the plan is resumed
+        from that appointment rather than made again (and is that plan's, if the last
+        desk took none)."""
+        if last_free < self._first:
+            late, lateness, _where = self.late(last_free)
+            return late, lateness
+        if self._resume is None:
+            return self._totals
+        number, free, late, lateness = self._resume
+        free = free[:]
+        free[self.last] = last_free
+        return self._run(free, number, late, lateness, None)
+
+    def _run(
+        self,
+        free: list[datetime],
+        start: int,
+        late: int,
+        lateness: timedelta,
+        where: dict[int, str] | None,
+    ) -> tuple[int, timedelta]:
+        """The plan from appointment ``start`` on, the desks' slots free at ``free``,
+        ``late`` and ``lateness`` so far; fills ``where`` if given (then remembering the
+        resume point for ``later``)."""
+        names = self.names
+        last = self.last
+        timing = self.timing
+        ables = self.ables
+        for number in range(start, len(timing)):
+            ready, due, length = timing[number]
             best_start: datetime | None = None
             best_slot = 0
-            ready = item.ready_at
-            for index in self.able[number]:
-                at = free[slot[index]]
-                start = at if at > ready else ready
-                if best_start is None or start < best_start:
-                    best_start = start
-                    best_slot = slot[index]
+            for index in ables[number]:
+                at = free[index]
+                begin = at if at > ready else ready
+                if best_start is None or begin < best_start:
+                    best_start = begin
+                    best_slot = index
             if best_start is None:
                 continue
-            where[number] = self.names[best_slot]
-            free[best_slot] = best_start + self.lengths[number]
-            due = item.deadline - self.margin
+            if where is not None:
+                if best_slot == last and self._resume is None:
+                    self._resume = (number, free[:], late, lateness)
+                where[number] = names[best_slot]
+            free[best_slot] = best_start + length
             if best_start > due:
                 late += 1
                 lateness += best_start - due
-        return late, lateness, where
+        return late, lateness
 
 
 def walk_in_score(ticket: Ticket, service: Service, floor: Floor, now: datetime) -> float:
@@ -407,7 +507,7 @@ def walk_in_growth(service: Service, floor: Floor) -> float:
     return 1.0 / target / length
 
 
-def _booked_order(b: _Booked) -> tuple[datetime, bool, datetime, int, str, str]:
+def booked_order(b: Booked) -> tuple[datetime, bool, datetime, int, str, str]:
     """The plan's order: earliest deadline first; at the same deadline one checked in
     before one expected, then by arrival (or slot), number, service and id."""
     t = b.ticket
@@ -455,7 +555,7 @@ def choose_by_standards(
     them apart): walk-ins of the same score by earlier arrival (``queued_since``), then
     the faster-growing score (``walk_in_growth``), then number, then service code;
     overdue ones by when they became overdue, then arrival, number, service; the plan
-    as ``_booked_order``. The id decides only between two tickets of one service with
+    as ``booked_order``. The id decides only between two tickets of one service with
     the same arrival and number (a transfer).
 
     Cost: one pass over ``tickets``; the plan (appointments x counters) only when
@@ -466,9 +566,7 @@ def choose_by_standards(
     above written plainly.
     """
     floor = floor or Floor()
-    margin = policy.appointment_plan_margin
-    early = policy.appointment_early_call
-    booked: list[_Booked] = []
+    booked: list[Booked] = []
     walk_ins: list[Ticket] = []
     for ticket in tickets:
         if ticket.state not in QUEUED_STATES:
@@ -476,39 +574,82 @@ def choose_by_standards(
         deadline = appointment_deadline(ticket, policy)
         if deadline is not None:
             assert ticket.due_at is not None
-            booked.append(_Booked(ticket.service, ticket.due_at, deadline, ticket))
+            booked.append(Booked(ticket.service, ticket.due_at, deadline, ticket))
         elif may_take(counter, ticket):
             walk_ins.append(ticket)
     for service, slot in floor.expected:
         if service in services:
-            booked.append(_Booked(service, slot, slot + policy.appointment_standard))
+            booked.append(Booked(service, slot, slot + policy.appointment_standard))
+    booked.sort(key=booked_order)
+    appointments = Appointments.of(
+        booked,
+        [*(d.counter for d in floor.desks if d.counter.name != counter.name), counter],
+        services,
+        floor,
+        policy.appointment_plan_margin,
+    )
+    return choose_by_standards_from(counter, appointments, walk_ins, services, policy, now, floor)
+
+
+def choose_by_standards_from(
+    counter: Counter,
+    appointments: Appointments,
+    walk_ins: Sequence[Ticket],
+    services: Mapping[str, Service],
+    policy: Policy,
+    now: datetime,
+    floor: Floor,
+    known: dict[str, WalkInFacts] | None = None,
+    free_at: Iterable[tuple[datetime, str]] | None = None,
+    counters: Mapping[str, Counter] | None = None,
+) -> Ticket | None:
+    """``choose_by_standards`` once the offer is sorted out: the appointments
+    (checked in and expected, as ``counter`` and ``floor.desks`` may take them) and
+    the walk-ins ``counter`` may take. (The wait estimate's replay keeps its
+    ``Appointments`` from step to step, and the ``WalkInFacts`` of each service in
+    ``known``, for the same ``floor.durations``, and gives the other desks as its
+    clock has them, ``free_at`` ((when free, counter name)) with the ``counters`` by
+    name, instead of ``floor.desks``: ``replay_queue.ReplayQueue.choose_planned``.)"""
+    booked, able = appointments.booked, appointments.able
+    early = policy.appointment_early_call
+    name = counter.name
     if booked:
-        booked.sort(key=_booked_order)
         # an appointment whose time is up (deadline less margin; its slot is then past)
         # goes to the first counter able to take it: the plan may give it to another
         # counter free as soon, but an open counter is not always a calling one
-        for b in booked:
-            if b.ticket is not None and b.deadline - margin <= now and may_take(counter, b.ticket):
+        for number, (b, (_ready, due, _length)) in enumerate(
+            zip(booked, appointments.timing, strict=True)
+        ):
+            if b.ticket is not None and due <= now and name in able[number]:
                 return b.ticket
 
-    ranked = _ranked_walk_ins(walk_ins, services, policy, floor, now)
-    if not booked:
+    ranked = _ranked_walk_ins(walk_ins, services, policy, floor, now, known)
+    if not booked or not any(name in names for names in able):
+        # (no appointment this counter could take: the plan would give it none, and
+        # keeping it busy moves none in it)
         return ranked[0] if ranked else None
 
     # this counter is listed last: another counter free as soon takes an appointment;
     # a busy one is expected free only after ``appointment_plan_caution`` times the
     # rest of its visit
     caution = policy.appointment_plan_caution
-    others = [
-        (d.counter, now + max(d.free_at - now, timedelta()) * caution)
-        for d in floor.desks
-        if d.counter.name != counter.name
-    ]
+    idle = timedelta()
+    if free_at is not None and counters is not None:
+        others = [
+            (counters[other], now + max(at - now, idle) * caution)
+            for at, other in free_at
+            if other != name
+        ]
+    else:
+        others = [
+            (d.counter, now + max(d.free_at - now, idle) * caution)
+            for d in floor.desks
+            if d.counter.name != name
+        ]
 
-    plan = _Plan(booked, [*others, (counter, now)], services, floor, margin).late
+    plan = _Plan(appointments, [*others, (counter, now)])
 
-    late0, lateness0, where0 = plan(now)
-    name = counter.name
+    late0, lateness0, where0 = plan.late(now)
     if name in where0.values() or (
         ranked and floor.duration(services[ranked[0].service]) < timedelta()
     ):
@@ -519,7 +660,7 @@ def choose_by_standards(
             length = floor.duration(services[t.service])
             fits = tried.get(length)
             if fits is None:
-                late, lateness, _ = plan(now + length)
+                late, lateness = plan.later(now + length)
                 fits = tried[length] = late <= late0 and lateness <= lateness0
             if fits:
                 return t
@@ -532,10 +673,16 @@ def choose_by_standards(
     # appointment in it, so the best walk-in leaves it no worse)
     if ranked:
         return ranked[0]
-    for b in booked:
-        if b.ticket is not None and may_take(counter, b.ticket) and b.ready_at - early <= now:
+    for number, b in enumerate(booked):
+        if b.ticket is not None and name in able[number] and b.ready_at - early <= now:
             return b.ticket
     return None
+
+
+#: what ``choose_by_standards`` ranks a service's walk-ins by: (its target, how long one
+#: may wait before it is overdue, the target and the visit in minutes as
+#: ``walk_in_score`` has them, ``walk_in_growth``), for one ``Floor.durations``
+WalkInFacts = tuple[timedelta, timedelta, float, float, float]
 
 
 def _ranked_walk_ins(
@@ -544,6 +691,7 @@ def _ranked_walk_ins(
     policy: Policy,
     floor: Floor,
     now: datetime,
+    known: dict[str, WalkInFacts] | None = None,
 ) -> list[Ticket]:
     """``choose_by_standards``'s walk-ins in the order it tries them: those past
     ``max_wait_factor`` times their target, longest overdue first; then, by
@@ -553,9 +701,8 @@ def _ranked_walk_ins(
     minute = timedelta(minutes=1)
     overdue: list[tuple[tuple[datetime, datetime, int, str, str], Ticket]] = []
     waiting: list[tuple[tuple[float, datetime, float, int, str, str], Ticket]] = []
-    #: by service: (its target, how long it may wait before it is overdue, the target
-    #: and visit in minutes as ``walk_in_score`` has them, ``walk_in_growth``)
-    known: dict[str, tuple[timedelta, timedelta, float, float, float]] = {}
+    if known is None:
+        known = {}
     for t in walk_ins:
         code = t.service
         facts = known.get(code)

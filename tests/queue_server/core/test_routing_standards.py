@@ -34,7 +34,7 @@ from queue_server.core.model import (
 from queue_server.core.routing import (
     Desk,
     Floor,
-    _Booked,
+    Booked,
     appointment_deadline,
     choose_by_standards,
     choose_next,
@@ -53,7 +53,7 @@ def minutes(n: float) -> timedelta:
 
 
 def _plan_late(
-    booked: Sequence[_Booked],
+    booked: Sequence[Booked],
     desks: Sequence[tuple[Counter, datetime]],
     services: Mapping[str, Service],
     floor: Floor,
@@ -102,7 +102,7 @@ def plain_standards(
     number, service, id)."""
     margin = policy.appointment_plan_margin
     early = policy.appointment_early_call
-    booked: list[_Booked] = []
+    booked: list[Booked] = []
     walk_ins: list[Ticket] = []
     for ticket in tickets:
         if ticket.state not in QUEUED_STATES:
@@ -110,12 +110,12 @@ def plain_standards(
         deadline = appointment_deadline(ticket, policy)
         if deadline is not None:
             assert ticket.due_at is not None
-            booked.append(_Booked(ticket.service, ticket.due_at, deadline, ticket))
+            booked.append(Booked(ticket.service, ticket.due_at, deadline, ticket))
         elif may_take(counter, ticket):
             walk_ins.append(ticket)
     for service, slot in floor.expected:
         if service in services:
-            booked.append(_Booked(service, slot, slot + policy.appointment_standard))
+            booked.append(Booked(service, slot, slot + policy.appointment_standard))
     booked.sort(
         key=lambda b: (
             b.deadline,
