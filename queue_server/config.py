@@ -53,6 +53,7 @@ from queue_server.core.model import (
     AssistanceCategory,
     CentreSetup,
     Counter,
+    CounterRota,
     FeedbackSettings,
     KioskSettings,
     LateCheckIn,
@@ -690,6 +691,40 @@ class AssistanceConfig(_Table):
         )
 
 
+def _clock(text: str) -> str:
+    parse_hhmm(text)
+    return text
+
+
+class RotaBreakConfig(_Table):
+    """``breaks = [{ start = "12:00", minutes = 30 }]`` in a ``[[rota]]`` entry."""
+
+    start: Annotated[str, AfterValidator(_clock)]
+    minutes: Annotated[int, Field(ge=1, le=240)]
+
+
+class RotaConfig(_Table):
+    """One ``[[rota]]`` entry: a counter's planned day, the same every day the centre
+    opens (docs/rota.md). The wait estimate then knows when its adviser goes on a break
+    (after the visit in hand) or home, and when they are back; who is called is not
+    changed by it. The same shifts and breaks as a staffing plan's ``[[advisers]]``."""
+
+    #: a ``[[counters]]`` name
+    counter: Text
+    #: ``"HH:MM-HH:MM"`` each, like [hours]
+    shifts: Annotated[list[TimeRange], Field(min_length=1)]
+    breaks: list[RotaBreakConfig] = []
+
+    def to_rota(self) -> CounterRota:
+        return CounterRota(
+            counter=self.counter,
+            shifts=tuple(sorted(_hhmm_range(text) for text in self.shifts)),
+            breaks=tuple(
+                sorted((parse_hhmm(b.start), timedelta(minutes=b.minutes)) for b in self.breaks)
+            ),
+        )
+
+
 class CentreConfig(_Table):
     """The whole file. Build one with ``parse_config`` or ``load_config``."""
 
@@ -706,6 +741,7 @@ class CentreConfig(_Table):
     services: Annotated[list[ServiceConfig], Field(min_length=1)]
     counters: Annotated[list[CounterConfig], Field(min_length=1)]
     assistance: list[AssistanceConfig] = []
+    rota: list[RotaConfig] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> CentreConfig:
@@ -729,6 +765,7 @@ class CentreConfig(_Table):
             remote=self.remote.to_remote(),
             assistance=tuple(a.to_category() for a in self.assistance),
             feedback=self.feedback.to_settings(),
+            rota=tuple(entry.to_rota() for entry in self.rota),
         )
 
     def service_name(self, code: str, language: str) -> str:
@@ -829,6 +866,8 @@ def _cross_check(config: CentreConfig) -> list[Problem]:
                 )
             )
 
+    problems += _rota_problems(config)
+
     covered = {code for c in counters for code in (*c.primary, *c.secondary)}
     for i, service in enumerate(services):
         if service.code not in covered:
@@ -839,6 +878,111 @@ def _cross_check(config: CentreConfig) -> list[Problem]:
                     " add it to some counter's primary or secondary list",
                 )
             )
+    return problems
+
+
+def _minutes_of(clock: time) -> int:
+    return clock.hour * 60 + clock.minute
+
+
+def _span(start: time, end_minutes: int) -> str:
+    end = min(end_minutes, 24 * 60 - 1)
+    return f"{start:%H:%M}-{end // 60:02d}:{end % 60:02d}"
+
+
+def schedule_problems(
+    where: str,
+    shifts: Sequence[tuple[time, time]],
+    breaks: Sequence[tuple[time, int]],
+    whose: str = "the shifts",
+) -> list[Problem]:
+    """What is wrong with a day's ``shifts`` (start, end) and ``breaks`` (start,
+    minutes), for a staffing plan's adviser or a ``[[rota]]`` entry at ``where``
+    (``whose``: how the shifts are named in a message): no shift, one that ends before
+    it starts, two that overlap; a break not 1-240 minutes long, not within one shift,
+    or starting during another."""
+
+    def shift_text(j: int) -> str:
+        return f"{shifts[j][0]:%H:%M}-{shifts[j][1]:%H:%M}"
+
+    def break_text(j: int) -> str:
+        return f"{breaks[j][0]:%H:%M} for {breaks[j][1]} minutes"
+
+    problems: list[Problem] = []
+    if not shifts:
+        problems.append(
+            Problem(f"{where}.shifts", 'needs at least one shift, e.g. ["08:55-17:00"]')
+        )
+    order = sorted(range(len(shifts)), key=lambda j: shifts[j][0])
+    for j, (start, end) in enumerate(shifts):
+        if not start < end:
+            problems.append(
+                Problem(f"{where}.shifts[{j}]", f'"{shift_text(j)}" must start before it ends')
+            )
+    for j, k in zip(order, order[1:], strict=False):
+        if shifts[k][0] < shifts[j][1]:
+            first, second = sorted((j, k))
+            problems.append(
+                Problem(
+                    f"{where}.shifts[{second}]",
+                    f'"{shift_text(second)}" overlaps shifts[{first}] '
+                    f'"{shift_text(first)}"; make one shift of them or move one',
+                )
+            )
+    shown = ", ".join(f'"{shift_text(j)}"' for j in range(len(shifts))) or "none"
+    for j, (begins, minutes) in enumerate(breaks):
+        start, end = _minutes_of(begins), _minutes_of(begins) + minutes
+        if not 0 < minutes <= 240:
+            problems.append(
+                Problem(f"{where}.breaks[{j}].minutes", "must be from 1 to 240 minutes")
+            )
+            continue
+        inside = any(_minutes_of(a) <= start and end <= _minutes_of(b) for a, b in shifts)
+        if not inside:
+            problems.append(
+                Problem(
+                    f"{where}.breaks[{j}]",
+                    f"{_span(begins, end)} is not within one of {whose} "
+                    f"({shown}); move the break inside a shift or shorten it",
+                )
+            )
+    by_start = sorted(range(len(breaks)), key=lambda j: breaks[j][0])
+    for j, k in zip(by_start, by_start[1:], strict=False):
+        if _minutes_of(breaks[k][0]) < _minutes_of(breaks[j][0]) + breaks[j][1]:
+            first, second = sorted((j, k))
+            problems.append(
+                Problem(
+                    f"{where}.breaks[{second}]",
+                    f"starts during breaks[{first}] ({break_text(first)}); "
+                    "move it after the other break ends",
+                )
+            )
+    return problems
+
+
+def _rota_problems(config: CentreConfig) -> list[Problem]:
+    """Each ``[[rota]]`` entry names a counter, once; its shifts do not overlap and its
+    breaks fall within them (a staffing plan's own checks)."""
+    if not config.rota:
+        return []
+    names = [c.name for c in config.counters]
+    problems = [
+        Problem(f"rota[{i}].counter", f'"{config.rota[i].counter}" is already in rota[{j}]')
+        for i, j in _repeats([entry.counter for entry in config.rota])
+    ]
+    for i, entry in enumerate(config.rota):
+        if entry.counter not in names:
+            problems.append(
+                Problem(
+                    f"rota[{i}].counter",
+                    f'"{entry.counter}" is not a counter{_suggest(entry.counter, names)}',
+                )
+            )
+        problems += schedule_problems(
+            f"rota[{i}]",
+            [_hhmm_range(text) for text in entry.shifts],
+            [(parse_hhmm(b.start), b.minutes) for b in entry.breaks],
+        )
     return problems
 
 

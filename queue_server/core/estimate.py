@@ -9,7 +9,10 @@ to run on a while). With several counters busy, whichever visit ends first frees
 counter sooner than any one visit's expected end says, so they are freed in turn at
 the expected first, second... end among their visits (``_free_in_turn``). A paused
 counter whose adviser is still signed in (a break) comes back ``PAUSE_BACK_IN`` from
-now; a closed one does not. Repeatedly the earliest-free
+now; a closed one does not. With the centre's rota (``CentreSetup.rota``,
+``_rota_today``) a counter whose break is due goes on it once free and is back after
+its length, leaves at the end of its shift, and a paused one on a rota break is back
+when that break ends. Repeatedly the earliest-free
 counter "calls next" with the real ``choose_next`` at that moment, so under the
 centre's configured routing policy (``Policy.routing``: ``"rules"``, ``"fifo"``...),
 and stays busy for the called visit: the service's learned mean (long visits cut
@@ -41,7 +44,7 @@ import heapq
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from .durations import Learned, learn
@@ -169,10 +172,12 @@ def estimate_waits(
     for counter in counters:
         at = in_turn.get(counter.name) or _free_at(centre, learned, counter, now)
         heapq.heappush(free_at, (at, counter.name))
-    # a paused counter whose adviser is still signed in comes back from their break
+    # a paused counter whose adviser is still signed in comes back from their break:
+    # at the end of the rota's break it is on, or ``PAUSE_BACK_IN`` from now
+    away, back = _rota_today(centre, now)
     for counter in centre.counters.values():
         if counter.state == CounterState.PAUSED and counter.staff is not None:
-            heapq.heappush(free_at, (now + PAUSE_BACK_IN, counter.name))
+            heapq.heappush(free_at, (back.get(counter.name, now + PAUSE_BACK_IN), counter.name))
     durations = {code: learned.visit(code) for code in centre.services}
     if PRUNE:
         for ticket_id in _out_of_reach(centre, learned, free_at, targets, now):
@@ -203,6 +208,18 @@ def estimate_waits(
         when, name = heapq.heappop(free_at)
         if when > limit:
             break
+        rota_next = away.get(name)
+        if rota_next and rota_next[0][0] <= when:
+            # the rota takes the counter away once its visit in hand has ended: a break
+            # (back after its length) or the end of a shift (back at the next, if any)
+            _due, gone_for, returns = rota_next.pop(0)
+            if gone_for is not None:
+                heapq.heappush(free_at, (when + gone_for, name))
+            elif returns is not None:
+                heapq.heappush(free_at, (returns, name))
+            elif not free_at:
+                break
+            continue
         counter = centre.counters[name]
         if fast:
             chosen = queue.choose(counter, when)
@@ -280,6 +297,71 @@ def estimate_waits(
         rivals = sum(len(calls_at.get(desk, [])) for desk in able)
         results[ticket_id] = WaitEstimate(rivals + still_ahead, None)
     return results
+
+
+#: a pause that began this long before a break in the rota was due, or up to this long
+#: after it should have ended, is taken to be that break
+BREAK_SLACK = timedelta(minutes=30)
+
+#: (due, how long, back at): a break (how long it lasts once it begins) or the end of
+#: a shift (back at the next shift's start, or None: not again today)
+_Away = tuple[datetime, timedelta | None, datetime | None]
+
+
+def _rota_today(
+    centre: Centre, now: datetime
+) -> tuple[dict[str, list[_Away]], dict[str, datetime]]:
+    """What the centre's rota (``CentreSetup.rota``) says of today, for the replay:
+    each working counter's absences still to come, in order, and when each paused
+    counter on a rota break is back.
+
+    A break still to come: one not yet over by the plan (due + length after now) that
+    the counter is not on. A paused counter is on the break whose due time is nearest
+    its pause's start, within ``BREAK_SLACK``: back that long after the pause began
+    (or now, if the break is overrunning). A counter inside one of its shifts leaves
+    at the shift's end and comes back at the next shift's start. Without a rota:
+    nothing ({}, {})."""
+    rota = centre.setup.rota
+    if not rota:
+        return {}, {}
+    tz = centre.setup.tz
+    today = now.astimezone(tz).date()
+
+    def at(clock: time) -> datetime:
+        return datetime.combine(today, clock, tzinfo=tz)
+
+    away: dict[str, list[_Away]] = {}
+    back: dict[str, datetime] = {}
+    for planned in rota:
+        counter = centre.counters.get(planned.counter)
+        if counter is None or counter.state == CounterState.CLOSED:
+            continue
+        breaks = [(at(due), length) for due, length in planned.breaks]
+        on_break = None
+        if counter.state == CounterState.PAUSED and counter.state_since is not None:
+            since = counter.state_since
+            near = [
+                (abs(since - due), due, length)
+                for due, length in breaks
+                if due - BREAK_SLACK <= since <= due + length + BREAK_SLACK
+            ]
+            if near:
+                _gap, due, length = min(near)
+                on_break = due
+                back[planned.counter] = max(since + length, now)
+        items: list[_Away] = [
+            (due, length, None) for due, length in breaks if due != on_break and due + length > now
+        ]
+        shifts = [(at(start), at(end)) for start, end in planned.shifts]
+        for number, (start, end) in enumerate(shifts):
+            if start <= now < end:
+                after = shifts[number + 1][0] if number + 1 < len(shifts) else None
+                items.append((end, None, after))
+                break
+        if items:
+            items.sort(key=lambda item: item[0])
+            away[planned.counter] = items
+    return away, back
 
 
 def _out_of_reach(

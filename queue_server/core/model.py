@@ -317,6 +317,19 @@ class OfflineRun:
 
 
 @dataclass(frozen=True)
+class CounterRota:
+    """A counter's planned day, in the centre's local time, the same every day it
+    opens (the staffing plan's adviser at that counter: docs/rota.md): when its adviser
+    works (``shifts``, in order) and the breaks due (``breaks``: when, how long; the
+    adviser finishes the visit in hand first, then is away that long). The wait
+    estimate reads it (``estimate.estimate_waits``); routing does not."""
+
+    counter: str
+    shifts: tuple[tuple[time, time], ...] = ()
+    breaks: tuple[tuple[time, timedelta], ...] = ()
+
+
+@dataclass(frozen=True)
 class OpeningHours:
     """Weekly hours in the centre's local time, and whole days closed.
 
@@ -465,3 +478,5 @@ class CentreSetup:
     feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
     remote: RemoteJoining = field(default_factory=RemoteJoining)
     assistance: tuple[AssistanceCategory, ...] = ()
+    #: the counters' planned shifts and breaks, if the centre gives them
+    rota: tuple[CounterRota, ...] = ()

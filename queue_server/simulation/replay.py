@@ -42,7 +42,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any
@@ -63,7 +63,7 @@ from queue_server.core.routing import eligible_at, may_take
 from queue_server.reporting.reports import DayReport, build_report, nearest_rank, options_for
 from queue_server.simulation.arrivals import APPOINTMENT, WALK_IN, Arrival
 from queue_server.simulation.day import open_intervals
-from queue_server.simulation.staffing_plan import Adviser, StaffingPlan, check_plan
+from queue_server.simulation.staffing_plan import Adviser, StaffingPlan, check_plan, rota_of
 
 #: how long an adviser waits for an absent visitor before recalling, and again before
 #: marking them a no-show (as ``day`` does)
@@ -274,15 +274,20 @@ def replay_day(
     arrivals: Sequence[Arrival],
     seed: int = 0,
     staffing: StaffingPlan | None = None,
+    rota: bool = True,
 ) -> Replay:
     """Live ``arrivals`` on ``day`` through a fresh ``Centre`` for ``setup`` (see the
     module docstring), staffed by the plan ``staffing`` (None: every counter, while the
-    centre is open). Raises ``OperatorError`` if the centre is closed on ``day`` or an
-    arrival names a service the centre does not have, ``ConfigError`` (an
-    ``OperatorError``) if the plan does not fit the centre (``check_plan``).
+    centre is open). With ``rota`` the centre knows the plan as its rota
+    (``CentreSetup.rota``, which the wait estimate reads, in place of any in
+    ``setup``), as a centre whose file gives it would; without, it has none. Raises
+    ``OperatorError`` if the centre is closed on ``day`` or an arrival names a service
+    the centre does not have, ``ConfigError`` (an ``OperatorError``) if the plan does
+    not fit the centre (``check_plan``).
     Deterministic: the same inputs and seed give the same events, ids and figures."""
     if staffing is not None:
         check_plan(staffing, setup)
+        setup = replace(setup, rota=rota_of(staffing) if rota else ())
     return _Replayer(setup, day, arrivals, seed, staffing).run()
 
 

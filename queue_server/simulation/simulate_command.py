@@ -86,6 +86,14 @@ def build_parser(prog: str = "walkin simulate") -> argparse.ArgumentParser:
         "with which skills, their shifts and breaks; counters not in it stay closed",
     )
     parser.add_argument(
+        "--no-rota",
+        dest="rota",
+        action="store_false",
+        help="with --staffing: the wait estimate does not know the plan's breaks and "
+        "shifts, as at a centre whose file has no [[rota]] (by default it does, "
+        "docs/rota.md)",
+    )
+    parser.add_argument(
         "--policy",
         help="the routing policy to replay instead of the configuration's [policy] routing "
         "(rules, fifo, standards): the same days under two policies compare them",
@@ -247,7 +255,9 @@ def replays(args: argparse.Namespace) -> list[Replay]:
         from queue_server.simulation.arrivals import read_arrivals
 
         arrivals = read_arrivals(args.arrivals, {s.code for s in setup.services})
-        return [replay_day(setup, args.date, arrivals, seed=args.seed, staffing=plan)]
+        return [
+            replay_day(setup, args.date, arrivals, seed=args.seed, staffing=plan, rota=args.rota)
+        ]
     from queue_server.simulation.day_profile import (
         check_services,
         day_seed,
@@ -277,6 +287,7 @@ def replays(args: argparse.Namespace) -> list[Replay]:
             generate_day(profile, setup.services, day, day_seed(args.seed, day)),
             seed=args.seed,
             staffing=plan,
+            rota=args.rota,
         )
         for day in days
     ]

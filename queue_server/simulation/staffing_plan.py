@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Self
 
@@ -40,8 +40,9 @@ from queue_server.config import (
     parse_hhmm,
     parse_toml_model,
     read_toml_text,
+    schedule_problems,
 )
-from queue_server.core.model import CentreSetup
+from queue_server.core.model import CentreSetup, CounterRota
 
 # ------------------------------------------------------------------ the plan in Python
 
@@ -102,15 +103,6 @@ class StaffingPlan:
 # ------------------------------------------------------------------ checks
 
 
-def _minutes_of(clock: time) -> int:
-    return clock.hour * 60 + clock.minute
-
-
-def _span(start: time, end_minutes: int) -> str:
-    end = min(end_minutes, 24 * 60 - 1)
-    return f"{start:%H:%M}-{end // 60:02d}:{end % 60:02d}"
-
-
 def plan_problems(plan: StaffingPlan) -> list[Problem]:
     """Everything wrong with ``plan`` on its own (not against a centre): each a
     ``Problem`` whose key path is the file's (``advisers[1].breaks[0]``)."""
@@ -137,7 +129,7 @@ def plan_problems(plan: StaffingPlan) -> list[Problem]:
         else:
             seen[adviser.name] = i
         problems += _skill_problems(where, adviser)
-        problems += _shift_problems(where, adviser)
+        problems += shift_problems(where, adviser)
     problems += _counter_clashes(plan)
     return problems
 
@@ -161,60 +153,13 @@ def _skill_problems(where: str, adviser: Adviser) -> list[Problem]:
     return problems
 
 
-def _shift_problems(where: str, adviser: Adviser) -> list[Problem]:
-    problems: list[Problem] = []
-    if not adviser.shifts:
-        problems.append(
-            Problem(f"{where}.shifts", 'needs at least one shift, e.g. ["08:55-17:00"]')
-        )
-    order = sorted(range(len(adviser.shifts)), key=lambda j: adviser.shifts[j].start)
-    for j in range(len(adviser.shifts)):
-        shift = adviser.shifts[j]
-        if not shift.start < shift.end:
-            problems.append(Problem(f"{where}.shifts[{j}]", f'"{shift}" must start before it ends'))
-    for j, k in zip(order, order[1:], strict=False):
-        earlier, later = adviser.shifts[j], adviser.shifts[k]
-        if later.start < earlier.end:
-            first, second = sorted((j, k))
-            problems.append(
-                Problem(
-                    f"{where}.shifts[{second}]",
-                    f'"{adviser.shifts[second]}" overlaps shifts[{first}] '
-                    f'"{adviser.shifts[first]}"; make one shift of them or move one',
-                )
-            )
-    shown = ", ".join(f'"{s}"' for s in adviser.shifts) or "none"
-    for j, pause in enumerate(adviser.breaks):
-        start, end = _minutes_of(pause.start), _minutes_of(pause.start) + pause.minutes
-        if not 0 < pause.minutes <= 240:
-            problems.append(
-                Problem(f"{where}.breaks[{j}].minutes", "must be from 1 to 240 minutes")
-            )
-            continue
-        inside = any(
-            _minutes_of(s.start) <= start and end <= _minutes_of(s.end) for s in adviser.shifts
-        )
-        if not inside:
-            problems.append(
-                Problem(
-                    f"{where}.breaks[{j}]",
-                    f"{_span(pause.start, end)} is not within one of the adviser's shifts "
-                    f"({shown}); move the break inside a shift or shorten it",
-                )
-            )
-    by_start = sorted(range(len(adviser.breaks)), key=lambda j: adviser.breaks[j].start)
-    for j, k in zip(by_start, by_start[1:], strict=False):
-        before, after = adviser.breaks[j], adviser.breaks[k]
-        if _minutes_of(after.start) < _minutes_of(before.start) + before.minutes:
-            first, second = sorted((j, k))
-            problems.append(
-                Problem(
-                    f"{where}.breaks[{second}]",
-                    f"starts during breaks[{first}] ({adviser.breaks[first]}); "
-                    "move it after the other break ends",
-                )
-            )
-    return problems
+def shift_problems(where: str, adviser: Adviser) -> list[Problem]:
+    return schedule_problems(
+        where,
+        [(s.start, s.end) for s in adviser.shifts],
+        [(b.start, b.minutes) for b in adviser.breaks],
+        "the adviser's shifts",
+    )
 
 
 def _counter_clashes(plan: StaffingPlan) -> list[Problem]:
@@ -392,6 +337,22 @@ def parse_plan(text: str, source: str = "<string>") -> StaffingPlan:
 def load_plan(path: str | Path) -> StaffingPlan:
     """Read and check a staffing plan's TOML file. Raises ConfigError, naming the file."""
     return parse_plan(read_toml_text(path), source=str(path))
+
+
+def rota_of(plan: StaffingPlan) -> tuple[CounterRota, ...]:
+    """The plan as the core's rota (``CentreSetup.rota``): each counter's shifts and
+    breaks, those of every adviser who sits there, in order."""
+    shifts: dict[str, list[tuple[time, time]]] = {}
+    breaks: dict[str, list[tuple[time, timedelta]]] = {}
+    for adviser in plan.advisers:
+        shifts.setdefault(adviser.counter, []).extend((s.start, s.end) for s in adviser.shifts)
+        breaks.setdefault(adviser.counter, []).extend(
+            (b.start, timedelta(minutes=b.minutes)) for b in adviser.breaks
+        )
+    return tuple(
+        CounterRota(name, tuple(sorted(shifts[name])), tuple(sorted(breaks[name])))
+        for name in shifts
+    )
 
 
 def advisers_for(plan: StaffingPlan | None, setup: CentreSetup) -> int:

@@ -32,9 +32,9 @@ from queue_server.core.model import (
     TicketState,
 )
 from queue_server.core.routing import (
+    Booked,
     Desk,
     Floor,
-    Booked,
     appointment_deadline,
     choose_by_standards,
     choose_next,

@@ -221,3 +221,31 @@ def test_days_the_centre_is_closed_are_passed_over() -> None:
         "simulate", "--config", str(CONFIG), "--profile", str(PROFILE), "--date", "2025-11-30"
     )
     assert sunday.returncode == 2 and "closed on Sunday 30 November 2025" in sunday.stderr
+
+
+FOUR = ROOT / "examples" / "staffing" / "four-advisers.toml"
+
+
+def test_the_plan_is_the_rota_unless_told_not() -> None:
+    """With --staffing the wait estimate knows the plan's breaks and shifts (the
+    centre's rota, docs/rota.md); --no-rota replays the same day without. The rota
+    changes what visitors are told, never who is called or when: every figure but the
+    estimates' is the same."""
+    common = ["--config", str(CONFIG), "--profile", str(PROFILE), "--date", MONDAY,
+              "--staffing", str(FOUR), "--format", "json"]  # fmt: skip
+    told = json.loads(walkin("simulate", *common).stdout)
+    blind = json.loads(walkin("simulate", *common, "--no-rota").stdout)
+    assert without_estimates_errors(told) == without_estimates_errors(blind)
+    assert told["estimates_measured"] > 100
+    assert told["estimate_bias_seconds"] != blind["estimate_bias_seconds"]
+
+
+def without_estimates_errors(figures: Any) -> Any:
+    """The figures less the estimates' error and bias, at every level."""
+    if isinstance(figures, dict):
+        return {
+            key: without_estimates_errors(value)
+            for key, value in figures.items()
+            if key not in ("estimate_mae_seconds", "estimate_bias_seconds")
+        }
+    return figures

@@ -1,0 +1,152 @@
+"""The wait estimate with the centre's rota (``CentreSetup.rota``, docs/rota.md): a
+counter's adviser goes on a break once the visit in hand ends and is back after its
+length, goes home at the end of a shift, and a paused counter on a rota break is back
+when that break ends. Every service's typical visit is 8 minutes; counter 1 takes
+Housing, counter 2 Council Tax then Housing; the centre is in London (BST in June,
+so 10:00 local is 09:00 UTC)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from queue_server.config import ConfigError, parse_config
+from queue_server.core import Centre, estimate_wait
+from queue_server.core import commands as cmd
+from queue_server.core.model import CounterRota
+
+from .conftest import MONDAY_10AM, Desk, default_setup
+
+STAFF = "staff:jsmith"
+CENTRE = (Path(__file__).parents[3] / "examples" / "centre.toml").read_text(encoding="utf-8")
+
+
+def minutes(desk: Desk, ticket_id: str) -> int | None:
+    return estimate_wait(desk.centre, ticket_id, desk.now).minutes
+
+
+def desk_with(*rota: CounterRota, now: datetime = MONDAY_10AM) -> Desk:
+    return Desk(Centre(default_setup(rota=rota)), now)
+
+
+def one_busy_counter(desk: Desk) -> str:
+    """Counter 1 open and serving a Housing visitor from now; a second one waits."""
+    desk.open("1")
+    desk.issue("HOU")
+    desk.call_next("1")
+    desk.start("1")
+    return desk.issue("HOU").id
+
+
+def test_a_break_due_is_taken_after_the_visit_in_hand():
+    """Counter 1's 30-minute break is due at 10:05 (local): the visitor waiting is
+    called after the visit in hand (8 minutes) and the break, 38 minutes; without the
+    rota, 8. A break due later than the visitor's call changes nothing."""
+    plain = desk_with()
+    assert minutes(plain, one_busy_counter(plain)) == 8
+    soon = desk_with(
+        CounterRota("1", ((time(9), time(17)),), ((time(10, 5), timedelta(minutes=30)),))
+    )
+    assert minutes(soon, one_busy_counter(soon)) == 38
+    later = desk_with(
+        CounterRota("1", ((time(9), time(17)),), ((time(10, 9), timedelta(minutes=30)),))
+    )
+    assert minutes(later, one_busy_counter(later)) == 8
+    # a break already over by the plan (09:00-09:30) is taken to have been taken
+    over = desk_with(CounterRota("1", ((time(9), time(17)),), ((time(9), timedelta(minutes=30)),)))
+    assert minutes(over, one_busy_counter(over)) == 8
+
+
+def test_the_end_of_a_shift_and_the_next_one():
+    """Counter 1's shift ends at 10:05: the visitor waiting is not reached today
+    (unknown minutes) unless a later shift brings the counter back (at 11:00 local, so
+    60 minutes from now)."""
+    home = desk_with(CounterRota("1", ((time(9), time(10, 5)),)))
+    assert minutes(home, one_busy_counter(home)) is None
+    split = desk_with(CounterRota("1", ((time(9), time(10, 5)), (time(11), time(17)))))
+    assert minutes(split, one_busy_counter(split)) == 60
+
+
+def paused_then_three_waiting(desk: Desk, paused_for: float) -> str:
+    """Counter 2 paused at 10:00; ``paused_for`` minutes later counter 1 starts a
+    Housing visit (8 minutes) and three Council Tax visitors come (both counters take
+    it): the third's ticket id."""
+    desk.open("1")
+    desk.open("2")
+    desk.run(cmd.PauseCounter(actor=STAFF, counter="2"))
+    desk.advance(paused_for)
+    desk.issue("HOU")
+    desk.call_next("1")
+    desk.start("1")
+    return [desk.issue("CTX") for _ in range(3)][-1].id
+
+
+def test_a_paused_counter_on_a_rota_break_is_back_when_it_ends():
+    """Counter 2 paused at 10:00 for its 30-minute break due then; at 10:10 the third
+    Council Tax visitor waits for counter 1 (free 10:18) to take the first and for the
+    second to go first to counter 2, back at 10:30 by the rota: 10:18 first, 10:26
+    second (counter 1 again), 10:30 third, 20 minutes. Without the rota counter 2 is
+    taken to be back 15 minutes from now (10:25): 10:18, 10:25, 10:26, 16 minutes."""
+    rota = CounterRota("2", ((time(9), time(17)),), ((time(10), timedelta(minutes=30)),))
+    planned = desk_with(rota)
+    assert minutes(planned, paused_then_three_waiting(planned, 10)) == 20
+    plain = desk_with()
+    assert minutes(plain, paused_then_three_waiting(plain, 10)) == 16
+
+
+def test_an_overrunning_break_is_over_any_moment():
+    """Still paused at 10:40, ten minutes after the break should have ended: counter 2
+    is taken to be back now (first visitor now, third at 10:48, 8 minutes), not 15
+    minutes from now (16)."""
+    rota = CounterRota("2", ((time(9), time(17)),), ((time(10), timedelta(minutes=30)),))
+    planned = desk_with(rota)
+    assert minutes(planned, paused_then_three_waiting(planned, 40)) == 8
+    plain = desk_with()
+    assert minutes(plain, paused_then_three_waiting(plain, 40)) == 16
+
+
+def test_a_pause_far_from_any_break_is_not_one():
+    """Paused at 10:00 with the rota's only break at 13:00: an unplanned pause, back in
+    ``PAUSE_BACK_IN`` (15 minutes) as without a rota."""
+    rota = CounterRota("2", ((time(9), time(17)),), ((time(13), timedelta(minutes=30)),))
+    planned = desk_with(rota)
+    assert minutes(planned, paused_then_three_waiting(planned, 10)) == 16
+
+
+def test_the_rota_comes_from_the_centres_file():
+    """``[[rota]]`` in the centre's file is the core's rota, in order, and a counter
+    the file does not have, or a break outside the shifts, is refused by name."""
+    config = parse_config(
+        CENTRE
+        + """
+[[rota]]
+counter = "Counter 2"
+shifts = ["13:00-17:00", "08:55-12:00"]
+breaks = [{ start = "15:00", minutes = 15 }, { start = "10:30", minutes = 15 }]
+"""
+    )
+    assert config.to_setup().rota == (
+        CounterRota(
+            "Counter 2",
+            ((time(8, 55), time(12)), (time(13), time(17))),
+            ((time(10, 30), timedelta(minutes=15)), (time(15), timedelta(minutes=15))),
+        ),
+    )
+    with pytest.raises(ConfigError) as refused:
+        parse_config(
+            CENTRE
+            + """
+[[rota]]
+counter = "Countr 2"
+shifts = ["08:55-12:00"]
+breaks = [{ start = "12:30", minutes = 15 }]
+""",
+            "centre.toml",
+        )
+    assert str(refused.value).splitlines() == [
+        'centre.toml: rota[0].counter: "Countr 2" is not a counter; did you mean "Counter 2"?',
+        "centre.toml: rota[0].breaks[0]: 12:30-12:45 is not within one of the shifts"
+        ' ("08:55-12:00"); move the break inside a shift or shorten it',
+    ]
