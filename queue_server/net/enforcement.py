@@ -53,6 +53,8 @@ class Enforcement:
     estimates: EstimateLog
     notifier: Notifier | None
     _connections: dict[ServerConnection, Identity]
+    #: sessions this server is ending (its own write under way): not "ended elsewhere"
+    _ending: set[str]
     clock: Callable[[], datetime]
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
@@ -82,7 +84,13 @@ class Enforcement:
         assert identity.session is not None
         key = identity.session
         kind, why = ending
-        await self.sessions.end(identity, kind, now)
+        # while the end is written, a credentials check (another sweep) reading the
+        # database would find the session ended and tell its pages "ended elsewhere"
+        self._ending.add(key)
+        try:
+            await self.sessions.end(identity, kind, now)
+        finally:
+            self._ending.discard(key)
         for ws, who in list(self._connections.items()):
             if who.session == key:
                 self._connections.pop(ws, None)
@@ -145,13 +153,15 @@ class Enforcement:
                 self._spawn(ws.close(CREDENTIALS_WITHDRAWN, DEVICE_REASONS[why]))
             self._audit_closed(who, why, len(closing), now)
         connected = {
-            who.session: who for who in self._connections.values() if who.session is not None
+            who.session: who
+            for who in self._connections.values()
+            if who.session is not None and who.session not in self._ending
         }
         ended = await self.sessions.no_longer_valid(set(connected))
         for key, ending in ended.items():
             who = connected[key]
             count = sum(1 for w in self._connections.values() if w.session == key)
-            if not count:  # closed meanwhile
+            if not count or key in self._ending:  # closed or being ended meanwhile
                 continue
             await self._end_session(who, ending, now)
             self._audit_closed(who, ending[0], count, now)

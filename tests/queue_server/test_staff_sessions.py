@@ -453,3 +453,40 @@ async def test_sessions_no_page_uses_are_forgotten_once_idle(
     live_clocked.clock.advance(minutes=61)
     await live_clocked.server.sweep_sessions()
     assert keeper._seen == {} and keeper._touched == {}
+
+
+async def test_an_idle_ending_is_not_told_as_ended_elsewhere(
+    sockets: Any, live_clocked: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server writes an idle session's end; before it has told the page, another
+    sweep checks the open connections' credentials and reads that end from the
+    database. The page is told its own ending (60 minutes without use), not "ended
+    elsewhere" (a race seen under load). The write is the real one, held at its end
+    until the other check has run."""
+    import threading
+
+    import queue_server.net.staff_sessions
+
+    page, _ = await sockets(username="alice", password=PASSWORD)
+    await page.receive()  # snapshot
+    written, go_on = threading.Event(), threading.Event()
+    real_end = queue_server.net.staff_sessions.end_session
+
+    def end_then_wait(*args: Any) -> Any:
+        done = real_end(*args)
+        if not written.is_set():  # the sweep's write; any other goes straight on
+            written.set()
+            go_on.wait(TIMEOUT)
+        return done
+
+    monkeypatch.setattr(queue_server.net.staff_sessions, "end_session", end_then_wait)
+    live_clocked.clock.advance(minutes=61)
+    sweep = asyncio.create_task(live_clocked.server.sweep_sessions())
+    assert await asyncio.to_thread(written.wait, TIMEOUT)
+    await live_clocked.server.check_credentials()  # the database says: ended
+    go_on.set()
+    await sweep
+    ended = await page.receive()
+    assert ended["type"] == "session_expired"
+    assert "60 minutes without use" in ended["message"], ended
+    assert await page.closed() == 4401
