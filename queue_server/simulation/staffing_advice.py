@@ -56,6 +56,7 @@ from queue_server.simulation.day_profile import (
     generate_day,
 )
 from queue_server.simulation.replay import Replay, replay_day
+from queue_server.simulation.staffing_plan import StaffingPlan, plan_of_rota
 from queue_server.simulation.staffing_skills import assign_skills
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -343,16 +344,18 @@ def simulate_option(
     seed: int = 0,
     adviser_cost_per_hour: float = DEFAULT_ADVISER_COST_PER_HOUR,
     progress: Callable[[int, int], None] | None = None,
+    plan: StaffingPlan | None = None,
 ) -> StaffingOption:
-    """Replay each of ``arrival_days`` on ``day`` with ``counters`` staffed, and add
-    the days up (shares from summed counts, percentiles over every walk-in's wait)."""
+    """Replay each of ``arrival_days`` on ``day`` with ``counters`` staffed (while the
+    centre is open, or as ``plan`` says: its shifts and breaks), and add the days up
+    (shares from summed counts, percentiles over every walk-in's wait)."""
     staffed = staffed_setup(setup, counters)
     waits: list[float] = []
     counts = {"am": 0, "ac": 0, "wm": 0, "wc": 0, "served": 0, "twice": 0, "visitors": 0}
     busy = staffed_seconds = 0.0
     hours: dict[int, list[int]] = {}
     for index, arrivals in enumerate(arrival_days):
-        replay = replay_day(staffed, day, arrivals, seed=seed + index)
+        replay = replay_day(staffed, day, arrivals, seed=seed + index, staffing=plan)
         report = replay.report()
         o = report.overall
         counts["am"] += o.appointments_standard_met
@@ -377,7 +380,7 @@ def simulate_option(
     by_hour = {h: HourFigures(*v) for h, v in sorted(hours.items())}
     staffed_hours = staffed_seconds / 3600
     option = StaffingOption(
-        advisers=len(counters),
+        advisers=len(plan.advisers) if plan is not None else len(counters),
         counters=counters,
         days=len(arrival_days),
         visitors_per_day=counts["visitors"] / max(len(arrival_days), 1),
@@ -431,6 +434,9 @@ class StaffingAdvice:
     simulated_by_hour: dict[int, int | None]
     #: the centre's own counters (its configuration's skills), on the same days
     configured: StaffingOption | None = None
+    #: the centre's own rota (``[[rota]]``: its counters' shifts and breaks), on the
+    #: same days; None without one
+    rota: StaffingOption | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -519,6 +525,21 @@ def advise(
         )
         if progress is not None:
             progress(f"the centre's own {len(setup.counters)} counters: done")
+    rota = None
+    own = plan_of_rota(setup)
+    if own is not None:
+        rota = simulate_option(
+            setup,
+            day,
+            arrival_days,
+            setup.counters,
+            targets,
+            seed=seed,
+            adviser_cost_per_hour=adviser_cost_per_hour,
+            plan=own,
+        )
+        if progress is not None:
+            progress("the centre's rota: done")
     if met is None:
         notes.append(
             f"No number of advisers up to {last} met the targets; the centre's hours or the "
@@ -550,6 +571,7 @@ def advise(
         recommended=met,
         simulated_by_hour=by_hour,
         configured=configured,
+        rota=rota,
         notes=notes,
     )
 

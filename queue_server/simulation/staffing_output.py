@@ -91,6 +91,7 @@ def advice_dict(advice: StaffingAdvice) -> dict[str, Any]:
         ],
         "options": [option_dict(o) for o in advice.options],
         "configured": option_dict(advice.configured) if advice.configured else None,
+        "rota": option_dict(advice.rota) if advice.rota else None,
         "notes": list(advice.notes),
     }
 
@@ -143,6 +144,8 @@ def advice_text(advice: StaffingAdvice) -> str:
     rows = [(str(o.advisers), o) for o in advice.options]
     if advice.configured is not None:
         rows.append((f"own {advice.configured.advisers}", advice.configured))
+    if advice.rota is not None:
+        rows.append((f"rota {advice.rota.advisers}", advice.rota))
     for label, o in rows:
         cost = "-" if o.cost_per_visit_gbp is None else f"£{o.cost_per_visit_gbp:.2f}"
         mark = "  <- meets targets" if o.meets_targets else ""
@@ -156,6 +159,10 @@ def advice_text(advice: StaffingAdvice) -> str:
         if advice.configured is not None
         else ""
     )
+    if advice.rota is not None:
+        lines.append(
+            "(rota N: those counters as the centre's [[rota]] staffs them, with its breaks)"
+        )
     lines.append(
         f"(cost/visit: advisers' time at £{advice.adviser_cost_per_hour:.2f} an hour per visitor "
         f"served; the councils' face-to-face figure, all costs, is £{FACE_TO_FACE_COST_GBP})"

@@ -355,6 +355,30 @@ def rota_of(plan: StaffingPlan) -> tuple[CounterRota, ...]:
     )
 
 
+def plan_of_rota(setup: CentreSetup) -> StaffingPlan | None:
+    """The centre's own rota (``[[rota]]``) as a staffing plan: an adviser at each of
+    its counters, with the counter's configured skills, its shifts and its breaks (the
+    inverse of ``rota_of``); None without a rota."""
+    if not setup.rota:
+        return None
+    return StaffingPlan(
+        name="The centre's rota",
+        advisers=tuple(
+            Adviser(
+                name=entry.counter,
+                counter=entry.counter,
+                shifts=tuple(Shift(start, end) for start, end in entry.shifts),
+                breaks=tuple(
+                    Break(start, round(length / timedelta(minutes=1)))
+                    for start, length in entry.breaks
+                ),
+            )
+            for entry in setup.rota
+        ),
+        source="the centre's [[rota]]",
+    )
+
+
 def advisers_for(plan: StaffingPlan | None, setup: CentreSetup) -> int:
     """How many advisers the day has: the plan's, or one per counter without one."""
     return len(setup.counters) if plan is None else len(plan.advisers)

@@ -43,6 +43,7 @@
     })));
     const rows = advice.options.map((o) => optionRow(o, String(o.advisers), o.advisers === advice.recommended_advisers));
     if (advice.configured) rows.push(optionRow(advice.configured, `${advice.configured.advisers}, the centre's own counters`, false));
+    if (advice.rota) rows.push(optionRow(advice.rota, `${advice.rota.advisers}, the centre's rota (with its breaks)`, false));
     $("staffing-options").replaceChildren(...rows);
     $("staffing-cost-note").textContent = `Adviser cost per visit: advisers' time at £${advice.adviser_cost_per_hour_gbp.toFixed(2)} an hour for each visitor served. For comparison, councils put the whole cost of a face-to-face visit at £${advice.face_to_face_cost_gbp.toFixed(2)}.`;
     $("staffing-hours").replaceChildren(...advice.hours.map((h) => el("tr", {},

@@ -317,3 +317,35 @@ def test_history_command_writes_a_profile_simulate_loads(tmp_path: Path) -> None
     )  # fmt: skip
     assert simulated.returncode == 0, simulated.stderr
     assert json.loads(simulated.stdout)["visitors"] > 50
+
+
+def test_the_centres_rota_is_simulated_beside_the_advice(tmp_path: Path, capsys: Any) -> None:
+    """With a ``[[rota]]`` in the centre's file, the advice also replays the centre's
+    counters as the rota staffs them (its shifts and breaks) on the same days: fewer
+    adviser hours than all six counters all day, so a higher utilisation and more of
+    a wait; without a rota there is no such row."""
+    rota = """
+[[rota]]
+counter = "Counter 1"
+shifts = ["08:55-13:00"]
+
+[[rota]]
+counter = "Counter 3"
+shifts = ["08:55-13:00"]
+breaks = [{ start = "10:30", minutes = 30 }]
+"""
+    config = tmp_path / "centre.toml"
+    config.write_text(CENTRE.read_text(encoding="utf-8") + rota, encoding="utf-8")
+    base = ["--profile", str(PROFILES / "quiet-saturday.toml"), "--weekday", "sat"]
+    base += ["--days", "3", "--seed", "2", "--quiet"]
+    status, out, err = _run(["--config", str(config), *base, "--format", "json"], capsys)
+    assert status == 0, err
+    data = json.loads(out)
+    own, planned = data["configured"], data["rota"]
+    assert (own["advisers"], planned["advisers"]) == (6, 2)
+    assert planned["utilisation"] > own["utilisation"]
+    assert planned["walk_in_wait_p90_seconds"] > own["walk_in_wait_p90_seconds"]
+    status, out, _ = _run(["--config", str(config), *base], capsys)
+    assert status == 0 and "  rota 2  " in out and "[[rota]]" in out
+    status, out, _ = _run(["--config", str(CENTRE), *base, "--format", "json"], capsys)
+    assert json.loads(out)["rota"] is None

@@ -4,18 +4,23 @@ it; the keyboard reaches the tab; axe-core finds nothing; the screenshot for the
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from queue_server.client import QueueClient
 from queue_server.simulation.day_profile import load_profile
+from queue_server.simulation.staffing_plan import load_plan, rota_of
 from queue_server.web import install_routes
 
 from ...conftest import STAFF_PASSWORD, LiveServer, start_live_server
 from ..net.test_staffing_advice import last_weekdays
 from ..simulation.test_staffing import PROFILES, fill_history
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -27,7 +32,9 @@ async def web(
     page draws whatever the reply holds, and 10 days under the standards routing took
     over 90 s on a loaded machine (11 s of CPU alone)."""
     monkeypatch.setattr("queue_server.net.staffing.DAYS", 3)
-    setup = example_config.to_setup()
+    # with a rota: the four-adviser plan's counters, shifts and breaks (docs/rota.md)
+    plan = load_plan(ROOT / "examples" / "staffing" / "four-advisers.toml")
+    setup = dataclasses.replace(example_config.to_setup(), rota=rota_of(plan))
     profile = load_profile(PROFILES / "busy-monday.toml")
     fill_history(store, setup, profile, last_weekdays(0, 4, setup.hours.closed_dates))
     running = await start_live_server(store, setup)
@@ -68,13 +75,17 @@ async def test_staffing_tab_shows_the_servers_advice(
     rows = await page.eval_on_selector_all(
         "#staffing-options tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
     )
-    assert len(rows) == len(advice["options"]) + 1  # and the centre's own counters
+    assert len(rows) == len(advice["options"]) + 2  # and the centre's own counters, its rota
     for row, option in zip(rows, advice["options"], strict=False):
         assert row[0] == str(option["advisers"])
         assert row[1] == f"{round(option['appointments_within_standard_share'] * 1000) / 10:g}%"
         assert row[5] == f"£{option['cost_per_visit_gbp']:.2f}"
         assert row[6].startswith("Met" if option["meets_targets"] else "Not met")
-    assert rows[-1][0] == "6, the centre's own counters"
+    assert rows[-2][0] == "6, the centre's own counters"
+    assert rows[-1][0] == "4, the centre's rota (with its breaks)"
+    rota = advice["rota"]
+    assert rows[-1][4] == f"{round(rota['utilisation'] * 1000) / 10:g}%"
+    assert rota["staffed_hours"] < advice["configured"]["staffed_hours"]
     hours = await page.eval_on_selector_all(
         "#staffing-hours tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
     )
