@@ -19,7 +19,10 @@ seeded mix each day. For each day the bench times, in this process:
 
 It prints the median and slowest wall-clock and the median CPU time (process time) per
 day, and CPU per visitor; then one whole ``walkin simulate --format json`` process on
-the first day (interpreter start and imports included); then the generator: 40 busy
+the first day (interpreter start and imports included); then the replay of days a
+centre could have (``realistic``: the busy Monday profile with its walk-ins scaled to
+about ``--visitors`` a day, six advisers by examples/staffing/six-advisers.toml, a new
+draw each day; the made-up days above are overloaded); then the generator: 40 busy
 Mondays from ``examples/profiles/busy-monday.toml`` (``generate_day``; the issue asks for
 "well under a second").
 """
@@ -44,8 +47,13 @@ from queue_server.config import load_config  # noqa: E402
 from queue_server.core.model import CentreSetup  # noqa: E402
 from queue_server.reporting.reports import load_and_build, options_for  # noqa: E402
 from queue_server.simulation.arrivals import Arrival, write_arrivals  # noqa: E402
-from queue_server.simulation.day_profile import generate_day, load_profile  # noqa: E402
+from queue_server.simulation.day_profile import (  # noqa: E402
+    DayProfile,
+    generate_day,
+    load_profile,
+)
 from queue_server.simulation.replay import replay_day  # noqa: E402
+from queue_server.simulation.staffing_plan import load_plan  # noqa: E402
 from queue_server.store import Store  # noqa: E402
 
 MONDAY = date(2025, 11, 24)
@@ -148,6 +156,7 @@ def main() -> None:
         subprocess.run(command, check=True, capture_output=True)
         print(f"one `walkin simulate` process: {time.perf_counter() - started:.2f} s wall-clock")
     monday = load_profile(ROOT / "examples" / "profiles" / "busy-monday.toml")
+    realistic(setup, monday, args.visitors, args.days)
     codes = sorted(s.code for s in setup.services)
     rng = random.Random(2)
     made, wall_g, cpu_g = timed(
@@ -157,6 +166,38 @@ def main() -> None:
         f"generating 40 busy Mondays ({sum(map(len, made))} visitors): "
         f"{wall_g * 1000:.0f} ms wall-clock, {cpu_g * 1000:.0f} ms CPU"
     )
+
+
+def realistic(setup: CentreSetup, monday: DayProfile, visitors: int, count: int) -> None:
+    """The replay of days drawn from the busy Monday profile with every service's
+    walk-ins scaled so a day has about ``visitors`` visitors, staffed as
+    examples/staffing/six-advisers.toml says (its rota told to the estimate): a busy
+    day a centre could have, where the made-up days above are overloaded."""
+    plan = load_plan(ROOT / "examples" / "staffing" / "six-advisers.toml")
+    codes = sorted(s.code for s in setup.services)
+    drawn = [generate_day(monday, codes, MONDAY, random.Random(seed)) for seed in range(5)]
+    scale = visitors / statistics.mean(map(len, drawn))
+    services = {
+        code: day.model_copy(update={"walk_ins_per_day": day.walk_ins_per_day * scale})
+        for code, day in monday.services.items()
+    }
+    profile = monday.model_copy(update={"services": services})
+    days = [generate_day(profile, codes, MONDAY, random.Random(seed)) for seed in range(count)]
+    replay_day(setup, MONDAY, days[0], staffing=plan)  # warm up
+    walls, cpus, busy = [], [], []
+    for arrivals in days:
+        replay, wall, cpu = timed(lambda a=arrivals: replay_day(setup, MONDAY, a, staffing=plan))
+        walls.append(wall)
+        cpus.append(cpu)
+        busy.append(replay.extra_figures(replay.report())["utilisation"])
+    size = statistics.mean(map(len, days))
+    print(
+        f"{count} busy Mondays scaled to {size:.0f} visitors, six advisers "
+        f"({statistics.mean(busy):.0%} busy over the day):"
+    )
+    print("| per day | wall median | wall max | CPU median | CPU per visitor |")
+    print("|---|---|---|---|---|")
+    print(row("replay", walls, cpus, round(size)))
 
 
 if __name__ == "__main__":
