@@ -71,9 +71,10 @@ log = logging.getLogger("walkin.reports")
 DEFAULT_STANDARD = Policy().appointment_standard
 #: the figures' version: a roll-up built by an older Walkin (lower) is built again
 #: 2: satisfaction; 3: phone joins, console issues, help and its waits (issue 14);
-#: 4: each kind of help's own figures (scope "help"), the mean wait
+#: 4: each kind of help's own figures (scope "help"), the mean wait; 5: channel
+#: shift on phones apart from kiosks
 #: (roll-ups from before late writes were counted were cleared by migration 0017)
-ROLLUP_VERSION = 4
+ROLLUP_VERSION = 5
 #: how long after a day ends before it is rolled up and stored: longer than a write
 #: decided on the day (not counted as a late write) can take to commit, and than the
 #: clocks of the server and of a report's machine can differ

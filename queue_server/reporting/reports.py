@@ -88,6 +88,10 @@ class TicketLike(Protocol):
     def transfers(self) -> int: ...
 
 
+#: how a phone's channel choice names its device (``store.record_phone_channel_choice``)
+PHONE_DEVICE = "remote:"
+
+
 class ChoiceLike(Protocol):
     """A kiosk's channel-shift record (``ChannelChoiceRow``)."""
 
@@ -97,6 +101,8 @@ class ChoiceLike(Protocol):
     def choice(self) -> str: ...  # "online" or "ticket"
     @property
     def at(self) -> datetime: ...
+    @property
+    def device(self) -> str: ...  # a kiosk's name, or "remote:<phone>" for a phone
 
 
 class EstimateLike(Protocol):
@@ -202,11 +208,15 @@ class Figures:
     appointments_missed: int
     appointments_awaited: int
     appointments_cancelled: int
-    #: channel shift at the kiosk: visitors offered a service's web page before a ticket,
-    #: how many of them chose to go online, and that share
+    #: channel shift: visitors offered a service's web page before a ticket (at a kiosk
+    #: or on the join page of a phone), how many of them chose to go online, and that
+    #: share; then those offered on a phone and how many went online there (the rest
+    #: were at a kiosk)
     channel_shift_offered: int
     channel_shift_online: int
     channel_shift_share: float | None
+    channel_shift_phone_offered: int
+    channel_shift_phone_online: int
     #: tickets joined from a phone (docs/joining.md), their share of all issued, and
     #: how many of them ended unseen because their visitor never said "I'm here"
     issued_remote: int
@@ -490,6 +500,8 @@ class Tally:
     appointments_cancelled: int = 0
     channel_shift_offered: int = 0
     channel_shift_online: int = 0
+    channel_shift_phone_offered: int = 0
+    channel_shift_phone_online: int = 0
     issued_remote: int = 0
     remote_not_here: int = 0
     issued_reception: int = 0
@@ -660,6 +672,8 @@ def figures_of(tally: Tally, waits: Sequence[float] | None = None) -> Figures:
         channel_shift_offered=t.channel_shift_offered,
         channel_shift_online=t.channel_shift_online,
         channel_shift_share=_share(t.channel_shift_online, t.channel_shift_offered),
+        channel_shift_phone_offered=t.channel_shift_phone_offered,
+        channel_shift_phone_online=t.channel_shift_phone_online,
         issued_remote=t.issued_remote,
         remote_share=_share(t.issued_remote, t.issued),
         remote_not_here=t.remote_not_here,
@@ -826,6 +840,9 @@ def _tally(
                 t.appointments_awaited += 1
     t.channel_shift_offered = len(choices)
     t.channel_shift_online = sum(1 for c in choices if c.choice == "online")
+    phones = [c for c in choices if c.device.startswith(PHONE_DEVICE)]
+    t.channel_shift_phone_offered = len(phones)
+    t.channel_shift_phone_online = sum(1 for c in phones if c.choice == "online")
     _tally_estimates(t, tickets, estimates or {})
     return t, waits
 

@@ -1005,3 +1005,29 @@ def test_load_and_build_reads_the_stored_choices(tmp_path: Path) -> None:
         store.close()
     assert report.services["park"].channel_shift_offered == 2
     assert report.overall.channel_shift_online == 1
+
+
+def test_channel_shift_on_phones_is_counted_apart_from_kiosks() -> None:
+    """A phone's choices (device ``remote:<phone>``) count in the channel shift with
+    the kiosks', and on their own in ``channel_shift_phone_*``; a kiosk named like a
+    phone but without the prefix is a kiosk."""
+    from queue_server.store.tables import ChannelChoiceRow
+
+    def choice(device: str, what: str, minutes: int) -> ChannelChoiceRow:
+        return ChannelChoiceRow(
+            centre="c", at=at(minutes), device=device, service="park", choice=what, language="en"
+        )
+
+    choices = [
+        choice("kiosk 1", "online", 5),
+        choice("kiosk 1", "ticket", 6),
+        choice("remote:3f9a", "online", 7),
+        choice("remote:77b0", "online", 8),
+        choice("remote:77b0", "ticket", 9),
+        choice("phone kiosk", "ticket", 10),
+    ]
+    report = build_report([], [], day=DAY, now=EVENING, choices=choices)
+    for figures in (report.overall, report.services["park"]):
+        assert (figures.channel_shift_offered, figures.channel_shift_online) == (6, 3)
+        assert (figures.channel_shift_phone_offered, figures.channel_shift_phone_online) == (3, 2)
+    assert "channel_shift_phone_online" in CSV_COLUMNS

@@ -83,7 +83,7 @@
         count: ["estimates_measured", "tickets measured"] },
       { key: "estimate_bias_seconds", label: "Wait estimates at issue: bias", kind: "bias",
         count: ["estimates_measured", "tickets measured"] },
-      { key: "channel_shift_share", label: "Chose to go online at the kiosk", kind: "share",
+      { key: "channel_shift_share", label: "Chose to go online (kiosk or phone)", kind: "share",
         of: ["channel_shift_online", "channel_shift_offered"] },
     ];
   }

@@ -28,6 +28,15 @@
 
   function isoDay(date) { return date.toISOString().slice(0, 10); }
 
+  // "at kiosks 3 of 10, on phones 1 of 4": where the channel-shift offers were made
+  function channelSplit(figures) {
+    const phoneOffered = figures.channel_shift_phone_offered || 0;
+    const phoneOnline = figures.channel_shift_phone_online || 0;
+    const kioskOffered = figures.channel_shift_offered - phoneOffered;
+    const kioskOnline = figures.channel_shift_online - phoneOnline;
+    return `at kiosks ${kioskOnline} of ${kioskOffered}, on phones ${phoneOnline} of ${phoneOffered}`;
+  }
+
   function addDays(day, days) {
     const date = new Date(`${day}T00:00:00Z`);
     date.setUTCDate(date.getUTCDate() + days);
@@ -300,11 +309,11 @@
     // channel shift
     const online = codes.filter((c) => (byService[c] && byService[c].channel_shift_offered) || services().some((s) => s.code === c && s.online_url));
     add("Channel shift", C.bars({
-      id: "chart-channel-shift", title: "Channel shift at the kiosk: offered the web page, and went online", categoryHeading: "Service",
+      id: "chart-channel-shift", title: "Channel shift: offered the web page at a kiosk or on a phone, and went online", categoryHeading: "Service",
       horizontal: true, categories: online.map(serviceName),
       summary: overall.channel_shift_offered
-        ? `${overall.channel_shift_online} of ${overall.channel_shift_offered} visitors offered a service's web page chose to go online (${fmtShare(overall.channel_shift_share)}).`
-        : "No visitor was offered a web page at a kiosk.",
+        ? `${overall.channel_shift_online} of ${overall.channel_shift_offered} visitors offered a service's web page chose to go online (${fmtShare(overall.channel_shift_share)}): ${channelSplit(overall)}.`
+        : "No visitor was offered a web page at a kiosk or on a phone.",
       series: [
         { name: "Offered the web page", values: online.map((c) => (byService[c] ? byService[c].channel_shift_offered : 0)) },
         { name: "Went online", values: online.map((c) => (byService[c] ? byService[c].channel_shift_online : 0)) },

@@ -331,9 +331,14 @@ async def test_walkin_report_counts_the_phones_choices(
         )
         assert code == 0
         figures = json.loads(capsys.readouterr().out)["services"].get("waste", {})
-        return figures.get("channel_shift_offered", 0), figures.get("channel_shift_online", 0)
+        return (
+            figures.get("channel_shift_offered", 0),
+            figures.get("channel_shift_online", 0),
+            figures.get("channel_shift_phone_offered", 0),
+            figures.get("channel_shift_phone_online", 0),
+        )
 
-    offered, online = waste()
+    offered, online, phone_offered, phone_online = waste()
     # one phone goes online, one joins anyway, one goes online then joins after all
     first, second, third = [await door.phone() for _ in range(3)]
     await choose(door, first, "waste")
@@ -348,5 +353,5 @@ async def test_walkin_report_counts_the_phones_choices(
     await third.go_back()
     await third.click("button:has-text('Join the queue anyway')")
     await third.click("button:has-text('Join the queue')")
-    # three offers, one taken up
-    assert waste() == (offered + 3, online + 1)
+    # three offers, one taken up, all on phones
+    assert waste() == (offered + 3, online + 1, phone_offered + 3, phone_online + 1)
