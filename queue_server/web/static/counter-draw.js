@@ -191,6 +191,17 @@
     restoreFocus(list, focused);
   }
 
+  // A visitor this counter sent on: "call next" here passes over them until the time
+  // shown, while another counter can take them (R.heldUntil, as the server decides).
+  function heldMark(counter, ticket, at) {
+    const until = R.heldUntil(counter, ticket, model.counters.values(), model.services.get(ticket.service), at);
+    if (until === null) return null;
+    return el("span", {
+      class: "mark mark-held", "data-held": ticket.id,
+      text: `you sent them on: Call next passes them over until ${clockTime(new Date(until).toISOString())}`,
+    });
+  }
+
   function drawWaiting(counter) {
     const queue = myQueue(counter);
     const body = $("waiting");
@@ -220,6 +231,7 @@
             text: R.queueMark(ticket, rank),
           }),
           R.away(ticket) ? el("span", { class: "mark mark-away", text: "joined from a phone, not here yet" }) : null,
+          heldMark(counter, ticket, at),
           ...assistMark(ticket)),
         el("td", { text: ticket.appointment_at ? clockTime(ticket.appointment_at) : "—" }),
         el("td", {}, el("span", {

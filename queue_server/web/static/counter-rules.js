@@ -230,6 +230,33 @@
     return codes.map((code) => names.get(code) || code).join("; ");
   }
 
+  // As the core's Ticket.transferred_from: the counter that transferred the ticket
+  // away, while it waits for any counter (not sent to a named one).
+  const transferredFrom = (ticket) => (ticket.state === "transferred" && !ticket.pinned_counter ? ticket.counter : null);
+
+  // As the core's may_take: pins, skills and what the visitor needs.
+  function mayTake(counter, ticket) {
+    if (!equippedFor(counter, ticket)) return false;
+    if (ticket.pinned_counter) return ticket.pinned_counter === counter.name;
+    return counter.primary.includes(ticket.service) || counter.secondary.includes(ticket.service);
+  }
+
+  // As the core's routing.held_back: a visitor this counter transferred away is not
+  // called straight back to it by "call next" while another counter able to take them
+  // is open, for at most their service's target wait from the transfer (docs/routing.md,
+  // "Transferred away"). When that hold ends (ms), or null if the ticket is not held
+  // from `counter` at `at`. `counters`: every counter (staff view); `service`: the
+  // ticket's service view.
+  function heldUntil(counter, ticket, counters, service, at) {
+    if (!counter || transferredFrom(ticket) !== counter.name) return null;
+    const target = targetMinutes(service);
+    if (target === null) return null;
+    const ends = ms(ticket.state_since) + target * 60000;
+    if (!(at < ends)) return null;
+    const open = (c) => c.state === "open" || c.state === "serving";
+    return [...counters].some((c) => c.name !== counter.name && open(c) && mayTake(c, ticket)) ? ends : null;
+  }
+
   // Why a queued ticket is in this counter's list, by its rank (see queueFor).
   function queueMark(ticket, rank) {
     if (rank === 0 && directed(ticket)) return "walk direct: sent to you";
@@ -241,5 +268,6 @@
     FINAL, QUEUED, OUTCOMES, OUTCOME_NAMES, COUNTER_STATES, TICKET_STATES, counterStateName,
     ms, duration, waitInfo, queueFor, parkedAt, legal, suggested,
     occupancy, idleNote, ticketDetails, queueMark, assistanceText, equippedFor, directed, away,
+    mayTake, heldUntil,
   };
 })(typeof window !== "undefined" ? window : globalThis);

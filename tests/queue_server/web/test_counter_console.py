@@ -287,9 +287,12 @@ async def test_transfer_to_another_service_and_to_a_counter(
         None,
     )
     assert counter_in_server(web, "Counter 1").current_ticket is None
-    # council tax is one of Counter 1's secondary services: still in my list
+    # council tax is one of Counter 1's secondary services: still in my list, marked as
+    # passed over by Call next here while Counter 2 can take it (routing.held_back)
     row = page.locator(f"#waiting tr[data-number='{first['number']}']")
     await expect(row).to_contain_text("Council tax")
+    held = row.locator(".mark-held")
+    await expect(held).to_contain_text("you sent them on: Call next passes them over until")
 
     await page.click("#act-call-next")
     await expect(page.locator("#current-number")).to_have_text(second["number"])
@@ -306,6 +309,11 @@ async def test_transfer_to_another_service_and_to_a_counter(
     )
     # pinned to another counter: not mine to call any more
     await expect(page.locator(f"#waiting tr[data-number='{second['number']}']")).to_have_count(0)
+    # Counter 2 closes: nobody else can take the first, so it is mine to call again
+    await web.server.execute(cmd.CloseCounter(actor="staff:bob", counter="Counter 2"))
+    await expect(held).to_have_count(0)
+    await page.click("#act-call-next")
+    await expect(page.locator("#current-number")).to_have_text(first["number"])
 
 
 async def test_park_and_return(web: Any, kiosk: Any, console: Any) -> None:
@@ -576,6 +584,11 @@ async def test_screenshots(
             await page.select_option("#transfer-service", "council_tax")
             await page.fill("#transfer-reason", "Question is about a council tax reduction")
         await screenshot(page, "counter-transfer")
+        # sent on: in my list still, marked as passed over by my Call next while Bob's
+        # counter can take them
+        await page.locator("#transfer-dialog [type=submit]").click()
+        await expect(page.locator("#waiting .mark-held")).to_be_visible()
+        await screenshot(page, "counter-held-after-transfer")
     finally:
         await bob.close()
         await mina.close()
