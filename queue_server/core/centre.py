@@ -79,6 +79,10 @@ class Decision:
     outcomes: tuple[offline.UploadOutcome, ...] = ()
 
 
+#: a counter's pauses kept in memory (``Centre.pauses``): a day's breaks and then some
+PAUSES_KEPT = 8
+
+
 def prefix_of(number: str) -> str:
     """``H023`` -> ``H``."""
     return number.rstrip("0123456789")
@@ -153,6 +157,10 @@ class Centre:
         self.recent_durations: dict[str, deque[timedelta]] = {
             code: deque(maxlen=self.policy.recent_visits) for code in self.services
         }
+        #: each counter's last pauses that ended, (from, to), for the wait estimate to
+        #: tell a rota break already taken (``estimate._rota_today``); in memory only:
+        #: after a restart a break taken earlier is not known to have been
+        self.pauses: dict[str, deque[tuple[datetime, datetime]]] = {}
         for ticket in sorted(tickets, key=lambda t: t.finished_at or t.issued_at):
             self._store_ticket(ticket)
         #: each booking's canonical reference -> its ref (``references.reference_key``)
@@ -1239,6 +1247,16 @@ class Centre:
             if event.ticket is not None:
                 self._store_ticket(event.ticket)
             if event.counter is not None:
+                before = self.counters.get(event.counter.name)
+                if (
+                    before is not None
+                    and before.state == CounterState.PAUSED
+                    and event.counter.state != CounterState.PAUSED
+                    and before.state_since is not None
+                ):
+                    self.pauses.setdefault(event.counter.name, deque(maxlen=PAUSES_KEPT)).append(
+                        (before.state_since, event.at)
+                    )
                 self.counters[event.counter.name] = event.counter
             if event.appointment is not None:
                 self._store_appointment(event.appointment)

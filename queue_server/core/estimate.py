@@ -216,7 +216,8 @@ def estimate_waits(
             if gone_for is not None:
                 heapq.heappush(free_at, (when + gone_for, name))
             elif returns is not None:
-                heapq.heappush(free_at, (returns, name))
+                # (a visit that ran into the next shift: back at once)
+                heapq.heappush(free_at, (max(returns, when), name))
             elif not free_at:
                 break
             continue
@@ -247,6 +248,8 @@ def estimate_waits(
                 if may_take(counter, t) and eligible_at(t) > when
             ]
             upcoming.extend(queue.holds_end(counter, when))  # transferred away from it
+            if rota_next:  # idle when the rota takes it away: it goes then
+                upcoming.append(rota_next[0][0])
             if upcoming:
                 heapq.heappush(free_at, (min(upcoming), name))
             elif not free_at:
@@ -316,11 +319,15 @@ def _rota_today(
     counter on a rota break is back.
 
     A break still to come: one not yet over by the plan (due + length after now) that
-    the counter is not on. A paused counter is on the break whose due time is nearest
-    its pause's start, within ``BREAK_SLACK``: back that long after the pause began
-    (or now, if the break is overrunning). A counter inside one of its shifts leaves
-    at the shift's end and comes back at the next shift's start. Without a rota:
-    nothing ({}, {})."""
+    the counter is not on and has not taken (``Centre.pauses``: a pause that ended,
+    begun within ``BREAK_SLACK`` of the break's time and at least half its length: a
+    break cut short or taken early counts, a two-minute pause before lunch does not).
+    A paused counter is on the break whose
+    due time is nearest its pause's start, within ``BREAK_SLACK``: back that long after
+    the pause began (or now, if the break is overrunning). A working counter leaves at
+    the end of each of its shifts still to end (after the visit in hand) and comes back
+    at the next one's start; it may be working outside its shifts (opened early), and
+    is taken to work on until the end of the next. Without a rota: nothing ({}, {})."""
     rota = centre.setup.rota
     if not rota:
         return {}, {}
@@ -349,15 +356,22 @@ def _rota_today(
                 _gap, due, length = min(near)
                 on_break = due
                 back[planned.counter] = max(since + length, now)
+        taken = centre.pauses.get(planned.counter, ())
         items: list[_Away] = [
-            (due, length, None) for due, length in breaks if due != on_break and due + length > now
+            (due, length, None)
+            for due, length in breaks
+            if due != on_break
+            and due + length > now
+            and not any(
+                abs(began - due) <= BREAK_SLACK and ended - began >= length / 2
+                for began, ended in taken
+            )
         ]
-        shifts = [(at(start), at(end)) for start, end in planned.shifts]
-        for number, (start, end) in enumerate(shifts):
-            if start <= now < end:
+        shifts = sorted((at(start), at(end)) for start, end in planned.shifts)
+        for number, (_start, end) in enumerate(shifts):
+            if end > now:
                 after = shifts[number + 1][0] if number + 1 < len(shifts) else None
                 items.append((end, None, after))
-                break
         if items:
             items.sort(key=lambda item: item[0])
             away[planned.counter] = items

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from .model import QUEUED_STATES, Counter, Policy, Service, Ticket
@@ -409,7 +409,7 @@ class _Plan:
         #: what ``later`` resumes from, set by ``late``: the free time it was asked
         #: with, its totals, and (appointment, slots' free times, late, lateness) where
         #: the last desk first took one (None if it took none)
-        self._first = datetime.min
+        self._first = datetime.min.replace(tzinfo=UTC)
         self._totals = (0, timedelta())
         self._resume: tuple[int, list[datetime], int, timedelta] | None = None
 
@@ -605,7 +605,9 @@ def choose_by_standards_from(
 ) -> Ticket | None:
     """``choose_by_standards`` once the offer is sorted out: the appointments
     (checked in and expected, as ``counter`` and ``floor.desks`` may take them) and
-    the walk-ins ``counter`` may take. (The wait estimate's replay keeps its
+    the walk-ins ``counter`` may take. Which desks may take an appointment is known by
+    the counter's name, so ``floor.desks`` should name each counter once (as ``Centre``
+    and the replay build it). (The wait estimate's replay keeps its
     ``Appointments`` from step to step, and the ``WalkInFacts`` of each service in
     ``known``, for the same ``floor.durations``, and gives the other desks as its
     clock has them, ``free_at`` ((when free, counter name)) with the ``counters`` by

@@ -53,8 +53,9 @@ class Enforcement:
     estimates: EstimateLog
     notifier: Notifier | None
     _connections: dict[ServerConnection, Identity]
-    #: sessions this server is ending (its own write under way): not "ended elsewhere"
-    _ending: set[str]
+    #: sessions this server is ending (its own write under way; how many such writes):
+    #: not "ended elsewhere"
+    _ending: dict[str, int]
     clock: Callable[[], datetime]
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
@@ -86,11 +87,13 @@ class Enforcement:
         kind, why = ending
         # while the end is written, a credentials check (another sweep) reading the
         # database would find the session ended and tell its pages "ended elsewhere"
-        self._ending.add(key)
+        self._ending[key] = self._ending.get(key, 0) + 1
         try:
             await self.sessions.end(identity, kind, now)
         finally:
-            self._ending.discard(key)
+            self._ending[key] -= 1
+            if not self._ending[key]:
+                del self._ending[key]
         for ws, who in list(self._connections.items()):
             if who.session == key:
                 self._connections.pop(ws, None)

@@ -197,7 +197,7 @@ class QueueServer(Enforcement):
         self.centre: Centre = store.load_centre(setup, clock())
         self._lock = asyncio.Lock()
         self._connections: dict[ServerConnection, Identity] = {}
-        self._ending: set[str] = set()
+        self._ending: dict[str, int] = {}
         #: the wait estimates given to visitors, written to the database
         #: (``queue_server.net.given_estimates``)
         self.estimates = EstimateLog(store, setup.centre_id)

@@ -356,9 +356,10 @@ def rota_of(plan: StaffingPlan) -> tuple[CounterRota, ...]:
 
 
 def plan_of_rota(setup: CentreSetup) -> StaffingPlan | None:
-    """The centre's own rota (``[[rota]]``) as a staffing plan: an adviser at each of
-    its counters, with the counter's configured skills, its shifts and its breaks (the
-    inverse of ``rota_of``); None without a rota."""
+    """The centre's own rota (``[[rota]]``) as a staffing plan: one adviser at each of
+    its counters, with the counter's configured skills, its shifts and its breaks; None
+    without a rota. (``rota_of`` goes the other way, but a plan's advisers sharing a
+    counter, and their own skills, do not come back.)"""
     if not setup.rota:
         return None
     return StaffingPlan(

@@ -150,3 +150,62 @@ breaks = [{ start = "12:30", minutes = 15 }]
         "centre.toml: rota[0].breaks[0]: 12:30-12:45 is not within one of the shifts"
         ' ("08:55-12:00"); move the break inside a shift or shorten it',
     ]
+
+
+def test_back_to_back_shifts_are_one_working_day():
+    """A counter handed over at 10:05 (one shift ends as the next begins) keeps
+    working through it: the same estimates as one shift all day, never a visitor
+    called at a desk still busy."""
+    one = desk_with(CounterRota("1", ((time(9), time(17)),)))
+    handover = desk_with(CounterRota("1", ((time(9), time(10, 5)), (time(10, 5), time(17)))))
+    found = []
+    for desk in (one, handover):
+        desk.open("1")
+        desk.issue("HOU")
+        desk.call_next("1")
+        desk.start("1")
+        queue = [desk.issue("HOU") for _ in range(3)]
+        found.append([minutes(desk, t.id) for t in queue])
+    assert found[0] == found[1] == [8, 16, 24]
+
+
+def test_every_shift_still_to_end_ends():
+    """Shifts 09:00-10:05 and 10:10-10:20: the counter goes at 10:05 (after its visit,
+    at 10:08), is back at 10:10 and goes again at 10:20, so the fourth visitor is not
+    reached today. A counter opened before its shift (10:30-10:50, at 10:00) works
+    until that shift ends."""
+    split = desk_with(CounterRota("1", ((time(9), time(10, 5)), (time(10, 10), time(10, 20)))))
+    split.open("1")
+    split.issue("HOU")
+    split.call_next("1")
+    split.start("1")
+    queue = [split.issue("HOU") for _ in range(4)]
+    assert [minutes(split, t.id) for t in queue] == [10, 18, None, None]
+    early = desk_with(CounterRota("1", ((time(10, 30), time(10, 50)),)))
+    early.open("1")
+    queue = [early.issue("HOU") for _ in range(8)]
+    assert [minutes(early, t.id) for t in queue] == [0, 8, 16, 24, 32, 40, 48, None]
+
+
+def test_a_break_taken_is_not_taken_again():
+    """The 10:00 break (30 minutes) cut short: paused 10:00-10:20, so at 10:21 it is
+    over, and the visitor waiting goes next (8 minutes, the visit in hand). Taken
+    early (09:40-10:10) it is over too. A two-minute pause at 09:50 is not the break:
+    still due, the visitor waits for it (8 + 30)."""
+    rota = CounterRota("1", ((time(9), time(17)),), ((time(10), timedelta(minutes=30)),))
+    for paused_at, paused_for, expected in ((0, 20, 8), (-20, 30, 8), (-10, 2, 38)):
+        desk = desk_with(rota, now=MONDAY_10AM + timedelta(minutes=paused_at))
+        desk.open("1")
+        desk.run(cmd.PauseCounter(actor=STAFF, counter="1"))
+        desk.advance(paused_for)
+        desk.run(cmd.ResumeCounter(actor=STAFF, counter="1"))
+        desk.at(max(desk.now, MONDAY_10AM + timedelta(minutes=21)))
+        assert minutes(desk, one_busy_counter_open(desk)) == expected, (paused_at, paused_for)
+
+
+def one_busy_counter_open(desk: Desk) -> str:
+    """Counter 1, already open, starts a Housing visit; a second visitor waits."""
+    desk.issue("HOU")
+    desk.call_next("1")
+    desk.start("1")
+    return desk.issue("HOU").id
