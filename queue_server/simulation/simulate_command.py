@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -111,7 +112,10 @@ def build_parser(prog: str = "walkin simulate") -> argparse.ArgumentParser:
         help="text: a short summary (default); json: the report's figures and the "
         "simulator's; csv: the report's rows, as 'walkin report --format csv'",
     )
-    parser.add_argument("--tickets", help="also write one row per visitor to this CSV file")
+    parser.add_argument(
+        "--tickets",
+        help="also write one row per visitor to this CSV file (every day's, each row its day)",
+    )
     return parser
 
 
@@ -197,14 +201,16 @@ def to_csv(done: list[Replay]) -> str:
     return out.getvalue()
 
 
-def tickets_csv(replay: Replay) -> str:
+def tickets_csv(done: Sequence[Replay]) -> str:
+    """One row per visitor of each replayed day, the day first (``VISIT_COLUMNS``)."""
     from queue_server.simulation.replay import VISIT_COLUMNS, visit_row
 
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=VISIT_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=("day", *VISIT_COLUMNS), lineterminator="\n")
     writer.writeheader()
-    for visit in replay.visits:
-        writer.writerow(visit_row(replay, visit))
+    for replay in done:
+        for visit in replay.visits:
+            writer.writerow({"day": replay.day.isoformat(), **visit_row(replay, visit)})
     return out.getvalue()
 
 
@@ -311,9 +317,7 @@ def run(args: argparse.Namespace) -> str:
     """The replays and their output text; ``OperatorError`` for bad files or options."""
     done = replays(args)
     if args.tickets:
-        if len(done) != 1:
-            raise OperatorError("--tickets writes one day's visitors: use it with one day.", 2)
-        _write_whole(args.tickets, tickets_csv(done[0]))
+        _write_whole(args.tickets, tickets_csv(done))
     if args.format == "json":
         if len(done) == 1:
             return to_json(done[0])

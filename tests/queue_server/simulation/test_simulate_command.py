@@ -121,6 +121,7 @@ def test_text_summary_and_tickets_file(day_csv: Path, tmp_path: Path) -> None:
         table = list(csv.DictReader(handle))
     assert len(table) == 150
     assert [int(r["row"]) for r in table] == list(range(1, 151))
+    assert {r["day"] for r in table} == {MONDAY}
     assert {r["outcome"] for r in table} <= {"done", "no_show", "never_came"}
     called = [r for r in table if r["called"]]
     assert called and all(r["counter"] and r["wait_seconds"] != "" for r in called)
@@ -202,9 +203,7 @@ def test_profile_and_policy_mistakes_are_one_line() -> None:
     assert unknown.stderr.strip().endswith('the known ones are "rules", "fifo", "standards".')
     both = walkin(*common, "--profile", str(PROFILE), "--arrivals", "x.csv")
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
-    tickets = walkin(*common, "--profile", str(PROFILE), "--days", "2", "--tickets", "t.csv")
-    assert tickets.returncode == 2 and "one day" in tickets.stderr
-    assert "Traceback" not in unknown.stderr + both.stderr + tickets.stderr
+    assert "Traceback" not in unknown.stderr + both.stderr
 
 
 def test_days_the_centre_is_closed_are_passed_over() -> None:
@@ -249,3 +248,18 @@ def without_estimates_errors(figures: Any) -> Any:
             if key not in ("estimate_mae_seconds", "estimate_bias_seconds")
         }
     return figures
+
+
+def test_tickets_of_several_days_each_say_their_day(tmp_path: Path) -> None:
+    """--tickets with --days: every day's visitors, each row its day, in order; as
+    many rows a day as the day's JSON counts visitors."""
+    tickets = tmp_path / "tickets.csv"
+    common = ["--config", str(CONFIG), "--profile", str(PROFILE), "--date", MONDAY]
+    done = walkin("simulate", *common, "--days", "2", "--tickets", str(tickets), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    days = json.loads(done.stdout)
+    with tickets.open(encoding="utf-8", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert [r["day"] for r in table] == [d["day"] for d in days for _ in range(d["visitors"])]
+    second = [r for r in table if r["day"] == days[1]["day"]]
+    assert [int(r["row"]) for r in second] == list(range(1, len(second) + 1))
