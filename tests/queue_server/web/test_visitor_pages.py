@@ -345,6 +345,8 @@ async def ticket_appointment(hall: Hall, lang: str) -> Shown:
     ref = f"BK-{secrets.token_hex(3).upper()}"
     london = ZoneInfo("Europe/London")
     at = datetime.now(london).replace(second=0, microsecond=0) + timedelta(minutes=10)
+    if at.date() != datetime.now(london).date():  # checked in only on its day
+        pytest.skip("a booking 10 minutes ahead would be tomorrow's")
     await hall.server.execute(
         cmd.BookAppointment(actor="test", ref=ref, service="housing", at=at, language=lang)
     )
