@@ -512,34 +512,28 @@ def advise(
             met = n
         n -= 1
     options = [tried[k] for k in sorted(tried)]
+
+    def own_counters(plan: StaffingPlan | None, done: str) -> StaffingOption:
+        """The centre's own counters on the same days: all day, or as ``plan`` staffs them."""
+        option = simulate_option(
+            setup,
+            day,
+            arrival_days,
+            setup.counters,
+            targets,
+            seed=seed,
+            adviser_cost_per_hour=adviser_cost_per_hour,
+            plan=plan,
+        )
+        if progress is not None:
+            progress(done)
+        return option
+
     configured = None
     if setup.counters:
-        configured = simulate_option(
-            setup,
-            day,
-            arrival_days,
-            setup.counters,
-            targets,
-            seed=seed,
-            adviser_cost_per_hour=adviser_cost_per_hour,
-        )
-        if progress is not None:
-            progress(f"the centre's own {len(setup.counters)} counters: done")
-    rota = None
+        configured = own_counters(None, f"the centre's own {len(setup.counters)} counters: done")
     own = plan_of_rota(setup)
-    if own is not None:
-        rota = simulate_option(
-            setup,
-            day,
-            arrival_days,
-            setup.counters,
-            targets,
-            seed=seed,
-            adviser_cost_per_hour=adviser_cost_per_hour,
-            plan=own,
-        )
-        if progress is not None:
-            progress("the centre's rota: done")
+    rota = None if own is None else own_counters(own, "the centre's rota: done")
     if met is None:
         notes.append(
             f"No number of advisers up to {last} met the targets; the centre's hours or the "
