@@ -50,8 +50,9 @@ def build_parser(prog: str = "walkin simulate") -> argparse.ArgumentParser:
         prog=prog,
         description="Replay a day of arrivals through the centre's real queue rules in "
         "virtual time (no server, no database) and print the day's figures, the same as "
-        "'walkin report' computes. Without --staffing, every counter in the configuration "
-        "is staffed while the centre is open, by an adviser with the counter's skills. "
+        "'walkin report' computes. Without --staffing, the counters are staffed as the "
+        "centre's [[rota]] says, or, without one, every counter while the centre is open, "
+        "by an adviser with the counter's skills. "
         "See docs/simulation.md.",
     )
     parser.add_argument("--config", required=True, help="the centre's TOML file")
@@ -90,9 +91,8 @@ def build_parser(prog: str = "walkin simulate") -> argparse.ArgumentParser:
         "--no-rota",
         dest="rota",
         action="store_false",
-        help="with --staffing: the wait estimate does not know the plan's breaks and "
-        "shifts, as at a centre whose file has no [[rota]] (by default it does, "
-        "docs/rota.md)",
+        help="the wait estimate does not know the staffing's breaks and shifts, as at a "
+        "centre whose file has no [[rota]] (by default it does, docs/rota.md)",
     )
     parser.add_argument(
         "--policy",
@@ -301,10 +301,17 @@ def replays(args: argparse.Namespace) -> list[Replay]:
 
 def _staffing(path: str | None, setup: Any) -> Any:
     """The plan at ``path`` checked against the centre (a ConfigError naming the file and
-    each key), or None; its warnings go to standard error."""
+    each key); without one, the centre's own ``[[rota]]`` as a plan, or None (every
+    counter while open). A plan's warnings go to standard error."""
+    from queue_server.simulation.staffing_plan import (
+        check_plan,
+        load_plan,
+        plan_of_rota,
+        plan_warnings,
+    )
+
     if path is None:
-        return None
-    from queue_server.simulation.staffing_plan import check_plan, load_plan, plan_warnings
+        return plan_of_rota(setup)
 
     plan = load_plan(path)
     check_plan(plan, setup)

@@ -308,8 +308,9 @@ class StaffingOption:
 
 
 def staffed_setup(setup: CentreSetup, counters: tuple[Counter, ...]) -> CentreSetup:
-    """The centre with these counters in place of its own (each staffed while open)."""
-    return dataclasses.replace(setup, counters=counters)
+    """The centre with these counters in place of its own (each staffed while open, so
+    without the centre's rota: a plan given to ``replay_day`` brings its own)."""
+    return dataclasses.replace(setup, counters=counters, rota=())
 
 
 def _hour_figures(replay: Replay) -> dict[int, HourFigures]:

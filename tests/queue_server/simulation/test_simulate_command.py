@@ -263,3 +263,31 @@ def test_tickets_of_several_days_each_say_their_day(tmp_path: Path) -> None:
     assert [r["day"] for r in table] == [d["day"] for d in days for _ in range(d["visitors"])]
     second = [r for r in table if r["day"] == days[1]["day"]]
     assert [int(r["row"]) for r in second] == list(range(1, len(second) + 1))
+
+
+def test_without_staffing_the_centres_own_rota_staffs_it(tmp_path: Path) -> None:
+    """A centre whose file has a ``[[rota]]`` is replayed as the rota staffs it when no
+    --staffing is given: two counters with a lunch break serve fewer visitors than six
+    all day; --no-rota keeps the staffing and only blinds the estimate."""
+    config = tmp_path / "centre.toml"
+    rota = """
+[[rota]]
+counter = "Counter 1"
+shifts = ["08:55-17:00"]
+breaks = [{ start = "12:00", minutes = 30 }]
+
+[[rota]]
+counter = "Counter 2"
+shifts = ["08:55-17:00"]
+breaks = [{ start = "13:00", minutes = 30 }]
+"""
+    config.write_text(CONFIG.read_text(encoding="utf-8") + rota, encoding="utf-8")
+    common = ["--profile", str(PROFILE), "--date", MONDAY, "--format", "json"]
+    own = json.loads(walkin("simulate", "--config", str(config), *common).stdout)
+    every = json.loads(walkin("simulate", "--config", str(CONFIG), *common).stdout)
+    blind = json.loads(walkin("simulate", "--config", str(config), *common, "--no-rota").stdout)
+    assert own["visitors"] == every["visitors"]
+    assert own["utilisation"] > every["utilisation"]
+    assert own["walk_in_wait_p90_seconds"] > every["walk_in_wait_p90_seconds"]
+    assert without_estimates_errors(blind) == without_estimates_errors(own)
+    assert blind["estimate_bias_seconds"] != own["estimate_bias_seconds"]
