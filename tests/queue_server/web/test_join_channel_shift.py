@@ -188,6 +188,10 @@ async def test_joining_anyway_records_a_ticket_choice_once_and_issues_the_ticket
     assert door.choices(phone) == []  # on the page that joins, not joined yet
     assert await page.locator("input[name=offered]").get_attribute("value") == "yes"
     await page.click("button:has-text('Dołącz do kolejki')")
+    # the post and its redirect landed and loaded: going back while the ticket's page is
+    # still loading was refused once under load ("Not attached to an active page")
+    await page.wait_for_url("**/t/**")
+    await page.wait_for_load_state("load")
     assert "/t/" in page.url
     (ticket,) = [t for t in door.remote_tickets("parking") if t.id in page.url]
     assert ticket.language == "pl"
