@@ -16,18 +16,20 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from queue_server.reporting import ranges
 from queue_server.reporting.reports import (
     HELP_SCOPE,
+    bucket_bounds,
     build_report,
     day_tallies,
     figures_of,
     load_and_build,
     merge_tallies,
     to_csv,
+    wait_bucket,
 )
 from queue_server.store import Store
 from queue_server.store.tables import TicketRow
@@ -114,10 +116,22 @@ def nearest_rank_p90(waits: list[float]) -> float | None:
 
 def bucket_top(seconds: float) -> float:
     """The top of a wait's histogram bucket (docs/reports.md: 10 s wide below ten
-    minutes, 30 s below an hour)."""
+    minutes, 30 s below an hour, a minute below four hours, five minutes above; the
+    visits here wait up to 90 minutes, so an hour's wait is in a minute's bucket)."""
     if seconds < 600:
         return (seconds // 10 + 1) * 10
-    return 600 + ((seconds - 600) // 30 + 1) * 30
+    if seconds < 3600:
+        return 600 + ((seconds - 600) // 30 + 1) * 30
+    if seconds < 14400:
+        return 3600 + ((seconds - 3600) // 60 + 1) * 60
+    return 14400 + ((seconds - 14400) // 300 + 1) * 300
+
+
+def test_the_buckets_tops_are_the_reports_own() -> None:
+    """``bucket_top`` (this module's reading of docs/reports.md) against the report's
+    own histogram, at and around every band's edges."""
+    for seconds in (0, 9.9, 10, 599, 600, 629, 630, 3599, 3600, 3659, 3660, 14399, 14400, 14700):
+        assert bucket_top(seconds) == bucket_bounds(wait_bucket(seconds))[1], seconds
 
 
 def expected(visits: list[tuple[str, int | None, tuple[str, ...]]]) -> dict[str, Any]:
@@ -310,6 +324,15 @@ visits = st.lists(
 
 @settings(max_examples=60, deadline=None)
 @given(st.tuples(visits, visits, visits))
+# found by hypothesis (a p90 of exactly an hour: the minute-wide buckets start there)
+@example(
+    (
+        [],
+        [],
+        [("council_tax", 0, ("wheelchair",))] * 8
+        + [("council_tax", 60, ("wheelchair",)), ("council_tax", 61, ("wheelchair",))],
+    )
+)
 def test_a_ranges_help_figures_are_its_days_added_up(
     three: tuple[list[Any], list[Any], list[Any]],
 ) -> None:
