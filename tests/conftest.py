@@ -270,6 +270,15 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+@pytest.fixture
+def db(store_url: str) -> Iterator[Store]:
+    """A migrated store on each database the suite runs on (``store_url``)."""
+    store = Store(store_url)
+    store.migrate()
+    yield store
+    store.close()
+
+
 def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Password hashing at test strength, for as long as ``monkeypatch`` lasts."""
     hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)

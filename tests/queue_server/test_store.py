@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -53,14 +52,6 @@ LONDON = ZoneInfo("Europe/London")
 
 
 # ---------------------------------------------------------------- fixtures and helpers
-
-
-@pytest.fixture
-def db(store_url: str) -> Iterator[Store]:
-    store = Store(store_url)
-    store.migrate()
-    yield store
-    store.close()
 
 
 def own_centre(setup: CentreSetup) -> CentreSetup:

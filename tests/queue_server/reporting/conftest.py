@@ -1,25 +1,16 @@
-"""What the report tests share: a migrated store, and tickets written straight into it
-as one centre's day (rows built by the test, so each figure can be worked out by hand)."""
+"""What the report tests share: tickets written straight into a migrated store (``db``,
+tests/conftest.py) as one centre's day (rows built by the test, so each figure can be
+worked out by hand)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 
-import pytest
 import sqlalchemy as sa
 
 from queue_server.store import Store
 from queue_server.store.tables import CentreRow, TicketRow
-
-
-@pytest.fixture
-def db(store_url: str) -> Iterator[Store]:
-    """A migrated store on each database the suite runs on (``store_url``)."""
-    store = Store(store_url)
-    store.migrate()
-    yield store
-    store.close()
 
 
 def insert_day(store: Store, centre: str, tickets: Iterable[TicketRow], at: datetime) -> None:

@@ -7,10 +7,7 @@ column that names the ticket."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-
-import pytest
 
 from queue_server.store import Store
 from queue_server.store.comments import COLUMNS, answered_scopes, read_comments
@@ -18,14 +15,6 @@ from queue_server.store.tables import FeedbackRow
 from tests.queue_server.store.test_store_feedback import DAY, answer
 
 MORNING = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(store_url: str) -> Iterator[Store]:
-    store = Store(store_url)
-    store.migrate()
-    yield store
-    store.close()
 
 
 def give(

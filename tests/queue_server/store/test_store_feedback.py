@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -20,14 +19,6 @@ from queue_server.store.tables import AuditRow, FeedbackRow
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 DAY = date(2026, 11, 24)
-
-
-@pytest.fixture
-def db(store_url: str) -> Iterator[Store]:
-    store = Store(store_url)
-    store.migrate()
-    yield store
-    store.close()
 
 
 def answer(

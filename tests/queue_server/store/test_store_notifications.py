@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from queue_server.store import Store
@@ -23,14 +21,6 @@ from queue_server.store.tables import (
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 DAY = date(2026, 11, 24)
-
-
-@pytest.fixture
-def db(store_url: str) -> Iterator[Store]:
-    store = Store(store_url)
-    store.migrate()
-    yield store
-    store.close()
 
 
 def request(centre: str, day: date = DAY, **changes: object) -> NotificationRequestRow:

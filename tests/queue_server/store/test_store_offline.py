@@ -5,7 +5,6 @@ transaction with the sequence moved past the block, and back after a reload."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -18,14 +17,6 @@ from queue_server.core.model import CentreSetup
 from queue_server.store import Store
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(store_url: str) -> Iterator[Store]:
-    store = Store(store_url)
-    store.migrate()
-    yield store
-    store.close()
 
 
 def decide(store: Store, centre: Centre, command: cmd.Command, now: datetime):  # type: ignore[no-untyped-def]

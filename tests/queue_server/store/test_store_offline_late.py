@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,14 +39,6 @@ START = datetime(2027, 3, 2, 22, 0, tzinfo=UTC)
 MIDNIGHT = datetime(2027, 3, 3, 0, 0, tzinfo=UTC)
 KIOSKS = ("K1", "K2")
 BLOCK = 6
-
-
-@pytest.fixture
-def db(store_url: str) -> Iterator[Store]:
-    store = Store(store_url)
-    store.migrate()
-    yield store
-    store.close()
 
 
 class Server:

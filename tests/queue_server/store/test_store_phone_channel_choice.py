@@ -7,24 +7,14 @@ into "ticket" rather than adding an offer."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from queue_server.store import Store
 from queue_server.store.tables import AuditRow
 
 MIDNIGHT = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(store_url: str) -> Iterator[Store]:
-    store = Store(store_url)
-    store.migrate()
-    yield store
-    store.close()
 
 
 def at(minutes: int) -> datetime:
