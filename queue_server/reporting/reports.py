@@ -37,7 +37,7 @@ from queue_server.jsonable import plain
 from queue_server.store import Store
 from queue_server.store.convert import must_utc, utc
 from queue_server.store.estimates import estimates_for_day
-from queue_server.store.tables import AppointmentRow, CentreRow
+from queue_server.store.tables import PHONE_DEVICE, AppointmentRow, CentreRow
 
 LONDON = ZoneInfo("Europe/London")
 #: the seeds' cost of one face-to-face contact (Cheshire East, 2010/11)
@@ -86,10 +86,6 @@ class TicketLike(Protocol):
     def avoidable(self) -> bool | None: ...
     @property
     def transfers(self) -> int: ...
-
-
-#: how a phone's channel choice names its device (``store.record_phone_channel_choice``)
-PHONE_DEVICE = "remote:"
 
 
 class ChoiceLike(Protocol):

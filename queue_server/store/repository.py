@@ -37,6 +37,7 @@ from . import offline as offline_rows
 from . import rollups as rollup_rows
 from .driver_rows import first_row, write_row
 from .tables import (
+    PHONE_DEVICE,
     AppointmentRow,
     AuditRow,
     CentreLeaseRow,
@@ -1416,7 +1417,7 @@ class Store:
         a row. Returns whether anything was written; ``Unavailable`` as ``_write``.
         A check, then a write: the caller makes one phone's calls one at a time (the
         join pages hold a lock)."""
-        device = f"remote:{phone}"
+        device = f"{PHONE_DEVICE}{phone}"
         c = ChannelChoiceRow.__table__.c
         written = False
 

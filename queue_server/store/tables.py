@@ -229,6 +229,11 @@ class CentreRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=time_column(nullable=False))
 
 
+#: how a phone's channel choice names its device: this, then the phone (its cookie,
+#: hashed); a kiosk's carries the kiosk's name (``Store.record_phone_channel_choice``)
+PHONE_DEVICE = "remote:"
+
+
 class ChannelChoiceRow(SQLModel, table=True):
     """At a kiosk, for a service that can be done online, what the visitor chose:
     "online" (the web page, as a QR code) or "ticket" (to be seen today)."""
