@@ -203,23 +203,23 @@ class ReplayQueue:
         """What ``choose_next`` needs to see to choose as it would from the whole queue;
         with ``when``, less the tickets ``routing.held_back`` from ``counter`` then (as
         ``Centre`` offers them to "call next")."""
-        offered = [
+        offered = self._oldest_plain(counter)
+        offered.extend(self._others(counter, when))
+        return offered
+
+    def _oldest_plain(self, counter: Counter) -> list[Ticket]:
+        """Each of ``counter``'s services' oldest plain ticket not yet called."""
+        return [
             self.ticket(service, keys[self.taken[service]])
             for service, keys in self.plain.items()
             if self.taken[service] < len(keys) and counter.skilled_for(service)
         ]
-        offered.extend(self._others(counter, when))
-        return offered
 
     def _walk_ins(self, counter: Counter, when: datetime) -> list[Ticket]:
         """The offer less the appointments on the clock: each skilled service's oldest
         plain ticket, those pinned to ``counter`` and those restricted not held back
         from it at ``when``."""
-        offered = [
-            self.ticket(service, keys[self.taken[service]])
-            for service, keys in self.plain.items()
-            if self.taken[service] < len(keys) and counter.skilled_for(service)
-        ]
+        offered = self._oldest_plain(counter)
         offered.extend(self.pinned.get(counter.name, {}).values())
         offered.extend(self._not_held(counter, self.restricted.values(), when))
         return offered
