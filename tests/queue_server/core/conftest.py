@@ -99,7 +99,10 @@ class Desk:
     def _ticket_from(self, command: Callable[..., cmd.Command], **kwargs: Any) -> Ticket:
         """Run a kiosk command, with a fresh ticket id and key unless given."""
         n = next(self._ids)
-        kwargs.setdefault("ticket_id", f"t{n}")
+        # zero-padded, so ids sort in the order tickets were issued whichever tests ran
+        # before in this process: "t10" before "t9" once flipped a tie between two
+        # tickets of one minute (test_the_estimate_under_fifo_is_the_actual_wait)
+        kwargs.setdefault("ticket_id", f"t{n:07d}")
         kwargs.setdefault("idempotency_key", f"k{n}")
         decision = self.run(command(actor="kiosk:Lobby", **kwargs))
         assert decision.ticket is not None
