@@ -678,12 +678,29 @@ class Centre:
                 ref=ref,
                 existing=existing.ref,
             )
+        self._bookable(ref, c.at, now)
         # Stored in UTC like every time in the model, so that the check-in window and
         # deadline arithmetic is in real minutes even across a clock change.
         appointment = Appointment(
             ref=ref, service=c.service, at=c.at.astimezone(UTC), language=c.language
         )
         return Decision((ev.AppointmentBooked(at=now, actor=c.actor, appointment=appointment),))
+
+    def _bookable(self, ref: str, at: datetime, now: datetime) -> None:
+        """Refuse a booking (or a move) to a time whose check-in has already closed:
+        its visitor could never check in, and the day's figures would count a no-show
+        that never was. A time earlier today whose check-in is still open is taken (a
+        day's list sent after opening, a visitor already on their way)."""
+        closes = at + self.setup.policy.checkin_closes
+        if closes <= now:
+            local = at.astimezone(self.setup.tz)
+            raise InvalidRequest(
+                f"Booking {ref} is for {local:%d %B %Y at %H:%M}, and check-in for that "
+                f"time closed at {closes.astimezone(self.setup.tz):%H:%M}: nobody could "
+                "check in for it. Book a time that is still to come.",
+                ref=ref,
+                at=at.astimezone(UTC).isoformat(),
+            )
 
     def _put_appointment(self, c: cmd.PutAppointment, now: datetime) -> Decision:
         existing = self.find_appointment(c.ref)
@@ -699,6 +716,8 @@ class Centre:
             raise InvalidRequest("A booking time needs a time zone.", ref=existing.ref)
         # kept under the spelling it was first booked with (one booking, one row)
         wanted = replace(existing, service=c.service, at=c.at.astimezone(UTC), language=c.language)
+        if wanted.at != existing.at or existing.status == AppointmentStatus.CANCELLED:
+            self._bookable(existing.ref, wanted.at, now)
         if existing.status == AppointmentStatus.CANCELLED:
             booked = replace(wanted, status=AppointmentStatus.BOOKED, ticket_id=None)
             return Decision((ev.AppointmentBooked(at=now, actor=c.actor, appointment=booked),))

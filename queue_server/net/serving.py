@@ -660,7 +660,10 @@ def import_bookings(
     """Book the CSV's appointments through the core (audited); returns (added, skipped).
 
     Bookings already in the database are skipped, so loading the same file again is
-    harmless. Call before the server starts: a running server does not see them.
+    harmless, and so are those whose check-in has closed by ``now`` (the core takes no
+    booking nobody could check in for: a file redated to today, loaded in the
+    afternoon, keeps its afternoon). Call before the server starts: a running server
+    does not see them.
     """
     now = now or datetime.now(UTC)
     on_date = now.astimezone(setup.tz).date() if redate_to_today else None
@@ -672,8 +675,12 @@ def import_bookings(
         raise StartupError(str(exc)) from None
     centre = store.load_centre(setup, now)
     added = skipped = 0
+    closes = setup.policy.checkin_closes
     for booking in bookings:
         if centre.find_appointment(booking.ref) is not None:  # in any spelling
+            skipped += 1
+            continue
+        if booking.at + closes <= now:
             skipped += 1
             continue
         decision = centre.decide(
@@ -888,7 +895,12 @@ async def _run_server(
     try:
         if bookings:
             added, skipped = import_bookings(store, setup, bookings)
-            log.info("bookings from %s: %d added, %d already known", bookings, added, skipped)
+            log.info(
+                "bookings from %s: %d added, %d already known or past check-in",
+                bookings,
+                added,
+                skipped,
+            )
         server, bound = await start_server(
             config,
             store,

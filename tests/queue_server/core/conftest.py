@@ -91,7 +91,14 @@ class Desk:
         return self._ticket_from(cmd.IssueTicket, service=service, **kwargs)
 
     def book(self, ref: str, service: str, at: datetime) -> None:
-        self.run(cmd.BookAppointment(actor="system", ref=ref, service=service, at=at))
+        """Book ``ref``: now, or, for a time whose check-in has closed by now (a test
+        of what happens after it), the day before it, when the centre takes it."""
+        booking = cmd.BookAppointment(actor="system", ref=ref, service=service, at=at)
+        when = self.now
+        if at + self.centre.setup.policy.checkin_closes <= when:
+            when = at - timedelta(days=1)
+        decision = self.centre.decide(booking, when)
+        self.centre.apply(decision.events)
 
     def check_in(self, ref: str, **kwargs: Any) -> Ticket:
         return self._ticket_from(cmd.CheckIn, ref=ref, **kwargs)

@@ -11,7 +11,7 @@ import pytest
 
 from queue_server.core import commands as cmd
 from queue_server.core import events as ev
-from queue_server.core.errors import Conflict, NotFound
+from queue_server.core.errors import Conflict, InvalidRequest, NotFound
 from queue_server.core.model import AppointmentStatus
 from tests.queue_server.core.conftest import Desk
 
@@ -113,3 +113,38 @@ def test_trying_a_change_leaves_the_centre_as_it_was(make_desk: Callable[..., De
     with desk.centre.trying(decision.events):
         assert desk.centre.find_appointment("BK-6").status == AppointmentStatus.CANCELLED  # type: ignore[union-attr]
     assert desk.centre.find_appointment("BK-6") == before
+
+
+def test_no_booking_for_a_time_whose_check_in_has_closed(make_desk: Callable[..., Desk]) -> None:
+    """A booking nobody could check in for is refused, whichever way it comes (booked,
+    put, moved, a cancelled one booked again), saying when check-in closed; a time
+    earlier today whose check-in is still open is taken. Nothing is changed by a
+    refusal."""
+    desk = make_desk()
+    limit = desk.centre.setup.policy.checkin_closes  # an hour by default
+    late = int(limit / timedelta(minutes=1))
+    # still open: an hour less a minute ago
+    assert put(desk, "BK-20", "HOU", -(late - 1)) == (ev.AppointmentBooked,)
+    for command in (
+        cmd.BookAppointment(actor="system", ref="BK-21", service="HOU", at=desk.now - limit),
+        cmd.PutAppointment(actor="i", ref="BK-22", service="HOU", at=desk.now - limit),
+    ):
+        with pytest.raises(InvalidRequest) as refused:
+            desk.run(command)
+        assert "check-in for that time closed at" in refused.value.message
+        assert refused.value.details["ref"] == command.ref
+        assert desk.centre.find_appointment(command.ref) is None
+    # moving a booking to such a time, or booking a cancelled one again at it
+    put(desk, "BK-23", "HOU", 30)
+    with pytest.raises(InvalidRequest):
+        put(desk, "BK-23", "HOU", -late - 5)
+    kept = desk.centre.find_appointment("BK-23")
+    assert kept is not None and kept.at == desk.now + timedelta(minutes=30)
+    desk.run(cmd.CancelAppointment(actor="i", ref="BK-23"))
+    with pytest.raises(InvalidRequest):
+        put(desk, "BK-23", "HOU", -late - 5)
+    kept = desk.centre.find_appointment("BK-23")
+    assert kept is not None and kept.status == AppointmentStatus.CANCELLED
+    # a change that leaves the time alone is not refused for the time (the service
+    # of a booking whose check-in is still open moves)
+    assert put(desk, "BK-20", "CTX", -(late - 1)) == (ev.AppointmentChanged,)
