@@ -19,7 +19,7 @@ from typing import Any
 from . import commands as cmd
 from . import events as ev
 from . import offline
-from .durations import TicketStats
+from .durations import CLIP_FROM, TicketStats, VisitHistory
 from .errors import (
     CentreClosed,
     CheckInRefused,
@@ -161,6 +161,9 @@ class Centre:
         #: tell a rota break already taken (``estimate._rota_today``); in memory only:
         #: after a restart a break taken earlier is not known to have been
         self.pauses: dict[str, deque[tuple[datetime, datetime]]] = {}
+        #: visit lengths of earlier days (``durations.VisitHistory``), which the server
+        #: reads from the database when it starts and once a day: not from events
+        self.visit_history = VisitHistory()
         for ticket in sorted(tickets, key=lambda t: t.finished_at or t.issued_at):
             self._store_ticket(ticket)
         #: each booking's canonical reference -> its ref (``references.reference_key``)
@@ -262,9 +265,18 @@ class Centre:
             key=queue_order,
         )
 
-    def mean_duration(self, service: str) -> timedelta:
-        """The mean of the service's recent visits, or its typical duration."""
+    def mean_duration(self, service: str, now: datetime | None = None) -> timedelta:
+        """The mean of the service's recent visits, or its typical duration. While
+        fewer than ``CLIP_FROM`` are known today, earlier days' figure for the hour of
+        ``now`` (else for the whole day: ``visit_history``), if there is one, counts as
+        the visits still missing."""
         recent = self.recent_durations.get(service)
+        seen = len(recent) if recent else 0
+        if seen < CLIP_FROM and self.visit_history.overall:
+            hour = None if now is None else now.astimezone(self.setup.tz).hour
+            prior = self.visit_history.prior(service, hour)
+            if prior is not None:
+                return (sum(recent or (), timedelta()) + prior * (CLIP_FROM - seen)) / CLIP_FROM
         if recent:
             return sum(recent, timedelta()) / len(recent)
         return self.service(service).typical_duration
@@ -281,15 +293,18 @@ class Centre:
             started = current.service_started_at or now
         else:
             started = current.called_at or now
-        return now + self.expected_remaining(current.service, max(now - started, timedelta()))
+        return now + self.expected_remaining(current.service, max(now - started, timedelta()), now)
 
-    def expected_remaining(self, service: str, elapsed: timedelta) -> timedelta:
+    def expected_remaining(
+        self, service: str, elapsed: timedelta, now: datetime | None = None
+    ) -> timedelta:
         """How much longer a visit of ``service`` that has lasted ``elapsed`` should go
         on: the mean excess over ``elapsed`` of the service's recent visits that lasted
         longer (visits that run over their mean tend to run on: service times have a
         long tail), or, with fewer than three such visits to go by, the recent mean
-        less ``elapsed`` but never under a quarter of the mean."""
-        mean = self.mean_duration(service)
+        less ``elapsed`` but never under a quarter of the mean (``now``: as for
+        ``mean_duration``)."""
+        mean = self.mean_duration(service, now)
         if elapsed <= timedelta():
             return mean
         recent = self.recent_durations.get(service) or ()
@@ -314,7 +329,7 @@ class Centre:
                 for c in self.counters.values()
                 if c.state in (CounterState.OPEN, CounterState.SERVING)
             ),
-            durations={code: self.mean_duration(code) for code in self.services},
+            durations={code: self.mean_duration(code, now) for code in self.services},
             expected=tuple(
                 (a.service, a.at)
                 for a in self.appointments.values()

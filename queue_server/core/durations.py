@@ -30,16 +30,28 @@ Bookings: the share that checked in among today's whose check-in window has clos
 starting from ``SHOWS_PRIOR`` as if ``SHOWS_PRIOR_WEIGHT`` bookings had been seen;
 how early visitors come, the median of today's checked-in appointments (0 before any).
 
+Earlier days (``VisitHistory``, ``Centre.visit_history``): each service's visits of the
+last ``HISTORY_DAYS`` days, by the hour of the day they began, each hour's figure cut
+down and averaged as today's are, once it has ``HISTORY_FROM`` visits. While today has
+fewer than ``CLIP_FROM`` visits of a service, its length is their mean with the
+history's figure for the hour (else for the whole day) counted as the visits still
+missing: the first visit of the morning is told what mornings take, not the configured
+typical duration, and a service seen once today is not judged by that one visit. With
+no history, as before: the plain mean of today's, or the typical duration.
+
 Pure: no I/O, no clock; reads only the centre's ``TicketStats`` (kept as tickets
-change, so no pass over the day's tickets), bookings and recent visits.
+change, so no pass over the day's tickets), bookings, recent visits and the history
+the server reads from the database (``Store.visit_lengths``) when it starts and once a
+day.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left, insort
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from .model import AppointmentStatus, Origin, Ticket, TicketState
@@ -59,6 +71,64 @@ ABSENT = timedelta(minutes=2)
 #: bookings' show rate before any check-in window has closed today, and how many
 #: bookings that prior counts as
 SHOWS_PRIOR, SHOWS_PRIOR_WEIGHT = 0.9, 5
+#: how many earlier days' visits the history reads, and how many visits a service (in
+#: an hour, or in all) needs before its history counts
+HISTORY_DAYS = 28
+HISTORY_FROM = 5
+
+
+@dataclass(frozen=True)
+class VisitHistory:
+    """Visit lengths of earlier days: by service and the local hour a visit began, and
+    by service over the whole day; each the mean of the visits cut down to ``CLIP``
+    times their median, and only where there were ``HISTORY_FROM`` or more."""
+
+    by_hour: dict[str, dict[int, timedelta]] = field(default_factory=dict)
+    overall: dict[str, timedelta] = field(default_factory=dict)
+    #: the visits it was learned from
+    visits: int = 0
+
+    def prior(self, service: str, hour: int | None) -> timedelta | None:
+        """What a visit of ``service`` beginning in ``hour`` took on earlier days:
+        that hour's figure, else the whole day's; None if the history has neither."""
+        if hour is not None:
+            found = self.by_hour.get(service, {}).get(hour)
+            if found is not None:
+                return found
+        return self.overall.get(service)
+
+    @classmethod
+    def of(cls, visits: Iterable[tuple[str, datetime, timedelta]], tz: tzinfo) -> VisitHistory:
+        """From (service, when the visit began, how long it lasted) of earlier days;
+        visits of no length (or less) are left out."""
+        hours: dict[str, dict[int, list[timedelta]]] = {}
+        count = 0
+        for service, began, length in visits:
+            if length <= timedelta():
+                continue
+            count += 1
+            hour = began.astimezone(tz).hour
+            hours.setdefault(service, {}).setdefault(hour, []).append(length)
+        by_hour: dict[str, dict[int, timedelta]] = {}
+        overall: dict[str, timedelta] = {}
+        for service, lengths in hours.items():
+            every = [d for kept in lengths.values() for d in kept]
+            if len(every) >= HISTORY_FROM:
+                overall[service] = _robust_mean(every)
+            kept_hours = {
+                hour: _robust_mean(kept)
+                for hour, kept in lengths.items()
+                if len(kept) >= HISTORY_FROM
+            }
+            if kept_hours:
+                by_hour[service] = kept_hours
+        return cls(by_hour, overall, count)
+
+
+def _robust_mean(values: list[timedelta]) -> timedelta:
+    """The mean of ``values`` each cut down to ``CLIP`` times their median."""
+    cap = _median(values) * CLIP
+    return sum((min(d, cap) for d in values), timedelta()) / len(values)
 
 
 @dataclass(frozen=True)
@@ -73,12 +143,14 @@ class Learned:
     absent: timedelta = ABSENT
     shows: float = SHOWS_PRIOR
     early: timedelta = timedelta()
+    #: when it was learned (the hour the history's figures are taken for)
+    now: datetime | None = None
 
     def visit(self, service: str) -> timedelta:
         """How long a visit of ``service`` should take."""
         kept = self.clipped.get(service)
         if not kept:
-            return self.centre.mean_duration(service)
+            return self.centre.mean_duration(service, self.now)
         return sum(kept, timedelta()) / len(kept)
 
     def remaining(self, service: str, elapsed: timedelta) -> timedelta:
@@ -86,7 +158,7 @@ class Learned:
         ``Centre.expected_remaining``, over the clipped visits."""
         kept = self.clipped.get(service)
         if not kept:
-            return self.centre.expected_remaining(service, elapsed)
+            return self.centre.expected_remaining(service, elapsed, self.now)
         mean = self.visit(service)
         if elapsed <= timedelta():
             return mean
@@ -189,6 +261,7 @@ def learn(centre: Centre, now: datetime) -> Learned:
         stats.absent / stats.absent_count if stats.absent_count else ABSENT,
         (came + SHOWS_PRIOR * SHOWS_PRIOR_WEIGHT) / (due + SHOWS_PRIOR_WEIGHT),
         _median(stats.early, presorted=True) if stats.early else timedelta(),
+        now,
     )
 
 

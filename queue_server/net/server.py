@@ -30,6 +30,7 @@ from websockets.http11 import Request, Response
 from queue_server import views
 from queue_server.core import Centre, Decision, WaitEstimate, estimate_wait, format_number
 from queue_server.core import commands as cmd
+from queue_server.core.durations import HISTORY_DAYS, VisitHistory
 from queue_server.core.errors import (
     Forbidden,
     NotActive,
@@ -195,6 +196,9 @@ class QueueServer(Enforcement):
         self._flush_timer: asyncio.TimerHandle | None = None
         self._rolling_up = False
         self.centre: Centre = store.load_centre(setup, clock())
+        #: earlier days' visit lengths for the wait estimate (``load_visit_history``),
+        #: given again to a centre reloaded from the database
+        self.visit_history = VisitHistory()
         self._lock = asyncio.Lock()
         self._connections: dict[ServerConnection, Identity] = {}
         self._ending: dict[str, int] = {}
@@ -222,6 +226,7 @@ class QueueServer(Enforcement):
     async def start(self, host: str = "127.0.0.1", port: int = 8765, ssl: Any = None) -> int:
         """End earlier days if need be, then listen; returns the port (for ``port=0``)."""
         await self.close_earlier_days()
+        await self.load_visit_history()
         await self.estimates.load(self.centre.local_day(self.clock()))
         if self.notifier is not None:
             self.notifier.clock = self.clock
@@ -844,6 +849,24 @@ class QueueServer(Enforcement):
             if self.centre.needs_closing(now):
                 await self._commit_and_apply(self._close_day(now), now)
 
+    async def load_visit_history(self) -> None:
+        """Read the last ``HISTORY_DAYS`` days' visit lengths (before today) for the
+        wait estimate (``durations.VisitHistory``), in a worker thread; at start and
+        once a day. A failure is logged and the estimate goes on with what it had."""
+        today = self.centre.local_day(self.clock())
+        try:
+            visits = await asyncio.to_thread(
+                self.store.visit_lengths,
+                self.setup.centre_id,
+                today - timedelta(days=HISTORY_DAYS),
+                today - timedelta(days=1),
+            )
+        except Exception as exc:  # the database is away: try again at the next sweep
+            log.warning("could not read earlier days' visit lengths: %s", exc)
+            return
+        self.visit_history = VisitHistory.of(visits, self.setup.tz)
+        self.centre.visit_history = self.visit_history
+
     async def roll_up_closed_days(self) -> None:
         """Once a day: end what is left of earlier days, then roll up the last
         ``ROLL_UP_DAYS`` days that are over and not rolled up yet (their figures for
@@ -886,6 +909,7 @@ class QueueServer(Enforcement):
             )
             if erased:
                 log.info("erased the notes of %d ticket(s) of earlier days", erased)
+            await self.load_visit_history()  # yesterday's visits join the history
             if self.notifier is not None:
                 # visitors' numbers, addresses and push subscriptions: kept for their
                 # ticket's day only (docs/notifications.md)
@@ -934,7 +958,9 @@ class QueueServer(Enforcement):
         # A failed commit may still have reached the database (a lost reply to
         # COMMIT): believe the database, not our memory.
         try:
-            self.centre = await asyncio.to_thread(self.store.load_centre, self.setup, self.clock())
+            centre = await asyncio.to_thread(self.store.load_centre, self.setup, self.clock())
+            centre.visit_history = self.visit_history
+            self.centre = centre
         except Exception as exc:
             if not self._stale:
                 log.warning("cannot reload the centre after a failed commit yet: %s", exc)

@@ -49,6 +49,7 @@ from typing import Any
 
 from queue_server.core import commands as cmd
 from queue_server.core.centre import Centre, Decision
+from queue_server.core.durations import VisitHistory
 from queue_server.core.errors import (
     CentreClosed,
     CheckInRefused,
@@ -58,7 +59,7 @@ from queue_server.core.errors import (
 )
 from queue_server.core.estimate import estimate_wait
 from queue_server.core.events import Event
-from queue_server.core.model import CentreSetup, CounterState, Outcome, Ticket
+from queue_server.core.model import CentreSetup, CounterState, Outcome, Ticket, TicketState
 from queue_server.core.routing import eligible_at, may_take
 from queue_server.reporting.reports import DayReport, build_report, nearest_rank, options_for
 from queue_server.simulation.arrivals import APPOINTMENT, WALK_IN, Arrival
@@ -275,6 +276,7 @@ def replay_day(
     seed: int = 0,
     staffing: StaffingPlan | None = None,
     rota: bool = True,
+    history: VisitHistory | None = None,
 ) -> Replay:
     """Live ``arrivals`` on ``day`` through a fresh ``Centre`` for ``setup`` (see the
     module docstring), staffed by the plan ``staffing`` (None: every counter, while the
@@ -284,11 +286,30 @@ def replay_day(
     ``OperatorError`` if the centre is closed on ``day`` or an arrival names a service
     the centre does not have, ``ConfigError`` (an ``OperatorError``) if the plan does
     not fit the centre (``check_plan``).
+    ``history``: earlier days' visit lengths, as the server gives its centre
+    (``Centre.visit_history``; ``day_visits`` of the days before); None: none.
     Deterministic: the same inputs and seed give the same events, ids and figures."""
     if staffing is not None:
         check_plan(staffing, setup)
         setup = replace(setup, rota=rota_of(staffing) if rota else ())
-    return _Replayer(setup, day, arrivals, seed, staffing).run()
+    replayer = _Replayer(setup, day, arrivals, seed, staffing)
+    if history is not None:
+        replayer.centre.visit_history = history
+    return replayer.run()
+
+
+def day_visits(replay: Replay) -> list[tuple[str, datetime, timedelta]]:
+    """The replayed day's visits as ``Store.visit_lengths`` reads a day from the
+    database: (service, when it began, how long it lasted) of each ticket completed
+    with an outcome."""
+    return [
+        (t.service, t.service_started_at, t.finished_at - t.service_started_at)
+        for t in replay.centre.tickets.values()
+        if t.state == TicketState.DONE
+        and t.outcome is not None
+        and t.service_started_at is not None
+        and t.finished_at is not None
+    ]
 
 
 class _Replayer:

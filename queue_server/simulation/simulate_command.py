@@ -95,6 +95,14 @@ def build_parser(prog: str = "walkin simulate") -> argparse.ArgumentParser:
         "centre whose file has no [[rota]] (by default it does, docs/rota.md)",
     )
     parser.add_argument(
+        "--no-history",
+        dest="history",
+        action="store_false",
+        help="with --days: each day's wait estimate does not learn visit lengths from the "
+        "days replayed before it, as at a centre with no earlier days in its database "
+        "(by default it does, as the server does from its last 28 days)",
+    )
+    parser.add_argument(
         "--policy",
         help="the routing policy to replay instead of the configuration's [policy] routing "
         "(rules, fifo, standards): the same days under two policies compare them",
@@ -286,17 +294,37 @@ def replays(args: argparse.Namespace) -> list[Replay]:
         day += timedelta(days=1)
     if not days:
         return [replay_day(setup, args.date, [], seed=args.seed)]  # the closed-day error
-    return [
-        replay_day(
-            setup,
-            day,
-            generate_day(profile, setup.services, day, day_seed(args.seed, day)),
-            seed=args.seed,
-            staffing=plan,
-            rota=args.rota,
+    from queue_server.core.durations import HISTORY_DAYS, VisitHistory
+    from queue_server.simulation.replay import day_visits
+
+    done: list[Replay] = []
+    for day in days:
+        # the days replayed before it, as the server's history of earlier days
+        history = (
+            VisitHistory.of(
+                (
+                    visit
+                    for before in done
+                    if day - before.day <= timedelta(days=HISTORY_DAYS)
+                    for visit in day_visits(before)
+                ),
+                setup.tz,
+            )
+            if args.history
+            else None
         )
-        for day in days
-    ]
+        done.append(
+            replay_day(
+                setup,
+                day,
+                generate_day(profile, setup.services, day, day_seed(args.seed, day)),
+                seed=args.seed,
+                staffing=plan,
+                rota=args.rota,
+                history=history,
+            )
+        )
+    return done
 
 
 def _staffing(path: str | None, setup: Any) -> Any:

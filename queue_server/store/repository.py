@@ -818,6 +818,31 @@ class Store:
 
     # ------------------------------------------------------------ rebuild
 
+    def visit_lengths(
+        self, centre_id: str, first: date, last: date
+    ) -> list[tuple[str, datetime, timedelta]]:
+        """The visits of ``centre_id``'s days ``first`` to ``last``: (service, when the
+        visit began, how long it lasted) for each ticket completed with an outcome, as
+        ``Centre.recent_durations`` takes today's. What the wait estimate learns from
+        earlier days (``durations.VisitHistory``); three plain columns, by the
+        (centre, day) index, never one object per row."""
+        t = TicketRow.__table__.c  # type: ignore[attr-defined]
+        query = sa.select(t.service, t.service_started_at, t.finished_at).where(
+            t.centre == centre_id,
+            t.day >= first,
+            t.day <= last,
+            t.state == str(TicketState.DONE),
+            t.outcome.is_not(None),
+            t.service_started_at.is_not(None),
+            t.finished_at.is_not(None),
+        )
+        with self.engine.connect() as conn:
+            visits = []
+            for service, began, ended in conn.execute(query):
+                began = convert.must_utc(began)
+                visits.append((service, began, convert.must_utc(ended) - began))
+            return visits
+
     def load_centre(self, setup: CentreSetup, now: datetime) -> Centre:
         """The live centre as stored: today's tickets and every unfinished one,
         counters, live service changes, today's and future bookings, sequences."""

@@ -5,13 +5,13 @@ walk-ins ahead who may have left. Every service's typical visit is 8 minutes; co
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 
 from queue_server.core import commands as cmd
 from queue_server.core import estimate_wait
-from queue_server.core.durations import ABSENT, learn
+from queue_server.core.durations import ABSENT, VisitHistory, learn
 
 STAFF = "staff:jsmith"
 
@@ -159,3 +159,78 @@ def test_the_range_widens_with_the_wait_in_whole_five_minutes(minutes, shown):
     if shown is not None:
         low, high = shown
         assert low % 5 == 0 and high % 5 == 0 and low <= minutes <= high
+
+
+# -- earlier days (``VisitHistory``, issue 11 item 3: "learn service times per service
+# and hour from recent history")
+
+
+def _history(desk, by_hour: dict[int, list[float]], service: str = "HOU") -> VisitHistory:
+    """Earlier days' visits of ``service`` beginning in each local hour (minutes)."""
+    tz = desk.centre.setup.tz
+    day = desk.now.astimezone(tz).date() - timedelta(days=7)
+    visits = [
+        (service, datetime.combine(day, time(hour, 5), tzinfo=tz), timedelta(minutes=m))
+        for hour, lengths in by_hour.items()
+        for m in lengths
+    ]
+    return VisitHistory.of(visits, tz)
+
+
+def test_history_is_learned_by_hour_cut_down_and_only_from_enough_visits(desk):
+    history = _history(desk, {9: [6, 6, 6, 6, 60], 10: [12] * 5, 15: [30] * 4})
+    minutes = timedelta(minutes=1)
+    # one 60-minute visit among 6-minute ones counts as 18 (three times the median)
+    assert history.by_hour["HOU"] == {9: 42 / 5 * minutes, 10: 12 * minutes}
+    assert 15 not in history.by_hour["HOU"]  # four visits: not enough for the hour
+    # the whole day: all 14, cut at three times their median (12): 60 -> 36
+    assert history.overall["HOU"] == (24 + 36 + 60 + 120) / 14 * minutes
+    assert history.prior("HOU", 10) == 12 * minutes
+    assert history.prior("HOU", 15) == history.overall["HOU"]  # the day's, for 15:00
+    assert history.prior("CTX", 10) is None
+    assert history.visits == 14
+
+
+def test_with_no_visit_today_the_history_for_the_hour_stands(desk):
+    """No visit of Housing yet today: its length is what visits beginning in this hour
+    took on earlier days (not the configured 8 minutes), for the estimate and for
+    routing's plan alike; a service without history keeps its typical duration."""
+    hour = desk.now.astimezone(desk.centre.setup.tz).hour
+    desk.centre.visit_history = _history(desk, {hour: [20] * 5, hour + 1: [4] * 5})
+    assert learn(desk.centre, desk.now).visit("HOU") == timedelta(minutes=20)
+    assert desk.centre.floor(desk.now).durations["HOU"] == timedelta(minutes=20)
+    assert learn(desk.centre, desk.now).visit("CTX") == timedelta(minutes=8)
+    desk.open("1")
+    queue = [desk.issue("HOU") for _ in range(3)]
+    assert [estimate(desk, t) for t in queue] == [(0, 0), (1, 20), (2, 40)]
+    # an hour later the next hour's figure is taken
+    later = desk.now + timedelta(hours=1)
+    assert learn(desk.centre, later).visit("HOU") == timedelta(minutes=4)
+
+
+def test_today_s_first_visits_are_weighed_with_the_history_then_replace_it(desk):
+    """With n < 5 visits today, the history counts as the 5 - n missing; from the fifth
+    visit on, today's alone (the history then changes nothing)."""
+    hour = desk.now.astimezone(desk.centre.setup.tz).hour
+    history = _history(desk, {hour: [20] * 5})
+    desk.centre.visit_history = history
+    desk.open("1")
+    serve_visits(desk, [10, 10])
+    # (10 + 10 + 3 x 20) / 5
+    assert learn(desk.centre, desk.now).visit("HOU") == timedelta(minutes=16)
+    serve_visits(desk, [10, 10, 10])
+    assert learn(desk.centre, desk.now).visit("HOU") == timedelta(minutes=10)
+    without = learn(desk.centre, desk.now)
+    desk.centre.visit_history = VisitHistory()
+    assert learn(desk.centre, desk.now).visit("HOU") == without.visit("HOU")
+
+
+def test_without_history_nothing_changes(make_desk):
+    """A centre with no earlier days estimates exactly as before: the plain mean of
+    today's few visits, or the typical duration with none."""
+    desk = make_desk()
+    assert desk.centre.visit_history.visits == 0
+    assert learn(desk.centre, desk.now).visit("HOU") == timedelta(minutes=8)
+    desk.open("1")
+    serve_visits(desk, [4, 30])
+    assert learn(desk.centre, desk.now).visit("HOU") == timedelta(minutes=17)

@@ -181,8 +181,9 @@ def test_days_drawn_from_a_profile_under_either_policy() -> None:
     common = ["--config", str(CONFIG), "--profile", str(PROFILE), "--date", MONDAY]
     runs = {}
     for policy in ("rules", "fifo"):
+        # (--no-history: each day as the first, so day 2 alone can be compared below)
         done = walkin("simulate", *common, "--days", "3", "--seed", "7", "--policy", policy,
-                      "--format", "json")  # fmt: skip
+                      "--no-history", "--format", "json")  # fmt: skip
         assert done.returncode == 0, done.stderr
         runs[policy] = json.loads(done.stdout)
     assert [len(runs[p]) for p in runs] == [3, 3]
@@ -291,3 +292,19 @@ breaks = [{ start = "13:00", minutes = 30 }]
     assert own["walk_in_wait_p90_seconds"] > every["walk_in_wait_p90_seconds"]
     assert without_estimates_errors(blind) == without_estimates_errors(own)
     assert blind["estimate_bias_seconds"] != own["estimate_bias_seconds"]
+
+
+def test_later_days_learn_from_the_days_before_unless_told_not() -> None:
+    """With --days, each day's wait estimate learns visit lengths from the days replayed
+    before it, as the server does from its database (``Centre.visit_history``); the
+    first day has none. --no-history replays every day as the first, so the first day
+    is the same either way."""
+    common = ["--config", str(CONFIG), "--profile", str(PROFILE), "--date", MONDAY,
+              "--staffing", str(FOUR), "--days", "3", "--format", "json"]  # fmt: skip
+    learned = json.loads(walkin("simulate", *common).stdout)
+    blind = json.loads(walkin("simulate", *common, "--no-history").stdout)
+    assert learned[0] == blind[0]
+    assert [d["estimate_mae_seconds"] for d in learned[1:]] != [
+        d["estimate_mae_seconds"] for d in blind[1:]
+    ]
+    assert all(d["estimates_measured"] > 100 for d in learned)
