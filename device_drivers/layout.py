@@ -62,6 +62,8 @@ _LEGACY_FORMS = str.maketrans("șțȘȚ", "şţŞŢ")
 # Around a cropped text image, feed this many dots (ESC J n, 3 bytes) instead of sending
 # blank rows: about the gap a native text line leaves between its letters and the next.
 _IMAGE_GAP = b"\x1bJ\x06"
+#: where a row padded to centre it is printed (``ESC a 0``), and the ticket's centring after it
+_ALIGN_LEFT, _ALIGN_CENTRE = b"\x1ba\x00", b"\x1ba\x01"
 
 
 def _all_left_to_right(text: str) -> bool:
@@ -81,9 +83,9 @@ class _TicketWriter:
         self._encoder = Encoder(profile.escpos_profile.get_code_pages())
         self._bold = False
         self._size = 1
-        # fixed phrases' drawn rows become StoredRows (only where rasters centre by ESC a,
-        # as a stored graphic is placed like one)
-        self._stored = stored and profile.centres_images and not profile.graphics_only
+        # fixed phrases' drawn rows become StoredRows (not on a graphics-only printer,
+        # which has no download graphics)
+        self._stored = stored and not profile.graphics_only
         self._parts: list[bytes | StoredRow] = []
 
     def job(self) -> TicketJob:
@@ -181,8 +183,27 @@ class _TicketWriter:
     def _stored_row(self, ink: Image.Image) -> StoredRow:
         """The row :meth:`text_image` would send, with the picture it leaves on paper
         (a printer that centres rasters: the raster widened to whole bytes, or the
-        ``ESC *`` bands, blank rows and all) and the gaps around it."""
+        ``ESC *`` bands, blank rows and all) and the gaps around it.
+
+        On a printer that may not centre rasters (the generic profile, whose owner said
+        it keeps download graphics: ``phrases=keys``) the row is always the raster
+        padded on the left to centre it on the profile's width, as :meth:`text_image`
+        pads its rasters, printed at the left margin (``ESC a 0``, then ``ESC a 1``
+        again) as an image and by key alike: the same dots either way, whether or not
+        the printer would centre a graphic. Not ``ESC *``, which such a printer centres
+        on its own line, whose width the profile does not know (a 576-dot printer puts
+        it 32 dots right of a 512-dot raster's place)."""
         raster = self._raster_job(ink, self.profile.width_px, gap=_IMAGE_GAP)
+        if not self.profile.centres_images:
+            pad = max(0, (self.profile.width_px - ink.width) // 2)
+            picture = Image.new("1", (-(-(pad + ink.width) // 8) * 8, ink.height), 1)
+            picture.paste(ink, (pad, 0))
+            return StoredRow(
+                picture,
+                raster,
+                above=_IMAGE_GAP + _ALIGN_LEFT,
+                below=_ALIGN_CENTRE + _IMAGE_GAP,
+            )
         columns = column_image(ink)
         if len(columns) < len(raster):
             bands = -(-ink.height // 24)

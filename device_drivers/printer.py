@@ -70,6 +70,7 @@ from .errors import (
     CoverOpen,
     DeviceUnavailable,
     DuplicateRequest,
+    InvalidDeviceURL,
     PaperOut,
     PrinterDisconnected,
     PrinterOffline,
@@ -193,9 +194,16 @@ class Printer:
         self._last_status: PrinterStatus | None = None
         self._results: dict[str, PrintResult] = {}
         #: what this printer holds of our fixed phrases; None: every row as an image
-        self.phrases: PhraseMemory | None = (
-            PhraseMemory() if self.profile.download_graphics and config.phrases == "auto" else None
+        if config.phrases == "keys" and self.profile.graphics_only:
+            raise InvalidDeviceURL(
+                f"phrases=keys: the {self.profile.name} prints graphics only and has no "
+                "download graphics to keep phrases in; leave phrases out (or set it to "
+                "images)"
+            )
+        keeps = config.phrases == "keys" or (
+            config.phrases == "auto" and self.profile.download_graphics
         )
+        self.phrases: PhraseMemory | None = PhraseMemory() if keeps else None
         self._key_list_backoff = key_list_backoff
         self._no_key_list_until = 0.0
         #: tickets running at which the printer had lost every phrase it held (2: its

@@ -63,8 +63,10 @@ class DeviceConfig(BaseModel):
     paper: Literal[58, 80] | None = None
     qr: Literal["auto", "native", "raster"] = "auto"
     # Fixed phrases kept in the printer and printed by key where the profile supports it
-    # ("auto"), or every drawn row sent as an image on every ticket ("images").
-    phrases: Literal["auto", "images"] = "auto"
+    # ("auto"), or every drawn row sent as an image on every ticket ("images"), or kept
+    # and printed by key whatever the profile says ("keys": a cheap printer its owner
+    # has found keeps download graphics, on the generic profile).
+    phrases: Literal["auto", "images", "keys"] = "auto"
 
     @field_validator("baudrate")
     @classmethod

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from catalogues import translator
-from device_drivers.errors import PrinterDisconnected
+from device_drivers.errors import InvalidDeviceURL, PrinterDisconnected
 from device_drivers.layout import ticket_bytes, ticket_job
 from device_drivers.phrases import (
     CLEAR_ALL,
@@ -403,6 +403,89 @@ def test_a_profile_without_download_graphics_sends_todays_bytes(
         received = bytes(sim.received)
     assert received == STATUS + today + STATUS
     assert result.setup_bytes == 0 and KEY_LIST not in received
+
+
+# -- a generic printer its owner says keeps download graphics (phrases=keys) ------------
+
+
+@pytest.mark.parametrize("language", ["ur", "ar"])
+@pytest.mark.parametrize("paper_mm", [80, 58])
+def test_a_generic_printer_told_it_keeps_graphics_prints_the_phrases_by_key(
+    tmp_path: Path, ticket: TicketPrint, language: str, paper_mm: int
+) -> None:
+    """``phrases=keys`` on the generic profile (a printer that may not centre rasters):
+    each fixed row goes as a raster padded to the centre, printed at the left margin as
+    an image on the first ticket and by key on the next, so every ticket is the same
+    paper, dot for dot; the rows are the rows of the ticket sent as images, line for
+    line; and the tickets after the first are under 3 KB (as images 4-4.8 KB)."""
+    shown = kiosk_ticket(ticket, language)
+    options = f"paper={paper_mm}&phrases=keys"
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True, paper_mm=paper_mm) as sim:
+        with open_printer(serial_url(sim, options)) as printer:
+            assert not printer.profile.centres_images and not printer.profile.download_graphics
+            results = [printer.print_ticket(shown, f"t{i}") for i in range(3)]
+        printed = sim.wait_for_tickets(3)
+    reference = paper(printed[0].png_path)  # the first: every row as an image
+    for one in printed:
+        assert one.ticket.undefined_graphics == one.ticket.unknown_commands == []
+        assert same_dots(paper(one.png_path), reference)
+    # the rows of the ticket as images, each as tall; a row ESC * would have drawn (centred
+    # on the printer's own line, as text is, a line whose width the generic profile does
+    # not know) is a raster padded for the profile's width, its gaps a dot or two apart
+    as_images = generic_as_images(shown, tmp_path, paper_mm)
+    heights = [[end - begin for begin, end in ink_rows(p)] for p in (reference, as_images)]
+    assert heights[0] == heights[1]
+    assert reference.width == as_images.width
+    assert abs(reference.height - as_images.height) <= 12
+    images = len(ticket_bytes(shown, load_profile(None, paper_mm)))
+    first, *following = results
+    assert first.setup_bytes == 11 and first.after_bytes > 1000
+    for result in following:
+        assert result.setup_bytes == 11 and result.after_bytes == 0
+        assert result.bytes_sent + result.setup_bytes <= 3000 < images
+
+
+def generic_as_images(ticket: TicketPrint, tmp_path: Path, paper_mm: int) -> Image.Image:
+    with PrinterSimulator(tmp_path / "ref", tcp=None, pty=True, paper_mm=paper_mm) as sim:
+        with open_printer(serial_url(sim, f"paper={paper_mm}&phrases=images")) as printer:
+            printer.print_ticket(ticket, "as-images")
+        (printed,) = sim.wait_for_tickets(1)
+    return paper(printed.png_path)
+
+
+def ink_rows(picture: Image.Image) -> list[tuple[int, int]]:
+    """Where each band of ink begins and ends, top to bottom."""
+    width, height = picture.size
+    pixels = picture.load()
+    inked = [any(pixels[x, y] < 128 for x in range(width)) for y in range(height)]
+    return [
+        (y, next((z for z in range(y, height) if not inked[z]), height))
+        for y in range(height)
+        if inked[y] and (y == 0 or not inked[y - 1])
+    ]
+
+
+def test_a_generic_printer_wrongly_told_it_keeps_graphics_still_prints_every_phrase(
+    tmp_path: Path, ticket: TicketPrint
+) -> None:
+    """``phrases=keys`` on a printer without them: one wait for the key list, then
+    images, and the paper is whole."""
+    shown = kiosk_ticket(ticket, "ur")
+    with PrinterSimulator(tmp_path / "out", tcp=None, pty=True, download_graphics=False) as sim:
+        url = serial_url(sim, "paper=80&phrases=keys&after_print_timeout=0.3")
+        with open_printer(url) as printer:
+            first = printer.print_ticket(shown, "first")
+            second = printer.print_ticket(shown, "second")
+        printed = sim.wait_for_tickets(2)
+    assert (first.setup_bytes, second.setup_bytes) == (11, 0)
+    assert first.bytes_sent == second.bytes_sent
+    assert same_dots(paper(printed[0].png_path), paper(printed[1].png_path))
+    assert all(one.ticket.undefined_graphics == [] for one in printed)
+
+
+def test_phrases_by_key_are_refused_for_a_printer_of_graphics_only() -> None:
+    with pytest.raises(InvalidDeviceURL, match="phrases=keys: the TSP100III prints graphics"):
+        open_printer("tcp://127.0.0.1:9100?profile=TSP100III&phrases=keys")
 
 
 def test_only_the_listed_epson_profiles_claim_download_graphics() -> None:
