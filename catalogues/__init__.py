@@ -57,6 +57,7 @@ class Language:
     voice: str
 
 
+@functools.cache
 def cldr_locale(code: str) -> Locale:
     """The CLDR locale for a language code (British English for an unknown one)."""
     try:
@@ -85,8 +86,16 @@ def po_path(domain: str, code: str) -> Path:
 
 def shipped_languages(domain: str) -> list[str]:
     """Codes with a catalogue in ``domain``, English (the message ids) first and always."""
+    return list(_shipped(domain))
+
+
+@functools.cache
+def _shipped(domain: str) -> tuple[str, ...]:
+    # read once a process: the catalogues ship with Walkin and do not change while it
+    # runs, and a status page's words were asking the disk each time (a directory
+    # listing a ticket status, 1,000 of them a second with 1,000 phones watching)
     found = {p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{domain}.po")}
-    return ["en", *sorted(found - {"en"})]
+    return ("en", *sorted(found - {"en"}))
 
 
 @functools.cache
@@ -104,9 +113,11 @@ def translations(domain: str, code: str) -> gettext.NullTranslations:
 
 
 @functools.cache
+@functools.cache
 def translator(domain: str, code: str) -> Translator:
     """The (shared) :class:`Translator` for a domain and a language code; a regional code
-    (``pl-PL``) falls back to its language's catalogue."""
+    (``pl-PL``) falls back to its language's catalogue. One a process for each, as the
+    catalogues do not change while it runs."""
     wanted = code if po_path(domain, code).is_file() else primary_language(code)
     return Translator(domain, wanted)
 

@@ -164,6 +164,9 @@ class Centre:
         #: visit lengths of earlier days (``durations.VisitHistory``), which the server
         #: reads from the database when it starts and once a day: not from events
         self.visit_history = VisitHistory()
+        #: how many times events were applied: what is worked out from the centre (the
+        #: status pages' estimates) holds while this is unchanged (``trying`` puts it back)
+        self.changes = 0
         for ticket in sorted(tickets, key=lambda t: t.finished_at or t.issued_at):
             self._store_ticket(ticket)
         #: each booking's canonical reference -> its ref (``references.reference_key``)
@@ -1277,6 +1280,7 @@ class Centre:
     def apply(self, events: Iterable[ev.Event]) -> None:
         """Store the values the events carry. Call only with events from ``decide``
         on this centre's current state, after they are durable."""
+        self.changes += 1
         for event in events:
             if event.ticket is not None:
                 self._store_ticket(event.ticket)
@@ -1348,10 +1352,12 @@ class Centre:
         if any(isinstance(e, offline_kinds) for e in events):
             blocks, runs = dict(self.blocks), dict(self.offline_runs)
         durations = {code: deque(kept, kept.maxlen) for code, kept in self.recent_durations.items()}
+        changes = self.changes
         self.apply(events)
         try:
             yield
         finally:
+            self.changes = changes
             for ticket_id, was in tickets.items():
                 if was is not None:
                     self._store_ticket(was)

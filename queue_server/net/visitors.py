@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, broadcast
@@ -51,6 +51,9 @@ class TicketWatchers:
         self._sent: dict[ServerConnection, dict[str, Any]] = {}
         self._pending: asyncio.TimerHandle | None = None
         self._round: asyncio.Task[None] | None = None
+        #: the last estimates of the queue: (the centre, its ``changes``, when, by ticket
+        #: id), for a page's first status and a page the round's estimates missed
+        self._estimated: tuple[Centre, int, datetime, dict[str, WaitEstimate]] | None = None
 
     def too_many(self, ticket_id: str) -> list[ServerConnection]:
         """The oldest pages on ``ticket_id`` to close before one more joins."""
@@ -78,6 +81,8 @@ class TicketWatchers:
         status = made.get(ticket_id) if made is not None else None
         if status is None:
             estimate = estimates.get(ticket.id) if estimates else None
+            if estimate is None and ticket.state in QUEUED_STATES:
+                estimate = self._estimate_of(centre, ticket_id, now)
             status = views.ticket_status(centre, ticket, now, estimate)
             if made is not None:
                 made[ticket_id] = status
@@ -86,6 +91,30 @@ class TicketWatchers:
             return None
         self._sent[ws] = unchanged
         return status
+
+    def _estimate_of(self, centre: Centre, ticket_id: str, now: datetime) -> WaitEstimate | None:
+        """A queued ticket's estimate from the last estimates of the whole queue, made
+        again (one replay for every ticket waiting) when the centre has changed since,
+        ``STATUS_PUSH_SECONDS`` have passed, or the ticket was not in them. A thousand
+        phones opening their pages at once (a server restarted with a long queue) cost
+        one replay, not one each; and a page a round's estimates missed (opened after
+        the round began) costs nothing more than the round does."""
+        held = self._estimated
+        if (
+            held is None
+            or held[0] is not centre
+            or held[1] != centre.changes
+            or not held[2] <= now < held[2] + timedelta(seconds=STATUS_PUSH_SECONDS)
+            or ticket_id not in held[3]
+        ):
+            queued = [t.id for t in centre.tickets.values() if t.state in QUEUED_STATES]
+            held = self._estimated = (
+                centre,
+                centre.changes,
+                now,
+                estimate_waits(centre, queued, now),
+            )
+        return held[3].get(ticket_id)
 
     def forget(self, ws: ServerConnection) -> None:
         self._sent.pop(ws, None)
@@ -104,7 +133,10 @@ class TicketWatchers:
             for _, who in watching
             if who.name in centre.tickets and centre.tickets[who.name].state in QUEUED_STATES
         }
-        return watching, (estimate_waits(centre, queued, now) if queued else {}), now
+        estimates = estimate_waits(centre, queued, now) if queued else {}
+        if only is None:
+            self._estimated = (centre, centre.changes, now, estimates)
+        return watching, estimates, now
 
     def _send(
         self,
