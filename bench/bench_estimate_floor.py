@@ -41,24 +41,24 @@ import sys
 import time as timer
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_routing import generated_days  # noqa: E402
+
 import queue_server.simulation.replay as replay_module  # noqa: E402
 from queue_server.core.model import CentreSetup  # noqa: E402
 from queue_server.launch import load_config  # noqa: E402
 from queue_server.simulation.arrivals import Arrival  # noqa: E402
-from queue_server.simulation.day import open_intervals  # noqa: E402
 from queue_server.simulation.day_profile import (  # noqa: E402
     DayProfile,
     _clock,
     _minutes,
     check_services,
-    day_seed,
     generate_day,
     load_profile,
 )
@@ -99,19 +99,6 @@ class Measured:
         """Mean absolute deviation of the samples from their median."""
         m = self.median
         return sum(abs(s - m) for s in self.samples) / len(self.samples)
-
-
-def open_days(
-    setup: CentreSetup, profile: DayProfile, start: date, count: int, seed: int
-) -> list[tuple[date, list[Arrival]]]:
-    """The days ``bench_routing.generated_days`` replays."""
-    days: list[tuple[date, list[Arrival]]] = []
-    day = start
-    while len(days) < count and day - start < timedelta(days=14 * count):
-        if open_intervals(setup, day):
-            days.append((day, generate_day(profile, setup.services, day, day_seed(seed, day))))
-        day += timedelta(days=1)
-    return days
 
 
 def _seconds(clock: time) -> float:
@@ -309,7 +296,7 @@ def main() -> None:
         for plan_path in args.plans:
             plan = load_plan(plan_path)
             check_plan(plan, base)
-            days = open_days(base, profile, args.date, args.days, args.seed)
+            days = generated_days(base, profile_path, args.date, args.days, args.seed)
             for policy in args.policies:
                 setup = replace(base, policy=replace(base.policy, routing=policy))
                 started = timer.process_time()
