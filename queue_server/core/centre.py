@@ -1421,14 +1421,8 @@ class Centre:
             # number, and its old prefix's sequence must not run back over it.
             key = (prefix_of(ticket.number), ticket.day)
             self.sequences[key] = max(self.sequences.get(key, 0), ticket.seq)
-        if (
-            ticket.state == TicketState.DONE
-            and ticket.service_started_at is not None
-            and ticket.finished_at is not None
-            # completed by the close of day (no outcome): its length is not a visit's
-            and ticket.outcome is not None
-            and (previous is None or previous.state != TicketState.DONE)
-        ):
+        length = ticket.visit_length
+        if length is not None and (previous is None or previous.state != TicketState.DONE):
             self.recent_durations.setdefault(
                 ticket.service, deque(maxlen=self.policy.recent_visits)
-            ).append(ticket.finished_at - ticket.service_started_at)
+            ).append(length)

@@ -287,6 +287,21 @@ class Ticket:
     def is_final(self) -> bool:
         return self.state in FINAL_STATES
 
+    @property
+    def visit_length(self) -> timedelta | None:
+        """How long its visit lasted, if it was completed with an outcome (one closed
+        by the end of the day has none: its length is not a visit's); else None. What
+        the wait estimate learns visit lengths from, today (``Centre.recent_durations``)
+        and on earlier days (``Store.visit_lengths`` reads the same from the columns)."""
+        if (
+            self.state == TicketState.DONE
+            and self.outcome is not None
+            and self.service_started_at is not None
+            and self.finished_at is not None
+        ):
+            return self.finished_at - self.service_started_at
+        return None
+
 
 @dataclass(frozen=True)
 class NumberBlock:

@@ -59,7 +59,7 @@ from queue_server.core.errors import (
 )
 from queue_server.core.estimate import estimate_wait
 from queue_server.core.events import Event
-from queue_server.core.model import CentreSetup, CounterState, Outcome, Ticket, TicketState
+from queue_server.core.model import CentreSetup, CounterState, Outcome, Ticket
 from queue_server.core.routing import eligible_at, may_take
 from queue_server.reporting.reports import DayReport, build_report, nearest_rank, options_for
 from queue_server.simulation.arrivals import APPOINTMENT, WALK_IN, Arrival
@@ -301,14 +301,11 @@ def replay_day(
 def day_visits(replay: Replay) -> list[tuple[str, datetime, timedelta]]:
     """The replayed day's visits as ``Store.visit_lengths`` reads a day from the
     database: (service, when it began, how long it lasted) of each ticket completed
-    with an outcome."""
+    with an outcome (``Ticket.visit_length``)."""
     return [
-        (t.service, t.service_started_at, t.finished_at - t.service_started_at)
+        (t.service, t.service_started_at, length)
         for t in replay.centre.tickets.values()
-        if t.state == TicketState.DONE
-        and t.outcome is not None
-        and t.service_started_at is not None
-        and t.finished_at is not None
+        if (length := t.visit_length) is not None and t.service_started_at is not None
     ]
 
 
