@@ -298,32 +298,35 @@ def replays(args: argparse.Namespace) -> list[Replay]:
     from queue_server.simulation.replay import day_visits
 
     done: list[Replay] = []
+    #: each day replayed so far and its visits, for the days after it
+    visited: list[tuple[date, list[tuple[str, Any, Any]]]] = []
     for day in days:
         # the days replayed before it, as the server's history of earlier days
         history = (
             VisitHistory.of(
                 (
                     visit
-                    for before in done
-                    if day - before.day <= timedelta(days=HISTORY_DAYS)
-                    for visit in day_visits(before)
+                    for before, visits in visited
+                    if day - before <= timedelta(days=HISTORY_DAYS)
+                    for visit in visits
                 ),
                 setup.tz,
             )
             if args.history
             else None
         )
-        done.append(
-            replay_day(
-                setup,
-                day,
-                generate_day(profile, setup.services, day, day_seed(args.seed, day)),
-                seed=args.seed,
-                staffing=plan,
-                rota=args.rota,
-                history=history,
-            )
+        replay = replay_day(
+            setup,
+            day,
+            generate_day(profile, setup.services, day, day_seed(args.seed, day)),
+            seed=args.seed,
+            staffing=plan,
+            rota=args.rota,
+            history=history,
         )
+        done.append(replay)
+        if args.history:
+            visited.append((day, day_visits(replay)))
     return done
 
 
