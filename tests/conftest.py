@@ -273,7 +273,18 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def db(store_url: str) -> Iterator[Store]:
     """A migrated store on each database the suite runs on (``store_url``)."""
-    store = Store(store_url)
+    yield from _migrated(store_url)
+
+
+@pytest.fixture
+def empty_db(empty_url: str) -> Iterator[Store]:
+    """A migrated store on a database of the test's own (``empty_url``: a new SQLite
+    file, or a new PostgreSQL database)."""
+    yield from _migrated(empty_url)
+
+
+def _migrated(url: str) -> Iterator[Store]:
+    store = Store(url)
     store.migrate()
     yield store
     store.close()

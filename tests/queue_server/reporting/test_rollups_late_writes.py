@@ -15,7 +15,7 @@ import dataclasses
 import itertools
 import random
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any
@@ -528,15 +528,6 @@ def assert_from_rows(world: World, report: ranges.RangeReport) -> None:
 _worlds = itertools.count()
 
 
-@pytest.fixture
-def late_store(empty_url: str) -> Iterator[Store]:
-    """A database of the test's own (SQLite file or PostgreSQL), migrated."""
-    store = Store(empty_url)
-    store.migrate()
-    yield store
-    store.close()
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
           HealthCheck.function_scoped_fixture])  # fmt: skip
 @given(
@@ -556,7 +547,7 @@ def late_store(empty_url: str) -> Iterator[Store]:
             ("roll_up", False), ("report", 0, 0, "day", True), ("advance", 5 * 60)],
 )  # fmt: skip
 def test_a_range_always_has_the_figures_of_its_rows_as_they_are(
-    late_store: Store, setup: CentreSetup, registered: str, script: list[tuple[Any, ...]]
+    empty_db: Store, setup: CentreSetup, registered: str, script: list[tuple[Any, ...]]
 ) -> None:
     """Any writes to any of five days (today's or earlier ones: late writes), through
     every path the store writes a day's figures by, interleaved with roll-ups and
@@ -564,12 +555,12 @@ def test_a_range_always_has_the_figures_of_its_rows_as_they_are(
     rows as they are at that moment, whatever was rolled up before. The centre's time
     zone known to the store, read by it from the database, or not known at all."""
     setup = dataclasses.replace(setup, centre_id=f"w{next(_worlds)}-{secrets.token_hex(2)}")
-    store = Store(late_store.url)  # a store of its own: it learns the zone afresh
+    store = Store(empty_db.url)  # a store of its own: it learns the zone afresh
     try:
         if registered == "by this store":
             store.register_centre(setup)
         elif registered == "by another":
-            late_store.register_centre(setup)
+            empty_db.register_centre(setup)
         world = World(store, setup)
         for step in [*script, ("report", 0, 4, "day", True), ("report", 0, 4, "day", False)]:
             world.step(step)
@@ -581,13 +572,13 @@ def test_a_range_always_has_the_figures_of_its_rows_as_they_are(
 
 
 def test_todays_writes_count_no_late_write_and_read_nothing_more(
-    late_store: Store, example_config: Any
+    empty_db: Store, example_config: Any
 ) -> None:
     """A day's own writes (a simulated busy day, committed event by event as the server
     does) leave no late write and send no statement about late writes, nor read the
     centre's zone again; a write to an earlier day counts one for that day."""
     day = date(2030, 4, 2)
-    store, setup = late_store, example_config.to_setup()
+    store, setup = empty_db, example_config.to_setup()
     store.register_centre(setup)
     simulated = simulate_day(setup, day, ONE_STOP_SHOP, DEMO_STAFFING, random.Random(3))
     statements: list[str] = []
