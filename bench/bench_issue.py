@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -293,12 +293,19 @@ def bench_one(kind: str, load: str, args: argparse.Namespace, profile: str | Non
             with_routing(config, args.routing)
         facts = centre_facts(config)
         counters = list(facts.counters)[: args.open_counters]
-        with database(kind, folder) as db_url, running_server(config, db_url, folder) as server:
+        serve_options = ("--cpus", args.server_cpus) if args.server_cpus else ()
+        with (
+            database(kind, folder) as db_url,
+            running_server(config, db_url, folder, extra=serve_options) as server,
+        ):
             tokens = enroll(db_url, "kiosk", [f"kiosk-{i + 1}" for i in range(args.clients)])
             add_staff(db_url, [*(f"adviser-{i + 1}" for i in range(len(counters))), "adviser-late"])
             meter = CpuMeter().start()
             meter.add(server.pid, "server")
-            with profiling(server.pid, profile, seconds + 5, gil=args.profile_gil):
+            with (
+                profiling(server.pid, profile, seconds + 5, gil=args.profile_gil),
+                on_cpus(args.generator_cpus),
+            ):
                 asyncio.run(
                     measure(
                         server.url,
@@ -320,6 +327,23 @@ def bench_one(kind: str, load: str, args: argparse.Namespace, profile: str | Non
             run.cpu = meter.describe()
             run.stored = count_tickets(db_url)
     return run
+
+
+@contextlib.contextmanager
+def on_cpus(cpus: str | None) -> Iterator[None]:
+    """This process (the kiosks) on ``cpus`` for the load, as it was afterwards (the
+    next server, started from it, must not inherit them)."""
+    if not cpus:
+        yield
+        return
+    from queue_server.affinity import parse_cpus
+
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, parse_cpus(cpus))
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def with_counters(config: Path, total: int) -> Path:
@@ -386,7 +410,10 @@ def report(runs: Sequence[Run], args: argparse.Namespace) -> str:
     lines = [
         f"Machine: {machine_summary()}",
         f"Kiosks: {args.clients} websocket clients in one process; counters open: "
-        f"{args.open_counters}; server: `walkin serve` in its own process.",
+        f"{args.open_counters}; server: `walkin serve` in its own process"
+        + (f", on CPU {args.server_cpus} (`--cpus`)" if args.server_cpus else "")
+        + (f"; the kiosks on CPU {args.generator_cpus}" if args.generator_cpus else "")
+        + ".",
         "",
         markdown_table(
             [
@@ -507,6 +534,43 @@ def estimate_curve(sizes: Sequence[int], open_counters: int) -> str:
             markdown_table(["waiting", "estimate_wait ms", "queue_message ms"], rows),
         ]
     )
+
+
+def wake_control(rounds: int = 3, calls: int = 200) -> str:
+    """The control for CPU per ticket at a low rate: one fixed piece of work that is not
+    Walkin's (JSON, an in-memory SQLite insert and sum, a sort; about 0.5 ms) timed in
+    thread CPU, back to back and then once every 20 ms. What it costs more when paced
+    is the machine's waking from idle (cold caches), which every program here pays."""
+    import sqlite3
+
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b INTEGER, c REAL)")
+    payload = {"type": "issue_ticket", "items": [{"k": i, "v": str(i) * 5} for i in range(40)]}
+
+    def work() -> None:
+        for _ in range(12):
+            json.loads(json.dumps(payload))
+        for i in range(30):
+            db.execute("INSERT INTO t (a, b, c) VALUES (?, ?, ?)", (str(i), i, i / 2))
+        db.execute("SELECT count(*), sum(b) FROM t").fetchone()
+        db.execute("DELETE FROM t")
+        sorted(range(3000), key=lambda v: -v)
+
+    def median_us(pace: float) -> float:
+        spent = []
+        for _ in range(calls):
+            began = time.thread_time()
+            work()
+            spent.append(time.thread_time() - began)
+            if pace:
+                time.sleep(pace)
+        return statistics.median(spent) * 1e6
+
+    lines = ["| round | back to back µs | every 20 ms µs | ratio |", "|---:|---:|---:|---:|"]
+    for number in range(1, rounds + 1):
+        close, paced = median_us(0), median_us(0.02)
+        lines.append(f"| {number} | {close:.0f} | {paced:.0f} | {paced / close:.2f} |")
+    return "\n".join(lines)
 
 
 def issue_path_in_process(issues: int, blocks: int, pace: float) -> str:
@@ -719,7 +783,26 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--pace", type=float, default=0.02, help="with --in-process: seconds between issues"
     )
+    parser.add_argument(
+        "--server-cpus",
+        metavar="LIST",
+        help="start the server with `walkin serve --cpus LIST` (e.g. 1)",
+    )
+    parser.add_argument(
+        "--generator-cpus",
+        metavar="LIST",
+        help="keep this process (the kiosks) on these CPUs (e.g. 0), away from the server's",
+    )
+    parser.add_argument(
+        "--wake-control",
+        action="store_true",
+        help="only time a fixed piece of work that is not Walkin's, back to back and "
+        "every 20 ms, in this process, and stop (the machine's cost of waking)",
+    )
     args = parser.parse_args(argv)
+    if args.wake_control:
+        print(wake_control())
+        return 0
     if args.in_process:
         print(issue_path_in_process(args.in_process, 6, args.pace))
         return 0

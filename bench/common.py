@@ -302,10 +302,15 @@ def start_server(
 
 @contextlib.contextmanager
 def running_server(
-    config: Path, db_url: str, folder: str | Path, env: dict[str, str] | None = None
+    config: Path,
+    db_url: str,
+    folder: str | Path,
+    env: dict[str, str] | None = None,
+    extra: Sequence[str] = (),
 ) -> Iterator[ServerProcess]:
-    """``start_server`` on a free port, stopped on the way out."""
-    server = start_server(config, db_url, folder, env=env)
+    """``start_server`` on a free port (``extra``: more ``walkin serve`` options),
+    stopped on the way out."""
+    server = start_server(config, db_url, folder, env=env, extra=extra)
     try:
         yield server
     finally:

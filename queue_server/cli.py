@@ -34,6 +34,10 @@ PASS_THROUGH = ("report", "simulate", "staffing", "print-test", "board", "kiosk"
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if args.cpus is not None:
+        from queue_server import affinity
+
+        affinity.pin(args.cpus)  # before any thread: each takes its creator's CPUs
     # imported only now: a mistake in the file above is reported without the wait
     import asyncio
 
@@ -129,6 +133,12 @@ def _seconds_at_least(least: float) -> Callable[[str], float]:
         return value
 
     return parse
+
+
+def _cpus(text: str) -> frozenset[int]:
+    from queue_server.affinity import parse_cpus
+
+    return parse_cpus(text)
 
 
 def _ssl_context(args: argparse.Namespace) -> Any:
@@ -487,6 +497,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--tls-cert", help="certificate file, for HTTPS and WSS")
     serve.add_argument("--tls-key", help="private key file, for HTTPS and WSS")
+    serve.add_argument(
+        "--cpus",
+        type=_cpus,
+        metavar="LIST",
+        help="keep the server on these CPUs (e.g. 1, or 2-3), its reports on the others: "
+        "one core for its loop and commit threads handles more tickets for less CPU "
+        "(docs/running-for-a-council.md); default: wherever the system puts it",
+    )
     serve.set_defaults(run=cmd_serve)
 
     demo = sub.add_parser("demo", help="run the demo centre, no set-up needed")

@@ -30,6 +30,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "qs.jsonable": set(),
     # telling systemd READY=1 / WATCHDOG=1 (deploy/systemd): servers, kiosks and boards
     "qs.sdnotify": set(),
+    # walkin serve --cpus: the server's CPUs, and its report process's
+    "qs.affinity": set(),
     "qs.config": {"qs.core"},
     "qs.bookings": {"qs.core", "qs.config"},
     # an iCalendar file's bookings, read as the CSV's are
@@ -47,7 +49,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "qs.store": {"qs.core", "qs.jsonable"},
     # a subcommand's main: parse, run, one line for an error
     "qs.command_line": {"qs.core"},
-    "qs.reporting": {"qs.core", "qs.store", "qs.launch", "qs.command_line"} | SHARED,
+    "qs.reporting": {"qs.core", "qs.store", "qs.launch", "qs.command_line", "qs.affinity"} | SHARED,
     # the simulator prints the day's figures with the report's own code
     "qs.simulation": {"qs.core", "qs.store", "qs.launch", "qs.reporting", "qs.command_line"}
     | SHARED,
@@ -80,6 +82,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     }
     | SHARED,  # fmt: skip
     "qs.cli": {
+        "qs.affinity",
         "qs.core",
         "qs.store",
         "qs.net",

@@ -30,6 +30,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from queue_server import affinity
 from queue_server.core.errors import Unavailable
 
 log = logging.getLogger("walkin.reports")
@@ -42,10 +43,14 @@ REPORT_NICENESS = 10
 _store: Any = None
 
 
-def _start(url: str, parent: int) -> None:
-    """In the worker process: open the store, and end when the server does."""
+def _start(url: str, parent: int, cpus: frozenset[int] | None = None) -> None:
+    """In the worker process: open the store, and end when the server does. ``cpus``:
+    the CPUs to run on, where the server keeps to others (``walkin serve --cpus``)."""
     global _store
     from queue_server.store import Store
+
+    if cpus:
+        os.sched_setaffinity(0, cpus)
 
     # reports can wait a moment; the live queue (the parent) cannot: on a busy
     # machine the scheduler gives the server the CPU first
@@ -97,7 +102,7 @@ class ReportWorker:
                         max_workers=1,
                         mp_context=multiprocessing.get_context("spawn"),
                         initializer=_start,
-                        initargs=(self.url, os.getpid()),
+                        initargs=(self.url, os.getpid(), affinity.report_cpus()),
                     )
             return self._pool
 

@@ -260,6 +260,57 @@ def test_serve_on_a_port_in_use(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("given", "phrase"),
+    [
+        ("999", "CPU 999 is not one this machine lets the server use: choose from"),
+        ("one", "'one' is not a list of CPU numbers: give e.g. 1, or 0,2, or 2-3"),
+        ("3-1", "'3-1' in '3-1' is not a CPU number or a range low-high"),
+    ],
+)
+def test_serve_with_cpus_it_cannot_have(tmp_path: Path, given: str, phrase: str) -> None:
+    config = write_config(tmp_path)
+    result = walkin(
+        "serve", "--config", str(config), "--db", str(tmp_path / "w.db"), "--cpus", given
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "usage: walkin serve" in result.stderr
+    assert phrase in result.stderr
+    assert not (tmp_path / "w.db").exists()
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs two CPUs to choose from",
+)
+def test_serve_keeps_every_thread_on_the_cpus_given(tmp_path: Path) -> None:
+    """``--cpus``: the loop and every thread it starts (the commits', the roll-ups')
+    run only there, read from the kernel's own list for each thread."""
+    cpu = max(os.sched_getaffinity(0))
+    config = write_config(tmp_path)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [WALKIN, "serve", "--config", str(config), "--db", str(tmp_path / "w.db"),
+             "--port", "0", "--cpus", str(cpu)],
+            stdout=out, stderr=subprocess.STDOUT, env=ENV | {"WALKIN_LOG": "INFO"},
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_ready(process, log)
+        tasks = list(Path(f"/proc/{process.pid}/task").iterdir())
+        assert len(tasks) >= 2  # the loop's, and at least the commits' worker
+        for task in tasks:
+            status = (task / "status").read_text()
+            allowed = re.search(r"^Cpus_allowed_list:\s*(\S+)$", status, re.M)
+            assert allowed is not None and allowed[1] == str(cpu), (task.name, status)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
 # ---------------------------------------------------------------- enroll and staff
 
 

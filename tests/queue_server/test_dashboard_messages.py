@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -272,6 +273,28 @@ async def test_a_range_by_week_from_the_roll_ups(live_clocked: Any, people: Any)
         await mina.request("report", from_day="2024-01-01", to_day="2026-01-01", by="month")
     assert refused.value.code == "invalid_request"
     assert "at most 731 days (two years)" in refused.value.message
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs two CPUs to choose from",
+)
+async def test_report_process_keeps_off_the_servers_cpus(
+    live_clocked: Any, people: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``walkin serve --cpus`` (``affinity.pin``, which leaves the other CPUs to
+    the reports: here as it would), the report process runs on those others."""
+    from queue_server import affinity
+
+    others = frozenset({min(os.sched_getaffinity(0))})
+    monkeypatch.setattr(affinity, "_report_cpus", others)
+    mina = await people(username="mina", password=PASSWORD)
+    today = live_clocked.clock.now.date().isoformat()
+    await mina.request("report", from_day=today, to_day=today, by="day")
+    pool = live_clocked.server.reports._pool
+    (pid,) = list(pool._processes)  # type: ignore[attr-defined]
+    assert os.sched_getaffinity(pid) == others
+    assert os.sched_getaffinity(0) != others  # this process (the server's) was not moved
 
 
 async def test_reports_are_built_in_a_process_of_their_own(live_clocked: Any, people: Any) -> None:
