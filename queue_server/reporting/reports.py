@@ -37,7 +37,8 @@ from queue_server.jsonable import plain
 from queue_server.store import Store
 from queue_server.store.convert import must_utc, utc
 from queue_server.store.estimates import estimates_for_day
-from queue_server.store.tables import PHONE_DEVICE, AppointmentRow, CentreRow
+from queue_server.store.rollups import bookings_query
+from queue_server.store.tables import PHONE_DEVICE, CentreRow
 
 LONDON = ZoneInfo("Europe/London")
 #: the seeds' cost of one face-to-face contact (Cheshire East, 2010/11)
@@ -1127,18 +1128,16 @@ class _DayRows:
 def appointments_between(
     store: Store, start: datetime, end: datetime, centre: str | None = None
 ) -> list[sa.Row[Any]]:
-    """Bookings with ``start <= at < end`` (aware datetimes), any centre if None.
+    """Bookings with ``start <= at < end`` (aware datetimes), any centre if None,
+    those kept when another booking took their reference included
+    (``store.rollups.bookings_query``).
 
     Lives here rather than on ``Store`` until the repository grows a reads-for-reports
     method for bookings; it uses the store's engine and tables only.
     """
-    table: sa.Table = AppointmentRow.__table__  # type: ignore[attr-defined]
-    a = table.c
-    query = sa.select(table).where(a.at >= start.astimezone(UTC), a.at < end.astimezone(UTC))
-    if centre is not None:
-        query = query.where(a.centre == centre)
+    query = bookings_query(start.astimezone(UTC), end.astimezone(UTC), centre)
     with store.engine.connect() as conn:
-        return list(conn.execute(query.order_by(a.at)))  # plain rows, read by column name
+        return list(conn.execute(query))  # plain rows, read by column name
 
 
 def centre_time_zones(store: Store) -> dict[str, tzinfo]:

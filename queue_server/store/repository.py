@@ -30,7 +30,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from queue_server.core import Centre, prefix_of
 from queue_server.core.errors import Conflict, InvalidRequest, NotActive, NotFound, Unavailable
 from queue_server.core.events import AppointmentBooked, AppointmentChanged, Event, TicketIssued
-from queue_server.core.model import FINAL_STATES, CentreSetup, Service, TicketState
+from queue_server.core.model import (
+    FINAL_STATES,
+    AppointmentStatus,
+    CentreSetup,
+    Service,
+    TicketState,
+)
 
 from . import convert
 from . import offline as offline_rows
@@ -49,6 +55,7 @@ from .tables import (
     DeviceStatusRow,
     FeedbackRow,
     NumberSequenceRow,
+    PastAppointmentRow,
     ServiceRow,
     StaffRow,
     TicketRow,
@@ -778,25 +785,35 @@ class Store:
         self, conn: sa.Connection, centre_id: str, events: Sequence[Event]
     ) -> list[datetime]:
         """The stored times of the bookings ``events`` book (``AppointmentBooked``)
-        over a row of the same reference: a cancelled booking booked again at another
-        time, or an old day's reference used again. The row moves off that day.
-        Nothing is read for events that book nothing (every ticket's)."""
-        refs = sorted(
-            {
-                event.appointment.ref
-                for event in events
-                if isinstance(event, AppointmentBooked) and event.appointment is not None
-            }
-        )
-        if not refs:
+        over a row of the same reference: a cancelled booking booked again, or an
+        earlier day's reference used again. Each such row that its day counts (it was
+        cancelled, used, or its slot is over) is kept as it was in ``appointment_past``
+        first, so its day's figures do not change when the new booking takes the
+        reference's row; a row only booked, for a slot still to come, has nothing to
+        keep. Nothing is read for events that book nothing (every ticket's)."""
+        booked_at: dict[str, datetime] = {}
+        for event in events:
+            if isinstance(event, AppointmentBooked) and event.appointment is not None:
+                booked_at.setdefault(event.appointment.ref, event.at)
+        if not booked_at:
             return []
         a = AppointmentRow.__table__.c  # type: ignore[attr-defined]
+        refs = sorted(booked_at)
         found: list[datetime] = []
+        kept: list[dict[str, Any]] = []
         for start in range(0, len(refs), 500):
-            query = sa.select(a.at).where(
+            query = sa.select(a.ref, a.service, a.at, a.status, a.ticket_id, a.language).where(
                 a.centre == centre_id, a.ref.in_(refs[start : start + 500])
             )
-            found.extend(convert.must_utc(row.at) for row in conn.execute(query))
+            for row in conn.execute(query):
+                at = convert.must_utc(row.at)
+                found.append(at)
+                replaced = booked_at[row.ref]
+                if row.status != AppointmentStatus.BOOKED.value or at < replaced:
+                    kept.append({**row._asdict(), "centre": centre_id, "at": at,
+                                 "replaced_at": replaced})  # fmt: skip
+        if kept:
+            conn.execute(sa.insert(PastAppointmentRow.__table__), kept)  # type: ignore[arg-type]
         return found
 
     def _zone(self, conn: sa.Connection, centre_id: str) -> tzinfo | None:

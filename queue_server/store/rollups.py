@@ -36,6 +36,7 @@ from queue_server.store.tables import (
     ChannelChoiceRow,
     DayChangeRow,
     DayRollupRow,
+    PastAppointmentRow,
     TicketRow,
     WaitEstimateRow,
 )
@@ -48,6 +49,7 @@ R = ROLLUP.c
 CHANGE: sa.Table = DayChangeRow.__table__  # type: ignore[attr-defined]
 TICKET: sa.Table = TicketRow.__table__  # type: ignore[attr-defined]
 APPOINTMENT: sa.Table = AppointmentRow.__table__  # type: ignore[attr-defined]
+PAST_APPOINTMENT: sa.Table = PastAppointmentRow.__table__  # type: ignore[attr-defined]
 CHOICE: sa.Table = ChannelChoiceRow.__table__  # type: ignore[attr-defined]
 ESTIMATE: sa.Table = WaitEstimateRow.__table__  # type: ignore[attr-defined]
 
@@ -225,12 +227,28 @@ def tickets_between(store: Store, centre: str, first: date, last: date) -> list[
         return list(conn.execute(query.order_by(t.day, t.issued_at)))
 
 
+#: what a report reads of a booking, from the bookings and the rows kept of those
+#: another booking took the reference of (``bookings_query``)
+BOOKING_COLUMNS = ("centre", "ref", "service", "at", "status", "ticket_id", "language")
+
+
+def bookings_query(start: datetime, end: datetime, centre: str | None = None) -> Any:
+    """The bookings with ``start <= at < end`` (of ``centre``, or every centre), by
+    time: those in ``appointment`` and those kept in ``appointment_past`` when a new
+    booking took their reference, since their days still count them."""
+    parts = []
+    for table in (APPOINTMENT, PAST_APPOINTMENT):
+        c = table.c
+        part = sa.select(*(c[name] for name in BOOKING_COLUMNS)).where(c.at >= start, c.at < end)
+        parts.append(part if centre is None else part.where(c.centre == centre))
+    union = sa.union_all(*parts).subquery()
+    return sa.select(union).order_by(union.c.at)
+
+
 def appointments_in(store: Store, centre: str, start: datetime, end: datetime) -> list[sa.Row[Any]]:
-    """A centre's bookings with ``start <= at < end``, as plain rows."""
-    a = APPOINTMENT.c
-    query = sa.select(APPOINTMENT).where(a.centre == centre, a.at >= start, a.at < end)
+    """A centre's bookings with ``start <= at < end``, as plain rows (``bookings_query``)."""
     with store.engine.connect() as conn:
-        return list(conn.execute(query.order_by(a.at)))
+        return list(conn.execute(bookings_query(start, end, centre)))
 
 
 def choices_in(store: Store, centre: str, start: datetime, end: datetime) -> list[sa.Row[Any]]:

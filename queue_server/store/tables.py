@@ -148,6 +148,34 @@ class AppointmentRow(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=16)
 
 
+class PastAppointmentRow(SQLModel, table=True):
+    """A booking's row as it was when a new booking took its reference: a cancelled
+    booking booked again, or a reference of an earlier day used again by the booking
+    system (``AppointmentRow`` has one row per reference, so the new booking is
+    written over it). Kept so that the day of the old booking still counts it as it
+    was, cancelled, checked in or missed (``Store.commit``; the reports read both
+    tables: ``store.rollups.appointments_in``, ``reporting.reports.appointments_between``).
+    A booking that is only moved (``AppointmentChanged``) leaves nothing here: it was
+    never on its old day."""
+
+    __tablename__ = "appointment_past"
+    __table_args__ = (
+        sa.Index("ix_appointment_past_centre_at", "centre", "at"),
+        sa.Index("ix_appointment_past_at", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    centre: str = Field(max_length=64)
+    ref: str = Field(max_length=64)
+    service: str = Field(max_length=32)
+    at: datetime = Field(sa_column=time_column(nullable=False))
+    status: str = Field(max_length=16)
+    ticket_id: str | None = Field(default=None, max_length=64)
+    language: str | None = Field(default=None, max_length=16)
+    #: when the new booking took the reference
+    replaced_at: datetime = Field(sa_column=time_column(nullable=False))
+
+
 class NumberSequenceRow(SQLModel, table=True):
     """The last number issued per prefix per local day: never runs backwards."""
 

@@ -62,7 +62,7 @@ from queue_server.store.rollups import (
     rolled_up_days,
     write_rollups,
 )
-from queue_server.store.tables import FeedbackRow
+from queue_server.store.tables import AppointmentRow, FeedbackRow, PastAppointmentRow
 from tests.conftest import Clock, LiveServer, start_live_server
 from tests.queue_server.net.test_bookings_api import call
 
@@ -167,6 +167,80 @@ async def test_yesterdays_bookings_cancelled_and_moved_after_the_roll_up(
     assert again.groups[DAY.isoformat()] == again.overall
     # and read again (from what is stored now) it is still so
     assert differences(range_report(live, clock.now).overall, exact) == {}
+
+
+async def test_a_reference_booked_again_leaves_its_old_day_as_it_was(
+    clocked: LiveServer,
+) -> None:
+    """A cancelled booking booked again for another day, and an earlier day's
+    reference used again by the booking system: each old booking still counts on its
+    own day (cancelled, missed), rolled up or read from rows, and the new one on its."""
+    live, clock = clocked, clocked.clock
+    assert clock is not None
+    token = live.store.enroll_device(live.setup.centre_id, "integration", "Booking system")
+    for ref, hour in (("BK-1", 14), ("BK-2", 15)):
+        body = {"ref": ref, "service": "housing", "time": at(DAY, hour).isoformat()}
+        await bookings_api(live, "POST", "/api/bookings", body, token)
+    await bookings_api(live, "DELETE", "/api/bookings/BK-1", None, token)
+    clock.now = at(DAY + timedelta(days=1), 8)
+    await live.server.roll_up_closed_days()
+    before = range_report(live, clock.now).overall
+    assert (before.appointments_booked, before.appointments_cancelled) == (1, 1)
+    assert before.appointments_missed == 1
+
+    # the visitor who cancelled books again, for the day after tomorrow (the same
+    # reference: a cancelled booking's may be booked again)
+    later = DAY + timedelta(days=2)
+    again = {"ref": "BK-1", "service": "council_tax", "time": at(later, 11).isoformat()}
+    clock.now = at(DAY + timedelta(days=1), 9)
+    await bookings_api(live, "POST", "/api/bookings", again, token)
+    # and, days on, when the server has long forgotten the day, the booking system
+    # gives BK-2 (missed) to someone else
+    reused = {"ref": "BK-2", "service": "general", "time": at(later + timedelta(days=3), 10)}
+    clock.now = at(later + timedelta(days=1), 9)
+    await live.server.roll_up_closed_days()
+    live.store.commit(
+        live.setup.centre_id,
+        [
+            ev.AppointmentBooked(
+                at=clock.now,
+                actor="integration:booking-system",
+                appointment=Appointment(ref="BK-2", service="general", at=reused["time"]),
+            )
+        ],
+    )
+
+    for report in (range_report(live, clock.now).overall, from_rows(live, clock.now)):
+        assert differences(report, before) == {}
+    day_after = ranges.range_report(
+        live.store, later, later, live.setup.centre_id, "day", clock.now, centres=centres(live)
+    ).overall
+    assert (day_after.appointments_booked, day_after.appointments_cancelled) == (1, 0)
+    week = ranges.range_report(
+        live.store,
+        DAY,
+        DAY + timedelta(days=6),
+        live.setup.centre_id,
+        "day",
+        clock.now,
+        centres=centres(live),
+    ).overall
+    assert (week.appointments_booked, week.appointments_cancelled) == (3, 1)
+    # the booking table holds each reference once, as it is now; the old rows are kept
+    with live.store.engine.connect() as conn:
+        now_booked = {
+            r.ref: (r.status, r.at.replace(tzinfo=UTC))
+            for r in conn.execute(sa.select(AppointmentRow.__table__))
+        }
+        kept = sorted(
+            (r.ref, r.status, r.at.replace(tzinfo=UTC))
+            for r in conn.execute(sa.select(PastAppointmentRow.__table__))
+        )
+    assert now_booked == {
+        "BK-1": ("booked", at(later, 11)),
+        "BK-2": ("booked", reused["time"]),
+    }
+    assert kept == [("BK-1", "cancelled", at(DAY, 14)), ("BK-2", "booked", at(DAY, 15))]
 
 
 async def test_open_tickets_ended_by_a_restarted_server_after_the_roll_up(
@@ -409,7 +483,8 @@ class World:
 
     def _rebook(self, index: int, offset: int, hour: int) -> None:
         """Booked again over the row of a reference (a cancelled booking booked anew,
-        an old reference used again): the row leaves its day."""
+        an old reference used again): the row takes its new day, and the old one is
+        kept on its own day where that day counts it (``appointment_past``)."""
         if not self.bookings:
             return
         booking = self.bookings[index % len(self.bookings)]
