@@ -1,4 +1,5 @@
-"""Rows written straight through SQLite's driver, on the issue path.
+"""Rows written straight through the database driver (SQLite's, psycopg), on the issue
+path.
 
 SQLAlchemy's ``Connection.execute`` costs 40-80 µs of Python a statement (an
 execution context, the compiled cache's lookup, the parameters processed by name, a
@@ -14,27 +15,38 @@ in the same transaction (the driver's connection SQLAlchemy holds), and a failur
 raised as SQLAlchemy would raise it (``IntegrityError``, ``OperationalError``), so
 ``Store._writing`` turns it into ``Conflict`` or ``Unavailable`` as before.
 
+On PostgreSQL (psycopg, whose statements SQLAlchemy compiles with named parameters,
+``%(name)s``) the values go by name, as SQLAlchemy sends them; a failure that means the
+connection is gone invalidates it as ``Connection.execute`` would, so the pool never
+hands it out again (docs/performance.md, section 1: the server's CPU per ticket on
+PostgreSQL).
+
 Anything this cannot do exactly as SQLAlchemy would is left to ``Connection.execute``:
-another database than SQLite, a statement whose compiled form needs more than the
+another database or driver, a statement whose compiled form needs more than the
 values given (a column's Python-side default, an escaped parameter name), and a read
 whose columns SQLAlchemy would convert (a result processor: times, booleans).
 """
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-#: what ``_plan`` made of a statement for one set of column names: the SQL, and per
-#: parameter in order its name and bind processor (None: the value as it is); None
-#: where ``Connection.execute`` must run it
-_Plan = tuple[str, tuple[tuple[str, Callable[[Any], Any] | None], ...]] | None
+#: what ``_plan`` made of a statement for one set of column names: the SQL, per
+#: parameter (in order, where the driver takes them by position) its name and bind
+#: processor (None: the value as it is), and whether the driver takes them by name;
+#: None where ``Connection.execute`` must run it
+_Plan = tuple[str, tuple[tuple[str, Callable[[Any], Any] | None], ...], bool] | None
+
+#: the drivers whose cursor this runs statements through (by dialect name)
+DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
 
 #: plans by statement (held weakly: they go with the ``Store`` that built it), then
-#: column names
+#: the database's dialect and the column names
 _plans: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], _Plan]] = weakref.WeakKeyDictionary()
 
 
@@ -45,8 +57,8 @@ def write_row(conn: sa.Connection, statement: Any, values: dict[str, Any]) -> No
     if plan is None:
         conn.execute(statement, values)
         return
-    sql, order = plan
-    _run(conn, sql, [_bound(values, name, process) for name, process in order])
+    sql, order, named = plan
+    _run(conn, sql, _parameters(values, order, named))
 
 
 def write_rows(conn: sa.Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -57,9 +69,9 @@ def write_rows(conn: sa.Connection, statement: Any, rows: Sequence[dict[str, Any
     if plan is None or any(tuple(row) != tuple(rows[0]) for row in rows):
         conn.execute(statement, list(rows))
         return
-    sql, order = plan
+    sql, order, named = plan
     for row in rows:
-        _run(conn, sql, [_bound(row, name, process) for name, process in order])
+        _run(conn, sql, _parameters(row, order, named))
 
 
 def first_row(
@@ -71,42 +83,67 @@ def first_row(
     if plan is None:
         row = conn.execute(statement, values).first()
         return None if row is None else tuple(row)
-    sql, order = plan
-    found = _run(conn, sql, [_bound(values, name, process) for name, process in order], True)
+    sql, order, named = plan
+    found = _run(conn, sql, _parameters(values, order, named), True)
     return None if found is None else tuple(found)
 
 
-def _bound(values: dict[str, Any], name: str, process: Callable[[Any], Any] | None) -> Any:
-    value = values[name]
-    return value if process is None else process(value)
+def _parameters(
+    values: dict[str, Any],
+    order: tuple[tuple[str, Callable[[Any], Any] | None], ...],
+    named: bool,
+) -> Any:
+    """The values as the driver takes them: by name (a dict) or in order (a list),
+    each through its column's bind processor."""
+    if named:
+        return {
+            name: values[name] if process is None else process(values[name])
+            for name, process in order
+        }
+    return [values[name] if process is None else process(values[name]) for name, process in order]
 
 
-def _run(conn: sa.Connection, sql: str, parameters: list[Any], fetch: bool = False) -> Any:
-    """Run ``sql``; with ``fetch``, its first row (None if none)."""
+def _run(conn: sa.Connection, sql: str, parameters: Any, fetch: bool = False) -> Any:
+    """Run ``sql``; with ``fetch``, its first row (None if none). A driver error is
+    raised as SQLAlchemy raises it; one that means the connection is lost first
+    invalidates it (``Connection.invalidate``), as ``Connection.execute`` does."""
     dialect = conn.dialect
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    dbapi_connection = conn.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, parameters)
         return cursor.fetchone() if fetch else None
     except dialect.loaded_dbapi.Error as exc:
-        raise sa.exc.DBAPIError.instance(
-            sql, parameters, exc, dialect.loaded_dbapi.Error, dialect=dialect
-        ) from exc
+        lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
+        error = sa.exc.DBAPIError.instance(
+            sql,
+            parameters,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=dialect,
+        )
+        if lost:
+            conn.invalidate(error)
+        raise error from exc
     finally:
-        cursor.close()
+        with contextlib.suppress(Exception):  # a cursor of a connection that is gone
+            cursor.close()
 
 
 def _plan_for(
     conn: sa.Connection, statement: Any, names: tuple[str, ...], reading: bool = False
 ) -> _Plan:
-    if conn.dialect.name != "sqlite":
+    if DRIVERS.get(conn.dialect.name) != conn.dialect.driver:
         return None
     by_names = _plans.get(statement)
     if by_names is None:
         by_names = _plans[statement] = {}
-    if names not in by_names:
-        by_names[names] = _plan(conn.dialect, statement, names, reading)
-    return by_names[names]
+    # a statement kept at module level (an estimate's insert) serves both databases
+    key = (conn.dialect.name, *names)
+    if key not in by_names:
+        by_names[key] = _plan(conn.dialect, statement, names, reading)
+    return by_names[key]
 
 
 def _plan(dialect: sa.Dialect, statement: Any, names: tuple[str, ...], reading: bool) -> _Plan:
@@ -119,16 +156,18 @@ def _plan(dialect: sa.Dialect, statement: Any, names: tuple[str, ...], reading: 
             return None  # SQLAlchemy would convert what the driver gives
     else:
         compiled = statement.compile(dialect=dialect, column_keys=list(names))
-    order = compiled.positiontup
     if (
-        not compiled.positional
-        or order is None
-        or set(order) != set(names)
-        or len(order) != len(names)
-        or compiled.escaped_bind_names
+        compiled.escaped_bind_names
         or compiled.literal_execute_params
         or compiled.post_compile_params
     ):
         return None
     processors = compiled._bind_processors
-    return compiled.string, tuple((name, processors.get(name)) for name in order)
+    if compiled.positional:
+        order = compiled.positiontup
+        if order is None or set(order) != set(names) or len(order) != len(names):
+            return None
+        return compiled.string, tuple((name, processors.get(name)) for name in order), False
+    if dialect.paramstyle != "pyformat" or set(compiled.bind_names.values()) != set(names):
+        return None
+    return compiled.string, tuple((name, processors.get(name)) for name in names), True

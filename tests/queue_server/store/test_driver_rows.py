@@ -1,10 +1,14 @@
-"""``store.driver_rows``: the rows an issue's transaction writes through SQLite's own
-cursor are the rows SQLAlchemy's ``Connection.execute`` writes, byte for byte, and a
-failure comes out of ``Store.commit`` as it did (``Conflict``, ``Unavailable``)."""
+"""``store.driver_rows``: the rows an issue's transaction writes through the driver's
+own cursor (SQLite's, psycopg's) are the rows SQLAlchemy's ``Connection.execute``
+writes, value for value, and a failure comes out of ``Store.commit`` as it did
+(``Conflict``, ``Unavailable``; a PostgreSQL connection lost mid-write is invalidated
+as SQLAlchemy would)."""
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -87,13 +91,8 @@ def _day_of_commits(setup: CentreSetup, store: Store, seed: int) -> None:
 def _every_row(url: str) -> dict[str, list[tuple[Any, ...]]]:
     engine = sa.create_engine(url)
     try:
+        names = sorted(sa.inspect(engine).get_table_names())
         with engine.connect() as conn:
-            names = [
-                row[0]
-                for row in conn.exec_driver_sql(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-                )
-            ]
             return {
                 name: sorted(map(tuple, conn.exec_driver_sql(f'SELECT * FROM "{name}"')), key=repr)
                 for name in names
@@ -103,34 +102,113 @@ def _every_row(url: str) -> dict[str, list[tuple[Any, ...]]]:
         engine.dispose()
 
 
-def _written(setup: CentreSetup, folder: Path, seed: int) -> dict[str, list[tuple[Any, ...]]]:
-    url = f"sqlite:///{folder / 'walkin.db'}"
-    folder.mkdir()
-    store = Store(url)
-    store.migrate()
-    store.register_centre(setup, START)
-    store.take_lease(setup.centre_id, "test", START)
-    _day_of_commits(setup, store, seed)
-    store.close()
-    return _every_row(url)
+@contextlib.contextmanager
+def _fresh(kind: str, folder: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new empty database: a SQLite file in ``folder``, or a PostgreSQL database."""
+    if kind == "sqlite":
+        folder.mkdir()
+        yield f"sqlite:///{folder / 'walkin.db'}"
+        return
+    from tests.conftest import new_pg_database
+
+    with new_pg_database(request.getfixturevalue("pg_url"), "walkin_rows_") as url:
+        yield url
 
 
+def _written(
+    setup: CentreSetup, kind: str, folder: Path, seed: int, request: pytest.FixtureRequest
+) -> dict[str, list[tuple[Any, ...]]]:
+    with _fresh(kind, folder, request) as url:
+        store = Store(url)
+        store.migrate()
+        store.register_centre(setup, START)
+        store.take_lease(setup.centre_id, "test", START)
+        _day_of_commits(setup, store, seed)
+        store.close()
+        return _every_row(url)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_driver_writes_what_sqlalchemy_writes(
-    setup: CentreSetup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+    setup: CentreSetup,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    seed: int,
+    kind: str,
 ) -> None:
-    through_driver = _written(setup, tmp_path / "driver", seed)
+    through_driver = _written(setup, kind, tmp_path / "driver", seed, request)
     calls: list[int] = []
     real = driver_rows._run
     monkeypatch.setattr(driver_rows, "_run", lambda *a: (calls.append(1), real(*a))[1])
-    _written(setup, tmp_path / "counted", seed)
+    _written(setup, kind, tmp_path / "counted", seed, request)
     assert calls, "the issue path no longer goes through the driver: this test tests nothing"
     monkeypatch.setattr(driver_rows, "_plan_for", lambda *a: None)  # SQLAlchemy's own
-    through_sqlalchemy = _written(setup, tmp_path / "sqlalchemy", seed)
+    through_sqlalchemy = _written(setup, kind, tmp_path / "sqlalchemy", seed, request)
     assert through_driver.keys() == through_sqlalchemy.keys()
     for table, rows in through_sqlalchemy.items():
         assert through_driver[table] == rows, table
     assert through_sqlalchemy["ticket"] and through_sqlalchemy["wait_estimate"]
+
+
+def test_a_postgresql_connection_lost_mid_write_is_invalidated(
+    setup: CentreSetup, pg_url: str
+) -> None:
+    """The database drops the server's connection between two of a commit's
+    statements: the commit is ``Unavailable`` with nothing written, the dead
+    connection is invalidated (never handed out again), and the next commit works."""
+    from tests.conftest import new_pg_database
+
+    with new_pg_database(pg_url, "walkin_lost_") as url:
+        store = Store(url)
+        store.migrate()
+        store.register_centre(setup, START)
+        invalidated: list[BaseException | None] = []
+        sa.event.listen(store.engine, "invalidate", lambda _c, _r, exc: invalidated.append(exc))
+        centre = Centre(setup)
+        service = next(iter(centre.services))
+        decision = centre.decide(
+            cmd.IssueTicket(
+                actor="kiosk:k1", service=service, ticket_id="t-1", idempotency_key="k1"
+            ),
+            START,
+        )
+        assert decision.ticket is not None
+        given = GivenEstimate(
+            centre=setup.centre_id,
+            ticket_id="t-1",
+            day=decision.ticket.day,
+            service=service,
+            at=START,
+            why="issue",
+            minutes=3,
+        )
+        admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+
+        def cut_then_estimate(conn: sa.Connection) -> None:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with admin.connect() as other:
+                other.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            insert_estimates(conn, [given])  # through the driver, on a dead connection
+
+        try:
+            with pytest.raises(Unavailable) as refused:
+                store.commit(setup.centre_id, decision.events, cut_then_estimate)
+            lost = refused.value.__cause__
+            assert isinstance(lost, sa.exc.OperationalError) and lost.connection_invalidated
+            # invalidated at once, with the error itself (as Connection.execute does),
+            # not only later when the pool fails to reset it
+            assert invalidated[:1] == [lost]
+            assert _every_row(url)["ticket"] == []
+            store.commit(
+                setup.centre_id, decision.events, partial(insert_estimates, estimates=[given])
+            )
+            assert len(_every_row(url)["ticket"]) == 1
+            assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        finally:
+            admin.dispose()
+            store.close()
 
 
 def test_a_number_already_stored_is_a_conflict_and_nothing_is_written(
