@@ -2,34 +2,32 @@
 
 Method (docs/routing.md, "Wait estimates"; measured in docs/simulation.md): replay the
 routing policy forward in time, with what ``durations.learn`` found in the day so far.
-Each open counter becomes free at a predicted moment — now if idle; if it has a
-ticket, when that visit should end by the service's recent visits (``Learned.remaining``:
-never sooner than a quarter of the mean from now, since a visit over its mean is likely
-to run on a while). With several counters busy, whichever visit ends first frees its
-counter sooner than any one visit's expected end says, so they are freed in turn at
-the expected first, second... end among their visits (``_free_in_turn``). A paused
-counter whose adviser is still signed in (a break) comes back ``PAUSE_BACK_IN`` from
-now; a closed one does not. With the centre's rota (``CentreSetup.rota``,
-``_rota_today``) a counter whose break is due goes on it once free and is back after
-its length, leaves at the end of its shift, and a paused one on a rota break is back
-when that break ends. Repeatedly the earliest-free
-counter "calls next" with the real ``choose_next`` at that moment, so under the
-centre's configured routing policy (``Policy.routing``: ``"rules"``, ``"fifo"``...),
-and stays busy for the called visit: the service's learned mean (long visits cut
-down), less for a walk-in who has waited long enough that they may have left
-(``Learned.busy_for``). Bookings not checked in yet whose slot is still to come
-within the horizon are in the replay as tickets arriving at their usual time before
-the slot, each visit weighed by the share of bookings that come; they are not
-counted among the people ahead. The moment a ticket is called in this replay is its
-estimate; the people ahead of it are the queued tickets called before it at open
-counters that could have taken it. If no open counter can take the ticket, the
-minutes are unknown (None) and the people ahead are the tickets of the same service
-that arrived earlier. The replay looks ``HORIZON`` (4 hours) ahead at most; a ticket
-not called by then has unknown minutes, and its people ahead are those called in the
-replay plus those of its service still before it. A ticket the replay cannot reach by
-then is found without it (``_out_of_reach``, O(counters)): unknown minutes, the same as
-the replay's, and as people ahead those queued before it for the services its
-counters take.
+Each open counter becomes free at a predicted moment — now if idle; if it has a ticket,
+when that visit should end by the service's recent visits (``Learned.remaining``: never
+sooner than a quarter of the mean from now, since a visit over its mean is likely to run
+on a while). With several counters busy, whichever visit ends first frees its counter
+sooner than any one visit's expected end says, so they are freed in turn at the expected
+first, second... end among their visits (``_free_in_turn``). A paused counter whose
+adviser is still signed in (a break) comes back ``PAUSE_BACK_IN`` from now; a closed one
+does not. With the centre's rota (``CentreSetup.rota``, ``_rota_today``) a counter whose
+break is due goes on it once free and is back after its length, leaves at the end of its
+shift, a paused one on a rota break is back when that break ends, and a closed one opens
+at the start of its next shift. Repeatedly the earliest-free counter "calls next" with
+the real ``choose_next`` at that moment, so under the centre's configured routing policy
+(``Policy.routing``: ``"rules"``, ``"fifo"``...), and stays busy for the called visit:
+the service's learned mean (long visits cut down), less for a walk-in who has waited
+long enough that they may have left (``Learned.busy_for``). Bookings not checked in yet
+whose slot is still to come within the horizon are in the replay as tickets arriving at
+their usual time before the slot, each visit weighed by the share of bookings that come;
+they are not counted among the people ahead. The moment a ticket is called in this
+replay is its estimate; the people ahead of it are the queued tickets called before it
+at open counters that could have taken it. If no open counter can take the ticket, the
+minutes are unknown (None) and the people ahead are the tickets of the same service that
+arrived earlier. The replay looks ``HORIZON`` (4 hours) ahead at most; a ticket not
+called by then has unknown minutes, and its people ahead are those called in the replay
+plus those of its service still before it. A ticket the replay cannot reach by then is
+found without it (``_out_of_reach``, O(counters)): unknown minutes, the same as the
+replay's, and as people ahead those queued before it for the services its counters take.
 
 What it cannot see: breaks still to come, and walk-ins still to come who will be
 called first (later arrivals go first under "rules" and "standards"); both make it run
@@ -149,6 +147,10 @@ def estimate_waits(
     counters = [
         c for c in centre.counters.values() if c.state in (CounterState.OPEN, CounterState.SERVING)
     ]
+    # the rota: breaks and shift ends to come, paused counters' returns, and closed
+    # counters whose shift starts within the horizon (they join the replay then)
+    away, back, arrive = _rota_today(centre, now)
+    arriving = [centre.counters[name] for name, at in arrive.items() if at <= now + HORIZON]
     #: the tickets to replay for, and the names of the counters that could take each
     targets: dict[str, frozenset[str]] = {}
     index = centre.queue_index
@@ -157,7 +159,7 @@ def estimate_waits(
         if target.state not in QUEUED_STATES:
             results[ticket_id] = WaitEstimate(0, 0)
             continue
-        able = frozenset(c.name for c in counters if may_take(c, target))
+        able = frozenset(c.name for c in (*counters, *arriving) if may_take(c, target))
         if not able:
             # the tickets of its service that came before it (by arrival, then number)
             results[ticket_id] = WaitEstimate(index.earlier(target), None)
@@ -174,10 +176,12 @@ def estimate_waits(
         heapq.heappush(free_at, (at, counter.name))
     # a paused counter whose adviser is still signed in comes back from their break:
     # at the end of the rota's break it is on, or ``PAUSE_BACK_IN`` from now
-    away, back = _rota_today(centre, now)
     for counter in centre.counters.values():
         if counter.state == CounterState.PAUSED and counter.staff is not None:
             heapq.heappush(free_at, (back.get(counter.name, now + PAUSE_BACK_IN), counter.name))
+    # a closed counter opens at the start of its shift in the rota
+    for counter in arriving:
+        heapq.heappush(free_at, (arrive[counter.name], counter.name))
     durations = {code: learned.visit(code) for code in centre.services}
     if PRUNE:
         for ticket_id in _out_of_reach(centre, learned, free_at, targets, now):
@@ -313,10 +317,12 @@ _Away = tuple[datetime, timedelta | None, datetime | None]
 
 def _rota_today(
     centre: Centre, now: datetime
-) -> tuple[dict[str, list[_Away]], dict[str, datetime]]:
+) -> tuple[dict[str, list[_Away]], dict[str, datetime], dict[str, datetime]]:
     """What the centre's rota (``CentreSetup.rota``) says of today, for the replay:
-    each working counter's absences still to come, in order, and when each paused
-    counter on a rota break is back.
+    each working counter's absences still to come, in order, when each paused
+    counter on a rota break is back, and when each closed counter whose next shift is
+    still to start opens (its adviser signs in at the shift's start: it joins the
+    replay then, and its breaks and shift ends from then on apply).
 
     A break still to come: one not yet over by the plan (due + length after now) that
     the counter is not on and has not taken (``Centre.pauses``: a pause that ended,
@@ -327,10 +333,12 @@ def _rota_today(
     the pause began (or now, if the break is overrunning). A working counter leaves at
     the end of each of its shifts still to end (after the visit in hand) and comes back
     at the next one's start; it may be working outside its shifts (opened early), and
-    is taken to work on until the end of the next. Without a rota: nothing ({}, {})."""
+    is taken to work on until the end of the next. A closed counter whose shift has
+    begun already is not brought in (its adviser is late, or away today). Without a
+    rota: nothing ({}, {}, {})."""
     rota = centre.setup.rota
     if not rota:
-        return {}, {}
+        return {}, {}, {}
     tz = centre.setup.tz
     today = now.astimezone(tz).date()
 
@@ -339,11 +347,22 @@ def _rota_today(
 
     away: dict[str, list[_Away]] = {}
     back: dict[str, datetime] = {}
+    arrive: dict[str, datetime] = {}
     for planned in rota:
         counter = centre.counters.get(planned.counter)
-        if counter is None or counter.state == CounterState.CLOSED:
+        if counter is None:
             continue
+        starts = None
+        if counter.state == CounterState.CLOSED:
+            starts = min(
+                (at(start) for start, _end in planned.shifts if at(start) > now), default=None
+            )
+            if starts is None:
+                continue
+            arrive[planned.counter] = starts
         breaks = [(at(due), length) for due, length in planned.breaks]
+        if starts is not None:
+            breaks = [(due, length) for due, length in breaks if due >= starts]
         on_break = None
         if counter.state == CounterState.PAUSED and counter.state_since is not None:
             since = counter.state_since
@@ -375,7 +394,7 @@ def _rota_today(
         if items:
             items.sort(key=lambda item: item[0])
             away[planned.counter] = items
-    return away, back
+    return away, back, arrive
 
 
 def _out_of_reach(

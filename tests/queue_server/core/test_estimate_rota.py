@@ -209,3 +209,43 @@ def one_busy_counter_open(desk: Desk) -> str:
     desk.call_next("1")
     desk.start("1")
     return desk.issue("HOU").id
+
+
+def test_a_closed_counter_opens_at_the_start_of_its_shift():
+    """Counter 3 (Benefits only) is closed, its adviser's shift starting at 10:30: a
+    Benefits visitor is estimated from then (30 minutes) instead of not at all, while
+    a second Housing visitor waits for counter 1's visit in hand (8 minutes). With
+    counter 2 (Council Tax, then Housing) starting at 10:03, that Housing visitor goes
+    to counter 2 then: 3 minutes."""
+    plain = desk_with()
+    housing = one_busy_counter(plain)
+    benefits = plain.issue("BEN").id
+    assert (minutes(plain, housing), minutes(plain, benefits)) == (8, None)
+    later = desk_with(CounterRota("3", ((time(10, 30), time(17)),)))
+    housing = one_busy_counter(later)
+    benefits = later.issue("BEN").id
+    assert (minutes(later, housing), minutes(later, benefits)) == (8, 30)
+    soon = desk_with(CounterRota("2", ((time(10, 3), time(17)),)))
+    assert minutes(soon, one_busy_counter(soon)) == 3
+
+
+def test_a_closed_counter_whose_shift_has_begun_is_not_brought_in():
+    """Counter 3's shift began at 09:00 and it is still closed at 10:00 (its adviser
+    is late, or away today): nothing is expected of it, unless it has a later shift
+    today, from whose start it is (11:00 local: 60 minutes); a break due before that
+    start is not its."""
+    late = desk_with(CounterRota("3", ((time(9), time(17)),)))
+    one_busy_counter(late)
+    assert minutes(late, late.issue("BEN").id) is None
+    split = desk_with(
+        CounterRota(
+            "3",
+            ((time(9), time(10)), (time(11), time(17))),
+            ((time(10, 30), timedelta(minutes=30)), (time(11, 1), timedelta(minutes=20))),
+        )
+    )
+    one_busy_counter(split)
+    first, second = split.issue("BEN").id, split.issue("BEN").id
+    # 11:00 the first; its visit (8 minutes) ends 11:08, then the 11:01 break (20
+    # minutes, due once the visit is over): the second at 11:28
+    assert (minutes(split, first), minutes(split, second)) == (60, 88)

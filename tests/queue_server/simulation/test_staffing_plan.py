@@ -286,6 +286,19 @@ def test_the_shipped_plans_fit_the_demo_centre_and_cover_every_service(
             assert 1 <= len(skilled) <= 3, scarce
 
 
+def test_the_peak_cover_plan_fits_the_demo_centre(demo: CentreSetup) -> None:
+    """``peak-cover.toml``: the four advisers all day, and two part-timers whose
+    shifts start during the day (docs/rota.md, "Shifts that start during the day")."""
+    plan = load_plan(PLANS / "peak-cover.toml")
+    check_plan(plan, demo)
+    assert plan_warnings(plan, demo) == []
+    four = load_plan(PLANS / "four-advisers.toml")
+    assert plan.advisers[:4] == four.advisers
+    starts = sorted(s.start for a in plan.advisers[4:] for s in a.shifts)
+    assert [a.counter for a in plan.advisers[4:]] == ["Counter 5", "Counter 6"]
+    assert all(start.hour >= 10 for start in starts)
+
+
 def test_a_service_nobody_serves_is_a_warning(small: CentreSetup) -> None:
     plan = one_adviser([("09:00", "17:00")], primary=("housing",))
     assert plan_warnings(plan, small) == [
