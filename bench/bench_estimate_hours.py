@@ -45,6 +45,13 @@ def main() -> None:
     parser.add_argument("--policy", default="standards")
     parser.add_argument("--days", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--by",
+        choices=("hour", "service"),
+        default="hour",
+        help="hour: MAE and bias by the half hour given; service: by service, with how "
+        "often the wait fell in the range shown (estimates of 10 minutes or more)",
+    )
     args = parser.parse_args()
     setup = load_config(args.config).to_setup()
     setup = replace(setup, policy=replace(setup.policy, routing=args.policy))
@@ -52,6 +59,8 @@ def main() -> None:
     check_plan(plan, setup)
     for profile in args.profiles:
         errors: dict[tuple[int, int], list[float]] = defaultdict(list)
+        #: by service: (estimates with a range, waits in it, waits above it)
+        ranged: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         for day, arrivals in generated_days(
             setup, profile, date(2026, 11, 30), args.days, args.seed
         ):
@@ -67,10 +76,22 @@ def main() -> None:
                 errors[(local.hour, 30 * (local.minute >= 30))].append(
                     visit.estimate_minutes - wait
                 )
+                if visit.estimate_low is not None and visit.estimate_high is not None:
+                    tally = ranged[ticket.service]
+                    tally[0] += 1
+                    tally[1] += visit.estimate_low <= wait <= visit.estimate_high
+                    tally[2] += wait > visit.estimate_high
         every = [e for slot in errors.values() for e in slot]
         print(
             f"\n{Path(profile).stem}, {Path(args.staffing).stem}, {args.policy}, {args.days} days"
         )
+        if args.by == "service":
+            print("\n| service | with a range | in it | above it |\n|---|---:|---:|---:|")
+            total = [sum(t[i] for t in ranged.values()) for i in range(3)]
+            for name, (n, inside, above) in [("all", total), *sorted(ranged.items())]:
+                if n:
+                    print(f"| {name} | {n} | {inside / n:.0%} | {above / n:.0%} |")
+            continue
         print("\n| given | estimates | MAE | bias |\n|---|---:|---:|---:|")
         print(
             f"| all day | {len(every)} | {statistics.fmean(abs(e) for e in every):.2f} "
