@@ -42,7 +42,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_routing import generated_days  # noqa: E402
+from bench_routing import (  # noqa: E402
+    WEEKDAYS,
+    centre_and_profiles,
+    estimated_and_called,
+    generated_days,
+)
 
 from queue_server.launch import load_config  # noqa: E402
 from queue_server.simulation.replay import replay_day  # noqa: E402
@@ -131,12 +136,7 @@ def collect(setup, profile: str, plan_path: str, policy: str, days: int, seed: i
     out: list[Given] = []
     for day, arrivals in generated_days(setup, profile, date(2026, 11, 30), days, seed):
         replay = replay_day(setup, day, arrivals, seed=seed, staffing=plan)
-        for visit in replay.visits:
-            if visit.ticket_id is None or visit.estimate_minutes is None:
-                continue
-            ticket = replay.centre.tickets[visit.ticket_id]
-            if ticket.first_called_at is None:
-                continue
+        for visit, ticket, _wait in estimated_and_called(replay):
             out.append(
                 Given(
                     day,
@@ -160,12 +160,7 @@ CORRECTIONS: list[tuple[str, Correct, Key, int, bool]] = [
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--config", default="examples/centre.toml")
-    parser.add_argument(
-        "--profiles",
-        nargs="+",
-        default=["examples/profiles/ordinary-weekday.toml", "examples/profiles/busy-monday.toml"],
-    )
+    centre_and_profiles(parser, WEEKDAYS[::-1])
     parser.add_argument("--plans", nargs="+", default=["examples/staffing/four-advisers.toml"])
     parser.add_argument("--policies", nargs="+", default=["fifo", "rules", "standards"])
     parser.add_argument("--days", type=int, default=40)

@@ -48,7 +48,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_routing import generated_days  # noqa: E402
+from bench_routing import centre_and_profiles, generated_days  # noqa: E402
 
 import queue_server.simulation.replay as replay_module  # noqa: E402
 from queue_server.core.model import CentreSetup  # noqa: E402
@@ -268,12 +268,7 @@ def by_ahead(rows: list[Measured]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--config", default="examples/centre.toml")
-    parser.add_argument(
-        "--profiles",
-        nargs="+",
-        default=["examples/profiles/busy-monday.toml", "examples/profiles/ordinary-weekday.toml"],
-    )
+    centre_and_profiles(parser)
     parser.add_argument("--plans", nargs="+", default=["examples/staffing/four-advisers.toml"])
     parser.add_argument("--policies", nargs="+", default=["standards", "fifo"])
     parser.add_argument("--date", type=date.fromisoformat, default=date(2026, 11, 30))

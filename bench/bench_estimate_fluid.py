@@ -42,7 +42,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_routing import generated_days  # noqa: E402
+from bench_routing import (  # noqa: E402
+    WEEKDAYS,
+    centre_and_profiles,
+    estimated_and_called,
+    generated_days,
+)
 
 from queue_server.core import estimate as core_estimate  # noqa: E402
 from queue_server.core.centre import Centre  # noqa: E402
@@ -123,14 +128,10 @@ def measure(setup, profile: str, plan_path: str, policy: str, days: int, seed: i
     try:
         for day, arrivals in generated_days(setup, profile, date(2026, 11, 30), days, seed):
             replay = replay_day(setup, day, arrivals, seed=seed, staffing=plan)
-            for visit in replay.visits:
-                if visit.ticket_id is None or visit.estimate_minutes is None:
-                    continue
-                ticket = replay.centre.tickets[visit.ticket_id]
+            for visit, _ticket, wait in estimated_and_called(replay):
                 other = pooled.get(visit.ticket_id)
-                if ticket.first_called_at is None or other is None:
+                if other is None:
                     continue
-                wait = (ticket.first_called_at - ticket.issued_at) / timedelta(minutes=1)
                 errors["replay"].append(visit.estimate_minutes - wait)
                 errors["pooled"].append(-(-other // 1) - wait)  # shown rounded up, as given
                 errors["own service"].append(-(-(own[visit.ticket_id] or 0.0) // 1) - wait)
@@ -152,12 +153,7 @@ def measure(setup, profile: str, plan_path: str, policy: str, days: int, seed: i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--config", default="examples/centre.toml")
-    parser.add_argument(
-        "--profiles",
-        nargs="+",
-        default=["examples/profiles/ordinary-weekday.toml", "examples/profiles/busy-monday.toml"],
-    )
+    centre_and_profiles(parser, WEEKDAYS[::-1])
     parser.add_argument(
         "--staffing",
         nargs="+",

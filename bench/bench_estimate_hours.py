@@ -19,14 +19,18 @@ import statistics
 import sys
 from collections import defaultdict
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_routing import generated_days  # noqa: E402
+from bench_routing import (  # noqa: E402
+    centre_and_profiles,
+    estimated_and_called,
+    generated_days,
+)
 
 from queue_server.launch import load_config  # noqa: E402
 from queue_server.simulation.replay import replay_day  # noqa: E402
@@ -35,12 +39,7 @@ from queue_server.simulation.staffing_plan import check_plan, load_plan  # noqa:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--config", default="examples/centre.toml")
-    parser.add_argument(
-        "--profiles",
-        nargs="+",
-        default=["examples/profiles/busy-monday.toml", "examples/profiles/ordinary-weekday.toml"],
-    )
+    centre_and_profiles(parser)
     parser.add_argument("--staffing", default="examples/staffing/peak-cover.toml")
     parser.add_argument("--policy", default="standards")
     parser.add_argument("--days", type=int, default=40)
@@ -65,14 +64,8 @@ def main() -> None:
             setup, profile, date(2026, 11, 30), args.days, args.seed
         ):
             replay = replay_day(setup, day, arrivals, seed=args.seed, staffing=plan)
-            for visit in replay.visits:
-                if visit.ticket_id is None or visit.estimate_minutes is None:
-                    continue
-                ticket = replay.centre.tickets[visit.ticket_id]
-                if ticket.first_called_at is None:
-                    continue
+            for visit, ticket, wait in estimated_and_called(replay):
                 local = ticket.issued_at.astimezone(setup.tz)
-                wait = (ticket.first_called_at - ticket.issued_at) / timedelta(minutes=1)
                 errors[(local.hour, 30 * (local.minute >= 30))].append(
                     visit.estimate_minutes - wait
                 )

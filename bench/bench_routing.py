@@ -42,6 +42,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -145,6 +146,31 @@ def day_figures(replay: Replay) -> tuple[dict[str, Any], list[float]]:
         },
         waits,
     )
+
+
+#: the two weekday profiles the estimate benches replay by default
+WEEKDAYS = ("examples/profiles/busy-monday.toml", "examples/profiles/ordinary-weekday.toml")
+
+
+def centre_and_profiles(
+    parser: argparse.ArgumentParser, profiles: Sequence[str] = WEEKDAYS
+) -> None:
+    """The options every bench of generated days has: ``--config`` (the centre) and
+    ``--profiles`` (the day profiles to generate days from, ``profiles`` by default)."""
+    parser.add_argument("--config", default="examples/centre.toml")
+    parser.add_argument("--profiles", nargs="+", default=list(profiles))
+
+
+def estimated_and_called(replay: Any) -> Iterator[tuple[Any, Any, float]]:
+    """Each visit of a replayed day (``replay_day``) given an estimate at issue and
+    then called: (the visit, its ticket, its wait to the first call in minutes)."""
+    for visit in replay.visits:
+        if visit.ticket_id is None or visit.estimate_minutes is None:
+            continue
+        ticket = replay.centre.tickets[visit.ticket_id]
+        if ticket.first_called_at is None:
+            continue
+        yield visit, ticket, (ticket.first_called_at - ticket.issued_at) / timedelta(minutes=1)
 
 
 def generated_days(
