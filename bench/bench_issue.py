@@ -331,8 +331,9 @@ def bench_one(kind: str, load: str, args: argparse.Namespace, profile: str | Non
 
 @contextlib.contextmanager
 def on_cpus(cpus: str | None) -> Iterator[None]:
-    """This process (the kiosks) on ``cpus`` for the load, as it was afterwards (the
-    next server, started from it, must not inherit them)."""
+    """This process's main thread (the kiosks' event loop) on ``cpus`` for the load, as
+    it was afterwards (the next server, started from it, must not inherit them). The
+    CPU meter's thread and py-spy, started before, stay where they were."""
     if not cpus:
         yield
         return

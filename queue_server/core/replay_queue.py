@@ -164,8 +164,10 @@ class ReplayQueue:
         #: the counters by name, for the ``Desk`` of a free time (``choose_planned``)
         self.counters: Mapping[str, Counter] = getattr(centre, "counters", {})
         #: the counters open or serving when the replay starts: whether another able
-        #: counter is open, for ``held_back`` (the replay opens and closes none; a
-        #: paused one it brings back from its break is not counted)
+        #: counter is open, for ``held_back`` (a paused one the replay brings back from
+        #: its break, or a closed one it opens at the start of its shift, is not
+        #: counted: a transferred ticket may go back to its counter a little sooner in
+        #: the replay than it would)
         self.working: list[Counter] = [
             c
             for c in self.counters.values()

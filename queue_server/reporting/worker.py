@@ -50,7 +50,10 @@ def _start(url: str, parent: int, cpus: frozenset[int] | None = None) -> None:
     from queue_server.store import Store
 
     if cpus:
-        os.sched_setaffinity(0, cpus)
+        try:
+            os.sched_setaffinity(0, cpus)
+        except OSError as exc:  # a CPU gone offline, a container's set changed
+            log.warning("reports run where the server does: cannot use CPUs %s (%s)", cpus, exc)
 
     # reports can wait a moment; the live queue (the parent) cannot: on a busy
     # machine the scheduler gives the server the CPU first

@@ -35,7 +35,8 @@ from queue_server.core.model import CentreSetup
 from queue_server.simulation.day import simulate_day
 from queue_server.simulation.profiles import ONE_STOP_SHOP, ArrivalProfile, Staffing
 from queue_server.store import Store
-from queue_server.store.tables import AppointmentRow, TicketRow
+from queue_server.store.rollups import bookings_query
+from queue_server.store.tables import TicketRow
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,6 @@ def days_with_data(store: Store, centre_id: str, first: date, last: date) -> lis
     bookings in ``store`` (bookings by the centre-agnostic UTC day, a day either side
     caught by the tickets' local day)."""
     tickets = TicketRow.__table__.c  # type: ignore[attr-defined]
-    bookings = AppointmentRow.__table__.c  # type: ignore[attr-defined]
     start = datetime.combine(first, time(), tzinfo=UTC)
     end = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
     with store.engine.connect() as conn:
@@ -67,11 +67,8 @@ def days_with_data(store: Store, centre_id: str, first: date, last: date) -> lis
                 .distinct()
             )
         }
-        for row in conn.execute(
-            sa.select(bookings.at).where(
-                bookings.centre == centre_id, bookings.at >= start, bookings.at < end
-            )
-        ):
+        # the bookings of the days, and those kept when their reference was used again
+        for row in conn.execute(bookings_query(start, end, centre_id)):
             at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
             found.add(at.astimezone(UTC).date())
     return sorted(d for d in found if first <= d <= last)

@@ -106,11 +106,14 @@ def _parameters(
 def _run(conn: sa.Connection, sql: str, parameters: Any, fetch: bool = False) -> Any:
     """Run ``sql``; with ``fetch``, its first row (None if none). A driver error is
     raised as SQLAlchemy raises it; one that means the connection is lost first
-    invalidates it (``Connection.invalidate``), as ``Connection.execute`` does."""
+    invalidates this connection (``Connection.invalidate``), so the pool never hands it
+    out again. (``Connection.execute`` also marks the pool's other connections stale;
+    here each is found by the pool's ping when next checked out.)"""
     dialect = conn.dialect
     dbapi_connection = conn.connection.dbapi_connection
-    cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor = None
     try:
+        cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(sql, parameters)
         return cursor.fetchone() if fetch else None
     except dialect.loaded_dbapi.Error as exc:
@@ -127,8 +130,9 @@ def _run(conn: sa.Connection, sql: str, parameters: Any, fetch: bool = False) ->
             conn.invalidate(error)
         raise error from exc
     finally:
-        with contextlib.suppress(Exception):  # a cursor of a connection that is gone
-            cursor.close()
+        if cursor is not None:
+            with contextlib.suppress(Exception):  # a cursor of a connection that is gone
+                cursor.close()
 
 
 def _plan_for(

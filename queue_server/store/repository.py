@@ -456,8 +456,8 @@ class Store:
                 query = query.with_for_update(read=True)
             return query
 
-        # through SQLite's own cursor where it can (driver_rows): this read comes
-        # with every write
+        # through the driver's own cursor where it can (driver_rows: SQLite's,
+        # psycopg's): this read comes with every write
         row = first_row(conn, self._statement(("fence",), build), {"centre": centre_id})
         current, holder = (None, None) if row is None else row
         if current != epoch:
@@ -791,6 +791,10 @@ class Store:
         first, so its day's figures do not change when the new booking takes the
         reference's row; a row only booked, for a slot still to come, has nothing to
         keep. Nothing is read for events that book nothing (every ticket's)."""
+        # the rows as stored before this transaction: a reference booked, cancelled and
+        # booked again within one ``commit_bulk`` keeps only its stored row (a
+        # generated day never uses a reference twice; the server commits one decision
+        # at a time)
         booked_at: dict[str, datetime] = {}
         for event in events:
             if isinstance(event, AppointmentBooked) and event.appointment is not None:

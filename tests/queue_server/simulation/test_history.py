@@ -325,3 +325,37 @@ async def test_the_dashboard_reads_the_generated_days_and_a_server_starts_clean(
     live = fortnight.load_centre(centre, now)
     assert not live.needs_closing(now)
     assert all(c.state == "closed" and c.staff is None for c in live.counters.values())
+
+
+def test_a_day_whose_booking_was_kept_when_its_reference_was_reused_has_data(
+    empty_db: Store, setup: CentreSetup
+) -> None:
+    """``days_with_data`` (the guard that keeps ``walkin history generate`` off the
+    days a server recorded) counts a day whose only booking was cancelled and its
+    reference booked again for another day: the old row is kept for its day
+    (``appointment_past``)."""
+    from queue_server.core import events as ev
+    from queue_server.core.model import Appointment, AppointmentStatus
+    from queue_server.simulation.history import days_with_data
+
+    first = date(2027, 3, 2)
+    empty_db.register_centre(setup, datetime(2027, 3, 1, tzinfo=UTC))
+    booked = Appointment(ref="R-1", service="housing", at=datetime(2027, 3, 2, 10, tzinfo=UTC))
+    cancelled = Appointment(
+        ref="R-1",
+        service="housing",
+        at=booked.at,
+        status=AppointmentStatus.CANCELLED,
+    )
+    again = Appointment(ref="R-1", service="housing", at=datetime(2027, 3, 5, 11, tzinfo=UTC))
+    the_day_before = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    for event in (
+        ev.AppointmentBooked(at=the_day_before, actor="integration:x", appointment=booked),
+        ev.AppointmentCancelled(at=the_day_before, actor="integration:x", appointment=cancelled),
+        ev.AppointmentBooked(at=the_day_before, actor="integration:x", appointment=again),
+    ):
+        empty_db.commit(setup.centre_id, [event])
+    assert days_with_data(empty_db, setup.centre_id, first, first + timedelta(days=5)) == [
+        first,
+        date(2027, 3, 5),
+    ]
