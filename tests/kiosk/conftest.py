@@ -141,8 +141,10 @@ class KioskHarness:
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         touch.touch_up()
-        # Kivy keeps a button "down" for min_state_time and releases it from the clock
-        await self.until(lambda: button.state == "normal", f"{value!r} to be released", 2.0)
+        # Kivy keeps a button "down" for min_state_time and releases it from the clock;
+        # on a machine busy with the rest of the suite that clock can run seconds late
+        # (a 2 s wait here once failed in CI), so wait as long as any other condition
+        await self.until(lambda: button.state == "normal", f"{value!r} to be released")
         if settle:
             await self.pump(2)
 
