@@ -98,6 +98,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if taken is None:
                 return 0
             claim, replaces = taken.claim, taken.replaces
+            config = _read_again(args.config, config)
         store, opened = open_store(args.db, opened), None
         try:
             return asyncio.run(
@@ -111,6 +112,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     claim=claim,
                     replaces=replaces,
                     lease_timeout=args.takeover_after,
+                    config_path=args.config,
                 )
             )
         except CentreTaken as lost:
@@ -133,6 +135,27 @@ def _seconds_at_least(least: float) -> Callable[[str], float]:
         return value
 
     return parse
+
+
+def _read_again(path: str, config: Any) -> Any:
+    """The centre's file read again as a standby takes over (it may have changed since
+    this process started: docs/rota.md); the file as it was, with a line on stderr,
+    if it no longer loads or names another centre: a takeover never waits on an
+    edit."""
+    try:
+        again = load_config(path)
+    except WalkinError as exc:
+        print(f"walkin serve: {path} not read again, taking over with it as it was: {exc}",
+              file=sys.stderr)  # fmt: skip
+        return config
+    if again.centre.id != config.centre.id:
+        print(
+            f"walkin serve: {path} now names centre {again.centre.id!r}, not "
+            f"{config.centre.id!r}; taking over with it as it was",
+            file=sys.stderr,
+        )
+        return config
+    return again
 
 
 def _cpus(text: str) -> frozenset[int]:

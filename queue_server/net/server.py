@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -41,7 +42,14 @@ from queue_server.core.errors import (
     WalkinError,
 )
 from queue_server.core.events import Event, OfflineRunRecorded, TicketCalled, TicketRecalled
-from queue_server.core.model import QUEUED_STATES, CentreSetup, Channel, Ticket, counter_called
+from queue_server.core.model import (
+    QUEUED_STATES,
+    CentreSetup,
+    Channel,
+    CounterRota,
+    Ticket,
+    counter_called,
+)
 from queue_server.core.offline import UploadOutcome, days_to_read, offline_summary
 from queue_server.net import bookings_api, figures, forms, http, wire
 from queue_server.net import protocol as p
@@ -980,6 +988,13 @@ class QueueServer(Enforcement):
                 raise Unavailable(
                     "The queue database is not answering; nothing was saved. Try again in a moment."
                 )
+
+    def use_rota(self, rota: tuple[CounterRota, ...]) -> None:
+        """The centre's rota from now on (``serving.reload_rota``: the file read again):
+        the wait estimate reads it from ``Centre.setup``; a reload of the centre after
+        a failed commit keeps it (``load_centre`` is given ``self.setup``)."""
+        self.setup = replace(self.setup, rota=rota)
+        self.centre.setup = replace(self.centre.setup, rota=rota)
 
     # ------------------------------------------------------------ publish
 

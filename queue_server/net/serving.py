@@ -11,7 +11,7 @@ import signal
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -185,6 +185,12 @@ async def stand_by(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # ``systemctl reload`` on both hosts: a standby reads the centre's file when it
+    # takes over, so there is nothing to reload (SIGHUP would otherwise end it)
+    loop.add_signal_handler(
+        signal.SIGHUP,
+        lambda: log.info("standby: the centre's file is read when this server takes over"),
+    )
     try:
         listener = await serve(never, host, port, process_request=answer, ssl=ssl_context)
     except OSError as exc:
@@ -296,7 +302,7 @@ async def stand_by(
         stop_pings()
         listener.close()
         await listener.wait_closed()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.remove_signal_handler(sig)
 
 
@@ -833,6 +839,40 @@ def _queue_server(
     return server
 
 
+async def reload_rota(server: QueueServer, path: str) -> bool:
+    """Read the centre's file at ``path`` again (SIGHUP, ``systemctl reload``) and take
+    its ``[[rota]]`` (docs/rota.md): the wait estimate uses it from the next change. Its
+    other settings take effect only when the server starts again, and the log says so
+    if they differ. A file that does not load, or names another centre, changes
+    nothing (the log says why). True if the rota was taken."""
+    from queue_server.config import load_config
+
+    try:
+        config = await asyncio.to_thread(load_config, path)
+    except Exception as exc:  # a ConfigError names every problem; an OS error the file
+        log.error("%s was not reloaded, the rota is unchanged: %s", path, exc)
+        return False
+    new = config.to_setup()
+    if new.centre_id != server.setup.centre_id:
+        log.error(
+            "%s was not reloaded: it is centre %r, this server serves %r",
+            path,
+            new.centre_id,
+            server.setup.centre_id,
+        )
+        return False
+    if replace(new, rota=()) != replace(server.setup, rota=()):
+        log.warning(
+            "%s: only its [[rota]] is taken now; its other changes take effect when the "
+            "server starts again (or a standby takes over)",
+            path,
+        )
+    server.use_rota(new.rota)
+    count = len(new.rota)
+    log.info("%s: rota reloaded (%d counter%s)", path, count, "" if count == 1 else "s")
+    return True
+
+
 async def run_server(
     config: Any,
     store: Store,
@@ -844,8 +884,11 @@ async def run_server(
     claim: CentreClaim | None = None,
     replaces: int | None = None,
     lease_timeout: float = LEASE_TIMEOUT_SECONDS,
+    config_path: str | None = None,
 ) -> int:
-    """``walkin serve``: run until SIGINT or SIGTERM. Returns the exit status.
+    """``walkin serve``: run until SIGINT or SIGTERM. Returns the exit status. With
+    ``config_path`` (the centre's file), SIGHUP reads it again and takes its rota
+    (``reload_rota``).
 
     ``claim``: from :func:`claim_for_serving`, best taken before the store is opened;
     taken here, before the bookings are loaded, when not given. ``lease_timeout``: the
@@ -871,6 +914,7 @@ async def run_server(
             claim=claim,
             replaces=replaces,
             lease_timeout=lease_timeout,
+            config_path=config_path,
         )
     finally:
         loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
@@ -889,6 +933,7 @@ async def _run_server(
     claim: CentreClaim | None,
     replaces: int | None,
     lease_timeout: float,
+    config_path: str | None = None,
 ) -> int:
     if claim is None:
         claim = claim_for_serving(store.url, setup.centre_id)
@@ -944,6 +989,15 @@ async def _run_server(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: (signalled.set(), stop.set()))
+    reloads: set[asyncio.Task[None]] = set()
+    if config_path is not None:
+
+        def reload() -> None:
+            task = loop.create_task(reload_rota(server, config_path))
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, reload)
     from queue_server import sdnotify
 
     # systemd (deploy/systemd): started once listening; restarted if the loop hangs

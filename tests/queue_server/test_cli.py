@@ -280,6 +280,115 @@ def test_serve_with_cpus_it_cannot_have(tmp_path: Path, given: str, phrase: str)
     assert not (tmp_path / "w.db").exists()
 
 
+def test_serve_takes_a_changed_rota_on_sighup(tmp_path: Path) -> None:
+    """``systemctl reload`` (SIGHUP): the server reads its centre's file again and takes
+    its rota; a file that no longer loads changes nothing and the server runs on; a
+    change beyond the rota is taken at the next start, and the log says so."""
+    config = write_config(tmp_path)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [WALKIN, "serve", "--config", str(config), "--db", str(tmp_path / "w.db"),
+             "--port", "0"],
+            stdout=out, stderr=subprocess.STDOUT, env=ENV | {"WALKIN_LOG": "INFO"},
+            start_new_session=True,
+        )  # fmt: skip
+
+    def logged(phrase: str, times: int = 1) -> None:
+        deadline = time.monotonic() + 20
+        while log.read_text(errors="replace").count(phrase) < times:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"no {phrase!r} in:\n{log.read_text()}"
+            time.sleep(0.05)
+
+    try:
+        port = wait_ready(process, log)
+        text = config.read_text()
+        config.write_text(
+            text + '\n[[rota]]\ncounter = "Counter 1"\nshifts = ["08:55-17:00"]\n'
+            'breaks = [{ start = "10:30", minutes = 15 }]\n'
+        )
+        process.send_signal(signal.SIGHUP)
+        logged(f"{config}: rota reloaded (1 counter)")
+        assert "only its [[rota]] is taken now" not in log.read_text()
+
+        config.write_text(text + "\n[[rota]]\nshifts = 3\n")  # no counter, not a list
+        process.send_signal(signal.SIGHUP)
+        logged(f"{config} was not reloaded, the rota is unchanged: ")
+
+        config.write_text(
+            text.replace('name = "', 'name = "Renamed ', 1)
+            + '\n[[rota]]\ncounter = "Counter 2"\nshifts = ["09:00-13:00"]\n'
+        )
+        process.send_signal(signal.SIGHUP)
+        logged("only its [[rota]] is taken now; its other changes take effect when the")
+        logged(f"{config}: rota reloaded (1 counter)", times=2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
+            assert json.load(reply)["status"] == "ok"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
+def test_a_standby_acknowledges_sighup_and_reads_the_file_when_it_takes_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``systemctl reload`` reaches the standby too: it runs on, saying it reads the
+    file when it takes over (``cli._read_again``: the file as it is then, or as it was
+    if it no longer loads or names another centre: a takeover never waits on an edit)."""
+    from queue_server.cli import _read_again
+    from queue_server.launch import load_config
+
+    config = write_config(tmp_path)
+    db = str(tmp_path / "w.db")
+    logs = [tmp_path / "active.log", tmp_path / "standby.log"]
+    processes = []
+    for log in logs:
+        with log.open("wb") as out:
+            processes.append(
+                subprocess.Popen(
+                    [WALKIN, "serve", "--config", str(config), "--db", db, "--port", "0"],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=ENV | {"WALKIN_LOG": "INFO"},
+                    start_new_session=True,
+                )  # fmt: skip
+            )
+        if log is logs[0]:
+            wait_ready(processes[0], log)
+    try:
+        standby = processes[1]
+        deadline = time.monotonic() + 30
+        while "standby" not in logs[1].read_text(errors="replace"):
+            assert standby.poll() is None and time.monotonic() < deadline, logs[1].read_text()
+            time.sleep(0.05)
+        time.sleep(0.5)  # its signal handlers are set once it listens
+        standby.send_signal(signal.SIGHUP)
+        phrase = "standby: the centre's file is read when this server takes over"
+        while phrase not in logs[1].read_text(errors="replace"):
+            assert standby.poll() is None and time.monotonic() < deadline, logs[1].read_text()
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert standby.poll() is None
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+    started = load_config(str(config))
+    text = config.read_text()
+    config.write_text(text.replace('name = "', 'name = "Renamed ', 1))
+    assert _read_again(str(config), started).centre.name.startswith("Renamed ")
+    config.write_text(text + "\n[[rota]]\nshifts = 3\n")
+    assert _read_again(str(config), started) is started
+    assert "not read again, taking over with it as it was" in capsys.readouterr().err
+    config.write_text(text.replace('\nid = "demo"\n', '\nid = "elsewhere"\n'))
+    assert _read_again(str(config), started) is started
+    assert "now names centre 'elsewhere'" in capsys.readouterr().err
+
+
 @pytest.mark.skipif(
     not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
     reason="needs two CPUs to choose from",
