@@ -355,9 +355,13 @@ class Store:
             return 0
         ending = f"pid {found['pid']} {found['host']}"
         with self.engine.begin() as conn:
+            # PostgreSQL 14 and later wait (up to 5 s) for each session to be gone, so
+            # the takeover that follows does not meet its locks, nor a second call
+            # count it again; before 14, the signal is only sent
+            wait = ", 5000" if (conn.dialect.server_version_info or (0,)) >= (14,) else ""
             rows = conn.execute(
                 sa.text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    f"SELECT pg_terminate_backend(pid{wait}) FROM pg_stat_activity"
                     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                     " AND (application_name = :pool OR application_name LIKE :claim)"
                 ),
