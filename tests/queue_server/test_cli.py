@@ -140,6 +140,38 @@ def wait_ready(process: subprocess.Popen[bytes], log: Path) -> int:
     pytest.fail(f"walkin serve not ready after 30 s:\n{log.read_text()}")
 
 
+@contextlib.contextmanager
+def serving(
+    config: Path, db: Path | str, log: Path, *extra: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``walkin serve --config --db --port 0 EXTRA`` logging at INFO to ``log`` (the
+    port is in it: ``wait_ready``), in a session of its own, killed with anything it
+    started on the way out."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [WALKIN, "serve", "--config", str(config), "--db", str(db), "--port", "0", *extra],
+            stdout=out, stderr=subprocess.STDOUT, env=ENV | {"WALKIN_LOG": "INFO"},
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
+def wait_logged(
+    process: subprocess.Popen[bytes], log: Path, phrase: str, times: int = 1, timeout: float = 30
+) -> None:
+    """Wait until ``phrase`` is in ``log`` ``times`` times, the process still running."""
+    deadline = time.monotonic() + timeout
+    while log.read_text(errors="replace").count(phrase) < times:
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"no {phrase!r} in:\n{log.read_text()}"
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """``walkin serve`` on a SQLite file, with a kiosk, an adviser and a booking now."""
@@ -160,20 +192,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     finally:
         store.close()
     log = folder / "serve.log"
-    with log.open("wb") as out:  # port 0: the OS picks it; the log (at INFO) says which
-        process = subprocess.Popen(
-            [WALKIN, "serve", "--config", str(config), "--db", str(db), "--port", "0",
-             "--bookings", str(bookings)],
-            stdout=out, stderr=subprocess.STDOUT, env=ENV | {"WALKIN_LOG": "INFO"},
-            start_new_session=True,
-        )  # fmt: skip
-    try:
-        port = wait_ready(process, log)
+    with serving(config, db, log, "--bookings", str(bookings)) as process:
+        port = wait_ready(process, log)  # port 0: the OS picks it; the log says which
         yield LiveServer(process, port, db, token, "BK-CLI01", log)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
 
 
 def client(live: LiveServer, command: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -286,22 +307,7 @@ def test_serve_takes_a_changed_rota_on_sighup(tmp_path: Path) -> None:
     change beyond the rota is taken at the next start, and the log says so."""
     config = write_config(tmp_path)
     log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [WALKIN, "serve", "--config", str(config), "--db", str(tmp_path / "w.db"),
-             "--port", "0"],
-            stdout=out, stderr=subprocess.STDOUT, env=ENV | {"WALKIN_LOG": "INFO"},
-            start_new_session=True,
-        )  # fmt: skip
-
-    def logged(phrase: str, times: int = 1) -> None:
-        deadline = time.monotonic() + 20
-        while log.read_text(errors="replace").count(phrase) < times:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, f"no {phrase!r} in:\n{log.read_text()}"
-            time.sleep(0.05)
-
-    try:
+    with serving(config, tmp_path / "w.db", log) as process:
         port = wait_ready(process, log)
         text = config.read_text()
         config.write_text(
@@ -309,26 +315,27 @@ def test_serve_takes_a_changed_rota_on_sighup(tmp_path: Path) -> None:
             'breaks = [{ start = "10:30", minutes = 15 }]\n'
         )
         process.send_signal(signal.SIGHUP)
-        logged(f"{config}: rota reloaded (1 counter)")
+        wait_logged(process, log, f"{config}: rota reloaded (1 counter)", timeout=20)
         assert "only its [[rota]] is taken now" not in log.read_text()
 
         config.write_text(text + "\n[[rota]]\nshifts = 3\n")  # no counter, not a list
         process.send_signal(signal.SIGHUP)
-        logged(f"{config} was not reloaded, the rota is unchanged: ")
+        wait_logged(process, log, f"{config} was not reloaded, the rota is unchanged: ", timeout=20)
 
         config.write_text(
             text.replace('name = "', 'name = "Renamed ', 1)
             + '\n[[rota]]\ncounter = "Counter 2"\nshifts = ["09:00-13:00"]\n'
         )
         process.send_signal(signal.SIGHUP)
-        logged("only its [[rota]] is taken now; its other changes take effect when the")
-        logged(f"{config}: rota reloaded (1 counter)", times=2)
+        wait_logged(
+            process,
+            log,
+            "only its [[rota]] is taken now; its other changes take effect when the",
+            timeout=20,
+        )
+        wait_logged(process, log, f"{config}: rota reloaded (1 counter)", times=2, timeout=20)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
             assert json.load(reply)["status"] == "ok"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
 
 
 def test_a_standby_acknowledges_sighup_and_reads_the_file_when_it_takes_over(
@@ -341,41 +348,19 @@ def test_a_standby_acknowledges_sighup_and_reads_the_file_when_it_takes_over(
     from queue_server.launch import load_config
 
     config = write_config(tmp_path)
-    db = str(tmp_path / "w.db")
-    logs = [tmp_path / "active.log", tmp_path / "standby.log"]
-    processes = []
-    for log in logs:
-        with log.open("wb") as out:
-            processes.append(
-                subprocess.Popen(
-                    [WALKIN, "serve", "--config", str(config), "--db", db, "--port", "0"],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    env=ENV | {"WALKIN_LOG": "INFO"},
-                    start_new_session=True,
-                )  # fmt: skip
-            )
-        if log is logs[0]:
-            wait_ready(processes[0], log)
-    try:
-        standby = processes[1]
-        deadline = time.monotonic() + 30
-        while "standby" not in logs[1].read_text(errors="replace"):
-            assert standby.poll() is None and time.monotonic() < deadline, logs[1].read_text()
-            time.sleep(0.05)
-        time.sleep(0.5)  # its signal handlers are set once it listens
-        standby.send_signal(signal.SIGHUP)
-        phrase = "standby: the centre's file is read when this server takes over"
-        while phrase not in logs[1].read_text(errors="replace"):
-            assert standby.poll() is None and time.monotonic() < deadline, logs[1].read_text()
-            time.sleep(0.05)
-        time.sleep(0.3)
-        assert standby.poll() is None
-    finally:
-        for process in processes:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+    db = tmp_path / "w.db"
+    active_log, standby_log = tmp_path / "active.log", tmp_path / "standby.log"
+    with serving(config, db, active_log) as active:
+        wait_ready(active, active_log)
+        with serving(config, db, standby_log) as standby:
+            deadline = time.monotonic() + 30  # for both waits
+            wait_logged(standby, standby_log, "standby")
+            time.sleep(0.5)  # its signal handlers are set once it listens
+            standby.send_signal(signal.SIGHUP)
+            phrase = "standby: the centre's file is read when this server takes over"
+            wait_logged(standby, standby_log, phrase, timeout=deadline - time.monotonic())
+            time.sleep(0.3)
+            assert standby.poll() is None
 
     started = load_config(str(config))
     text = config.read_text()
@@ -399,14 +384,7 @@ def test_serve_keeps_every_thread_on_the_cpus_given(tmp_path: Path) -> None:
     cpu = max(os.sched_getaffinity(0))
     config = write_config(tmp_path)
     log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [WALKIN, "serve", "--config", str(config), "--db", str(tmp_path / "w.db"),
-             "--port", "0", "--cpus", str(cpu)],
-            stdout=out, stderr=subprocess.STDOUT, env=ENV | {"WALKIN_LOG": "INFO"},
-            start_new_session=True,
-        )  # fmt: skip
-    try:
+    with serving(config, tmp_path / "w.db", log, "--cpus", str(cpu)) as process:
         wait_ready(process, log)
         tasks = list(Path(f"/proc/{process.pid}/task").iterdir())
         assert len(tasks) >= 2  # the loop's, and at least the commits' worker
@@ -414,10 +392,6 @@ def test_serve_keeps_every_thread_on_the_cpus_given(tmp_path: Path) -> None:
             status = (task / "status").read_text()
             allowed = re.search(r"^Cpus_allowed_list:\s*(\S+)$", status, re.M)
             assert allowed is not None and allowed[1] == str(cpu), (task.name, status)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
 
 
 # ---------------------------------------------------------------- enroll and staff
