@@ -140,22 +140,16 @@ def _seconds_at_least(least: float) -> Callable[[str], float]:
 def _read_again(path: str, config: Any) -> Any:
     """The centre's file read again as a standby takes over (it may have changed since
     this process started: docs/rota.md); the file as it was, with a line on stderr,
-    if it no longer loads or names another centre: a takeover never waits on an
-    edit."""
+    if it no longer loads or names another centre (``config.load_again``): a
+    takeover never waits on an edit."""
+    from queue_server.config import load_again
+
     try:
-        again = load_config(path)
+        return load_again(path, config.centre.id)
     except WalkinError as exc:
         print(f"walkin serve: {path} not read again, taking over with it as it was: {exc}",
               file=sys.stderr)  # fmt: skip
         return config
-    if again.centre.id != config.centre.id:
-        print(
-            f"walkin serve: {path} now names centre {again.centre.id!r}, not "
-            f"{config.centre.id!r}; taking over with it as it was",
-            file=sys.stderr,
-        )
-        return config
-    return again
 
 
 def _cpus(text: str) -> frozenset[int]:

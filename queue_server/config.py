@@ -1028,6 +1028,20 @@ def load_config(path: str | Path) -> CentreConfig:
     return parse_config(read_toml_text(path), source=str(path))
 
 
+def load_again(path: str | Path, centre_id: str) -> CentreConfig:
+    """The centre's file read again by a server already serving ``centre_id`` (SIGHUP:
+    ``serving.reload_rota``; a standby taking over: ``cli._read_again``): as
+    ``load_config``, and a ConfigError too if it now names another centre, since a
+    server never changes centre. Either caller goes on with the file as it was."""
+    config = load_config(path)
+    if config.centre.id != centre_id:
+        raise ConfigError(
+            str(path),
+            [Problem("centre.id", f"now names centre {config.centre.id!r}, not {centre_id!r}")],
+        )
+    return config
+
+
 def parse_config(text: str, source: str = "<string>") -> CentreConfig:
     """Check a centre's configuration given as TOML text.
 

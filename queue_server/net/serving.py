@@ -843,24 +843,17 @@ async def reload_rota(server: QueueServer, path: str) -> bool:
     """Read the centre's file at ``path`` again (SIGHUP, ``systemctl reload``) and take
     its ``[[rota]]`` (docs/rota.md): the wait estimate uses it from the next change. Its
     other settings take effect only when the server starts again, and the log says so
-    if they differ. A file that does not load, or names another centre, changes
-    nothing (the log says why). True if the rota was taken."""
-    from queue_server.config import load_config
+    if they differ. A file that does not load, or names another centre
+    (``config.load_again``), changes nothing (the log says why). True if the rota was
+    taken."""
+    from queue_server.config import load_again
 
     try:
-        config = await asyncio.to_thread(load_config, path)
+        config = await asyncio.to_thread(load_again, path, server.setup.centre_id)
     except Exception as exc:  # a ConfigError names every problem; an OS error the file
         log.error("%s was not reloaded, the rota is unchanged: %s", path, exc)
         return False
     new = config.to_setup()
-    if new.centre_id != server.setup.centre_id:
-        log.error(
-            "%s was not reloaded: it is centre %r, this server serves %r",
-            path,
-            new.centre_id,
-            server.setup.centre_id,
-        )
-        return False
     if replace(new, rota=()) != replace(server.setup, rota=()):
         log.warning(
             "%s: only its [[rota]] is taken now; its other changes take effect when the "
