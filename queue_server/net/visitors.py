@@ -107,7 +107,7 @@ class TicketWatchers:
             or not held[2] <= now < held[2] + timedelta(seconds=STATUS_PUSH_SECONDS)
             or ticket_id not in held[3]
         ):
-            queued = [t.id for t in centre.tickets.values() if t.state in QUEUED_STATES]
+            queued = [t.id for t in centre.queued()]  # the queue's index, not the day
             held = self._estimated = (
                 centre,
                 centre.changes,
