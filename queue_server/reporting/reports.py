@@ -285,6 +285,10 @@ class DayReport:
     #: by the help asked for (docs/assistance.md), each category code's figures over
     #: the tickets that asked for it (a ticket that asked for two is in both)
     assistance: Mapping[str, Figures] = field(default_factory=dict)
+    #: with ``centre`` None and rows of several centres, ``counters`` is keyed
+    #: "centre/name" (the same name at two centres is two counters); this gives each
+    #: such key's centre and name
+    counter_centres: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------ the computation
@@ -904,13 +908,18 @@ def _scores_by_ticket(answers: Answers | None) -> dict[str, int]:
 _Row = TypeVar("_Row")
 
 
-def _group(rows: Iterable[_Row], attribute: str) -> dict[str, list[_Row]]:
-    """Rows by the value of ``attribute``; rows without one (None or absent) left out."""
+def _group(
+    rows: Iterable[_Row], attribute: str, with_centre: bool = False
+) -> dict[str, list[_Row]]:
+    """Rows by the value of ``attribute``; rows without one (None or absent) left out.
+    ``with_centre``: keyed "centre/value" where a row names its centre (the same
+    counter name at two centres is two counters)."""
     groups: dict[str, list[_Row]] = {}
     for row in rows:
         key = getattr(row, attribute, None)
         if key is not None:
-            groups.setdefault(key, []).append(row)
+            centre = getattr(row, "centre", None) if with_centre else None
+            groups.setdefault(key if centre is None else f"{centre}/{key}", []).append(row)
     return groups
 
 
@@ -964,8 +973,16 @@ def build_report(
         tickets, appointments, choices, estimates, answers, options=options, **where
     )
 
-    def breakdown(attribute: str) -> dict[str, Figures]:
-        return {key: figures_of(*tw) for key, tw in day_rows.tallies_by(attribute).items()}
+    def breakdown(attribute: str, with_centre: bool = False) -> dict[str, Figures]:
+        tallies = day_rows.tallies_by(attribute, with_centre)
+        return {key: figures_of(*tw) for key, tw in tallies.items()}
+
+    # counters of the same name at different centres are different counters: keyed
+    # "centre/name" when the day's rows are of more than one centre, as a range
+    # report over several centres keys them (``ranges``)
+    several = centre is None and len(day_rows.centres()) > 1
+    counters = breakdown("counter", with_centre=several)
+    counter_centres = day_rows.counter_centres() if several else {}
 
     return DayReport(
         day=day,
@@ -977,7 +994,8 @@ def build_report(
         ),
         services=breakdown("service"),
         centres=breakdown("centre") if centre is None else {},
-        counters=breakdown("counter"),
+        counters=counters,
+        counter_centres=counter_centres,
         assistance={code: figures_of(*tw) for code, tw in day_rows.tallies_by_help().items()},
     )
 
@@ -1100,16 +1118,39 @@ class _DayRows:
             **self.options,
         )
 
-    def tallies_by(self, attribute: str) -> dict[str, tuple[Tally, list[float]]]:
-        """The tally (and sorted waits) of each value of ``attribute``."""
-        tickets_by = _group(self.tickets, attribute)
-        appointments_by = _group(self.appointments, attribute)
-        choices_by = _group(self.choices, attribute)
+    def tallies_by(
+        self, attribute: str, with_centre: bool = False
+    ) -> dict[str, tuple[Tally, list[float]]]:
+        """The tally (and sorted waits) of each value of ``attribute`` (with
+        ``with_centre``, of each centre's value: ``_group``)."""
+        tickets_by = _group(self.tickets, attribute, with_centre)
+        appointments_by = _group(self.appointments, attribute, with_centre)
+        choices_by = _group(self.choices, attribute, with_centre)
         return {
             key: self.tally(
                 tickets_by.get(key, []), appointments_by.get(key, []), choices_by.get(key, [])
             )
             for key in sorted(tickets_by.keys() | appointments_by.keys() | choices_by.keys())
+        }
+
+    def counter_centres(self) -> dict[str, tuple[str, str]]:
+        """ "centre/name" -> (centre, name) for each counter the rows name with their
+        centre (``_group`` with ``with_centre``)."""
+        return {
+            f"{centre}/{name}": (centre, name)
+            for rows in (self.tickets, self.appointments, self.choices)
+            for row in rows
+            if (name := getattr(row, "counter", None)) is not None
+            and (centre := getattr(row, "centre", None)) is not None
+        }
+
+    def centres(self) -> set[str]:
+        """The centres the day's rows name (rows that name none are left out)."""
+        return {
+            centre
+            for rows in (self.tickets, self.appointments, self.choices)
+            for row in rows
+            if (centre := getattr(row, "centre", None)) is not None
         }
 
     def tallies_by_help(self) -> dict[str, tuple[Tally, list[float]]]:
@@ -1291,7 +1332,8 @@ def to_csv(reports: DayReport | Sequence[DayReport]) -> str:
         for code, f in report.services.items():
             writer.writerow(_csv_row(day, "service", centre, code, None, f))
         for name, f in report.counters.items():
-            writer.writerow(_csv_row(day, "counter", centre, None, name, f))
+            where, counter = report.counter_centres.get(name, (centre, name))
+            writer.writerow(_csv_row(day, "counter", where, None, counter, f))
         for cid, f in report.centres.items():
             writer.writerow(_csv_row(day, "centre", cid, None, None, f))
         for code, f in report.assistance.items():

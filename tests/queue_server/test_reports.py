@@ -434,6 +434,21 @@ def test_every_centre_with_a_breakdown_or_one_centre_alone() -> None:
     assert one.centres == {}
 
 
+def test_counters_of_the_same_name_at_two_centres_are_two_counters() -> None:
+    rows = [
+        served(1, centre="oxf", counter="Counter 1"),
+        served(2, centre="oxf", counter="Counter 1"),
+        served(3, centre="cow", counter="Counter 1"),
+    ]
+    everyone = report(rows)
+    assert set(everyone.counters) == {"oxf/Counter 1", "cow/Counter 1"}
+    assert everyone.counters["oxf/Counter 1"].issued == 2
+    assert everyone.counters["cow/Counter 1"].issued == 1
+    # one centre, chosen or the only one with rows: the counters' own names
+    assert set(report(rows, centre="oxf").counters) == {"Counter 1"}
+    assert report(rows[:2]).counters["Counter 1"].issued == 2
+
+
 def test_each_centre_counts_hours_in_its_own_zone() -> None:
     rows = [served(1, centre="oxf"), served(1, centre="dub")]
     r = report(rows, centre_tz={"dub": ZoneInfo("Asia/Dubai")})
@@ -472,8 +487,9 @@ def test_csv_has_a_header_and_one_row_per_scope_in_a_stable_order() -> None:
         ("overall", "", "", ""),
         ("service", "", "ctx", ""),
         ("service", "", "hou", ""),
-        ("counter", "", "", "Desk 1"),
-        ("counter", "", "", "Desk 2"),
+        # the day's rows are of two centres: each counter is its centre's
+        ("counter", "cow", "", "Desk 1"),
+        ("counter", "oxf", "", "Desk 2"),
         ("centre", "cow", "", ""),
         ("centre", "oxf", "", ""),
     ]
