@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.server import ServerConnection, broadcast
 
 from queue_server.core import Centre, WaitEstimate
 from queue_server.core.errors import NotActive
@@ -219,8 +219,9 @@ class RecordedWatchers(TicketWatchers):
         connections: Mapping[ServerConnection, Identity],
         clock: Callable[[], datetime],
         estimates: EstimateLog,
+        send: Callable[[list[ServerConnection], str], None] = broadcast,
     ) -> None:
-        super().__init__(centre, connections, clock)
+        super().__init__(centre, connections, clock, send)
         self.centre_now = centre
         self.estimates = estimates
 

@@ -216,7 +216,7 @@ class QueueServer(Enforcement):
         #: the visitors' ticket status pages, kept up to date (each estimate they are
         #: sent noted in ``estimates``)
         self.visitors = RecordedWatchers(
-            lambda: self.centre, self._connections, self.clock, self.estimates
+            lambda: self.centre, self._connections, self.clock, self.estimates, self._send
         )
         self._server: Server | None = None
         #: extra HTTP routes (path -> handler) that later features add (pages)

@@ -37,17 +37,23 @@ PAGES_PER_TICKET = 3
 class TicketWatchers:
     """The server's visitor connections and what each was last sent. ``centre`` gives
     the live centre (the server may replace it after a failed commit);
-    ``connections`` is the server's own table of who is connected."""
+    ``connections`` is the server's own table of who is connected; ``send`` writes
+    without waiting (the server passes its own, which drops a page whose unsent
+    backlog passed ``SLOW_READER_BYTES``: it reconnects for a fresh status)."""
 
     def __init__(
         self,
         centre: Callable[[], Centre],
         connections: Mapping[ServerConnection, Identity],
         clock: Callable[[], datetime],
+        send: Callable[[list[ServerConnection], str], None] = broadcast,
     ) -> None:
         self._centre = centre
         self._connections = connections
         self._clock = clock
+        #: writes a message to connections without waiting: the server's own, which
+        #: drops a page that cannot keep up (``QueueServer._send``) as it drops a board
+        self._write = send
         self._sent: dict[ServerConnection, dict[str, Any]] = {}
         self._pending: asyncio.TimerHandle | None = None
         self._round: asyncio.Task[None] | None = None
@@ -148,7 +154,7 @@ class TicketWatchers:
     ) -> None:
         status = self.status_for(ws, who.name, now, estimates, made)
         if status is not None:
-            broadcast([ws], json.dumps(status))
+            self._write([ws], json.dumps(status))
 
     def push(self, only: frozenset[str] | None = None) -> None:
         """Send each visitor's page its ticket's status at once, if it changed

@@ -16,6 +16,8 @@ from websockets.asyncio.client import connect
 from queue_server.client import QueueClient, new_idempotency_key
 from queue_server.net import server as server_module
 
+from ..test_server import Hall
+
 TIMEOUT = 10
 
 
@@ -75,3 +77,66 @@ async def test_a_board_that_stops_reading_is_dropped_not_buffered(
         await kiosk.close()
         await reader.close()
         stalled.transport.abort()
+
+
+async def test_a_status_page_that_stops_reading_is_dropped_not_buffered(
+    live: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A visitor's phone that stops reading its status page (a tunnel, a sleeping
+    browser) is dropped like a board, not buffered for: it reconnects for a fresh
+    status, and the other pages are still told theirs."""
+    monkeypatch.setattr(server_module, "SLOW_READER_BYTES", 4 * 1024)
+    hall = Hall(live)
+    try:
+        alice = await hall.adviser("alice", "Counter 1")
+        kiosk = await hall.kiosk()
+        tickets = [await kiosk.issue("housing") for _ in range(60)]
+        # the last ticket's page, on a socket that takes almost nothing, never read
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+        sock.connect(("127.0.0.1", live.port))
+        stalled = await connect(live.url, sock=sock, max_queue=1)
+        await stalled.send(json.dumps({"type": "hello", "ticket": tickets[-1]["id"]}))
+        assert json.loads(await stalled.recv())["type"] == "welcome"
+        stalled.transport.pause_reading()
+        [server_side] = [ws for ws, who in live.server._connections.items()
+                         if who.role == "visitor"]  # fmt: skip
+        server_side.transport.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDBUF, 4096
+        )
+        # and a page that reads, on the ticket before it
+        reading = await connect(live.url)
+        await reading.send(json.dumps({"type": "hello", "ticket": tickets[-2]["id"]}))
+        assert json.loads(await reading.recv())["type"] == "welcome"
+        caplog.set_level(logging.WARNING, logger="walkin.server")
+        calls = 0
+        while calls < 50 and not any("could not keep up" in r.message for r in caplog.records):
+            if calls:
+                await alice.ok("start_service", counter="Counter 1")
+                await alice.ok("complete", counter="Counter 1", outcome="resolved")
+            await alice.ok("call_next", counter="Counter 1")
+            calls += 1
+            # every page told its new place in the queue now (the server's round, which
+            # also runs once a second on its own)
+            await live.server.visitors.push_all()
+        assert any("dropped a visitor connection" in r.message for r in caplog.records), calls
+        assert not [who for who in live.server._connections.values()
+                    if who.role == "visitor" and who.name == tickets[-1]["id"]]  # fmt: skip
+        # the page that reads was told each place as it came, down to the latest
+        ahead = None
+        async with asyncio.timeout(TIMEOUT):
+            while ahead != 60 - 2 - calls:
+                status = json.loads(await reading.recv())
+                if status["type"] == "ticket_status":
+                    ahead = status["people_ahead"]
+        # the dropped phone opens its page again and is told where it is now
+        again = await connect(live.url)
+        await again.send(json.dumps({"type": "hello", "ticket": tickets[-1]["id"]}))
+        assert json.loads(await again.recv())["type"] == "welcome"
+        fresh = json.loads(await asyncio.wait_for(again.recv(), TIMEOUT))
+        assert (fresh["type"], fresh["people_ahead"]) == ("ticket_status", 60 - 1 - calls)
+        await again.close()
+        await reading.close()
+        stalled.transport.abort()
+    finally:
+        await hall.close()
