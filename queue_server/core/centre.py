@@ -10,6 +10,7 @@ as it was, and the same events replayed rebuild the same centre.
 from __future__ import annotations
 
 import contextlib
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -143,6 +144,10 @@ class Centre:
         #: runs before every command and must not scan every ticket)
         self.open_by_day: dict[date, int] = {}
         self.appointments: dict[str, Appointment] = {}
+        #: the appointments still only booked (not checked in, late or cancelled), as
+        #: (at, ref, service) in time order, kept as they change: routing's look-ahead
+        #: (``floor``) reads the hour ahead by bisection, not every booking held
+        self._booked: list[tuple[datetime, str, str]] = []
         self.sequences: dict[tuple[str, date], int] = dict(sequences or {})
         #: (number, day) -> ticket id: whether a number is used, for uploads
         self.numbers: dict[tuple[str, date], str] = {}
@@ -334,12 +339,18 @@ class Centre:
             ),
             durations={code: self.mean_duration(code, now) for code in self.services},
             expected=tuple(
-                (a.service, a.at)
-                for a in self.appointments.values()
-                if a.status == AppointmentStatus.BOOKED
-                and now - self.policy.checkin_late <= a.at <= now + EXPECTED_AHEAD
-            ),
+                (service, at)
+                for at, _ref, service in self.booked_between(
+                    now - self.policy.checkin_late, now + EXPECTED_AHEAD
+                )
+            ),  # fmt: skip
         )
+
+    def booked_between(self, first: datetime, last: datetime) -> list[tuple[datetime, str, str]]:
+        """The appointments still only booked whose time is from ``first`` to ``last``
+        (both included), as (at, ref, service), in time order."""
+        lo = bisect_left(self._booked, first, key=_at)
+        return self._booked[lo : bisect_right(self._booked, last, lo=lo, key=_at)]
 
     # ---------------------------------------------------------------- decide
 
@@ -1380,10 +1391,7 @@ class Centre:
             self.counters.update(counters)
             self.services.update(services)
             for ref, appointment in appointments.items():
-                if appointment is not None:
-                    self.appointments[ref] = appointment
-                else:
-                    del self.appointments[ref]
+                self._keep_appointment(ref, appointment)
             for canonical, had in ref_keys.items():
                 if had is None:
                     del self._ref_keys[canonical]
@@ -1398,8 +1406,23 @@ class Centre:
             del self.open_by_day[day]
 
     def _store_appointment(self, appointment: Appointment) -> None:
-        self.appointments[appointment.ref] = appointment
+        self._keep_appointment(appointment.ref, appointment)
         self._ref_keys[reference_key(appointment.ref)] = appointment.ref
+
+    def _keep_appointment(self, ref: str, appointment: Appointment | None) -> None:
+        """``appointments[ref] = appointment`` (None: removed), keeping ``_booked``."""
+        old = self.appointments.get(ref)
+        if old is not None and old.status == AppointmentStatus.BOOKED:
+            entry = (old.at, ref, old.service)
+            at = bisect_left(self._booked, entry)
+            assert self._booked[at] == entry, (entry, self._booked[at : at + 1])
+            del self._booked[at]
+        if appointment is None:
+            self.appointments.pop(ref, None)
+            return
+        self.appointments[ref] = appointment
+        if appointment.status == AppointmentStatus.BOOKED:
+            insort(self._booked, (appointment.at, ref, appointment.service))
 
     def _store_ticket(self, ticket: Ticket) -> None:
         previous = self.tickets.get(ticket.id)
@@ -1426,3 +1449,7 @@ class Centre:
             self.recent_durations.setdefault(
                 ticket.service, deque(maxlen=self.policy.recent_visits)
             ).append(length)
+
+
+def _at(entry: tuple[datetime, str, str]) -> datetime:
+    return entry[0]

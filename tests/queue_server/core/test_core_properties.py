@@ -62,6 +62,7 @@ from queue_server.core import (
 )
 from queue_server.core import commands as cmd
 from queue_server.core import events as ev
+from queue_server.core.centre import EXPECTED_AHEAD
 from queue_server.core.durations import TicketStats
 from queue_server.core.estimate import ReplayQueue
 from queue_server.core.model import (
@@ -193,6 +194,7 @@ def build_machine(snapshot):
         whole["stats"] = copy.deepcopy(vars(centre.ticket_stats))
         whole["open_by_day"] = dict(centre.open_by_day)
         whole["ref_keys"] = dict(centre._ref_keys)
+        whole["booked"] = list(centre._booked)
         return whole
 
     class CentreMachine(RuleBasedStateMachine):
@@ -468,6 +470,14 @@ def build_machine(snapshot):
             # neither calls a ticket whose visitor has not said "I'm here" (the replay
             # expects them to come, so it is given the others here)
             floor = self.centre.floor(self.now)
+            # the bookings routing expects within the hour, kept in time order as they
+            # change: the same as a look at every booking held
+            soon, late = self.now + EXPECTED_AHEAD, self.now - self.centre.policy.checkin_late
+            assert Tally(floor.expected) == Tally(
+                (a.service, a.at)
+                for a in self.centre.appointments.values()
+                if a.status is AppointmentStatus.BOOKED and late <= a.at <= soon
+            )
             here = [t for t in queued if not t.away]
             replay = ReplayQueue(here, self.centre)
             for counter in self.centre.counters.values():
