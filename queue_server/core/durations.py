@@ -249,8 +249,9 @@ def learn(centre: Centre, now: datetime) -> Learned:
     waited = stats.waited / timedelta(minutes=1)
     patience = waited / gone if called >= WALK_OUTS_FROM and gone else None
     came = due = 0
+    closed_before = now - centre.policy.checkin_closes  # (a property: read once)
     for a in centre.appointments.values():
-        if a.status == AppointmentStatus.CANCELLED or a.at + centre.policy.checkin_closes > now:
+        if a.status == AppointmentStatus.CANCELLED or a.at > closed_before:
             continue
         due += 1
         came += a.status != AppointmentStatus.BOOKED
