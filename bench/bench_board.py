@@ -22,7 +22,14 @@ The server runs with ``WALKIN_LOOP_LAG_LOG`` (``queue_server.net.serving.LoopLag
 how late its event loop ran a 10 ms timer, and its garbage collections, reported
 while the boards connect, within each call's fan-out (from ``call_next`` sent until
 the last board had the call) and over the whole run of calls. Its resident memory
-is read before the boards connect, with them idle, and after the calls.
+is read before the boards connect, with them idle, and after the calls (and its
+high-water mark then).
+
+``--stalled N``: N of the boards stop reading after their snapshot, on sockets that
+take 4 KB (a hung screen, a phone in a tunnel). The server must drop each once its
+unsent backlog passes ``SLOW_READER_BYTES`` instead of buffering for it (issue 12
+measured +44 MB bursts): the report counts the drops from the server's log and gives
+the memory high-water mark beside the idle figure.
 """
 
 from __future__ import annotations
@@ -32,8 +39,10 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import os
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -63,6 +72,7 @@ from common import (  # noqa: E402
 )
 
 from queue_server.client import QueueClient, new_idempotency_key  # noqa: E402
+from queue_server.net.server import PING_INTERVAL, PING_TIMEOUT  # noqa: E402
 
 COUNTER = "Counter 1"
 SERVICE = "housing"  # Counter 1's primary service
@@ -73,15 +83,24 @@ TARGET_P99_MS = 150.0
 # ---------------------------------------------------------------- the board processes
 
 
-def board_process(url: str, tokens: list[str], compression: str | None, pipe: Connection) -> None:
+def board_process(
+    url: str, tokens: list[str], compression: str | None, stalled: int, pipe: Connection
+) -> None:
     """Entry point of one board process: connect every token, report ready, then
-    report each call as soon as all of this process's boards have it; on "stop",
-    send back every (number, receive time) seen."""
+    report each call as soon as all of this process's reading boards have it; on
+    "stop", send back every (number, receive time) seen. The first ``stalled`` boards
+    stop reading after their snapshot (a screen whose browser hung, a phone in a
+    tunnel), on a socket that takes 4 KB: the server's pushes back up behind them."""
     raise_open_file_limit(len(tokens) + 256)
-    asyncio.run(_boards(url, tokens, compression, pipe))
+    asyncio.run(_boards(url, tokens, compression, stalled, pipe))
 
 
-async def _boards(url: str, tokens: list[str], compression: str | None, pipe: Connection) -> None:
+async def _boards(
+    url: str, tokens: list[str], compression: str | None, stalled: int, pipe: Connection
+) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
     from websockets.asyncio.client import connect
 
     loop = asyncio.get_running_loop()
@@ -90,16 +109,24 @@ async def _boards(url: str, tokens: list[str], compression: str | None, pipe: Co
     def on_call(number: str, at: float) -> None:
         times = received.setdefault(number, [])
         times.append(at)
-        if len(times) == len(tokens):
+        if len(times) == len(tokens) - stalled:
             pipe.send(("all", number))
 
-    async def open_board(token: str) -> Any:
-        ws = await connect(url, compression=compression, open_timeout=60, max_size=2**22)
+    async def open_board(token: str, stall: bool = False) -> Any:
+        sock = None
+        if stall:
+            where = urlsplit(url)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect((where.hostname, where.port))
+        ws = await connect(url, compression=compression, open_timeout=60, max_size=2**22, sock=sock)
         await ws.send(json.dumps({"type": "hello", "token": token, "client": "bench-board"}))
         welcome = json.loads(await ws.recv())
         if welcome.get("type") != "welcome":
             raise RuntimeError(f"board refused: {welcome}")
         await ws.recv()  # the snapshot
+        if stall:
+            ws.transport.pause_reading()
         return ws
 
     async def read(ws: Any) -> None:
@@ -111,17 +138,65 @@ async def _boards(url: str, tokens: list[str], compression: str | None, pipe: Co
                     on_call(message["number"], at)
 
     started = time.monotonic()
-    connections = []
-    for i in range(0, len(tokens), CONNECT_BATCH):
-        connections += await asyncio.gather(*(open_board(t) for t in tokens[i : i + CONNECT_BATCH]))
-    readers = [asyncio.create_task(read(ws)) for ws in connections]
+    connections = [await open_board(t, stall=True) for t in tokens[:stalled]]
+    reading = tokens[stalled:]
+    for i in range(0, len(reading), CONNECT_BATCH):
+        connections += await asyncio.gather(
+            *(open_board(t) for t in reading[i : i + CONNECT_BATCH])
+        )
+    readers = [asyncio.create_task(read(ws)) for ws in connections[stalled:]]
     pipe.send(("ready", len(connections), time.monotonic() - started))
     # wait for "stop" without blocking the loop
     await loop.run_in_executor(None, pipe.recv)
     pipe.send(("received", received))
     for task in readers:
         task.cancel()
-    await asyncio.gather(*(ws.close() for ws in connections), return_exceptions=True)
+    for ws in connections[:stalled]:
+        ws.transport.abort()
+    await asyncio.gather(*(ws.close() for ws in connections[stalled:]), return_exceptions=True)
+
+
+# ---------------------------------------------------------------- memory while it runs
+
+
+def tcp_memory_kb() -> int:
+    """The kernel's memory for every TCP socket on the machine, in KB (``mem`` of
+    /proc/net/sockstat, in pages): what the server's kernel holds for readers that
+    stopped reading, which the server's own RSS does not show."""
+    with open("/proc/net/sockstat", encoding="ascii") as sockstat:
+        for line in sockstat:
+            if line.startswith("TCP:"):
+                fields = line.split()
+                return int(fields[fields.index("mem") + 1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    raise RuntimeError("no TCP line in /proc/net/sockstat")
+
+
+class MemorySampler:
+    """The server's RSS and the kernel's TCP memory every 50 ms while it runs, so a
+    burst between the benchmark's own readings is seen, and when it came."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.samples: list[tuple[float, int, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.samples.append((time.monotonic(), rss_kb(self.pid), tcp_memory_kb()))
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak(self, window: tuple[float, float]) -> tuple[int, int]:
+        """The highest RSS and TCP memory (KB) sampled within ``window``."""
+        inside = [s for s in self.samples if window[0] <= s[0] <= window[1]]
+        return max((s[1] for s in inside), default=0), max((s[2] for s in inside), default=0)
 
 
 # ---------------------------------------------------------------- the adviser
@@ -132,6 +207,11 @@ class Result:
     boards: int
     procs: int
     compression: str
+    #: boards that stop reading after their snapshot, and how many the server dropped
+    stalled: int = 0
+    dropped: int = 0
+    #: connections the server still had after the calls (its /healthz)
+    still_connected: int = -1
     calls: int = 0
     sent_at: dict[str, float] = field(default_factory=dict)
     call_reply: list[float] = field(default_factory=list)
@@ -151,7 +231,8 @@ class Result:
     lag_connect: LoopLag | None = None
     lag_fan_out: LoopLag | None = None
     lag_calls: LoopLag | None = None
-    #: the server's resident memory (KB): before the boards, with them idle, after
+    #: the server's resident memory (KB): before the boards, with them idle, after;
+    #: "peak": its high-water mark (VmHWM) at the end of the calls
     rss_kb: dict[str, int] = field(default_factory=dict)
 
 
@@ -203,7 +284,7 @@ def run(args: argparse.Namespace) -> Result:
     limit = raise_open_file_limit(2 * args.boards + 512)
     if limit < args.boards + 64:
         raise SystemExit(f"open-file limit {limit} is too low for {args.boards} boards")
-    result = Result(args.boards, args.procs, args.compression)
+    result = Result(args.boards, args.procs, args.compression, args.stalled)
     compression = None if args.compression == "none" else "deflate"
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="walkin-bench-") as folder:
@@ -227,7 +308,13 @@ def run(args: argparse.Namespace) -> Result:
                     mine, theirs = context.Pipe()
                     process = context.Process(
                         target=board_process,
-                        args=(server.url, board_tokens[k :: args.procs], compression, theirs),
+                        args=(
+                            server.url,
+                            board_tokens[k :: args.procs],
+                            compression,
+                            len(range(k, args.stalled, args.procs)),
+                            theirs,
+                        ),
                         daemon=True,
                     )
                     process.start()
@@ -245,10 +332,19 @@ def run(args: argparse.Namespace) -> Result:
                 meter.add(server.pid, "server")
                 for k, process in enumerate(processes):
                     meter.add(process.pid, f"boards {k + 1}")
-                with profiling(server.pid, args.profile, args.calls * (args.pause + 0.1) + 10):
+                result.rss_kb["tcp idle"] = tcp_memory_kb()
+                with (
+                    profiling(server.pid, args.profile, args.calls * (args.pause + 0.1) + 10),
+                    MemorySampler(server.pid) as sampler,
+                ):
                     asyncio.run(
                         adviser(server.url, kiosk_token, pipes, result, args.calls, args.pause)
                     )
+                before_calls = (result.connect_window[1], result.calls_window[0])
+                result.rss_kb["peak before calls"], _ = sampler.peak(before_calls)
+                result.rss_kb["peak calls"], result.rss_kb["tcp peak calls"] = sampler.peak(
+                    result.calls_window
+                )
                 if args.db == "postgresql":
                     for pid in postgres_backends(db_url):
                         meter.add(pid, "postgres backends", whole_life=True)
@@ -256,6 +352,10 @@ def run(args: argparse.Namespace) -> Result:
                 result.cpu = meter.describe()
                 result.server_cpu_seconds = meter.seconds["server"]
                 result.rss_kb["after"] = rss_kb(server.pid)
+                health = server.health()
+                if health is not None:
+                    result.still_connected = health[1]["connections"]
+                result.rss_kb["peak"] = rss_kb(server.pid, "VmHWM")
                 received: dict[str, list[float]] = {}
                 for pipe in pipes:
                     pipe.send("stop")
@@ -274,11 +374,12 @@ def run(args: argparse.Namespace) -> Result:
                     if process.is_alive():
                         process.kill()
                         process.join(timeout=5)
+            result.dropped = server.log_path.read_text(errors="replace").count("could not keep up")
         # read once the server has stopped (and so written every line)
         fan_outs = []
         for number, sent in result.sent_at.items():
             times = received.get(number, [])
-            result.missing += args.boards - len(times)
+            result.missing += args.boards - args.stalled - len(times)
             latencies = [t - sent for t in times]
             result.deliveries += latencies
             if latencies:
@@ -298,7 +399,13 @@ def memory_line(result: Result) -> str:
     return (
         f"Server memory (RSS): {rss['before'] / 1024:.1f} MB before the boards, "
         f"{rss['idle'] / 1024:.1f} MB with {result.boards} idle boards "
-        f"({per_board:.1f} KB a board), {rss['after'] / 1024:.1f} MB after the calls."
+        f"({per_board:.1f} KB a board), {rss['after'] / 1024:.1f} MB after the calls; "
+        f"sampled every 50 ms, at most {rss['peak calls'] / 1024:.1f} MB during the calls "
+        f"and {rss['peak before calls'] / 1024:.1f} MB while the kiosk issued their "
+        f"tickets and the adviser signed in (argon2id, 64 MiB a password check); "
+        f"high-water mark {rss['peak'] / 1024:.1f} MB. The kernel's TCP memory (the "
+        f"machine's): {rss['tcp idle'] / 1024:.1f} MB with the boards idle, at most "
+        f"{rss['tcp peak calls'] / 1024:.1f} MB during the calls."
     )
 
 
@@ -335,7 +442,12 @@ def report(result: Result, args: argparse.Namespace) -> str:
                 ["latency from call_next", "n", "p50 ms", "p90 ms", "p99 ms", "max ms"], rows
             ),
             "",
-            f"Deliveries missing: {result.missing}. "
+            f"Stalled boards: {result.stalled} (never read after their snapshot), "
+            f"{result.dropped} dropped by the server as too slow (unsent backlog), "
+            f"{result.still_connected} connections still open after the calls (the "
+            f"rest closed by the keepalive: no pong within {PING_INTERVAL + PING_TIMEOUT:g} s); "
+            f"deliveries missing "
+            f"(reading boards): {result.missing}. "
             f"Target p99 < {TARGET_P99_MS:g} ms: {verdict} ({every['p99']:.1f} ms).",
         ]
     )
@@ -354,6 +466,12 @@ def main(argv: Sequence[str]) -> int:
         help="what the boards negotiate (websockets' default, and so the real board's, is deflate)",
     )
     parser.add_argument("--pause", type=float, default=0.25, help="seconds between calls")
+    parser.add_argument(
+        "--stalled",
+        type=int,
+        default=0,
+        help="boards (of --boards) that stop reading after their snapshot",
+    )
     parser.add_argument("--profile", metavar="FILE", help="sample the server with py-spy into FILE")
     parser.add_argument(
         "--lag-log",

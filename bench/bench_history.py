@@ -23,7 +23,8 @@ month and year; every centre's day and year; the roll-up of a centre's year from
 tickets (what a year never rolled up costs once); and the server's start with the
 year in the table, against its start on an empty database.
 
-Last (``--live-seconds``, SQLite, the server in its own process): the live issue
+Last (``--live-seconds``, on the backends in ``--live``, SQLite unless told; the
+server in its own process): the live issue
 latency at ``--rate`` tickets a second, alone and while a manager asks for the year's
 report over and over, and while the first report after the year's roll-ups were lost
 builds them again from the tickets. The live part adds today's tickets for centre 1 to
@@ -66,6 +67,7 @@ from common import (  # noqa: E402
 
 from queue_server.config import load_config  # noqa: E402
 from queue_server.core.model import CentreSetup  # noqa: E402
+from queue_server.net import figures  # noqa: E402
 from queue_server.reporting import ranges, reports  # noqa: E402
 from queue_server.simulation.command import centres_of  # noqa: E402
 from queue_server.simulation.history import generate_histories, scaled_profile  # noqa: E402
@@ -74,8 +76,11 @@ from queue_server.store import Store  # noqa: E402
 from queue_server.store.tables import DayRollupRow, TicketRow  # noqa: E402
 
 #: the tables copied to PostgreSQL, parents first
+#: (day_change too: without its late-write counts every roll-up built after a late write
+#: looks outdated, and PostgreSQL's first reports rolled those days up again)
 TABLES = ("centre", "service_setting", "counter", "number_sequence", "appointment",
-          "ticket", "channel_choice", "wait_estimate", "day_rollup")  # fmt: skip
+          "appointment_past", "ticket", "channel_choice", "wait_estimate", "feedback",
+          "day_rollup", "day_change")  # fmt: skip
 
 
 # ---------------------------------------------------------------- the centres
@@ -200,6 +205,19 @@ def copy_to_postgres(sqlite_path: Path, pg_url: str) -> float:
                         for row in rows:
                             copy.write_row(tuple(row))
             raw.commit()
+            # COPY gave the rows their ids: move each id sequence past them, or the
+            # server's next insert (an estimate, a choice) collides with a copied row
+            for name in TABLES:
+                for column in sa.inspect(target.engine).get_columns(name):
+                    cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", (name, column["name"]))
+                    (sequence,) = cursor.fetchone()
+                    if sequence is not None:
+                        cursor.execute(
+                            f"SELECT setval(%s, COALESCE((SELECT max({column['name']}) "
+                            f"FROM {name}), 0) + 1, false)",
+                            (sequence,),
+                        )
+            raw.commit()
             cursor.execute("ANALYZE")
             raw.commit()
         finally:
@@ -261,6 +279,26 @@ def measure_reports(url: str, data: Data, repeat: int) -> list[Timing]:
                     store, day, one.centre_id, now, **options[one.centre_id]
                 ),
                 repeat,
+            ),
+            timed(
+                "a centre's 92 days, each day's whole report from its tickets (the "
+                "protocol's `report` without `by`, in the server's report process)",
+                f"{92 * per_day / len(setups):,.0f} tickets",
+                lambda: figures._days_reply(
+                    store,
+                    figures._Ask(
+                        one.centre_id,
+                        one.tz,
+                        options[one.centre_id],
+                        data.last - timedelta(days=91),
+                        data.last,
+                        None,
+                        now,
+                        "json",
+                        False,
+                    ),  # fmt: skip
+                ),
+                1,
             ),
             timed(
                 "a centre's day, from its roll-up",
@@ -325,6 +363,13 @@ def measure_reports(url: str, data: Data, repeat: int) -> list[Timing]:
                 ),  # fmt: skip
                 max(1, repeat // 2),
             ),
+            timed(
+                "the regional view: every centre live now (`region`, the Region tab's "
+                "read, in a worker thread of the server)",
+                f"{len(setups)} centres, today's tickets",
+                lambda: asyncio.run(figures.region(store, one, datetime.now(UTC))),
+                repeat,
+            ),
         ]
     finally:
         store.close()
@@ -376,7 +421,7 @@ def server_start(url: str, setup: CentreSetup, repeat: int) -> list[Timing]:
 # ---------------------------------------------------------------- live latency
 
 
-async def live_phases(url: str, data: Data, args: argparse.Namespace) -> list[list[Any]]:
+async def live_phases(url: str, kind: str, data: Data, args: argparse.Namespace) -> list[list[Any]]:
     from bench_issue import Run, measure
 
     from queue_server.client import QueueClient
@@ -392,9 +437,11 @@ async def live_phases(url: str, data: Data, args: argparse.Namespace) -> list[li
             store.enroll_device(setup.centre_id, "kiosk", f"bench-kiosk-{time.time_ns()}-{n}")
             for n in (1, 2)
         ]
-        with contextlib.suppress(Exception):  # there already, from an earlier run
-            store.add_staff(setup.centre_id, "bench-manager", "manager",
-                            hash_password(STAFF_PASSWORD))  # fmt: skip
+        # the manager asking for reports, and the adviser whose console bench_issue's
+        # measure connects at the end of each phase
+        for username, role in (("bench-manager", "manager"), ("adviser-late", "counter")):
+            with contextlib.suppress(Exception):  # there already, from an earlier run
+                store.add_staff(setup.centre_id, username, role, hash_password(STAFF_PASSWORD))
     finally:
         store.close()
     services = [s.code for s in setup.services]
@@ -408,7 +455,7 @@ async def live_phases(url: str, data: Data, args: argparse.Namespace) -> list[li
                     with store.engine.begin() as conn:
                         conn.execute(sa.delete(table).where(table.c.centre == setup.centre_id))
                     store.close()
-                run = Run("sqlite", phase, f"{args.rate:g}/s")
+                run = Run(kind, phase, f"{args.rate:g}/s")
                 done: list[float] = []
                 stop = asyncio.Event()
 
@@ -485,8 +532,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--live-seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument(
+        "--live",
+        default="sqlite",
+        help="the backends (of --backends) the live issue latency is measured on",
+    )
     args = parser.parse_args(argv)
     args.backends = args.backends.split(",")
+    args.live = args.live.split(",")
 
     print(f"# bench_history: {args.centres} centres × {args.days} days", flush=True)
     print(f"code {code_version()}; {machine_summary()}", flush=True)
@@ -515,12 +568,13 @@ def main(argv: list[str] | None = None) -> int:
             if len(start) == 2:
                 a, b = start.values()
                 print(f"\nserver start, year / empty: {a / b:.2f}×", flush=True)
-    if args.live_seconds > 0 and "sqlite" in args.backends:
-        print(f"\n## live issue latency at {args.rate:g}/s while reports run (SQLite)\n")
-        rows = asyncio.run(live_phases(f"sqlite:///{data.sqlite_path}", data, args))
-        print(markdown_table(
-            ["phase", "issued", "errors", "p50 ms", "p99 ms", "max ms", "year reports"], rows
-        ))  # fmt: skip
+            if args.live_seconds > 0 and kind in args.live:
+                print(f"\n## live issue latency at {args.rate:g}/s while reports run ({kind})\n")
+                rows = asyncio.run(live_phases(url, kind, data, args))
+                print(markdown_table(
+                    ["phase", "issued", "errors", "p50 ms", "p99 ms", "max ms", "year reports"],
+                    rows,
+                ), flush=True)  # fmt: skip
     return 0
 
 

@@ -19,6 +19,10 @@ adviser each, issues tickets round the services until that many are waiting, the
 - ``estimate``: ``estimate_wait`` for the newest ticket, as the issuing kiosk's reply
   carries it.
 
+``--bookings N``: N appointments booked over the next four weeks, held by the centre
+as the server holds every booking from yesterday on (routing's look-ahead and the
+estimate read the ones due soon).
+
 The last column is the ratio of each figure to its value at the shortest queue: a
 figure that does not grow with the queue stays near 1.
 """
@@ -43,13 +47,19 @@ from queue_server.core import commands as cmd  # noqa: E402
 from queue_server.core.errors import NothingToCall  # noqa: E402
 from queue_server.core.estimate import estimate_wait  # noqa: E402
 from queue_server.core.model import CentreSetup, Counter  # noqa: E402
+from queue_server.core.routing import ROUTING_POLICIES  # noqa: E402
 from queue_server.launch import load_config  # noqa: E402
 
 START = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+#: how far ahead ``--bookings`` are spread
+BOOKED_AHEAD = timedelta(days=28)
 
 
-def centre_with(setup: CentreSetup, counters: int, waiting: int) -> tuple[Centre, datetime]:
-    """The example centre, open all day, ``counters`` open, ``waiting`` queued."""
+def centre_with(
+    setup: CentreSetup, counters: int, waiting: int, bookings: int = 0
+) -> tuple[Centre, datetime]:
+    """The example centre, open all day, ``counters`` open, ``waiting`` queued, and
+    ``bookings`` appointments booked, spread evenly over the next four weeks."""
     base = list(setup.counters)
     extra = [
         Counter(f"{c.name} (b)", primary=c.primary, secondary=c.secondary)
@@ -74,6 +84,11 @@ def centre_with(setup: CentreSetup, counters: int, waiting: int) -> tuple[Centre
             )
         )  # fmt: skip
         now += timedelta(milliseconds=50)
+    for n in range(bookings):
+        at = now + BOOKED_AHEAD * (n + 1) / bookings
+        at = at.replace(second=0, microsecond=0)
+        service = codes[n % len(codes)]
+        run(cmd.BookAppointment(actor="bookings", ref=f"B{n}", service=service, at=at))
     return centre, now
 
 
@@ -86,8 +101,10 @@ def cpu_us(action: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-def measure(setup: CentreSetup, counters: int, waiting: int, repeat: int) -> dict[str, float]:
-    centre, now = centre_with(setup, counters, waiting)
+def measure(
+    setup: CentreSetup, counters: int, waiting: int, repeat: int, bookings: int = 0
+) -> dict[str, float]:
+    centre, now = centre_with(setup, counters, waiting, bookings)
     made = [0]
 
     def issue() -> None:
@@ -121,14 +138,29 @@ def main() -> None:
     parser.add_argument("--waiting", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--counters", type=int, nargs="+", default=[0, 6, 12])
     parser.add_argument("--repeat", type=int, default=21)
+    parser.add_argument(
+        "--routing",
+        choices=sorted(ROUTING_POLICIES),
+        help="the routing policy (default: the example centre's, standards)",
+    )
+    parser.add_argument(
+        "--bookings",
+        type=int,
+        default=0,
+        help="appointments booked over the next four weeks (a centre's diary), held by "
+        "the centre as the server holds them",
+    )
     args = parser.parse_args()
     setup = load_config(ROOT / "examples" / "centre.toml").to_setup()
+    if args.routing:
+        setup = replace(setup, policy=replace(setup.policy, routing=args.routing))
+    print(f"Routing: {setup.policy.routing}; {args.bookings:,} bookings held.")
     print("| counters open | waiting | what | CPU µs (median) | × at the shortest queue |")
     print("|---:|---:|---|---:|---:|")
     for counters in args.counters:
         first: dict[str, float] = {}
         for waiting in args.waiting:
-            figures = measure(setup, counters, waiting, args.repeat)
+            figures = measure(setup, counters, waiting, args.repeat, args.bookings)
             for what, micros in figures.items():
                 first.setdefault(what, micros)
                 ratio = micros / first[what] if first[what] else float("nan")

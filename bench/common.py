@@ -498,13 +498,14 @@ class CpuMeter:
         return f"CPU used during the run (100 % = one core of {cpus}): {shares}"
 
 
-def rss_kb(pid: int) -> int:
-    """A process's resident set size in KB (``VmRSS`` of /proc/PID/status)."""
+def rss_kb(pid: int, field: str = "VmRSS") -> int:
+    """A process's resident set size in KB (``VmRSS`` of /proc/PID/status; ``field``
+    "VmHWM": its high-water mark)."""
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for {pid}")
+    raise RuntimeError(f"no {field} for {pid}")
 
 
 # ---------------------------------------------------------------- results
