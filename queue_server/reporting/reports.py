@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from functools import partial
+from typing import Any, NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -728,6 +729,92 @@ def _mean(total: float, count: int) -> float | None:
     return _seconds(total / count) if count else None
 
 
+class _Facts(NamedTuple):
+    """What one ticket adds to any tally it is in (``_facts_of``), worked out once
+    for a day's report however many tallies (the day, its service, its counter, its
+    centre) it is counted in."""
+
+    hour: int
+    #: seconds from arrival (an appointment: from when it was due) to the first call
+    wait: float | None
+    #: within the standard or target (None: not judged yet, or no target known)
+    met: bool | None
+    appointment: bool
+    target_unknown: bool
+    service_seconds: float | None
+    channel: str
+    remote_not_here: bool
+    asked: tuple[str, ...]
+    served: bool
+    transferred: bool
+    state: str
+    resolved: bool
+    avoidable: bool
+    score: int | None
+
+
+def _facts_of(
+    ticket: TicketLike,
+    *,
+    now: datetime,
+    standard: timedelta,
+    targets: Mapping[str, timedelta] | None,
+    tz_of: Callable[[object], tzinfo],
+    answers: Mapping[str, int] | None,
+) -> _Facts:
+    hour = must_utc(ticket.issued_at).astimezone(tz_of(ticket)).hour
+    called = utc(ticket.first_called_at)
+    met: bool | None = None
+    wait: float | None = None
+    appointment = ticket.origin == "appointment"
+    target_unknown = False
+    if appointment:
+        due = _due(ticket)
+        if called is not None:
+            # Called before it was due counts as no wait, not a negative one.
+            wait = max(called - due, timedelta()).total_seconds()
+        met = _standard_met(due, standard, ticket, now)
+    else:
+        if called is not None:
+            wait = (called - must_utc(ticket.arrival_at)).total_seconds()
+        target = _target_for(ticket, targets)
+        if target is None:
+            target_unknown = True
+        else:
+            met = _standard_met(must_utc(ticket.arrival_at), target, ticket, now)
+    started, finished = utc(ticket.service_started_at), utc(ticket.finished_at)
+    # a visit the close of day ended (done with no outcome: an adviser's Complete
+    # always has one) lasted until midnight only on paper: not a visit's length
+    ended_by_adviser = ticket.outcome is not None
+    service_seconds = (
+        (finished - started).total_seconds()
+        if ticket.state == "done" and ended_by_adviser and started and finished
+        else None
+    )
+    channel = getattr(ticket, "channel", "kiosk")
+    done = ticket.state == "done"
+    return _Facts(
+        hour=hour,
+        wait=wait,
+        met=met,
+        appointment=appointment,
+        target_unknown=target_unknown,
+        service_seconds=service_seconds,
+        channel=channel,
+        # ended by the grace period: a no-show never called (docs/joining.md)
+        remote_not_here=channel == "remote"
+        and ticket.state == "no_show"
+        and ticket.first_called_at is None,
+        asked=tuple(_assistance_of(ticket)),
+        served=ticket.service_started_at is not None,
+        transferred=ticket.transfers > 0,
+        state=ticket.state,
+        resolved=done and ticket.outcome == "resolved",
+        avoidable=done and bool(ticket.avoidable),
+        score=answers.get(getattr(ticket, "id", None), None) if answers and done else None,
+    )
+
+
 def _tally(
     tickets: Sequence[TicketLike],
     appointments: Sequence[AppointmentLike],
@@ -740,79 +827,71 @@ def _tally(
     choices: Sequence[ChoiceLike] = (),
     estimates: Mapping[str, Sequence[Estimate]] | None = None,
     answers: Mapping[str, int] | None = None,
+    known: dict[int, _Facts] | None = None,
 ) -> tuple[Tally, list[float]]:
     """The tally of these rows (docs/reports.md defines each figure) and every wait,
-    sorted."""
+    sorted. ``known``: each ticket's ``_Facts`` by ``id(ticket)``, kept between the
+    tallies of one day's rows (the same ``now``, options and answers each time)."""
     waits: list[float] = []
     t = Tally()
+    facts_for = partial(
+        _facts_of, now=now, standard=standard, targets=targets, tz_of=tz_of, answers=answers
+    )
     for ticket in tickets:
-        hour = must_utc(ticket.issued_at).astimezone(tz_of(ticket)).hour
-        t.by_hour[hour] = t.by_hour.get(hour, 0) + 1
-        called = utc(ticket.first_called_at)
-        met: bool | None = None
-        if ticket.origin == "appointment":
-            due = _due(ticket)
-            if called is not None:
-                # Called before it was due counts as no wait, not a negative one.
-                waits.append(max(called - due, timedelta()).total_seconds())
-            met = _standard_met(due, standard, ticket, now)
+        f = known.get(id(ticket)) if known is not None else None
+        if f is None:
+            f = facts_for(ticket)
+            if known is not None:
+                known[id(ticket)] = f
+        t.by_hour[f.hour] = t.by_hour.get(f.hour, 0) + 1
+        met = f.met
+        if f.wait is not None:
+            waits.append(f.wait)
+        if f.appointment:
             if met is not None:
                 t.appointments_standard_counted += 1
                 t.appointments_standard_met += met
-        else:
-            if called is not None:
-                waits.append((called - must_utc(ticket.arrival_at)).total_seconds())
-            target = _target_for(ticket, targets)
-            if target is None:
-                t.walk_ins_target_unknown += 1
-            else:
-                met = _standard_met(must_utc(ticket.arrival_at), target, ticket, now)
-                if met is not None:
-                    t.walk_ins_target_counted += 1
-                    t.walk_ins_target_met += met
-        started, finished = utc(ticket.service_started_at), utc(ticket.finished_at)
-        # a visit the close of day ended (done with no outcome: an adviser's Complete
-        # always has one) lasted until midnight only on paper: not a visit's length
-        ended_by_adviser = ticket.outcome is not None
-        if ticket.state == "done" and ended_by_adviser and started and finished:
+        elif f.target_unknown:
+            t.walk_ins_target_unknown += 1
+        elif met is not None:
+            t.walk_ins_target_counted += 1
+            t.walk_ins_target_met += met
+        if f.service_seconds is not None:
             t.service_times_counted += 1
-            t.service_seconds_total += (finished - started).total_seconds()
+            t.service_seconds_total += f.service_seconds
         t.issued += 1
-        if ticket.origin == "appointment":
+        if f.appointment:
             t.issued_appointment += 1
         else:
             t.issued_walk_in += 1
-        if getattr(ticket, "channel", "kiosk") == "reception":
+        if f.channel == "reception":
             t.issued_reception += 1
-        if getattr(ticket, "channel", "kiosk") == "remote":
+        if f.channel == "remote":
             t.issued_remote += 1
-            # ended by the grace period: a no-show never called (docs/joining.md)
-            t.remote_not_here += ticket.state == "no_show" and ticket.first_called_at is None
-        asked = _assistance_of(ticket)
-        if asked:
+            t.remote_not_here += f.remote_not_here
+        if f.asked:
             t.issued_assisted += 1
-            for code in asked:
+            for code in f.asked:
                 _add(t.assisted_by_category, code, 1)
-                if called is not None:
+                if f.wait is not None:
                     _add(t.assisted_waits_by_category, code, 1)
-                    _add(t.assisted_wait_seconds_by_category, code, waits[-1])
+                    _add(t.assisted_wait_seconds_by_category, code, f.wait)
                 if met is not None:
                     _add(t.assisted_judged_by_category, code, 1)
                     _add(t.assisted_met_by_category, code, int(met))
-        t.served += ticket.service_started_at is not None
-        t.transferred += ticket.transfers > 0
-        if ticket.state == "done":
+        t.served += f.served
+        t.transferred += f.transferred
+        if f.state == "done":
             t.completed += 1
-            t.resolved += ticket.outcome == "resolved"
-            t.avoidable += bool(ticket.avoidable)
-            score = answers.get(getattr(ticket, "id", None), None) if answers else None
-            if score is not None:
+            t.resolved += f.resolved
+            t.avoidable += f.avoidable
+            if f.score is not None:
                 t.feedback_answers += 1
-                t.feedback_satisfied += score in SATISFIED_SCORES
-                t.feedback_score_total += score
-        elif ticket.state == "no_show":
+                t.feedback_satisfied += f.score in SATISFIED_SCORES
+                t.feedback_score_total += f.score
+        elif f.state == "no_show":
             t.no_shows += 1
-        elif ticket.state == "cancelled":
+        elif f.state == "cancelled":
             t.cancelled += 1
         else:
             t.still_open += 1
@@ -1058,6 +1137,8 @@ class _DayRows:
     now: datetime
     tz_of: Callable[[object], tzinfo]
     options: dict[str, Any]
+    #: each ticket's ``_Facts`` (by ``id``), worked out by the first tally it is in
+    facts: dict[int, _Facts] = field(default_factory=dict)
 
     @classmethod
     def select(
@@ -1115,6 +1196,7 @@ class _DayRows:
             choices=choices,
             estimates=self.given,
             answers=self.scores,
+            known=self.facts,
             **self.options,
         )
 
