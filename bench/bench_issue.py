@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
@@ -75,6 +77,8 @@ from queue_server.config import load_config  # noqa: E402
 from queue_server.core import Centre, estimate_wait  # noqa: E402
 from queue_server.core import commands as cmd  # noqa: E402
 from queue_server.core.model import OpeningHours  # noqa: E402
+from queue_server.store import Store  # noqa: E402
+from queue_server.store.tables import AppointmentRow  # noqa: E402
 
 WARMUP_PER_CLIENT = 2
 #: the latency target from the issue, at the target rate
@@ -282,6 +286,41 @@ async def measure(
         await asyncio.gather(*(c.close() for c in (*kiosks, *consoles)), return_exceptions=True)
 
 
+@contextlib.contextmanager
+def booked(db_url: str, config: Path, bookings: int) -> Iterator[None]:
+    """``bookings`` appointments in the centre's diary, booked evenly over the next four
+    weeks (the first within minutes), written before the server starts as the bookings
+    feed would have left them: the server holds every booking from yesterday on, and
+    routing and each issue's wait estimate plan for those due soon."""
+    if bookings:
+        setup = load_config(config).to_setup()
+        store = Store(db_url)
+        try:
+            store.migrate()
+            table = AppointmentRow.__table__  # type: ignore[attr-defined]
+            start = datetime.now(UTC).replace(second=0, microsecond=0)
+            codes = [s.code for s in setup.services]
+            rows = [
+                {
+                    "centre": setup.centre_id,
+                    "ref": f"BENCH-{n}",
+                    "service": codes[n % len(codes)],
+                    "at": start + BOOKED_AHEAD * (n + 1) / bookings,
+                    "status": "booked",
+                }
+                for n in range(bookings)
+            ]
+            with store.engine.begin() as conn:
+                conn.execute(sa.insert(table), rows)
+        finally:
+            store.close()
+    yield
+
+
+#: how far ahead ``--bookings`` are spread
+BOOKED_AHEAD = timedelta(days=28)
+
+
 def bench_one(kind: str, load: str, args: argparse.Namespace, profile: str | None) -> Run:
     rate = args.rate if load == "open" else None
     seconds = args.seconds if load == "open" else args.closed_seconds
@@ -296,6 +335,7 @@ def bench_one(kind: str, load: str, args: argparse.Namespace, profile: str | Non
         serve_options = ("--cpus", args.server_cpus) if args.server_cpus else ()
         with (
             database(kind, folder) as db_url,
+            booked(db_url, config, args.bookings),
             running_server(config, db_url, folder, extra=serve_options) as server,
         ):
             tokens = enroll(db_url, "kiosk", [f"kiosk-{i + 1}" for i in range(args.clients)])
@@ -740,6 +780,12 @@ def main(argv: Sequence[str]) -> int:
         type=int,
         default=0,
         help="people already waiting when the load begins (issued first, before counters open)",
+    )
+    parser.add_argument(
+        "--bookings",
+        type=int,
+        default=0,
+        help="appointments booked over the next four weeks before the server starts",
     )
     parser.add_argument(
         "--routing",
