@@ -26,10 +26,12 @@ is read before the boards connect, with them idle, and after the calls (and its
 high-water mark then).
 
 ``--stalled N``: N of the boards stop reading after their snapshot, on sockets that
-take 4 KB (a hung screen, a phone in a tunnel). The server must drop each once its
-unsent backlog passes ``SLOW_READER_BYTES`` instead of buffering for it (issue 12
-measured +44 MB bursts): the report counts the drops from the server's log and gives
-the memory high-water mark beside the idle figure.
+take 4 KB (a hung screen, a phone in a tunnel). The server must not buffer for them
+without bound (issue 12 measured +44 MB bursts): it drops one whose unsent backlog
+passes ``SLOW_READER_BYTES``, and websockets' keepalive closes one that stops answering
+pings. The report counts the first from the server's log, the connections still open
+after the calls from ``/healthz``, and gives the memory sampled every 50 ms and the
+high-water mark beside the idle figure.
 """
 
 from __future__ import annotations

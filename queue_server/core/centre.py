@@ -343,7 +343,7 @@ class Centre:
                 for at, _ref, service in self.booked_between(
                     now - self.policy.checkin_late, now + EXPECTED_AHEAD
                 )
-            ),  # fmt: skip
+            ),
         )
 
     def booked_between(self, first: datetime, last: datetime) -> list[tuple[datetime, str, str]]:

@@ -48,7 +48,6 @@ from typing import TYPE_CHECKING
 from .durations import Learned, learn
 from .model import (
     QUEUED_STATES,
-    AppointmentStatus,
     Counter,
     CounterState,
     Origin,
@@ -564,26 +563,23 @@ def _expected_appointments(centre: Centre, learned: Learned, now: datetime) -> d
     id. Ids and numbers are no real ticket's."""
     found = {}
     # the bookings within the horizon, in (time, ref) order, from the centre's index
-    # of bookings by time: not a sort of every booking held (weeks ahead) per estimate
-    for n, (at, ref, _service) in enumerate(centre.booked_between(now, now + HORIZON)):
-        a = centre.appointments[ref]
-        if a.status != AppointmentStatus.BOOKED or not now < at <= now + HORIZON:
+    # of bookings still only booked: not a sort of every booking held (weeks ahead)
+    for n, (at, ref, service) in enumerate(centre.booked_between(now, now + HORIZON)):
+        if at == now or service not in centre.services:  # (a slot at ``now`` is not to come)
             continue
-        if a.service not in centre.services:
-            continue
-        arrival = max(now, a.at - learned.early)
-        found[f"expected:{a.ref}"] = Ticket(
-            id=f"expected:{a.ref}",
+        arrival = max(now, at - learned.early)
+        found[f"expected:{ref}"] = Ticket(
+            id=f"expected:{ref}",
             number="",
             seq=10**9 + n,
-            service=a.service,
-            day=centre.local_day(a.at),
+            service=service,
+            day=centre.local_day(at),
             origin=Origin.APPOINTMENT,
             issued_at=arrival,
             arrival_at=arrival,
             state=TicketState.WAITING,
             state_since=arrival,
-            appointment_ref=a.ref,
-            appointment_at=a.at,
+            appointment_ref=ref,
+            appointment_at=at,
         )
     return found

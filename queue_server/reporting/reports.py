@@ -827,7 +827,7 @@ def _tally(
     choices: Sequence[ChoiceLike] = (),
     estimates: Mapping[str, Sequence[Estimate]] | None = None,
     answers: Mapping[str, int] | None = None,
-    known: dict[int, _Facts] | None = None,
+    known: dict[int, _Facts],
 ) -> tuple[Tally, list[float]]:
     """The tally of these rows (docs/reports.md defines each figure) and every wait,
     sorted. ``known``: each ticket's ``_Facts`` by ``id(ticket)``, kept between the
@@ -838,11 +838,9 @@ def _tally(
         _facts_of, now=now, standard=standard, targets=targets, tz_of=tz_of, answers=answers
     )
     for ticket in tickets:
-        f = known.get(id(ticket)) if known is not None else None
+        f = known.get(id(ticket))
         if f is None:
-            f = facts_for(ticket)
-            if known is not None:
-                known[id(ticket)] = f
+            f = known[id(ticket)] = facts_for(ticket)
         t.by_hour[f.hour] = t.by_hour.get(f.hour, 0) + 1
         met = f.met
         if f.wait is not None:
