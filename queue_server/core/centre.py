@@ -148,6 +148,9 @@ class Centre:
         #: (at, ref, service) in time order, kept as they change: routing's look-ahead
         #: (``floor``) reads the hour ahead by bisection, not every booking held
         self._booked: list[tuple[datetime, str, str]] = []
+        #: every appointment not cancelled, as (at, ref) in time order, kept likewise:
+        #: the estimate's show rate (``shows_by``) counts those due by bisection
+        self._kept: list[tuple[datetime, str]] = []
         self.sequences: dict[tuple[str, date], int] = dict(sequences or {})
         #: (number, day) -> ticket id: whether a number is used, for uploads
         self.numbers: dict[tuple[str, date], str] = {}
@@ -351,6 +354,12 @@ class Centre:
         (both included), as (at, ref, service), in time order."""
         lo = bisect_left(self._booked, first, key=_at)
         return self._booked[lo : bisect_right(self._booked, last, lo=lo, key=_at)]
+
+    def shows_by(self, last: datetime) -> tuple[int, int]:
+        """Of the appointments not cancelled whose time is at or before ``last``: how
+        many there are, and how many came (are no longer only booked)."""
+        due = bisect_right(self._kept, last, key=_first)
+        return due, due - bisect_right(self._booked, last, key=_at)
 
     # ---------------------------------------------------------------- decide
 
@@ -1417,12 +1426,19 @@ class Centre:
             at = bisect_left(self._booked, entry)
             assert self._booked[at] == entry, (entry, self._booked[at : at + 1])
             del self._booked[at]
+        if old is not None and old.status != AppointmentStatus.CANCELLED:
+            kept = (old.at, ref)
+            at = bisect_left(self._kept, kept)
+            assert self._kept[at] == kept, (kept, self._kept[at : at + 1])
+            del self._kept[at]
         if appointment is None:
             self.appointments.pop(ref, None)
             return
         self.appointments[ref] = appointment
         if appointment.status == AppointmentStatus.BOOKED:
             insort(self._booked, (appointment.at, ref, appointment.service))
+        if appointment.status != AppointmentStatus.CANCELLED:
+            insort(self._kept, (appointment.at, ref))
 
     def _store_ticket(self, ticket: Ticket) -> None:
         previous = self.tickets.get(ticket.id)
@@ -1452,4 +1468,8 @@ class Centre:
 
 
 def _at(entry: tuple[datetime, str, str]) -> datetime:
+    return entry[0]
+
+
+def _first(entry: tuple[datetime, str]) -> datetime:
     return entry[0]

@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
-from .model import AppointmentStatus, Origin, Ticket, TicketState
+from .model import Origin, Ticket, TicketState
 
 if TYPE_CHECKING:
     from .centre import Centre
@@ -248,13 +248,8 @@ def learn(centre: Centre, now: datetime) -> Learned:
     called, gone = stats.called, stats.gone
     waited = stats.waited / timedelta(minutes=1)
     patience = waited / gone if called >= WALK_OUTS_FROM and gone else None
-    came = due = 0
-    closed_before = now - centre.policy.checkin_closes  # (a property: read once)
-    for a in centre.appointments.values():
-        if a.status == AppointmentStatus.CANCELLED or a.at > closed_before:
-            continue
-        due += 1
-        came += a.status != AppointmentStatus.BOOKED
+    # the bookings whose check-in has closed, and how many of them came
+    due, came = centre.shows_by(now - centre.policy.checkin_closes)
     return Learned(
         centre,
         clipped,

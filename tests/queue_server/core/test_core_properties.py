@@ -478,6 +478,16 @@ def build_machine(snapshot):
                 for a in self.centre.appointments.values()
                 if a.status is AppointmentStatus.BOOKED and late <= a.at <= soon
             )
+            # the estimate's show rate: the bookings due by a time, and how many came,
+            # kept likewise, the same as counting every booking held, at any time
+            for cut in (self.now, late, soon, self.now - timedelta(days=1)):
+                due = [
+                    a
+                    for a in self.centre.appointments.values()
+                    if a.status is not AppointmentStatus.CANCELLED and a.at <= cut
+                ]
+                came = sum(1 for a in due if a.status is not AppointmentStatus.BOOKED)
+                assert self.centre.shows_by(cut) == (len(due), came)
             here = [t for t in queued if not t.away]
             replay = ReplayQueue(here, self.centre)
             for counter in self.centre.counters.values():
