@@ -335,7 +335,6 @@ class ReplayQueue:
                 floor,
                 self._facts,
                 free_at,
-                self.counters,
             )
         best: tuple[tuple[float, datetime, float, int, str, str], Ticket] | None = None
         late: tuple[tuple[datetime, datetime, int, str, str], Ticket] | None = None

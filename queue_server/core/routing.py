@@ -325,14 +325,22 @@ class Booked:
 class Appointments:
     """The appointments a ``"standards"`` plan places, in ``booked_order``, with what
     the plan reads of each, worked out once (``of``): the names of the counters that
-    may take it (one set object for all alike) and its timing (when it may start,
-    when it is late: its deadline less the margin, and how long its visit takes). The
-    wait estimate's replay keeps one from step to step (``without`` as they are
-    called, ``replay_queue.ReplayQueue.choose_planned``); "call next" makes one a call."""
+    may take it (one set object for all alike), the same as slots (``slots``: each
+    counter of the centre a fixed place in the plan's list of free times) and its
+    timing (when it may start, when it is late: its deadline less the margin, and how
+    long its visit takes). The wait estimate's replay keeps one from step to step
+    (``without`` as they are called, ``replay_queue.ReplayQueue.choose_planned``);
+    "call next" makes one a call."""
 
     booked: Sequence[Booked]
     able: Sequence[frozenset[str]]
     timing: Sequence[tuple[datetime, datetime, timedelta]]
+    #: every counter that may be a desk of the plan, by name, and its slot
+    slots: Mapping[str, int] = field(default_factory=dict)
+    #: for each appointment, the slots of the counters in ``able`` (in slot order)
+    able_slots: Sequence[Sequence[int]] = ()
+    #: whether any appointment may go to a counter, by name, as asked (``takes``)
+    _takes: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(
@@ -346,17 +354,34 @@ class Appointments:
         """``booked`` (in ``booked_order``) as ``counters`` may take them: a checked-in
         appointment by ``may_take``, an expected one by skill."""
         counters = list(counters)
+        slots: dict[str, int] = {}
+        for c in counters:
+            slots.setdefault(c.name, len(slots))
         sets: dict[frozenset[str], frozenset[str]] = {}
+        slot_lists: dict[frozenset[str], list[int]] = {}
         able = []
+        able_slots = []
         for b in booked:
             if b.ticket is not None:
                 names = frozenset(c.name for c in counters if may_take(c, b.ticket))
             else:
                 names = frozenset(c.name for c in counters if c.skilled_for(b.service))
-            able.append(sets.setdefault(names, names))
+            names = sets.setdefault(names, names)
+            able.append(names)
+            found = slot_lists.get(names)
+            if found is None:
+                found = slot_lists[names] = sorted(slots[n] for n in names)
+            able_slots.append(found)
         lengths = {code: floor.duration(services[code]) for code in {b.service for b in booked}}
         timing = [(b.ready_at, b.deadline - margin, lengths[b.service]) for b in booked]
-        return cls(booked, able, timing)
+        return cls(booked, able, timing, slots, able_slots)
+
+    def takes(self, name: str) -> bool:
+        """Whether the counter ``name`` may take any of these."""
+        known = self._takes.get(name)
+        if known is None:
+            known = self._takes[name] = any(name in names for names in self.able)
+        return known
 
     def without(self, ticket_id: str) -> Appointments:
         """These less the checked-in appointment ``ticket_id`` (called)."""
@@ -364,7 +389,11 @@ class Appointments:
             if b.ticket is not None and b.ticket.id == ticket_id:
                 cut = slice(number, number + 1)
                 return Appointments(
-                    _cut(self.booked, cut), _cut(self.able, cut), _cut(self.timing, cut)
+                    _cut(self.booked, cut),
+                    _cut(self.able, cut),
+                    _cut(self.timing, cut),
+                    self.slots,
+                    _cut(self.able_slots, cut),
                 )
         return self
 
@@ -376,42 +405,35 @@ def _cut(items: Sequence[_T], cut: slice) -> list[_T]:
 class _Plan:
     """Earliest-deadline-first plans of ``Appointments`` over desks' free times, as
     ``choose_by_standards`` asks for them: the same appointments and desks each time,
-    only the free time of the last desk (the counter asking) moves. So which desks may
-    take each appointment and how long each visit is are found once (``may_take``
-    was most of a plan's cost), not at every plan."""
+    only the free time of the last desk (the counter asking) moves.
+
+    Each counter has a fixed slot (``Appointments.slots``), so which desks may take
+    each appointment is worked out once for all plans (``Appointments.able_slots``);
+    a plan is its slots' free times (None: not a desk now) and each slot's place in
+    the desks' list (``rank``), which breaks a tie as the list does: a desk listed
+    earlier wins."""
 
     def __init__(
-        self, appointments: Appointments, desks: Sequence[tuple[Counter, datetime]]
+        self,
+        appointments: Appointments,
+        free: list[datetime | None],
+        rank: list[int],
+        last: int,
     ) -> None:
-        #: desks by name, as slots of the free times (a name listed twice shares one,
-        #: free when its last listing says)
-        slots: dict[str, int] = {}
-        slot = [slots.setdefault(c.name, len(slots)) for c, _at in desks]
-        self.names = list(slots)
-        #: the slots' free times, the last desk's left to ``late``
-        self.free: list[datetime] = [at for _c, at in desks[: len(slots)]]
-        for index, (_c, at) in enumerate(desks):
-            self.free[slot[index]] = at
-        self.last = slot[-1] if slot else 0
-        #: for each appointment, the slots of the desks that may take it, in the desks'
-        #: order (an earlier one wins a tie); worked out once for each set of names
-        desk_names = [c.name for c, _at in desks]
-        found: dict[int, list[int]] = {}
-        self.ables = []
-        for names in appointments.able:
-            slots_of = found.get(id(names))
-            if slots_of is None:
-                slots_of = found[id(names)] = [
-                    slot[index] for index, name in enumerate(desk_names) if name in names
-                ]
-            self.ables.append(slots_of)
+        self.names = list(appointments.slots)
+        #: the slots' free times (None for a counter that is not a desk), the last
+        #: desk's left to ``late``
+        self.free = free
+        self.rank = rank
+        self.last = last
+        self.ables = appointments.able_slots
         self.timing = appointments.timing
         #: what ``later`` resumes from, set by ``late``: the free time it was asked
         #: with, its totals, and (appointment, slots' free times, late, lateness) where
         #: the last desk first took one (None if it took none)
         self._first = datetime.min.replace(tzinfo=UTC)
         self._totals = (0, timedelta())
-        self._resume: tuple[int, list[datetime], int, timedelta] | None = None
+        self._resume: tuple[int, list[datetime | None], int, timedelta] | None = None
 
     def late(self, last_free: datetime) -> tuple[int, timedelta, dict[int, str]]:
         """With the last desk free at ``last_free``: how many would be called after
@@ -420,8 +442,7 @@ class _Plan:
 
         Remembers where the last desk first takes an appointment, for ``later``."""
         free = self.free[:]
-        if free:
-            free[self.last] = last_free
+        free[self.last] = last_free
         where: dict[int, str] = {}
         self._first = last_free
         self._resume = None
@@ -448,7 +469,7 @@ class _Plan:
 
     def _run(
         self,
-        free: list[datetime],
+        free: list[datetime | None],
         start: int,
         late: int,
         lateness: timedelta,
@@ -459,6 +480,7 @@ class _Plan:
         resume point for ``later``)."""
         names = self.names
         last = self.last
+        rank = self.rank
         timing = self.timing
         ables = self.ables
         for number in range(start, len(timing)):
@@ -467,8 +489,14 @@ class _Plan:
             best_slot = 0
             for index in ables[number]:
                 at = free[index]
+                if at is None:
+                    continue
                 begin = at if at > ready else ready
-                if best_start is None or begin < best_start:
+                if (
+                    best_start is None
+                    or begin < best_start
+                    or (begin == best_start and rank[index] < rank[best_slot])
+                ):
                     best_start = begin
                     best_slot = index
             if best_start is None:
@@ -601,7 +629,6 @@ def choose_by_standards_from(
     floor: Floor,
     known: dict[str, WalkInFacts] | None = None,
     free_at: Iterable[tuple[datetime, str]] | None = None,
-    counters: Mapping[str, Counter] | None = None,
 ) -> Ticket | None:
     """``choose_by_standards`` once the offer is sorted out: the appointments
     (checked in and expected, as ``counter`` and ``floor.desks`` may take them) and
@@ -610,8 +637,8 @@ def choose_by_standards_from(
     and the replay build it). (The wait estimate's replay keeps its
     ``Appointments`` from step to step, and the ``WalkInFacts`` of each service in
     ``known``, for the same ``floor.durations``, and gives the other desks as its
-    clock has them, ``free_at`` ((when free, counter name)) with the ``counters`` by
-    name, instead of ``floor.desks``: ``replay_queue.ReplayQueue.choose_planned``.)"""
+    clock has them, ``free_at`` ((when free, counter name)), instead of
+    ``floor.desks``: ``replay_queue.ReplayQueue.choose_planned``.)"""
     booked, able = appointments.booked, appointments.able
     early = policy.appointment_early_call
     name = counter.name
@@ -622,11 +649,13 @@ def choose_by_standards_from(
         for number, (b, (_ready, due, _length)) in enumerate(
             zip(booked, appointments.timing, strict=True)
         ):
-            if b.ticket is not None and due <= now and name in able[number]:
+            if due > now:
+                break  # (in deadline order)
+            if b.ticket is not None and name in able[number]:
                 return b.ticket
 
     ranked = _ranked_walk_ins(walk_ins, services, policy, floor, now, known)
-    if not booked or not any(name in names for names in able):
+    if not booked or not appointments.takes(name):
         # (no appointment this counter could take: the plan would give it none, and
         # keeping it busy moves none in it)
         return ranked[0] if ranked else None
@@ -636,20 +665,24 @@ def choose_by_standards_from(
     # rest of its visit
     caution = policy.appointment_plan_caution
     idle = timedelta()
-    if free_at is not None and counters is not None:
-        others = [
-            (counters[other], now + max(at - now, idle) * caution)
-            for at, other in free_at
-            if other != name
-        ]
-    else:
-        others = [
-            (d.counter, now + max(d.free_at - now, idle) * caution)
-            for d in floor.desks
-            if d.counter.name != name
-        ]
-
-    plan = _Plan(appointments, [*others, (counter, now)])
+    listing: Iterable[tuple[datetime, str]] = (
+        free_at if free_at is not None else ((d.free_at, d.counter.name) for d in floor.desks)
+    )
+    slots = appointments.slots
+    free: list[datetime | None] = [None] * len(slots)
+    rank = [len(slots) + 1] * len(slots)
+    position = 0
+    for at, other in listing:
+        slot = slots.get(other)
+        if slot is None or other == name:
+            continue  # (a counter no appointment may go to, or the one asking)
+        free[slot] = now + max(at - now, idle) * caution
+        if position < rank[slot]:
+            rank[slot] = position
+        position += 1
+    own = slots[name]
+    rank[own] = position
+    plan = _Plan(appointments, free, rank, own)
 
     late0, lateness0, where0 = plan.late(now)
     if name in where0.values() or (
