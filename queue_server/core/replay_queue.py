@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .model import QUEUED_STATES, Counter, CounterState, Policy, Service, Ticket
 from .queue_index import Key
@@ -53,12 +53,13 @@ from .routing import (
     candidates,
     choose_by_rules,
     choose_by_standards,
-    choose_by_standards_from,
     choose_oldest,
+    due_appointment,
     held_back,
     held_until,
     may_take,
     not_held_back,
+    planned_choice,
     queue_order,
     walk_in_growth,
 )
@@ -70,6 +71,11 @@ if TYPE_CHECKING:
 #: it: (queued since, number, id, arrival, overdue from, target wait, the ticket)
 _Head = tuple[datetime, int, str, datetime, datetime, timedelta, Ticket]
 _MINUTE = timedelta(minutes=1)
+_T = TypeVar("_T")
+
+
+def _first(pair: tuple[_T, object]) -> _T:
+    return pair[0]
 
 
 class ReplayQueue:
@@ -175,6 +181,8 @@ class ReplayQueue:
         ]
         #: ``WalkInFacts`` by service, for the visit lengths ``self._lengths``
         self._facts: dict[str, WalkInFacts] = {}
+        #: ``_visit`` by service, for the visit lengths ``self._lengths``
+        self._visits: dict[str, timedelta] = {}
         self._lengths: Mapping[str, timedelta] | None = None
         #: each service's oldest plain ticket not yet called (``_Head``), or None
         self._heads: dict[str, _Head | None] = {code: None for code in plain}
@@ -316,24 +324,20 @@ class ReplayQueue:
         ``held_back`` from the counter at ``when`` are not offered, either way."""
         if durations is not self._lengths:
             self._facts = {}
+            self._visits = {}
             self._lengths = durations
         if self.on_the_clock:
             appointments = self._appointments(counter, durations)
-            walk_ins = [
-                t
-                for t in self._walk_ins(counter, when)
-                if t.state in QUEUED_STATES and may_take(counter, t)
-            ]
-            floor = Floor(durations=durations)
-            return choose_by_standards_from(
+            due = due_appointment(counter, appointments, when)
+            if due is not None:
+                return due
+            return planned_choice(
                 counter,
                 appointments,
-                walk_ins,
-                self.services,
+                self._ranked(counter, when),
+                self._visit,
                 self.policy,
                 when,
-                floor,
-                self._facts,
                 free_at,
             )
         best: tuple[tuple[float, datetime, float, int, str, str], Ticket] | None = None
@@ -376,6 +380,60 @@ class ReplayQueue:
         if late is not None:
             return late[1]
         return None if best is None else best[1]
+
+    def _ranked(self, counter: Counter, when: datetime) -> list[Ticket]:
+        """The walk-ins offered to ``counter`` at ``when`` in the order
+        ``routing._ranked_walk_ins`` tries them, from each skilled service's oldest
+        plain ticket (its numbers kept, ``_heads``), those pinned to the counter and
+        those restricted not held back from it: the same keys, the same order."""
+        overdue: list[tuple[tuple[datetime, datetime, int, str, str], Ticket]] = []
+        waiting: list[tuple[tuple[float, datetime, float, int, str, str], Ticket]] = []
+        for code, _primary in self._skills_of(counter):
+            head = self._heads[code]
+            if head is None:
+                continue
+            since, seq, tid, _arrival, _overdue, _target, ticket = head
+            _target, patience, target_minutes, length, growth = self._facts_of(code)
+            overdue_at = since + patience
+            if overdue_at <= when:
+                overdue.append(((overdue_at, since, seq, code, tid), ticket))
+            else:
+                score = (when - since) / _MINUTE / target_minutes / length
+                waiting.append(((-score, since, -growth, seq, code, tid), ticket))
+        pinned = self.pinned.get(counter.name)
+        restricted = self._not_held(counter, self.restricted.values(), when)
+        for t in (*(pinned.values() if pinned else ()), *restricted):
+            if t.state not in QUEUED_STATES or not may_take(counter, t):
+                continue
+            code = t.service
+            _target, patience, target_minutes, length, growth = self._facts_of(code)
+            since = t.queued_since
+            overdue_at = since + patience
+            if overdue_at <= when:
+                overdue.append(((overdue_at, since, t.seq, code, t.id), t))
+            else:
+                score = (when - since) / _MINUTE / target_minutes / length
+                waiting.append(((-score, since, -growth, t.seq, code, t.id), t))
+        if overdue:
+            # (while anyone is past twice their target, only those past their target
+            # may go before them)
+            waiting = [
+                pair
+                for pair in waiting
+                if when - pair[0][1] > self.services[pair[1].service].target_wait
+            ]
+            overdue.sort(key=_first)
+        waiting.sort(key=_first)
+        return [t for _key, t in overdue] + [t for _key, t in waiting]
+
+    def _visit(self, code: str) -> timedelta:
+        """How long a visit of service ``code`` is taken to last (``Floor.duration``
+        with the replay's ``durations``)."""
+        length = self._visits.get(code)
+        if length is None:
+            floor = Floor(durations=self._lengths or {})
+            length = self._visits[code] = floor.duration(self.services[code])
+        return length
 
     def _facts_of(self, code: str) -> WalkInFacts:
         facts = self._facts.get(code)

@@ -45,7 +45,7 @@ test_core_routing.py that an overloaded counter still reaches its secondary tick
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
@@ -339,6 +339,8 @@ class Appointments:
     slots: Mapping[str, int] = field(default_factory=dict)
     #: for each appointment, the slots of the counters in ``able`` (in slot order)
     able_slots: Sequence[Sequence[int]] = ()
+    #: ``timing`` in whole microseconds (``to_us``), as the plan works
+    timing_us: Sequence[tuple[int, int, int]] = ()
     #: whether any appointment may go to a counter, by name, as asked (``takes``)
     _takes: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
@@ -374,7 +376,10 @@ class Appointments:
             able_slots.append(found)
         lengths = {code: floor.duration(services[code]) for code in {b.service for b in booked}}
         timing = [(b.ready_at, b.deadline - margin, lengths[b.service]) for b in booked]
-        return cls(booked, able, timing, slots, able_slots)
+        timing_us = [
+            (to_us(ready), to_us(due), length // _MICROSECOND) for ready, due, length in timing
+        ]
+        return cls(booked, able, timing, slots, able_slots, timing_us)
 
     def takes(self, name: str) -> bool:
         """Whether the counter ``name`` may take any of these."""
@@ -394,12 +399,34 @@ class Appointments:
                     _cut(self.timing, cut),
                     self.slots,
                     _cut(self.able_slots, cut),
+                    _cut(self.timing_us, cut),
                 )
         return self
 
 
 def _cut(items: Sequence[_T], cut: slice) -> list[_T]:
     return [*items[: cut.start], *items[cut.stop :]]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def to_us(at: datetime) -> int:
+    """``at`` as whole microseconds since 1970 (UTC): the plan's clock. A datetime is
+    whole microseconds, so sums and comparisons of these are exactly those of the
+    datetimes and timedeltas, only cheaper."""
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def scaled_us(span: int, factor: float) -> int:
+    """``timedelta(microseconds=span) * factor`` in microseconds, rounded as
+    ``timedelta`` rounds (to the nearest, a half to even)."""
+    top, bottom = factor.as_integer_ratio()
+    whole, rest = divmod(span * top, bottom)
+    if rest * 2 > bottom or (rest * 2 == bottom and whole % 2):
+        whole += 1
+    return whole
 
 
 class _Plan:
@@ -409,48 +436,47 @@ class _Plan:
 
     Each counter has a fixed slot (``Appointments.slots``), so which desks may take
     each appointment is worked out once for all plans (``Appointments.able_slots``);
-    a plan is its slots' free times (None: not a desk now) and each slot's place in
-    the desks' list (``rank``), which breaks a tie as the list does: a desk listed
-    earlier wins."""
+    a plan is its slots' free times (None for a counter that is not a desk now) and
+    each slot's place in the desks' list (``rank``), which breaks a tie as the list
+    does: a desk listed earlier wins. Times are whole microseconds (``to_us``)."""
 
     def __init__(
         self,
         appointments: Appointments,
-        free: list[datetime | None],
+        free: list[int | None],
         rank: list[int],
         last: int,
     ) -> None:
         self.names = list(appointments.slots)
-        #: the slots' free times (None for a counter that is not a desk), the last
-        #: desk's left to ``late``
+        #: the slots' free times, the last desk's left to ``late``
         self.free = free
         self.rank = rank
         self.last = last
         self.ables = appointments.able_slots
-        self.timing = appointments.timing
+        self.timing = appointments.timing_us
         #: what ``later`` resumes from, set by ``late``: the free time it was asked
         #: with, its totals, and (appointment, slots' free times, late, lateness) where
         #: the last desk first took one (None if it took none)
-        self._first = datetime.min.replace(tzinfo=UTC)
-        self._totals = (0, timedelta())
-        self._resume: tuple[int, list[datetime | None], int, timedelta] | None = None
+        self._first = 0
+        self._totals = (0, 0)
+        self._resume: tuple[int, list[int | None], int, int] | None = None
 
-    def late(self, last_free: datetime) -> tuple[int, timedelta, dict[int, str]]:
+    def late(self, last_free: int) -> tuple[int, int, dict[int, int]]:
         """With the last desk free at ``last_free``: how many would be called after
-        their deadline less the margin, by how much in all, and which desk each (by
-        index in ``booked``) would go to. A desk listed earlier wins a tie.
+        their deadline less the margin, by how much in all, and which desk's slot each
+        (by index in ``booked``) would go to. A desk listed earlier wins a tie.
 
         Remembers where the last desk first takes an appointment, for ``later``."""
         free = self.free[:]
         free[self.last] = last_free
-        where: dict[int, str] = {}
+        where: dict[int, int] = {}
         self._first = last_free
         self._resume = None
-        late, lateness = self._run(free, 0, 0, timedelta(), where)
+        late, lateness = self._run(free, 0, 0, 0, where)
         self._totals = (late, lateness)
         return late, lateness, where
 
-    def later(self, last_free: datetime) -> tuple[int, timedelta]:
+    def later(self, last_free: int) -> tuple[int, int]:
         """``late(last_free)``'s first two figures, after ``late`` was asked with an
         earlier (or the same) free time. Until the last desk first takes an appointment
         in that plan, this one is the same: the last desk, listed last, loses every tie
@@ -469,23 +495,22 @@ class _Plan:
 
     def _run(
         self,
-        free: list[datetime | None],
+        free: list[int | None],
         start: int,
         late: int,
-        lateness: timedelta,
-        where: dict[int, str] | None,
-    ) -> tuple[int, timedelta]:
+        lateness: int,
+        where: dict[int, int] | None,
+    ) -> tuple[int, int]:
         """The plan from appointment ``start`` on, the desks' slots free at ``free``,
         ``late`` and ``lateness`` so far; fills ``where`` if given (then remembering the
         resume point for ``later``)."""
-        names = self.names
         last = self.last
         rank = self.rank
         timing = self.timing
         ables = self.ables
         for number in range(start, len(timing)):
             ready, due, length = timing[number]
-            best_start: datetime | None = None
+            best_start: int | None = None
             best_slot = 0
             for index in ables[number]:
                 at = free[index]
@@ -504,7 +529,7 @@ class _Plan:
             if where is not None:
                 if best_slot == last and self._resume is None:
                     self._resume = (number, free[:], late, lateness)
-                where[number] = names[best_slot]
+                where[number] = best_slot
             free[best_slot] = best_start + length
             if best_start > due:
                 late += 1
@@ -628,33 +653,63 @@ def choose_by_standards_from(
     now: datetime,
     floor: Floor,
     known: dict[str, WalkInFacts] | None = None,
-    free_at: Iterable[tuple[datetime, str]] | None = None,
 ) -> Ticket | None:
     """``choose_by_standards`` once the offer is sorted out: the appointments
     (checked in and expected, as ``counter`` and ``floor.desks`` may take them) and
     the walk-ins ``counter`` may take. Which desks may take an appointment is known by
     the counter's name, so ``floor.desks`` should name each counter once (as ``Centre``
-    and the replay build it). (The wait estimate's replay keeps its
-    ``Appointments`` from step to step, and the ``WalkInFacts`` of each service in
-    ``known``, for the same ``floor.durations``, and gives the other desks as its
-    clock has them, ``free_at`` ((when free, counter name)), instead of
-    ``floor.desks``: ``replay_queue.ReplayQueue.choose_planned``.)"""
+    builds it). ``known``: the ``WalkInFacts`` of each service, for the same
+    ``floor.durations``, kept between calls. (The wait estimate's replay ranks its
+    walk-ins itself and asks ``due_appointment`` and ``planned_choice``:
+    ``replay_queue.ReplayQueue.choose_planned``.)"""
+    due = due_appointment(counter, appointments, now)
+    if due is not None:
+        return due
+    ranked = _ranked_walk_ins(walk_ins, services, policy, floor, now, known)
+    return planned_choice(
+        counter,
+        appointments,
+        ranked,
+        lambda code: floor.duration(services[code]),
+        policy,
+        now,
+        ((d.free_at, d.counter.name) for d in floor.desks),
+    )
+
+
+def due_appointment(counter: Counter, appointments: Appointments, now: datetime) -> Ticket | None:
+    """Rule 0 of ``choose_by_standards``: the first checked-in appointment (in the
+    plan's order) whose time is up (deadline less margin; its slot is then past) that
+    ``counter`` may take, or None. The plan may give it to another counter free as
+    soon, but an open counter is not always a calling one."""
+    name = counter.name
+    for number, (b, (_ready, due, _length)) in enumerate(
+        zip(appointments.booked, appointments.timing, strict=True)
+    ):
+        if due > now:
+            break  # (in deadline order)
+        if b.ticket is not None and name in appointments.able[number]:
+            return b.ticket
+    return None
+
+
+def planned_choice(
+    counter: Counter,
+    appointments: Appointments,
+    ranked: Sequence[Ticket],
+    visit: Callable[[str], timedelta],
+    policy: Policy,
+    now: datetime,
+    desks: Iterable[tuple[datetime, str]],
+) -> Ticket | None:
+    """Rules 1-4 of ``choose_by_standards``, once no appointment is past its time
+    (``due_appointment``): ``ranked`` the walk-ins ``counter`` may take in the order
+    it tries them (``_ranked_walk_ins``), ``visit`` how long a visit of a service is
+    expected to take (by code), ``desks`` the other counters as (when free, name):
+    ``Floor.desks``, or the replay's clock."""
     booked, able = appointments.booked, appointments.able
     early = policy.appointment_early_call
     name = counter.name
-    if booked:
-        # an appointment whose time is up (deadline less margin; its slot is then past)
-        # goes to the first counter able to take it: the plan may give it to another
-        # counter free as soon, but an open counter is not always a calling one
-        for number, (b, (_ready, due, _length)) in enumerate(
-            zip(booked, appointments.timing, strict=True)
-        ):
-            if due > now:
-                break  # (in deadline order)
-            if b.ticket is not None and name in able[number]:
-                return b.ticket
-
-    ranked = _ranked_walk_ins(walk_ins, services, policy, floor, now, known)
     if not booked or not appointments.takes(name):
         # (no appointment this counter could take: the plan would give it none, and
         # keeping it busy moves none in it)
@@ -664,19 +719,22 @@ def choose_by_standards_from(
     # a busy one is expected free only after ``appointment_plan_caution`` times the
     # rest of its visit
     caution = policy.appointment_plan_caution
-    idle = timedelta()
-    listing: Iterable[tuple[datetime, str]] = (
-        free_at if free_at is not None else ((d.free_at, d.counter.name) for d in floor.desks)
-    )
+    whole = caution.is_integer()
+    times = int(caution)
+    start = to_us(now)
     slots = appointments.slots
-    free: list[datetime | None] = [None] * len(slots)
+    free: list[int | None] = [None] * len(slots)
     rank = [len(slots) + 1] * len(slots)
     position = 0
-    for at, other in listing:
+    for at, other in desks:
         slot = slots.get(other)
         if slot is None or other == name:
             continue  # (a counter no appointment may go to, or the one asking)
-        free[slot] = now + max(at - now, idle) * caution
+        rest = (at - now) // _MICROSECOND
+        if rest <= 0:
+            free[slot] = start
+        else:
+            free[slot] = start + (rest * times if whole else scaled_us(rest, caution))
         if position < rank[slot]:
             rank[slot] = position
         position += 1
@@ -684,24 +742,22 @@ def choose_by_standards_from(
     rank[own] = position
     plan = _Plan(appointments, free, rank, own)
 
-    late0, lateness0, where0 = plan.late(now)
-    if name in where0.values() or (
-        ranked and floor.duration(services[ranked[0].service]) < timedelta()
-    ):
+    late0, lateness0, where0 = plan.late(start)
+    if own in where0.values() or (ranked and visit(ranked[0].service) < timedelta()):
         # the plan may change with this counter busy: try each walk-in's visit (the
         # same length for all of one service, so planned once a length)
-        tried: dict[timedelta, bool] = {}
+        tried: dict[int, bool] = {}
         for t in ranked:
-            length = floor.duration(services[t.service])
+            length = visit(t.service) // _MICROSECOND
             fits = tried.get(length)
             if fits is None:
-                late, lateness = plan.later(now + length)
+                late, lateness = plan.later(start + length)
                 fits = tried[length] = late <= late0 and lateness <= lateness0
             if fits:
                 return t
         for number, b in enumerate(booked):
             mine = b.ticket
-            if mine is not None and where0.get(number) == name:
+            if mine is not None and where0.get(number) == own:
                 if mine.due_at is not None and mine.due_at - early <= now:
                     return mine
     # (else the plan gives this counter nothing: keeping it busy from now on moves no

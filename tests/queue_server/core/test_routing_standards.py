@@ -39,6 +39,8 @@ from queue_server.core.routing import (
     choose_by_standards,
     choose_next,
     may_take,
+    scaled_us,
+    to_us,
     walk_in_score,
 )
 
@@ -297,7 +299,7 @@ def situations(
         max_wait_factor=draw(st.sampled_from([1.0, 2.0, 2.0, 4.0])),
         appointment_plan_margin=minutes(draw(st.sampled_from([0, 4, 4, 8]))),
         appointment_early_call=minutes(draw(st.sampled_from([0, 15, 15]))),
-        appointment_plan_caution=draw(st.sampled_from([1.0, 3.0])),
+        appointment_plan_caution=draw(st.sampled_from([1.0, 3.0, 1.5, 2.7])),
     )
     floor = Floor(desks=desks, durations=durations, expected=expected)
     return counter, draw(tickets(now)), services, policy, now, floor
@@ -337,6 +339,21 @@ EVEN = {
     for code in ("C", "H")
 }
 BOTH = Counter("me", primary=frozenset({"C", "H"}))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    span=st.integers(0, 10**12),
+    factor=st.one_of(st.floats(0, 100, allow_nan=False), st.sampled_from([1.0, 1.5, 2.7, 3.0])),
+)
+def test_the_plans_clock_scales_a_visit_as_timedelta_does(span, factor):
+    # the plan works in whole microseconds; "caution" times the rest of a visit must
+    # round as timedelta rounds, or a tie between two desks could go the other way
+    assert scaled_us(span, factor) == (timedelta(microseconds=span) * factor) // timedelta(
+        microseconds=1
+    )
+    at = datetime(2026, 12, 7, 9, 30, 0, 123457, tzinfo=UTC) + timedelta(microseconds=span)
+    assert to_us(at + timedelta(microseconds=span)) == to_us(at) + span
 
 
 def test_two_first_visitors_at_the_same_moment_go_by_service_not_by_random_ids():
