@@ -53,6 +53,7 @@ from .model import (
 from .queue_index import QueueIndex
 from .references import reference_key, shown_reference
 from .routing import (
+    EXPECTED_AHEAD,
     Desk,
     Floor,
     choose_next,
@@ -62,9 +63,6 @@ from .routing import (
     queue_order,
 )
 from .transitions import counter_transition, ticket_transition
-
-#: how far ahead routing looks at appointments booked but not checked in yet
-EXPECTED_AHEAD = timedelta(hours=1)
 
 
 @dataclass(frozen=True)

@@ -238,9 +238,10 @@ def estimate_waits(
                 if plans
                 else None
             )
-            chosen = choose_next(
-                counter, queue.offer(counter, when), centre.services, centre.policy, when, floor
-            )
+            offered = queue.offer(counter, when)
+            if plans:  # (a policy that plans sees a booking only an hour ahead)
+                offered = [t for t in offered if queue.visible(t, when)]
+            chosen = choose_next(counter, offered, centre.services, centre.policy, when, floor)
         if chosen is None:
             # Nothing callable yet here: jump to the next moment something becomes
             # eligible (a booked slot, under "rules"; "fifo" has no slots, so it finds

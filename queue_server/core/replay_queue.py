@@ -42,6 +42,7 @@ from .model import QUEUED_STATES, Counter, CounterState, Policy, Service, Ticket
 from .queue_index import Key
 from .queue_index import restricted as is_restricted
 from .routing import (
+    EXPECTED_AHEAD,
     ROUTING_POLICIES,
     Appointments,
     Booked,
@@ -126,9 +127,11 @@ class ReplayQueue:
         index = centre.queue_index
         queue = cls.__new__(cls)
         on_clock = dict(index.on_clock())
+        expected = set()
         for ticket in extra:
             assert appointment_deadline(ticket, centre.policy) is not None
             on_clock[ticket.id] = ticket
+            expected.add(ticket.id)
         queue._setup(
             centre,
             index.plain(),
@@ -136,6 +139,7 @@ class ReplayQueue:
             {name: dict(pinned) for name, pinned in index.pinned().items()},
             on_clock,
             dict(index.restricted()),
+            expected,
         )
         return queue
 
@@ -147,6 +151,7 @@ class ReplayQueue:
         pinned: dict[str, dict[str, Ticket]],
         on_clock: dict[str, Ticket],
         restricted: dict[str, Ticket],
+        expected: set[str] | frozenset[str] = frozenset(),
     ) -> None:
         #: each service's plain tickets' keys in order (read only), and how many of
         #: them the replay has called (its cursor)
@@ -155,6 +160,10 @@ class ReplayQueue:
         self.ticket = ticket
         self.pinned = pinned
         self.on_the_clock = on_clock
+        #: which of those are bookings expected to come (not checked in yet): a
+        #: policy that plans sees one only ``EXPECTED_AHEAD`` before its slot
+        #: (``visible``), as ``Centre.floor`` shows it
+        self.expected = expected
         #: tickets only some counters skilled for their service may take (their visitor
         #: needs something, or a counter transferred them away: ``queue_index.
         #: restricted``; few, any counter is offered them, ``may_take`` and
@@ -195,6 +204,11 @@ class ReplayQueue:
         #: (one set object for all alike); None until asked for
         self._booked: Appointments | None = None
         self._booked_lengths: Mapping[str, timedelta] | None = None
+        #: the earliest slot of an expected booking ``_booked`` left out (not yet
+        #: ``visible``), or None
+        self._hidden_from: datetime | None = None
+        #: the moment ``_booked`` was worked out for
+        self._booked_when: datetime | None = None
 
     def _move_head(self, code: str) -> None:
         keys = self.plain[code]
@@ -234,20 +248,42 @@ class ReplayQueue:
         offered.extend(self._not_held(counter, self.restricted.values(), when))
         return offered
 
-    def _appointments(self, counter: Counter, durations: Mapping[str, timedelta]) -> Appointments:
-        """The appointments on the clock as ``routing.choose_by_standards`` plans them,
-        as the centre's counters (and ``counter``, asking) may take them; worked out
-        once a replay (its ``durations`` are one mapping) and kept as they are called
+    def visible(self, ticket: Ticket, when: datetime) -> bool:
+        """Whether a policy that plans sees ``ticket`` at ``when``: a booking expected
+        to come only from ``EXPECTED_AHEAD`` before its slot (``Centre.floor`` plans
+        the bookings of the hour ahead, not the day's), any other always."""
+        if ticket.id not in self.expected:
+            return True
+        assert ticket.appointment_at is not None
+        return ticket.appointment_at <= when + EXPECTED_AHEAD
+
+    def _appointments(
+        self, counter: Counter, durations: Mapping[str, timedelta], when: datetime
+    ) -> Appointments:
+        """The appointments on the clock ``visible`` at ``when`` as
+        ``routing.choose_by_standards`` plans them, as the centre's counters (and
+        ``counter``, asking) may take them; worked out again only when one more comes
+        into view (the replay's clock only moves on) and kept as they are called
         (``remove``)."""
         if counter.name not in self.counters:
             # (a counter the centre does not list: the replay of tests' bare queues)
             self.counters = {**self.counters, counter.name: counter}
             self._booked = None
+        if self._hidden_from is not None and self._hidden_from <= when + EXPECTED_AHEAD:
+            self._booked = None
+        if self._booked_when is not None and when < self._booked_when:
+            self._booked = None  # (asked for an earlier moment: not the replay's own way)
         if self._booked is None or durations is not self._booked_lengths:
             booked = []
+            hidden_from: datetime | None = None
             for ticket in self.on_the_clock.values():
                 deadline = appointment_deadline(ticket, self.policy)
                 if ticket.state not in QUEUED_STATES or deadline is None:
+                    continue
+                if not self.visible(ticket, when):
+                    assert ticket.appointment_at is not None
+                    if hidden_from is None or ticket.appointment_at < hidden_from:
+                        hidden_from = ticket.appointment_at
                     continue
                 assert ticket.due_at is not None
                 booked.append(Booked(ticket.service, ticket.due_at, deadline, ticket))
@@ -260,6 +296,8 @@ class ReplayQueue:
                 self.policy.appointment_plan_margin,
             )
             self._booked_lengths = durations
+            self._hidden_from = hidden_from
+            self._booked_when = when
         return self._booked
 
     def _others(self, counter: Counter, when: datetime | None = None) -> list[Ticket]:
@@ -307,27 +345,30 @@ class ReplayQueue:
         free_at: Iterable[tuple[datetime, str]],
         durations: Mapping[str, timedelta],
     ) -> Ticket | None:
-        """What ``routing.choose_next(counter, self.offer(counter, when), services, policy,
-        when, Floor(desks, durations))`` returns under ``"standards"``
-        (``chooses_planned``), where ``desks`` are the other counters' ``Desk`` at the
+        """What ``routing.choose_next(counter, offered, services, policy, when,
+        Floor(desks, durations))`` returns under ``"standards"`` (``chooses_planned``),
+        where ``offered`` is ``self.offer(counter, when)`` less the bookings expected
+        that are not yet ``visible``, ``desks`` are the other counters' ``Desk`` at the
         replay's free times ``free_at`` ((when, counter name), as the estimate's heap
         holds them) and ``durations`` the visit lengths by service (the same mapping
         for every call of one replay: what is worked out from it is kept).
 
-        With no appointment on the clock (checked in or expected) there is no plan:
-        the policy's answer is its best walk-in, found here from each service's oldest
-        plain ticket and the few others offered, in O(services + pinned + restricted),
-        without building a ``Floor``, its desks or the offer. Otherwise the policy
-        itself decides (``routing.choose_by_standards_from``, O(services +
-        appointments x counters)) from the appointments kept in its plan's order with
-        the counters able to take each (``_appointments``) and the walk-ins. Tickets
-        ``held_back`` from the counter at ``when`` are not offered, either way."""
+        With no appointment in view (checked in, or expected within the hour) there
+        is no plan: the policy's answer is its best walk-in, found here from each
+        service's oldest plain ticket and the few others offered, in O(services +
+        pinned + restricted), without building a ``Floor``, its desks or the offer.
+        Otherwise the policy's own rules decide (``routing.due_appointment`` and
+        ``routing.planned_choice``, O(services + appointments x counters)) from the
+        appointments kept in its plan's order with the counters able to take each
+        (``_appointments``) and the walk-ins ranked as the policy ranks them
+        (``_ranked``). Tickets ``held_back`` from the counter at ``when`` are not
+        offered, either way."""
         if durations is not self._lengths:
             self._facts = {}
             self._visits = {}
             self._lengths = durations
-        if self.on_the_clock:
-            appointments = self._appointments(counter, durations)
+        appointments = self._appointments(counter, durations, when) if self.on_the_clock else None
+        if appointments is not None and appointments.booked:
             due = due_appointment(counter, appointments, when)
             if due is not None:
                 return due

@@ -54,6 +54,10 @@ from .model import QUEUED_STATES, Counter, Policy, Service, Ticket
 
 _T = TypeVar("_T")
 
+#: how far ahead routing looks at appointments booked but not checked in yet
+#: (``Floor.expected``: ``Centre.floor``; the wait estimate's replay likewise)
+EXPECTED_AHEAD = timedelta(hours=1)
+
 
 @dataclass(slots=True)
 class Candidate:

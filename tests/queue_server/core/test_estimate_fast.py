@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 
 from queue_server.core import Centre, estimate, estimate_waits
 from queue_server.core import commands as cmd
+from queue_server.core.durations import learn
 from queue_server.core.errors import NothingToCall
+from queue_server.core.estimate import _expected_appointments
 from queue_server.core.model import (
     AssistanceCategory,
     Counter,
@@ -160,6 +162,13 @@ def test_the_same_with_appointments_pins_and_needs(desk: Desk) -> None:
                 assert queue.choose(counter, when) == expected
     if queue.chooses_planned:
         _planned_as_the_policy(desk, queue, sorted(moments))
+        # with the bookings still to come as the estimate adds them: a policy that
+        # plans sees each only from an hour before its slot (``ReplayQueue.visible``)
+        learned = learn(centre, desk.now)
+        expected = _expected_appointments(centre, learned, desk.now)
+        _planned_as_the_policy(
+            desk, ReplayQueue.of_centre(centre, expected.values()), sorted(moments)
+        )
 
 
 def _planned_as_the_policy(desk: Desk, queue: ReplayQueue, moments: list[datetime]) -> None:
@@ -188,7 +197,7 @@ def _planned_as_the_policy(desk: Desk, queue: ReplayQueue, moments: list[datetim
             desks=[Desk_(centre.counters[name], at) for at, name in free_at],
             durations=durations,
         )
-        offered = queue.offer(counter, when)
+        offered = [t for t in queue.offer(counter, when) if queue.visible(t, when)]
         expected = choose_next(counter, offered, centre.services, centre.policy, when, floor)
         assert queue.choose_planned(counter, when, free_at, durations) == expected
         if expected is not None:
@@ -237,3 +246,37 @@ def test_a_secondary_ticket_exactly_the_margin_more_urgent() -> None:
     assert (
         _both_choose(desk, "1", housing.arrival_at + timedelta(minutes=10, seconds=-1)) == housing
     )
+
+
+def test_the_replay_plans_a_booking_only_from_an_hour_before_it_as_the_centre_does() -> None:
+    # one counter, a long visit and a short one waiting, and a booking 100 minutes
+    # ahead. The centre's "call next" plans the bookings of the hour ahead only, so it
+    # calls the long visit (the higher score); the estimate's replay must do the same,
+    # not keep the counter free for a booking the centre does not see yet (with it in
+    # the plan, the long visit would make the booking late, and the short one would go
+    # first)
+    services = (
+        Service("LNG", "Long", "L", target_wait=timedelta(minutes=10),
+                typical_duration=timedelta(minutes=120)),
+        Service("SHT", "Short", "S", target_wait=timedelta(minutes=60),
+                typical_duration=timedelta(minutes=5)),
+    )  # fmt: skip
+    setup = default_setup(
+        services=services,
+        counters=(Counter("1", primary=frozenset({"LNG", "SHT"})),),
+        policy=Policy(routing="standards"),
+    )
+    desk = Desk(Centre(setup), NOW)
+    desk.open("1")
+    long_visit = desk.issue("LNG")
+    desk.advance(minutes=18)
+    short_visit = desk.issue("SHT")
+    desk.advance(minutes=1)
+    desk.book("B1", "LNG", desk.now + timedelta(minutes=100))
+    found = estimate_waits(desk.centre, [long_visit.id, short_visit.id], desk.now)
+    assert (found[long_visit.id].people_ahead, found[long_visit.id].minutes) == (0, 0)
+    assert found[short_visit.id].people_ahead == 1
+    with patch.object(estimate, "FAST", False):
+        assert estimate_waits(desk.centre, [long_visit.id, short_visit.id], desk.now) == found
+    # and the centre's own "call next" agrees
+    assert desk.call_next("1").id == long_visit.id
