@@ -429,32 +429,35 @@ class ReplayQueue:
         those restricted not held back from it: the same keys, the same order."""
         overdue: list[tuple[tuple[datetime, datetime, int, str, str], Ticket]] = []
         waiting: list[tuple[tuple[float, datetime, float, int, str, str], Ticket]] = []
+        facts = self._facts
+        heads = self._heads
         for code, _primary in self._skills_of(counter):
-            head = self._heads[code]
+            head = heads[code]
             if head is None:
                 continue
-            since, seq, tid, _arrival, _overdue, _target, ticket = head
-            _target, patience, target_minutes, length, growth = self._facts_of(code)
-            overdue_at = since + patience
+            since, seq, tid, _arrival, overdue_at, _target, ticket = head
+            # (``overdue_at`` is ``since + patience``, kept with the head)
             if overdue_at <= when:
                 overdue.append(((overdue_at, since, seq, code, tid), ticket))
             else:
-                score = (when - since) / _MINUTE / target_minutes / length
-                waiting.append(((-score, since, -growth, seq, code, tid), ticket))
+                known = facts.get(code) or self._facts_of(code)
+                score = (when - since) / _MINUTE / known[2] / known[3]
+                waiting.append(((-score, since, -known[4], seq, code, tid), ticket))
         pinned = self.pinned.get(counter.name)
-        restricted = self._not_held(counter, self.restricted.values(), when)
-        for t in (*(pinned.values() if pinned else ()), *restricted):
-            if t.state not in QUEUED_STATES or not may_take(counter, t):
-                continue
-            code = t.service
-            _target, patience, target_minutes, length, growth = self._facts_of(code)
-            since = t.queued_since
-            overdue_at = since + patience
-            if overdue_at <= when:
-                overdue.append(((overdue_at, since, t.seq, code, t.id), t))
-            else:
-                score = (when - since) / _MINUTE / target_minutes / length
-                waiting.append(((-score, since, -growth, t.seq, code, t.id), t))
+        if pinned or self.restricted:
+            restricted = self._not_held(counter, self.restricted.values(), when)
+            for t in (*(pinned.values() if pinned else ()), *restricted):
+                if t.state not in QUEUED_STATES or not may_take(counter, t):
+                    continue
+                code = t.service
+                _target, patience, target_minutes, length, growth = self._facts_of(code)
+                since = t.queued_since
+                overdue_at = since + patience
+                if overdue_at <= when:
+                    overdue.append(((overdue_at, since, t.seq, code, t.id), t))
+                else:
+                    score = (when - since) / _MINUTE / target_minutes / length
+                    waiting.append(((-score, since, -growth, t.seq, code, t.id), t))
         if overdue:
             # (while anyone is past twice their target, only those past their target
             # may go before them)
@@ -464,8 +467,10 @@ class ReplayQueue:
                 if when - pair[0][1] > self.services[pair[1].service].target_wait
             ]
             overdue.sort(key=_first)
+            waiting.sort(key=_first)
+            return [t for _key, t in overdue] + [t for _key, t in waiting]
         waiting.sort(key=_first)
-        return [t for _key, t in overdue] + [t for _key, t in waiting]
+        return [t for _key, t in waiting]
 
     def _visit(self, code: str) -> timedelta:
         """How long a visit of service ``code`` is taken to last (``Floor.duration``

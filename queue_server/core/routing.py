@@ -451,7 +451,6 @@ class _Plan:
         rank: list[int],
         last: int,
     ) -> None:
-        self.names = list(appointments.slots)
         #: the slots' free times, the last desk's left to ``late``
         self.free = free
         self.rank = rank
@@ -734,11 +733,11 @@ def planned_choice(
         slot = slots.get(other)
         if slot is None or other == name:
             continue  # (a counter no appointment may go to, or the one asking)
-        rest = (at - now) // _MICROSECOND
-        if rest <= 0:
-            free[slot] = start
-        else:
+        if at > now:
+            rest = (at - now) // _MICROSECOND
             free[slot] = start + (rest * times if whole else scaled_us(rest, caution))
+        else:
+            free[slot] = start
         if position < rank[slot]:
             rank[slot] = position
         position += 1
