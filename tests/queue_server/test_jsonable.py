@@ -1,0 +1,89 @@
+"""``jsonable.plain`` turns the domain's values into JSON-ready data for the wire and
+the audit log. Its dataclass path converts plain fields and times in place (the audit
+log converts every event, issue 12); it must give exactly what the rules written
+plainly give, for every kind of field."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from queue_server.core.model import Origin, TicketState
+from queue_server.jsonable import plain
+
+
+def plainly(value: Any) -> Any:
+    """The rules of ``plain``, one call per value."""
+    if type(value) in (str, int, float, bool, type(None)):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plainly(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, frozenset | set):
+        return sorted(plainly(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [plainly(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plainly(v) for k, v in value.items()}
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Inner:
+    when: datetime | None
+    state: TicketState
+
+
+@dataclasses.dataclass(frozen=True)
+class Outer:
+    text: str
+    number: int
+    share: float
+    flag: bool
+    nothing: None
+    at: datetime
+    day: date
+    clock: time
+    span: timedelta
+    origin: Origin
+    tags: frozenset[str]
+    items: tuple[Inner, ...]
+    by_key: dict[str, Any]
+    inner: Inner | None
+
+
+_times = st.datetimes(timezones=st.just(UTC))
+_inners = st.builds(Inner, st.none() | _times, st.sampled_from(TicketState))
+
+
+@given(
+    st.builds(
+        Outer,
+        st.text(max_size=5),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.booleans(),
+        st.none(),
+        _times,
+        st.dates(),
+        st.times(),
+        st.timedeltas(),
+        st.sampled_from(Origin),
+        st.frozensets(st.text(max_size=3), max_size=3),
+        st.lists(_inners, max_size=3).map(tuple),
+        st.dictionaries(st.text(max_size=3), st.none() | _times | st.integers(), max_size=3),
+        st.none() | _inners,
+    )
+)
+def test_plain_gives_what_its_rules_written_plainly_give(value: Outer) -> None:
+    assert plain(value) == plainly(value)
