@@ -383,24 +383,30 @@ class ReplayQueue:
             )
         best: tuple[tuple[float, datetime, float, int, str, str], Ticket] | None = None
         late: tuple[tuple[datetime, datetime, int, str, str], Ticket] | None = None
+        facts = self._facts
+        heads = self._heads
         for code, _primary in self._skills_of(counter):
-            head = self._heads[code]
+            head = heads[code]
             if head is None:
                 continue
-            since, seq, tid, _arrival, _overdue, _target, ticket = head
             # ``routing._ranked_walk_ins``' keys, from the numbers kept for the head
-            target, patience, target_minutes, length, growth = self._facts_of(code)
-            overdue_at = since + patience
+            # (``overdue_at`` is its ``since + patience``)
+            since, seq, tid, _arrival, overdue_at, _target, ticket = head
             if overdue_at <= when:
                 key = (overdue_at, since, seq, code, tid)
                 if late is None or key < late[0]:
                     late = (key, ticket)
             elif late is None:
-                score = (when - since) / _MINUTE / target_minutes / length
-                rank = (-score, since, -growth, seq, code, tid)
+                known = facts.get(code) or self._facts_of(code)
+                score = (when - since) / _MINUTE / known[2] / known[3]
+                rank = (-score, since, -known[4], seq, code, tid)
                 if best is None or rank < best[0]:
                     best = (rank, ticket)
         pinned = self.pinned.get(counter.name)
+        if not pinned and not self.restricted:
+            if late is not None:
+                return late[1]
+            return None if best is None else best[1]
         restricted = self._not_held(counter, self.restricted.values(), when)
         for t in (*(pinned.values() if pinned else ()), *restricted):
             if t.state not in QUEUED_STATES or not may_take(counter, t):
