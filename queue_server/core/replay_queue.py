@@ -22,11 +22,13 @@ building a ``routing.Candidate`` or a list for it; only the few other tickets of
 (pinned to the counter, on the appointment clock, restricted) go through
 ``routing.candidates``. Then it applies ``routing.choose_by_rules``'s rules 2-6 (or
 ``choose_oldest``'s order) to the lot. Under ``"standards"`` (``choose_planned``),
-while no appointment is on the clock there is no plan to keep and the policy's answer
-is its best walk-in, ranked here the same way from the same numbers, with no ``Floor``
-built; otherwise ``routing.choose_by_standards_from`` decides, from the appointments
-on the clock kept in the plan's order (with the counters able to take each) between
-steps and changed only when one is called, and the walk-ins offered.
+while no appointment is in view there is no plan to keep and the policy's answer is
+its best walk-in, ranked here the same way from the same numbers, with no ``Floor``
+built; otherwise the policy's own rules decide (``routing.due_appointment``,
+``routing.planned_choice``), from the appointments in view (checked in, or expected
+within the hour: ``visible``) kept in the plan's order with the counters able to take
+each between steps, changed only when one is called or comes into view, and the
+walk-ins ranked from those numbers (``_ranked``).
 ``estimate.FAST`` turns both off;
 ``tests/queue_server/core/test_estimate_fast.py`` and the core property test hold
 every estimate equal either way.
@@ -193,6 +195,8 @@ class ReplayQueue:
         #: ``_visit`` by service, for the visit lengths ``self._lengths``
         self._visits: dict[str, timedelta] = {}
         self._lengths: Mapping[str, timedelta] | None = None
+        #: each service's (target wait, how long before overdue), as ``_move_head`` reads
+        self._patience: dict[str, tuple[timedelta, timedelta]] = {}
         #: each service's oldest plain ticket not yet called (``_Head``), or None
         self._heads: dict[str, _Head | None] = {code: None for code in plain}
         for code in plain:
@@ -218,10 +222,13 @@ class ReplayQueue:
             return
         key = keys[at]
         head = self.ticket(code, key)
-        target = self.services[code].target_wait
+        known = self._patience.get(code)
+        if known is None:
+            target = self.services[code].target_wait
+            known = self._patience[code] = (target, target * self.policy.max_wait_factor)
+        target, patience = known
         since = key[0]
-        overdue = since + target * self.policy.max_wait_factor
-        self._heads[code] = (since, key[1], key[2], head.arrival_at, overdue, target, head)
+        self._heads[code] = (since, key[1], key[2], head.arrival_at, since + patience, target, head)
 
     def offer(self, counter: Counter, when: datetime | None = None) -> list[Ticket]:
         """What ``choose_next`` needs to see to choose as it would from the whole queue;
@@ -238,15 +245,6 @@ class ReplayQueue:
             for service, keys in self.plain.items()
             if self.taken[service] < len(keys) and counter.skilled_for(service)
         ]
-
-    def _walk_ins(self, counter: Counter, when: datetime) -> list[Ticket]:
-        """The offer less the appointments on the clock: each skilled service's oldest
-        plain ticket, those pinned to ``counter`` and those restricted not held back
-        from it at ``when``."""
-        offered = self._oldest_plain(counter)
-        offered.extend(self.pinned.get(counter.name, {}).values())
-        offered.extend(self._not_held(counter, self.restricted.values(), when))
-        return offered
 
     def visible(self, ticket: Ticket, when: datetime) -> bool:
         """Whether a policy that plans sees ``ticket`` at ``when``: a booking expected
