@@ -41,7 +41,7 @@ from queue_server.core.model import (
 from . import convert
 from . import offline as offline_rows
 from . import rollups as rollup_rows
-from .driver_rows import first_row, write_row
+from .driver_rows import all_rows, first_row, write_row
 from .tables import (
     PHONE_DEVICE,
     AppointmentRow,
@@ -950,7 +950,7 @@ class Store:
         if centre_id is not None:
             query = query.where(t.centre == centre_id)
         with self.engine.connect() as conn:
-            return list(conn.execute(query.order_by(t.issued_at)))
+            return all_rows(conn, query.order_by(t.issued_at))
 
     def audit(
         self, centre_id: str, *, ticket_id: str | None = None, limit: int = 1000

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from queue_server.store.driver_rows import all_rows
 from queue_server.store.tables import (
     AppointmentRow,
     ChannelChoiceRow,
@@ -224,7 +225,7 @@ def tickets_between(store: Store, centre: str, first: date, last: date) -> list[
     t = TICKET.c
     query = sa.select(TICKET).where(t.centre == centre, t.day >= first, t.day <= last)
     with store.engine.connect() as conn:
-        return list(conn.execute(query.order_by(t.day, t.issued_at)))
+        return all_rows(conn, query.order_by(t.day, t.issued_at))
 
 
 #: what a report reads of a booking, from the bookings and the rows kept of those

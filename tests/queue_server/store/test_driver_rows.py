@@ -10,6 +10,7 @@ import contextlib
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from queue_server.core.errors import Conflict, NotActive, Unavailable
 from queue_server.core.model import CentreSetup, Outcome
 from queue_server.store import Store, driver_rows
 from queue_server.store.estimates import GivenEstimate, insert_estimates
+from queue_server.store.tables import TicketRow
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -304,3 +306,42 @@ def test_the_fence_is_read_through_the_driver_and_refuses_as_before(
     assert gone.value.details["current_epoch"] is None
     for store in (old, new):
         store.close()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_row_read_through_the_driver_is_the_row_sqlalchemy_reads(
+    setup: CentreSetup, tmp_path: Path, seed: int
+) -> None:
+    # a day's tickets for a report (``Store.tickets_for_day``) are read through
+    # SQLite's own cursor, each time, date and boolean converted here: the same values
+    # of the same types (times aware, in UTC) as SQLAlchemy's rows, by name and place
+    url = f"sqlite:///{tmp_path / 'walkin.db'}"
+    store = Store(url)
+    store.migrate()
+    store.register_centre(setup, START)
+    store.take_lease(setup.centre_id, "test", START)
+    _day_of_commits(setup, store, seed)
+    day = START.date()
+    through_driver = store.tickets_for_day(None, day)
+    t = TicketRow.__table__.c
+    with store.engine.connect() as conn:
+        plain = list(
+            conn.execute(sa.select(TicketRow.__table__).where(t.day == day).order_by(t.issued_at))
+        )
+    assert len(through_driver) == len(plain) > 5
+    assert type(through_driver[0]) is not type(plain[0]), "read by SQLAlchemy: tests nothing"
+    for mine, theirs in zip(through_driver, plain, strict=True):
+        assert tuple(mine) == tuple(theirs)
+        for name, value in theirs._mapping.items():
+            assert getattr(mine, name) == value
+            assert type(getattr(mine, name)) is type(value), name
+            if isinstance(value, datetime):
+                assert getattr(mine, name).tzinfo is UTC
+    # NULLs read back as None
+    assert any(row.avoidable is None for row in through_driver)
+    assert any(row.first_called_at is None for row in through_driver)
+    # a column this does not convert itself (a decimal) is read by SQLAlchemy
+    with store.engine.connect() as conn:
+        [row] = driver_rows.all_rows(conn, sa.select(sa.cast(sa.literal(1.5), sa.Numeric(4, 2))))
+    assert isinstance(row, sa.Row) and row[0] == Decimal("1.50")
+    store.close()
