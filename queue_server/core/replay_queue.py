@@ -50,6 +50,8 @@ from .routing import (
     Booked,
     Candidate,
     Floor,
+    OverdueKey,
+    ScoreKey,
     WalkInFacts,
     appointment_deadline,
     booked_order,
@@ -60,11 +62,13 @@ from .routing import (
     due_appointment,
     held_back,
     held_until,
+    in_turn,
     may_take,
     not_held_back,
     planned_choice,
     queue_order,
-    walk_in_growth,
+    rank_walk_in,
+    walk_in_facts,
 )
 
 if TYPE_CHECKING:
@@ -73,7 +77,6 @@ if TYPE_CHECKING:
 #: a service's oldest plain ticket not yet called in the replay, as ``choose`` reads
 #: it: (queued since, number, id, arrival, overdue from, target wait, the ticket)
 _Head = tuple[datetime, int, str, datetime, datetime, timedelta, Ticket]
-_MINUTE = timedelta(minutes=1)
 _T = TypeVar("_T")
 
 
@@ -379,102 +382,40 @@ class ReplayQueue:
                 when,
                 free_at,
             )
-        best: tuple[tuple[float, datetime, float, int, str, str], Ticket] | None = None
-        late: tuple[tuple[datetime, datetime, int, str, str], Ticket] | None = None
-        facts = self._facts
-        heads = self._heads
-        for code, _primary in self._skills_of(counter):
-            head = heads[code]
-            if head is None:
-                continue
-            # ``routing._ranked_walk_ins``' keys, from the numbers kept for the head
-            # (``overdue_at`` is its ``since + patience``)
-            since, seq, tid, _arrival, overdue_at, _target, ticket = head
-            if overdue_at <= when:
-                key = (overdue_at, since, seq, code, tid)
-                if late is None or key < late[0]:
-                    late = (key, ticket)
-            elif late is None:
-                known = facts.get(code) or self._facts_of(code)
-                score = (when - since) / _MINUTE / known[2] / known[3]
-                rank = (-score, since, -known[4], seq, code, tid)
-                if best is None or rank < best[0]:
-                    best = (rank, ticket)
-        pinned = self.pinned.get(counter.name)
-        if not pinned and not self.restricted:
-            if late is not None:
-                return late[1]
-            return None if best is None else best[1]
-        restricted = self._not_held(counter, self.restricted.values(), when)
-        for t in (*(pinned.values() if pinned else ()), *restricted):
-            if t.state not in QUEUED_STATES or not may_take(counter, t):
-                continue
-            code = t.service
-            target, patience, target_minutes, length, growth = self._facts_of(code)
-            since = t.queued_since
-            overdue_at = since + patience
-            if overdue_at <= when:
-                key = (overdue_at, since, t.seq, code, t.id)
-                if late is None or key < late[0]:
-                    late = (key, t)
-            elif late is None:
-                score = (when - since) / _MINUTE / target_minutes / length
-                rank = (-score, since, -growth, t.seq, code, t.id)
-                if best is None or rank < best[0]:
-                    best = (rank, t)
-        if late is not None:
-            return late[1]
-        return None if best is None else best[1]
+        overdue, waiting = self._walk_in_ranks(counter, when)
+        if overdue:
+            return min(overdue, key=_first)[1]
+        return min(waiting, key=_first)[1] if waiting else None
 
     def _ranked(self, counter: Counter, when: datetime) -> list[Ticket]:
         """The walk-ins offered to ``counter`` at ``when`` in the order
-        ``routing._ranked_walk_ins`` tries them, from each skilled service's oldest
-        plain ticket (its numbers kept, ``_heads``), those pinned to the counter and
-        those restricted not held back from it: the same keys, the same order."""
-        overdue: list[tuple[tuple[datetime, datetime, int, str, str], Ticket]] = []
-        waiting: list[tuple[tuple[float, datetime, float, int, str, str], Ticket]] = []
+        ``routing._ranked_walk_ins`` tries them (``routing.in_turn``)."""
+        return in_turn(*self._walk_in_ranks(counter, when), self.services, when)
+
+    def _walk_in_ranks(
+        self, counter: Counter, when: datetime
+    ) -> tuple[list[tuple[OverdueKey, Ticket]], list[tuple[ScoreKey, Ticket]]]:
+        """The walk-ins offered to ``counter`` at ``when``, overdue and not, with the
+        keys ``routing.rank_walk_in`` gives them: each skilled service's oldest plain
+        ticket (its overdue time kept with it, ``_heads``), those pinned to the counter
+        and those restricted not held back from it."""
+        overdue: list[tuple[OverdueKey, Ticket]] = []
+        waiting: list[tuple[ScoreKey, Ticket]] = []
         facts = self._facts
         heads = self._heads
         for code, _primary in self._skills_of(counter):
             head = heads[code]
-            if head is None:
-                continue
-            since, seq, tid, _arrival, overdue_at, _target, ticket = head
-            # (``overdue_at`` is ``since + patience``, kept with the head)
-            if overdue_at <= when:
-                overdue.append(((overdue_at, since, seq, code, tid), ticket))
-            else:
+            if head is not None:
                 known = facts.get(code) or self._facts_of(code)
-                score = (when - since) / _MINUTE / known[2] / known[3]
-                waiting.append(((-score, since, -known[4], seq, code, tid), ticket))
+                rank_walk_in(overdue, waiting, head[6], head[4], known, when)
         pinned = self.pinned.get(counter.name)
         if pinned or self.restricted:
             restricted = self._not_held(counter, self.restricted.values(), when)
             for t in (*(pinned.values() if pinned else ()), *restricted):
-                if t.state not in QUEUED_STATES or not may_take(counter, t):
-                    continue
-                code = t.service
-                _target, patience, target_minutes, length, growth = self._facts_of(code)
-                since = t.queued_since
-                overdue_at = since + patience
-                if overdue_at <= when:
-                    overdue.append(((overdue_at, since, t.seq, code, t.id), t))
-                else:
-                    score = (when - since) / _MINUTE / target_minutes / length
-                    waiting.append(((-score, since, -growth, t.seq, code, t.id), t))
-        if overdue:
-            # (while anyone is past twice their target, only those past their target
-            # may go before them)
-            waiting = [
-                pair
-                for pair in waiting
-                if when - pair[0][1] > self.services[pair[1].service].target_wait
-            ]
-            overdue.sort(key=_first)
-            waiting.sort(key=_first)
-            return [t for _key, t in overdue] + [t for _key, t in waiting]
-        waiting.sort(key=_first)
-        return [t for _key, t in waiting]
+                if t.state in QUEUED_STATES and may_take(counter, t):
+                    known = self._facts_of(t.service)
+                    rank_walk_in(overdue, waiting, t, t.queued_since + known[1], known, when)
+        return overdue, waiting
 
     def _visit(self, code: str) -> timedelta:
         """How long a visit of service ``code`` is taken to last (``Floor.duration``
@@ -488,17 +429,8 @@ class ReplayQueue:
     def _facts_of(self, code: str) -> WalkInFacts:
         facts = self._facts.get(code)
         if facts is None:
-            service = self.services[code]
             floor = Floor(durations=self._lengths or {})
-            target_minutes = service.target_wait / _MINUTE
-            length = max(floor.duration(service) / _MINUTE, 1.0)
-            facts = self._facts[code] = (
-                service.target_wait,
-                service.target_wait * self.policy.max_wait_factor,
-                target_minutes,
-                length,
-                walk_in_growth(service, floor),
-            )
+            facts = self._facts[code] = walk_in_facts(self.services[code], floor, self.policy)
         return facts
 
     def _skills_of(self, counter: Counter) -> list[tuple[str, bool]]:

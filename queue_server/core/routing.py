@@ -777,6 +777,71 @@ def planned_choice(
 #: may wait before it is overdue, the target and the visit in minutes as
 #: ``walk_in_score`` has them, ``walk_in_growth``), for one ``Floor.durations``
 WalkInFacts = tuple[timedelta, timedelta, float, float, float]
+#: a walk-in's place among those overdue: (overdue since, arrival, number, service, id)
+OverdueKey = tuple[datetime, datetime, int, str, str]
+#: among the others: (-score, arrival, -growth, number, service, id)
+ScoreKey = tuple[float, datetime, float, int, str, str]
+
+_MINUTE = timedelta(minutes=1)
+
+
+def walk_in_facts(service: Service, floor: Floor, policy: Policy) -> WalkInFacts:
+    """``WalkInFacts`` of ``service`` with ``floor``'s visit lengths."""
+    target_minutes = service.target_wait / _MINUTE
+    length = max(floor.duration(service) / _MINUTE, 1.0)
+    return (
+        service.target_wait,
+        service.target_wait * policy.max_wait_factor,
+        target_minutes,
+        length,
+        1.0 / target_minutes / length,  # ``walk_in_growth``, the same arithmetic
+    )
+
+
+def rank_walk_in(
+    overdue: list[tuple[OverdueKey, Ticket]],
+    waiting: list[tuple[ScoreKey, Ticket]],
+    ticket: Ticket,
+    overdue_at: datetime,
+    facts: WalkInFacts,
+    now: datetime,
+) -> None:
+    """Add ``ticket`` (overdue from ``overdue_at``: its arrival in the queue plus its
+    service's patience, ``facts[1]``) to ``overdue`` or ``waiting`` with the key
+    ``choose_by_standards`` ranks it by at ``now`` (``in_turn``)."""
+    since = ticket.queued_since
+    if overdue_at <= now:
+        overdue.append(((overdue_at, since, ticket.seq, ticket.service, ticket.id), ticket))
+    else:
+        # ``walk_in_score``, the same arithmetic in the same order
+        score = (now - since) / _MINUTE / facts[2] / facts[3]
+        waiting.append(((-score, since, -facts[4], ticket.seq, ticket.service, ticket.id), ticket))
+
+
+def in_turn(
+    overdue: list[tuple[OverdueKey, Ticket]],
+    waiting: list[tuple[ScoreKey, Ticket]],
+    services: Mapping[str, Service],
+    now: datetime,
+) -> list[Ticket]:
+    """The walk-ins ``rank_walk_in`` sorted out, in the order ``choose_by_standards``
+    tries them: those past ``max_wait_factor`` times their target, longest overdue
+    first; then, by ``walk_in_score``, the others (only those past their target while
+    anyone is overdue)."""
+    if overdue:
+        # while anyone is past twice their target, nobody still within target goes
+        # before them, however short their visit (those past their target but not yet
+        # twice it may)
+        waiting = [(key, t) for key, t in waiting if now - key[1] > services[t.service].target_wait]
+        overdue.sort(key=_key)
+        waiting.sort(key=_key)
+        return [t for _key, t in overdue] + [t for _key, t in waiting]
+    waiting.sort(key=_key)
+    return [t for _key, t in waiting]
+
+
+def _key(pair: tuple[_T, Ticket]) -> _T:
+    return pair[0]
 
 
 def _ranked_walk_ins(
@@ -787,49 +852,18 @@ def _ranked_walk_ins(
     now: datetime,
     known: dict[str, WalkInFacts] | None = None,
 ) -> list[Ticket]:
-    """``choose_by_standards``'s walk-ins in the order it tries them: those past
-    ``max_wait_factor`` times their target, longest overdue first; then, by
-    ``walk_in_score``, the others (only those past their target while anyone is
-    overdue)."""
-    factor = policy.max_wait_factor
-    minute = timedelta(minutes=1)
-    overdue: list[tuple[tuple[datetime, datetime, int, str, str], Ticket]] = []
-    waiting: list[tuple[tuple[float, datetime, float, int, str, str], Ticket]] = []
+    """``choose_by_standards``'s walk-ins in the order it tries them (``in_turn``);
+    ``known``: each service's ``WalkInFacts``, kept between calls with one ``floor``."""
+    overdue: list[tuple[OverdueKey, Ticket]] = []
+    waiting: list[tuple[ScoreKey, Ticket]] = []
     if known is None:
         known = {}
     for t in walk_ins:
-        code = t.service
-        facts = known.get(code)
+        facts = known.get(t.service)
         if facts is None:
-            service = services[code]
-            target_minutes = service.target_wait / minute
-            length = max(floor.duration(service) / minute, 1.0)
-            facts = known[code] = (
-                service.target_wait,
-                service.target_wait * factor,
-                target_minutes,
-                length,
-                1.0 / target_minutes / length,  # ``walk_in_growth``, the same arithmetic
-            )
-        _target, patience, target_minutes, length, growth = facts
-        since = t.queued_since
-        overdue_at = since + patience
-        if overdue_at <= now:
-            overdue.append(((overdue_at, since, t.seq, code, t.id), t))
-        else:
-            # ``walk_in_score``, the same arithmetic in the same order
-            score = (now - since) / minute / target_minutes / length
-            waiting.append(((-score, since, -growth, t.seq, code, t.id), t))
-    if overdue:
-        # while anyone is past twice their target, nobody still within target goes
-        # before them, however short their visit (those past their target but not yet
-        # twice it may)
-        waiting = [
-            (key, t) for key, t in waiting if now - t.queued_since > services[t.service].target_wait
-        ]
-        overdue.sort(key=lambda pair: pair[0])
-    waiting.sort(key=lambda pair: pair[0])
-    return [t for _key, t in overdue] + [t for _key, t in waiting]
+            facts = known[t.service] = walk_in_facts(services[t.service], floor, policy)
+        rank_walk_in(overdue, waiting, t, t.queued_since + facts[1], facts, now)
+    return in_turn(overdue, waiting, services, now)
 
 
 class RoutingPolicy(Protocol):

@@ -6,6 +6,7 @@ plainly give, for every kind of field."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from typing import Any
@@ -17,25 +18,47 @@ from queue_server.core.model import Origin, TicketState
 from queue_server.jsonable import plain
 
 
+@functools.singledispatch
 def plainly(value: Any) -> Any:
-    """The rules of ``plain``, one call per value."""
-    if type(value) in (str, int, float, bool, type(None)):
-        return value
+    """The rules of ``plain``, one rule per kind of value: a dataclass becomes a dict
+    of its fields; anything without a rule below (text, numbers, None) stays as it is."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: plainly(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, frozenset | set):
-        return sorted(plainly(v) for v in value)
-    if isinstance(value, list | tuple):
-        return [plainly(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plainly(v) for k, v in value.items()}
     return value
+
+
+@plainly.register
+def _(value: Enum) -> Any:
+    return value.value
+
+
+@plainly.register(datetime)
+@plainly.register(date)
+@plainly.register(time)
+def _(value: date | time) -> str:
+    return value.isoformat()
+
+
+@plainly.register
+def _(value: timedelta) -> float:
+    return value.total_seconds()
+
+
+@plainly.register(frozenset)
+@plainly.register(set)
+def _(value: frozenset[Any]) -> list[Any]:
+    return sorted(map(plainly, value))
+
+
+@plainly.register(list)
+@plainly.register(tuple)
+def _(value: tuple[Any, ...]) -> list[Any]:
+    return list(map(plainly, value))
+
+
+@plainly.register
+def _(value: dict) -> dict[str, Any]:  # type: ignore[type-arg]
+    return {str(k): plainly(v) for k, v in value.items()}
 
 
 @dataclasses.dataclass(frozen=True)
