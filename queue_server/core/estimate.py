@@ -200,8 +200,8 @@ def estimate_waits(
     called: dict[str, list[Key]] = {}
     pending = dict(targets)
     fast = FAST and queue.chooses
-    # "standards": the policy's own answer without a Floor while no appointment is on
-    # the clock (``ReplayQueue.choose_planned``)
+    # "standards": the policy's own answer without a Floor while no appointment is in
+    # view (``ReplayQueue.choose_planned``)
     planned = FAST and queue.chooses_planned
     # how long a call keeps a desk busy, by (origin, service), while it does not depend
     # on the wait (nobody is taken to walk out: ``Learned.gone_by`` is 0 for any wait)

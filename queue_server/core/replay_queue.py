@@ -206,9 +206,9 @@ class ReplayQueue:
             self._move_head(code)
         #: counter name -> (service, primary?) for the services of ``plain`` it takes
         self._skills: dict[str, list[tuple[str, bool]]] = {}
-        #: the appointments on the clock as ``choose_planned``'s plan takes them (in
-        #: ``routing.booked_order``), with the names of the counters that may take each
-        #: (one set object for all alike); None until asked for
+        #: the appointments on the clock and ``visible`` as ``choose_planned``'s plan
+        #: takes them (in ``routing.booked_order``), with the names of the counters
+        #: that may take each (one set object for all alike); None until asked for
         self._booked: Appointments | None = None
         self._booked_lengths: Mapping[str, timedelta] | None = None
         #: the earliest slot of an expected booking ``_booked`` left out (not yet
@@ -263,9 +263,10 @@ class ReplayQueue:
     ) -> Appointments:
         """The appointments on the clock ``visible`` at ``when`` as
         ``routing.choose_by_standards`` plans them, as the centre's counters (and
-        ``counter``, asking) may take them; worked out again only when one more comes
-        into view (the replay's clock only moves on) and kept as they are called
-        (``remove``)."""
+        ``counter``, asking) may take them; kept as they are called (``remove``), and
+        worked out again only when one more comes into view, when asked for an earlier
+        moment than the last, for a counter the centre does not list, or with other
+        ``durations``."""
         if counter.name not in self.counters:
             # (a counter the centre does not list: the replay of tests' bare queues)
             self.counters = {**self.counters, counter.name: counter}

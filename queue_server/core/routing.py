@@ -340,11 +340,11 @@ class Appointments:
     able: Sequence[frozenset[str]]
     timing: Sequence[tuple[datetime, datetime, timedelta]]
     #: every counter that may be a desk of the plan, by name, and its slot
-    slots: Mapping[str, int] = field(default_factory=dict)
+    slots: Mapping[str, int]
     #: for each appointment, the slots of the counters in ``able`` (in slot order)
-    able_slots: Sequence[Sequence[int]] = ()
+    able_slots: Sequence[Sequence[int]]
     #: ``timing`` in whole microseconds (``to_us``), as the plan works
-    timing_us: Sequence[tuple[int, int, int]] = ()
+    timing_us: Sequence[tuple[int, int, int]]
     #: whether any appointment may go to a counter, by name, as asked (``takes``)
     _takes: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
@@ -413,13 +413,18 @@ def _cut(items: Sequence[_T], cut: slice) -> list[_T]:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
 
 
 def to_us(at: datetime) -> int:
-    """``at`` as whole microseconds since 1970 (UTC): the plan's clock. A datetime is
-    whole microseconds, so sums and comparisons of these are exactly those of the
-    datetimes and timedeltas, only cheaper."""
+    """``at`` as whole microseconds since 1970: the plan's clock (a naive time is
+    taken as it is, with a naive 1970). A datetime is whole microseconds, so for times
+    in UTC, as the core keeps them, sums and comparisons of these are exactly those of
+    the datetimes and timedeltas, only cheaper. (Two aware times in a zone with a
+    clock change would differ: Python subtracts those by their wall clocks.)"""
+    if at.tzinfo is None:
+        return (at - _NAIVE_EPOCH) // _MICROSECOND
     return (at - _EPOCH) // _MICROSECOND
 
 
@@ -660,9 +665,10 @@ def choose_by_standards_from(
     """``choose_by_standards`` once the offer is sorted out: the appointments
     (checked in and expected, as ``counter`` and ``floor.desks`` may take them) and
     the walk-ins ``counter`` may take. Which desks may take an appointment is known by
-    the counter's name, so ``floor.desks`` should name each counter once (as ``Centre``
-    builds it). ``known``: the ``WalkInFacts`` of each service, for the same
-    ``floor.durations``, kept between calls. (The wait estimate's replay ranks its
+    the counter's name (a name listed twice in ``floor.desks`` is one desk, free when
+    its last listing says; ``Centre`` lists each once). ``known``: the
+    ``WalkInFacts`` of each service, for the same ``floor.durations``, kept between
+    calls. (The wait estimate's replay ranks its
     walk-ins itself and asks ``due_appointment`` and ``planned_choice``:
     ``replay_queue.ReplayQueue.choose_planned``.)"""
     due = due_appointment(counter, appointments, now)
@@ -722,7 +728,7 @@ def planned_choice(
     # a busy one is expected free only after ``appointment_plan_caution`` times the
     # rest of its visit
     caution = policy.appointment_plan_caution
-    whole = caution.is_integer()
+    whole = float(caution).is_integer()  # (an int caution has no is_integer before 3.12)
     times = int(caution)
     start = to_us(now)
     slots = appointments.slots

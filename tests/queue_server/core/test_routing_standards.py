@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -299,7 +300,7 @@ def situations(
         max_wait_factor=draw(st.sampled_from([1.0, 2.0, 2.0, 4.0])),
         appointment_plan_margin=minutes(draw(st.sampled_from([0, 4, 4, 8]))),
         appointment_early_call=minutes(draw(st.sampled_from([0, 15, 15]))),
-        appointment_plan_caution=draw(st.sampled_from([1.0, 3.0, 1.5, 2.7])),
+        appointment_plan_caution=draw(st.sampled_from([1.0, 3.0, 1.5, 2.7, 2])),
     )
     floor = Floor(desks=desks, durations=durations, expected=expected)
     return counter, draw(tickets(now)), services, policy, now, floor
@@ -314,6 +315,25 @@ def test_standards_chooses_as_its_rules_written_plainly(situation, seed):
     shuffled = list(queue)
     random.Random(seed).shuffle(shuffled)
     assert choose_by_standards(counter, shuffled, services, policy, now, floor) == expected
+    # the same with every time naive (the plan's clock takes those as they are)
+    naive = choose_by_standards(counter, *_naive(queue, services, policy, now, floor))
+    assert (naive.id if naive else None) == (expected.id if expected else None)
+
+
+def _naive(
+    queue: list[Ticket],
+    services: dict[str, Service],
+    policy: Policy,
+    now: datetime,
+    floor: Floor,
+) -> tuple[list[Ticket], dict[str, Service], Policy, datetime, Floor]:
+    def bare(value: Any) -> Any:
+        return value.replace(tzinfo=None) if isinstance(value, datetime) else value
+
+    tickets = [replace(t, **{f.name: bare(getattr(t, f.name)) for f in fields(t)}) for t in queue]
+    desks = [Desk(d.counter, bare(d.free_at)) for d in floor.desks]
+    expected = [(code, bare(at)) for code, at in floor.expected]
+    return tickets, services, policy, bare(now), replace(floor, desks=desks, expected=expected)
 
 
 # ------------------------------------------------------------------ tie-breaks
