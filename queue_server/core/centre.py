@@ -290,9 +290,12 @@ class Centre:
             return sum(recent, timedelta()) / len(recent)
         return self.service(service).typical_duration
 
-    def expected_free_at(self, counter: Counter, now: datetime) -> datetime:
+    def expected_free_at(
+        self, counter: Counter, now: datetime, means: Mapping[str, timedelta] | None = None
+    ) -> datetime:
         """When ``counter`` should be free: ``now`` if it has no ticket, else when its
-        visit should end (``expected_remaining``)."""
+        visit should end (``expected_remaining``; ``means``: ``mean_duration`` at
+        ``now`` by service, if already worked out)."""
         if counter.current_ticket is None:
             return now
         current = self.tickets[counter.current_ticket]
@@ -302,18 +305,25 @@ class Centre:
             started = current.service_started_at or now
         else:
             started = current.called_at or now
-        return now + self.expected_remaining(current.service, max(now - started, timedelta()), now)
+        elapsed = max(now - started, timedelta())
+        mean = None if means is None else means.get(current.service)
+        return now + self.expected_remaining(current.service, elapsed, now, mean)
 
     def expected_remaining(
-        self, service: str, elapsed: timedelta, now: datetime | None = None
+        self,
+        service: str,
+        elapsed: timedelta,
+        now: datetime | None = None,
+        mean: timedelta | None = None,
     ) -> timedelta:
         """How much longer a visit of ``service`` that has lasted ``elapsed`` should go
         on: the mean excess over ``elapsed`` of the service's recent visits that lasted
         longer (visits that run over their mean tend to run on: service times have a
         long tail), or, with fewer than three such visits to go by, the recent mean
         less ``elapsed`` but never under a quarter of the mean (``now``: as for
-        ``mean_duration``)."""
-        mean = self.mean_duration(service, now)
+        ``mean_duration``, which ``mean`` is if given)."""
+        if mean is None:
+            mean = self.mean_duration(service, now)
         if elapsed <= timedelta():
             return mean
         recent = self.recent_durations.get(service) or ()
@@ -332,13 +342,14 @@ class Centre:
 
     def floor(self, now: datetime) -> Floor:
         """The open counters and expected visit lengths, as routing sees them."""
+        durations = {code: self.mean_duration(code, now) for code in self.services}
         return Floor(
             desks=tuple(
-                Desk(c, self.expected_free_at(c, now))
+                Desk(c, self.expected_free_at(c, now, durations))
                 for c in self.counters.values()
                 if c.state in (CounterState.OPEN, CounterState.SERVING)
             ),
-            durations={code: self.mean_duration(code, now) for code in self.services},
+            durations=durations,
             expected=tuple(
                 (service, at)
                 for at, _ref, service in self.booked_between(

@@ -365,13 +365,22 @@ class Appointments:
             slots.setdefault(c.name, len(slots))
         sets: dict[frozenset[str], frozenset[str]] = {}
         slot_lists: dict[frozenset[str], list[int]] = {}
+        #: the counters skilled for a service, by service: who may take an expected
+        #: booking, or a checked-in one that needs nothing and is pinned nowhere
+        skilled: dict[str, frozenset[str]] = {}
         able = []
         able_slots = []
         for b in booked:
-            if b.ticket is not None:
-                names = frozenset(c.name for c in counters if may_take(c, b.ticket))
+            t = b.ticket
+            if t is not None and (t.needs or t.pinned_counter is not None):
+                names = frozenset(c.name for c in counters if may_take(c, t))
             else:
-                names = frozenset(c.name for c in counters if c.skilled_for(b.service))
+                found_names = skilled.get(b.service)
+                if found_names is None:
+                    found_names = skilled[b.service] = frozenset(
+                        c.name for c in counters if c.skilled_for(b.service)
+                    )
+                names = found_names
             names = sets.setdefault(names, names)
             able.append(names)
             found = slot_lists.get(names)
