@@ -20,7 +20,10 @@ def as_utc(value: datetime | None) -> datetime | None:
     """An aware datetime in UTC; a naive one is taken to be UTC already."""
     if value is None:
         return None
-    if value.tzinfo is None:
+    zone = value.tzinfo
+    if zone is UTC:  # (most times are: reports convert every time of every ticket)
+        return value
+    if zone is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
 
