@@ -315,9 +315,10 @@ def test_standards_chooses_as_its_rules_written_plainly(situation, seed):
     shuffled = list(queue)
     random.Random(seed).shuffle(shuffled)
     assert choose_by_standards(counter, shuffled, services, policy, now, floor) == expected
-    # the same with every time naive (the plan's clock takes those as they are)
-    naive = choose_by_standards(counter, *_naive(queue, services, policy, now, floor))
-    assert (naive.id if naive else None) == (expected.id if expected else None)
+    if seed % 4 == 0:  # (a quarter of the situations: the suite's time is counted)
+        # the same with every time naive (the plan's clock takes those as they are)
+        naive = choose_by_standards(counter, *_naive(queue, services, policy, now, floor))
+        assert (naive.id if naive else None) == (expected.id if expected else None)
 
 
 def _naive(
