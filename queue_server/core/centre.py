@@ -367,7 +367,7 @@ class Centre:
     def shows_by(self, last: datetime) -> tuple[int, int]:
         """Of the appointments not cancelled whose time is at or before ``last``: how
         many there are, and how many came (are no longer only booked)."""
-        due = bisect_right(self._kept, last, key=_first)
+        due = bisect_right(self._kept, last, key=_at)
         return due, due - bisect_right(self._booked, last, key=_at)
 
     # ---------------------------------------------------------------- decide
@@ -1476,9 +1476,6 @@ class Centre:
             ).append(length)
 
 
-def _at(entry: tuple[datetime, str, str]) -> datetime:
-    return entry[0]
-
-
-def _first(entry: tuple[datetime, str]) -> datetime:
+def _at(entry: tuple[datetime, *tuple[str, ...]]) -> datetime:
+    """The time of a ``_booked`` or ``_kept`` entry."""
     return entry[0]

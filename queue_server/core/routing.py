@@ -338,12 +338,11 @@ class Appointments:
 
     booked: Sequence[Booked]
     able: Sequence[frozenset[str]]
-    timing: Sequence[tuple[datetime, datetime, timedelta]]
     #: every counter that may be a desk of the plan, by name, and its slot
     slots: Mapping[str, int]
     #: for each appointment, the slots of the counters in ``able`` (in slot order)
     able_slots: Sequence[Sequence[int]]
-    #: ``timing`` in whole microseconds (``to_us``), as the plan works
+    #: its timing in whole microseconds (``to_us``), as the plan works
     timing_us: Sequence[tuple[int, int, int]]
     #: whether any appointment may go to a counter, by name, as asked (``takes``)
     _takes: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
@@ -388,11 +387,11 @@ class Appointments:
                 found = slot_lists[names] = sorted(slots[n] for n in names)
             able_slots.append(found)
         lengths = {code: floor.duration(services[code]) for code in {b.service for b in booked}}
-        timing = [(b.ready_at, b.deadline - margin, lengths[b.service]) for b in booked]
         timing_us = [
-            (to_us(ready), to_us(due), length // _MICROSECOND) for ready, due, length in timing
+            (to_us(b.ready_at), to_us(b.deadline - margin), lengths[b.service] // _MICROSECOND)
+            for b in booked
         ]
-        return cls(booked, able, timing, slots, able_slots, timing_us)
+        return cls(booked, able, slots, able_slots, timing_us)
 
     def takes(self, name: str) -> bool:
         """Whether the counter ``name`` may take any of these."""
@@ -409,7 +408,6 @@ class Appointments:
                 return Appointments(
                     _cut(self.booked, cut),
                     _cut(self.able, cut),
-                    _cut(self.timing, cut),
                     self.slots,
                     _cut(self.able_slots, cut),
                     _cut(self.timing_us, cut),
@@ -701,10 +699,11 @@ def due_appointment(counter: Counter, appointments: Appointments, now: datetime)
     ``counter`` may take, or None. The plan may give it to another counter free as
     soon, but an open counter is not always a calling one."""
     name = counter.name
+    start = to_us(now)
     for number, (b, (_ready, due, _length)) in enumerate(
-        zip(appointments.booked, appointments.timing, strict=True)
+        zip(appointments.booked, appointments.timing_us, strict=True)
     ):
-        if due > now:
+        if due > start:
             break  # (in deadline order)
         if b.ticket is not None and name in appointments.able[number]:
             return b.ticket
