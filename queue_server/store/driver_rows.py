@@ -112,8 +112,11 @@ def _parameters(
     return [values[name] if process is None else process(values[name]) for name, process in order]
 
 
-def _run(conn: sa.Connection, sql: str, parameters: Any, fetch: bool = False) -> Any:
-    """Run ``sql``; with ``fetch``, its first row (None if none). A driver error is
+def _run(
+    conn: sa.Connection, sql: str, parameters: Any, fetch: bool = False, every: bool = False
+) -> Any:
+    """Run ``sql``; with ``fetch``, its first row (None if none); with ``every``, all
+    its rows. A driver error is
     raised as SQLAlchemy raises it; one that means the connection is lost first
     invalidates this connection (``Connection.invalidate``), so the pool never hands it
     out again. (``Connection.execute`` also marks the pool's other connections stale;
@@ -124,6 +127,8 @@ def _run(conn: sa.Connection, sql: str, parameters: Any, fetch: bool = False) ->
     try:
         cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(sql, parameters)
+        if every:
+            return cursor.fetchall()
         return cursor.fetchone() if fetch else None
     except dialect.loaded_dbapi.Error as exc:
         lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
@@ -223,26 +228,7 @@ def all_rows(conn: sa.Connection, statement: Any) -> list[Any]:
     if plan is None:
         return list(conn.execute(statement))
     sql, order, row_type, converters = plan
-    compiled_params = compiled.params
-    parameters = [
-        compiled_params[name] if process is None else process(compiled_params[name])
-        for name, process in order
-    ]
-    cursor = None
-    dialect = conn.dialect
-    dbapi_connection = conn.connection.dbapi_connection
-    try:
-        cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(sql, parameters)
-        fetched = cursor.fetchall()
-    except dialect.loaded_dbapi.Error as exc:
-        raise sa.exc.DBAPIError.instance(
-            sql, parameters, exc, dialect.loaded_dbapi.Error, dialect=dialect
-        ) from exc
-    finally:
-        if cursor is not None:
-            with contextlib.suppress(Exception):
-                cursor.close()
+    fetched = _run(conn, sql, _parameters(compiled.params, order, False), every=True)
     if not fetched:
         return []
     # column by column (``map`` runs each converter without a Python loop a value)
