@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from .model import QUEUED_STATES, Counter, CounterState, Policy, Service, Ticket
 from .queue_index import Key
@@ -60,6 +60,7 @@ from .routing import (
     choose_by_standards,
     choose_oldest,
     due_appointment,
+    first_in_turn,
     held_back,
     held_until,
     in_turn,
@@ -77,11 +78,6 @@ if TYPE_CHECKING:
 #: a service's oldest plain ticket not yet called in the replay, as ``choose`` reads
 #: it: (queued since, number, id, arrival, overdue from, target wait, the ticket)
 _Head = tuple[datetime, int, str, datetime, datetime, timedelta, Ticket]
-_T = TypeVar("_T")
-
-
-def _first(pair: tuple[_T, object]) -> _T:
-    return pair[0]
 
 
 class ReplayQueue:
@@ -383,10 +379,7 @@ class ReplayQueue:
                 when,
                 free_at,
             )
-        overdue, waiting = self._walk_in_ranks(counter, when)
-        if overdue:
-            return min(overdue, key=_first)[1]
-        return min(waiting, key=_first)[1] if waiting else None
+        return first_in_turn(*self._walk_in_ranks(counter, when))
 
     def _ranked(self, counter: Counter, when: datetime) -> list[Ticket]:
         """The walk-ins offered to ``counter`` at ``when`` in the order

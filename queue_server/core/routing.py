@@ -854,6 +854,16 @@ def in_turn(
     return [t for _key, t in waiting]
 
 
+def first_in_turn(
+    overdue: list[tuple[OverdueKey, Ticket]], waiting: list[tuple[ScoreKey, Ticket]]
+) -> Ticket | None:
+    """``in_turn(overdue, waiting, ...)[0]`` (None if both are empty), without
+    sorting: the first overdue, else the first of the others."""
+    if overdue:
+        return min(overdue, key=_key)[1]
+    return min(waiting, key=_key)[1] if waiting else None
+
+
 def _key(pair: tuple[_T, Ticket]) -> _T:
     return pair[0]
 
