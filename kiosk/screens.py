@@ -38,25 +38,38 @@ def _controller() -> KioskController:
 
 
 class KioskRoot(ScreenManager):
+    """The kiosk's screens. Each is built the first time it is shown (``get_screen``),
+    not all at start: a visitor meets four or five of the twelve, building one is a few
+    hundred widgets (the keypad alone is forty buttons), and an unbuilt screen has no
+    wording to redo when the language or text size changes."""
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(transition=NoTransition(), **kwargs)
         from . import assistance  # its screen builds on KioskScreen, below
 
-        for screen in (
-            WelcomeScreen(name="welcome"),
-            ServicesScreen(name="services"),
-            OnlineScreen(name="online"),
-            OnlineDoneScreen(name="online_done"),
-            assistance.AssistanceScreen(name="assistance"),
-            CheckinScreen(name="checkin"),
-            ProblemScreen(name="problem"),
-            WorkingScreen(name="working"),
-            ConfirmScreen(name="confirm"),
-            HereScreen(name="here"),
-            ClosedScreen(name="closed"),
-            OfflineScreen(name="offline"),
-        ):
-            self.add_widget(screen)
+        self._unbuilt: dict[str, type[KioskScreen]] = {
+            "welcome": WelcomeScreen,
+            "services": ServicesScreen,
+            "online": OnlineScreen,
+            "online_done": OnlineDoneScreen,
+            "assistance": assistance.AssistanceScreen,
+            "checkin": CheckinScreen,
+            "problem": ProblemScreen,
+            "working": WorkingScreen,
+            "confirm": ConfirmScreen,
+            "here": HereScreen,
+            "closed": ClosedScreen,
+            "offline": OfflineScreen,
+        }
+        self.get_screen("welcome")  # the first screen added is the current one
+
+    def get_screen(self, name: str) -> Any:
+        """The screen ``name``, built now if it was not yet (Kivy's ``current`` asks
+        here too)."""
+        build = self._unbuilt.pop(name, None)
+        if build is not None:
+            self.add_widget(build(name=name))
+        return super().get_screen(name)
 
     def show(self, name: str, controller: KioskController) -> None:
         self.get_screen(name).refresh(controller)
