@@ -213,7 +213,12 @@ class KioskApp(App):
 
     def _resize(self, *_args: object) -> None:
         factor = self.ui_scale * (theme.LARGE if self.large_text else 1.0)
-        for name, value in theme.BASE_SIZES.items():
+        # ``fs`` first: every ``Text`` has the rule ``font_size: app.fs`` and a text with
+        # a size of its own (``app.fs_small``, ...) keeps that binding too (Kivy leaves a
+        # class rule's binding in place under an instance's), so whichever is set last
+        # wins; set after ``fs_small``, ``fs`` turned every small text into body text at
+        # the first change of text size (a screen built after it had it right)
+        for name, value in sorted(theme.BASE_SIZES.items(), key=lambda item: item[0] != "fs"):
             scale = self.ui_scale if name in ("pad", "fs_number") else factor
             setattr(self, name, round(value * scale))
 
