@@ -108,17 +108,21 @@ async def test_try_again_after_a_write_that_wrote_nothing(
     """The issue's case on a serial printer: the port vanishes, the write fails having
     taken no byte; the retry under the ticket's id used to be ``duplicate_request``.
     The visitor taps "Try again": the kiosk's own retry (when the printer reads ready
-    again) is put off for this test, else on a busy machine it can print first and the
-    button is gone before the tap (another test covers the kiosk's own retry)."""
-    from kiosk import controller
-
-    monkeypatch.setattr(controller, "PRINTER_BACK_EVERY", 3600.0)
+    again) never finds it ready in this test, else on a busy machine it can print first
+    and the button is gone before the tap: its first look at the printer runs on a
+    worker thread that can start after the printer is back (another test covers the
+    kiosk's own retry)."""
     link = tmp_path / "ttyPRINTER"
     first = PrinterSimulator(tmp_path / "first", tcp=None, pty=True, state="silent").start()
     link.symlink_to(first.pty_path or "")
     kiosk = await start_kiosk_app(live.url, live.kiosk_token, f"serial://{link}?baudrate=115200")
     printer = kiosk.app.printer.printer
     await asyncio.to_thread(printer.status)  # opened; says nothing (no status support)
+
+    async def never_ready(every: float = 0) -> None:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(kiosk.app.printer, "wait_until_ready", never_ready)
     first.stop()
     link.unlink()
 
