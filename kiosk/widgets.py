@@ -16,6 +16,7 @@ from io import BytesIO
 from typing import Any
 
 import qrcode
+from kivy.clock import Clock
 from kivy.core.image import Image as CoreImage
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
@@ -96,6 +97,41 @@ class BigButton(ButtonBehavior, MirrorBox):
     fit = BooleanProperty(False)
     #: at least this high (a share of the space), if its words need less
     fill_height = NumericProperty(0)
+    #: under 1 when the longest word of ``text`` is wider than its line at full size:
+    #: the words are drawn a little smaller (down to ``MIN_WORD_FIT``) rather than
+    #: broken in the middle ("Environmenta" / "l health" in a narrow button)
+    word_fit = NumericProperty(1.0)
+
+    MIN_WORD_FIT = 0.6
+
+    def on_kv_post(self, base: Any) -> None:
+        super().on_kv_post(base)
+        label = self.ids.main_label
+        self._refit = Clock.create_trigger(self._fit_words, -1)
+        label.bind(width=self._refit, text=self._refit, texture_size=self._refit)
+
+    def _fit_words(self, *_args: Any) -> None:
+        label = self.ids.main_label
+        core = label._label
+        if self.fit or not label.text or label.width <= 1 or core is None:
+            return
+        full = label.font_size / self.word_fit  # the size it has when its words fit
+        words = label.text.split()
+        # Kivy breaks a word wider than the line (its extents, at the whole pixel size
+        # it draws at); the largest whole size at which none is, measured, not scaled
+        drawn = core.options["font_size"]
+        size = int(full)
+        try:
+            while size > full * self.MIN_WORD_FIT:
+                core.options["font_size"] = size
+                if max(core.get_extents(word)[0] for word in words) <= label.width:
+                    break
+                size -= 1
+        finally:
+            core.options["font_size"] = drawn
+        fit = max(self.MIN_WORD_FIT, min(1.0, size / full)) if size < int(full) else 1.0
+        if fit != self.word_fit:
+            self.word_fit = fit
 
 
 class Toggle(ButtonBehavior, MirrorBox):

@@ -86,3 +86,44 @@ async def test_the_ticket_screen_without_paper_fits_on_the_screen(
             continue
         bottom, top = widget.to_window(0, widget.y)[1], widget.to_window(0, widget.top)[1]
         assert 0 <= bottom and top <= height + 1, (widget.text[:40], bottom, top, height)
+
+
+def _broken_words(kiosk) -> list[tuple[str, str]]:
+    """(button, piece) for every service button's name drawn with a word split over
+    two lines: a line holding a piece of a word rather than whole words."""
+    broken = []
+    for button in kiosk.widgets():
+        if not (hasattr(button, "word_fit") and button.text):
+            continue
+        words = set(button.text.split())
+        label = button.ids.main_label
+        for line in label._label._cached_lines:
+            for piece in "".join(word.text for word in line.words).split():
+                if piece not in words:
+                    broken.append((button.text, piece))
+    return broken
+
+
+@pytest.mark.parametrize("orientation", ["portrait", "landscape"])
+async def test_no_service_name_breaks_in_the_middle_of_a_word(
+    live, printer_url, start_kiosk_app, kiosk_window, orientation: str
+) -> None:
+    """In landscape "Environmental health and licensing" was drawn "Environmenta" /
+    "l health and": a word wider than its button's line is drawn a little smaller
+    instead. Every shipped language, normal and large text."""
+    from kiosk.i18n import shipped_languages
+
+    size = (960, 540) if orientation == "landscape" else (540, 960)
+    kiosk = await start_kiosk_app(live.url, live.kiosk_token, printer_url, size=size)
+    found = {}
+    for language in shipped_languages():
+        for large in (False, True):
+            kiosk.controller.reset()
+            kiosk.app.large_text = large
+            await kiosk.wait_screen("welcome")
+            kiosk.press(language)
+            await kiosk.wait_screen("services")
+            await kiosk.pump(4)
+            if broken := _broken_words(kiosk):
+                found[(language, large)] = broken
+    assert not found
