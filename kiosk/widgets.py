@@ -129,7 +129,7 @@ class BigButton(ButtonBehavior, MirrorBox):
                 size -= 1
         finally:
             core.options["font_size"] = drawn
-        fit = max(self.MIN_WORD_FIT, min(1.0, size / full)) if size < int(full) else 1.0
+        fit = 1.0 if size == int(full) else max(self.MIN_WORD_FIT, size / full)
         if fit != self.word_fit:
             self.word_fit = fit
 
