@@ -437,7 +437,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-#: what Playwright's own launch adds (its chromiumSwitches, 1.5x): pages behave and look
+#: what Playwright's own launch adds (its chromiumSwitches, as of 1.65): pages behave and look
 #: as they did when each test had ``playwright.chromium.launch`` (no scrollbars, sRGB,
 #: no throttling of timers in pages out of sight, no hover)
 PLAYWRIGHT_CHROMIUM_ARGS = [

@@ -116,11 +116,11 @@ def _run(
     conn: sa.Connection, sql: str, parameters: Any, fetch: bool = False, every: bool = False
 ) -> Any:
     """Run ``sql``; with ``fetch``, its first row (None if none); with ``every``, all
-    its rows. A driver error is
-    raised as SQLAlchemy raises it; one that means the connection is lost first
-    invalidates this connection (``Connection.invalidate``), so the pool never hands it
-    out again. (``Connection.execute`` also marks the pool's other connections stale;
-    here each is found by the pool's ping when next checked out.)"""
+    its rows. A driver error is raised as SQLAlchemy raises it; one that means the
+    connection is lost first invalidates this connection (``Connection.invalidate``), so
+    the pool never hands it out again. (``Connection.execute`` also marks the pool's
+    other connections stale; here each is found by the pool's ping when next checked
+    out.)"""
     dialect = conn.dialect
     dbapi_connection = conn.connection.dbapi_connection
     cursor = None
