@@ -202,6 +202,9 @@ async def test_joining_anyway_records_a_ticket_choice_once_and_issues_the_ticket
     await page.go_back()
     await page.click("button:has-text('Dołącz do kolejki')")
     assert page.url.endswith(f"/t/{ticket.id}")
+    # the reload waits for the page it landed on to finish loading: a reload sent while
+    # it still loaded was refused in CI under load ("Not attached to an active page")
+    await page.wait_for_load_state("load")
     await page.reload()
     await page.goto(f"{door.join}/confirm?lang=pl&service=parking&offer=seen")
     await page.click("button:has-text('Dołącz do kolejki')")
