@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -46,6 +48,7 @@ async def test_a_board_that_stops_reading_is_dropped_not_buffered(
     live: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(server_module, "SLOW_READER_BYTES", 16 * 1024)
+    monkeypatch.setattr(server_module, "QUEUE_PUSH_SECONDS", 0)  # a push every ticket
     # a board whose socket takes almost nothing and which never reads after its snapshot
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
@@ -140,3 +143,36 @@ async def test_a_status_page_that_stops_reading_is_dropped_not_buffered(
         stalled.transport.abort()
     finally:
         await hall.close()
+
+
+async def test_a_burst_of_changes_reaches_screens_as_few_queue_pushes_with_every_change(
+    live: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The waiting counts go to the screens at most once an interval (the first change
+    after a quiet spell at once), and the last push carries every change."""
+    interval = 0.3
+    monkeypatch.setattr(server_module, "QUEUE_PUSH_SECONDS", interval)
+    async with connect(live.url) as board:
+        await hello(board, live.board_token)
+        kiosk = await QueueClient(live.url, token=live.kiosk_token, reconnect=False).connect()
+        try:
+            started = time.monotonic()
+            for _ in range(25):
+                await kiosk.request("issue_ticket", service="housing",
+                                    idempotency_key=new_idempotency_key())  # fmt: skip
+            issued_in = time.monotonic() - started
+            pushes = []
+            while not pushes or pushes[-1]["waiting"]["housing"] < 25:
+                message = json.loads(await asyncio.wait_for(board.recv(), TIMEOUT))
+                if message["type"] == "queue":
+                    pushes.append(message)
+            held = time.monotonic() - started - issued_in
+        finally:
+            await kiosk.close()
+    assert pushes[0]["waiting"]["housing"] == 1  # the first at once, alone
+    counts = [push["waiting"]["housing"] for push in pushes]
+    assert counts == sorted(counts) and counts[-1] == 25 and pushes[-1]["total_waiting"] == 25
+    # one at the start and one an interval at most (25 when every ticket pushed)
+    assert len(pushes) <= 2 + math.ceil(issued_in / interval), (counts, issued_in)
+    assert held < interval + 2  # the last is not held longer than its interval
+    assert len(pushes) < 25
