@@ -84,6 +84,10 @@ class Desk:
     free_at: datetime
 
 
+#: the shortest visit routing expects of any service, whatever was learned
+SHORTEST_VISIT = timedelta(minutes=1)
+
+
 @dataclass(frozen=True)
 class Floor:
     """What a policy may know beyond the queue: the centre's other open counters and
@@ -97,7 +101,14 @@ class Floor:
     expected: Sequence[tuple[str, datetime]] = ()
 
     def duration(self, service: Service) -> timedelta:
-        return self.durations.get(service.code) or service.typical_duration
+        """The service's expected visit: as learned, at least ``SHORTEST_VISIT`` (a
+        visit ended the second it started, a mis-tap, is no reason to think the
+        service takes no time), or its typical duration while nothing is learned.
+        (A learned zero was once taken for "nothing learned": 15 minutes.)"""
+        learned = self.durations.get(service.code)
+        if learned is None:
+            return service.typical_duration
+        return max(learned, SHORTEST_VISIT)
 
 
 def eligible_at(ticket: Ticket) -> datetime:

@@ -469,3 +469,26 @@ def test_the_estimate_replays_offer_never_changes_the_choice(queue, counter):
     assert choose_next(counter, replay.offer(counter), SERVICES, POLICY, NOW) == chosen
     # and the replay's own choice (estimate.FAST)
     assert replay.choose(counter, NOW) == chosen
+
+
+# ---------------------------------------------------------------- visit lengths
+
+
+def test_a_visit_ended_the_second_it_started_makes_a_service_short_not_fifteen_minutes(desk):
+    """A learned mean of zero (every visit so far a mis-tap: started and completed in
+    the same second) is the shortest visit routing expects, not "nothing learned"
+    (the service's typical 15 minutes: a test's race once made a council-tax ticket
+    rank first that way)."""
+    from queue_server.core.routing import SHORTEST_VISIT, Floor
+
+    housing = desk.centre.service("HOU")
+    assert Floor().duration(housing) == housing.typical_duration  # nothing learned
+    desk.open("1")
+    desk.issue("HOU")
+    desk.call_next("1")
+    desk.serve("1")  # started and completed at the same moment
+    assert desk.centre.mean_duration("HOU", desk.now) == timedelta(0)
+    floor = desk.centre.floor(desk.now)
+    assert floor.duration(housing) == SHORTEST_VISIT < housing.typical_duration
+    assert Floor(durations={"HOU": timedelta(seconds=20)}).duration(housing) == SHORTEST_VISIT
+    assert Floor(durations={"HOU": minutes(7)}).duration(housing) == minutes(7)
