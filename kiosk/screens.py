@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
@@ -174,29 +175,93 @@ class ServicesScreen(KioskScreen):
         grid = self.ids.grid
         grid.clear_widgets()
         for code, name, icon, waiting in services:
-            grid.add_widget(
-                BigButton(
-                    text=name,
-                    subtext=waiting,
-                    icon=icon,
-                    value=code,
-                    on_release=lambda button: _controller().choose_service(button.value),
-                )
+            button = BigButton(
+                text=name,
+                subtext=waiting,
+                icon=icon,
+                value=code,
+                on_release=lambda button: _controller().choose_service(button.value),
             )
+            # once its words are laid out anew (a smaller scale), see if all fit now
+            button.ids.labels.bind(height=lambda *_: self._check_fit())
+            grid.add_widget(button)
         self._fit_rows()
 
+    #: the smallest the services' words are drawn at so that every service shows
+    #: without scrolling (at normal text size; large text keeps its size and scrolls)
+    MIN_FIT_SCALE = 0.7
+    #: the scale the services' words are drawn at now (``_fit_rows``)
+    fit_scale = 1.0
+
     def on_kv_post(self, _base: Any) -> None:
+        self._check_fit = Clock.create_trigger(self._shrink_to_fit, 0)
         self.ids.scroll.bind(height=self._fit_rows)
         self.ids.grid.bind(cols=self._fit_rows)
+        app = App.get_running_app()
+        if app is not None:
+            app.bind(large_text=self._fit_rows, fs=self._fit_rows)
 
     def _fit_rows(self, *_args: Any) -> None:
-        """Spread the rows over the space, unless their words need more."""
+        """Spread the rows over the space, all at one height; and, where their words
+        at full size would make the rows taller than the space (eight services in
+        four columns on a landscape screen), draw every service's words a little
+        smaller, the same for all, so that every service shows without scrolling
+        (``_shrink_to_fit``, once the words are laid out). With large text chosen the
+        words keep their size and the rows scroll."""
+        self.fit_scale = 1.0
+        self._lay_out()
+        self._check_fit()
+
+    def _share(self) -> float:
         grid, scroll = self.ids.grid, self.ids.scroll
-        buttons = list(grid.children)
-        rows = max(1, -(-len(buttons) // max(1, grid.cols or 1)))
-        share = (scroll.height - grid.spacing[1] * (rows - 1)) / rows
+        rows = max(1, -(-len(grid.children) // max(1, grid.cols or 1)))
+        return max(0.0, (scroll.height - grid.spacing[1] * (rows - 1)) / rows)
+
+    def _lay_out(self) -> None:
+        share = self._share()
+        for button in self.ids.grid.children:
+            button.font_scale = self.fit_scale
+            button.fill_height = share
+
+    def _shrink_to_fit(self, *_args: Any) -> None:
+        """Where a button's words need more than its share, the largest scale (in
+        steps of 0.05, down to ``MIN_FIT_SCALE``) at which none does, found in one go:
+        each step's words laid out at once (the labels' textures and the buttons'
+        layouts done now, not a frame later), so the visitor never sees a step."""
+        app = App.get_running_app()
+        buttons = list(self.ids.grid.children)
+        if not buttons or app is None or app.large_text:
+            return
+        share = self._share()
+        if self._need(app, buttons) <= share + 0.5:
+            return
+        scale = self.fit_scale
+        while scale > self.MIN_FIT_SCALE:
+            scale = max(self.MIN_FIT_SCALE, round(scale - 0.05, 2))
+            for button in buttons:
+                button.font_scale = scale
+            if self._need(app, buttons) <= share + 0.5:
+                break
+        self.fit_scale = scale
+        self._lay_out()
+
+    @staticmethod
+    def _need(app: Any, buttons: list[Any]) -> float:
+        """The height the tallest button's words make it (its kv rule), were it not
+        given a share, with its words laid out now."""
         for button in buttons:
-            button.fill_height = max(0.0, share)
+            for child in button.children:
+                if hasattr(child, "texture_update"):
+                    child.texture_update()  # the icon, at its new size
+            button.do_layout()  # the words' column as wide as the icon leaves
+            labels, main, sub = button.ids.labels, button.ids.main_label, button.ids.sub_label
+            labels.do_layout()  # each label that wide
+            main.texture_update()
+            button._fit_words()  # noqa: SLF001 - the words whole at the new width
+            main.texture_update()
+            sub.texture_update()
+            labels.do_layout()
+        return max(max(app.min_touch, b.ids.labels.height + app.pad * 1.4) for b in buttons)
 
     def speech(self, controller: KioskController) -> str:
         names = ", ".join(name for _code, name, _icon, _waiting in self.services)

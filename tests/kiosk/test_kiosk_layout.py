@@ -127,3 +127,45 @@ async def test_no_service_name_breaks_in_the_middle_of_a_word(
             if broken := _broken_words(kiosk):
                 found[(language, large)] = broken
     assert not found
+
+
+@pytest.mark.parametrize("size", [LANDSCAPE, PORTRAIT, (960, 540)])
+async def test_every_service_shows_without_scrolling_at_normal_text_size(
+    live, printer_url, start_kiosk_app, size
+) -> None:
+    """Eight services in four columns on a landscape screen were taller than the
+    space: the second row (waste, electoral registration, general enquiries) was cut
+    off by the settings bar, to be found only by scrolling. At normal text size every
+    service shows whole, every button of one height, in every shipped language (the
+    words drawn smaller where they must, the same for all, not below
+    ``MIN_FIT_SCALE``); with large text the words keep their size and the rows scroll."""
+    from kiosk.i18n import shipped_languages
+    from kiosk.screens import ServicesScreen
+
+    kiosk = await start_kiosk_app(live.url, live.kiosk_token, printer_url, size=size)
+    cut = {}
+    for language in shipped_languages():
+        kiosk.controller.reset()
+        await kiosk.wait_screen("welcome")
+        kiosk.press(language)
+        await kiosk.wait_screen("services")
+        await kiosk.pump(12)
+        screen = kiosk.current()
+        scroll, buttons = screen.ids.scroll, list(screen.ids.grid.children)
+        assert len(buttons) == 8
+        assert screen.fit_scale >= ServicesScreen.MIN_FIT_SCALE
+        top, bottom = scroll.to_window(0, scroll.top)[1], scroll.to_window(0, scroll.y)[1]
+        outside = [
+            b.value
+            for b in buttons
+            if b.to_window(0, b.y)[1] < bottom - 1 or b.to_window(0, b.top)[1] > top + 1
+        ]
+        heights = {round(b.height) for b in buttons}
+        if outside or len(heights) != 1:
+            cut[language] = (outside, sorted(heights), screen.fit_scale)
+    assert not cut
+    # large text: the words keep their size (the rows may scroll)
+    kiosk.app.large_text = True
+    await kiosk.pump(12)
+    assert kiosk.current().fit_scale == 1.0
+    assert {b.font_scale for b in kiosk.current().ids.grid.children} == {1.0}
