@@ -577,6 +577,22 @@ def estimate_curve(sizes: Sequence[int], open_counters: int) -> str:
     )
 
 
+def idle_server(seconds: float) -> str:
+    """A ``walkin serve`` of the example centre (SQLite) with no client at all: its
+    CPU over ``seconds`` once it has been up 5 s (the lease's beat, the credentials'
+    poll, the sweeps: what a centre's server costs when nobody comes)."""
+    with tempfile.TemporaryDirectory(prefix="walkin-bench-") as folder:
+        config = always_open_config(folder)
+        with running_server(config, f"sqlite:///{folder}/walkin.db", folder) as server:
+            time.sleep(5)
+            before = sum(process_ticks(server.pid))
+            time.sleep(seconds)
+            used = (sum(process_ticks(server.pid)) - before) / os.sysconf("SC_CLK_TCK")
+    return (
+        f"Idle server (no clients), {seconds:g} s: {used * 1000 / seconds:.1f} ms of CPU a second"
+    )
+
+
 def wake_control(rounds: int = 3, calls: int = 200) -> str:
     """The control for CPU per ticket at a low rate: one fixed piece of work that is not
     Walkin's (JSON, an in-memory SQLite insert and sum, a sort; about 0.5 ms) timed in
@@ -846,7 +862,16 @@ def main(argv: Sequence[str]) -> int:
         help="only time a fixed piece of work that is not Walkin's, back to back and "
         "every 20 ms, in this process, and stop (the machine's cost of waking)",
     )
+    parser.add_argument(
+        "--idle",
+        type=float,
+        metavar="SECONDS",
+        help="only measure a server with no clients for SECONDS (its CPU a second), and stop",
+    )
     args = parser.parse_args(argv)
+    if args.idle:
+        print(idle_server(args.idle))
+        return 0
     if args.wake_control:
         print(wake_control())
         return 0
